@@ -1,0 +1,97 @@
+"""Every external repository mxkit needs, from Debian packages only.
+
+A downstream workspace loads this file and calls mxkit_dependencies() exactly as
+mxkit's own WORKSPACE does. Each repository is wrapped in maybe() under its usual
+upstream name, so a workspace that already defines (say) com_google_googletest
+keeps its own copy.
+"""
+
+load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+
+def mxkit_dependencies(mxkit_path = None):
+    """Declares mxkit's external repositories.
+
+    Args:
+      mxkit_path: where mxkit's checkout is, relative to the calling workspace
+        or absolute. Leave unset inside mxkit itself; a downstream workspace
+        passes the same path it gave local_repository(name = "mxkit").
+    """
+    prefix = (mxkit_path + "/") if mxkit_path else ""
+
+    # build_file wants a string; str(Label(...)) names our own repository both
+    # here ("//...") and downstream ("@mxkit//...").
+
+    for name in ["rules_cc", "rules_java", "remote_coverage_tools"]:
+        maybe(
+            native.local_repository,
+            name = name,
+            path = prefix + "bazel/local_repos/" + name,
+        )
+
+    # BoringSSL: android-libboringssl-dev. Its headers sit apart from OpenSSL's
+    # so both can be installed; the libraries are found through an rpath.
+    maybe(
+        native.new_local_repository,
+        name = "boringssl",
+        path = "/usr/include/android",
+        build_file = str(Label("//third_party:boringssl.BUILD")),
+    )
+
+    # Boost 1.81 (libboost1.81-dev), header-only use of Asio, Beast and JSON.
+    # Debian's default Boost 1.74 Asio does not compile as C++20 with gcc 12.
+    maybe(
+        native.new_local_repository,
+        name = "boost",
+        path = "/usr/include/boost",
+        build_file = str(Label("//third_party:boost.BUILD")),
+    )
+
+    # Abseil 20220623 (libabsl-dev), shared libraries.
+    maybe(
+        native.new_local_repository,
+        name = "com_google_absl",
+        path = "/usr/include/absl",
+        build_file = str(Label("//third_party:absl.BUILD")),
+    )
+
+    # GoogleTest and GoogleMock compiled from Debian's sources (googletest),
+    # the way upstream intends: with the same flags as the code under test.
+    maybe(
+        native.new_local_repository,
+        name = "com_google_googletest",
+        path = "/usr/src/googletest",
+        build_file = str(Label("//third_party:googletest.BUILD")),
+    )
+
+    # Google Benchmark (libbenchmark-dev).
+    maybe(
+        native.new_local_repository,
+        name = "com_github_google_benchmark",
+        path = "/usr/include/benchmark",
+        build_file = str(Label("//third_party:benchmark.BUILD")),
+    )
+
+    # c-ares (libc-ares-dev) for dns/'s real resolver.
+    maybe(
+        native.new_local_repository,
+        name = "c-ares",
+        path = "/usr/include",
+        build_file = str(Label("//third_party:c_ares.BUILD")),
+    )
+
+    # libpsl (libpsl-dev) with Debian's publicsuffix data, for DMARC's
+    # organizational domain.
+    maybe(
+        native.new_local_repository,
+        name = "libpsl",
+        path = "/usr/include",
+        build_file = str(Label("//third_party:libpsl.BUILD")),
+    )
+
+    # yaml-cpp (libyaml-cpp-dev): reads the OpenSPF conformance suite in tests.
+    maybe(
+        native.new_local_repository,
+        name = "yaml-cpp",
+        path = "/usr/include/yaml-cpp",
+        build_file = str(Label("//third_party:yaml_cpp.BUILD")),
+    )

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# fuzz/run.sh TARGET SECONDS: one libFuzzer campaign for //fuzz:TARGET.
+#
+# Builds the target with --config=fuzz (clang, libFuzzer, ASan, UBSan) in an
+# output base of its own, so switching compilers does not throw away the
+# everyday gcc build cache. New inputs go to a scratch corpus; crashes go to a
+# directory printed at the end. Exit status: 0 no crash, 1 crash or leak found,
+# 2 usage or build error.
+set -euo pipefail
+
+if [[ $# -ne 2 || ! $2 =~ ^[0-9]+$ ]]; then
+  echo "usage: fuzz/run.sh TARGET SECONDS   (e.g. fuzz/run.sh command_fuzzer 60)" >&2
+  exit 2
+fi
+target="$1"
+seconds="$2"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bazel_fuzz=("$root/bazelw" "--output_base=${MXKIT_FUZZ_OUTPUT_BASE:-$HOME/.cache/mxkit/fuzz-output-base}")
+"${bazel_fuzz[@]}" build --config=fuzz "//fuzz:$target" >&2 || exit 2
+bin="$("${bazel_fuzz[@]}" info --config=fuzz bazel-bin 2>/dev/null)/fuzz/$target"
+
+work="${MXKIT_FUZZ_WORKDIR:-$root/fuzz/out/$target}"
+scratch="$work/corpus"
+crashes="$work/crashes"
+mkdir -p "$scratch" "$crashes"
+
+args=(-max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$crashes/"
+      -timeout=10 -rss_limit_mb=2048 -max_len=65536)
+[[ -s "fuzz/dict/${target%_fuzzer}.dict" ]] && args+=(-dict="fuzz/dict/${target%_fuzzer}.dict")
+
+# The first corpus directory receives new inputs; the seeds and earlier
+# regressions are read only.
+seeds=("fuzz/corpus/${target%_fuzzer}")
+[[ -d "fuzz/regressions/$target" ]] && seeds+=("fuzz/regressions/$target")
+
+status=0
+ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
+  "$bin" "${args[@]}" "$scratch" "${seeds[@]}" || status=$?
+
+echo "fuzz/run.sh: $target ran ${seconds}s; new inputs in $scratch; crashes in $crashes" >&2
+if [[ $status -ne 0 ]] || compgen -G "$crashes/*" >/dev/null; then
+  echo "fuzz/run.sh: $target FAILED (exit $status); reproduce with: bazel-bin/fuzz/$target $crashes/<file>" >&2
+  exit 1
+fi
