@@ -1,0 +1,62 @@
+// An in-memory Resolver: records added one by one or loaded from an RFC 1035
+// master file, and failures injected per name. SPF, DKIM, DMARC and fakemx
+// tests run against it so they never touch the network.
+
+#ifndef MXKIT_DNS_STATIC_RESOLVER_H_
+#define MXKIT_DNS_STATIC_RESOLVER_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "dns/resolver.h"
+#include "dns/zone.h"  // Fault
+
+namespace mxkit::dns {
+
+class StaticResolver : public Resolver {
+ public:
+  // Longest CNAME chain followed before a lookup fails; real resolvers bound
+  // this too (BIND's max chain is 16).
+  static constexpr size_t kMaxCnameChain = 16;
+
+  StaticResolver();
+
+  // Adds one record. `record.name` is absolute; a trailing dot is allowed and
+  // dropped. Names compare case-insensitively (RFC 4343). Duplicates are kept.
+  void Add(ResourceRecord record);
+
+  // Makes every query for `name` (any type) fail with `fault`. A fault on a
+  // name reached through a CNAME fails the lookup the same way.
+  void AddFault(std::string_view name, Fault fault);
+
+  // Parses an RFC 1035 §5 master-file subset (see dns/zone.h) and adds its
+  // records and $TIMEOUT/$SERVFAIL faults. On error nothing is added and the
+  // status message reads "filename:line: what is wrong".
+  absl::Status LoadZone(std::string_view text, std::string_view filename = "<zone>");
+
+  // Completes inline. kAnswer with the records of `type` (after following
+  // CNAMEs, which are listed in cname_chain); kNxDomain when the name has no
+  // record of any type; kNoData when it has records of other types only;
+  // kTemporaryFailure for an injected fault; kPermanentFailure for a CNAME
+  // loop, a chain longer than kMaxCnameChain, or a malformed name.
+  void Lookup(std::string_view name, RrType type, Callback done) override;
+
+  // Number of records added so far (for tests and diagnostics).
+  size_t size() const { return record_count_; }
+
+ private:
+  LookupResult Resolve(std::string_view name, RrType type) const;
+
+  // Keyed by the lower-cased name without the trailing dot.
+  absl::flat_hash_map<std::string, std::vector<ResourceRecord>> records_;
+  absl::flat_hash_map<std::string, Fault> faults_;
+  size_t record_count_ = 0;
+};
+
+}  // namespace mxkit::dns
+
+#endif  // MXKIT_DNS_STATIC_RESOLVER_H_

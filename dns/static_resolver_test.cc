@@ -1,0 +1,135 @@
+#include "dns/static_resolver.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::dns {
+namespace {
+
+ResourceRecord Txt(std::string name, std::vector<std::string> strings) {
+  return ResourceRecord{std::move(name), RrType::kTxt, 300, TxtData{std::move(strings)}};
+}
+ResourceRecord A(std::string name, uint8_t last) {
+  return ResourceRecord{std::move(name), RrType::kA, 300, AData{{192, 0, 2, last}}};
+}
+ResourceRecord Cname(std::string name, std::string target) {
+  return ResourceRecord{std::move(name), RrType::kCname, 300, NameData{std::move(target)}};
+}
+
+TEST(StaticResolver, AnswersAddedRecordsCaseInsensitively) {
+  StaticResolver resolver;
+  resolver.Add(Txt("Example.COM.", {"v=spf1 ", "-all"}));
+  LookupResult result = resolver.LookupSync("example.com", RrType::kTxt);
+  ASSERT_EQ(result.status, LookupStatus::kAnswer);
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records[0].name, "Example.COM");
+  EXPECT_EQ(std::get<TxtData>(result.records[0].data).strings,
+            (std::vector<std::string>{"v=spf1 ", "-all"}));
+  EXPECT_TRUE(result.cname_chain.empty());
+}
+
+TEST(StaticResolver, CompletesInline) {
+  StaticResolver resolver;
+  resolver.Add(A("a.example", 1));
+  bool called = false;
+  resolver.Lookup("a.example.", RrType::kA, [&](LookupResult r) {
+    called = true;
+    EXPECT_TRUE(r.ok());
+  });
+  EXPECT_TRUE(called);
+}
+
+TEST(StaticResolver, DistinguishesNxDomainFromNoData) {
+  StaticResolver resolver;
+  resolver.Add(A("a.example", 1));
+  EXPECT_EQ(resolver.LookupSync("a.example", RrType::kMx).status, LookupStatus::kNoData);
+  EXPECT_EQ(resolver.LookupSync("b.example", RrType::kMx).status, LookupStatus::kNxDomain);
+}
+
+TEST(StaticResolver, FaultsFailEveryTypeWithTheirDetail) {
+  StaticResolver resolver;
+  resolver.Add(A("slow.example", 1));
+  resolver.AddFault("slow.example.", Fault::kTimeout);
+  resolver.AddFault("BROKEN.example", Fault::kServfail);
+  for (RrType type : {RrType::kA, RrType::kTxt}) {
+    LookupResult slow = resolver.LookupSync("slow.example", type);
+    EXPECT_EQ(slow.status, LookupStatus::kTemporaryFailure);
+    EXPECT_EQ(slow.detail, "timeout");
+    EXPECT_TRUE(slow.records.empty());
+    LookupResult broken = resolver.LookupSync("broken.example", type);
+    EXPECT_EQ(broken.status, LookupStatus::kTemporaryFailure);
+    EXPECT_EQ(broken.detail, "SERVFAIL");
+  }
+}
+
+TEST(StaticResolver, FollowsCnameChainsAndReportsThem) {
+  StaticResolver resolver;
+  resolver.Add(Cname("www.example", "web.example"));
+  resolver.Add(Cname("web.example", "host.example"));
+  resolver.Add(A("host.example", 7));
+  LookupResult result = resolver.LookupSync("www.example", RrType::kA);
+  ASSERT_EQ(result.status, LookupStatus::kAnswer);
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records[0].name, "host.example");
+  ASSERT_EQ(result.cname_chain.size(), 2u);
+  EXPECT_EQ(result.cname_chain[0].name, "www.example");
+  EXPECT_EQ(result.cname_chain[1].name, "web.example");
+  // The CNAME itself is answered when asked for.
+  LookupResult cname = resolver.LookupSync("www.example", RrType::kCname);
+  ASSERT_EQ(cname.status, LookupStatus::kAnswer);
+  EXPECT_EQ(std::get<NameData>(cname.records[0].data).name, "web.example");
+  // The chain's end decides NXDOMAIN vs no data.
+  EXPECT_EQ(resolver.LookupSync("www.example", RrType::kMx).status, LookupStatus::kNoData);
+  resolver.Add(Cname("dangling.example", "nowhere.example"));
+  EXPECT_EQ(resolver.LookupSync("dangling.example", RrType::kA).status, LookupStatus::kNxDomain);
+}
+
+TEST(StaticResolver, FaultOnCnameTargetFailsTheLookup) {
+  StaticResolver resolver;
+  resolver.Add(Cname("alias.example", "target.example"));
+  resolver.AddFault("target.example", Fault::kServfail);
+  LookupResult result = resolver.LookupSync("alias.example", RrType::kTxt);
+  EXPECT_EQ(result.status, LookupStatus::kTemporaryFailure);
+  EXPECT_EQ(result.detail, "SERVFAIL");
+}
+
+TEST(StaticResolver, DetectsCnameLoops) {
+  StaticResolver resolver;
+  resolver.Add(Cname("a.example", "b.example"));
+  resolver.Add(Cname("b.example", "A.example."));
+  LookupResult result = resolver.LookupSync("a.example", RrType::kA);
+  EXPECT_EQ(result.status, LookupStatus::kPermanentFailure);
+  EXPECT_NE(result.detail.find("loop"), std::string::npos) << result.detail;
+}
+
+TEST(StaticResolver, BoundsCnameChains) {
+  StaticResolver resolver;
+  for (size_t i = 0; i <= StaticResolver::kMaxCnameChain; ++i) {
+    resolver.Add(Cname("c" + std::to_string(i) + ".example",
+                       "c" + std::to_string(i + 1) + ".example"));
+  }
+  resolver.Add(A("c" + std::to_string(StaticResolver::kMaxCnameChain + 1) + ".example", 1));
+  LookupResult result = resolver.LookupSync("c0.example", RrType::kA);
+  EXPECT_EQ(result.status, LookupStatus::kPermanentFailure);
+  // One link fewer is within the bound.
+  LookupResult shorter = resolver.LookupSync("c1.example", RrType::kA);
+  EXPECT_EQ(shorter.status, LookupStatus::kAnswer);
+  EXPECT_EQ(shorter.cname_chain.size(), StaticResolver::kMaxCnameChain);
+}
+
+TEST(StaticResolver, RejectsMalformedNamesAsPermanentFailures) {
+  StaticResolver resolver;
+  EXPECT_EQ(resolver.LookupSync("a..example", RrType::kA).status,
+            LookupStatus::kPermanentFailure);
+  EXPECT_EQ(resolver.LookupSync(std::string(64, 'x') + ".example", RrType::kA).status,
+            LookupStatus::kPermanentFailure);
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefghi.";
+  EXPECT_EQ(resolver.LookupSync(long_name + "example", RrType::kA).status,
+            LookupStatus::kPermanentFailure);
+}
+
+}  // namespace
+}  // namespace mxkit::dns
