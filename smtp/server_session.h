@@ -1,0 +1,301 @@
+// ServerSession: the receiving side of one SMTP connection (RFC 5321) as a
+// sans-IO state machine. The caller owns the socket, the clock and TLS; the
+// session owns the protocol:
+//
+//   ServerSession s(config, &policy);
+//   s.Start();                        // queues the 220 greeting
+//   loop {
+//     send(s.TakeOutput());           // replies, batched per RFC 2920
+//     while (auto e = s.NextEvent()) handle(*e);
+//     if (s.state() == ServerState::kClosed) break;
+//     if (s.wants_input()) s.Feed(read());
+//     // a deferred decision is answered later with s.Decide(...)
+//   }
+//
+// What it implements: HELO/EHLO, MAIL/RCPT/DATA/RSET/NOOP/VRFY/EXPN/HELP/QUIT,
+// PIPELINING (RFC 2920: every complete command of a read is handled in order,
+// bytes after DATA/BDAT in the same read are message content), CHUNKING and
+// BINARYMIME (RFC 3030), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8
+// (RFC 6531), DSN parameters (RFC 3461, carried, not acted upon),
+// ENHANCEDSTATUSCODES (RFC 2034/3463), STARTTLS (RFC 3207) with the plaintext
+// injection of CVE-2011-0411 discarded, and a bounded error count after which
+// the session answers 421 and closes.
+//
+// No clocks: state() tells the caller which RFC 5321 §4.5.3.2 timeout applies.
+
+#ifndef MXKIT_SMTP_SERVER_SESSION_H_
+#define MXKIT_SMTP_SERVER_SESSION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "smtp/data.h"
+#include "smtp/limits.h"
+
+namespace mxkit::smtp {
+
+// Commands with a protocol error (syntax, sequence, unknown verb, line too
+// long) a client may make before the session answers 421 and closes. Postfix's
+// smtpd_hard_error_limit defaults to 20 (10 before 3.x); RFC 5321 §4.3.2 lets a
+// server close with 421 at any time.
+inline constexpr int kDefaultMaxProtocolErrors = 10;
+inline constexpr int kMaxProtocolErrorsCeiling = 1000;
+
+// Bytes a caller may Feed() while the session does not want input (a decision
+// is deferred): a pipelining client may keep sending BDAT chunks while a
+// decision is pending. Beyond this the session answers 421 and closes rather
+// than buffer without bound.
+inline constexpr size_t kMaxBufferedInputWhileBlocked = 1u << 20;
+
+// Extensions the server offers in its EHLO reply. An extension not offered is
+// also not accepted: e.g. BDAT without CHUNKING is answered 502, BODY=8BITMIME
+// without 8BITMIME 555.
+struct ServerExtensions {
+  bool pipelining = true;           // RFC 2920
+  bool size = true;                 // RFC 1870, advertises limits.max_message_size
+  bool eight_bit_mime = true;       // RFC 6152
+  bool smtputf8 = false;            // RFC 6531
+  bool starttls = false;            // RFC 3207 (only offered before TLS is active)
+  bool chunking = false;            // RFC 3030 BDAT
+  bool binarymime = false;          // RFC 3030 BODY=BINARYMIME; requires chunking
+  bool dsn = false;                 // RFC 3461 NOTIFY/ORCPT/RET/ENVID
+  bool enhanced_status_codes = true;  // RFC 2034
+  // SASL mechanisms listed in "AUTH ..."; empty = AUTH not offered.
+  // The AUTH exchange itself is decided by ServerPolicy::OnAuth.
+  std::vector<std::string> auth_mechanisms;
+};
+
+struct ServerSessionConfig {
+  // Our name in the greeting, the EHLO reply and 221/421 replies.
+  std::string hostname = "localhost";
+  // Text after "220 <hostname> " in the greeting.
+  std::string greeting = "ESMTP mxkit";
+  ServerExtensions extensions;
+  SessionLimits limits;
+  // How DATA content with bare CR or LF is treated (SMTP smuggling); strict
+  // by default, see smtp/data.h.
+  BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::kReject;
+  // Protocol errors before 421 and close; clamped to [1, kMaxProtocolErrorsCeiling].
+  int max_protocol_errors = kDefaultMaxProtocolErrors;
+};
+
+// ---- What the session tells the policy and the caller ----------------------
+
+// An ESMTP parameter as received ("SIZE=1000" -> {"SIZE", "1000"}; "BODY" with
+// no value -> {"BODY", ""}). Keywords keep the client's case.
+using EsmtpParam = std::pair<std::string, std::string>;
+
+enum class BodyType { k7Bit, k8BitMime, kBinaryMime };
+
+struct Recipient {
+  std::string forward_path;  // without the angle brackets
+  std::vector<EsmtpParam> params;
+};
+
+// One mail transaction as it stands.
+struct Envelope {
+  std::string reverse_path;  // without the angle brackets; "" is the null path <>
+  std::vector<EsmtpParam> mail_params;
+  BodyType body = BodyType::k7Bit;
+  bool smtputf8 = false;
+  std::optional<uint64_t> declared_size;  // MAIL FROM SIZE=
+  std::vector<Recipient> recipients;     // accepted recipients only
+};
+
+struct HelloRequest {
+  bool extended = false;  // EHLO rather than HELO
+  std::string domain;     // the argument as sent (domain or address literal)
+};
+
+// One decision the policy makes. The session supplies the RFC 5321 reply for
+// kAccept; kReject and kDisconnect send the given reply.
+struct Decision {
+  enum class Action {
+    kAccept,      // the session's default positive reply (250, 354, ...)
+    kReject,      // send `code` (4xx or 5xx) and refuse this step
+    kDisconnect,  // send `code` (normally 421), then close
+    kDrop,        // close without any reply (simulates a crashed peer)
+    kDefer,       // answer later with ServerSession::Decide()
+  };
+  Action action = Action::kAccept;
+  int code = 0;              // for kReject/kDisconnect
+  std::string enhanced;      // "4.7.1"; empty = the session picks one when offered
+  std::string text;          // reply text; for kAccept, replaces the default text if non-empty
+
+  static Decision Accept(std::string text = {}) {
+    return {Action::kAccept, 0, {}, std::move(text)};
+  }
+  static Decision Reject(int code, std::string enhanced, std::string text) {
+    return {Action::kReject, code, std::move(enhanced), std::move(text)};
+  }
+  static Decision Disconnect(int code = 421, std::string enhanced = "4.3.2",
+                             std::string text = "Service not available, closing channel") {
+    return {Action::kDisconnect, code, std::move(enhanced), std::move(text)};
+  }
+  static Decision Drop() { return {Action::kDrop, 0, {}, {}}; }
+  static Decision Defer() { return {Action::kDefer, 0, {}, {}}; }
+};
+
+// Which policy hook a deferred decision belongs to.
+enum class DecisionPoint {
+  kConnect,      // greeting: accept -> 220, reject -> 554 (then only QUIT is served)
+  kHello,        // HELO/EHLO
+  kMailFrom,     // MAIL FROM
+  kRcptTo,       // RCPT TO
+  kDataStart,    // DATA (before 354) or the first BDAT chunk
+  kMessage,      // end of message data (before the final 250)
+  kAuth,         // AUTH exchange step
+};
+
+// The SASL exchange state handed to OnAuth. The policy answers kAccept (235),
+// kReject (535, 504, ...), or a kReject with code 334 to send a challenge
+// (`text` is the base64 challenge); the client's answer comes back as the
+// next entry of `responses`. "*" from the client cancels (501) without
+// consulting the policy.
+struct AuthRequest {
+  std::string mechanism;                 // upper-cased
+  std::vector<std::string> responses;    // initial response first (if any), base64 as sent
+};
+
+// The decision hook. Every method defaults to accepting; a subclass overrides
+// what it wants to judge. A method may return Decision::Defer() and the
+// caller answers later through ServerSession::Decide(); until then the
+// session processes no further input. References are valid only during the
+// call; copy what a deferred decision needs.
+class ServerPolicy {
+ public:
+  virtual ~ServerPolicy() = default;
+  virtual Decision OnConnect() { return Decision::Accept(); }
+  virtual Decision OnHello(const HelloRequest&) { return Decision::Accept(); }
+  virtual Decision OnMailFrom(const Envelope&) { return Decision::Accept(); }
+  // `envelope.recipients` holds the recipients accepted before this one.
+  virtual Decision OnRcptTo(const Envelope&, const Recipient&) { return Decision::Accept(); }
+  virtual Decision OnDataStart(const Envelope&) { return Decision::Accept(); }
+  // `message` is the message as received (dot-unstuffed, CRLF line ends).
+  virtual Decision OnMessage(const Envelope&, std::string_view message) {
+    return Decision::Accept();
+  }
+  // The default refuses: offering AUTH without a policy that checks
+  // credentials would be fake success.
+  virtual Decision OnAuth(const AuthRequest&) {
+    return Decision::Reject(535, "5.7.8", "Authentication credentials invalid");
+  }
+};
+
+// ---- Events ----------------------------------------------------------------
+
+struct GreetingSentEvent { int code = 220; };
+struct HelloEvent { HelloRequest hello; };
+struct MailFromEvent { Envelope envelope; };            // transaction started
+struct RecipientAcceptedEvent { Recipient recipient; };
+struct MessageCompleteEvent {
+  Envelope envelope;
+  std::string message;  // dot-unstuffed (DATA) or the concatenated chunks (BDAT)
+  bool via_bdat = false;
+  bool accepted = false;  // the final reply was 2xx
+};
+struct ResetEvent {};
+// The session sent "220 Ready to start TLS". The caller must now run the TLS
+// handshake on the socket and then call OnTlsEstablished(). Bytes Feed()s
+// before that are discarded (CVE-2011-0411).
+struct StartTlsRequestedEvent {};
+// Plaintext the client pipelined after STARTTLS (or sent before the
+// handshake finished) was discarded, never processed (CVE-2011-0411).
+struct PlaintextInjectionEvent { size_t bytes = 0; };
+struct AuthenticatedEvent { std::string mechanism; };
+// The client sent bytes before the greeting (an "early talker", RFC 5321 §4.3.1
+// lets a client send nothing before it). They are processed after the greeting.
+struct EarlyTalkerEvent { size_t bytes = 0; };
+// The session wants the connection closed once TakeOutput() has been sent
+// (QUIT, 421, a kDisconnect/kDrop decision).
+struct CloseRequestedEvent {
+  enum class Reason { kQuit, kTooManyErrors, kPolicy, kBufferOverflow, kServiceUnavailable };
+  Reason reason = Reason::kQuit;
+};
+// Every command answered with an error, for logs and tests.
+struct ProtocolErrorEvent {
+  int code = 0;               // the reply code sent
+  std::string command_line;   // the offending line (truncated to the command line limit)
+  std::string detail;         // what was wrong
+};
+
+using ServerEvent =
+    std::variant<GreetingSentEvent, HelloEvent, MailFromEvent, RecipientAcceptedEvent,
+                 MessageCompleteEvent, ResetEvent, StartTlsRequestedEvent,
+                 PlaintextInjectionEvent, AuthenticatedEvent, EarlyTalkerEvent,
+                 CloseRequestedEvent, ProtocolErrorEvent>;
+
+// Where the session is, so the caller can pick a timeout (RFC 5321 §4.5.3.2:
+// the server waits 5 minutes for a command, 3 for a DATA block) and know
+// whether to read.
+enum class ServerState {
+  kNotStarted,       // Start() not yet called
+  kAwaitingDecision, // a deferred Decision is pending; no input is processed
+  kCommand,          // waiting for a command line
+  kDataContent,      // receiving DATA content until <CRLF>.<CRLF>
+  kBdatContent,      // receiving the bytes of a BDAT chunk
+  kAwaitingTls,      // STARTTLS accepted; caller must handshake, then OnTlsEstablished()
+  kClosed,           // nothing more will be processed
+};
+
+class ServerSession {
+ public:
+  // `policy` may be null (accept everything) and must outlive the session.
+  explicit ServerSession(ServerSessionConfig config, ServerPolicy* policy = nullptr);
+  ~ServerSession();
+  ServerSession(const ServerSession&) = delete;
+  ServerSession& operator=(const ServerSession&) = delete;
+
+  // Consults OnConnect and queues the greeting. Call once.
+  void Start();
+
+  // Hands received bytes (plaintext, i.e. after TLS decryption) to the
+  // session. All complete commands are processed in order. Bytes fed while
+  // wants_input() is false are buffered (bounded by
+  // kMaxBufferedInputWhileBlocked) or, in kAwaitingTls, discarded.
+  void Feed(std::string_view bytes);
+
+  // Answers the pending deferred decision (see decision_point()) and resumes
+  // processing the buffered input. Deferring again is allowed. Ignored when
+  // no decision is pending.
+  void Decide(Decision decision);
+
+  // The TLS handshake after StartTlsRequestedEvent succeeded. The session is
+  // reset to the state right after the greeting (RFC 3207 §4.2: forget
+  // EHLO/HELO and any transaction); the client must EHLO again.
+  void OnTlsEstablished();
+
+  // Bytes to send to the client, in order, since the last call.
+  std::string TakeOutput();
+  bool has_output() const;
+
+  // The next event, oldest first; nullopt when none.
+  std::optional<ServerEvent> NextEvent();
+
+  ServerState state() const;
+  // False while a decision is pending or the session is closed/awaiting TLS:
+  // the caller should stop reading (backpressure) until it turns true.
+  bool wants_input() const;
+  // The hook whose deferred decision is pending, if any.
+  std::optional<DecisionPoint> decision_point() const;
+  bool tls_active() const;
+  // The transaction in progress (empty reverse path and no recipients when none).
+  const Envelope& envelope() const;
+  int protocol_errors() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mxkit::smtp
+
+#endif  // MXKIT_SMTP_SERVER_SESSION_H_
