@@ -131,5 +131,39 @@ TEST(StaticResolver, RejectsMalformedNamesAsPermanentFailures) {
             LookupStatus::kPermanentFailure);
 }
 
+TEST(StaticResolver, LoadsZonesWithFaults) {
+  StaticResolver resolver;
+  absl::Status status = resolver.LoadZone(R"zone($ORIGIN example.com.
+@          TXT "v=spf1 include:_spf " "-all"
+_spf       TXT "v=spf1 ip4:192.0.2.0/24 -all"
+mail       A   192.0.2.25
+alias      CNAME mail
+$TIMEOUT   slow
+$SERVFAIL  broken
+)zone",
+                                          "example.zone");
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(resolver.size(), 4u);
+  LookupResult txt = resolver.LookupSync("EXAMPLE.com", RrType::kTxt);
+  ASSERT_TRUE(txt.ok());
+  EXPECT_EQ(std::get<TxtData>(txt.records[0].data).strings,
+            (std::vector<std::string>{"v=spf1 include:_spf ", "-all"}));
+  LookupResult alias = resolver.LookupSync("alias.example.com", RrType::kA);
+  ASSERT_TRUE(alias.ok());
+  EXPECT_EQ(alias.cname_chain.size(), 1u);
+  EXPECT_EQ(resolver.LookupSync("slow.example.com", RrType::kTxt).detail, "timeout");
+  EXPECT_EQ(resolver.LookupSync("broken.example.com", RrType::kA).detail, "SERVFAIL");
+}
+
+TEST(StaticResolver, FailedLoadAddsNothingAndNamesFileAndLine) {
+  StaticResolver resolver;
+  absl::Status status = resolver.LoadZone("a.example. A 192.0.2.1\nb.example. MX abc b.\n",
+                                          "zone.txt");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "zone.txt:2: MX preference \"abc\" is not a number");
+  EXPECT_EQ(resolver.size(), 0u);
+  EXPECT_EQ(resolver.LookupSync("a.example", RrType::kA).status, LookupStatus::kNxDomain);
+}
+
 }  // namespace
 }  // namespace mxkit::dns

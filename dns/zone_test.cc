@@ -1,0 +1,233 @@
+#include "dns/zone.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::dns {
+namespace {
+
+std::vector<std::string> TxtOf(const ResourceRecord& record) {
+  return std::get<TxtData>(record.data).strings;
+}
+
+TEST(ZoneParser, ParsesEveryTypeWithOriginRelativeNamesAndDefaults) {
+  constexpr std::string_view kZone = R"zone($ORIGIN example.com.
+$TTL 600
+@        IN SOA ns1 hostmaster.example.com. (
+              2024010101 ; serial
+              1h 15m 1w 300 )
+         IN NS  ns1
+ns1      IN A   192.0.2.53
+@        3600 IN MX 10 mail
+         IN 7200 MX 20 mail.example.net.
+mail        AAAA 2001:db8::25
+www      CNAME  example.com.
+53.2.0.192.in-addr.arpa. PTR ns1
+_25._tcp.mail TLSA 3 1 1 ( 0123456789abcdef
+                           0123456789ABCDEF )
+@        TXT "v=spf1 " "ip4:192.0.2.0/24" " -all"
+spf      SPF "v=spf1 -all"
+)zone";
+  absl::StatusOr<Zone> zone = ParseZone(kZone, "example.zone");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  const std::vector<ResourceRecord>& r = zone->records;
+  ASSERT_EQ(r.size(), 11u);
+
+  EXPECT_EQ(r[0].name, "example.com");
+  EXPECT_EQ(r[0].type, RrType::kSoa);
+  EXPECT_EQ(r[0].ttl, 600u);
+  const SoaData& soa = std::get<SoaData>(r[0].data);
+  EXPECT_EQ(soa.mname, "ns1.example.com");
+  EXPECT_EQ(soa.rname, "hostmaster.example.com");
+  EXPECT_EQ(soa.serial, 2024010101u);
+  EXPECT_EQ(soa.refresh, 3600u);
+  EXPECT_EQ(soa.retry, 900u);
+  EXPECT_EQ(soa.expire, 604800u);
+  EXPECT_EQ(soa.minimum, 300u);
+
+  EXPECT_EQ(r[1].name, "example.com");  // omitted owner
+  EXPECT_EQ(std::get<NameData>(r[1].data).name, "ns1.example.com");
+  EXPECT_EQ(r[2].name, "ns1.example.com");
+  EXPECT_EQ(std::get<AData>(r[2].data).address, (std::array<uint8_t, 4>{192, 0, 2, 53}));
+
+  EXPECT_EQ(r[3].ttl, 3600u);
+  EXPECT_EQ(std::get<MxData>(r[3].data).preference, 10);
+  EXPECT_EQ(std::get<MxData>(r[3].data).exchange, "mail.example.com");
+  EXPECT_EQ(r[4].name, "example.com");
+  EXPECT_EQ(r[4].ttl, 7200u);  // class before TTL
+  EXPECT_EQ(std::get<MxData>(r[4].data).exchange, "mail.example.net");
+
+  EXPECT_EQ(r[5].name, "mail.example.com");
+  EXPECT_EQ(r[5].type, RrType::kAaaa);
+  EXPECT_EQ(std::get<AaaaData>(r[5].data).address[0], 0x20);
+  EXPECT_EQ(std::get<AaaaData>(r[5].data).address[15], 0x25);
+  EXPECT_EQ(r[5].ttl, 600u);  // $TTL, not the last explicit TTL
+
+  EXPECT_EQ(r[6].name, "www.example.com");
+  EXPECT_EQ(r[6].type, RrType::kCname);
+  EXPECT_EQ(r[7].name, "53.2.0.192.in-addr.arpa");
+  EXPECT_EQ(std::get<NameData>(r[7].data).name, "ns1.example.com");
+
+  EXPECT_EQ(r[8].name, "_25._tcp.mail.example.com");
+  const TlsaData& tlsa = std::get<TlsaData>(r[8].data);
+  EXPECT_EQ(tlsa.usage, 3);
+  EXPECT_EQ(tlsa.selector, 1);
+  EXPECT_EQ(tlsa.matching_type, 1);
+  EXPECT_EQ(tlsa.association_data,
+            std::string("\x01\x23\x45\x67\x89\xab\xcd\xef\x01\x23\x45\x67\x89\xab\xcd\xef", 16));
+
+  EXPECT_EQ(TxtOf(r[9]), (std::vector<std::string>{"v=spf1 ", "ip4:192.0.2.0/24", " -all"}));
+  EXPECT_EQ(r[10].type, RrType::kTxt);  // SPF is served as TXT (RFC 7208 §3.1)
+  EXPECT_EQ(r[10].name, "spf.example.com");
+}
+
+TEST(ZoneParser, NamesWithoutOriginAreAbsolute) {
+  absl::StatusOr<Zone> zone = ParseZone("example.net TXT \"v=spf1 -all\"\n");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_EQ(zone->records[0].name, "example.net");
+  EXPECT_EQ(zone->records[0].ttl, kDefaultZoneTtl);
+}
+
+TEST(ZoneParser, InitialOriginArgumentAppliesToRelativeNames) {
+  absl::StatusOr<Zone> zone = ParseZone("mail A 192.0.2.1\n@ A 192.0.2.2\n", "z", "example.org.");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_EQ(zone->records[0].name, "mail.example.org");
+  EXPECT_EQ(zone->records[1].name, "example.org");
+}
+
+TEST(ZoneParser, OmittedTtlIsTheLastExplicitOneWithoutDollarTtl) {
+  absl::StatusOr<Zone> zone = ParseZone("a. 42 A 192.0.2.1\nb. A 192.0.2.2\n");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_EQ(zone->records[1].ttl, 42u);
+}
+
+struct TxtCase {
+  std::string rdata;
+  std::vector<std::string> strings;
+};
+
+TEST(ZoneParser, TxtStringsKeepTheirSplitAndEscapes) {
+  const std::vector<TxtCase> cases = {
+      {R"("v=spf1 " "-all")", {"v=spf1 ", "-all"}},
+      {R"("")", {""}},
+      {R"("say \"hi\"")", {"say \"hi\""}},
+      {R"("back\\slash")", {"back\\slash"}},
+      {R"("\065\066C")", {"ABC"}},
+      {R"("\000")", {std::string(1, '\0')}},
+      {R"x("semi;colon" "(paren)")x", {"semi;colon", "(paren)"}},
+      {R"(unquoted words)", {"unquoted", "words"}},
+      {R"(esc\ aped)", {"esc aped"}},
+      {R"(v=DKIM1\;\ k=rsa)", {"v=DKIM1; k=rsa"}},
+      // An unescaped ";" starts a comment even inside a word (RFC 1035 §5.1).
+      {R"(v=DKIM1;\ k=rsa)", {"v=DKIM1"}},
+      {"( \"a\"\n  \"b\" ) ; split over lines", {"a", "b"}},
+      {"\"" + std::string(255, 'x') + "\"", {std::string(255, 'x')}},
+  };
+  for (const TxtCase& c : cases) {
+    std::string text = "t.example. TXT " + c.rdata + "\n";
+    absl::StatusOr<Zone> zone = ParseZone(text);
+    ASSERT_TRUE(zone.ok()) << c.rdata << ": " << zone.status();
+    ASSERT_EQ(zone->records.size(), 1u) << c.rdata;
+    EXPECT_EQ(TxtOf(zone->records[0]), c.strings) << c.rdata;
+  }
+}
+
+TEST(ZoneParser, ReadsFaultDirectives) {
+  absl::StatusOr<Zone> zone = ParseZone(
+      "$ORIGIN example.com.\n$TIMEOUT slow\n$SERVFAIL broken.example.net.\n");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  ASSERT_EQ(zone->faults.size(), 2u);
+  EXPECT_EQ(zone->faults[0].name, "slow.example.com");
+  EXPECT_EQ(zone->faults[0].fault, Fault::kTimeout);
+  EXPECT_EQ(zone->faults[1].name, "broken.example.net");
+  EXPECT_EQ(zone->faults[1].fault, Fault::kServfail);
+}
+
+TEST(ZoneParser, AcceptsCrLfCommentsAndBlankLines) {
+  absl::StatusOr<Zone> zone =
+      ParseZone("; header\r\n\r\n   \r\na.example. A 192.0.2.1 ; trailing\r\n");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_EQ(zone->records.size(), 1u);
+}
+
+struct ErrorCase {
+  std::string text;
+  size_t line;
+  std::string message;
+};
+
+TEST(ZoneParser, ReportsFileLineAndWhatIsWrong) {
+  const std::vector<ErrorCase> cases = {
+      {"a. MX abc mail.\n", 1, "MX preference \"abc\" is not a number"},
+      {"a. MX 65536 mail.\n", 1, "MX preference \"65536\" is larger than 65535"},
+      {"a. MX 10\n", 1, "MX record needs a preference and an exchange (2 fields), got 1"},
+      {"\n\na. A 192.0.2.300\n", 3, "A address \"192.0.2.300\" is not a dotted quad"},
+      {"a. A 192.0.2.1 192.0.2.2\n", 1, "A record needs an address (1 field), got 2"},
+      {"a. AAAA 192.0.2.1\n", 1, "AAAA address \"192.0.2.1\" is not an IPv6 address"},
+      {"a. FOO bar\n", 1, "unknown record type \"FOO\""},
+      {"a. 300 IN\n", 1, "record has no type"},
+      {"a. CH TXT \"x\"\n", 1, "class CH is not supported, only IN"},
+      {"a. 5x A 192.0.2.1\n", 1, "TTL \"5x\" is not a number"},
+      {"  A 192.0.2.1\n", 1, "record has no owner name and there is no previous one"},
+      {"a. TXT \"open\n", 1, "quoted string is not closed on its line"},
+      {"a. TXT (\"x\"\n\n", 1, "\"(\" is never closed"},
+      {"a. TXT \"x\" )\n", 1, "\")\" without \"(\""},
+      {"a. TXT ( ( \"x\" ) )\n", 1, "nested \"(\""},
+      {"a. TXT \"\\25x\"\n", 1, "\"\\\" followed by a digit needs three digits (\\DDD)"},
+      {"a. TXT \"\\256\"\n", 1, "\\256 is not a byte value"},
+      {"a. TXT\n", 1, "TXT record needs at least one string"},
+      {"a. TXT \"" + std::string(256, 'x') + "\"\n", 1,
+       "TXT string is 256 bytes long, the limit is 255 (RFC 1035 §3.3); split it into several "
+       "strings"},
+      {"a..b. A 192.0.2.1\n", 1, "name \"a..b\" has an empty label"},
+      {std::string(64, 'l') + ". A 192.0.2.1\n", 1,
+       "name \"" + std::string(64, 'l') +
+           "\" has a label of 64 characters, the limit is 63 (RFC 1035 §2.3.4)"},
+      {"a\\.b. A 192.0.2.1\n", 1,
+       "name \"a\\.b.\" has an escape; escapes in names are not supported"},
+      {"\"a\". A 192.0.2.1\n", 1, "name \"a\" must not be quoted"},
+      {"$INCLUDE other.zone\n", 1, "$INCLUDE is not supported"},
+      {"$FOO bar\n", 1, "unknown directive $FOO"},
+      {"$TTL\n", 1, "$TTL takes one TTL, got 0"},
+      {"$TTL soon\n", 1, "$TTL \"soon\" is not a number"},
+      {"$ORIGIN a. b.\n", 1, "$ORIGIN takes one name, got 2"},
+      {"a. TLSA 3 1 1 abc\n", 1, "TLSA data has an odd number of hex digits"},
+      {"a. TLSA 3 1 1 zz\n", 1, "TLSA data has a non-hex character at position 0"},
+      {"a. TLSA 3 1 256 00\n", 1, "TLSA matching type \"256\" is larger than 255"},
+      {"a. TLSA 3 1 1\n", 1,
+       "TLSA record needs usage, selector, matching type and hex data (4 or more fields), got 3"},
+      {"a. SOA ns. host. 1 2 3 4\n", 1,
+       "SOA record needs mname rname serial refresh retry expire minimum (7 fields), got 6"},
+      {"a. SOA ns. host. 1 2 3 4 later\n", 1, "SOA minimum \"later\" is not a number"},
+      // The error is on the line of the bad field, not where the entry began.
+      {"a. MX (\n 10\n x..y. )\n", 3, "name \"x..y\" has an empty label"},
+      {"a. A 192.0.2.1\n" + std::string(kMaxZoneLineLength + 1, 'x') + "\n", 2,
+       "line is 8193 bytes long, the limit is 8192"},
+  };
+  for (const ErrorCase& c : cases) {
+    ZoneError error;
+    absl::StatusOr<Zone> zone = ParseZone(c.text, "zone.txt", "", &error);
+    ASSERT_FALSE(zone.ok()) << c.text;
+    EXPECT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(error.line, c.line) << c.text;
+    EXPECT_EQ(error.message, c.message) << c.text;
+    EXPECT_EQ(zone.status().message(),
+              "zone.txt:" + std::to_string(c.line) + ": " + c.message)
+        << c.text;
+  }
+}
+
+TEST(ZoneParser, BoundsTheNumberOfRecords) {
+  std::string text;
+  for (size_t i = 0; i <= kMaxZoneRecords; ++i) text += " A 192.0.2.1\n";
+  ZoneError error;
+  absl::StatusOr<Zone> zone = ParseZone("a. A 192.0.2.1\n" + text, "big", "", &error);
+  ASSERT_FALSE(zone.ok());
+  EXPECT_EQ(error.message, "more than 100000 records");
+  EXPECT_EQ(error.line, kMaxZoneRecords + 1);
+}
+
+}  // namespace
+}  // namespace mxkit::dns
