@@ -37,6 +37,7 @@
 #include <variant>
 #include <vector>
 
+#include "smtp/command.h"  // BodyType
 #include "smtp/data.h"
 #include "smtp/limits.h"
 
@@ -92,8 +93,6 @@ struct ServerSessionConfig {
 // An ESMTP parameter as received ("SIZE=1000" -> {"SIZE", "1000"}; "BODY" with
 // no value -> {"BODY", ""}). Keywords keep the client's case.
 using EsmtpParam = std::pair<std::string, std::string>;
-
-enum class BodyType { k7Bit, k8BitMime, kBinaryMime };
 
 struct Recipient {
   std::string forward_path;  // without the angle brackets
