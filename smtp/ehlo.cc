@@ -40,10 +40,11 @@ bool IsMechChar(char c) { return (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '-
 
 // Offset of the first octet of `s` that breaks ehlo-keyword
 // (RFC 5321 §4.1.1.1: (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")), or npos.
-size_t KeywordViolation(std::string_view s) {
+size_t KeywordViolation(std::string_view s, bool allow_underscore) {
   if (s.empty()) return 0;
   if (!IsAlpha(s[0]) && !IsDigit(s[0])) return 0;
   for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i] == '_' && allow_underscore) continue;
     if (!IsAlpha(s[i]) && !IsDigit(s[i]) && s[i] != '-') return i;
   }
   return std::string_view::npos;
@@ -169,12 +170,13 @@ class LineParser {
         return;
       }
       auth_equals = true;
-    } else if (size_t bad = KeywordViolation(keyword); bad != std::string_view::npos) {
+    } else if (size_t bad = KeywordViolation(keyword, options_.allow_keyword_underscore); bad != std::string_view::npos) {
       Error(EhloErrorKind::kInvalidKeyword, bad,
             keyword.empty()
                 ? std::string("empty keyword (RFC 5321 §4.1.1.1 ehlo-keyword)")
                 : absl::StrCat("octet ", DescribeOctet(keyword[bad]),
-                               " is not allowed in an ehlo-keyword (RFC 5321 §4.1.1.1)"));
+                               " is not allowed in an ehlo-keyword (RFC 5321 §4.1.1.1",
+                               keyword[bad] == '_' ? "; see allow_keyword_underscore)" : ")"));
       return;
     }
 

@@ -66,12 +66,18 @@ struct EhloCapabilities {
 };
 
 struct EhloParseOptions {
-  // Accept "AUTH=LOGIN PLAIN", the pre-standard form of the AUTH keyword that
-  // Microsoft Exchange and old Outlook-era servers still send beside "AUTH"
-  // (RFC 4954 §3 notes it; "=" is not legal in an ehlo-keyword, RFC 5321
-  // §4.1.1.1). Its mechanisms are merged into auth_mechanisms. When false the
-  // line is reported as kInvalidKeyword and ignored.
+  // Accept "AUTH=LOGIN PLAIN", the form of the AUTH keyword from drafts
+  // before RFC 2554 that Microsoft Exchange and other servers of that era
+  // still send beside "AUTH" for old Outlook clients. "=" is not legal in an
+  // ehlo-keyword (RFC 5321 §4.1.1.1). Its mechanisms are merged into
+  // auth_mechanisms; a server may send both lines without a duplicate error.
+  // When false the line is reported as kInvalidKeyword and ignored.
   bool allow_auth_equals = false;
+  // Accept "_" inside keywords, as in "PIPE_CONNECT" (draft-harris-early-pipe,
+  // sent by Exim 4.93 and later) and "X_PIPE_CONNECT". Relaxes RFC 5321
+  // §4.1.1.1 ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"). Such
+  // keywords land in `other`.
+  bool allow_keyword_underscore = false;
 };
 
 enum class EhloErrorKind {

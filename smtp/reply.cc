@@ -340,7 +340,11 @@ ReplyParseResult ParseReply(std::string_view bytes, const ReplyParserOptions& op
   ReplyParser parser(options);
   ReplyParser::Result r = parser.Feed(bytes);
   if (r.error) return {std::nullopt, std::move(r.error)};
-  if (!r.reply) return {std::nullopt, parser.Finish()};
+  if (!r.reply) {
+    std::optional<ReplyError> e = parser.Finish();
+    if (!e) e = ReplyError{ReplyErrorKind::kTruncated, 0, "empty input: no reply"};
+    return {std::nullopt, std::move(e)};
+  }
   if (r.consumed != bytes.size()) {
     return {std::nullopt,
             ReplyError{ReplyErrorKind::kTrailingData, r.consumed,
@@ -372,7 +376,7 @@ Reply MakeReply(int code, std::string_view text) {
   return Reply{code, {std::string(text)}};
 }
 
-Reply MakeReply(int code, std::vector<std::string> lines) {
+Reply MakeMultilineReply(int code, std::vector<std::string> lines) {
   return Reply{code, std::move(lines)};
 }
 

@@ -227,7 +227,9 @@ RepliesParseResult ParseReplies(std::string_view bytes, const ReplyParserOptions
 // Convenience constructors. Texts follow RFC 5321 §4.2.2/§4.2.3 and §4.3.2
 // wording where it gives one.
 Reply MakeReply(int code, std::string_view text);
-Reply MakeReply(int code, std::vector<std::string> lines);
+// Named apart from MakeReply: with C++20's iterator-pair string_view
+// constructor, MakeReply(250, {"a", "b"}) would be ambiguous.
+Reply MakeMultilineReply(int code, std::vector<std::string> lines);
 // "<code> <class.subject.detail> <text>" (RFC 2034 §4).
 Reply MakeReply(int code, const EnhancedStatusCode& enhanced, std::string_view text);
 // Returns `reply` with "class.subject.detail " prefixed to every line (RFC
