@@ -1,0 +1,65 @@
+// Delivery: what fakemx records about one accepted message besides its bytes
+// (the SMTP envelope and the session it arrived in), and its JSON form, the
+// "envelope sidecar" stored next to a Maildir message (see fakemx/README.md).
+//
+// Kept free of Asio and of smtp::ServerSession so storage can be tested and
+// reused (the HTTP API will serve the same JSON) without a network.
+
+#ifndef MXKIT_FAKEMX_DELIVERY_H_
+#define MXKIT_FAKEMX_DELIVERY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mxkit::fakemx {
+
+// An ESMTP parameter as the client sent it: {"SIZE", "1000"}, {"BODY", "8BITMIME"}.
+using DeliveryParam = std::pair<std::string, std::string>;
+
+struct DeliveryRecipient {
+  std::string address;  // forward-path without angle brackets
+  std::vector<DeliveryParam> params;
+};
+
+struct Delivery {
+  // Microseconds since the Unix epoch when the end of data was received; also
+  // the time part of the Maildir name.
+  int64_t received_at_us = 0;
+  std::string client_address;  // "127.0.0.1", "::1"
+  uint16_t client_port = 0;
+  std::string server_hostname;  // our name in the greeting
+  bool esmtp = false;           // EHLO (true) or HELO (false)
+  std::string helo;             // the HELO/EHLO argument as sent
+  bool tls = false;
+  std::string reverse_path;     // without angle brackets; "" is the null path <>
+  std::vector<DeliveryParam> mail_params;
+  std::vector<DeliveryRecipient> recipients;
+  std::string body;             // "7BIT", "8BITMIME" or "BINARYMIME"
+  bool smtputf8 = false;
+  bool via_bdat = false;        // RFC 3030 BDAT rather than DATA
+};
+
+// The sidecar JSON for `delivery` whose stored message is `message_size`
+// octets under Maildir name `name`: one object, keys in a fixed order, ending
+// in a newline. Strings are written as JSON strings; bytes that are not valid
+// UTF-8 (a client may send them in an address without SMTPUTF8) are written
+// as \u00XX escapes of the byte value, so every input yields valid JSON and a
+// reader can recover the bytes by mapping U+0000..U+00FF back to octets for
+// those escapes.
+std::string DeliveryToJson(const Delivery& delivery, const std::string& name,
+                           uint64_t message_size);
+
+// RFC 3339 UTC time with microseconds, "2026-11-23T11:15:45.123456Z".
+std::string FormatRfc3339Micros(int64_t unix_micros);
+
+// Appends `bytes` to `out` as a JSON string literal (with the quotes), using
+// the escaping described at DeliveryToJson.
+void AppendJsonString(std::string& out, std::string_view bytes);
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_DELIVERY_H_
