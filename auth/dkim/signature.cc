@@ -1,0 +1,379 @@
+#include "auth/dkim/signature.h"
+
+#include <limits>
+#include <utility>
+
+#include "auth/dkim/internal/base64.h"
+#include "auth/dkim/internal/cat.h"
+#include "absl/status/status.h"
+#include "auth/dkim/tag_list.h"
+
+namespace mxkit::auth::dkim {
+namespace {
+
+using internal::Cat;
+
+bool IsLetDig(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// sub-domain = Let-dig [Ldh-str] (RFC 5321 §4.1.2).
+bool IsSubDomain(std::string_view label) {
+  if (label.empty() || label.size() > kMaxLabelLength) return false;
+  if (!IsLetDig(label.front()) || !IsLetDig(label.back())) return false;
+  for (char c : label) {
+    if (!IsLetDig(c) && c != '-') return false;
+  }
+  return true;
+}
+
+// Dot-separated sub-domains; at least `min_labels` of them.
+bool IsDottedSubDomains(std::string_view name, std::size_t min_labels) {
+  if (name.empty() || name.size() > kMaxDomainLength) return false;
+  std::size_t labels = 0;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t dot = name.find('.', start);
+    std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!IsSubDomain(label)) return false;
+    ++labels;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return labels >= min_labels;
+}
+
+std::string_view TrimFws(std::string_view s) {
+  auto ws = [](char c) { return IsWsp(c) || c == '\r' || c == '\n'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Splits on ':' and trims FWS around each element (h= and q= lists).
+std::vector<std::string_view> SplitColons(std::string_view value) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t colon = value.find(':', start);
+    out.push_back(TrimFws(value.substr(
+        start, colon == std::string_view::npos ? std::string_view::npos : colon - start)));
+    if (colon == std::string_view::npos) return out;
+    start = colon + 1;
+  }
+}
+
+bool ParseDigits(std::string_view s, std::size_t max_digits, uint64_t* out) {
+  if (s.empty() || s.size() > max_digits) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    // l= may legally exceed 64 bits (76 digits); saturate, since no body is
+    // that long the comparison with the real length stays right.
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) {
+      v = std::numeric_limits<uint64_t>::max();
+    } else {
+      v = v * 10 + d;
+    }
+  }
+  *out = v;
+  return true;
+}
+
+// `lower` is already lowercase.
+bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+bool IsFtext(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u >= 33 && u <= 126 && c != ':';
+}
+
+}  // namespace
+
+absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
+                                         const smtp::HeaderBlockOptions& options) {
+  smtp::HeaderBlockResult split = smtp::SplitHeaderBlock(message, options);
+  if (!split.ok()) {
+    return absl::InvalidArgumentError(
+        Cat("message header, offset ", split.offset, ": ", split.message));
+  }
+  DkimMessage out;
+  out.headers.reserve(split.block.fields.size());
+  for (const smtp::HeaderField& f : split.block.fields) {
+    std::string_view raw = f.raw;
+    if (raw.size() >= 1 && raw.back() == '\n') raw.remove_suffix(1);
+    if (raw.size() >= 1 && raw.back() == '\r') raw.remove_suffix(1);
+    out.headers.push_back(HeaderField{f.name, raw});
+  }
+  out.body = split.block.body;
+  return out;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool IsValidDomainName(std::string_view name) { return IsDottedSubDomains(name, 2); }
+
+std::string_view SignatureAlgorithmName(SignatureAlgorithm a) {
+  switch (a) {
+    case SignatureAlgorithm::kRsaSha256: return "rsa-sha256";
+    case SignatureAlgorithm::kEd25519Sha256: return "ed25519-sha256";
+    case SignatureAlgorithm::kRsaSha1: return "rsa-sha1";
+  }
+  return "unknown";
+}
+
+std::string_view SignatureErrorName(SignatureError error) {
+  switch (error) {
+    case SignatureError::kOk: return "Ok";
+    case SignatureError::kSyntax: return "Syntax";
+    case SignatureError::kMissingTag: return "MissingTag";
+    case SignatureError::kUnsupportedVersion: return "UnsupportedVersion";
+    case SignatureError::kUnsupportedAlgorithm: return "UnsupportedAlgorithm";
+    case SignatureError::kUnsupportedCanonicalization: return "UnsupportedCanonicalization";
+    case SignatureError::kUnsupportedQueryMethod: return "UnsupportedQueryMethod";
+    case SignatureError::kIdentityNotInDomain: return "IdentityNotInDomain";
+    case SignatureError::kFromNotSigned: return "FromNotSigned";
+    case SignatureError::kExpiresBeforeTimestamp: return "ExpiresBeforeTimestamp";
+    case SignatureError::kTooManySignedHeaders: return "TooManySignedHeaders";
+  }
+  return "Unknown";
+}
+
+SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOptions& options) {
+  SignatureParseResult r;
+  auto fail = [&r](SignatureError e, std::size_t offset, std::string message) {
+    r.error = e;
+    r.offset = offset;
+    r.message = std::move(message);
+    return std::move(r);
+  };
+  std::size_t colon = raw.find(':');
+  if (colon == std::string_view::npos) {
+    return fail(SignatureError::kSyntax, raw.size(), "header field has no colon");
+  }
+  const std::size_t base = colon + 1;  // offsets below are into the value
+  TagListResult tags = ParseTagList(raw.substr(base));
+  if (!tags.ok()) {
+    return fail(SignatureError::kSyntax, base + tags.offset, "DKIM-Signature: " + tags.message);
+  }
+  const TagList& list = tags.list;
+  Signature& sig = r.signature;
+
+  // §6.1.1: v a b bh d h s are required.
+  for (std::string_view name : {"v", "a", "b", "bh", "d", "h", "s"}) {
+    if (list.Find(name) == nullptr) {
+      return fail(SignatureError::kMissingTag, raw.size(),
+                  Cat("required tag ", name, "= is missing (RFC 6376 §6.1.1)"));
+    }
+  }
+  const Tag& v = *list.Find("v");
+  if (v.value != "1") {
+    return fail(SignatureError::kUnsupportedVersion, base + v.value_offset,
+                Cat("v=", v.value, " is not version 1 (RFC 6376 §3.5)"));
+  }
+  const Tag& a = *list.Find("a");
+  if (a.value == "rsa-sha256") {
+    sig.algorithm = SignatureAlgorithm::kRsaSha256;
+  } else if (a.value == "ed25519-sha256") {
+    sig.algorithm = SignatureAlgorithm::kEd25519Sha256;
+  } else if (a.value == "rsa-sha1") {
+    sig.algorithm = SignatureAlgorithm::kRsaSha1;  // parsed; the verifier refuses it
+  } else {
+    return fail(SignatureError::kUnsupportedAlgorithm, base + a.value_offset,
+                Cat("signing algorithm \"", a.value, "\" is not supported"));
+  }
+
+  // b= and bh=: base64 with FWS allowed anywhere (§3.5).
+  const Tag& b = *list.Find("b");
+  std::optional<std::string> b_bytes = internal::DecodeBase64(StripFws(b.value));
+  if (!b_bytes || (b_bytes->empty() && !options.allow_empty_b)) {
+    return fail(SignatureError::kSyntax, base + b.value_offset, "b= is not valid base64");
+  }
+  sig.signature = std::move(*b_bytes);
+  {
+    // The deleted range: after "b=" up to ";" or the end (§3.7).
+    std::size_t eq = raw.find('=', base + b.name_offset);
+    sig.b_value_begin = eq + 1;
+    std::size_t semi = raw.find(';', base + b.value_offset);
+    sig.b_value_end = semi == std::string_view::npos ? raw.size() : semi;
+  }
+  const Tag& bh = *list.Find("bh");
+  std::optional<std::string> bh_bytes = internal::DecodeBase64(StripFws(bh.value));
+  if (!bh_bytes || bh_bytes->empty()) {
+    return fail(SignatureError::kSyntax, base + bh.value_offset, "bh= is not valid base64");
+  }
+  sig.body_hash = std::move(*bh_bytes);
+
+  if (const Tag* c = list.Find("c")) {
+    std::string_view value = c->value;
+    std::size_t slash = value.find('/');
+    std::string_view head = value.substr(0, slash);
+    std::string_view body = slash == std::string_view::npos ? "simple" : value.substr(slash + 1);
+    auto parse = [](std::string_view s, Canonicalization* out) {
+      if (s == "simple") *out = Canonicalization::kSimple;
+      else if (s == "relaxed") *out = Canonicalization::kRelaxed;
+      else return false;
+      return true;
+    };
+    if (!parse(head, &sig.header_canonicalization) || !parse(body, &sig.body_canonicalization)) {
+      return fail(SignatureError::kUnsupportedCanonicalization, base + c->value_offset,
+                  Cat("canonicalization \"", value, "\" is not simple or relaxed (RFC 6376 §3.5)"));
+    }
+  }
+
+  const Tag& d = *list.Find("d");
+  if (!IsValidDomainName(d.value)) {
+    return fail(SignatureError::kSyntax, base + d.value_offset,
+                Cat("d=", d.value, " is not a domain name (RFC 6376 §3.5)"));
+  }
+  sig.domain = AsciiLower(d.value);
+  const Tag& s = *list.Find("s");
+  if (!IsDottedSubDomains(s.value, 1)) {
+    return fail(SignatureError::kSyntax, base + s.value_offset,
+                Cat("s=", s.value, " is not a selector (RFC 6376 §3.1)"));
+  }
+  sig.selector = AsciiLower(s.value);
+
+  if (const Tag* q = list.Find("q")) {
+    bool dns_txt = false;
+    for (std::string_view method : SplitColons(q->value)) {
+      if (method.empty()) {
+        return fail(SignatureError::kSyntax, base + q->value_offset, "q= has an empty element");
+      }
+      if (method == "dns/txt") dns_txt = true;
+    }
+    if (!dns_txt) {
+      return fail(SignatureError::kUnsupportedQueryMethod, base + q->value_offset,
+                  Cat("q=", q->value, " names no supported query method (dns/txt, RFC 6376 §3.5)"));
+    }
+  }
+
+  if (const Tag* i = list.Find("i")) {
+    std::size_t at = i->value.rfind('@');
+    std::string_view idomain =
+        at == std::string_view::npos ? std::string_view() : i->value.substr(at + 1);
+    if (at == std::string_view::npos || !IsValidDomainName(idomain)) {
+      return fail(SignatureError::kSyntax, base + i->value_offset,
+                  Cat("i=", i->value, " is not [local-part]@domain (RFC 6376 §3.5)"));
+    }
+    sig.identity = std::string(i->value);
+    sig.identity_domain = AsciiLower(idomain);
+    // §3.5: "the domain part of the address MUST be the same as, or a
+    // subdomain of, the value of the "d=" tag".
+    const std::string& dd = sig.domain;
+    const std::string& id = sig.identity_domain;
+    bool same_or_below =
+        id == dd || (id.size() > dd.size() && id.compare(id.size() - dd.size(), dd.size(), dd) == 0 &&
+                     id[id.size() - dd.size() - 1] == '.');
+    if (!same_or_below) {
+      return fail(SignatureError::kIdentityNotInDomain, base + i->value_offset,
+                  Cat("i= domain ", id, " is neither d=", dd,
+                      " nor a subdomain of it (RFC 6376 §3.5)"));
+    }
+  } else {
+    sig.identity = "@" + sig.domain;
+    sig.identity_domain = sig.domain;
+  }
+
+  const Tag& h = *list.Find("h");
+  bool from = false;
+  for (std::string_view name : SplitColons(h.value)) {
+    if (name.empty()) {
+      return fail(SignatureError::kSyntax, base + h.value_offset, "h= has an empty element");
+    }
+    for (char ch : name) {
+      if (!IsFtext(ch)) {
+        return fail(SignatureError::kSyntax, base + h.value_offset,
+                    Cat("h= element \"", name, "\" is not a header field name"));
+      }
+    }
+    if (sig.signed_headers.size() == kMaxSignedHeaderFields) {
+      return fail(SignatureError::kTooManySignedHeaders, base + h.value_offset,
+                  Cat("h= lists more than ", kMaxSignedHeaderFields, " header fields"));
+    }
+    sig.signed_headers.push_back(AsciiLower(name));
+    if (sig.signed_headers.back() == "from") from = true;
+  }
+  if (!from) {
+    return fail(SignatureError::kFromNotSigned, base + h.value_offset,
+                "h= does not include From (RFC 6376 §5.4, §6.1.1)");
+  }
+
+  if (const Tag* l = list.Find("l")) {
+    uint64_t n = 0;
+    if (!ParseDigits(l->value, kMaxBodyLengthDigits, &n)) {
+      return fail(SignatureError::kSyntax, base + l->value_offset,
+                  Cat("l=", l->value, " is not 1*76DIGIT (RFC 6376 §3.5)"));
+    }
+    sig.body_length = n;
+  }
+  for (std::string_view name : {"t", "x"}) {
+    if (const Tag* t = list.Find(name)) {
+      uint64_t n = 0;
+      if (!ParseDigits(t->value, kMaxTimestampDigits, &n)) {
+        return fail(SignatureError::kSyntax, base + t->value_offset,
+                    Cat(name, "=", t->value, " is not 1*12DIGIT (RFC 6376 §3.5)"));
+      }
+      (name == "t" ? sig.timestamp : sig.expiration) = static_cast<int64_t>(n);
+    }
+  }
+  if (sig.timestamp && sig.expiration && !(*sig.expiration > *sig.timestamp)) {
+    return fail(SignatureError::kExpiresBeforeTimestamp, base + list.Find("x")->value_offset,
+                Cat("x=", *sig.expiration, " is not greater than t=", *sig.timestamp,
+                    " (RFC 6376 §3.5)"));
+  }
+  return r;
+}
+
+void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature& sig,
+                           std::string_view signature_raw, std::string* out) {
+  // Bottom-up selection (§5.4.2): for each h= name, the last instance of the
+  // field above the previously taken one of that name.
+  std::vector<std::pair<std::string, std::size_t>> next;  // name -> index to search below
+  for (const std::string& name : sig.signed_headers) {
+    std::size_t* limit = nullptr;
+    for (auto& entry : next) {
+      if (entry.first == name) limit = &entry.second;
+    }
+    if (limit == nullptr) {
+      next.emplace_back(name, headers.size());
+      limit = &next.back().second;
+    }
+    std::size_t i = *limit;
+    while (i > 0) {
+      --i;
+      const std::string_view field = headers[i].name;
+      if (EqualsIgnoreCase(field, name)) {
+        AppendCanonicalHeader(sig.header_canonicalization, headers[i].raw, out);
+        *limit = i;
+        break;
+      }
+    }
+  }
+  std::string stripped;
+  stripped.reserve(signature_raw.size());
+  stripped.append(signature_raw.substr(0, sig.b_value_begin));
+  stripped.append(signature_raw.substr(sig.b_value_end));
+  std::size_t before = out->size();
+  AppendCanonicalHeader(sig.header_canonicalization, stripped, out);
+  // §3.7: the signature field itself goes in without its trailing CRLF.
+  if (out->size() >= before + 2) out->resize(out->size() - 2);
+}
+
+}  // namespace mxkit::auth::dkim

@@ -1,0 +1,244 @@
+#include "auth/dkim/verifier.h"
+
+#include <openssl/curve25519.h>
+#include <openssl/err.h>
+#include <openssl/nid.h>
+#include <openssl/rsa.h>
+
+#include <utility>
+
+#include "auth/dkim/internal/cat.h"
+#include "auth/dkim/internal/sha256_sink.h"
+#include "auth/dkim/key_record.h"
+
+namespace mxkit::auth::dkim {
+namespace {
+
+using internal::Cat;
+
+bool IsDkimSignature(std::string_view name) {
+  constexpr std::string_view kName = "dkim-signature";
+  if (name.size() != kName.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kName[i]) return false;
+  }
+  return true;
+}
+
+// Body hashes are shared between signatures with the same body
+// canonicalization and l= (commonly all of them).
+struct BodyHash {
+  Canonicalization canonicalization;
+  std::optional<uint64_t> limit;
+  std::string digest;
+  uint64_t canonical_length;
+};
+
+const BodyHash& ComputeBodyHash(std::vector<BodyHash>& cache, std::string_view body,
+                                Canonicalization c, std::optional<uint64_t> limit) {
+  for (const BodyHash& h : cache) {
+    if (h.canonicalization == c && h.limit == limit) return h;
+  }
+  internal::Sha256Sink sink;
+  BodyCanonicalizer canon(c, &sink, limit);
+  canon.Update(body);
+  canon.Finish();
+  cache.push_back(BodyHash{c, limit, sink.Digest(), canon.canonical_length()});
+  return cache.back();
+}
+
+SignatureResult Result(SignatureResult r, DkimResult result, std::string reason) {
+  r.result = result;
+  r.reason = std::move(reason);
+  return r;
+}
+
+SignatureResult VerifyOne(dns::Resolver* resolver, std::span<const HeaderField> headers,
+                          std::size_t index, std::string_view body, int64_t now,
+                          std::vector<BodyHash>& body_hashes) {
+  SignatureResult r;
+  r.header_index = index;
+  const std::string_view raw = headers[index].raw;
+
+  // §6.1.1: validate the signature field.
+  SignatureParseResult parsed = ParseSignature(raw);
+  if (!parsed.ok()) {
+    DkimResult kind =
+        parsed.error == SignatureError::kSyntax ? DkimResult::kNeutral : DkimResult::kPermError;
+    return Result(std::move(r), kind, Cat("offset ", parsed.offset, ": ", parsed.message));
+  }
+  r.signature = std::move(parsed.signature);
+  const Signature& sig = *r.signature;
+  if (sig.algorithm == SignatureAlgorithm::kRsaSha1) {
+    return Result(std::move(r), DkimResult::kFail,
+                  "a=rsa-sha1: \"rsa-sha1 MUST NOT be used for signing or verifying\" "
+                  "(RFC 8301 §3.1)");
+  }
+  if (sig.expiration && now > *sig.expiration) {
+    return Result(std::move(r), DkimResult::kFail,
+                  Cat("signature expired: x=", *sig.expiration, " is before now (", now,
+                      ") (RFC 6376 §6.1.1)"));
+  }
+
+  // §6.1.2: get the key.
+  std::string key_name = Cat(sig.selector, "._domainkey.", sig.domain);
+  if (key_name.size() > kMaxDomainLength) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  Cat("key name ", key_name, " is longer than ", kMaxDomainLength, " bytes"));
+  }
+  dns::LookupResult lookup = resolver->LookupSync(key_name, dns::RrType::kTxt);
+  switch (lookup.status) {
+    case dns::LookupStatus::kAnswer:
+      break;
+    case dns::LookupStatus::kTemporaryFailure:
+      return Result(std::move(r), DkimResult::kTempError,
+                    Cat("key lookup for ", key_name, " failed temporarily: ", lookup.detail,
+                        " (RFC 6376 §6.1.2 step 2)"));
+    case dns::LookupStatus::kNxDomain:
+    case dns::LookupStatus::kNoData:
+      return Result(std::move(r), DkimResult::kPermError,
+                    Cat("no key for signature: ", key_name, " has no TXT record",
+                        " (RFC 6376 §6.1.2 step 3)"));
+    case dns::LookupStatus::kPermanentFailure:
+      return Result(std::move(r), DkimResult::kPermError,
+                    Cat("key lookup for ", key_name, " failed permanently: ", lookup.detail));
+  }
+  std::optional<KeyRecord> key;
+  KeyRecordResult first_error;
+  std::size_t tried = 0;
+  for (const dns::ResourceRecord& rr : lookup.records) {
+    const auto* txt = std::get_if<dns::TxtData>(&rr.data);
+    if (txt == nullptr) continue;
+    if (tried++ == kMaxKeyRecords) break;
+    KeyRecordResult k = ParseKeyRecord(txt->strings);
+    if (k.ok()) {
+      key = std::move(k.record);
+      break;
+    }
+    if (first_error.ok()) first_error = std::move(k);
+  }
+  if (!key) {
+    if (first_error.ok()) {
+      return Result(std::move(r), DkimResult::kPermError,
+                    Cat("no key for signature: no TXT record at ", key_name));
+    }
+    // RFC 8301 §3.2 forbids treating the signature as valid; it is not a
+    // malformed record, so this is a verification failure (see verifier.h).
+    DkimResult kind = first_error.error == KeyRecordError::kRsaKeyTooShort ? DkimResult::kFail
+                                                                           : DkimResult::kPermError;
+    return Result(std::move(r), kind,
+                  Cat("key record at ", key_name, ", offset ", first_error.offset, ": ",
+                      first_error.message));
+  }
+  r.key_testing = key->testing;
+  r.key_bits = key->key_type == KeyType::kRsa ? key->rsa_bits : 256;
+  if (key->revoked) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  Cat("key revoked: ", key_name, " has an empty p= (RFC 6376 §6.1.2 step 6)"));
+  }
+  if (!key->EmailServiceAllowed()) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  "inappropriate service type: key s= excludes email (RFC 6376 §6.1.2 step 8)");
+  }
+  KeyType wanted = sig.algorithm == SignatureAlgorithm::kEd25519Sha256 ? KeyType::kEd25519
+                                                                        : KeyType::kRsa;
+  if (key->key_type != wanted) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  Cat("inappropriate key algorithm: a=", SignatureAlgorithmName(sig.algorithm),
+                      " with a k=", key->key_type == KeyType::kRsa ? "rsa" : "ed25519",
+                      " key (RFC 6376 §6.1.2 step 9)"));
+  }
+  if (!key->HashAllowed("sha256")) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  "inappropriate hash algorithm: key h= excludes sha256 (RFC 6376 §6.1.2 step 7)");
+  }
+  if (key->strict_identity && sig.identity_domain != sig.domain) {
+    return Result(std::move(r), DkimResult::kPermError,
+                  Cat("domain mismatch: key t=s requires i= domain ", sig.identity_domain,
+                      " to equal d=", sig.domain, " (RFC 6376 §3.6.1)"));
+  }
+
+  // §6.1.3: body hash, then the signature over the header hash.
+  const BodyHash& bh =
+      ComputeBodyHash(body_hashes, body, sig.body_canonicalization, sig.body_length);
+  if (sig.body_length && *sig.body_length > bh.canonical_length) {
+    return Result(std::move(r), DkimResult::kFail,
+                  Cat("l=", *sig.body_length, " is longer than the canonical body (",
+                      bh.canonical_length, " bytes) (RFC 6376 §3.5, §8.2)"));
+  }
+  if (bh.digest != sig.body_hash) {
+    return Result(std::move(r), DkimResult::kFail,
+                  "body hash did not verify: bh= differs from the computed body hash "
+                  "(RFC 6376 §6.1.3)");
+  }
+  std::string input;
+  AppendHeaderHashInput(headers, sig, raw, &input);
+  std::string digest = internal::Sha256(input);
+  bool ok = false;
+  if (key->key_type == KeyType::kEd25519) {
+    // RFC 8463 §3: Ed25519 (PureEdDSA) signs the SHA-256 hash of the header data.
+    ok = sig.signature.size() == ED25519_SIGNATURE_LEN &&
+         ED25519_verify(reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
+                        reinterpret_cast<const uint8_t*>(sig.signature.data()),
+                        reinterpret_cast<const uint8_t*>(key->public_key.data())) == 1;
+  } else {
+    ok = RSA_verify(NID_sha256, reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
+                    reinterpret_cast<const uint8_t*>(sig.signature.data()), sig.signature.size(),
+                    key->rsa.get()) == 1;
+    ERR_clear_error();
+  }
+  if (!ok) {
+    return Result(std::move(r), DkimResult::kFail,
+                  "signature did not verify (RFC 6376 §6.1.3 step 4)");
+  }
+  return Result(std::move(r), DkimResult::kPass,
+                Cat(SignatureAlgorithmName(sig.algorithm), " signature by d=", sig.domain,
+                    " s=", sig.selector, " verified"));
+}
+
+}  // namespace
+
+std::string_view DkimResultKeyword(DkimResult result) {
+  switch (result) {
+    case DkimResult::kPass: return "pass";
+    case DkimResult::kFail: return "fail";
+    case DkimResult::kNeutral: return "neutral";
+    case DkimResult::kTempError: return "temperror";
+    case DkimResult::kPermError: return "permerror";
+    case DkimResult::kPolicy: return "policy";
+  }
+  return "permerror";
+}
+
+std::vector<SignatureResult> Verifier::Verify(std::span<const HeaderField> headers,
+                                              std::string_view body, int64_t now) const {
+  std::vector<SignatureResult> results;
+  std::vector<BodyHash> body_hashes;
+  body_hashes.reserve(kMaxSignaturesEvaluated);  // references into it stay valid
+  std::size_t evaluated = 0;
+  for (std::size_t index = 0; index < headers.size(); ++index) {
+    if (!IsDkimSignature(headers[index].name)) continue;
+    SignatureResult r;
+    r.header_index = index;
+    if (evaluated == kMaxSignaturesEvaluated) {
+      results.push_back(Result(std::move(r), DkimResult::kPolicy,
+                               Cat("not evaluated: only the first ", kMaxSignaturesEvaluated,
+                                   " DKIM-Signature fields are verified")));
+      continue;
+    }
+    ++evaluated;
+    results.push_back(VerifyOne(resolver_, headers, index, body, now, body_hashes));
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<SignatureResult>> Verifier::VerifyMessage(std::string_view message,
+                                                                     int64_t now) const {
+  absl::StatusOr<DkimMessage> split = SplitMessage(message);
+  if (!split.ok()) return split.status();
+  return Verify(split->headers, split->body, now);
+}
+
+}  // namespace mxkit::auth::dkim
