@@ -161,7 +161,7 @@ enum class DecisionPoint {
 // consulting the policy.
 struct AuthRequest {
   std::string mechanism;                 // upper-cased
-  std::vector<std::string> responses;    // initial response first (if any), base64 as sent
+  std::vector<std::string> responses;    // base64-decoded; the initial response first (if any)
 };
 
 // The decision hook. Every method defaults to accepting; a subclass overrides

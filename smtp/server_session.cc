@@ -1,0 +1,833 @@
+#include "smtp/server_session.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "smtp/address.h"
+#include "smtp/ehlo.h"
+#include "smtp/reply.h"
+
+namespace mxkit::smtp {
+namespace {
+
+// Reply text the session writes is kept well inside the 512-octet reply line
+// (RFC 5321 §4.5.3.1.5): code, SP, an enhanced code and CRLF need < 20.
+constexpr size_t kMaxReplyText = 400;
+
+// A pipelined AUTH response line may be as long as RFC 4954 §4 allows; any
+// other command line, at most the command line limit plus the MAIL FROM
+// allowances of limits.h (the parser applies the per-verb limit).
+constexpr size_t kCommandFramingAllowance =
+    kMailLineSizeAllowance + kMailLineDsnAllowance + kMailLineAuthAllowance;
+
+// RFC 3461 §4 NOTIFY values.
+std::string FormatNotify(const DsnNotify& n) {
+  if (n.never) return "NEVER";
+  std::string s;
+  auto add = [&s](const char* v) {
+    if (!s.empty()) s += ',';
+    s += v;
+  };
+  if (n.success) add("SUCCESS");
+  if (n.failure) add("FAILURE");
+  if (n.delay) add("DELAY");
+  return s;
+}
+
+std::string Xtext(std::string_view s) {
+  std::string out;
+  AppendXtext(s, &out);
+  return out;
+}
+
+// "<a@b>" -> "a@b"; the null path -> "".
+std::string PathText(const MailPath& path) {
+  if (path.is_null) return "";
+  std::string s = FormatPath(path);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Reply text must be a textstring (RFC 5321 §4.2: HT, SP..~). Text from a
+// policy or an error message is made one by replacing anything else, so a
+// configured reply can never inject a line.
+std::string SanitizeText(std::string_view text) {
+  std::string s(text.substr(0, kMaxReplyText));
+  for (char& c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u > 0x7e) c = '?';
+  }
+  return s;
+}
+
+std::string_view EnhancedForCode(int code) {
+  switch (code / 100) {
+    case 2: return "2.0.0";
+    case 4: return "4.0.0";
+    default: return "5.0.0";
+  }
+}
+
+enum class Phase { kNotStarted, kCommand, kData, kBdat, kTls, kClosed };
+
+}  // namespace
+
+struct ServerSession::Impl {
+  ServerSessionConfig config;
+  ServerPolicy* policy;
+  ServerPolicy accept_all;
+
+  std::string in;  // received, not yet processed
+  std::string out;
+  std::deque<ServerEvent> events;
+
+  Phase phase = Phase::kNotStarted;
+  bool greeting_refused = false;  // 554 greeting: only QUIT is served (RFC 5321 §3.1)
+  enum class Hello { kNone, kHelo, kEhlo } hello = Hello::kNone;
+  bool in_transaction = false;
+  Envelope envelope;
+  bool tls_active = false;
+  bool authenticated = false;
+  int errors = 0;
+  bool skipping_line = false;  // discarding an over-long line up to its CRLF
+  std::string skipped_prefix;  // start of that line, for the error event
+
+  // A deferred decision and what applying it needs.
+  std::optional<DecisionPoint> pending;
+  HelloRequest pending_hello;
+  Envelope pending_mail;
+  Recipient pending_rcpt;
+  bool pending_bdat_last = false;
+  uint64_t pending_bdat_size = 0;
+
+  // DATA.
+  DataDecoder decoder;
+  std::string message;
+  bool data_started = false;  // 354 sent or a BDAT chunk accepted
+  bool via_bdat = false;
+
+  // BDAT (RFC 3030).
+  uint64_t bdat_remaining = 0;
+  bool bdat_last = false;
+  // How the bytes of the current chunk are used and then answered.
+  enum class ChunkUse { kAppend, kDiscardSequence, kDiscardFailed, kDiscardTooBig, kDiscardRejected };
+  ChunkUse chunk_use = ChunkUse::kAppend;
+  Decision chunk_rejection;
+  bool bdat_failed = false;  // RFC 3030 §3: discard later chunks of a failed transaction
+
+  // AUTH (RFC 4954).
+  std::optional<AuthRequest> auth;
+
+  Impl(ServerSessionConfig c, ServerPolicy* p)
+      : config(std::move(c)), policy(p ? p : &accept_all) {
+    config.max_protocol_errors =
+        std::clamp(config.max_protocol_errors, 1, kMaxProtocolErrorsCeiling);
+    if (!config.extensions.chunking) config.extensions.binarymime = false;
+  }
+
+  bool enhanced() const { return config.extensions.enhanced_status_codes; }
+
+  // ---- Output -------------------------------------------------------------
+
+  // Writes one reply. With ENHANCEDSTATUSCODES offered, RFC 2034 §4 puts an
+  // enhanced code on every reply except the greeting and the HELO/EHLO
+  // replies (`plain`); RFC 3463 has no class for 3xx intermediate replies.
+  void Send(int code, std::string_view enh, std::string_view text, bool plain = false) {
+    Reply reply = MakeReply(code, SanitizeText(text));
+    int klass = code / 100;
+    if (enhanced() && !plain && (klass == 2 || klass == 4 || klass == 5)) {
+      std::optional<EnhancedStatusCode> e;
+      if (!enh.empty()) e = ParseEnhancedStatusCode(enh);
+      if (!e || !EnhancedCodeMatches(*e, code)) e = ParseEnhancedStatusCode(EnhancedForCode(code));
+      reply = WithEnhancedStatusCode(std::move(reply), *e);
+    }
+    out += FormatReply(reply);
+  }
+
+  void Close(CloseRequestedEvent::Reason reason) {
+    phase = Phase::kClosed;
+    pending.reset();
+    in.clear();
+    events.push_back(CloseRequestedEvent{reason});
+  }
+
+  // A command refused for syntax or sequence: counted towards the 421.
+  void Error(int code, std::string_view enh, std::string_view text, std::string_view line,
+             std::string_view detail) {
+    Send(code, enh, text);
+    events.push_back(ProtocolErrorEvent{
+        code, std::string(line.substr(0, config.limits.max_command_line)), std::string(detail)});
+    if (++errors >= config.max_protocol_errors) {
+      Send(421, "4.7.0", config.hostname + " Error: too many errors, closing connection");
+      Close(CloseRequestedEvent::Reason::kTooManyErrors);
+    }
+  }
+
+  void SequenceError(std::string_view line, std::string_view text) {
+    Error(503, "5.5.1", text, line, text);
+  }
+
+  // Applies a kReject/kDisconnect/kDrop decision. Returns true when it did.
+  bool Refuse(const Decision& d) {
+    switch (d.action) {
+      case Decision::Action::kReject: {
+        int code = (d.code >= 400 && d.code <= 599) ? d.code : 451;
+        Send(code, d.enhanced, d.text.empty() ? "Requested action not taken" : d.text);
+        return true;
+      }
+      case Decision::Action::kDisconnect: {
+        int code = (d.code >= 400 && d.code <= 599) ? d.code : 421;
+        Send(code, d.enhanced, d.text.empty() ? config.hostname + " closing connection" : d.text);
+        Close(CloseRequestedEvent::Reason::kPolicy);
+        return true;
+      }
+      case Decision::Action::kDrop:
+        Close(CloseRequestedEvent::Reason::kPolicy);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  std::string TextOr(const Decision& d, std::string fallback) {
+    return d.text.empty() ? std::move(fallback) : d.text;
+  }
+
+  // ---- Transaction state --------------------------------------------------
+
+  void ResetTransaction() {
+    in_transaction = false;
+    envelope = Envelope{};
+    message.clear();
+    data_started = false;
+    via_bdat = false;
+    bdat_failed = false;
+    decoder.Reset();
+  }
+
+  // RFC 3207 §4.2 and the state right after the greeting.
+  void ForgetSession() {
+    ResetTransaction();
+    hello = Hello::kNone;
+    authenticated = false;
+    auth.reset();
+  }
+
+  CommandParseOptions ParseOptions() const {
+    CommandParseOptions o;
+    const ServerExtensions& x = config.extensions;
+    // Service extensions exist only after EHLO (RFC 5321 §2.2.1); after HELO
+    // or before any greeting their verbs and parameters are refused.
+    bool esmtp = hello != Hello::kHelo;
+    o.extensions.size = esmtp && x.size;
+    o.extensions.eightbitmime = esmtp && x.eight_bit_mime;
+    o.extensions.binarymime = esmtp && x.binarymime;
+    o.extensions.chunking = esmtp && x.chunking;
+    o.extensions.smtputf8 = esmtp && x.smtputf8;
+    o.extensions.dsn = esmtp && x.dsn;
+    o.extensions.auth = esmtp && !x.auth_mechanisms.empty();
+    o.extensions.starttls = esmtp && x.starttls && !tls_active;
+    o.max_command_line = config.limits.max_command_line;
+    o.allow_utf8 = in_transaction && envelope.smtputf8;
+    return o;
+  }
+
+  DataDecoderOptions DataOptions() const {
+    DataDecoderOptions o;
+    o.bare_line_ending = config.bare_line_endings;
+    o.max_line_length = config.limits.max_text_line;
+    o.max_message_size = static_cast<size_t>(
+        std::min<uint64_t>(config.limits.max_message_size, SIZE_MAX));
+    return o;
+  }
+
+  // ---- Decisions ------------------------------------------------------------
+
+  // Runs a hook; returns false when it deferred (processing must stop).
+  template <typename F>
+  bool Ask(DecisionPoint point, F&& hook) {
+    Decision d = hook();
+    if (d.action == Decision::Action::kDefer) {
+      pending = point;
+      return false;
+    }
+    Apply(point, d);
+    return true;
+  }
+
+  void Apply(DecisionPoint point, const Decision& d) {
+    switch (point) {
+      case DecisionPoint::kConnect: ApplyConnect(d); break;
+      case DecisionPoint::kHello: ApplyHello(d); break;
+      case DecisionPoint::kMailFrom: ApplyMail(d); break;
+      case DecisionPoint::kRcptTo: ApplyRcpt(d); break;
+      case DecisionPoint::kDataStart: ApplyDataStart(d); break;
+      case DecisionPoint::kMessage: ApplyMessage(d); break;
+      case DecisionPoint::kAuth: ApplyAuth(d); break;
+    }
+  }
+
+  void ApplyConnect(const Decision& d) {
+    if (d.action == Decision::Action::kAccept) {
+      std::string text = config.hostname;
+      std::string g = TextOr(d, config.greeting);
+      if (!g.empty()) text += " " + g;
+      Send(220, "", text, /*plain=*/true);
+      phase = Phase::kCommand;
+      events.push_back(GreetingSentEvent{220});
+      return;
+    }
+    if (d.action == Decision::Action::kReject) {
+      // RFC 5321 §3.1: a 554 greeting; the server then waits for QUIT and
+      // answers every other command 503.
+      int code = (d.code >= 400 && d.code <= 599) ? d.code : 554;
+      std::string text = config.hostname + " " + (d.text.empty() ? "No SMTP service here" : d.text);
+      Send(code, "", text, /*plain=*/true);
+      events.push_back(GreetingSentEvent{code});
+      if (code == 421) {
+        Close(CloseRequestedEvent::Reason::kServiceUnavailable);
+      } else {
+        greeting_refused = true;
+        phase = Phase::kCommand;
+      }
+      return;
+    }
+    if (d.action == Decision::Action::kDisconnect) events.push_back(GreetingSentEvent{d.code ? d.code : 421});
+    Refuse(d);
+  }
+
+  void ApplyHello(const Decision& d) {
+    if (Refuse(d)) return;
+    const HelloRequest& h = pending_hello;
+    // RFC 5321 §4.1.4: HELO/EHLO after a transaction started is like RSET.
+    ResetTransaction();
+    if (h.extended) {
+      hello = Hello::kEhlo;
+      out += FormatReply(FormatEhloReply(config.hostname,
+                                         SanitizeText(TextOr(d, "greets " + h.domain)),
+                                         Capabilities()));
+    } else {
+      hello = Hello::kHelo;
+      Send(250, "", config.hostname + " " + TextOr(d, "greets " + h.domain), /*plain=*/true);
+    }
+    events.push_back(HelloEvent{h});
+  }
+
+  EhloCapabilities Capabilities() const {
+    const ServerExtensions& x = config.extensions;
+    EhloCapabilities c;
+    c.pipelining = x.pipelining;
+    if (x.size) c.size = SizeExtension{config.limits.max_message_size};
+    c.eightbitmime = x.eight_bit_mime;
+    c.smtputf8 = x.smtputf8;
+    c.starttls = x.starttls && !tls_active;
+    c.chunking = x.chunking;
+    c.binarymime = x.binarymime;
+    c.dsn = x.dsn;
+    c.enhanced_status_codes = x.enhanced_status_codes;
+    // RFC 4954 §4: AUTH is not offered again once authenticated.
+    if (!authenticated) c.auth_mechanisms = x.auth_mechanisms;
+    return c;
+  }
+
+  void ApplyMail(const Decision& d) {
+    if (Refuse(d)) return;
+    in_transaction = true;
+    envelope = pending_mail;
+    Send(250, "2.1.0", TextOr(d, "Sender OK"));
+    events.push_back(MailFromEvent{envelope});
+  }
+
+  void ApplyRcpt(const Decision& d) {
+    if (Refuse(d)) return;
+    envelope.recipients.push_back(pending_rcpt);
+    Send(250, "2.1.5", TextOr(d, "Recipient OK"));
+    events.push_back(RecipientAcceptedEvent{pending_rcpt});
+  }
+
+  void ApplyDataStart(const Decision& d) {
+    if (via_bdat) {
+      // The first BDAT chunk: its bytes follow the command whatever we say,
+      // so the decision only chooses what happens to them.
+      if (d.action == Decision::Action::kAccept) {
+        data_started = true;
+        StartChunk(pending_bdat_size, pending_bdat_last, ChunkUse::kAppend);
+      } else if (d.action == Decision::Action::kReject) {
+        chunk_rejection = d;
+        StartChunk(pending_bdat_size, pending_bdat_last, ChunkUse::kDiscardRejected);
+      } else {
+        Refuse(d);
+      }
+      return;
+    }
+    if (Refuse(d)) return;
+    data_started = true;
+    message.clear();
+    decoder = DataDecoder(DataOptions());
+    Send(354, "", TextOr(d, "End data with <CR><LF>.<CR><LF>"));
+    phase = Phase::kData;
+  }
+
+  void ApplyMessage(const Decision& d) {
+    MessageCompleteEvent e{envelope, std::move(message), via_bdat, false};
+    if (!Refuse(d)) {
+      e.accepted = true;
+      Send(250, "2.0.0", TextOr(d, "OK: message accepted"));
+    }
+    events.push_back(std::move(e));
+    ResetTransaction();
+  }
+
+  void ApplyAuth(const Decision& d) {
+    if (d.action == Decision::Action::kAccept) {
+      authenticated = true;
+      Send(235, "2.7.0", TextOr(d, "Authentication successful"));
+      events.push_back(AuthenticatedEvent{auth->mechanism});
+      auth.reset();
+      return;
+    }
+    if (d.action == Decision::Action::kReject && d.code == 334) {
+      // RFC 4954 §4: continue-req = "334" SP [base64] CRLF.
+      out += "334 " + SanitizeText(d.text) + "\r\n";
+      return;  // the next line is the client's response
+    }
+    auth.reset();
+    Refuse(d);
+  }
+
+  // ---- Input ----------------------------------------------------------------
+
+  void Process() {
+    while (!pending && phase != Phase::kClosed && phase != Phase::kTls &&
+           phase != Phase::kNotStarted) {
+      if (phase == Phase::kData) {
+        if (in.empty()) return;
+        ProcessData();
+      } else if (phase == Phase::kBdat) {
+        if (in.empty() && bdat_remaining > 0) return;
+        ProcessBdat();
+      } else if (!ProcessLine()) {
+        return;
+      }
+    }
+    if (phase == Phase::kTls && !in.empty()) DiscardInjection();
+  }
+
+  void DiscardInjection() {
+    // CVE-2011-0411: bytes behind STARTTLS were sent in plaintext before the
+    // handshake; executing them after it would let a man in the middle
+    // inject commands into the protected session.
+    events.push_back(PlaintextInjectionEvent{in.size()});
+    in.clear();
+  }
+
+  // Handles one command line; false when no complete line is buffered.
+  bool ProcessLine() {
+    size_t cap = auth ? kMaxAuthResponseLine
+                      : config.limits.max_command_line + kCommandFramingAllowance;
+    size_t crlf = in.find("\r\n");
+    if (skipping_line) {
+      if (crlf == std::string::npos) {
+        // Keep a trailing CR: it may be the first half of the CRLF.
+        size_t keep = (!in.empty() && in.back() == '\r') ? 1 : 0;
+        in.erase(0, in.size() - keep);
+        return false;
+      }
+      in.erase(0, crlf + 2);
+      skipping_line = false;
+      auth.reset();
+      // RFC 5321 §4.5.3.1.10 / §4.2.2: "500 Line too long".
+      Error(500, "5.5.2", "Line too long", skipped_prefix, "command line exceeds the limit");
+      return true;
+    }
+    if (crlf == std::string::npos) {
+      if (in.size() > cap) {
+        skipped_prefix = in.substr(0, config.limits.max_command_line);
+        skipping_line = true;
+        return true;
+      }
+      return false;
+    }
+    if (crlf + 2 > cap) {
+      std::string prefix = in.substr(0, config.limits.max_command_line);
+      in.erase(0, crlf + 2);
+      auth.reset();
+      Error(500, "5.5.2", "Line too long", prefix, "command line exceeds the limit");
+      return true;
+    }
+    std::string line = in.substr(0, crlf);
+    in.erase(0, crlf + 2);
+    if (auth) {
+      HandleAuthResponse(line);
+    } else {
+      HandleCommand(line);
+    }
+    return true;
+  }
+
+  void HandleCommand(const std::string& line) {
+    CommandResult r = ParseCommand(line, ParseOptions());
+    if (greeting_refused) {
+      if (r.ok() && r.command.verb() == CommandVerb::kQuit) {
+        HandleQuit();
+      } else {
+        SequenceError(line, "Bad sequence of commands: no service, send QUIT");
+      }
+      return;
+    }
+    if (!r.ok()) {
+      int code = r.error.reply_code ? r.error.reply_code : 500;
+      Error(code, r.error.enhanced_status, r.error.message, line, r.error.message);
+      return;
+    }
+    Command& c = r.command;
+    switch (c.verb()) {
+      case CommandVerb::kHelo: {
+        auto* h = c.get_if<HeloCommand>();
+        pending_hello = HelloRequest{false, h->domain};
+        Ask(DecisionPoint::kHello, [&] { return policy->OnHello(pending_hello); });
+        break;
+      }
+      case CommandVerb::kEhlo: {
+        auto* h = c.get_if<EhloCommand>();
+        pending_hello = HelloRequest{true, h->domain};
+        Ask(DecisionPoint::kHello, [&] { return policy->OnHello(pending_hello); });
+        break;
+      }
+      case CommandVerb::kMail: HandleMail(line, *c.get_if<MailCommand>()); break;
+      case CommandVerb::kRcpt: HandleRcpt(line, *c.get_if<RcptCommand>()); break;
+      case CommandVerb::kData: HandleData(line); break;
+      case CommandVerb::kBdat: HandleBdat(line, *c.get_if<BdatCommand>()); break;
+      case CommandVerb::kRset:
+        ResetTransaction();
+        Send(250, "2.0.0", "OK");
+        events.push_back(ResetEvent{});
+        break;
+      case CommandVerb::kNoop: Send(250, "2.0.0", "OK"); break;
+      case CommandVerb::kQuit: HandleQuit(); break;
+      case CommandVerb::kVrfy:
+        // RFC 5321 §3.5.3: 252 when the server will not verify but accepts mail.
+        Send(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+        break;
+      case CommandVerb::kExpn:
+        // RFC 5321 §3.5.2 lets a server refuse to expand lists; we have none.
+        Send(502, "5.5.1", "EXPN not supported");
+        break;
+      case CommandVerb::kHelp:
+        Send(214, "2.0.0",
+             "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
+        break;
+      case CommandVerb::kStarttls: HandleStarttls(line); break;
+      case CommandVerb::kAuth: HandleAuth(line, *c.get_if<AuthCommand>()); break;
+    }
+  }
+
+  void HandleQuit() {
+    Send(221, "2.0.0", config.hostname + " Service closing transmission channel");
+    Close(CloseRequestedEvent::Reason::kQuit);
+  }
+
+  void HandleMail(const std::string& line, const MailCommand& m) {
+    if (hello == Hello::kNone) return SequenceError(line, "Send HELO/EHLO first");
+    if (in_transaction) return SequenceError(line, "Nested MAIL command");
+    // RFC 1870 §6.1: a declared size above the fixed maximum gets 552.
+    if (m.size && config.extensions.size && *m.size > config.limits.max_message_size) {
+      Send(552, "5.3.4", "Message size exceeds fixed maximum message size");
+      return;
+    }
+    Envelope e;
+    e.reverse_path = PathText(m.reverse_path);
+    if (m.size) {
+      e.declared_size = *m.size;
+      e.mail_params.emplace_back("SIZE", std::to_string(*m.size));
+    }
+    if (m.body) {
+      e.body = *m.body;
+      e.mail_params.emplace_back("BODY", *m.body == BodyType::k7Bit      ? "7BIT"
+                                         : *m.body == BodyType::k8BitMime ? "8BITMIME"
+                                                                           : "BINARYMIME");
+    }
+    if (m.smtputf8) {
+      e.smtputf8 = true;
+      e.mail_params.emplace_back("SMTPUTF8", "");
+    }
+    if (m.ret) e.mail_params.emplace_back("RET", *m.ret == DsnRet::kFull ? "FULL" : "HDRS");
+    if (m.envid) e.mail_params.emplace_back("ENVID", Xtext(*m.envid));
+    if (m.auth) {
+      e.mail_params.emplace_back("AUTH",
+                                 m.auth->is_null ? "<>" : Xtext(FormatMailbox(m.auth->mailbox)));
+    }
+    pending_mail = std::move(e);
+    Ask(DecisionPoint::kMailFrom, [&] { return policy->OnMailFrom(pending_mail); });
+  }
+
+  void HandleRcpt(const std::string& line, const RcptCommand& rc) {
+    if (!in_transaction) return SequenceError(line, "Need MAIL before RCPT");
+    if (data_started) return SequenceError(line, "RCPT after message data started");
+    if (envelope.recipients.size() >= config.limits.max_recipients) {
+      // RFC 5321 §4.5.3.1.10: "452 Too many recipients"; a client must treat
+      // the older 552 the same way.
+      Send(452, "4.5.3", "Too many recipients");
+      return;
+    }
+    Recipient r;
+    r.forward_path = PathText(rc.forward_path);
+    if (rc.notify) r.params.emplace_back("NOTIFY", FormatNotify(*rc.notify));
+    if (rc.orcpt) r.params.emplace_back("ORCPT", rc.orcpt->addr_type + ";" + Xtext(rc.orcpt->address));
+    pending_rcpt = std::move(r);
+    Ask(DecisionPoint::kRcptTo, [&] { return policy->OnRcptTo(envelope, pending_rcpt); });
+  }
+
+  void HandleData(const std::string& line) {
+    if (!in_transaction) return SequenceError(line, "Need MAIL command");
+    if (via_bdat || data_started) return SequenceError(line, "DATA after BDAT");
+    // RFC 3030 §3: BODY=BINARYMIME content can only be sent with BDAT.
+    if (envelope.body == BodyType::kBinaryMime) {
+      return SequenceError(line, "BINARYMIME requires BDAT");
+    }
+    if (envelope.recipients.empty()) {
+      // RFC 5321 §3.3: no valid recipients -> 554 (or 503).
+      Send(554, "5.5.1", "No valid recipients");
+      events.push_back(ProtocolErrorEvent{554, line, "DATA without accepted recipients"});
+      return;
+    }
+    Ask(DecisionPoint::kDataStart, [&] { return policy->OnDataStart(envelope); });
+  }
+
+  void HandleBdat(const std::string& line, const BdatCommand& b) {
+    // The chunk's bytes follow the command in every case (RFC 3030 §2), so
+    // even a refused BDAT consumes them to stay in step.
+    if (!in_transaction || (!data_started && envelope.recipients.empty() && !bdat_failed)) {
+      return StartChunk(b.chunk_size, b.last, ChunkUse::kDiscardSequence);
+    }
+    if (bdat_failed) return StartChunk(b.chunk_size, b.last, ChunkUse::kDiscardFailed);
+    if (data_started && !via_bdat) return StartChunk(b.chunk_size, b.last, ChunkUse::kDiscardSequence);
+    if (b.chunk_size > config.limits.max_message_size ||
+        message.size() + b.chunk_size > config.limits.max_message_size) {
+      via_bdat = true;
+      return StartChunk(b.chunk_size, b.last, ChunkUse::kDiscardTooBig);
+    }
+    via_bdat = true;
+    if (data_started) return StartChunk(b.chunk_size, b.last, ChunkUse::kAppend);
+    pending_bdat_size = b.chunk_size;
+    pending_bdat_last = b.last;
+    Ask(DecisionPoint::kDataStart, [&] { return policy->OnDataStart(envelope); });
+  }
+
+  void StartChunk(uint64_t size, bool last, ChunkUse use) {
+    bdat_remaining = size;
+    bdat_last = last;
+    chunk_use = use;
+    phase = Phase::kBdat;
+  }
+
+  void ProcessBdat() {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(bdat_remaining, in.size()));
+    if (chunk_use == ChunkUse::kAppend) message.append(in, 0, n);
+    in.erase(0, n);
+    bdat_remaining -= n;
+    if (bdat_remaining > 0) return;
+    phase = Phase::kCommand;
+    switch (chunk_use) {
+      case ChunkUse::kAppend:
+        if (bdat_last) {
+          Ask(DecisionPoint::kMessage, [&] { return policy->OnMessage(envelope, message); });
+        } else {
+          Send(250, "2.0.0", "Chunk received, " + std::to_string(message.size()) + " octets so far");
+        }
+        break;
+      case ChunkUse::kDiscardSequence: {
+        // Not counted towards the error limit: RFC 3030 §3 lets a client
+        // pipeline chunks behind a MAIL or RCPT that then failed.
+        std::string text = in_transaction ? "No valid recipients" : "Need MAIL command";
+        Send(503, "5.5.1", text);
+        events.push_back(ProtocolErrorEvent{503, "BDAT", text});
+        break;
+      }
+      case ChunkUse::kDiscardFailed:
+        // RFC 3030 §3: chunks pipelined behind a failed one are discarded.
+        Send(503, "5.5.1", "Transaction failed earlier, chunk discarded");
+        if (bdat_last) ResetTransaction();
+        break;
+      case ChunkUse::kDiscardTooBig:
+        Send(552, "5.3.4", "Message size exceeds fixed maximum message size");
+        FailBdatTransaction();
+        break;
+      case ChunkUse::kDiscardRejected:
+        Refuse(chunk_rejection);
+        FailBdatTransaction();
+        break;
+    }
+  }
+
+  void FailBdatTransaction() {
+    if (bdat_last) {
+      ResetTransaction();
+    } else {
+      bdat_failed = true;
+      message.clear();
+    }
+  }
+
+  void ProcessData() {
+    DataPutResult r = decoder.Put(in, &message);
+    in.erase(0, r.consumed);
+    if (r.status == DataStatus::kNeedMore) return;
+    phase = Phase::kCommand;
+    if (r.status == DataStatus::kDone) {
+      Ask(DecisionPoint::kMessage, [&] { return policy->OnMessage(envelope, message); });
+      return;
+    }
+    DataError err = decoder.error();
+    std::string detail = decoder.error_message();
+    ParseResultSend(DataErrorReply(err));
+    events.push_back(ProtocolErrorEvent{DataErrorReplyCode(err), "DATA", detail});
+    ResetTransaction();
+  }
+
+  // Sends a reply given as wire bytes, without its enhanced code when the
+  // extension is off.
+  void ParseResultSend(std::string_view wire) {
+    ReplyParseResult p = ParseReply(wire);
+    if (!p.reply || p.reply->lines.empty()) {
+      Send(554, "5.0.0", "Transaction failed");
+      return;
+    }
+    EnhancedText t = SplitEnhancedStatusCode(p.reply->lines[0]);
+    Send(p.reply->code, t.code ? FormatEnhancedStatusCode(*t.code) : "", t.text);
+  }
+
+  void HandleStarttls(const std::string& line) {
+    if (tls_active) return SequenceError(line, "TLS already active");
+    if (hello != Hello::kEhlo) return SequenceError(line, "Send EHLO first");
+    if (in_transaction) return SequenceError(line, "STARTTLS inside a mail transaction");
+    Send(220, "2.0.0", "Ready to start TLS");
+    phase = Phase::kTls;
+    events.push_back(StartTlsRequestedEvent{});
+  }
+
+  void HandleAuth(const std::string& line, const AuthCommand& a) {
+    if (hello != Hello::kEhlo) return SequenceError(line, "Send EHLO first");
+    if (authenticated) return SequenceError(line, "Already authenticated");
+    if (in_transaction) return SequenceError(line, "AUTH inside a mail transaction");
+    const auto& mechs = config.extensions.auth_mechanisms;
+    if (std::find(mechs.begin(), mechs.end(), a.mechanism) == mechs.end()) {
+      // RFC 4954 §4: 504 for a mechanism the server does not support.
+      Send(504, "5.5.4", "Unrecognized authentication type");
+      return;
+    }
+    auth = AuthRequest{a.mechanism, {}};
+    if (a.initial_response) auth->responses.push_back(*a.initial_response);
+    Ask(DecisionPoint::kAuth, [&] { return policy->OnAuth(*auth); });
+  }
+
+  void HandleAuthResponse(const std::string& line) {
+    if (line == "*") {
+      // RFC 4954 §4: the client cancelled the exchange.
+      auth.reset();
+      Send(501, "5.0.0", "Authentication cancelled");
+      return;
+    }
+    std::string decoded;
+    bool base64_ok = line.find_first_not_of(
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+                         std::string::npos &&
+                     line.size() % 4 == 0 && absl::Base64Unescape(line, &decoded);
+    if (!base64_ok) {
+      auth.reset();
+      Error(501, "5.5.2", "Invalid base64 in SASL response", line, "SASL response is not base64");
+      return;
+    }
+    auth->responses.push_back(std::move(decoded));
+    Ask(DecisionPoint::kAuth, [&] { return policy->OnAuth(*auth); });
+  }
+};
+
+ServerSession::ServerSession(ServerSessionConfig config, ServerPolicy* policy)
+    : impl_(std::make_unique<Impl>(std::move(config), policy)) {}
+
+ServerSession::~ServerSession() = default;
+
+void ServerSession::Start() {
+  Impl& s = *impl_;
+  if (s.phase != Phase::kNotStarted || s.pending) return;
+  if (s.Ask(DecisionPoint::kConnect, [&] { return s.policy->OnConnect(); })) s.Process();
+}
+
+void ServerSession::Feed(std::string_view bytes) {
+  Impl& s = *impl_;
+  if (bytes.empty() || s.phase == Phase::kClosed) return;
+  if (s.phase == Phase::kTls) {
+    s.events.push_back(PlaintextInjectionEvent{bytes.size()});
+    return;
+  }
+  if (s.phase == Phase::kNotStarted || (s.pending == DecisionPoint::kConnect)) {
+    // RFC 5321 §4.3.1: the client waits for the greeting.
+    s.events.push_back(EarlyTalkerEvent{bytes.size()});
+  }
+  if ((s.pending || s.phase == Phase::kNotStarted) &&
+      s.in.size() + bytes.size() > kMaxBufferedInputWhileBlocked) {
+    s.Send(421, "4.7.0", s.config.hostname + " Too much input while a decision is pending");
+    s.Close(CloseRequestedEvent::Reason::kBufferOverflow);
+    return;
+  }
+  s.in.append(bytes);
+  s.Process();
+}
+
+void ServerSession::Decide(Decision decision) {
+  Impl& s = *impl_;
+  if (!s.pending) return;
+  if (decision.action == Decision::Action::kDefer) return;
+  DecisionPoint point = *s.pending;
+  s.pending.reset();
+  s.Apply(point, decision);
+  s.Process();
+}
+
+void ServerSession::OnTlsEstablished() {
+  Impl& s = *impl_;
+  if (s.phase != Phase::kTls) return;
+  s.tls_active = true;
+  s.ForgetSession();
+  s.phase = Phase::kCommand;
+}
+
+std::string ServerSession::TakeOutput() { return std::exchange(impl_->out, {}); }
+bool ServerSession::has_output() const { return !impl_->out.empty(); }
+
+std::optional<ServerEvent> ServerSession::NextEvent() {
+  if (impl_->events.empty()) return std::nullopt;
+  ServerEvent e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
+}
+
+ServerState ServerSession::state() const {
+  const Impl& s = *impl_;
+  if (s.pending) return ServerState::kAwaitingDecision;
+  switch (s.phase) {
+    case Phase::kNotStarted: return ServerState::kNotStarted;
+    case Phase::kCommand: return ServerState::kCommand;
+    case Phase::kData: return ServerState::kDataContent;
+    case Phase::kBdat: return ServerState::kBdatContent;
+    case Phase::kTls: return ServerState::kAwaitingTls;
+    case Phase::kClosed: return ServerState::kClosed;
+  }
+  return ServerState::kClosed;
+}
+
+bool ServerSession::wants_input() const {
+  ServerState st = state();
+  return st == ServerState::kCommand || st == ServerState::kDataContent ||
+         st == ServerState::kBdatContent;
+}
+
+std::optional<DecisionPoint> ServerSession::decision_point() const { return impl_->pending; }
+bool ServerSession::tls_active() const { return impl_->tls_active; }
+const Envelope& ServerSession::envelope() const { return impl_->envelope; }
+int ServerSession::protocol_errors() const { return impl_->errors; }
+
+}  // namespace mxkit::smtp
