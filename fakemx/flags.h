@@ -1,0 +1,52 @@
+// fakemx's command line: a handwritten parser (no absl/flags in Debian's
+// abseil build) whose every error names the flag and says why it is wrong.
+
+#ifndef MXKIT_FAKEMX_FLAGS_H_
+#define MXKIT_FAKEMX_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "smtp/limits.h"
+
+namespace mxkit::fakemx {
+
+// RFC 5321 §4.5.3.2.7: "An SMTP server SHOULD have a timeout of at least 5
+// minutes while it is awaiting the next command from the sender."
+inline constexpr int64_t kDefaultIdleTimeoutSeconds = 5 * 60;
+// RFC 5321 sets no bound on a whole session; an hour is far beyond any
+// legitimate exchange (10 MiB at modem speed) and bounds a stuck peer.
+inline constexpr int64_t kDefaultSessionTimeoutSeconds = 60 * 60;
+// How long a SIGINT/SIGTERM waits for in-flight transactions to finish.
+inline constexpr int64_t kDefaultShutdownGraceSeconds = 30;
+// A day: a longer timer is almost certainly a typo (milliseconds?).
+inline constexpr int64_t kMaxTimeoutSeconds = 24 * 60 * 60;
+
+struct FakemxFlags {
+  // --smtp=HOST:PORT, HOST an IPv4 literal or a bracketed IPv6 literal.
+  std::string smtp_host = "127.0.0.1";
+  uint16_t smtp_port = 2525;
+  std::string hostname;  // empty = the machine's hostname
+  std::string maildir;   // empty = a fresh temporary directory
+  int64_t idle_timeout_seconds = kDefaultIdleTimeoutSeconds;
+  int64_t session_timeout_seconds = kDefaultSessionTimeoutSeconds;
+  int64_t shutdown_grace_seconds = kDefaultShutdownGraceSeconds;
+  uint64_t max_message_size = smtp::kDefaultMaxMessageSize;
+  bool help = false;
+};
+
+// Parses argv[1..] (without the program name). Accepts "--name=value" and
+// "--name value". Errors (InvalidArgument) read like
+// "--idle-timeout=abc: not a whole number of seconds". Each flag may appear
+// once; "--help"/"-h" sets `help` and ignores nothing else.
+absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args);
+
+// The --help text.
+std::string FlagsUsage();
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_FLAGS_H_
