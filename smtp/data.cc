@@ -266,13 +266,10 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
   }
 
   if (state_ != State::kFinished && state_ != State::kDot && state_ != State::kDotCr) {
+    // A line that never ends must not escape the bound just by being split
+    // (checked first, so the bytes past the limit are not appended).
+    if (state_ == State::kInLine || state_ == State::kCr) CheckLineLength(off(end));
     Emit(run, end, off(run), out);
-    // A line that never ends must not escape the bound just by being split.
-    if (state_ == State::kInLine || state_ == State::kCr) {
-      if (line_length_ > options_.max_line_length) {
-        CheckLineLength(off(end));
-      }
-    }
   }
   consumed_ += static_cast<std::uint64_t>(p - begin);
   if (state_ != State::kFinished) return {static_cast<std::size_t>(p - begin), DataStatus::kNeedMore};
