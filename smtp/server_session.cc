@@ -228,7 +228,8 @@ struct ServerSession::Impl {
     o.extensions.smtputf8 = esmtp && x.smtputf8;
     o.extensions.dsn = esmtp && x.dsn;
     o.extensions.auth = esmtp && !x.auth_mechanisms.empty();
-    o.extensions.starttls = esmtp && x.starttls && !tls_active;
+    // Still parsed under TLS, so a second STARTTLS gets 503, not 502.
+    o.extensions.starttls = esmtp && x.starttls;
     o.max_command_line = config.limits.max_command_line;
     o.allow_utf8 = in_transaction && envelope.smtputf8;
     return o;

@@ -1,0 +1,544 @@
+#include "smtp/server_session.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "smtp/reply.h"
+
+namespace mxkit::smtp {
+namespace {
+
+// One line per event, so whole dialogues compare with ==.
+std::string Describe(const ServerEvent& event) {
+  struct V {
+    std::string operator()(const GreetingSentEvent& e) { return "greeting " + std::to_string(e.code); }
+    std::string operator()(const HelloEvent& e) {
+      return std::string(e.hello.extended ? "ehlo " : "helo ") + e.hello.domain;
+    }
+    std::string operator()(const MailFromEvent& e) {
+      std::string s = "mail <" + e.envelope.reverse_path + ">";
+      for (const auto& [k, v] : e.envelope.mail_params) s += " " + k + "=" + v;
+      return s;
+    }
+    std::string operator()(const RecipientAcceptedEvent& e) {
+      std::string s = "rcpt <" + e.recipient.forward_path + ">";
+      for (const auto& [k, v] : e.recipient.params) s += " " + k + "=" + v;
+      return s;
+    }
+    std::string operator()(const MessageCompleteEvent& e) {
+      std::string s = std::string("message ") + (e.accepted ? "accepted" : "rejected") +
+                      (e.via_bdat ? " bdat" : " data") + " from <" + e.envelope.reverse_path + ">";
+      for (const auto& r : e.envelope.recipients) s += " to <" + r.forward_path + ">";
+      return s + " [" + e.message + "]";
+    }
+    std::string operator()(const ResetEvent&) { return "rset"; }
+    std::string operator()(const StartTlsRequestedEvent&) { return "starttls"; }
+    std::string operator()(const PlaintextInjectionEvent& e) {
+      return "injection " + std::to_string(e.bytes);
+    }
+    std::string operator()(const AuthenticatedEvent& e) { return "auth " + e.mechanism; }
+    std::string operator()(const EarlyTalkerEvent& e) { return "early " + std::to_string(e.bytes); }
+    std::string operator()(const CloseRequestedEvent& e) {
+      return "close " + std::to_string(static_cast<int>(e.reason));
+    }
+    std::string operator()(const ProtocolErrorEvent& e) {
+      return "error " + std::to_string(e.code) + " " + e.command_line;
+    }
+  };
+  return std::visit(V{}, event);
+}
+
+struct Session {
+  std::string output;
+  std::vector<std::string> events;
+};
+
+void Drain(ServerSession& s, Session& run) {
+  run.output += s.TakeOutput();
+  while (auto e = s.NextEvent()) run.events.push_back(Describe(*e));
+}
+
+// Starts a session and feeds `chunks` in order, collecting everything.
+Session Dialogue(const std::vector<std::string_view>& chunks, ServerSessionConfig config = {},
+             ServerPolicy* policy = nullptr) {
+  ServerSession s(std::move(config), policy);
+  Session run;
+  s.Start();
+  Drain(s, run);
+  for (std::string_view c : chunks) {
+    s.Feed(c);
+    Drain(s, run);
+  }
+  return run;
+}
+
+std::vector<std::string> Lines(const std::string& output) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t e = output.find("\r\n", pos);
+    if (e == std::string::npos) {
+      lines.push_back(output.substr(pos));
+      break;
+    }
+    lines.push_back(output.substr(pos, e - pos));
+    pos = e + 2;
+  }
+  return lines;
+}
+
+// The replies, code and first line only, skipping EHLO continuation lines.
+std::vector<std::string> Replies(const std::string& output) {
+  std::vector<std::string> replies;
+  for (const std::string& l : Lines(output)) {
+    if (l.size() >= 4 && l[3] == '-') continue;
+    replies.push_back(l);
+  }
+  return replies;
+}
+
+bool AllRepliesWellFormed(const std::string& output) {
+  RepliesParseResult r = ParseReplies(output);
+  return !r.error.has_value();
+}
+
+constexpr char kEhlo[] = "EHLO client.example\r\n";
+
+TEST(ServerSession, GreetsAndQuits) {
+  Session r = Dialogue({"QUIT\r\n"});
+  EXPECT_EQ(r.output,
+            "220 localhost ESMTP mxkit\r\n"
+            "221 2.0.0 localhost Service closing transmission channel\r\n");
+  EXPECT_EQ(r.events, (std::vector<std::string>{"greeting 220", "close 0"}));
+}
+
+// RFC 5321 Appendix D.1, with one recipient refused by the policy.
+class RefuseGreen : public ServerPolicy {
+ public:
+  Decision OnRcptTo(const Envelope&, const Recipient& r) override {
+    if (r.forward_path == "Green@foo.com") return Decision::Reject(550, "5.1.1", "No such user here");
+    return Decision::Accept();
+  }
+};
+
+TEST(ServerSession, Rfc5321AppendixD1TypicalTransaction) {
+  RefuseGreen policy;
+  ServerSessionConfig config;
+  config.hostname = "foo.com";
+  config.greeting = "Simple Mail Transfer Service Ready";
+  Session r = Dialogue({"EHLO bar.com\r\n", "MAIL FROM:<Smith@bar.com>\r\n", "RCPT TO:<Jones@foo.com>\r\n",
+                    "RCPT TO:<Green@foo.com>\r\n", "RCPT TO:<Brown@foo.com>\r\n", "DATA\r\n",
+                    "Blah blah blah...\r\n...etc. etc. etc.\r\n.\r\n", "QUIT\r\n"},
+                   config, &policy);
+  EXPECT_TRUE(AllRepliesWellFormed(r.output));
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 9u) << r.output;
+  EXPECT_EQ(replies[0], "220 foo.com Simple Mail Transfer Service Ready");
+  EXPECT_EQ(replies[1].substr(0, 4), "250 ");  // last EHLO line
+  EXPECT_EQ(std::vector<std::string>(replies.begin() + 2, replies.end()),
+            (std::vector<std::string>{
+                "250 2.1.0 Sender OK", "250 2.1.5 Recipient OK", "550 5.1.1 No such user here",
+                "250 2.1.5 Recipient OK", "354 End data with <CR><LF>.<CR><LF>",
+                "250 2.0.0 OK: message accepted",
+                "221 2.0.0 foo.com Service closing transmission channel"}));
+  EXPECT_NE(r.output.find("250-foo.com greets bar.com\r\n"), std::string::npos);
+  EXPECT_NE(r.output.find("PIPELINING\r\n"), std::string::npos);
+  EXPECT_NE(r.output.find("SIZE 10485760\r\n"), std::string::npos);
+  EXPECT_EQ(r.events, (std::vector<std::string>{
+                          "greeting 220", "ehlo bar.com", "mail <Smith@bar.com>",
+                          "rcpt <Jones@foo.com>", "rcpt <Brown@foo.com>",
+                          "message accepted data from <Smith@bar.com> to <Jones@foo.com> to "
+                          "<Brown@foo.com> [Blah blah blah...\r\n..etc. etc. etc.\r\n]",
+                          "close 0"}));
+}
+
+TEST(ServerSession, Rfc5321AppendixD2AbortedTransaction) {
+  RefuseGreen policy;
+  Session r = Dialogue({"EHLO bar.com\r\n", "MAIL FROM:<Smith@bar.com>\r\n", "RCPT TO:<Jones@foo.com>\r\n",
+                    "RCPT TO:<Green@foo.com>\r\n", "RSET\r\n", "QUIT\r\n"},
+                   {}, &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 7u);
+  EXPECT_EQ(replies[4], "550 5.1.1 No such user here");
+  EXPECT_EQ(replies[5], "250 2.0.0 OK");
+  EXPECT_EQ(r.events[4], "rset");
+}
+
+TEST(ServerSession, Rfc5321AppendixD3RelayedMailKeepsMessageBytes) {
+  const std::string message =
+      "Received: from bar.com by foo.com ; Thu, 21 May 1998\r\n"
+      "    05:33:29 -0700\r\n"
+      "Date: Thu, 21 May 1998 05:33:22 -0700\r\n"
+      "From: John Q. Public <JQP@bar.com>\r\n"
+      "Subject: The Next Meeting of the Board\r\n"
+      "To: Jones@xyz.com\r\n"
+      "\r\n"
+      "Bill:\r\n"
+      "..leading dot is unstuffed\r\n";
+  ServerSession s({}, nullptr);
+  s.Start();
+  s.Feed("EHLO foo.com\r\nMAIL FROM:<JQP@bar.com>\r\nRCPT TO:<Jones@XYZ.COM>\r\nDATA\r\n");
+  s.Feed(message + ".\r\nQUIT\r\n");
+  Session r;
+  Drain(s, r);
+  ASSERT_EQ(r.events.size(), 6u);
+  std::string unstuffed = message;
+  unstuffed.replace(unstuffed.find("..leading"), 2, ".");
+  EXPECT_EQ(r.events[4], "message accepted data from <JQP@bar.com> to <Jones@XYZ.COM> [" +
+                             unstuffed + "]");
+}
+
+// RFC 2920 §3.1 example: the whole transaction in two writes.
+const char kPipelined[] =
+    "EHLO dbc.mtview.ca.us\r\n"
+    "MAIL FROM:<mrose@dbc.mtview.ca.us>\r\n"
+    "RCPT TO:<ned@innosoft.com>\r\n"
+    "RCPT TO:<dan@innosoft.com>\r\n"
+    "RCPT TO:<kvc@innosoft.com>\r\n"
+    "DATA\r\n"
+    "Subject: hi\r\n\r\nbody\r\n.\r\n"
+    "MAIL FROM:<>\r\n"
+    "RCPT TO:<x@y.example> NOTIFY=NEVER\r\n"
+    "BDAT 9\r\nabc\r\nQUITBDAT 0 LAST\r\n"
+    "RSET\r\n"
+    "QUIT\r\n";
+
+TEST(ServerSession, PipelinedCommandsGetBatchedRepliesInOrder) {
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  config.extensions.dsn = true;
+  Session r = Dialogue({kPipelined}, config);
+  EXPECT_TRUE(AllRepliesWellFormed(r.output));
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 14u) << r.output;
+  EXPECT_EQ(replies[5], "250 2.1.5 Recipient OK");
+  EXPECT_EQ(replies[6], "354 End data with <CR><LF>.<CR><LF>");
+  EXPECT_EQ(replies[7], "250 2.0.0 OK: message accepted");
+  EXPECT_EQ(replies[10], "250 2.0.0 Chunk received, 9 octets so far");
+  EXPECT_EQ(replies[11], "250 2.0.0 OK: message accepted");
+  EXPECT_EQ(replies[12], "250 2.0.0 OK");
+  EXPECT_EQ(r.events[8], "rcpt <x@y.example> NOTIFY=NEVER");
+  // "QUIT" inside the chunk is content, not a command.
+  EXPECT_EQ(r.events[9], "message accepted bdat from <> to <x@y.example> [abc\r\nQUIT]");
+}
+
+TEST(ServerSession, EverySplitPointGivesIdenticalRepliesAndEvents) {
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  config.extensions.dsn = true;
+  const std::string input = kPipelined;
+  Session whole = Dialogue({input}, config);
+  for (size_t i = 0; i <= input.size(); ++i) {
+    std::string_view v(input);
+    Session split = Dialogue({v.substr(0, i), v.substr(i)}, config);
+    ASSERT_EQ(split.output, whole.output) << "split at " << i;
+    ASSERT_EQ(split.events, whole.events) << "split at " << i;
+  }
+  std::vector<std::string_view> bytes;
+  for (size_t i = 0; i < input.size(); ++i) bytes.push_back(std::string_view(input).substr(i, 1));
+  Session bytewise = Dialogue(bytes, config);
+  EXPECT_EQ(bytewise.output, whole.output);
+  EXPECT_EQ(bytewise.events, whole.events);
+}
+
+TEST(ServerSession, DiscardsPlaintextPipelinedAfterStarttls) {
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  ServerSession s(config);
+  s.Start();
+  s.Feed(kEhlo);
+  Session r;
+  Drain(s, r);
+  EXPECT_NE(r.output.find("250-STARTTLS\r\n"), std::string::npos);
+  // CVE-2011-0411: the injected MAIL must never be executed.
+  s.Feed("STARTTLS\r\nMAIL FROM:<attacker@evil.example>\r\n");
+  s.Feed("RCPT TO:<x@y.example>\r\n");
+  Session tls;
+  Drain(s, tls);
+  EXPECT_EQ(tls.output, "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_EQ(tls.events, (std::vector<std::string>{"starttls", "injection 35", "injection 23"}));
+  EXPECT_EQ(s.state(), ServerState::kAwaitingTls);
+  EXPECT_FALSE(s.wants_input());
+
+  s.OnTlsEstablished();
+  EXPECT_TRUE(s.tls_active());
+  // RFC 3207 §4.2: EHLO must be sent again; no transaction carried over.
+  s.Feed("MAIL FROM:<a@b.example>\r\n");
+  s.Feed(kEhlo);
+  Session after;
+  Drain(s, after);
+  EXPECT_EQ(Replies(after.output)[0], "503 5.5.1 Send HELO/EHLO first");
+  EXPECT_EQ(after.output.find("STARTTLS"), std::string::npos);
+  s.Feed("STARTTLS\r\n");
+  Session again;
+  Drain(s, again);
+  EXPECT_EQ(again.output, "503 5.5.1 TLS already active\r\n");
+}
+
+TEST(ServerSession, StarttlsNotOfferedIsNotImplemented) {
+  Session r = Dialogue({kEhlo, "STARTTLS\r\n"});
+  EXPECT_EQ(Replies(r.output).back().substr(0, 4), "502 ");
+}
+
+TEST(ServerSession, SequencingErrorsGetTheRfc5321Codes) {
+  Session r = Dialogue({"MAIL FROM:<a@b.example>\r\n", kEhlo, "RCPT TO:<c@d.example>\r\n",
+                    "DATA\r\n", "MAIL FROM:<a@b.example>\r\n", "MAIL FROM:<a@b.example>\r\n",
+                    "DATA\r\n", "FOO\r\n", "MAIL FROM:a@b.example\r\n"});
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 10u) << r.output;
+  EXPECT_EQ(replies[1], "503 5.5.1 Send HELO/EHLO first");
+  EXPECT_EQ(replies[3], "503 5.5.1 Need MAIL before RCPT");
+  EXPECT_EQ(replies[4], "503 5.5.1 Need MAIL command");
+  EXPECT_EQ(replies[5], "250 2.1.0 Sender OK");
+  EXPECT_EQ(replies[6], "503 5.5.1 Nested MAIL command");
+  EXPECT_EQ(replies[7], "554 5.5.1 No valid recipients");
+  EXPECT_EQ(replies[8].substr(0, 4), "500 ");
+  EXPECT_EQ(replies[9].substr(0, 4), "501 ");
+}
+
+TEST(ServerSession, NoopVrfyExpnHelpRset) {
+  Session r = Dialogue({"NOOP\r\nVRFY postmaster\r\nEXPN staff\r\nHELP\r\nRSET\r\n"});
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 6u);
+  EXPECT_EQ(replies[1], "250 2.0.0 OK");
+  EXPECT_EQ(replies[2].substr(0, 10), "252 2.5.0 ");
+  EXPECT_EQ(replies[3], "502 5.5.1 EXPN not supported");
+  EXPECT_EQ(replies[4].substr(0, 10), "214 2.0.0 ");
+  EXPECT_EQ(replies[5], "250 2.0.0 OK");
+}
+
+TEST(ServerSession, WithoutEnhancedStatusCodesRepliesCarryNone) {
+  ServerSessionConfig config;
+  config.extensions.enhanced_status_codes = false;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"}, config);
+  std::vector<std::string> replies = Replies(r.output);
+  EXPECT_EQ(replies[2], "250 Sender OK");
+  EXPECT_EQ(replies[3], "250 Recipient OK");
+  EXPECT_EQ(r.output.find("ENHANCEDSTATUSCODES"), std::string::npos);
+}
+
+TEST(ServerSession, RefusesRecipientsBeyondTheLimitWith452) {
+  ServerSessionConfig config;
+  config.limits.max_recipients = 100;
+  std::string in = std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\n";
+  for (int i = 0; i < 101; ++i) in += "RCPT TO:<r" + std::to_string(i) + "@d.example>\r\n";
+  Session r = Dialogue({in}, config);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 104u);
+  EXPECT_EQ(replies[102], "250 2.1.5 Recipient OK");
+  // RFC 5321 §4.5.3.1.10.
+  EXPECT_EQ(replies[103], "452 4.5.3 Too many recipients");
+}
+
+TEST(ServerSession, RefusesOversizedMessages) {
+  ServerSessionConfig config;
+  config.limits.max_message_size = 10;
+  config.extensions.chunking = true;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example> SIZE=11\r\n",
+                    "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n",
+                    "0123456789abc\r\n.\r\n",
+                    "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 11 LAST\r\n0123456789a",
+                    "NOOP\r\n"},
+                   config);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 11u) << r.output;
+  EXPECT_EQ(replies[2], "552 5.3.4 Message size exceeds fixed maximum message size");
+  EXPECT_EQ(replies[6].substr(0, 10), "552 5.3.4 ");
+  EXPECT_EQ(replies[9], "552 5.3.4 Message size exceeds fixed maximum message size");
+  EXPECT_EQ(replies[10], "250 2.0.0 OK");
+}
+
+TEST(ServerSession, LineTooLongIs500AndTheSessionResynchronises) {
+  std::string longline = "NOOP " + std::string(2000, 'x') + "\r\n";
+  Session r = Dialogue({longline.substr(0, 1000), longline.substr(1000), "NOOP\r\n"});
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[1], "500 5.5.2 Line too long");
+  EXPECT_EQ(replies[2], "250 2.0.0 OK");
+}
+
+TEST(ServerSession, ClosesWith421AfterTooManyErrors) {
+  ServerSessionConfig config;
+  config.max_protocol_errors = 3;
+  Session r = Dialogue({"FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n"}, config);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 5u);
+  EXPECT_EQ(replies[4].substr(0, 10), "421 4.7.0 ");
+  EXPECT_EQ(r.events.back(), "close 1");
+}
+
+TEST(ServerSession, BareLfInsideACommandLineIsRefused) {
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\r\n"});
+  EXPECT_EQ(Replies(r.output).back().substr(0, 1), "5");
+  EXPECT_EQ(r.events.back().substr(0, 6), "error ");
+}
+
+TEST(ServerSession, StrictDataRejectsBareLfSmuggling) {
+  const std::string smuggle =
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+      "legit\r\n\n.\nMAIL FROM:<admin@b.example>\r\n.\r\n";
+  Session strict = Dialogue({kEhlo, smuggle});
+  EXPECT_EQ(Replies(strict.output).back().substr(0, 4), "550 ");
+  for (const auto& e : strict.events) EXPECT_EQ(e.find("admin"), std::string::npos);
+
+  ServerSessionConfig lenient;
+  lenient.bare_line_endings = BareLineEndingPolicy::kAcceptBareLfAsLineEnd;
+  Session vulnerable = Dialogue({kEhlo, smuggle}, lenient);
+  // The emulated vulnerable server ends the data early and runs the
+  // smuggled MAIL FROM as a command: exactly what fakemx must be able to show.
+  bool saw_admin = false;
+  for (const auto& e : vulnerable.events) saw_admin |= e == "mail <admin@b.example>";
+  EXPECT_TRUE(saw_admin);
+}
+
+TEST(ServerSession, BinaryMimeRequiresBdat) {
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  config.extensions.binarymime = true;
+  const std::string binary("\0\xff\r", 3);
+  Session r = Dialogue({kEhlo,
+                        "MAIL FROM:<a@b.example> BODY=BINARYMIME\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+                        "BDAT 3 LAST\r\n",
+                        binary},
+                       config);
+  std::vector<std::string> replies = Replies(r.output);
+  EXPECT_EQ(replies[4], "503 5.5.1 BINARYMIME requires BDAT");
+  EXPECT_EQ(replies[5], "250 2.0.0 OK: message accepted");
+  EXPECT_EQ(r.events.back(), "message accepted bdat from <a@b.example> to <c@d.example> [" + binary + "]");
+}
+
+TEST(ServerSession, BdatWithoutChunkingIsNotImplemented) {
+  Session r = Dialogue({kEhlo, "BDAT 3 LAST\r\n"});
+  EXPECT_EQ(Replies(r.output).back().substr(0, 4), "502 ");
+}
+
+TEST(ServerSession, BdatAfterRefusedMailIsConsumedAndRefused) {
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  Session r = Dialogue({kEhlo, "BDAT 6\r\nQUIT\r\nBDAT 0 LAST\r\nNOOP\r\n"}, config);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 5u) << r.output;
+  EXPECT_EQ(replies[2], "503 5.5.1 Need MAIL command");
+  EXPECT_EQ(replies[3], "503 5.5.1 Need MAIL command");
+  EXPECT_EQ(replies[4], "250 2.0.0 OK");
+}
+
+// A policy that defers every RCPT, as fakemx does for a tarpit or an async check.
+class DeferRcpt : public ServerPolicy {
+ public:
+  Decision OnRcptTo(const Envelope&, const Recipient&) override { return Decision::Defer(); }
+};
+
+TEST(ServerSession, DeferredDecisionHoldsLaterPipelinedCommands) {
+  DeferRcpt policy;
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed(std::string(kEhlo) +
+         "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@f.example>\r\nDATA\r\n");
+  Session r;
+  Drain(s, r);
+  EXPECT_EQ(Replies(r.output).back(), "250 2.1.0 Sender OK");
+  EXPECT_EQ(s.state(), ServerState::kAwaitingDecision);
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kRcptTo);
+  EXPECT_FALSE(s.wants_input());
+  s.Decide(Decision::Reject(450, "4.7.1", "Greylisted, try again later"));
+  EXPECT_EQ(s.TakeOutput(), "450 4.7.1 Greylisted, try again later\r\n");
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kRcptTo);
+  s.Decide(Decision::Accept());
+  EXPECT_EQ(s.TakeOutput(),
+            "250 2.1.5 Recipient OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(s.state(), ServerState::kDataContent);
+}
+
+class DisconnectOnMail : public ServerPolicy {
+ public:
+  Decision OnMailFrom(const Envelope&) override { return Decision::Disconnect(); }
+};
+
+TEST(ServerSession, DisconnectDecisionSends421AndCloses) {
+  DisconnectOnMail policy;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nNOOP\r\n"}, {}, &policy);
+  EXPECT_EQ(Replies(r.output).back(), "421 4.3.2 Service not available, closing channel");
+  EXPECT_EQ(r.events.back(), "close 2");
+}
+
+class RefuseService : public ServerPolicy {
+ public:
+  Decision OnConnect() override { return Decision::Reject(554, "", "No SMTP service here"); }
+};
+
+TEST(ServerSession, RefusedGreetingServesOnlyQuit) {
+  RefuseService policy;
+  Session r = Dialogue({kEhlo, "QUIT\r\n"}, {}, &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0], "554 localhost No SMTP service here");
+  EXPECT_EQ(replies[1].substr(0, 4), "503 ");
+  EXPECT_EQ(replies[2].substr(0, 4), "221 ");
+}
+
+class DeferGreeting : public ServerPolicy {
+ public:
+  Decision OnConnect() override { return Decision::Defer(); }
+};
+
+TEST(ServerSession, EarlyTalkerIsReportedAndServedAfterTheGreeting) {
+  DeferGreeting policy;
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed("NOOP\r\n");
+  EXPECT_EQ(s.TakeOutput(), "");
+  s.Decide(Decision::Accept());
+  EXPECT_EQ(s.TakeOutput(), "220 localhost ESMTP mxkit\r\n250 2.0.0 OK\r\n");
+  Session r;
+  Drain(s, r);
+  EXPECT_EQ(r.events, (std::vector<std::string>{"early 6", "greeting 220"}));
+}
+
+class PlainAuth : public ServerPolicy {
+ public:
+  Decision OnAuth(const AuthRequest& a) override {
+    if (a.responses.empty()) return Decision::Reject(334, "", "");
+    if (a.responses.back() == std::string("\0user\0pass", 10)) return Decision::Accept();
+    return Decision::Reject(535, "5.7.8", "Authentication credentials invalid");
+  }
+};
+
+TEST(ServerSession, AuthPlainWithAndWithoutInitialResponse) {
+  PlainAuth policy;
+  ServerSessionConfig config;
+  config.extensions.auth_mechanisms = {"PLAIN"};
+  Session r = Dialogue({kEhlo, "AUTH LOGIN\r\n", "AUTH PLAIN\r\n", "AHVzZXIAd3Jvbmc=\r\n",
+                    "AUTH PLAIN AHVzZXIAcGFzcw==\r\n", "AUTH PLAIN\r\n"},
+                   config, &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 7u) << r.output;
+  EXPECT_EQ(replies[2], "504 5.5.4 Unrecognized authentication type");
+  EXPECT_EQ(replies[3], "334 ");
+  EXPECT_EQ(replies[4], "535 5.7.8 Authentication credentials invalid");
+  EXPECT_EQ(replies[5], "235 2.7.0 Authentication successful");
+  EXPECT_EQ(replies[6], "503 5.5.1 Already authenticated");
+}
+
+TEST(ServerSession, AuthRefusedByDefaultPolicy) {
+  ServerSessionConfig config;
+  config.extensions.auth_mechanisms = {"PLAIN"};
+  Session r = Dialogue({kEhlo, "AUTH PLAIN AHVzZXIAcGFzcw==\r\n"}, config);
+  EXPECT_EQ(Replies(r.output).back(), "535 5.7.8 Authentication credentials invalid");
+}
+
+TEST(ServerSession, PolicyTextCannotInjectReplyLines) {
+  class Evil : public ServerPolicy {
+   public:
+    Decision OnMailFrom(const Envelope&) override {
+      return Decision::Reject(550, "5.7.1", "no\r\n250 fake");
+    }
+  } policy;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n"}, {}, &policy);
+  EXPECT_EQ(Replies(r.output).back(), "550 5.7.1 no??250 fake");
+}
+
+}  // namespace
+}  // namespace mxkit::smtp
