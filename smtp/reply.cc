@@ -220,7 +220,11 @@ ReplyParser::Result ReplyParser::Feed(std::string_view bytes) {
       return fail(ReplyErrorKind::kTooManyLines,
                   absl::StrCat("reply has more than ", options_.max_lines, " lines"));
     }
-    if (line_length_ + 1 > options_.max_line_length) {
+    // A bare LF accepted under allow_bare_lf counts as the CRLF it stands
+    // for, so a reply accepted here still fits the limit once formatted.
+    const size_t octets =
+        (c == '\n' && state_ != State::kCr && options_.allow_bare_lf) ? 2 : 1;
+    if (line_length_ + octets > options_.max_line_length) {
       return fail(ReplyErrorKind::kLineTooLong,
                   absl::StrCat("line is longer than ", options_.max_line_length,
                                " octets including the code and CRLF (RFC 5321 §4.5.3.1.5)"));

@@ -105,7 +105,8 @@ struct ReplyParserOptions {
   // Accept a bare LF as the end of a line. Relaxes RFC 5321 §2.3.8 ("lines
   // ... terminated by <CRLF>") because real servers (old qmail patches, test
   // scripts, some appliances) send "250 ok\n". A client-side leniency: it
-  // cannot smuggle, but it does make a lone LF and CRLF equivalent.
+  // cannot smuggle, but it does make a lone LF and CRLF equivalent. The LF
+  // counts as two octets towards max_line_length, as the CRLF it stands for.
   bool allow_bare_lf = false;
   // Accept octets 0x80-0xFF in reply text. Relaxes RFC 5321 §4.2 textstring
   // (%d09 / %d32-126; RFC 6531 does not extend it) because servers put UTF-8

@@ -283,6 +283,18 @@ TEST(ReplyParser, RejectsLineOf513OctetsAtTheLastOctet) {
   EXPECT_EQ(r.error->offset, kMaxReplyLine);
 }
 
+TEST(ReplyParser, BareLfCountsAsCrlfTowardsTheLineLimit) {
+  // 511 octets plus a bare LF would be 513 once formatted with CRLF.
+  std::string input = "250 " + std::string(507, 'x') + "\n";
+  ReplyParseResult r = ParseReply(input, BareLf());
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->kind, ReplyErrorKind::kLineTooLong);
+  EXPECT_EQ(r.error->offset, 511u);
+  ReplyParseResult shorter = ParseReply("250 " + std::string(506, 'x') + "\n", BareLf());
+  ASSERT_FALSE(shorter.error) << shorter.error->message;
+  EXPECT_EQ(FormatReply(*shorter.reply).size(), kMaxReplyLine);
+}
+
 TEST(ReplyParser, RaisedLineLimitAcceptsLongerLines) {
   ReplyParserOptions options;
   options.max_line_length = 2048;
