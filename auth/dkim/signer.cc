@@ -51,8 +51,13 @@ class Folder {
 
   void Add(std::string_view piece, std::string_view separator = " ") {
     if (line_length_ + separator.size() + piece.size() > kFoldColumn && line_length_ > 1) {
+      // A space separator becomes the fold; any other (":" in h=) is kept.
       text_ += "\r\n\t";
       line_length_ = 1;
+      if (separator != " ") {
+        text_ += separator;
+        line_length_ += separator.size();
+      }
     } else {
       text_ += separator;
       line_length_ += separator.size();
