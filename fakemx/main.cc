@@ -1,0 +1,138 @@
+// fakemx: a fake MX server. See fakemx/README.md.
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "fakemx/flags.h"
+#include "fakemx/maildir.h"
+#include "fakemx/server.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using mxkit::fakemx::FakemxFlags;
+
+std::string StatusText(const absl::Status& status) {
+  const auto m = status.message();
+  return std::string(m.data(), m.size());
+}
+
+std::string MachineHostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+// A fresh directory under $TMPDIR (or /tmp) that only we use.
+std::string MakeTemporaryMaildir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string path = std::string(base && *base ? base : "/tmp") + "/fakemx-XXXXXX";
+  if (mkdtemp(path.data()) == nullptr) return "";
+  return path;
+}
+
+int Run(const FakemxFlags& flags) {
+  const std::string hostname = flags.hostname.empty() ? MachineHostname() : flags.hostname;
+  std::string maildir_path = flags.maildir;
+  if (maildir_path.empty()) {
+    maildir_path = MakeTemporaryMaildir();
+    if (maildir_path.empty()) {
+      std::perror("fakemx: cannot create a temporary Maildir");
+      return 1;
+    }
+  }
+  auto maildir = mxkit::fakemx::Maildir::Open(maildir_path, {.hostname = hostname});
+  if (!maildir.ok()) {
+    std::fprintf(stderr, "fakemx: --maildir: %s\n", StatusText(maildir.status()).c_str());
+    return 1;
+  }
+
+  mxkit::fakemx::ServerOptions options;
+  options.endpoint = {asio::ip::make_address(flags.smtp_host), flags.smtp_port};
+  options.session.hostname = hostname;
+  options.session.limits.max_message_size = flags.max_message_size;
+  options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
+  options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
+  options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
+
+  asio::io_context io(1);
+  mxkit::fakemx::Server server(io, options, maildir->get());
+  if (absl::Status s = server.Listen(); !s.ok()) {
+    std::fprintf(stderr, "fakemx: --smtp: %s\n", StatusText(s).c_str());
+    return 1;
+  }
+  const auto endpoint = server.local_endpoint();
+  const std::string address = endpoint.address().is_v6()
+                                  ? "[" + endpoint.address().to_string() + "]"
+                                  : endpoint.address().to_string();
+
+  // One fact per line, flushed, so a test can start us on port 0 and read
+  // the real port; "listening" comes last, when connections are accepted.
+  std::printf("fakemx: hostname %s\n", hostname.c_str());
+  std::printf("fakemx: maildir %s\n", (*maildir)->root().c_str());
+  std::printf("fakemx: listening on smtp %s:%u\n", address.c_str(),
+              static_cast<unsigned>(endpoint.port()));
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  int signals_seen = 0;
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+      if (ec) return;
+      if (++signals_seen == 1) {
+        std::printf("fakemx: %s received, finishing transactions (up to %llds)\n",
+                    signal_number == SIGINT ? "SIGINT" : "SIGTERM",
+                    static_cast<long long>(flags.shutdown_grace_seconds));
+        std::fflush(stdout);
+        server.Shutdown([&] {
+          signals.cancel();
+          io.stop();
+        });
+      } else {
+        std::printf("fakemx: second signal, closing all connections now\n");
+        std::fflush(stdout);
+        server.ForceClose();
+      }
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
+  server.Start();
+  io.run();
+
+  const mxkit::fakemx::ServerStats stats = server.stats();
+  std::printf("fakemx: stopped; %llu messages stored, %llu storage failures, %llu connections\n",
+              static_cast<unsigned long long>(stats.messages_stored),
+              static_cast<unsigned long long>(stats.storage_failures),
+              static_cast<unsigned long long>(stats.connections_accepted));
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Asio sends with MSG_NOSIGNAL; this also covers anything else.
+  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  absl::StatusOr<FakemxFlags> flags = mxkit::fakemx::ParseFlags(args);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(flags.status()).c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(mxkit::fakemx::FlagsUsage().c_str(), stdout);
+    return 0;
+  }
+  return Run(*flags);
+}

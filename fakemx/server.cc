@@ -1,0 +1,479 @@
+#include "fakemx/server.h"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+
+#include "smtp/reply.h"
+
+namespace mxkit::fakemx {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// After a failed accept (EMFILE, ENFILE, ENOBUFS) retrying at once would
+// spin; Postfix's master backs off the same way.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+std::string BodyName(smtp::BodyType body) {
+  switch (body) {
+    case smtp::BodyType::k7Bit: return "7BIT";
+    case smtp::BodyType::k8BitMime: return "8BITMIME";
+    case smtp::BodyType::kBinaryMime: return "BINARYMIME";
+  }
+  return "7BIT";
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ToString(const absl::Status& status) {
+  const auto m = status.message();
+  return std::string(m.data(), m.size());
+}
+
+class Connection;
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(asio::io_context& io, ServerOptions options, Maildir* maildir)
+      : io(io),
+        options(std::move(options)),
+        maildir(maildir),
+        acceptor(io),
+        accept_retry(io),
+        grace_timer(io),
+        storage(this->options.storage_threads == 0 ? 1 : this->options.storage_threads) {}
+
+  void Accept();
+  void Remove(Connection* connection);
+  void MaybeDone();
+  std::vector<std::shared_ptr<Connection>> Snapshot() const {
+    std::vector<std::shared_ptr<Connection>> all;
+    all.reserve(connections.size());
+    for (const auto& [raw, conn] : connections) all.push_back(conn);
+    return all;
+  }
+
+  asio::io_context& io;
+  ServerOptions options;
+  Maildir* maildir;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
+  asio::steady_timer grace_timer;
+  asio::thread_pool storage;
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
+  ServerStats stats;
+  bool shutting_down = false;
+  bool grace_over = false;
+  std::function<void()> on_drained;
+};
+
+namespace {
+
+// Drives one ServerSession over one socket. At most one socket operation
+// (a read or a write) is outstanding at a time: replies are flushed before
+// more input is read, which bounds what a pipelining client can make us
+// buffer (RFC 2920 §3.1 lets a server do exactly this).
+class Connection : public std::enable_shared_from_this<Connection>,
+                   private smtp::ServerPolicy {
+ public:
+  Connection(Server::Impl* server, tcp::socket socket)
+      : server_(server),
+        socket_(std::move(socket)),
+        idle_timer_(socket_.get_executor()),
+        session_timer_(socket_.get_executor()),
+        session_(server->options.session, this),
+        read_buffer_(new char[kReadBufferSize]) {
+    error_code ec;
+    const tcp::endpoint remote = socket_.remote_endpoint(ec);
+    if (!ec) {
+      remote_address_ = remote.address().to_string();
+      remote_port_ = remote.port();
+    }
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  void Start() {
+    session_timer_.expires_after(server_->options.session_timeout);
+    session_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->OnSessionTimeout();
+    });
+    session_.Start();
+    Pump();
+  }
+
+  // Shutdown began: leave between transactions, finish the one in progress.
+  void BeginDrain() {
+    draining_ = true;
+    if (op_ == Op::kRead && !InTransaction()) socket_.cancel();
+  }
+
+  // The grace period is over: answer 421 now unless a message is being
+  // stored (its reply comes first, then the 421).
+  void ForceClose() {
+    draining_ = true;
+    grace_over_ = true;
+    if (op_ == Op::kRead) {
+      socket_.cancel();
+    } else if (op_ == Op::kWrite) {
+      Close();
+    }
+  }
+
+ private:
+  enum class Op { kNone, kRead, kWrite };
+
+  // ---- smtp::ServerPolicy ---------------------------------------------------
+
+  smtp::Decision OnHello(const smtp::HelloRequest& hello) override {
+    hello_ = hello;
+    return smtp::Decision::Accept();
+  }
+
+  // The 250 waits for the Maildir: the session holds the reply while a
+  // storage thread writes, fsyncs and renames, then OnStored answers.
+  smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
+    Delivery delivery;
+    delivery.received_at_us = NowMicros();
+    delivery.client_address = remote_address_;
+    delivery.client_port = remote_port_;
+    delivery.server_hostname = server_->options.session.hostname;
+    if (hello_) {
+      delivery.esmtp = hello_->extended;
+      delivery.helo = hello_->domain;
+    }
+    delivery.tls = session_.tls_active();
+    delivery.reverse_path = envelope.reverse_path;
+    delivery.mail_params = envelope.mail_params;
+    delivery.recipients.reserve(envelope.recipients.size());
+    for (const smtp::Recipient& r : envelope.recipients) {
+      delivery.recipients.push_back({r.forward_path, r.params});
+    }
+    delivery.body = BodyName(envelope.body);
+    delivery.smtputf8 = envelope.smtputf8;
+    // CHUNKING is not offered (ServerSessionConfig default), so every
+    // message came by DATA. OnMessage does not say which verb carried the
+    // message; when BDAT is offered this needs ServerSession to tell.
+    delivery.via_bdat = false;
+    storing_ = true;
+    Maildir* maildir = server_->maildir;
+    asio::post(server_->storage, [self = shared_from_this(), maildir,
+                                  delivery = std::move(delivery),
+                                  message = std::string(message)]() mutable {
+      absl::StatusOr<std::string> result = maildir->Deliver(delivery, message);
+      asio::post(self->socket_.get_executor(),
+                 [self, result = std::move(result)]() mutable { self->OnStored(std::move(result)); });
+    });
+    return smtp::Decision::Defer();
+  }
+
+  void OnStored(absl::StatusOr<std::string> result) {
+    storing_ = false;
+    if (result.ok()) {
+      ++server_->stats.messages_stored;
+      session_.Decide(smtp::Decision::Accept("Ok: queued as " + *result));
+    } else {
+      ++server_->stats.storage_failures;
+      std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
+                   remote_address_.c_str(), ToString(result.status()).c_str());
+      // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
+      session_.Decide(smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message"));
+    }
+    Pump();
+  }
+
+  // ---- The driver loop --------------------------------------------------------
+
+  bool InTransaction() const {
+    // ServerSession has no in_transaction(); its envelope is reset to the
+    // default at the end of every transaction (250, RSET, HELO, failed DATA),
+    // so anything else is a transaction in progress. The one blind spot,
+    // "MAIL FROM:<>" without parameters and before any RCPT, holds no data.
+    const smtp::ServerState state = session_.state();
+    if (state == smtp::ServerState::kDataContent || state == smtp::ServerState::kBdatContent ||
+        state == smtp::ServerState::kAwaitingDecision) {
+      return true;
+    }
+    const smtp::Envelope& e = session_.envelope();
+    return !e.reverse_path.empty() || !e.recipients.empty() || !e.mail_params.empty();
+  }
+
+  void DrainEvents() {
+    while (std::optional<smtp::ServerEvent> event = session_.NextEvent()) {
+      if (std::holds_alternative<smtp::CloseRequestedEvent>(*event)) {
+        close_requested_ = true;
+      } else if (std::holds_alternative<smtp::StartTlsRequestedEvent>(*event)) {
+        // STARTTLS is not offered yet (no TLS in this server); a session
+        // that asks for it anyway cannot continue in plaintext.
+        close_requested_ = true;
+      }
+    }
+  }
+
+  void Pump() {
+    if (closed_ || op_ != Op::kNone) return;
+    DrainEvents();
+    if (session_.has_output()) {
+      StartWrite(session_.TakeOutput(), server_->options.idle_timeout);
+      return;
+    }
+    if (closing_ || close_requested_ || session_.state() == smtp::ServerState::kClosed ||
+        session_.state() == smtp::ServerState::kAwaitingTls) {
+      Close();
+      return;
+    }
+    if (session_.state() == smtp::ServerState::kAwaitingDecision) return;  // OnStored resumes
+    if (idle_expired_) return SendFinal(421, "4.4.2", "Error: timeout exceeded");
+    if (session_expired_) return SendFinal(421, "4.4.2", "Error: session time limit exceeded");
+    if (draining_ && (grace_over_ || !InTransaction())) {
+      // RFC 5321 §3.8: a server shutting down sends 421 before closing.
+      return SendFinal(421, "4.3.2", "Service shutting down, closing channel");
+    }
+    if (session_.wants_input()) StartRead();
+  }
+
+  void StartRead() {
+    op_ = Op::kRead;
+    ArmIdleTimer(server_->options.idle_timeout);
+    socket_.async_read_some(asio::buffer(read_buffer_.get(), kReadBufferSize),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->OnRead(ec, n);
+                            });
+  }
+
+  void OnRead(error_code ec, size_t n) {
+    op_ = Op::kNone;
+    DisarmIdleTimer();
+    if (closed_) return;
+    if (ec == asio::error::operation_aborted || idle_expired_ || session_expired_) {
+      // Cancelled by a timer or by shutdown; Pump sends the 421. Bytes that
+      // arrived in the same instant are dropped unprocessed.
+      Pump();
+      return;
+    }
+    if (ec) {  // EOF, reset: nothing to answer
+      Close();
+      return;
+    }
+    if (draining_ && (grace_over_ || !InTransaction())) {
+      Pump();
+      return;
+    }
+    session_.Feed(std::string_view(read_buffer_.get(), n));
+    Pump();
+  }
+
+  void StartWrite(std::string bytes, std::chrono::steady_clock::duration timeout) {
+    op_ = Op::kWrite;
+    write_buffer_ = std::move(bytes);
+    ArmIdleTimer(timeout);
+    asio::async_write(socket_, asio::buffer(write_buffer_),
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        self->op_ = Op::kNone;
+                        self->DisarmIdleTimer();
+                        if (ec) {
+                          self->Close();
+                        } else {
+                          self->Pump();
+                        }
+                      });
+  }
+
+  // Sends one last reply of our own (the session has nothing queued when
+  // this is called) and closes once it is written.
+  void SendFinal(int code, std::string_view enhanced, std::string_view text) {
+    closing_ = true;
+    std::string line;
+    const std::optional<smtp::EnhancedStatusCode> e = smtp::ParseEnhancedStatusCode(enhanced);
+    const std::string full_text = server_->options.session.hostname + " " + std::string(text);
+    if (e && server_->options.session.extensions.enhanced_status_codes) {
+      line = smtp::FormatReply(smtp::MakeReply(code, *e, full_text));
+    } else {
+      line = smtp::FormatReply(smtp::MakeReply(code, full_text));
+    }
+    StartWrite(std::move(line), kFinalReplyTimeout);
+  }
+
+  void ArmIdleTimer(std::chrono::steady_clock::duration timeout) {
+    const uint64_t generation = ++timer_generation_;
+    idle_timer_.expires_after(timeout);
+    idle_timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_) return;
+      self->OnIdleTimeout();
+    });
+  }
+
+  void DisarmIdleTimer() {
+    ++timer_generation_;
+    idle_timer_.cancel();
+  }
+
+  void OnIdleTimeout() {
+    if (op_ == Op::kRead) {
+      idle_expired_ = true;
+      socket_.cancel();  // OnRead -> Pump -> 421
+    } else if (op_ == Op::kWrite) {
+      Close();  // the client does not read; a 421 could not reach it either
+    }
+  }
+
+  void OnSessionTimeout() {
+    if (closed_) return;
+    session_expired_ = true;
+    // A write in progress finishes first (bounded by the idle timer); a
+    // pending storage is answered first; a read is cut short.
+    if (op_ == Op::kRead) socket_.cancel();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    idle_timer_.cancel();
+    session_timer_.cancel();
+    server_->Remove(this);
+  }
+
+  Server::Impl* server_;
+  tcp::socket socket_;
+  asio::steady_timer idle_timer_;
+  asio::steady_timer session_timer_;
+  smtp::ServerSession session_;
+  std::unique_ptr<char[]> read_buffer_;
+  std::string write_buffer_;
+  std::string remote_address_;
+  uint16_t remote_port_ = 0;
+  std::optional<smtp::HelloRequest> hello_;
+  Op op_ = Op::kNone;
+  uint64_t timer_generation_ = 0;
+  bool storing_ = false;
+  bool close_requested_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool draining_ = false;
+  bool grace_over_ = false;
+  bool idle_expired_ = false;
+  bool session_expired_ = false;
+};
+
+}  // namespace
+
+void Server::Impl::Accept() {
+  acceptor.async_accept([this](error_code ec, tcp::socket socket) {
+    if (shutting_down || !acceptor.is_open()) return;
+    if (ec) {
+      std::fprintf(stderr, "fakemx: accept failed: %s\n", ec.message().c_str());
+      accept_retry.expires_after(kAcceptRetryDelay);
+      accept_retry.async_wait([this](error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
+    }
+    auto connection = std::make_shared<Connection>(this, std::move(socket));
+    connections.emplace(connection.get(), connection);
+    ++stats.connections_accepted;
+    connection->Start();
+    Accept();
+  });
+}
+
+void Server::Impl::Remove(Connection* connection) {
+  // The caller's handler keeps the connection alive until it returns.
+  connections.erase(connection);
+  MaybeDone();
+}
+
+void Server::Impl::MaybeDone() {
+  if (!shutting_down || !connections.empty() || !on_drained) return;
+  grace_timer.cancel();
+  asio::post(io, std::exchange(on_drained, nullptr));
+}
+
+Server::Server(asio::io_context& io, ServerOptions options, Maildir* maildir)
+    : impl_(std::make_unique<Impl>(io, std::move(options), maildir)) {}
+
+Server::~Server() {
+  error_code ignored;
+  impl_->acceptor.close(ignored);
+  // Stored messages must not be cut off mid-write; join before the
+  // connections (which the storage tasks reference) go away.
+  impl_->storage.join();
+}
+
+absl::Status Server::Listen() {
+  const tcp::endpoint& endpoint = impl_->options.endpoint;
+  const auto fail = [&](std::string_view what, const error_code& ec) {
+    return absl::UnavailableError("cannot " + std::string(what) + " " +
+                                  endpoint.address().to_string() + ":" +
+                                  std::to_string(endpoint.port()) + ": " + ec.message());
+  };
+  error_code ec;
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open a socket for", ec);
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return fail("set SO_REUSEADDR on", ec);
+  impl_->acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind", ec);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on", ec);
+  return absl::OkStatus();
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  error_code ec;
+  tcp::endpoint endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? impl_->options.endpoint : endpoint;
+}
+
+void Server::Start() { impl_->Accept(); }
+
+void Server::Shutdown(std::function<void()> done) {
+  Impl& s = *impl_;
+  if (s.shutting_down) return;
+  s.shutting_down = true;
+  s.on_drained = std::move(done);
+  error_code ignored;
+  s.acceptor.close(ignored);
+  s.accept_retry.cancel();
+  for (const auto& connection : s.Snapshot()) connection->BeginDrain();
+  s.grace_timer.expires_after(s.options.shutdown_grace);
+  s.grace_timer.async_wait([this](error_code ec) {
+    if (!ec) ForceClose();
+  });
+  s.MaybeDone();
+}
+
+void Server::ForceClose() {
+  impl_->grace_over = true;
+  for (const auto& connection : impl_->Snapshot()) connection->ForceClose();
+}
+
+ServerStats Server::stats() const {
+  ServerStats stats = impl_->stats;
+  stats.connections_open = impl_->connections.size();
+  return stats;
+}
+
+}  // namespace mxkit::fakemx

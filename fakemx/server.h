@@ -1,0 +1,103 @@
+// fakemx's SMTP server: a Boost.Asio acceptor and, per connection, a driver
+// that moves bytes between a TCP socket and an smtp::ServerSession.
+//
+// Everything runs on one io_context (one thread), except storage: a message's
+// final reply is deferred (Decision::Defer) while a small thread pool writes
+// and fsyncs it into the Maildir, and the 250 is sent only once Deliver()
+// returned OK (451 4.3.0 otherwise). A slow disk therefore never stalls the
+// other connections, and no 250 is ever sent for a message that is not in new/.
+//
+// Later scenarios (STARTTLS, greylisting, tarpitting, dropping after DATA)
+// extend the per-connection policy in server.cc and add options here; the
+// driver already honours deferred, refused and disconnecting decisions and
+// stops reading while a decision is pending.
+
+#ifndef MXKIT_FAKEMX_SERVER_H_
+#define MXKIT_FAKEMX_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "absl/status/status.h"
+#include "fakemx/flags.h"
+#include "fakemx/maildir.h"
+#include "smtp/server_session.h"
+
+namespace mxkit::fakemx {
+
+// Bytes read from a socket at once. It bounds our per-connection input
+// buffer; the session buffers at most one command line or its own bounded
+// DATA state beyond it.
+inline constexpr size_t kReadBufferSize = 64 * 1024;
+// Threads writing messages into the Maildir. fsync() latency, not CPU, is
+// what they wait on, so a few let concurrent sessions share disk flushes.
+inline constexpr size_t kDefaultStorageThreads = 4;
+// How long a 421 sent while closing (timeout, shutdown) may take to write.
+inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
+
+struct ServerOptions {
+  boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 2525};
+  smtp::ServerSessionConfig session;
+  // RFC 5321 §4.5.3.2.7: waiting for a command (or DATA bytes) this long
+  // ends the connection with 421. Also bounds a write the client never reads.
+  std::chrono::seconds idle_timeout{kDefaultIdleTimeoutSeconds};
+  // Any connection older than this is ended with 421 (after a pending
+  // storage, so no acknowledged message is lost).
+  std::chrono::seconds session_timeout{kDefaultSessionTimeoutSeconds};
+  // After Shutdown(): how long transactions in progress may take.
+  std::chrono::seconds shutdown_grace{kDefaultShutdownGraceSeconds};
+  size_t storage_threads = kDefaultStorageThreads;
+};
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_open = 0;
+  uint64_t messages_stored = 0;    // each answered 250
+  uint64_t storage_failures = 0;   // each answered 451 4.3.0
+};
+
+class Server {
+ public:
+  // `maildir` must outlive the server. Nothing happens until Listen/Start.
+  Server(boost::asio::io_context& io, ServerOptions options, Maildir* maildir);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on options.endpoint (port 0 = ephemeral). Errors name
+  // the endpoint.
+  absl::Status Listen();
+  // The bound address, with the real port after Listen().
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Starts accepting connections. Call after Listen().
+  void Start();
+
+  // Graceful stop: no new connections; a connection between transactions
+  // gets "421 4.3.2 ... shutting down" and is closed; one inside a
+  // transaction may finish it (its 250 included) and is then closed with
+  // 421. After options.shutdown_grace the remaining ones get 421 and are
+  // closed, except a connection waiting for its message to be stored, which
+  // is answered first. `done` runs on the io_context once no connection is
+  // left. Calling it again is ignored.
+  void Shutdown(std::function<void()> done);
+
+  // Ends the grace period now (e.g. a second SIGINT).
+  void ForceClose();
+
+  ServerStats stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_SERVER_H_
