@@ -1,0 +1,537 @@
+#include "auth/spf/evaluator.h"
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace mxkit::auth::spf {
+namespace {
+
+using dns::LookupResult;
+using dns::LookupStatus;
+using dns::RrType;
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// `name` is `suffix` or a subdomain of it (§5.5), ignoring case and one
+// trailing dot on either.
+bool IsSameOrSubdomain(std::string_view name, std::string_view suffix) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);
+  if (name.size() < suffix.size()) return false;
+  if (!EqualsIgnoreCase(name.substr(name.size() - suffix.size()), suffix)) return false;
+  return name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '.';
+}
+
+std::string StripDot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return std::string(name);
+}
+
+// What a check_host() level hands back: the result, and for fail the exp=
+// of the deciding record with the domain to expand it in (§6.2: the
+// explanation is fetched once, after the result is known).
+struct Outcome {
+  Result result = Result::kNeutral;
+  std::string reason;
+  std::string mechanism;
+  std::optional<MacroString> exp;
+  std::string exp_domain;
+  std::string domain;  // the domain whose record decided
+};
+
+Outcome Make(Result result, std::string reason) {
+  Outcome o;
+  o.result = result;
+  o.reason = std::move(reason);
+  return o;
+}
+
+// One check: the client, the identities, the counters (§4.6.4 limits apply to
+// the whole check, includes and redirects included).
+class Check {
+ public:
+  Check(dns::Resolver& resolver, const EvaluatorOptions& options, const IpAddress& ip,
+        std::string_view sender, std::string_view helo, int64_t timestamp)
+      : resolver_(resolver), options_(options), ip_(ip) {
+    // §5: an IPv4-mapped IPv6 client is an IPv4 client.
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (ip_.is_v6 && std::equal(kMapped, kMapped + 12, ip_.bytes.begin())) {
+      IpAddress v4;
+      std::copy(ip_.bytes.begin() + 12, ip_.bytes.end(), v4.bytes.begin());
+      ip_ = v4;
+    }
+    // §4.3: a <sender> without a local-part gets "postmaster".
+    size_t at = sender.rfind('@');
+    std::string_view local = at == std::string_view::npos ? std::string_view() : sender.substr(0, at);
+    std::string_view domain = at == std::string_view::npos ? sender : sender.substr(at + 1);
+    local_ = local.empty() ? "postmaster" : std::string(local);
+    sender_domain_ = std::string(domain);
+    sender_ = local_ + "@" + sender_domain_;
+    helo_ = std::string(helo);
+    client_ = ip_.ToString();
+    if (ip_.is_v6) {
+      // §7.3: "i" for IPv6 is the dot-format nibbles. Upper-case hex, as the
+      // RFC 7208 suite's v-macro-ip6 explanation and pyspf expect (DNS
+      // ignores the case; only explanation text shows it).
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      for (uint8_t b : ip_.bytes) {
+        if (!i_.empty()) i_.push_back('.');
+        i_.push_back(kHex[b >> 4]);
+        i_.push_back('.');
+        i_.push_back(kHex[b & 15]);
+      }
+    } else {
+      i_ = client_;
+    }
+    timestamp_ = std::to_string(timestamp);
+    values_.sender = sender_;
+    values_.local_part = local_;
+    values_.sender_domain = sender_domain_;
+    values_.ip = i_;
+    values_.client_ip = client_;
+    values_.ip_version = ip_.is_v6 ? "ip6" : "in-addr";
+    values_.helo = helo_;
+    values_.receiver = options_.receiver;
+    values_.timestamp = timestamp_;
+    values_.validated_domain = [this] { return ValidatedDomainFor(std::string(values_.domain)); };
+  }
+
+  int lookups() const { return lookups_; }
+  int voids() const { return voids_; }
+
+  // check_host() for `domain` (§4). `depth` > 0 for include/redirect targets.
+  Outcome CheckHost(const std::string& domain) {
+    // §4.3: malformed or single-label domains give "none".
+    if (!IsQueryableName(domain) || domain.find('.') == std::string::npos || domain[0] == '[') {
+      return Make(Result::kNone, "\"" + domain + "\" is not a valid multi-label domain name "
+                                 "(RFC 7208 §4.3)");
+    }
+    LookupResult txt = resolver_.LookupSync(domain, RrType::kTxt);
+    if (txt.status == LookupStatus::kTemporaryFailure ||
+        txt.status == LookupStatus::kPermanentFailure) {
+      return Make(Result::kTempError,
+                  "TXT lookup for " + domain + " failed: " + txt.detail + " (RFC 7208 §4.4)");
+    }
+    if (!txt.ok()) {
+      ++pending_void_;
+      return Make(Result::kNone, "no TXT records at " + domain + " (RFC 7208 §4.4)");
+    }
+    // §4.5: keep the records starting "v=spf1"; the strings of one TXT record
+    // are concatenated without separators (§3.3).
+    std::string record_text;
+    int found = 0;
+    for (const dns::ResourceRecord& rr : txt.records) {
+      const auto* data = std::get_if<dns::TxtData>(&rr.data);
+      if (data == nullptr) continue;
+      std::string joined;
+      for (const std::string& s : data->strings) joined += s;
+      if (!IsSpfRecord(joined)) continue;
+      if (++found > 1) {
+        return Make(Result::kPermError,
+                    "more than one SPF record at " + domain + " (RFC 7208 §4.5)");
+      }
+      record_text = std::move(joined);
+    }
+    if (found == 0) {
+      return Make(Result::kNone, "no \"v=spf1\" record at " + domain + " (RFC 7208 §4.5)");
+    }
+    ParseResult<Record> record = ParseRecord(record_text);
+    if (!record.ok()) {
+      return Make(Result::kPermError, "SPF record at " + domain + ": " + record.error().message);
+    }
+    return Evaluate(*record, domain);
+  }
+
+  // The explanation for a fail (§6.2); empty when exp= is absent or unusable.
+  std::string Explain(const Outcome& outcome) {
+    if (!outcome.exp) return "";
+    values_.domain = outcome.exp_domain;
+    std::string name = ExpandMacroString(*outcome.exp, values_, /*for_domain=*/true);
+    if (!IsQueryableName(name)) return "";
+    LookupResult txt = resolver_.LookupSync(name, RrType::kTxt);
+    // §6.2: any DNS error, no record or more than one record: ignore exp=.
+    if (!txt.ok() || txt.records.size() != 1) return "";
+    const auto* data = std::get_if<dns::TxtData>(&txt.records[0].data);
+    if (data == nullptr) return "";
+    std::string text;
+    for (const std::string& s : data->strings) text += s;
+    // §6.2: a syntax error (non-ASCII included, §7.1) also ignores exp=.
+    ParseResult<MacroString> explain = ParseMacroString(text, MacroContext::kExplainString);
+    if (!explain.ok()) return "";
+    return ExpandMacroString(*explain, values_, /*for_domain=*/false);
+  }
+
+  std::string ExpandDefault(const MacroString& macro, const std::string& domain) {
+    values_.domain = domain;
+    return ExpandMacroString(macro, values_, /*for_domain=*/false);
+  }
+
+ private:
+  // Counts the void lookups seen since the last call against the limit.
+  std::optional<Outcome> TakeVoids(std::string_view what) {
+    voids_ += pending_void_;
+    pending_void_ = 0;
+    if (voids_ > options_.max_void_lookups) {
+      return Make(Result::kPermError,
+                  "more than " + std::to_string(options_.max_void_lookups) +
+                      " void DNS lookups (RFC 7208 §4.6.4), the last for \"" + std::string(what) + "\"");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Outcome> CountLookup(std::string_view term) {
+    if (++lookups_ > kMaxDnsMechanisms) {
+      return Make(Result::kPermError, "more than " + std::to_string(kMaxDnsMechanisms) +
+                                          " DNS-querying terms (RFC 7208 §4.6.4), at \"" +
+                                          std::string(term) + "\"");
+    }
+    return std::nullopt;
+  }
+
+  std::string Target(const Mechanism& m, const std::string& domain) {
+    if (!m.domain_spec) return domain;
+    values_.domain = domain;
+    return ExpandMacroString(*m.domain_spec, values_, /*for_domain=*/true);
+  }
+
+  // Addresses of `name` in the client's family, or why there are none.
+  struct Addresses {
+    LookupStatus status = LookupStatus::kNxDomain;
+    std::vector<IpAddress> list;
+    std::string detail;
+  };
+  Addresses LookupAddresses(const std::string& name, bool v6) {
+    Addresses out;
+    if (!IsQueryableName(name)) return out;  // 4.3/1 by analogy: no such name
+    LookupResult r = resolver_.LookupSync(name, v6 ? RrType::kAaaa : RrType::kA);
+    out.status = r.status;
+    out.detail = r.detail;
+    for (const dns::ResourceRecord& rr : r.records) {
+      IpAddress ip;
+      if (const auto* a = std::get_if<dns::AData>(&rr.data); a && !v6) {
+        std::copy(a->address.begin(), a->address.end(), ip.bytes.begin());
+        out.list.push_back(ip);
+      } else if (const auto* aaaa = std::get_if<dns::AaaaData>(&rr.data); aaaa && v6) {
+        ip.is_v6 = true;
+        ip.bytes = aaaa->address;
+        out.list.push_back(ip);
+      }
+    }
+    if (out.status == LookupStatus::kAnswer && out.list.empty()) out.status = LookupStatus::kNoData;
+    return out;
+  }
+
+  static bool IsFailure(LookupStatus s) {
+    return s == LookupStatus::kTemporaryFailure || s == LookupStatus::kPermanentFailure;
+  }
+  static bool IsVoid(LookupStatus s) {
+    return s == LookupStatus::kNxDomain || s == LookupStatus::kNoData;
+  }
+
+  // §5.5: names from the PTR records of <ip> (first kMaxPtrNames) whose
+  // addresses include <ip>. Computed once per check. A failed PTR lookup
+  // yields no names; a failed address lookup skips that name.
+  const std::vector<std::string>& ValidatedNames(bool* void_lookup) {
+    if (validated_) {
+      *void_lookup = false;
+      return *validated_;
+    }
+    validated_.emplace();
+    std::string reverse;
+    if (ip_.is_v6) {
+      // i_ is "N.N.N...N": its characters reversed are the ip6.arpa labels.
+      reverse.assign(i_.rbegin(), i_.rend());
+      reverse.push_back('.');
+      reverse += "ip6.arpa";
+    } else {
+      for (int k = 3; k >= 0; --k) reverse += std::to_string(ip_.bytes[k]) + ".";
+      reverse += "in-addr.arpa";
+    }
+    LookupResult ptr = resolver_.LookupSync(reverse, RrType::kPtr);
+    *void_lookup = IsVoid(ptr.status);
+    if (!ptr.ok()) return *validated_;
+    size_t n = 0;
+    for (const dns::ResourceRecord& rr : ptr.records) {
+      const auto* name = std::get_if<dns::NameData>(&rr.data);
+      if (name == nullptr) continue;
+      if (++n > kMaxPtrNames) break;  // §4.6.4: ignore all but the first 10
+      std::string candidate = StripDot(name->name);
+      Addresses addresses = LookupAddresses(candidate, ip_.is_v6);
+      for (const IpAddress& a : addresses.list) {
+        if (a == ip_) {
+          validated_->push_back(candidate);
+          break;
+        }
+      }
+    }
+    return *validated_;
+  }
+
+  // %{p} (§7.3): <domain> itself if validated, else a validated subdomain of
+  // it, else any validated name, else "unknown".
+  std::string ValidatedDomainFor(const std::string& domain) {
+    bool ignored;
+    const std::vector<std::string>& names = ValidatedNames(&ignored);
+    for (const std::string& n : names) {
+      if (EqualsIgnoreCase(n, domain)) return n;
+    }
+    for (const std::string& n : names) {
+      if (IsSameOrSubdomain(n, domain)) return n;
+    }
+    return names.empty() ? "unknown" : names.front();
+  }
+
+  Outcome Evaluate(const Record& record, const std::string& domain) {
+    for (const Mechanism& m : record.mechanisms) {
+      if (m.does_dns_lookup()) {
+        if (auto limit = CountLookup(m.text)) return *limit;
+      }
+      std::optional<bool> matched;
+      switch (m.kind) {
+        case MechanismKind::kAll:
+          matched = true;
+          break;
+        case MechanismKind::kIp4:
+          matched = !ip_.is_v6 && PrefixMatch(ip_, m.network, m.ip4_cidr);
+          break;
+        case MechanismKind::kIp6:
+          matched = ip_.is_v6 && PrefixMatch(ip_, m.network, m.ip6_cidr);
+          break;
+        case MechanismKind::kA: {
+          std::string target = Target(m, domain);
+          Addresses a = LookupAddresses(target, ip_.is_v6);
+          if (IsFailure(a.status)) {
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": lookup of " +
+                                                target + " failed: " + a.detail + " (RFC 7208 §5)");
+          }
+          if (IsVoid(a.status)) ++pending_void_;
+          if (auto v = TakeVoids(m.text)) return *v;
+          matched = false;
+          for (const IpAddress& x : a.list) {
+            if (PrefixMatch(ip_, x, ip_.is_v6 ? m.ip6_cidr : m.ip4_cidr)) matched = true;
+          }
+          break;
+        }
+        case MechanismKind::kMx: {
+          std::string target = Target(m, domain);
+          matched = false;
+          if (!IsQueryableName(target)) {
+            ++pending_void_;
+            if (auto v = TakeVoids(m.text)) return *v;
+            break;
+          }
+          LookupResult mx = resolver_.LookupSync(target, RrType::kMx);
+          if (IsFailure(mx.status)) {
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": MX lookup of " +
+                                                target + " failed: " + mx.detail + " (RFC 7208 §5)");
+          }
+          if (IsVoid(mx.status)) ++pending_void_;
+          if (auto v = TakeVoids(m.text)) return *v;
+          if (mx.records.size() > kMaxMxNames) {
+            return Make(Result::kPermError,
+                        "\"" + m.text + "\" in " + domain + ": " + target + " has " +
+                            std::to_string(mx.records.size()) + " MX records, more than " +
+                            std::to_string(kMaxMxNames) + " (RFC 7208 §4.6.4)");
+          }
+          for (const dns::ResourceRecord& rr : mx.records) {
+            const auto* data = std::get_if<dns::MxData>(&rr.data);
+            if (data == nullptr) continue;
+            std::string exchange = StripDot(data->exchange);
+            if (exchange.empty()) continue;  // RFC 7505 null MX: no host
+            Addresses a = LookupAddresses(exchange, ip_.is_v6);
+            if (IsFailure(a.status)) {
+              return Make(Result::kTempError, "\"" + m.text + "\" in " + domain +
+                                                  ": address lookup of MX host " + exchange +
+                                                  " failed: " + a.detail + " (RFC 7208 §5)");
+            }
+            for (const IpAddress& x : a.list) {
+              if (PrefixMatch(ip_, x, ip_.is_v6 ? m.ip6_cidr : m.ip4_cidr)) matched = true;
+            }
+            if (*matched) break;
+          }
+          break;
+        }
+        case MechanismKind::kPtr: {
+          std::string target = Target(m, domain);
+          bool void_lookup = false;
+          const std::vector<std::string>& names = ValidatedNames(&void_lookup);
+          if (void_lookup) ++pending_void_;
+          if (auto v = TakeVoids(m.text)) return *v;
+          matched = false;
+          for (const std::string& n : names) {
+            if (IsSameOrSubdomain(n, target)) matched = true;
+          }
+          break;
+        }
+        case MechanismKind::kExists: {
+          std::string target = Target(m, domain);
+          // §5.7: always an A query, whatever the client's family.
+          Addresses a = LookupAddresses(target, /*v6=*/false);
+          if (IsFailure(a.status)) {
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": lookup of " +
+                                                target + " failed: " + a.detail + " (RFC 7208 §5.7)");
+          }
+          if (IsVoid(a.status)) ++pending_void_;
+          if (auto v = TakeVoids(m.text)) return *v;
+          matched = !a.list.empty();
+          break;
+        }
+        case MechanismKind::kInclude: {
+          std::string target = Target(m, domain);
+          Outcome inner = CheckHost(target);
+          if (auto v = TakeVoids(m.text)) return *v;
+          // §5.2 table.
+          switch (inner.result) {
+            case Result::kPass:
+              matched = true;
+              break;
+            case Result::kFail:
+            case Result::kSoftFail:
+            case Result::kNeutral:
+              matched = false;
+              break;
+            case Result::kTempError:
+              return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": " + inner.reason);
+            case Result::kPermError:
+              return Make(Result::kPermError, "\"" + m.text + "\" in " + domain + ": " + inner.reason);
+            case Result::kNone:
+              return Make(Result::kPermError, "\"" + m.text + "\" in " + domain +
+                                                  ": included domain has no SPF record: " +
+                                                  inner.reason + " (RFC 7208 §5.2)");
+          }
+          break;
+        }
+      }
+      if (*matched) {
+        Outcome o;
+        switch (m.qualifier) {
+          case Qualifier::kPass: o.result = Result::kPass; break;
+          case Qualifier::kFail: o.result = Result::kFail; break;
+          case Qualifier::kSoftFail: o.result = Result::kSoftFail; break;
+          case Qualifier::kNeutral: o.result = Result::kNeutral; break;
+        }
+        o.mechanism = m.text;
+        o.domain = domain;
+        o.reason = "\"" + m.text + "\" matched in the SPF record of " + domain;
+        if (o.result == Result::kFail) {
+          o.exp = record.exp;
+          o.exp_domain = domain;
+        }
+        return o;
+      }
+    }
+    if (record.redirect) {
+      if (auto limit = CountLookup(record.redirect_text)) return *limit;
+      values_.domain = domain;
+      std::string target = ExpandMacroString(*record.redirect, values_, /*for_domain=*/true);
+      Outcome inner = CheckHost(target);
+      if (auto v = TakeVoids(record.redirect_text)) return *v;
+      // §6.1: a target without an SPF record (or a malformed one) is a permerror.
+      if (inner.result == Result::kNone) {
+        return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + domain + ": " +
+                                            inner.reason + " (RFC 7208 §6.1)");
+      }
+      return inner;
+    }
+    Outcome o = Make(Result::kNeutral, "no mechanism matched in the SPF record of " + domain +
+                                           " and it has no redirect= (RFC 7208 §4.7)");
+    o.domain = domain;
+    return o;
+  }
+
+  dns::Resolver& resolver_;
+  const EvaluatorOptions& options_;
+  IpAddress ip_;
+  std::string local_, sender_domain_, sender_, helo_, client_, i_, timestamp_;
+  MacroValues values_;
+  int lookups_ = 0;
+  int voids_ = 0;
+  int pending_void_ = 0;
+  std::optional<std::vector<std::string>> validated_;
+};
+
+}  // namespace
+
+std::string_view ResultName(Result result) {
+  switch (result) {
+    case Result::kNone: return "none";
+    case Result::kNeutral: return "neutral";
+    case Result::kPass: return "pass";
+    case Result::kFail: return "fail";
+    case Result::kSoftFail: return "softfail";
+    case Result::kTempError: return "temperror";
+    case Result::kPermError: return "permerror";
+  }
+  return "?";
+}
+
+bool IsQueryableName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDomainLength) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    size_t end = dot == std::string_view::npos ? name.size() : dot;
+    if (end == start || end - start > kMaxLabelLength) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+Evaluator::Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
+    : resolver_(&resolver), options_(std::move(options)) {
+  ParseResult<MacroString> parsed =
+      ParseMacroString(options_.default_explanation, MacroContext::kExplainString);
+  if (parsed.ok()) {
+    default_explanation_ = std::move(parsed.value());
+  } else {
+    MacroToken literal;
+    literal.literal = "SPF fail: the sender's domain does not designate this host";
+    default_explanation_.tokens.push_back(std::move(literal));
+  }
+}
+
+CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
+                                 std::string_view sender, std::string_view helo,
+                                 int64_t timestamp) const {
+  Check check(*resolver_, options_, ip, sender, helo, timestamp);
+  std::string name = StripDot(domain);
+  Outcome outcome = check.CheckHost(name);
+  CheckResult out;
+  out.result = outcome.result;
+  out.reason = std::move(outcome.reason);
+  out.mechanism = std::move(outcome.mechanism);
+  if (out.result == Result::kFail) {
+    out.explanation = check.Explain(outcome);
+    if (out.explanation.empty()) {
+      out.explanation = check.ExpandDefault(default_explanation_,
+                                            outcome.domain.empty() ? name : outcome.domain);
+    }
+  }
+  out.dns_lookups = check.lookups();
+  out.void_lookups = check.voids();
+  return out;
+}
+
+CheckResult Evaluator::CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
+                                     std::string_view helo, int64_t timestamp) const {
+  if (mail_from.empty()) return CheckHelo(ip, helo, timestamp);
+  size_t at = mail_from.rfind('@');
+  std::string_view domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
+  return CheckHost(ip, domain, mail_from, helo, timestamp);
+}
+
+CheckResult Evaluator::CheckHelo(const IpAddress& ip, std::string_view helo,
+                                 int64_t timestamp) const {
+  return CheckHost(ip, helo, "postmaster@" + std::string(helo), helo, timestamp);
+}
+
+}  // namespace mxkit::auth::spf

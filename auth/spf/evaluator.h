@@ -1,0 +1,103 @@
+// SPF evaluation: check_host() (RFC 7208 §4) over a dns::Resolver, with the
+// MAIL FROM and HELO identities (§2.3, §2.4) on top.
+//
+// Lookups are synchronous: every query goes through Resolver::LookupSync, so
+// an evaluation runs to completion on the calling thread. That is exact for
+// StaticResolver (inline completion); a resolver doing network I/O must make
+// LookupSync drive its own loop, and an event-driven caller should run
+// evaluations on a worker thread until an asynchronous evaluator exists.
+//
+// Limits (§4.6.4): at most kMaxDnsMechanisms mechanisms/modifiers that do DNS
+// lookups per check (include, a, mx, ptr, exists, redirect; counted when they
+// are evaluated, so terms after a match cost nothing — the suite's
+// include-at-limit), at most kMaxVoidLookups void lookups (NXDOMAIN or NODATA)
+// counted per term's own query, permerror for an mx target with more than
+// kMaxMxNames MX records, and only the first kMaxPtrNames PTR names checked.
+// The exp= TXT lookup counts towards neither limit (suite test exp-void).
+
+#ifndef MXKIT_AUTH_SPF_EVALUATOR_H_
+#define MXKIT_AUTH_SPF_EVALUATOR_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "auth/spf/record.h"
+#include "dns/resolver.h"
+
+namespace mxkit::auth::spf {
+
+inline constexpr int kMaxDnsMechanisms = 10;  // RFC 7208 §4.6.4
+inline constexpr int kMaxVoidLookups = 2;     // RFC 7208 §4.6.4 (SHOULD, default two)
+inline constexpr size_t kMaxMxNames = 10;     // RFC 7208 §4.6.4
+inline constexpr size_t kMaxPtrNames = 10;    // RFC 7208 §4.6.4
+
+// RFC 7208 §2.6.
+enum class Result { kNone, kNeutral, kPass, kFail, kSoftFail, kTempError, kPermError };
+
+// "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror".
+std::string_view ResultName(Result result);
+
+struct CheckResult {
+  Result result = Result::kNone;
+  // Why, for humans: the term that matched and in which domain's record, or
+  // what error stopped evaluation, where and why.
+  std::string reason;
+  // For kFail only: the exp= text of the deciding record (§6.2) expanded, or
+  // the evaluator's default explanation when there is none or it is unusable.
+  std::string explanation;
+  // The deciding term as written ("-all", "ip4:192.0.2.0/24"), empty when the
+  // result came from the default (§4.7) or an error.
+  std::string mechanism;
+  // DNS-lookup terms and void lookups used, for diagnostics.
+  int dns_lookups = 0;
+  int void_lookups = 0;
+};
+
+struct EvaluatorOptions {
+  // %{r} (§7.2): the domain name of the host doing the check.
+  std::string receiver = "unknown";
+  // An explain-string (§6.2, macros allowed) used for fail results without a
+  // usable exp=. Must parse; an invalid one falls back to the fixed text.
+  std::string default_explanation = "%{d} does not designate %{c} as a permitted sender";
+  // §4.6.4 lets the void limit be configurable; the default is the RFC's two.
+  int max_void_lookups = kMaxVoidLookups;
+};
+
+class Evaluator {
+ public:
+  // `resolver` must outlive the evaluator. Evaluations may run concurrently
+  // only if the resolver's LookupSync is thread-safe.
+  explicit Evaluator(dns::Resolver& resolver, EvaluatorOptions options = {});
+
+  // check_host(<ip>, <domain>, <sender>) (§4). `helo` feeds %{h};
+  // `timestamp` (seconds since the epoch) feeds %{t}. An IPv4-mapped IPv6
+  // `ip` is evaluated as IPv4 (§5). A malformed or single-label <domain>, or
+  // one without an SPF record, gives kNone (§4.3, §4.5). A <sender> without a
+  // local-part gets "postmaster" (§4.3).
+  CheckResult CheckHost(const IpAddress& ip, std::string_view domain, std::string_view sender,
+                        std::string_view helo, int64_t timestamp = 0) const;
+
+  // The MAIL FROM identity (§2.4): check_host with the domain of
+  // `mail_from` (the reverse-path without angle brackets); for the null
+  // reverse-path ("") the HELO identity postmaster@<helo> is checked instead.
+  CheckResult CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
+                            std::string_view helo, int64_t timestamp = 0) const;
+
+  // The HELO identity (§2.3): check_host(<ip>, <helo>, "postmaster@" <helo>).
+  // A domain literal or single-label HELO gives kNone (§4.3).
+  CheckResult CheckHelo(const IpAddress& ip, std::string_view helo, int64_t timestamp = 0) const;
+
+ private:
+  dns::Resolver* resolver_;
+  EvaluatorOptions options_;
+  MacroString default_explanation_;
+};
+
+// True when `name` (no trailing dot) can be queried: 1..253 characters,
+// labels of 1..63 (RFC 1035 §2.3.4).
+bool IsQueryableName(std::string_view name);
+
+}  // namespace mxkit::auth::spf
+
+#endif  // MXKIT_AUTH_SPF_EVALUATOR_H_

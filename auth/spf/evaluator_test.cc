@@ -1,0 +1,268 @@
+#include "auth/spf/evaluator.h"
+
+#include <arpa/inet.h>
+
+#include <string>
+#include <vector>
+
+#include "dns/static_resolver.h"
+#include "gtest/gtest.h"
+
+namespace mxkit::auth::spf {
+namespace {
+
+using dns::ResourceRecord;
+using dns::RrType;
+
+class EvaluatorTest : public ::testing::Test {
+ protected:
+  void Txt(const std::string& name, std::vector<std::string> strings) {
+    zone_.Add(ResourceRecord{name, RrType::kTxt, 300, dns::TxtData{std::move(strings)}});
+  }
+  void Spf(const std::string& name, const std::string& record) { Txt(name, {record}); }
+  void A(const std::string& name, const std::string& ip) {
+    dns::AData a;
+    ASSERT_EQ(inet_pton(AF_INET, ip.c_str(), a.address.data()), 1);
+    zone_.Add(ResourceRecord{name, RrType::kA, 300, a});
+  }
+  void Aaaa(const std::string& name, const std::string& ip) {
+    dns::AaaaData a;
+    ASSERT_EQ(inet_pton(AF_INET6, ip.c_str(), a.address.data()), 1);
+    zone_.Add(ResourceRecord{name, RrType::kAaaa, 300, a});
+  }
+  void Mx(const std::string& name, uint16_t pref, const std::string& host) {
+    zone_.Add(ResourceRecord{name, RrType::kMx, 300, dns::MxData{pref, host}});
+  }
+  void Ptr(const std::string& name, const std::string& target) {
+    zone_.Add(ResourceRecord{name, RrType::kPtr, 300, dns::NameData{target}});
+  }
+  void Cname(const std::string& name, const std::string& target) {
+    zone_.Add(ResourceRecord{name, RrType::kCname, 300, dns::NameData{target}});
+  }
+
+  CheckResult Check(const std::string& ip, const std::string& mail_from,
+                    const std::string& helo = "mail.example.org") {
+    Evaluator evaluator(zone_, options_);
+    return evaluator.CheckMailFrom(*IpAddress::Parse(ip), mail_from, helo, 1700000000);
+  }
+
+  dns::StaticResolver zone_;
+  EvaluatorOptions options_;
+};
+
+TEST_F(EvaluatorTest, PassesOnMatchingIp4AndFailsOnAll) {
+  Spf("example.com", "v=spf1 ip4:192.0.2.0/24 -all");
+  CheckResult pass = Check("192.0.2.7", "user@example.com");
+  EXPECT_EQ(pass.result, Result::kPass);
+  EXPECT_EQ(pass.mechanism, "ip4:192.0.2.0/24");
+  EXPECT_NE(pass.reason.find("example.com"), std::string::npos);
+  CheckResult fail = Check("198.51.100.1", "user@example.com");
+  EXPECT_EQ(fail.result, Result::kFail);
+  EXPECT_EQ(fail.mechanism, "-all");
+  EXPECT_EQ(fail.explanation, "example.com does not designate 198.51.100.1 as a permitted sender");
+}
+
+TEST_F(EvaluatorTest, TreatsIpv4MappedClientAsIpv4) {
+  Spf("example.com", "v=spf1 ip6:::ffff:0:0/96 ip4:192.0.2.1 -all");
+  EXPECT_EQ(Check("::ffff:192.0.2.1", "u@example.com").result, Result::kPass);
+  EXPECT_EQ(Check("::ffff:192.0.2.2", "u@example.com").result, Result::kFail);
+}
+
+TEST_F(EvaluatorTest, ConcatenatesTxtStringsWithoutSpaces) {
+  Txt("example.com", {"v=spf1 ip4:", "192.0.2.5 -all"});
+  EXPECT_EQ(Check("192.0.2.5", "u@example.com").result, Result::kPass);
+}
+
+TEST_F(EvaluatorTest, IgnoresNonSpfTxtAndRejectsTwoSpfRecords) {
+  Txt("one.example", {"google-site-verification=abc"});
+  Spf("one.example", "v=spf1 +all");
+  EXPECT_EQ(Check("192.0.2.1", "u@one.example").result, Result::kPass);
+  Spf("two.example", "v=spf1 +all");
+  Spf("two.example", "V=SPF1 -all");
+  EXPECT_EQ(Check("192.0.2.1", "u@two.example").result, Result::kPermError);
+  Txt("none.example", {"v=spf10 +all"});
+  EXPECT_EQ(Check("192.0.2.1", "u@none.example").result, Result::kNone);
+}
+
+TEST_F(EvaluatorTest, ReturnsNoneForMalformedOrSingleLabelDomains) {
+  EXPECT_EQ(Check("192.0.2.1", "u@localhost").result, Result::kNone);
+  EXPECT_EQ(Check("192.0.2.1", "u@[192.0.2.1]").result, Result::kNone);
+  EXPECT_EQ(Check("192.0.2.1", "u@a..example.com").result, Result::kNone);
+  EXPECT_EQ(Check("192.0.2.1", "u@" + std::string(64, 'a') + ".example.com").result, Result::kNone);
+  EXPECT_EQ(Check("192.0.2.1", "u@nowhere.example").result, Result::kNone);
+}
+
+TEST_F(EvaluatorTest, TimeoutIsTempError) {
+  zone_.AddFault("slow.example", dns::Fault::kTimeout);
+  EXPECT_EQ(Check("192.0.2.1", "u@slow.example").result, Result::kTempError);
+  Spf("example.com", "v=spf1 a:slow.example -all");
+  CheckResult r = Check("192.0.2.1", "u@example.com");
+  EXPECT_EQ(r.result, Result::kTempError);
+  EXPECT_NE(r.reason.find("a:slow.example"), std::string::npos);
+}
+
+TEST_F(EvaluatorTest, CountsDnsTermsWhenEvaluatedAndStopsAfterTen) {
+  A("h.example.com", "198.51.100.1");
+  std::string ten = "v=spf1";
+  for (int i = 0; i < 10; ++i) ten += " a:h.example.com";
+  Spf("ten.example", ten + " ip4:192.0.2.1 a:h.example.com -all");
+  CheckResult ok = Check("192.0.2.1", "u@ten.example");
+  EXPECT_EQ(ok.result, Result::kPass);  // the 11th a: comes after the match
+  EXPECT_EQ(ok.dns_lookups, 10);
+  Spf("eleven.example", ten + " a:h.example.com ip4:192.0.2.1 -all");
+  CheckResult over = Check("192.0.2.1", "u@eleven.example");
+  EXPECT_EQ(over.result, Result::kPermError);
+  EXPECT_NE(over.reason.find("RFC 7208 §4.6.4"), std::string::npos);
+}
+
+TEST_F(EvaluatorTest, LimitsVoidLookupsToTwo) {
+  Spf("two.example", "v=spf1 a:nx1.example a:nx2.example ?all");
+  EXPECT_EQ(Check("192.0.2.1", "u@two.example").result, Result::kNeutral);
+  Spf("three.example", "v=spf1 a:nx1.example a:nx2.example mx:nx3.example ?all");
+  CheckResult r = Check("192.0.2.1", "u@three.example");
+  EXPECT_EQ(r.result, Result::kPermError);
+  EXPECT_EQ(r.void_lookups, 3);
+  options_.max_void_lookups = 3;
+  EXPECT_EQ(Check("192.0.2.1", "u@three.example").result, Result::kNeutral);
+}
+
+TEST_F(EvaluatorTest, MapsIncludeResultsPerSection52) {
+  Spf("pass.example", "v=spf1 +all");
+  Spf("fail.example", "v=spf1 -all");
+  Spf("soft.example", "v=spf1 ~all");
+  Spf("neutral.example", "v=spf1 ?all");
+  Spf("perm.example", "v=spf1 moo");
+  zone_.AddFault("temp.example", dns::Fault::kServfail);
+  const std::vector<std::pair<std::string, Result>> rows = {
+      {"pass.example", Result::kFail},      // matched: the "-" qualifier applies
+      {"fail.example", Result::kSoftFail},  // no match: falls through to ~all
+      {"soft.example", Result::kSoftFail},
+      {"neutral.example", Result::kSoftFail},
+      {"perm.example", Result::kPermError},
+      {"temp.example", Result::kTempError},
+      {"nothing.example", Result::kPermError},  // none → permerror
+  };
+  for (const auto& [target, want] : rows) {
+    std::string domain = "inc-" + target;
+    Spf(domain, "v=spf1 -include:" + target + " ~all");
+    EXPECT_EQ(Check("192.0.2.1", "u@" + domain).result, want) << target;
+  }
+}
+
+TEST_F(EvaluatorTest, RedirectUsesTargetRecordAndItsExplanation) {
+  Spf("example.com", "v=spf1 exp=old.example.com redirect=_spf.example.net");
+  Spf("_spf.example.net", "v=spf1 a -all exp=why.example.net");
+  A("_spf.example.net", "192.0.2.9");
+  Txt("why.example.net", {"%{i} is not in %{d}"});
+  Txt("old.example.com", {"never shown"});
+  EXPECT_EQ(Check("192.0.2.9", "u@example.com").result, Result::kPass);  // "a" means the target
+  CheckResult r = Check("192.0.2.1", "u@example.com");
+  EXPECT_EQ(r.result, Result::kFail);
+  EXPECT_EQ(r.explanation, "192.0.2.1 is not in _spf.example.net");
+  Spf("broken.example", "v=spf1 redirect=nothing.example");
+  EXPECT_EQ(Check("192.0.2.1", "u@broken.example").result, Result::kPermError);
+}
+
+TEST_F(EvaluatorTest, IgnoresUnusableExplanations) {
+  options_.default_explanation = "DEFAULT";
+  Spf("multi.example", "v=spf1 -all exp=two.example");
+  Txt("two.example", {"one"});
+  Txt("two.example", {"two"});
+  EXPECT_EQ(Check("192.0.2.1", "u@multi.example").explanation, "DEFAULT");
+  Spf("bad.example", "v=spf1 -all exp=badmacro.example");
+  Txt("badmacro.example", {"The %{x}-files"});
+  EXPECT_EQ(Check("192.0.2.1", "u@bad.example").explanation, "DEFAULT");
+  Spf("nx.example", "v=spf1 a:nx1.example a:nx2.example -all exp=nx3.example");
+  CheckResult r = Check("192.0.2.1", "u@nx.example");
+  EXPECT_EQ(r.result, Result::kFail);  // exp= lookups are not void lookups
+  EXPECT_EQ(r.explanation, "DEFAULT");
+  Spf("crt.example", "v=spf1 -all exp=msg.crt.example");
+  Txt("msg.crt.example", {"%{c} via %{r} at %{t}"});
+  options_.receiver = "mx.receiver.example";
+  EXPECT_EQ(Check("2001:db8::1", "u@crt.example").explanation,
+            "2001:db8::1 via mx.receiver.example at 1700000000");
+}
+
+TEST_F(EvaluatorTest, NullReversePathChecksPostmasterAtHelo) {
+  Spf("helo.example", "v=spf1 exists:%{l}.%{o}.%{h}.check.example -all");
+  A("postmaster.helo.example.helo.example.check.example", "127.0.0.2");
+  EXPECT_EQ(Check("192.0.2.1", "", "helo.example").result, Result::kPass);
+  Evaluator evaluator(zone_, options_);
+  EXPECT_EQ(evaluator.CheckHelo(*IpAddress::Parse("192.0.2.1"), "helo.example").result,
+            Result::kPass);
+  EXPECT_EQ(evaluator.CheckHelo(*IpAddress::Parse("192.0.2.1"), "[192.0.2.1]").result,
+            Result::kNone);
+  EXPECT_EQ(evaluator.CheckHelo(*IpAddress::Parse("192.0.2.1"), "OEMCOMPUTER").result,
+            Result::kNone);
+}
+
+TEST_F(EvaluatorTest, EmptyLocalPartBecomesPostmaster) {
+  Spf("example.com", "v=spf1 -all exp=e.example.com");
+  Txt("e.example.com", {"%{s}"});
+  EXPECT_EQ(Check("192.0.2.1", "@example.com").explanation, "postmaster@example.com");
+}
+
+TEST_F(EvaluatorTest, MxMatchesExchangesAndRejectsMoreThanTen) {
+  Spf("example.com", "v=spf1 mx/24 -all");
+  Mx("example.com", 10, "mx1.example.com");
+  Mx("example.com", 20, "");  // RFC 7505 null MX
+  A("mx1.example.com", "192.0.2.200");
+  EXPECT_EQ(Check("192.0.2.1", "u@example.com").result, Result::kPass);
+  EXPECT_EQ(Check("192.0.3.1", "u@example.com").result, Result::kFail);
+  Spf("many.example", "v=spf1 mx ?all");
+  for (int i = 0; i < 11; ++i) Mx("many.example", i, "mx1.example.com");
+  EXPECT_EQ(Check("192.0.2.200", "u@many.example").result, Result::kPermError);
+}
+
+TEST_F(EvaluatorTest, PtrMatchesOnlyValidatedNames) {
+  Spf("example.com", "v=spf1 ptr -all");
+  Ptr("1.2.0.192.in-addr.arpa", "forged.example.com");
+  Ptr("1.2.0.192.in-addr.arpa", "mail.other.example");
+  Ptr("2.2.0.192.in-addr.arpa", "Mail.Example.COM.");
+  A("mail.example.com", "192.0.2.2");
+  EXPECT_EQ(Check("192.0.2.1", "u@example.com").result, Result::kFail);  // forged: no A
+  EXPECT_EQ(Check("192.0.2.2", "u@example.com").result, Result::kPass);
+  Ptr("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "v6.example.com");
+  Aaaa("v6.example.com", "2001:db8::1");
+  EXPECT_EQ(Check("2001:db8::1", "u@example.com").result, Result::kPass);
+}
+
+TEST_F(EvaluatorTest, PMacroPrefersTheDomainsOwnName) {
+  Spf("example.com", "v=spf1 -all exp=e.example.com");
+  Txt("e.example.com", {"from %{p}"});
+  Ptr("3.2.0.192.in-addr.arpa", "other.example");
+  Ptr("3.2.0.192.in-addr.arpa", "mx.example.com");
+  A("other.example", "192.0.2.3");
+  A("mx.example.com", "192.0.2.3");
+  EXPECT_EQ(Check("192.0.2.3", "u@example.com").explanation, "from mx.example.com");
+  EXPECT_EQ(Check("192.0.2.4", "u@example.com").explanation, "from unknown");
+}
+
+TEST_F(EvaluatorTest, FollowsCnamesThroughTheResolver) {
+  Cname("alias.example", "real.example");
+  Spf("real.example", "v=spf1 a -all");
+  A("real.example", "192.0.2.8");
+  // "a" without a domain means <domain>, the alias, whose A comes via CNAME.
+  EXPECT_EQ(Check("192.0.2.8", "u@alias.example").result, Result::kPass);
+}
+
+TEST_F(EvaluatorTest, ParsesWholeRecordBeforeEvaluating) {
+  Spf("example.com", "v=spf1 +all moo");
+  CheckResult r = Check("192.0.2.1", "u@example.com");
+  EXPECT_EQ(r.result, Result::kPermError);
+  EXPECT_NE(r.reason.find("\"moo\""), std::string::npos);
+  EXPECT_NE(r.reason.find("offset 12"), std::string::npos);
+}
+
+TEST(ResultName, NamesEveryResult) {
+  EXPECT_EQ(ResultName(Result::kNone), "none");
+  EXPECT_EQ(ResultName(Result::kNeutral), "neutral");
+  EXPECT_EQ(ResultName(Result::kPass), "pass");
+  EXPECT_EQ(ResultName(Result::kFail), "fail");
+  EXPECT_EQ(ResultName(Result::kSoftFail), "softfail");
+  EXPECT_EQ(ResultName(Result::kTempError), "temperror");
+  EXPECT_EQ(ResultName(Result::kPermError), "permerror");
+}
+
+}  // namespace
+}  // namespace mxkit::auth::spf
