@@ -204,7 +204,9 @@ TEST(MacroExpansion, AsksForPOnlyWhenUsed) {
 TEST(MacroExpansion, TruncatesLongDomainsFromTheLeftByLabels) {
   MacroValues v = Rfc7208Section74Values();
   std::string label(60, 'a');
-  v.domain = label + "." + label + "." + label + "." + label + "." + label + ".example.com";
+  const std::string domain =
+      label + "." + label + "." + label + "." + label + "." + label + ".example.com";
+  v.domain = domain;
   std::string out = Expand("%{d}", v);
   EXPECT_LE(out.size(), kMaxDomainLength);
   EXPECT_EQ(out, label + "." + label + "." + label + ".example.com");
