@@ -681,3 +681,94 @@ bool NamesEqual(std::string_view a, std::string_view b) {
 }
 
 }  // namespace mxkit::dns
+
+namespace mxkit::dns {
+
+LookupResult InterpretAnswer(std::string_view name, RrType type, std::string_view wire) {
+  LookupResult result;
+  auto fail = [&](LookupStatus status, std::string detail) {
+    result.status = status;
+    result.records.clear();
+    result.detail = std::move(detail);
+    return result;
+  };
+  WireResult<Message> parsed = ParseMessage(wire);
+  if (!parsed.ok()) {
+    return fail(LookupStatus::kPermanentFailure,
+                absl::StrCat("malformed answer: ", parsed.error().message, " at offset ",
+                             parsed.error().offset));
+  }
+  const Message& m = *parsed;
+  if (!m.header.qr) return fail(LookupStatus::kPermanentFailure, "answer is not a response");
+  // RFC 5452 §9.1: an answer is only for the question it repeats.
+  if (m.questions.size() != 1 || !NamesEqual(m.questions[0].name, name) ||
+      m.questions[0].type != static_cast<uint16_t>(type) || m.questions[0].qclass != kClassIn) {
+    return fail(LookupStatus::kPermanentFailure, "answer is for another question");
+  }
+  if (m.header.tc) {
+    return fail(LookupStatus::kTemporaryFailure, "answer truncated (TC) and not retried over TCP");
+  }
+  // Records along the chain, also for NXDOMAIN, where the chain tells which
+  // name did not exist (RFC 6604 §3).
+  std::string current(name);
+  if (!current.empty() && current.back() == '.') current.pop_back();
+  for (size_t hops = 0;; ++hops) {
+    for (const WireRecord& rr : m.answers) {
+      if (rr.type == static_cast<uint16_t>(type) && rr.rclass == kClassIn &&
+          NamesEqual(rr.name, current)) {
+        if (std::optional<ResourceRecord> r = ToResourceRecord(rr)) {
+          result.records.push_back(std::move(*r));
+        }
+      }
+    }
+    if (!result.records.empty() || type == RrType::kCname) break;
+    const WireRecord* cname = nullptr;
+    for (const WireRecord& rr : m.answers) {
+      if (rr.type == static_cast<uint16_t>(RrType::kCname) && rr.rclass == kClassIn &&
+          NamesEqual(rr.name, current)) {
+        cname = &rr;
+        break;
+      }
+    }
+    if (cname == nullptr) break;
+    if (hops >= kMaxAnswerCnameChain) {
+      return fail(LookupStatus::kPermanentFailure,
+                  absl::StrCat("CNAME chain longer than ", kMaxAnswerCnameChain));
+    }
+    const std::string& target = std::get<NameData>(cname->data).name;
+    for (const ResourceRecord& seen : result.cname_chain) {
+      if (NamesEqual(seen.name, target)) {
+        return fail(LookupStatus::kPermanentFailure, absl::StrCat("CNAME loop at ", target));
+      }
+    }
+    if (NamesEqual(target, name)) {
+      return fail(LookupStatus::kPermanentFailure, absl::StrCat("CNAME loop at ", target));
+    }
+    result.cname_chain.push_back(*ToResourceRecord(*cname));
+    current = target;
+  }
+  switch (static_cast<Rcode>(m.header.rcode)) {
+    case Rcode::kNoError:
+      if (!result.records.empty()) {
+        result.status = LookupStatus::kAnswer;
+        return result;
+      }
+      result.status = LookupStatus::kNoData;
+      return result;
+    case Rcode::kNxDomain:
+      result.records.clear();
+      result.status = LookupStatus::kNxDomain;
+      return result;
+    case Rcode::kServFail:
+      return fail(LookupStatus::kTemporaryFailure, "SERVFAIL");
+    case Rcode::kRefused:
+      return fail(LookupStatus::kPermanentFailure, "REFUSED");
+    case Rcode::kFormErr:
+      return fail(LookupStatus::kPermanentFailure, "FORMERR");
+    case Rcode::kNotImp:
+      return fail(LookupStatus::kPermanentFailure, "NOTIMP");
+  }
+  return fail(LookupStatus::kPermanentFailure, absl::StrCat("RCODE ", m.header.rcode));
+}
+
+}  // namespace mxkit::dns

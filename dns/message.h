@@ -181,6 +181,18 @@ bool RDataEquals(const WireRData& a, const WireRData& b);
 // (RFC 4343), ignoring one trailing dot.
 bool NamesEqual(std::string_view a, std::string_view b);
 
+// Longest CNAME chain InterpretAnswer follows (BIND's bound is 16 too).
+inline constexpr size_t kMaxAnswerCnameChain = 16;
+
+// What a server's answer to a query for (`name`, `type`) means, as
+// resolver.h reports it: the RCODE decides NXDOMAIN (kNxDomain), SERVFAIL
+// (kTemporaryFailure), REFUSED/FORMERR/NOTIMP/others (kPermanentFailure);
+// for NOERROR the CNAMEs in the answer section are followed from `name` and
+// the records of `type` at the end of the chain make kAnswer, none kNoData.
+// An unparseable answer, one for another question, or a CNAME loop is
+// kPermanentFailure; a truncated (TC) answer is kTemporaryFailure.
+LookupResult InterpretAnswer(std::string_view name, RrType type, std::string_view wire);
+
 }  // namespace mxkit::dns
 
 #endif  // MXKIT_DNS_MESSAGE_H_

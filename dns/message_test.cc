@@ -331,5 +331,82 @@ TEST(MessageCodec, NamesCompareCaseInsensitively) {
   EXPECT_FALSE(NamesEqual("example.com", "example.net"));
 }
 
+Message Response(std::string qname, RrType qtype, Rcode rcode = Rcode::kNoError) {
+  Message m = MakeQuery(1, qname, static_cast<uint16_t>(qtype));
+  m.header.qr = true;
+  m.header.rcode = static_cast<uint8_t>(rcode);
+  return m;
+}
+
+LookupResult Interpret(const Message& m, std::string_view name, RrType type) {
+  WireResult<std::string> wire = BuildMessage(m);
+  EXPECT_TRUE(wire.ok());
+  return InterpretAnswer(name, type, wire.ok() ? *wire : "");
+}
+
+TEST(InterpretAnswer, FollowsCnamesToTheQueriedType) {
+  Message m = Response("www.example.com", RrType::kA);
+  m.answers.push_back(Record("WWW.example.com", RrType::kCname, NameData{"web.example.net"}));
+  m.answers.push_back(Record("web.example.net", RrType::kCname, NameData{"host.example.net"}));
+  m.answers.push_back(Record("host.example.net", RrType::kA, AData{{192, 0, 2, 9}}));
+  // An A record for a name off the chain is ignored.
+  m.answers.push_back(Record("other.example", RrType::kA, AData{{192, 0, 2, 66}}));
+  LookupResult r = Interpret(m, "www.example.com.", RrType::kA);
+  ASSERT_EQ(r.status, LookupStatus::kAnswer) << r.detail;
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(std::get<AData>(r.records[0].data).address[3], 9);
+  ASSERT_EQ(r.cname_chain.size(), 2u);
+  EXPECT_EQ(r.cname_chain[1].name, "web.example.net");
+}
+
+TEST(InterpretAnswer, MapsRcodesAndEmptyAnswers) {
+  struct Row {
+    Rcode rcode;
+    LookupStatus status;
+  };
+  const std::vector<Row> rows = {
+      {Rcode::kNoError, LookupStatus::kNoData},
+      {Rcode::kNxDomain, LookupStatus::kNxDomain},
+      {Rcode::kServFail, LookupStatus::kTemporaryFailure},
+      {Rcode::kRefused, LookupStatus::kPermanentFailure},
+      {Rcode::kFormErr, LookupStatus::kPermanentFailure},
+      {Rcode::kNotImp, LookupStatus::kPermanentFailure},
+      {static_cast<Rcode>(9), LookupStatus::kPermanentFailure},
+  };
+  for (const Row& row : rows) {
+    LookupResult r = Interpret(Response("example.com", RrType::kTxt, row.rcode), "example.com",
+                               RrType::kTxt);
+    EXPECT_EQ(r.status, row.status) << static_cast<int>(row.rcode) << " " << r.detail;
+  }
+}
+
+TEST(InterpretAnswer, RejectsAnswersThatDoNotFit) {
+  Message other = Response("example.org", RrType::kTxt);
+  EXPECT_EQ(Interpret(other, "example.com", RrType::kTxt).status, LookupStatus::kPermanentFailure);
+  Message query = Response("example.com", RrType::kTxt);
+  query.header.qr = false;
+  EXPECT_EQ(Interpret(query, "example.com", RrType::kTxt).status, LookupStatus::kPermanentFailure);
+  Message truncated = Response("example.com", RrType::kTxt);
+  truncated.header.tc = true;
+  EXPECT_EQ(Interpret(truncated, "example.com", RrType::kTxt).status,
+            LookupStatus::kTemporaryFailure);
+  EXPECT_EQ(InterpretAnswer("example.com", RrType::kTxt, "\x01").status,
+            LookupStatus::kPermanentFailure);
+  Message loop = Response("a.example", RrType::kA);
+  loop.answers.push_back(Record("a.example", RrType::kCname, NameData{"b.example"}));
+  loop.answers.push_back(Record("b.example", RrType::kCname, NameData{"a.example"}));
+  LookupResult r = Interpret(loop, "a.example", RrType::kA);
+  EXPECT_EQ(r.status, LookupStatus::kPermanentFailure);
+  EXPECT_NE(r.detail.find("loop"), std::string::npos);
+}
+
+TEST(InterpretAnswer, NxDomainKeepsTheChainThatLedThere) {
+  Message m = Response("alias.example", RrType::kA, Rcode::kNxDomain);
+  m.answers.push_back(Record("alias.example", RrType::kCname, NameData{"gone.example"}));
+  LookupResult r = Interpret(m, "alias.example", RrType::kA);
+  EXPECT_EQ(r.status, LookupStatus::kNxDomain);
+  EXPECT_EQ(r.cname_chain.size(), 1u);
+}
+
 }  // namespace
 }  // namespace mxkit::dns
