@@ -98,9 +98,10 @@ EnhancedText SplitEnhancedStatusCode(std::string_view line_text) {
   size_t n = EnhancedCodePrefix(line_text, &code);
   if (n == 0) return {std::nullopt, line_text};
   if (n == line_text.size()) return {code, line_text.substr(n)};
-  // RFC 2034 §4: the code is separated from the text by a single SP.
+  // RFC 2034 §3: "always followed by one or more spaces".
   if (line_text[n] != ' ') return {std::nullopt, line_text};
-  return {code, line_text.substr(n + 1)};
+  while (n < line_text.size() && line_text[n] == ' ') ++n;
+  return {code, line_text.substr(n)};
 }
 
 bool EnhancedCodeMatches(const EnhancedStatusCode& code, int reply_code) {

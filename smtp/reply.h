@@ -51,20 +51,23 @@ std::string FormatEnhancedStatusCode(const EnhancedStatusCode& code);
 // A reply line's text with the enhanced status code split off its front.
 struct EnhancedText {
   std::optional<EnhancedStatusCode> code;  // nullopt: the text does not start with one
-  std::string_view text;                   // the rest, after the separating SP
+  std::string_view text;                   // the rest, after the separating spaces
 };
 
-// When ENHANCEDSTATUSCODES is in use (RFC 2034 §4) every line of a reply's
-// text starts with the enhanced code and a SP ("2.1.0 Sender ok"), or is the
-// code alone. Splits it off `line_text` (one element of Reply::lines). If the
-// text does not start with a syntactically valid code followed by SP or the
-// end, returns {nullopt, line_text} unchanged. It does not check that the
-// class matches the reply code's first digit (RFC 2034 §4 requires that);
-// EnhancedCodeMatches does.
+// When ENHANCEDSTATUSCODES is in use, the text of 2xx, 4xx and 5xx reply
+// lines other than the greeting and the EHLO/HELO reply starts with an
+// enhanced code, "always followed by one or more spaces" (RFC 2034 §3, §4):
+// "2.1.0 Sender ok", or Gmail's "5.1.1  https://...". Splits it off
+// `line_text` (one element of Reply::lines), dropping all the spaces after
+// it; a line that is the code alone also splits, with empty text. If the text
+// does not start with a syntactically valid code followed by SP or the end,
+// returns {nullopt, line_text} unchanged. It does not check that the class
+// agrees with the reply code; EnhancedCodeMatches does.
 EnhancedText SplitEnhancedStatusCode(std::string_view line_text);
 
-// True when `code`'s class equals the first digit of `reply_code`
-// (RFC 2034 §4: "the class ... MUST match the first digit of the reply").
+// True when `code`'s class equals the first digit of `reply_code` (RFC 2034
+// §4: "All status codes returned by the server must agree with the primary
+// response code").
 bool EnhancedCodeMatches(const EnhancedStatusCode& code, int reply_code);
 
 // One SMTP reply. `lines` holds the text of each line without the code, the
