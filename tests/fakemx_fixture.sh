@@ -40,6 +40,7 @@ fakemx_start() {
   local n=${#FAKEMX_PIDS[@]}
   FAKEMX_MAILDIR="$FIXTURE_TMP/maildir.$n"
   FAKEMX_OUT="$FIXTURE_TMP/fakemx.$n.out"
+  : >"$FAKEMX_OUT"  # exists before the background shell opens it
   "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname=mx.test "$@" \
     >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
   FAKEMX_PID=$!
