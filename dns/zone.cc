@@ -408,6 +408,16 @@ class ZoneParser {
       return Failure{token.line, absl::StrCat("name \"", text,
                                               "\" has an escape; escapes in names are not supported")};
     }
+    for (char c : text) {
+      auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x21 || byte > 0x7e) {
+        // RFC 1035 §5.1 writes such bytes as \DDD, which we do not support
+        // in names; IDNs belong in zones as A-labels (RFC 5890 §2.3.2.1).
+        return Failure{token.line, absl::StrCat("name \"", text, "\" has the byte 0x",
+                                                absl::Hex(byte, absl::kZeroPad2),
+                                                ", only printable ASCII is supported")};
+      }
+    }
     if (text == "@") {
       out = origin_;
     } else if (text == ".") {

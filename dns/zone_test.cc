@@ -187,6 +187,8 @@ TEST(ZoneParser, ReportsFileLineAndWhatIsWrong) {
            "\" has a label of 64 characters, the limit is 63 (RFC 1035 §2.3.4)"},
       {"a\\.b. A 192.0.2.1\n", 1,
        "name \"a\\.b.\" has an escape; escapes in names are not supported"},
+      {"caf\xc3\xa9. A 192.0.2.1\n", 1,
+       "name \"caf\xc3\xa9.\" has the byte 0xc3, only printable ASCII is supported"},
       {"\"a\". A 192.0.2.1\n", 1, "name \"a\" must not be quoted"},
       {"$INCLUDE other.zone\n", 1, "$INCLUDE is not supported"},
       {"$FOO bar\n", 1, "unknown directive $FOO"},
