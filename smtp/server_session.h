@@ -179,7 +179,7 @@ class ServerPolicy {
   virtual Decision OnRcptTo(const Envelope&, const Recipient&) { return Decision::Accept(); }
   virtual Decision OnDataStart(const Envelope&) { return Decision::Accept(); }
   // `message` is the message as received (dot-unstuffed, CRLF line ends).
-  virtual Decision OnMessage(const Envelope&, std::string_view message) {
+  virtual Decision OnMessage(const Envelope&, std::string_view /*message*/) {
     return Decision::Accept();
   }
   // The default refuses: offering AUTH without a policy that checks
