@@ -67,10 +67,10 @@ Outcome Decode(std::string_view input, const DataDecoderOptions& options, PieceS
   o.error = decoder.error();
   o.error_offset = decoder.error_offset();
   Check(decoder.bytes_consumed() == pos);
-  if (o.status == DataStatus::kError) {
-    Check(o.error != DataError::kOk);
-    o.output.clear();  // a server discards it
-  }
+  if (o.status == DataStatus::kError) Check(o.error != DataError::kOk);
+  // After an error the partial output is unspecified (how much of the chunk
+  // holding the bad byte was appended depends on chunking) and is discarded.
+  if (o.error != DataError::kOk) o.output.clear();
   if (o.status == DataStatus::kDone) Check(o.error == DataError::kOk);
   return o;
 }

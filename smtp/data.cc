@@ -11,6 +11,8 @@
 namespace mxkit::smtp {
 namespace {
 
+constexpr char kCarriageReturn = '\r';
+
 // First byte in [p, end) that is CR or LF (or NUL when `nul` is true), or end.
 // This is the decoder's hot loop: ordinary text is skipped 16 bytes at a time
 // and appended later as one run, instead of going through a per-byte state
@@ -154,13 +156,6 @@ void DataDecoder::Emit(const char* begin, const char* end, std::uint64_t offset,
   message_size_ += n;
 }
 
-void DataDecoder::CheckLineLength(std::uint64_t offset_after) {
-  if (line_length_ > options_.max_line_length) {
-    // offset_after - (line_length_ - max) is the first octet past the limit.
-    Fail(DataError::kLineTooLong, offset_after - (line_length_ - options_.max_line_length));
-  }
-}
-
 DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
   if (state_ == State::kFinished) {
     return {0, error_ == DataError::kOk ? DataStatus::kDone : DataStatus::kError};
@@ -173,6 +168,28 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
   const char* run = begin;  // start of the message bytes not yet appended
   const bool scan_nul = reject_nul_;
 
+  // The first error *by offset* is the one reported, whatever the chunking.
+  // Size errors are found when a run is appended, so before recording an
+  // error at `at` the pending run is appended up to `at`: a size limit crossed
+  // earlier in it then wins, exactly as it would have had the input been cut
+  // just before `at`.
+  auto fail_at = [&](DataError error, std::uint64_t at) {
+    if (error_ != DataError::kOk) return;
+    if (at > off(run)) {
+      const char* q = begin + (at - base);
+      Emit(run, q, off(run), out);
+      run = q;
+    }
+    Fail(error, at);
+  };
+  // `offset_after` is the offset just past the last octet counted in
+  // line_length_; the error is at the first octet past the limit.
+  auto check_line_length = [&](std::uint64_t offset_after) {
+    if (line_length_ > options_.max_line_length) {
+      fail_at(DataError::kLineTooLong, offset_after - (line_length_ - options_.max_line_length));
+    }
+  };
+
   while (p < end) {
     switch (state_) {
       case State::kLineStart:
@@ -181,6 +198,7 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
           // RFC 5321 §4.5.2: a leading period is removed; ".<CRLF>" ends data.
           Emit(run, p, off(run), out);
           ++p;
+          run = p;
           state_ = State::kDot;
           continue;
         }
@@ -191,6 +209,8 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
         line_length_ += static_cast<std::uint64_t>(q - p);
         p = q;
         if (p == end) break;
+        // A limit crossed before this byte comes before any error at it.
+        check_line_length(off(p));
         const char c = *p;
         ++p;
         ++line_length_;
@@ -198,14 +218,13 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
           state_ = State::kCr;
         } else if (c == '\n') {
           // Bare LF: a CRLF's LF is consumed in kCr.
+          if (reject_bare_) fail_at(DataError::kBareLf, off(p) - 1);
           if (lf_ends_line_) {
-            CheckLineLength(off(p));
+            check_line_length(off(p));
             state_ = State::kLineStart;
-          } else if (reject_bare_) {
-            Fail(DataError::kBareLf, off(p) - 1);
           }
         } else {
-          Fail(DataError::kNul, off(p) - 1);
+          fail_at(DataError::kNul, off(p) - 1);
         }
         continue;
       }
@@ -213,22 +232,29 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
         if (*p == '\n') {
           ++p;
           ++line_length_;
-          CheckLineLength(off(p));
+          check_line_length(off(p));
           state_ = State::kLineStart;
           continue;
         }
-        // Bare CR; `p` is not consumed here.
+        // Bare CR; `p` is not consumed here. The CR itself was counted (and,
+        // when it ended the previous chunk, appended), so the length check and
+        // the append of the pending run including it come first.
+        check_line_length(off(p));
         if (cr_ends_line_) {
-          CheckLineLength(off(p));
           state_ = State::kLineStart;
         } else {
-          if (reject_bare_) Fail(DataError::kBareCr, off(p) - 1);
+          if (reject_bare_) {
+            Emit(run, p, off(run), out);
+            run = p;
+            fail_at(DataError::kBareCr, off(p) - 1);
+          }
           state_ = State::kInLine;
         }
         continue;
       case State::kDot:
         if (*p == '\r') {
           ++p;
+          run = p;
           state_ = State::kDotCr;
           continue;
         }
@@ -253,8 +279,8 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
           break;
         }
         // A stuffed dot followed by a bare CR that is message text.
-        if (reject_bare_) Fail(DataError::kBareCr, off(p) - 1);
-        Emit("\r", "\r" + 1, off(p) - 1, out);
+        if (reject_bare_) fail_at(DataError::kBareCr, off(p) - 1);
+        Emit(&kCarriageReturn, &kCarriageReturn + 1, off(p) - 1, out);
         line_length_ = 1;
         run = p;
         state_ = State::kInLine;
@@ -266,9 +292,8 @@ DataPutResult DataDecoder::Put(std::string_view input, std::string* out) {
   }
 
   if (state_ != State::kFinished && state_ != State::kDot && state_ != State::kDotCr) {
-    // A line that never ends must not escape the bound just by being split
-    // (checked first, so the bytes past the limit are not appended).
-    if (state_ == State::kInLine || state_ == State::kCr) CheckLineLength(off(end));
+    // A line that never ends must not escape the bound just by being split.
+    if (state_ == State::kInLine || state_ == State::kCr) check_line_length(off(end));
     Emit(run, end, off(run), out);
   }
   consumed_ += static_cast<std::uint64_t>(p - begin);

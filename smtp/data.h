@@ -130,8 +130,9 @@ struct DataPutResult {
 // Errors in the data (bare CR/LF, NUL, long lines, size) are detected as they
 // arrive but reported only when the end of data has been found: the decoder
 // keeps scanning for the real <CRLF>.<CRLF> so the SMTP session does not
-// desynchronise, and stops appending to the output at the first error. The
-// caller must discard the partial message on kError.
+// desynchronise, and appends nothing after the chunk in which the first error
+// was found. How much of that chunk was appended depends on the chunking, so
+// the caller must discard the partial message on kError.
 class DataDecoder {
  public:
   explicit DataDecoder(const DataDecoderOptions& options = {});
@@ -175,8 +176,6 @@ class DataDecoder {
 
   void Fail(DataError error, std::uint64_t offset);
   void Emit(const char* begin, const char* end, std::uint64_t offset, std::string* out);
-  // Called with the line length known at a line ending or chunk end.
-  void CheckLineLength(std::uint64_t offset_after);
 
   DataDecoderOptions options_;
   bool lf_ends_line_ = false;

@@ -52,7 +52,8 @@ Decoded DecodePieces(std::string_view input, const std::vector<std::size_t>& cut
   d.consumed = pos;
   d.error = decoder.error();
   d.error_offset = decoder.error_offset();
-  if (d.status == DataStatus::kError) d.output.clear();  // the caller discards it
+  // After an error the partial output depends on chunking; callers discard it.
+  if (d.error != DataError::kOk) d.output.clear();
   return d;
 }
 
@@ -299,6 +300,51 @@ TEST(DataDecoder, ErrorIsStickyAndReportedOnlyAtTheEnd) {
   r = decoder.Put("x", &out);
   EXPECT_EQ(r.status, DataStatus::kError);
   EXPECT_EQ(r.consumed, 0u);
+}
+
+// data_fuzzer crash-8632fa1f: a NUL after a stuffed dot under
+// kAcceptBareCrAsLineEnd, input not yet complete. The error and its offset
+// must not depend on chunking (the partial output may, and is discarded).
+TEST(DataDecoder, ErrorBeforeTheEndDoesNotDependOnChunking) {
+  const std::string_view input =
+      "Subject: hi\r\n\r\nbody\r.\nMAIL FROM:<a@example.com>\r\n\r\n.\x0f\0\0\0"sv;
+  const Decoded d = DecodeAtEverySplit(input, WithPolicy(P::kAcceptBareCrAsLineEnd));
+  EXPECT_EQ(d.status, DataStatus::kNeedMore);
+  EXPECT_EQ(d.consumed, input.size());
+  EXPECT_EQ(d.error, DataError::kNul);
+  EXPECT_EQ(d.error_offset, input.size() - 3);
+}
+
+// data_fuzzer crash-a254f953: with max_message_size 0 a NUL later in the
+// data was reported when the input came in one piece but the size error when
+// it came byte by byte. The first error by offset must win in every chunking.
+TEST(DataDecoder, FirstErrorByOffsetWinsWhateverTheChunking) {
+  DataDecoderOptions o;
+  o.max_message_size = 3;
+  Decoded d = DecodeAtEverySplit("abcdef\0\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kMessageTooLarge);
+  EXPECT_EQ(d.error_offset, 3u);
+  d = DecodeAtEverySplit("ab\0def\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kNul);
+  EXPECT_EQ(d.error_offset, 2u);
+  o.max_message_size = 2;  // the NUL is the first byte past the limit: NUL wins
+  d = DecodeAtEverySplit("ab\0def\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kNul);
+  // Line length against NUL and bare CR/LF, and against the size limit.
+  o = {};
+  o.max_line_length = 4;
+  d = DecodeAtEverySplit("abcdef\0\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kLineTooLong);
+  EXPECT_EQ(d.error_offset, 4u);
+  d = DecodeAtEverySplit("abcd\rx\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kLineTooLong);
+  EXPECT_EQ(d.error_offset, 4u);
+  d = DecodeAtEverySplit("abc\nxx\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kBareLf);
+  o.max_message_size = 5;
+  d = DecodeAtEverySplit("ab\r\nabcdefg\r\n.\r\n"sv, o);
+  EXPECT_EQ(d.error, DataError::kMessageTooLarge);
+  EXPECT_EQ(d.error_offset, 5u);
 }
 
 TEST(DataDecoder, ReportsOnlyTheFirstError) {

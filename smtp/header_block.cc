@@ -73,6 +73,12 @@ bool Splitter::FindLineEnd(std::size_t pos, std::size_t field_start, std::size_t
   }
   if (i == n) {
     *eol = *end = n;
+    // An unterminated last field is bounded like any other.
+    if (n - field_start > options_.max_field_bytes) {
+      return Fail(HeaderBlockError::kFieldTooLong, field_start + options_.max_field_bytes,
+                  "header field longer than " + std::to_string(options_.max_field_bytes) +
+                      " bytes (name through final CRLF)");
+    }
     return true;
   }
   const char c = m_[i];

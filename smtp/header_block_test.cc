@@ -182,6 +182,18 @@ TEST(SplitHeaderBlock, FieldExactlyAtTheBoundIsAccepted) {
   EXPECT_EQ(SplitHeaderBlock("B: 12345678\r\n\r\n", Limits(1, 12)).error, E::kFieldTooLong);
 }
 
+// header_block_fuzzer crash-10b3d885: an unterminated last field (allowed)
+// longer than max_field_bytes ending exactly at the end of the message.
+TEST(SplitHeaderBlock, UnterminatedLastFieldIsBoundedToo) {
+  HeaderBlockOptions o = Limits(1, 1);
+  o.allow_unterminated_last_field = true;
+  const HeaderBlockResult r = SplitHeaderBlock("?:", o);
+  EXPECT_EQ(r.error, E::kFieldTooLong);
+  EXPECT_EQ(r.offset, 1u);
+  o.max_field_bytes = 2;
+  EXPECT_TRUE(SplitHeaderBlock("?:", o).ok());
+}
+
 TEST(SplitHeaderBlock, PartialFieldsAreKeptOnError) {
   const HeaderBlockResult r = SplitHeaderBlock("A: 1\r\nB: 2\r\nbad\r\n\r\n");
   EXPECT_EQ(r.error, E::kMissingColon);
