@@ -205,7 +205,7 @@ std::string TruncateDomain(std::string name) {
   size_t cut = 0;
   while (name.size() - cut > kMaxDomainLength) {
     size_t dot = name.find('.', cut);
-    if (dot == std::string::npos) return name;
+    if (dot == std::string::npos) break;  // one over-long label left: unqueryable anyway
     cut = dot + 1;
   }
   if (cut > 0) name.erase(0, cut);

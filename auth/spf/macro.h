@@ -145,8 +145,9 @@ std::string ExpandMacroString(const MacroString& macro, const MacroValues& value
                               bool for_domain);
 
 // Drops leftmost labels (and their dots) until `name` is at most
-// kMaxDomainLength characters (RFC 7208 §7.3). A name with no dot to cut at
-// is returned unchanged; the caller's name checks reject it.
+// kMaxDomainLength characters (RFC 7208 §7.3). When only one label is left
+// and it is still too long, that label is returned; the caller's name checks
+// reject it.
 std::string TruncateDomain(std::string name);
 
 // "%" followed by two upper-case hex digits for every byte outside RFC 3986

@@ -223,6 +223,14 @@ TEST(TruncateDomain, LeavesShortNamesAndDotlessNamesAlone) {
   EXPECT_EQ(TruncateDomain("y." + exact), exact);
 }
 
+// Found by spf_macro_fuzzer: "5{." followed by 270 'B's came back whole (with
+// its dot and over 253 characters) instead of cut down to its last label.
+TEST(TruncateDomain, CutsDownToTheLastLabelWhenThatIsAllThatIsLeft) {
+  std::string last(270, 'B');
+  EXPECT_EQ(TruncateDomain("5{." + last), last);
+  EXPECT_EQ(TruncateDomain("a.b." + last), last);
+}
+
 TEST(TopLabel, FollowsRfc7208Grammar) {
   EXPECT_TRUE(IsTopLabel("com"));
   EXPECT_TRUE(IsTopLabel("xn--zckzah"));
