@@ -608,9 +608,11 @@ struct ServerSession::Impl {
     if (b.chunk_size > config.limits.max_message_size ||
         message.size() + b.chunk_size > config.limits.max_message_size) {
       via_bdat = true;
+      envelope.via_bdat = true;
       return StartChunk(b.chunk_size, b.last, ChunkUse::kDiscardTooBig);
     }
     via_bdat = true;
+    envelope.via_bdat = true;
     if (data_started) return StartChunk(b.chunk_size, b.last, ChunkUse::kAppend);
     pending_bdat_size = b.chunk_size;
     pending_bdat_last = b.last;
@@ -830,5 +832,14 @@ std::optional<DecisionPoint> ServerSession::decision_point() const { return impl
 bool ServerSession::tls_active() const { return impl_->tls_active; }
 const Envelope& ServerSession::envelope() const { return impl_->envelope; }
 int ServerSession::protocol_errors() const { return impl_->errors; }
+bool ServerSession::in_transaction() const { return impl_->in_transaction; }
+
+void ServerSession::Abort(int code, std::string_view enhanced, std::string_view text) {
+  Impl& s = *impl_;
+  if (s.phase == Phase::kClosed) return;
+  if (code < 400 || code > 599) code = 421;
+  s.Send(code, enhanced, s.config.hostname + " " + std::string(text));
+  s.Close(CloseRequestedEvent::Reason::kPolicy);
+}
 
 }  // namespace mxkit::smtp

@@ -107,6 +107,8 @@ struct Envelope {
   bool smtputf8 = false;
   std::optional<uint64_t> declared_size;  // MAIL FROM SIZE=
   std::vector<Recipient> recipients;     // accepted recipients only
+  // The message data came (or is coming) by BDAT (RFC 3030), not DATA.
+  bool via_bdat = false;
 };
 
 struct HelloRequest {
@@ -289,6 +291,16 @@ class ServerSession {
   // The transaction in progress (empty reverse path and no recipients when none).
   const Envelope& envelope() const;
   int protocol_errors() const;
+  // A MAIL FROM was accepted and the transaction has not ended yet (by the
+  // final reply to its data, RSET, HELO/EHLO, or STARTTLS).
+  bool in_transaction() const;
+
+  // Ends the session from the caller's side: queues `code` (421 for a
+  // timeout or shutdown, RFC 5321 §3.8 and §4.5.3.2) with `enhanced` and
+  // `text` (sanitized like policy text), discards pending input and a pending
+  // decision, and closes (CloseRequestedEvent kPolicy). No-op once closed.
+  void Abort(int code = 421, std::string_view enhanced = "4.4.2",
+             std::string_view text = "Error: timeout exceeded");
 
  private:
   struct Impl;

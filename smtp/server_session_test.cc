@@ -540,5 +540,66 @@ TEST(ServerSession, PolicyTextCannotInjectReplyLines) {
   EXPECT_EQ(Replies(r.output).back(), "550 5.7.1 no??250 fake");
 }
 
+TEST(ServerSession, UnknownOrUnofferedParametersGet555) {
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example> XFOO=1\r\n",
+                        "MAIL FROM:<a@b.example> SMTPUTF8\r\n"});
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[2].substr(0, 4), "555 ");
+  EXPECT_EQ(replies[3].substr(0, 4), "555 ");  // SMTPUTF8 not offered by default
+}
+
+TEST(ServerSession, HeloDisablesServiceExtensions) {
+  Session r = Dialogue({"HELO client.example\r\n", "MAIL FROM:<a@b.example> SIZE=10\r\n",
+                        "MAIL FROM:<a@b.example>\r\n"});
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[1], "250 localhost greets client.example");
+  EXPECT_EQ(replies[2].substr(0, 4), "555 ");
+  EXPECT_EQ(replies[3], "250 2.1.0 Sender OK");
+}
+
+TEST(ServerSession, ReportsWhetherATransactionIsOpen) {
+  ServerSession s({});
+  s.Start();
+  s.Feed(kEhlo);
+  EXPECT_FALSE(s.in_transaction());
+  s.Feed("MAIL FROM:<>\r\n");
+  EXPECT_TRUE(s.in_transaction());
+  s.Feed("RSET\r\n");
+  EXPECT_FALSE(s.in_transaction());
+}
+
+TEST(ServerSession, AbortSendsTheFinalReplyAndCloses) {
+  ServerSession s({});
+  s.Start();
+  s.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\n");
+  s.TakeOutput();
+  s.Abort();
+  EXPECT_EQ(s.TakeOutput(), "421 4.4.2 localhost Error: timeout exceeded\r\n");
+  EXPECT_EQ(s.state(), ServerState::kClosed);
+  s.Feed("QUIT\r\n");
+  EXPECT_EQ(s.TakeOutput(), "");
+}
+
+class RecordBdat : public ServerPolicy {
+ public:
+  Decision OnMessage(const Envelope& e, std::string_view) override {
+    via_bdat.push_back(e.via_bdat);
+    return Decision::Accept();
+  }
+  std::vector<bool> via_bdat;
+};
+
+TEST(ServerSession, PolicySeesWhichVerbCarriedTheMessage) {
+  RecordBdat policy;
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 1 LAST\r\nx",
+            "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\n"},
+           config, &policy);
+  EXPECT_EQ(policy.via_bdat, (std::vector<bool>{true, false}));
+}
+
 }  // namespace
 }  // namespace mxkit::smtp
