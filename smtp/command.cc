@@ -387,8 +387,14 @@ CommandResult PathError(const PathResult& path, std::size_t base, CommandVerb ve
   const AddressErrorKind kind = path.error.kind;
   const std::size_t offset = base + path.error.offset;
   const bool mail = verb == CommandVerb::kMail;
+  // The address message starts "<Kind> at offset <n>: " with an offset into
+  // the path; keep only the reason, the command error has the line offset.
+  std::string_view reason = path.error.message;
+  if (const std::size_t colon = reason.find(": "); colon != npos) {
+    reason.remove_prefix(colon + 2);
+  }
   std::string why = mail ? "reverse-path: " : "forward-path: ";
-  why += path.error.message;
+  why += reason;
   if (kind == AddressErrorKind::kUtf8NotAllowed) {
     return Fail(CommandErrorKind::kUtf8NotAllowed, offset, kReply553Utf8,
                 std::move(why), kind);
@@ -598,7 +604,7 @@ CommandResult ParseMail(std::string_view line, const CommandParseOptions& option
           if (!mailbox.ok()) {
             return BadValue(p, p.value_offset,
                             "xtext-decoded value is not \"<>\" or a mailbox (RFC 4954 §5): " +
-                                mailbox.error.message);
+                                std::string(AddressErrorKindName(mailbox.error.kind)));
           }
           auth.mailbox = std::move(mailbox.mailbox);
         }
@@ -796,8 +802,12 @@ CommandResult ParseHello(std::string_view line, CommandVerb verb,
   const bool allow_literal = ehlo || options.allow_helo_address_literal;
   HostResult host = ParseHost(argument, allow_literal);
   if (!host.ok()) {
+    std::string_view reason = host.error.message;
+    if (const std::size_t colon = reason.find(": "); colon != npos) {
+      reason.remove_prefix(colon + 2);
+    }
     return Fail(CommandErrorKind::kSyntax, 5 + host.error.offset, kReply501Syntax,
-                (ehlo ? "EHLO argument: " : "HELO argument: ") + host.error.message,
+                (ehlo ? "EHLO argument: " : "HELO argument: ") + std::string(reason),
                 host.error.kind);
   }
   if (ehlo) {

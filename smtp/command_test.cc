@@ -466,6 +466,15 @@ TEST(CommandParser, ErrorMessagesDoNotEchoControlBytes) {
   EXPECT_EQ(r.error.message.find('\0'), std::string::npos);
 }
 
+TEST(CommandParser, PathErrorMessageUsesLineOffset) {
+  CommandResult r = ParseCommand("RCPT TO:<a@-b>");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error.address_error, AddressErrorKind::kInvalidDomain);
+  EXPECT_EQ(r.error.message,
+            "InvalidPath at offset 11: forward-path: a domain label cannot start with \"-\" "
+            "(RFC 5321 §4.1.2)");
+}
+
 TEST(Xtext, DecodeAndEncode) {
   std::string out;
   EXPECT_EQ(DecodeXtext("a+2Bb+3Dc", &out), 9u);
