@@ -306,6 +306,10 @@ class ZoneParser {
     }
     if (i >= t.size()) return Failure{entry.line, "record has no type"};
     const Token& type_token = t[i++];
+    if (type_token.quoted) {
+      return Failure{type_token.line,
+                     absl::StrCat("record type \"", type_token.text, "\" must not be quoted")};
+    }
     std::string type_name = absl::AsciiStrToUpper(type_token.text);
     if (ttl) last_ttl_ = *ttl;
     uint32_t effective_ttl = ttl ? *ttl : default_ttl_ ? *default_ttl_ : last_ttl_;

@@ -167,6 +167,8 @@ TEST(ZoneParser, ReportsFileLineAndWhatIsWrong) {
       {"a. A 192.0.2.1 192.0.2.2\n", 1, "A record needs an address (1 field), got 2"},
       {"a. AAAA 192.0.2.1\n", 1, "AAAA address \"192.0.2.1\" is not an IPv6 address"},
       {"a. FOO bar\n", 1, "unknown record type \"FOO\""},
+      {"a. \"TXT\" x\n", 1, "record type \"TXT\" must not be quoted"},
+      {"a. A 192.0.2.1\n  IN\n", 2, "record has no type"},
       {"a. 300 IN\n", 1, "record has no type"},
       {"a. CH TXT \"x\"\n", 1, "class CH is not supported, only IN"},
       {"a. 5x A 192.0.2.1\n", 1, "TTL \"5x\" is not a number"},
