@@ -7,8 +7,10 @@
 //     as decoding in one Put.
 //  2. Framing: the decoder never consumes more than it was given; when it
 //     finishes under the strict or pass-through policy, the consumed bytes end
-//     in "\r\n.\r\n" (or are exactly ".\r\n"); the output is never longer than
-//     what was consumed.
+//     in "\r\n.\r\n" (or are exactly ".\r\n") and contain no earlier one; the
+//     output is never longer than what was consumed; a message accepted under
+//     the strict policy has no bare CR/LF (nor NUL when rejected) and ends in
+//     CRLF.
 //  3. Round trip: for the input with every bare CR/LF turned into CRLF and a
 //     final CRLF added, decode(encode(x)) == x, and the normalising encoder
 //     applied to the raw input produces that same wire form.
@@ -127,6 +129,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // And nothing shorter ends it: "\r\n.\r\n" first occurs at the end.
     const std::size_t first = framed.find("\r\n.\r\n");
     Check(framed == ".\r\n" || first + 5 == framed.size());
+  }
+
+  // A strict decoder never hands on a bare CR or LF (or a NUL it rejects):
+  // the property that closes SMTP smuggling for the next hop.
+  if (whole.status == DataStatus::kDone &&
+      options.bare_line_ending == BareLineEndingPolicy::kReject) {
+    const std::string& m = whole.output;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (m[i] == '\r') Check(i + 1 < m.size() && m[i + 1] == '\n');
+      if (m[i] == '\n') Check(i > 0 && m[i - 1] == '\r');
+      if (options.nul == NulPolicy::kReject) Check(m[i] != '\0');
+    }
+    Check(m.empty() || m.ends_with("\r\n"));
   }
 
   // 3. Round trip on the CRLF-normalised input.

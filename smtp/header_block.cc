@@ -177,7 +177,6 @@ bool Splitter::SplitField(std::size_t start) {
 
 HeaderBlockResult Splitter::Run() {
   const std::size_t n = m_.size();
-  bool first = true;
   while (pos_ < n && !finished_) {
     const char c = m_[pos_];
     if (c == '\r' || c == '\n') {
@@ -206,12 +205,10 @@ HeaderBlockResult Splitter::Run() {
       // Only reachable for the first line: later continuation lines are taken
       // by SplitField.
       Fail(HeaderBlockError::kLeadingContinuation, pos_,
-           first ? "first header line starts with whitespace: a continuation of nothing "
-                   "(RFC 5322 section 2.2.3)"
-                 : "continuation line with no field to continue (RFC 5322 section 2.2.3)");
+           "first header line starts with whitespace: a continuation of nothing "
+           "(RFC 5322 section 2.2.3)");
       return std::move(result_);
     }
-    first = false;
     if (!SplitField(pos_)) return std::move(result_);
   }
   HeaderBlock& b = result_.block;
