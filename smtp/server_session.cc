@@ -79,7 +79,11 @@ struct ServerSession::Impl {
   ServerPolicy* policy;
   ServerPolicy accept_all;
 
-  std::string in;  // received, not yet processed
+  // Received bytes; those before in_pos are processed. Consumed bytes are
+  // dropped once per Process() call, not per line: erasing per line made a
+  // large pipelined read quadratic.
+  std::string in;
+  size_t in_pos = 0;
   std::string out;
   std::deque<ServerEvent> events;
 
@@ -150,6 +154,7 @@ struct ServerSession::Impl {
     phase = Phase::kClosed;
     pending.reset();
     in.clear();
+    in_pos = 0;
     events.push_back(CloseRequestedEvent{reason});
   }
 
@@ -400,43 +405,53 @@ struct ServerSession::Impl {
 
   // ---- Input ----------------------------------------------------------------
 
+  std::string_view avail() const { return std::string_view(in).substr(in_pos); }
+  void consume(size_t n) { in_pos += n; }
+
   void Process() {
+    ProcessBuffered();
+    in.erase(0, in_pos);
+    in_pos = 0;
+  }
+
+  void ProcessBuffered() {
     while (!pending && phase != Phase::kClosed && phase != Phase::kTls &&
            phase != Phase::kNotStarted) {
       if (phase == Phase::kData) {
-        if (in.empty()) return;
+        if (avail().empty()) return;
         ProcessData();
       } else if (phase == Phase::kBdat) {
-        if (in.empty() && bdat_remaining > 0) return;
+        if (avail().empty() && bdat_remaining > 0) return;
         ProcessBdat();
       } else if (!ProcessLine()) {
         return;
       }
     }
-    if (phase == Phase::kTls && !in.empty()) DiscardInjection();
+    if (phase == Phase::kTls && !avail().empty()) DiscardInjection();
   }
 
   void DiscardInjection() {
     // CVE-2011-0411: bytes behind STARTTLS were sent in plaintext before the
     // handshake; executing them after it would let a man in the middle
     // inject commands into the protected session.
-    events.push_back(PlaintextInjectionEvent{in.size()});
-    in.clear();
+    events.push_back(PlaintextInjectionEvent{avail().size()});
+    consume(avail().size());
   }
 
   // Handles one command line; false when no complete line is buffered.
   bool ProcessLine() {
     size_t cap = auth ? kMaxAuthResponseLine
                       : config.limits.max_command_line + kCommandFramingAllowance;
-    size_t crlf = in.find("\r\n");
+    std::string_view a = avail();
+    size_t crlf = a.find("\r\n");
     if (skipping_line) {
       if (crlf == std::string::npos) {
         // Keep a trailing CR: it may be the first half of the CRLF.
-        size_t keep = (!in.empty() && in.back() == '\r') ? 1 : 0;
-        in.erase(0, in.size() - keep);
+        size_t keep = (!a.empty() && a.back() == '\r') ? 1 : 0;
+        consume(a.size() - keep);
         return false;
       }
-      in.erase(0, crlf + 2);
+      consume(crlf + 2);
       skipping_line = false;
       auth.reset();
       // RFC 5321 §4.5.3.1.10 / §4.2.2: "500 Line too long".
@@ -444,22 +459,22 @@ struct ServerSession::Impl {
       return true;
     }
     if (crlf == std::string::npos) {
-      if (in.size() > cap) {
-        skipped_prefix = in.substr(0, config.limits.max_command_line);
+      if (a.size() > cap) {
+        skipped_prefix = std::string(a.substr(0, config.limits.max_command_line));
         skipping_line = true;
         return true;
       }
       return false;
     }
     if (crlf + 2 > cap) {
-      std::string prefix = in.substr(0, config.limits.max_command_line);
-      in.erase(0, crlf + 2);
+      std::string prefix(a.substr(0, config.limits.max_command_line));
+      consume(crlf + 2);
       auth.reset();
       Error(500, "5.5.2", "Line too long", prefix, "command line exceeds the limit");
       return true;
     }
-    std::string line = in.substr(0, crlf);
-    in.erase(0, crlf + 2);
+    std::string line(a.substr(0, crlf));
+    consume(crlf + 2);
     if (auth) {
       HandleAuthResponse(line);
     } else {
@@ -627,9 +642,10 @@ struct ServerSession::Impl {
   }
 
   void ProcessBdat() {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(bdat_remaining, in.size()));
-    if (chunk_use == ChunkUse::kAppend) message.append(in, 0, n);
-    in.erase(0, n);
+    std::string_view a = avail();
+    size_t n = static_cast<size_t>(std::min<uint64_t>(bdat_remaining, a.size()));
+    if (chunk_use == ChunkUse::kAppend) message.append(a.data(), n);
+    consume(n);
     bdat_remaining -= n;
     if (bdat_remaining > 0) return;
     phase = Phase::kCommand;
@@ -675,8 +691,8 @@ struct ServerSession::Impl {
   }
 
   void ProcessData() {
-    DataPutResult r = decoder.Put(in, &message);
-    in.erase(0, r.consumed);
+    DataPutResult r = decoder.Put(avail(), &message);
+    consume(r.consumed);
     if (r.status == DataStatus::kNeedMore) return;
     phase = Phase::kCommand;
     if (r.status == DataStatus::kDone) {
@@ -771,7 +787,7 @@ void ServerSession::Feed(std::string_view bytes) {
     s.events.push_back(EarlyTalkerEvent{bytes.size()});
   }
   if ((s.pending || s.phase == Phase::kNotStarted) &&
-      s.in.size() + bytes.size() > kMaxBufferedInputWhileBlocked) {
+      s.in.size() - s.in_pos + bytes.size() > kMaxBufferedInputWhileBlocked) {
     s.Send(421, "4.7.0", s.config.hostname + " Too much input while a decision is pending");
     s.Close(CloseRequestedEvent::Reason::kBufferOverflow);
     return;
