@@ -33,6 +33,8 @@ struct AresOptions {
   bool use_tcp = false;
 };
 
+// Not thread-safe (neither is a c-ares channel): call Lookup from the thread
+// that runs `io`, or before it runs. LookupSync may be called from any thread.
 class AresResolver : public Resolver {
  public:
   // Creates a resolver whose sockets and timers run on `io` (which must
