@@ -338,5 +338,48 @@ TEST(ClientSession, RefusesLocallyWhatTheServerDidNotOffer) {
   EXPECT_TRUE(conv.messages.empty());
 }
 
+TEST(ClientSession, BdatOneChunkAtATimeWithoutPipelining) {
+  ServerSessionConfig sc = FullServer();
+  sc.extensions.pipelining = false;
+  sc.extensions.binarymime = true;
+  ServerSession s(sc);
+  ClientSessionConfig cc;
+  cc.bdat_chunk_size = 5;
+  ClientSession c(cc);
+  // BINARYMIME goes by BDAT even without use_chunking (RFC 3030 §3).
+  OutgoingMessage m = Message({"a@example.net"}, std::string("\0\x01", 2) + "bare\nlf\rcr");
+  m.body = BodyType::kBinaryMime;
+  c.AddTransaction(m);
+  c.Quit();
+  Conversation conv = Converse(c, s);
+  EXPECT_EQ(c.outcome(), SessionOutcome::kCompleted);
+  ASSERT_EQ(c.results().size(), 1u);
+  EXPECT_EQ(c.results()[0].status, TransactionStatus::kDelivered);
+  EXPECT_EQ(conv.messages, std::vector<std::string>{m.content});
+  // EHLO, MAIL, RCPT, three chunks one by one, QUIT.
+  EXPECT_EQ(conv.client_writes, 7);
+}
+
+TEST(ClientSession, RefusedBdatChunkFailsTheTransactionAndResets) {
+  ServerSessionConfig sc = FullServer();
+  sc.limits.max_message_size = 8;
+  sc.extensions.size = false;  // so the client cannot refuse it locally
+  ServerSession s(sc);
+  ClientSessionConfig cc;
+  cc.use_chunking = true;
+  cc.bdat_chunk_size = 5;
+  ClientSession c(cc);
+  c.AddTransaction(Message({"a@example.net"}, "0123456789abcdef\r\n"));
+  c.AddTransaction(Message({"b@example.net"}, "ok\r\n"));
+  c.Quit();
+  Conversation conv = Converse(c, s);
+  EXPECT_EQ(c.outcome(), SessionOutcome::kCompleted);
+  ASSERT_EQ(c.results().size(), 2u);
+  EXPECT_EQ(c.results()[0].status, TransactionStatus::kPermanentFailure);
+  EXPECT_EQ(c.results()[0].final_reply->code, 552);
+  EXPECT_EQ(c.results()[1].status, TransactionStatus::kDelivered);
+  EXPECT_EQ(conv.messages, std::vector<std::string>{"ok\r\n"});
+}
+
 }  // namespace
 }  // namespace mxkit::smtp
