@@ -75,6 +75,67 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t pos) {
   return 0;
 }
 
+// Length of the RFC 3492 Punycode encoding of the code points of the
+// well-formed UTF-8 `label` (the part of an A-label after "xn--"). Labels
+// are at most kMaxDomain octets, so 64-bit arithmetic cannot overflow.
+std::size_t PunycodeLength(std::string_view label) {
+  constexpr std::uint64_t kBase = 36, kTMin = 1, kTMax = 26, kSkew = 38,
+                          kDamp = 700, kInitialBias = 72, kInitialN = 128;
+  std::uint32_t cps[kMaxDomain];
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < label.size() && count < kMaxDomain;) {
+    const unsigned char c = static_cast<unsigned char>(label[i]);
+    const std::size_t n = Utf8SequenceLength(label, i);
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t j = 1; j < n; ++j) {
+      cp = (cp << 6) | (static_cast<unsigned char>(label[i + j]) & 0x3F);
+    }
+    cps[count++] = cp;
+    i += n == 0 ? 1 : n;
+  }
+  std::size_t basic = 0;
+  for (std::size_t i = 0; i < count; ++i) basic += cps[i] < 0x80;
+  std::size_t out = basic + (basic > 0 ? 1 : 0);  // basic code points and "-"
+  const auto adapt = [&](std::uint64_t delta, std::uint64_t points, bool first) {
+    delta = first ? delta / kDamp : delta / 2;
+    delta += delta / points;
+    std::uint64_t k = 0;
+    while (delta > ((kBase - kTMin) * kTMax) / 2) {
+      delta /= kBase - kTMin;
+      k += kBase;
+    }
+    return k + (kBase - kTMin + 1) * delta / (delta + kSkew);
+  };
+  std::uint64_t n = kInitialN, delta = 0, bias = kInitialBias;
+  std::size_t handled = basic;
+  while (handled < count) {
+    std::uint64_t m = UINT64_MAX;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (cps[i] >= n && cps[i] < m) m = cps[i];
+    }
+    delta += (m - n) * (handled + 1);
+    n = m;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (cps[i] < n) ++delta;
+      if (cps[i] != n) continue;
+      std::uint64_t q = delta;
+      for (std::uint64_t k = kBase;; k += kBase) {
+        const std::uint64_t t = k <= bias ? kTMin : k >= bias + kTMax ? kTMax : k - bias;
+        if (q < t) break;
+        ++out;
+        q = (q - t) / (kBase - t);
+      }
+      ++out;
+      bias = adapt(delta, handled + 1, handled == basic);
+      delta = 0;
+      ++handled;
+    }
+    ++delta;
+    ++n;
+  }
+  return out;
+}
+
 std::string Hex(unsigned char c) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
   return std::string{'0', 'x', kDigits[c >> 4], kDigits[c & 15]};
@@ -235,13 +296,22 @@ class Parser {
         return Fail(AddressErrorKind::kInvalidDomain, pos_ - 1,
                     "a domain label cannot end with \"-\" (Ldh-str, RFC 5321 §4.1.2)");
       }
-      // U-labels are bounded by the total below: their 63-octet limit
-      // applies to the A-label form (RFC 5890 §2.3.2.1), not the UTF-8.
       if (ascii && pos_ - label > kMaxDomainLabel) {
         return Fail(AddressErrorKind::kLabelTooLong, label + kMaxDomainLabel,
                     "domain label is " + std::to_string(pos_ - label) +
                         " octets, more than " + std::to_string(kMaxDomainLabel) +
                         " (RFC 1035 §2.3.4)");
+      }
+      // A U-label's 63-octet limit applies to its A-label form, "xn--" and
+      // the Punycode (RFC 5890 §2.3.2.1, RFC 3492), not to its UTF-8.
+      if (!ascii) {
+        const std::size_t a_label = 4 + PunycodeLength(s_.substr(label, pos_ - label));
+        if (a_label > kMaxDomainLabel) {
+          return Fail(AddressErrorKind::kLabelTooLong, label,
+                      "U-label's A-label form is " + std::to_string(a_label) +
+                          " octets, more than " + std::to_string(kMaxDomainLabel) +
+                          " (RFC 5890 §2.3.2.1)");
+        }
       }
       if (!at_end() && peek() == '.') {
         ++pos_;

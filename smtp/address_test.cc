@@ -382,6 +382,28 @@ TEST(AddressParser, DotStringClassification) {
   EXPECT_EQ(FormatLocalPart("a b\"\\"), "\"a b\\\"\\\\\"");
 }
 
+// RFC 5890 §2.3.2.1: a U-label is limited by the length of its A-label.
+// Expected lengths are from Python's RFC 3492 "punycode" codec.
+TEST(AddressParser, ULabelLengthIsItsALabelLength) {
+  AddressParseOptions utf8;
+  utf8.allow_utf8 = true;
+  std::string u57, u58;
+  for (int i = 0; i < 57; ++i) u57 += "\xC3\xBC";  // xn--tda... is 63 octets
+  u58 = u57 + "\xC3\xBC";                          // 64 octets
+  EXPECT_TRUE(ParseHost(u57 + ".example", false, utf8).ok());
+  HostResult long_u = ParseHost(u58 + ".example", false, utf8);
+  EXPECT_EQ(long_u.error.kind, AddressErrorKind::kLabelTooLong);
+  EXPECT_EQ(long_u.error.offset, 0u);
+  // 59 octets of UTF-8, but xn--aaa...-89289c is 66 octets.
+  const std::string emoji = std::string(55, 'a') + "\xF0\x9F\x98\x80";
+  HostResult long_a = ParseHost("x." + emoji, false, utf8);
+  EXPECT_EQ(long_a.error.kind, AddressErrorKind::kLabelTooLong);
+  EXPECT_EQ(long_a.error.offset, 2u);
+  // xn--aaa...-rueaa is 62 octets.
+  EXPECT_TRUE(ParseHost(std::string(52, 'a') + "\xC3\xA9\xC3\xA9\xC3\xA9", false, utf8).ok());
+  EXPECT_TRUE(ParseHost("b\xC3\xBC" "cher.example", false, utf8).ok());
+}
+
 TEST(AddressParser, FindInvalidUtf8ReportsFirstBadSequence) {
   EXPECT_EQ(FindInvalidUtf8("plain"), 5u);
   EXPECT_EQ(FindInvalidUtf8("\xE2\x82\xAC ok"), 6u);
