@@ -6,6 +6,10 @@
 # everyday gcc build cache. New inputs go to a scratch corpus; crashes go to a
 # directory printed at the end. Exit status: 0 no crash, 1 crash or leak found,
 # 2 usage or build error.
+#
+# MXKIT_FUZZ_MERGE=1: after a clean campaign, merge the inputs that add
+# coverage into the committed seed corpus (libFuzzer -merge=1 keeps only
+# those), ready to commit.
 set -euo pipefail
 
 if [[ $# -ne 2 || ! $2 =~ ^[0-9]+$ ]]; then
@@ -43,4 +47,10 @@ echo "fuzz/run.sh: $target ran ${seconds}s; new inputs in $scratch; crashes in $
 if [[ $status -ne 0 ]] || compgen -G "$crashes/*" >/dev/null; then
   echo "fuzz/run.sh: $target FAILED (exit $status); reproduce with: bazel-bin/fuzz/$target $crashes/<file>" >&2
   exit 1
+fi
+if [[ "${MXKIT_FUZZ_MERGE:-0}" == 1 ]]; then
+  before=$(ls "${seeds[0]}" | wc -l)
+  "$bin" -merge=1 -max_len=65536 "${seeds[0]}" "$scratch" >"$work/merge.log" 2>&1 ||
+    { cat "$work/merge.log" >&2; exit 1; }
+  echo "fuzz/run.sh: merged into ${seeds[0]}: $before -> $(ls "${seeds[0]}" | wc -l) files" >&2
 fi
