@@ -72,14 +72,24 @@ void StaticResolver::Add(ResourceRecord record) {
 }
 
 void StaticResolver::AddFault(std::string_view name, Fault fault) {
-  faults_[Key(name)] = fault;
+  faults_[Key(name)].every_type = fault;
+}
+
+void StaticResolver::AddFault(std::string_view name, RrType type, Fault fault) {
+  faults_[Key(name)].by_type[type] = fault;
 }
 
 absl::Status StaticResolver::LoadZone(std::string_view text, std::string_view filename) {
   absl::StatusOr<Zone> zone = ParseZone(text, filename);
   if (!zone.ok()) return zone.status();
   for (ResourceRecord& record : zone->records) Add(std::move(record));
-  for (const ZoneFault& fault : zone->faults) AddFault(fault.name, fault.fault);
+  for (const ZoneFault& fault : zone->faults) {
+    if (fault.type) {
+      AddFault(fault.name, *fault.type, fault.fault);
+    } else {
+      AddFault(fault.name, fault.fault);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -95,11 +105,18 @@ LookupResult StaticResolver::Resolve(std::string_view name, RrType type) const {
   std::string key = Key(name);
   absl::flat_hash_set<std::string> visited;
   while (true) {
-    if (auto fault = faults_.find(key); fault != faults_.end()) {
-      result.status = LookupStatus::kTemporaryFailure;
-      result.records.clear();
-      result.detail = fault->second == Fault::kTimeout ? "timeout" : "SERVFAIL";
-      return result;
+    if (auto faults = faults_.find(key); faults != faults_.end()) {
+      std::optional<Fault> fault = faults->second.every_type;
+      if (!fault) {
+        auto by_type = faults->second.by_type.find(type);
+        if (by_type != faults->second.by_type.end()) fault = by_type->second;
+      }
+      if (fault) {
+        result.status = LookupStatus::kTemporaryFailure;
+        result.records.clear();
+        result.detail = *fault == Fault::kTimeout ? "timeout" : "SERVFAIL";
+        return result;
+      }
     }
     visited.insert(key);
     auto found = records_.find(key);

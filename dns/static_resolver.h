@@ -6,6 +6,7 @@
 #define MXKIT_DNS_STATIC_RESOLVER_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ class StaticResolver : public Resolver {
   // name reached through a CNAME fails the lookup the same way.
   void AddFault(std::string_view name, Fault fault);
 
+  // The same for queries of one `type` only; other types are answered from
+  // the records. A fault for every type takes precedence.
+  void AddFault(std::string_view name, RrType type, Fault fault);
+
   // Parses an RFC 1035 §5 master-file subset (see dns/zone.h) and adds its
   // records and $TIMEOUT/$SERVFAIL faults. On error nothing is added and the
   // status message reads "filename:line: what is wrong".
@@ -53,7 +58,11 @@ class StaticResolver : public Resolver {
 
   // Keyed by the lower-cased name without the trailing dot.
   absl::flat_hash_map<std::string, std::vector<ResourceRecord>> records_;
-  absl::flat_hash_map<std::string, Fault> faults_;
+  struct Faults {
+    std::optional<Fault> every_type;
+    absl::flat_hash_map<RrType, Fault> by_type;
+  };
+  absl::flat_hash_map<std::string, Faults> faults_;
   size_t record_count_ = 0;
 };
 

@@ -64,6 +64,20 @@ TEST(StaticResolver, FaultsFailEveryTypeWithTheirDetail) {
   }
 }
 
+TEST(StaticResolver, TypedFaultsFailOnlyThatType) {
+  StaticResolver resolver;
+  resolver.Add(A("mixed.example", 1));
+  resolver.AddFault("mixed.example", RrType::kTxt, Fault::kServfail);
+  EXPECT_EQ(resolver.LookupSync("mixed.example", RrType::kA).status, LookupStatus::kAnswer);
+  LookupResult txt = resolver.LookupSync("mixed.example", RrType::kTxt);
+  EXPECT_EQ(txt.status, LookupStatus::kTemporaryFailure);
+  EXPECT_EQ(txt.detail, "SERVFAIL");
+  EXPECT_EQ(resolver.LookupSync("mixed.example", RrType::kMx).status, LookupStatus::kNoData);
+  // A fault for every type wins over the typed one.
+  resolver.AddFault("mixed.example", Fault::kTimeout);
+  EXPECT_EQ(resolver.LookupSync("mixed.example", RrType::kTxt).detail, "timeout");
+}
+
 TEST(StaticResolver, FollowsCnameChainsAndReportsThem) {
   StaticResolver resolver;
   resolver.Add(Cname("www.example", "web.example"));
@@ -140,6 +154,7 @@ mail       A   192.0.2.25
 alias      CNAME mail
 $TIMEOUT   slow
 $SERVFAIL  broken
+$TIMEOUT   mail TXT
 )zone",
                                           "example.zone");
   ASSERT_TRUE(status.ok()) << status;
@@ -153,6 +168,8 @@ $SERVFAIL  broken
   EXPECT_EQ(alias.cname_chain.size(), 1u);
   EXPECT_EQ(resolver.LookupSync("slow.example.com", RrType::kTxt).detail, "timeout");
   EXPECT_EQ(resolver.LookupSync("broken.example.com", RrType::kA).detail, "SERVFAIL");
+  EXPECT_EQ(resolver.LookupSync("mail.example.com", RrType::kTxt).detail, "timeout");
+  EXPECT_TRUE(resolver.LookupSync("mail.example.com", RrType::kA).ok());
 }
 
 TEST(StaticResolver, FailedLoadAddsNothingAndNamesFileAndLine) {

@@ -362,20 +362,46 @@ class ZoneParser {
       return std::nullopt;
     }
     if (directive == "$TIMEOUT" || directive == "$SERVFAIL") {
-      if (auto f = want_one("name")) return f;
+      if (t.size() != 2 && t.size() != 3) {
+        return Failure{entry.line, absl::StrCat(directive, " takes a name and optionally a type, got ",
+                                                t.size() - 1, " fields")};
+      }
       std::string name;
       if (auto f = Name(t[1], name)) return f;
+      std::optional<RrType> type;
+      if (t.size() == 3) {
+        type = TypeFromName(t[2]);
+        if (!type) {
+          return Failure{t[2].line, absl::StrCat("unknown record type \"", t[2].text, "\"")};
+        }
+      }
       if (zone.faults.size() >= kMaxZoneRecords) {
         return Failure{entry.line, absl::StrCat("more than ", kMaxZoneRecords, " faults")};
       }
       zone.faults.push_back(
-          ZoneFault{name, directive == "$TIMEOUT" ? Fault::kTimeout : Fault::kServfail});
+          ZoneFault{name, directive == "$TIMEOUT" ? Fault::kTimeout : Fault::kServfail, type});
       return std::nullopt;
     }
     if (directive == "$INCLUDE" || directive == "$GENERATE") {
       return Failure{entry.line, absl::StrCat(directive, " is not supported")};
     }
     return Failure{entry.line, absl::StrCat("unknown directive ", t[0].text)};
+  }
+
+  // The type a zone keyword names; SPF is TXT (RFC 7208 §3.1).
+  static std::optional<RrType> TypeFromName(const Token& token) {
+    if (token.quoted) return std::nullopt;
+    std::string upper = absl::AsciiStrToUpper(token.text);
+    static constexpr std::pair<std::string_view, RrType> kTypes[] = {
+        {"A", RrType::kA},       {"AAAA", RrType::kAaaa}, {"MX", RrType::kMx},
+        {"TXT", RrType::kTxt},   {"SPF", RrType::kTxt},   {"PTR", RrType::kPtr},
+        {"CNAME", RrType::kCname}, {"NS", RrType::kNs},   {"SOA", RrType::kSoa},
+        {"TLSA", RrType::kTlsa},
+    };
+    for (const auto& [keyword, type] : kTypes) {
+      if (upper == keyword) return type;
+    }
+    return std::nullopt;
   }
 
   // Why `name` (absolute, no trailing dot) is not a valid domain name, if it is not.

@@ -6,13 +6,15 @@
 // spanning lines, ";" comments, quoted strings with \" \\ \DDD escapes,
 // several strings per TXT, and the types A AAAA MX TXT SPF (stored as TXT)
 // PTR CNAME NS SOA TLSA. `$TIMEOUT name.` and `$SERVFAIL name.` make every
-// query for that name fail (see StaticResolver::AddFault).
+// query for that name fail, `$TIMEOUT name. TXT` only the queries for one
+// type (see StaticResolver::AddFault).
 
 #ifndef MXKIT_DNS_ZONE_H_
 #define MXKIT_DNS_ZONE_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,7 @@ inline constexpr uint32_t kDefaultZoneTtl = 3600;
 struct ZoneFault {
   std::string name;  // absolute, no trailing dot
   Fault fault;
+  std::optional<RrType> type;  // only this type; nullopt: every type
 };
 
 struct Zone {

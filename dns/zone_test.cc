@@ -136,9 +136,13 @@ TEST(ZoneParser, TxtStringsKeepTheirSplitAndEscapes) {
 
 TEST(ZoneParser, ReadsFaultDirectives) {
   absl::StatusOr<Zone> zone = ParseZone(
-      "$ORIGIN example.com.\n$TIMEOUT slow\n$SERVFAIL broken.example.net.\n");
+      "$ORIGIN example.com.\n$TIMEOUT slow\n$SERVFAIL broken.example.net.\n"
+      "$TIMEOUT _dmarc spf\n");
   ASSERT_TRUE(zone.ok()) << zone.status();
-  ASSERT_EQ(zone->faults.size(), 2u);
+  ASSERT_EQ(zone->faults.size(), 3u);
+  EXPECT_FALSE(zone->faults[0].type.has_value());
+  EXPECT_EQ(zone->faults[2].name, "_dmarc.example.com");
+  EXPECT_EQ(zone->faults[2].type, RrType::kTxt);
   EXPECT_EQ(zone->faults[0].name, "slow.example.com");
   EXPECT_EQ(zone->faults[0].fault, Fault::kTimeout);
   EXPECT_EQ(zone->faults[1].name, "broken.example.net");
@@ -197,6 +201,9 @@ TEST(ZoneParser, ReportsFileLineAndWhatIsWrong) {
       {"$TTL\n", 1, "$TTL takes one TTL, got 0"},
       {"$TTL soon\n", 1, "$TTL \"soon\" is not a number"},
       {"$ORIGIN a. b.\n", 1, "$ORIGIN takes one name, got 2"},
+      {"$TIMEOUT\n", 1, "$TIMEOUT takes a name and optionally a type, got 0 fields"},
+      {"$SERVFAIL a. TXT x\n", 1, "$SERVFAIL takes a name and optionally a type, got 3 fields"},
+      {"$TIMEOUT a. BOGUS\n", 1, "unknown record type \"BOGUS\""},
       {"a. TLSA 3 1 1 abc\n", 1, "TLSA data has an odd number of hex digits"},
       {"a. TLSA 3 1 1 zz\n", 1, "TLSA data has a non-hex character at position 0"},
       {"a. TLSA 3 1 256 00\n", 1, "TLSA matching type \"256\" is larger than 255"},

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "dns/message.h"
 #include "dns/static_resolver.h"
 #include "dns/zone.h"
@@ -34,14 +35,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   StaticResolver resolver;
   if (!resolver.LoadZone(input, "fuzz.zone").ok()) __builtin_trap();
   if (resolver.size() != zone->records.size()) __builtin_trap();
+  // Names faulted for every type ("*") or for one type ("TYPE<n>").
   absl::flat_hash_set<std::string> faulted;
-  for (const ZoneFault& f : zone->faults) faulted.insert(absl::AsciiStrToLower(f.name));
+  auto fault_key = [](std::string_view name, std::string_view type) {
+    return absl::StrCat(absl::AsciiStrToLower(absl::string_view(name.data(), name.size())), " ",
+                        absl::string_view(type.data(), type.size()));
+  };
+  for (const ZoneFault& f : zone->faults) {
+    faulted.insert(fault_key(f.name, f.type ? std::to_string(static_cast<int>(*f.type)) : "*"));
+  }
 
   size_t checked = 0;
   for (const ResourceRecord& record : zone->records) {
     if (++checked > 64) break;  // keeps each input fast; the rest is the same code
     LookupResult r = resolver.LookupSync(record.name, record.type);
-    if (faulted.contains(absl::AsciiStrToLower(record.name))) {
+    if (faulted.contains(fault_key(record.name, "*")) ||
+        faulted.contains(fault_key(record.name, std::to_string(static_cast<int>(record.type))))) {
       if (r.status != LookupStatus::kTemporaryFailure) __builtin_trap();
     } else if (r.status != LookupStatus::kAnswer || r.records.empty()) {
       __builtin_trap();
