@@ -43,6 +43,9 @@ INSTANTIATE_TEST_SUITE_P(
         ValidRow{"RCPT TO:<Green@foo.com>", "RCPT TO:<Green@foo.com>"},
         ValidRow{"DATA", "DATA"},
         ValidRow{"QUIT", "QUIT"},
+        // Appendix D.2, a relay: a fully qualified upper-case domain is kept as sent.
+        ValidRow{"MAIL FROM:<JQP@bar.com>", "MAIL FROM:<JQP@bar.com>"},
+        ValidRow{"RCPT TO:<Jones@XYZ.COM>", "RCPT TO:<Jones@XYZ.COM>"},
         // Appendix D.3 / §3.5 VRFY and EXPN examples.
         ValidRow{"VRFY Crispin", "VRFY Crispin"},
         ValidRow{"VRFY Smith", "VRFY Smith"},
@@ -146,6 +149,11 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidRow{"MAILX FROM:<>", K::kUnknownVerb, 0, 500, "5.5.1"},
         InvalidRow{"MAI", K::kUnknownVerb, 0, 500, "5.5.1"},
         InvalidRow{" DATA", K::kUnknownVerb, 0, 500, "5.5.1"},
+        // RFC 821's SEND, SOML and TURN are gone from RFC 5321 (Appendix F);
+        // a server answers them as unrecognized.
+        InvalidRow{"SEND FROM:<Smith@bar.com>", K::kUnknownVerb, 0, 500, "5.5.1"},
+        InvalidRow{"TURN", K::kUnknownVerb, 0, 500, "5.5.1"},
+        InvalidRow{"SOML FROM:<a@b>", K::kUnknownVerb, 0, 500, "5.5.1"},
         InvalidRow{std::string("DATA\0x", 6), K::kForbiddenControl, 4, 500, "5.5.2"},
         InvalidRow{"MAIL FROM:<a@b>\rX", K::kForbiddenControl, 15, 500, "5.5.2"},
         InvalidRow{"RCPT TO:<a@b>\nRCPT TO:<c@d>", K::kForbiddenControl, 13, 500, "5.5.2"},
