@@ -35,9 +35,20 @@ WireRecord Rr(std::string name, RrType type, WireRData data) {
 // its own thread. What it answers depends on the query name only.
 class FakeDnsServer {
  public:
-  FakeDnsServer()
-      : udp_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        tcp_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), udp_.local_endpoint().port())) {
+  FakeDnsServer() : udp_(io_), tcp_(io_) {
+    // c-ares uses one port number for UDP and TCP; an ephemeral UDP port's
+    // TCP twin is almost always free, and a few tries make it certain enough.
+    auto loopback = asio::ip::make_address("127.0.0.1");
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      boost::system::error_code ec;
+      udp_ = udp::socket(io_, udp::endpoint(loopback, 0));
+      tcp_ = tcp::acceptor(io_);
+      tcp_.open(tcp::v4());
+      tcp_.bind(tcp::endpoint(loopback, udp_.local_endpoint().port()), ec);
+      if (!ec) break;
+      udp_.close();
+    }
+    tcp_.listen();
     ReceiveUdp();
     AcceptTcp();
     thread_ = std::thread([this] { io_.run(); });
