@@ -497,7 +497,9 @@ bool DecodeXtextValue(const RawParam& p, std::string* out, CommandResult* error)
 CommandResult ParseMail(std::string_view line, const CommandParseOptions& options,
                         std::size_t first_non_ascii) {
   const EsmtpExtensions& ext = options.extensions;
-  MailCommand mail;
+  // Built in place: the result is returned without moving the command.
+  CommandResult result;
+  MailCommand& mail = result.command.args.emplace<MailCommand>();
   CommandResult error;
   // UTF-8 is tentatively allowed in the path when SMTPUTF8 is offered; it is
   // kept only if the SMTPUTF8 parameter follows (RFC 6531 §3.4).
@@ -619,12 +621,13 @@ CommandResult ParseMail(std::string_view line, const CommandParseOptions& option
                 "a non-ASCII reverse-path needs the SMTPUTF8 parameter (RFC 6531 §3.4)",
                 AddressErrorKind::kUtf8NotAllowed);
   }
-  return Ok(Command{std::move(mail)});
+  return result;
 }
 
 CommandResult ParseRcpt(std::string_view line, const CommandParseOptions& options) {
   const EsmtpExtensions& ext = options.extensions;
-  RcptCommand rcpt;
+  CommandResult result;
+  RcptCommand& rcpt = result.command.args.emplace<RcptCommand>();
   CommandResult error;
   const std::size_t path_end = ParsePathArgument(line, CommandVerb::kRcpt, options,
                                                  options.allow_utf8, &rcpt.forward_path,
@@ -728,7 +731,7 @@ CommandResult ParseRcpt(std::string_view line, const CommandParseOptions& option
     }
   }
   if (error.error.kind != CommandErrorKind::kOk) return error;
-  return Ok(Command{std::move(rcpt)});
+  return result;
 }
 
 // "VRFY" SP String [ SP "SMTPUTF8" ] and the same for EXPN (RFC 5321
