@@ -277,6 +277,42 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidRow{"NOOP ", K::kSyntax, 5, 501, "5.5.2"},
         InvalidRow{"HELP \"x", K::kSyntax, 7, 501, "5.5.2"}));
 
+// Lines captured from swaks, Python smtplib and Postfix smtp-source (Debian
+// 12) talking to a recording server: the strict defaults accept them all.
+TEST(CommandParser, AcceptsLinesRealClientsSend) {
+  const char* const lines[] = {
+      "EHLO vm",
+      "HELO vm",
+      "ehlo [127.0.0.1]",
+      "ehlo py.example",
+      "helo py2.example",
+      "MAIL FROM:<src@example.org>",
+      "MAIL FROM:<root@vm>",
+      "mail FROM:<>",
+      "mail FROM:<a@example.org> size=18 BODY=8BITMIME",
+      "mail FROM:<\xC3\xA9@exemple.fr> size=3 SMTPUTF8",
+      "RCPT TO:<2dst@example.com>",
+      "rcpt TO:<postmaster>",
+      "rcpt TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.com",
+      "rcpt TO:<\xC3\xBC@exemple.de>",
+      "AUTH PLAIN AHUAcA==",
+      "AUTH LOGIN",
+      "data",
+      "DATA",
+      "noop",
+      "rset",
+      "vrfy b",
+      "quit",
+      "QUIT",
+  };
+  CommandParseOptions options;
+  options.allow_utf8 = true;  // the RCPT follows MAIL ... SMTPUTF8
+  for (const char* line : lines) {
+    CommandResult r = ParseCommand(line, options);
+    EXPECT_TRUE(r.ok()) << line << ": " << r.error.message;
+  }
+}
+
 TEST(CommandParser, MailFieldsAreDecoded) {
   CommandResult r = ParseCommand(
       "MAIL FROM:<Smith@bar.com> SIZE=500 BODY=8BITMIME RET=HDRS ENVID=QQ+2B1 "
