@@ -191,6 +191,19 @@ enum class CommandErrorKind {
 // The enumerator's name without the leading 'k' ("UnknownParameter").
 std::string_view CommandErrorKindName(CommandErrorKind kind);
 
+// Replies ParseCommand suggests (RFC 5321 §4.2.2-4.2.4, RFC 3463 codes):
+//   500 5.5.2  kEmptyLine, kLineTooLong, kForbiddenControl
+//   500 5.5.1  kUnknownVerb
+//   502 5.5.1  kVerbNotEnabled (STARTTLS/AUTH/BDAT of an extension not offered)
+//   501 5.5.2  kSyntax (incl. RFC 4954 §4 undecodable base64), kNonAscii
+//   501 5.5.4  kMissingArgument, kUnexpectedArgument, kDuplicateParameter,
+//              kInvalidParameterValue, and kInvalidPath for a missing "<",
+//              an empty path or a path over kMaxPath (§4.5.3.1.10)
+//   553 5.1.7  kInvalidPath in MAIL FROM (bad sender address syntax)
+//   553 5.1.3  kInvalidPath in RCPT TO (bad destination address syntax)
+//   553 5.6.7  kUtf8NotAllowed (RFC 6531 §3.7.4.2)
+//   555 5.5.4  kUnknownParameter, kParameterNotAllowed (§4.1.1.11)
+//   504 5.5.4  kParameterNotAllowed for VRFY/EXPN SMTPUTF8 when not offered
 struct CommandError {
   CommandErrorKind kind = CommandErrorKind::kOk;
   std::size_t offset = 0;  // byte offset into the line where parsing stopped
