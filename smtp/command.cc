@@ -54,7 +54,7 @@ constexpr Reply kReply501Args{501, "5.5.4"};
 constexpr Reply kReply502{502, "5.5.1"};
 constexpr Reply kReply504{504, "5.5.4"};
 constexpr Reply kReply555{555, "5.5.4"};
-constexpr Reply kReply553Utf8{553, "5.6.7"};  // RFC 6531 §3.7.4.2 / RFC 6532
+constexpr Reply kReply553Utf8{553, "5.6.7"};  // RFC 6531 §3.5, RFC 5248 X.6.7
 
 CommandResult Fail(CommandErrorKind kind, std::size_t offset, Reply reply,
                    std::string why,
@@ -735,7 +735,7 @@ CommandResult ParseRcpt(std::string_view line, const CommandParseOptions& option
 }
 
 // "VRFY" SP String [ SP "SMTPUTF8" ] and the same for EXPN (RFC 5321
-// §4.1.1.6-7, RFC 6531 §3.7.4).
+// §4.1.1.6-7, RFC 6531 §3.7).
 template <typename T>
 CommandResult ParseVrfyOrExpn(std::string_view line, const CommandParseOptions& options,
                               std::size_t first_non_ascii) {
@@ -754,18 +754,18 @@ CommandResult ParseVrfyOrExpn(std::string_view line, const CommandParseOptions& 
   if (end != line.size()) {
     if (line[end] != ' ' || !EqualsIgnoreCase(line.substr(end + 1), "SMTPUTF8")) {
       return Fail(CommandErrorKind::kSyntax, end, kReply501Syntax,
-                  "only \" SMTPUTF8\" may follow the String (RFC 6531 §3.7.4)");
+                  "only \" SMTPUTF8\" may follow the String (RFC 6531 §3.7)");
     }
     if (!options.extensions.smtputf8) {
       return Fail(CommandErrorKind::kParameterNotAllowed, end + 1, kReply504,
-                  "SMTPUTF8 needs the SMTPUTF8 extension (RFC 6531 §3.7.4)");
+                  "SMTPUTF8 needs the SMTPUTF8 extension (RFC 6531 §3.7)");
     }
     command.smtputf8 = true;
   }
   if (first_non_ascii != npos) {
     if (!command.smtputf8) {
       return Fail(CommandErrorKind::kUtf8NotAllowed, first_non_ascii, kReply553Utf8,
-                  "a non-ASCII argument needs the SMTPUTF8 parameter (RFC 6531 §3.7.4)",
+                  "a non-ASCII argument needs the SMTPUTF8 parameter (RFC 6531 §3.7)",
                   AddressErrorKind::kUtf8NotAllowed);
     }
     const std::size_t invalid = FindInvalidUtf8(command.argument);

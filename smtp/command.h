@@ -129,12 +129,12 @@ struct NoopCommand {  // "NOOP" [ SP String ]
 struct QuitCommand {  // RFC 5321 §4.1.1.10
   friend bool operator==(const QuitCommand&, const QuitCommand&) = default;
 };
-struct VrfyCommand {  // "VRFY" SP String [ SP "SMTPUTF8" ] (RFC 6531 §3.7.4)
+struct VrfyCommand {  // "VRFY" SP String [ SP "SMTPUTF8" ] (RFC 6531 §3.7)
   std::string argument;
   bool smtputf8 = false;
   friend bool operator==(const VrfyCommand&, const VrfyCommand&) = default;
 };
-struct ExpnCommand {  // "EXPN" SP String [ SP "SMTPUTF8" ] (RFC 6531 §3.7.4)
+struct ExpnCommand {  // "EXPN" SP String [ SP "SMTPUTF8" ] (RFC 6531 §3.7)
   std::string argument;
   bool smtputf8 = false;
   friend bool operator==(const ExpnCommand&, const ExpnCommand&) = default;
@@ -201,7 +201,7 @@ std::string_view CommandErrorKindName(CommandErrorKind kind);
 //              an empty path or a path over kMaxPath (§4.5.3.1.10)
 //   553 5.1.7  kInvalidPath in MAIL FROM (bad sender address syntax)
 //   553 5.1.3  kInvalidPath in RCPT TO (bad destination address syntax)
-//   553 5.6.7  kUtf8NotAllowed (RFC 6531 §3.7.4.2)
+//   553 5.6.7  kUtf8NotAllowed (RFC 6531 §3.5)
 //   555 5.5.4  kUnknownParameter, kParameterNotAllowed (§4.1.1.11)
 //   504 5.5.4  kParameterNotAllowed for VRFY/EXPN SMTPUTF8 when not offered
 struct CommandError {
