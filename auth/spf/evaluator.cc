@@ -1,5 +1,6 @@
 #include "auth/spf/evaluator.h"
 
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -36,15 +37,15 @@ std::string StripDot(std::string_view name) {
   return std::string(name);
 }
 
-// What a check_host() level hands back: the result, and for fail the exp=
-// of the deciding record with the domain to expand it in (§6.2: the
-// explanation is fetched once, after the result is known).
+// What a check_host() level hands back: the result and, for a match, the
+// matching term and its record (kept alive here) so the reason and the exp=
+// of a fail are built once, after the whole check (§6.2: the explanation is
+// fetched once, after the result is known), not at every include level.
 struct Outcome {
   Result result = Result::kNeutral;
-  std::string reason;
-  std::string mechanism;
-  std::optional<MacroString> exp;
-  std::string exp_domain;
+  std::string reason;  // set for errors and defaults; built later for matches
+  std::shared_ptr<const ParseResult<Record>> record;
+  const Mechanism* matched = nullptr;
   std::string domain;  // the domain whose record decided
 };
 
@@ -59,9 +60,11 @@ Outcome Make(Result result, std::string reason) {
 // the whole check, includes and redirects included).
 class Check {
  public:
-  Check(dns::Resolver& resolver, const EvaluatorOptions& options, const IpAddress& ip,
-        std::string_view sender, std::string_view helo, int64_t timestamp)
-      : resolver_(resolver), options_(options), ip_(ip) {
+  using ParseFn = std::function<std::shared_ptr<const ParseResult<Record>>(const std::string&)>;
+
+  Check(dns::Resolver& resolver, const EvaluatorOptions& options, ParseFn parse,
+        const IpAddress& ip, std::string_view sender, std::string_view helo, int64_t timestamp)
+      : resolver_(resolver), options_(options), parse_(std::move(parse)), ip_(ip) {
     // §5: an IPv4-mapped IPv6 client is an IPv4 client.
     static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (ip_.is_v6 && std::equal(kMapped, kMapped + 12, ip_.bytes.begin())) {
@@ -132,6 +135,8 @@ class Check {
     for (const dns::ResourceRecord& rr : txt.records) {
       const auto* data = std::get_if<dns::TxtData>(&rr.data);
       if (data == nullptr) continue;
+      // Most records are one string: test it in place before copying.
+      if (data->strings.size() == 1 && !IsSpfRecord(data->strings[0])) continue;
       std::string joined;
       for (const std::string& s : data->strings) joined += s;
       if (!IsSpfRecord(joined)) continue;
@@ -144,18 +149,18 @@ class Check {
     if (found == 0) {
       return Make(Result::kNone, "no \"v=spf1\" record at " + domain + " (RFC 7208 §4.5)");
     }
-    ParseResult<Record> record = ParseRecord(record_text);
-    if (!record.ok()) {
-      return Make(Result::kPermError, "SPF record at " + domain + ": " + record.error().message);
+    std::shared_ptr<const ParseResult<Record>> record = parse_(record_text);
+    if (!record->ok()) {
+      return Make(Result::kPermError, "SPF record at " + domain + ": " + record->error().message);
     }
-    return Evaluate(*record, domain);
+    return Evaluate(record, domain);
   }
 
   // The explanation for a fail (§6.2); empty when exp= is absent or unusable.
   std::string Explain(const Outcome& outcome) {
-    if (!outcome.exp) return "";
-    values_.domain = outcome.exp_domain;
-    std::string name = ExpandMacroString(*outcome.exp, values_, /*for_domain=*/true);
+    if (outcome.record == nullptr || !(*outcome.record)->exp) return "";
+    values_.domain = outcome.domain;
+    std::string name = ExpandMacroString(*(*outcome.record)->exp, values_, /*for_domain=*/true);
     if (!IsQueryableName(name)) return "";
     LookupResult txt = resolver_.LookupSync(name, RrType::kTxt);
     // §6.2: any DNS error, no record or more than one record: ignore exp=.
@@ -290,7 +295,9 @@ class Check {
     return names.empty() ? "unknown" : names.front();
   }
 
-  Outcome Evaluate(const Record& record, const std::string& domain) {
+  Outcome Evaluate(const std::shared_ptr<const ParseResult<Record>>& parsed,
+                   const std::string& domain) {
+    const Record& record = parsed->value();
     for (const Mechanism& m : record.mechanisms) {
       if (m.does_dns_lookup()) {
         if (auto limit = CountLookup(m.text)) return *limit;
@@ -419,13 +426,9 @@ class Check {
           case Qualifier::kSoftFail: o.result = Result::kSoftFail; break;
           case Qualifier::kNeutral: o.result = Result::kNeutral; break;
         }
-        o.mechanism = m.text;
+        o.record = parsed;
+        o.matched = &m;
         o.domain = domain;
-        o.reason = "\"" + m.text + "\" matched in the SPF record of " + domain;
-        if (o.result == Result::kFail) {
-          o.exp = record.exp;
-          o.exp_domain = domain;
-        }
         return o;
       }
     }
@@ -450,6 +453,7 @@ class Check {
 
   dns::Resolver& resolver_;
   const EvaluatorOptions& options_;
+  ParseFn parse_;
   IpAddress ip_;
   std::string local_, sender_domain_, sender_, helo_, client_, i_, timestamp_;
   MacroValues values_;
@@ -476,14 +480,16 @@ std::string_view ResultName(Result result) {
 
 bool IsQueryableName(std::string_view name) {
   if (name.empty() || name.size() > kMaxDomainLength) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = name.find('.', start);
-    size_t end = dot == std::string_view::npos ? name.size() : dot;
-    if (end == start || end - start > kMaxLabelLength) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
+  size_t label = 0;
+  for (char c : name) {
+    if (c != '.') {
+      if (++label > kMaxLabelLength) return false;
+    } else {
+      if (label == 0) return false;
+      label = 0;
+    }
   }
+  return label > 0;
 }
 
 Evaluator::Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
@@ -499,16 +505,37 @@ Evaluator::Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
   }
 }
 
+std::shared_ptr<const ParseResult<Record>> Evaluator::Parse(const std::string& text) const {
+  if (options_.record_cache_size == 0) {
+    return std::make_shared<const ParseResult<Record>>(ParseRecord(text));
+  }
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto found = cache_.find(text);
+    if (found != cache_.end()) return found->second;
+  }
+  auto parsed = std::make_shared<const ParseResult<Record>>(ParseRecord(text));
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= options_.record_cache_size) cache_.clear();
+  cache_.emplace(text, parsed);
+  return parsed;
+}
+
 CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
                                  std::string_view sender, std::string_view helo,
                                  int64_t timestamp) const {
-  Check check(*resolver_, options_, ip, sender, helo, timestamp);
+  Check check(*resolver_, options_, [this](const std::string& text) { return Parse(text); }, ip,
+              sender, helo, timestamp);
   std::string name = StripDot(domain);
   Outcome outcome = check.CheckHost(name);
   CheckResult out;
   out.result = outcome.result;
-  out.reason = std::move(outcome.reason);
-  out.mechanism = std::move(outcome.mechanism);
+  if (outcome.matched != nullptr) {
+    out.mechanism = outcome.matched->text;
+    out.reason = "\"" + outcome.matched->text + "\" matched in the SPF record of " + outcome.domain;
+  } else {
+    out.reason = std::move(outcome.reason);
+  }
   if (out.result == Result::kFail) {
     out.explanation = check.Explain(outcome);
     if (out.explanation.empty()) {

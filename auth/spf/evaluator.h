@@ -19,8 +19,12 @@
 #define MXKIT_AUTH_SPF_EVALUATOR_H_
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "auth/spf/record.h"
 #include "dns/resolver.h"
@@ -62,12 +66,17 @@ struct EvaluatorOptions {
   std::string default_explanation = "%{d} does not designate %{c} as a permitted sender";
   // §4.6.4 lets the void limit be configurable; the default is the RFC's two.
   int max_void_lookups = kMaxVoidLookups;
+  // Parsed records kept by exact text, so a busy receiver does not re-parse
+  // the same popular policies for every message (DNS answers are cached by the
+  // resolver; this caches what we make of them). The cache is emptied when it
+  // reaches this many entries; 0 turns it off.
+  size_t record_cache_size = 1024;
 };
 
 class Evaluator {
  public:
   // `resolver` must outlive the evaluator. Evaluations may run concurrently
-  // only if the resolver's LookupSync is thread-safe.
+  // (the record cache is locked) if the resolver's LookupSync is thread-safe.
   explicit Evaluator(dns::Resolver& resolver, EvaluatorOptions options = {});
 
   // check_host(<ip>, <domain>, <sender>) (§4). `helo` feeds %{h};
@@ -89,9 +98,14 @@ class Evaluator {
   CheckResult CheckHelo(const IpAddress& ip, std::string_view helo, int64_t timestamp = 0) const;
 
  private:
+  // The parse of `text` (value or syntax error), cached per record_cache_size.
+  std::shared_ptr<const ParseResult<Record>> Parse(const std::string& text) const;
+
   dns::Resolver* resolver_;
   EvaluatorOptions options_;
   MacroString default_explanation_;
+  mutable std::mutex cache_mutex_;
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const ParseResult<Record>>> cache_;
 };
 
 // True when `name` (no trailing dot) can be queried: 1..253 characters,

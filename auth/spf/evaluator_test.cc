@@ -254,6 +254,33 @@ TEST_F(EvaluatorTest, ParsesWholeRecordBeforeEvaluating) {
   EXPECT_NE(r.reason.find("offset 12"), std::string::npos);
 }
 
+TEST_F(EvaluatorTest, RecordCacheNeverChangesResults) {
+  Spf("a.example", "v=spf1 ip4:192.0.2.0/24 -all");
+  Spf("b.example", "v=spf1 ip4:198.51.100.0/24 ~all");
+  Spf("c.example", "v=spf1 ip4:192.0.2.0/24 moo");
+  const std::vector<std::string> domains = {"a.example", "b.example", "c.example"};
+  const std::vector<std::string> ips = {"192.0.2.1", "198.51.100.1"};
+  std::vector<Result> reference;
+  for (size_t cache : {size_t{0}, size_t{1}, size_t{2}, size_t{1024}}) {
+    options_.record_cache_size = cache;
+    Evaluator evaluator(zone_, options_);
+    std::vector<Result> got;
+    for (int round = 0; round < 3; ++round) {
+      for (const auto& d : domains) {
+        for (const auto& ip : ips) {
+          got.push_back(evaluator.CheckMailFrom(*IpAddress::Parse(ip), "u@" + d, "h.example").result);
+        }
+      }
+    }
+    if (reference.empty()) reference = got;
+    EXPECT_EQ(got, reference) << "record_cache_size " << cache;
+  }
+  ASSERT_EQ(reference.size(), 18u);
+  EXPECT_EQ(reference[0], Result::kPass);
+  EXPECT_EQ(reference[3], Result::kPass);
+  EXPECT_EQ(reference[4], Result::kPermError);
+}
+
 TEST(ResultName, NamesEveryResult) {
   EXPECT_EQ(ResultName(Result::kNone), "none");
   EXPECT_EQ(ResultName(Result::kNeutral), "neutral");

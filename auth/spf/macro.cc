@@ -67,6 +67,7 @@ bool IsTopLabel(std::string_view label) {
 
 ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext context) {
   MacroString out;
+  out.tokens.reserve(4);
   size_t i = 0;
   while (i < text.size()) {
     char c = text[i];

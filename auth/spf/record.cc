@@ -266,8 +266,15 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
 std::string IpAddress::ToString() const {
   char buffer[INET6_ADDRSTRLEN];
   if (!is_v6) {
-    return std::to_string(bytes[0]) + "." + std::to_string(bytes[1]) + "." +
-           std::to_string(bytes[2]) + "." + std::to_string(bytes[3]);
+    char* p = buffer;
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) *p++ = '.';
+      unsigned v = bytes[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    }
+    return std::string(buffer, p - buffer);
   }
   inet_ntop(AF_INET6, bytes.data(), buffer, sizeof buffer);
   return buffer;

@@ -137,12 +137,12 @@ def main(argv):
         rounds = int(argv[2])
         scenarios = load_zones(argv[3:])
         cases = [(zone, t) for zone, tests in scenarios for t in tests.values()]
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(rounds):
             for zone, t in cases:
                 zonedata = zone
                 check(t['host'], t['mailfrom'], t['helo'])
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         print('%.6f %d' % (elapsed, rounds * len(cases)))
         return 0
     scenarios = load_zones(argv[2:])
