@@ -290,6 +290,32 @@ INSTANTIATE_TEST_SUITE_P(
         HostRow{"example.com ", false, k6, AddressErrorKind::kTrailingCharacters, 11},
         HostRow{"", false, k6, AddressErrorKind::kEmpty, 0}));
 
+// Every group count around "::", with and without an IPv4 tail, against the
+// §4.1.3 rules: IPv6-full has 8 groups, IPv6-comp at most 6 besides "::",
+// IPv6v4-full 6 groups and the tail, IPv6v4-comp at most 4 besides "::".
+TEST(AddressParser, IPv6GroupCountsFollowSection413Exactly) {
+  const auto groups = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? ":" : "") + std::string("a") + std::to_string(i);
+    return s;
+  };
+  for (int v4 = 0; v4 < 2; ++v4) {
+    for (int before = 0; before <= 9; ++before) {
+      // Uncompressed: groups, then the tail after a ":".
+      std::string full = groups(before);
+      if (v4) full += (before ? ":" : "") + std::string("192.0.2.1");
+      const bool full_ok = before == (v4 ? 6 : 8);
+      EXPECT_EQ(ParseHost("[IPv6:" + full + "]", true).ok(), full_ok) << full;
+      for (int after = 0; before + after <= 10; ++after) {
+        std::string comp = groups(before) + "::" + groups(after);
+        if (v4) comp += (after ? ":" : "") + std::string("192.0.2.1");
+        const bool comp_ok = before + after <= (v4 ? 4 : 6);
+        EXPECT_EQ(ParseHost("[IPv6:" + comp + "]", true).ok(), comp_ok) << comp;
+      }
+    }
+  }
+}
+
 TEST(AddressParser, HostWithoutLiteralRejectsBrackets) {
   HostResult r = ParseHost("[192.0.2.1]", /*allow_literal=*/false);
   ASSERT_FALSE(r.ok());
