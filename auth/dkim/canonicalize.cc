@@ -181,9 +181,21 @@ void BodyCanonicalizer::UpdateRelaxed(std::string_view in) {
       ++i;
       continue;
     }
-    // A run of ordinary bytes.
+    // A run that needs no rewriting: ordinary bytes and single SPs between
+    // them (the common case of running text), emitted in one piece.
     std::size_t end = i + 1;
-    while (end < n && !IsWsp(in[end]) && in[end] != '\r') ++end;
+    while (end < n) {
+      char c = in[end];
+      if (c == ' ') {
+        if (end + 1 < n && !IsWsp(in[end + 1]) && in[end + 1] != '\r') {
+          end += 2;
+          continue;
+        }
+        break;
+      }
+      if (c == '\t' || c == '\r') break;
+      ++end;
+    }
     FlushEmptyLines();
     if (pending_wsp_) Emit(" ");
     pending_wsp_ = false;

@@ -27,37 +27,57 @@ bool IsDkimSignature(std::string_view name) {
   return true;
 }
 
-// Body hashes are shared between signatures with the same body
-// canonicalization and l= (commonly all of them).
-struct BodyHash {
-  Canonicalization canonicalization;
-  std::optional<uint64_t> limit;
-  std::string digest;
-  uint64_t canonical_length;
-};
-
-const BodyHash& ComputeBodyHash(std::vector<BodyHash>& cache, std::string_view body,
-                                Canonicalization c, std::optional<uint64_t> limit) {
-  for (const BodyHash& h : cache) {
-    if (h.canonicalization == c && h.limit == limit) return h;
-  }
-  internal::Sha256Sink sink;
-  BodyCanonicalizer canon(c, &sink, limit);
-  canon.Update(body);
-  canon.Finish();
-  cache.push_back(BodyHash{c, limit, sink.Digest(), canon.canonical_length()});
-  return cache.back();
-}
-
 SignatureResult Result(SignatureResult r, DkimResult result, std::string reason) {
   r.result = result;
   r.reason = std::move(reason);
   return r;
 }
 
-SignatureResult VerifyOne(dns::Resolver* resolver, std::span<const HeaderField> headers,
-                          std::size_t index, std::string_view body, int64_t now,
-                          std::vector<BodyHash>& body_hashes) {
+}  // namespace
+
+// Body hashes are shared between signatures with the same body
+// canonicalization and l= (commonly all of them).
+struct Verifier::BodyHash {
+  Canonicalization canonicalization;
+  std::optional<uint64_t> limit;
+  std::string digest;
+  uint64_t canonical_length;
+};
+
+const Verifier::BodyHash& Verifier::ComputeBodyHash(std::vector<BodyHash>& cache,
+                                                    std::string_view body, Canonicalization c,
+                                                    std::optional<uint64_t> limit) {
+  for (const Verifier::BodyHash& h : cache) {
+    if (h.canonicalization == c && h.limit == limit) return h;
+  }
+  internal::Sha256Sink sink;
+  BodyCanonicalizer canon(c, &sink, limit);
+  canon.Update(body);
+  canon.Finish();
+  cache.push_back(Verifier::BodyHash{c, limit, sink.Digest(), canon.canonical_length()});
+  return cache.back();
+}
+
+std::shared_ptr<const KeyRecordResult> Verifier::ParseKey(
+    const std::vector<std::string>& strings) const {
+  std::string text;
+  for (const std::string& s : strings) text += s;
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    for (const auto& [key, parsed] : key_cache_) {
+      if (key == text) return parsed;
+    }
+  }
+  auto parsed = std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings));
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (key_cache_.size() == kKeyCacheEntries) key_cache_.pop_front();
+  key_cache_.emplace_back(std::move(text), parsed);
+  return parsed;
+}
+
+SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::size_t index,
+                                    std::string_view body, int64_t now,
+                                    std::vector<BodyHash>& body_hashes) const {
   SignatureResult r;
   r.header_index = index;
   const std::string_view raw = headers[index].raw;
@@ -88,7 +108,7 @@ SignatureResult VerifyOne(dns::Resolver* resolver, std::span<const HeaderField> 
     return Result(std::move(r), DkimResult::kPermError,
                   Cat("key name ", key_name, " is longer than ", kMaxDomainLength, " bytes"));
   }
-  dns::LookupResult lookup = resolver->LookupSync(key_name, dns::RrType::kTxt);
+  dns::LookupResult lookup = resolver_->LookupSync(key_name, dns::RrType::kTxt);
   switch (lookup.status) {
     case dns::LookupStatus::kAnswer:
       break;
@@ -105,33 +125,34 @@ SignatureResult VerifyOne(dns::Resolver* resolver, std::span<const HeaderField> 
       return Result(std::move(r), DkimResult::kPermError,
                     Cat("key lookup for ", key_name, " failed permanently: ", lookup.detail));
   }
-  std::optional<KeyRecord> key;
-  KeyRecordResult first_error;
+  std::shared_ptr<const KeyRecordResult> parsed_key;
+  std::shared_ptr<const KeyRecordResult> first_error;
   std::size_t tried = 0;
   for (const dns::ResourceRecord& rr : lookup.records) {
     const auto* txt = std::get_if<dns::TxtData>(&rr.data);
     if (txt == nullptr) continue;
     if (tried++ == kMaxKeyRecords) break;
-    KeyRecordResult k = ParseKeyRecord(txt->strings);
-    if (k.ok()) {
-      key = std::move(k.record);
+    std::shared_ptr<const KeyRecordResult> k = ParseKey(txt->strings);
+    if (k->ok()) {
+      parsed_key = std::move(k);
       break;
     }
-    if (first_error.ok()) first_error = std::move(k);
+    if (first_error == nullptr) first_error = std::move(k);
   }
-  if (!key) {
-    if (first_error.ok()) {
+  if (parsed_key == nullptr) {
+    if (first_error == nullptr) {
       return Result(std::move(r), DkimResult::kPermError,
                     Cat("no key for signature: no TXT record at ", key_name));
     }
     // RFC 8301 §3.2 forbids treating the signature as valid; it is not a
     // malformed record, so this is a verification failure (see verifier.h).
-    DkimResult kind = first_error.error == KeyRecordError::kRsaKeyTooShort ? DkimResult::kFail
-                                                                           : DkimResult::kPermError;
+    DkimResult kind = first_error->error == KeyRecordError::kRsaKeyTooShort ? DkimResult::kFail
+                                                                            : DkimResult::kPermError;
     return Result(std::move(r), kind,
-                  Cat("key record at ", key_name, ", offset ", first_error.offset, ": ",
-                      first_error.message));
+                  Cat("key record at ", key_name, ", offset ", first_error->offset, ": ",
+                      first_error->message));
   }
+  const KeyRecord* key = &parsed_key->record;
   r.key_testing = key->testing;
   r.key_bits = key->key_type == KeyType::kRsa ? key->rsa_bits : 256;
   if (key->revoked) {
@@ -198,8 +219,6 @@ SignatureResult VerifyOne(dns::Resolver* resolver, std::span<const HeaderField> 
                     " s=", sig.selector, " verified"));
 }
 
-}  // namespace
-
 std::string_view DkimResultKeyword(DkimResult result) {
   switch (result) {
     case DkimResult::kPass: return "pass";
@@ -229,7 +248,7 @@ std::vector<SignatureResult> Verifier::Verify(std::span<const HeaderField> heade
       continue;
     }
     ++evaluated;
-    results.push_back(VerifyOne(resolver_, headers, index, body, now, body_hashes));
+    results.push_back(VerifyOne(headers, index, body, now, body_hashes));
   }
   return results;
 }

@@ -30,6 +30,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,6 +40,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "auth/dkim/key_record.h"
 #include "auth/dkim/signature.h"
 #include "dns/resolver.h"
 
@@ -49,6 +53,10 @@ inline constexpr std::size_t kMaxSignaturesEvaluated = 8;
 // RFC 6376 §6.1.2 step 4 lets a verifier choose among several key records at
 // one name; the first kMaxKeyRecords are parsed and the first valid one used.
 inline constexpr std::size_t kMaxKeyRecords = 4;
+// Parsed key records kept per Verifier, keyed by the record's text. Only the
+// parsing is cached (base64, DER, RSA setup); the DNS lookup runs for every
+// signature, so a changed or removed record takes effect at once.
+inline constexpr std::size_t kKeyCacheEntries = 64;
 
 enum class DkimResult { kPass, kFail, kNeutral, kTempError, kPermError, kPolicy };
 
@@ -67,6 +75,8 @@ struct SignatureResult {
   unsigned key_bits = 0;     // RSA modulus bits, 256 for Ed25519, 0 if no key
 };
 
+// Thread-safe: Verify may run concurrently on one Verifier (the key cache is
+// locked) as long as the resolver's LookupSync is thread-safe too.
 class Verifier {
  public:
   // `resolver` must outlive the Verifier. Its LookupSync is used for keys.
@@ -86,7 +96,18 @@ class Verifier {
                                                              int64_t now) const;
 
  private:
+  struct BodyHash;
+  static const BodyHash& ComputeBodyHash(std::vector<BodyHash>& cache, std::string_view body,
+                                         Canonicalization c, std::optional<uint64_t> limit);
+  SignatureResult VerifyOne(std::span<const HeaderField> headers, std::size_t index,
+                            std::string_view body, int64_t now,
+                            std::vector<BodyHash>& body_hashes) const;
+  // ParseKeyRecord through the cache.
+  std::shared_ptr<const KeyRecordResult> ParseKey(const std::vector<std::string>& strings) const;
+
   dns::Resolver* resolver_;
+  mutable std::mutex cache_mutex_;
+  mutable std::deque<std::pair<std::string, std::shared_ptr<const KeyRecordResult>>> key_cache_;
 };
 
 }  // namespace mxkit::auth::dkim

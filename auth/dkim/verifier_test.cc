@@ -404,5 +404,47 @@ TEST_F(VerifierTest, EverySignatureGetsItsOwnResultUpToTheBound) {
   }
 }
 
+// A resolver whose one TXT answer the test can change between lookups.
+class MutableResolver : public dns::Resolver {
+ public:
+  void Lookup(std::string_view name, dns::RrType type, Callback done) override {
+    dns::LookupResult r;
+    r.status = dns::LookupStatus::kAnswer;
+    dns::ResourceRecord rr;
+    rr.name = std::string(name);
+    rr.type = dns::RrType::kTxt;
+    rr.data = dns::TxtData{{txt}};
+    r.records.push_back(rr);
+    done(std::move(r));
+  }
+  std::string txt;
+};
+
+TEST(VerifierKeyCache, NeverHidesADnsChange) {
+  MutableResolver resolver;
+  Verifier verifier(&resolver);
+  SignerOptions o;
+  o.domain = "example.com";
+  o.selector = "k";
+  std::string m = *SignMessage(kMessage, TestKeys().ed, o) + kMessage;
+  auto keyword = [&] {
+    auto r = verifier.VerifyMessage(m, kNow);
+    return r.ok() && r->size() == 1 ? std::string(DkimResultKeyword((*r)[0].result)) : "?";
+  };
+  resolver.txt = TestKeys().ed.KeyRecordText();
+  EXPECT_EQ(keyword(), "pass");
+  resolver.txt = "v=DKIM1; k=ed25519; p=";
+  EXPECT_EQ(keyword(), "permerror");
+  resolver.txt = TestKeys().rsa.KeyRecordText();
+  EXPECT_EQ(keyword(), "permerror");
+  resolver.txt = TestKeys().ed.KeyRecordText();
+  EXPECT_EQ(keyword(), "pass");
+  // More distinct records than the cache holds still parse correctly.
+  for (std::size_t i = 0; i < kKeyCacheEntries + 3; ++i) {
+    resolver.txt = "v=DKIM1; n=" + std::to_string(i) + "; " + TestKeys().ed.KeyRecordText().substr(9);
+    EXPECT_EQ(keyword(), "pass") << i;
+  }
+}
+
 }  // namespace
 }  // namespace mxkit::auth::dkim
