@@ -1,5 +1,7 @@
 #include "auth/spf/evaluator.h"
 
+#include "absl/container/inlined_vector.h"
+
 #include <functional>
 #include <optional>
 #include <utility>
@@ -60,7 +62,7 @@ Outcome Make(Result result, std::string reason) {
 // the whole check, includes and redirects included).
 class Check {
  public:
-  using ParseFn = std::function<std::shared_ptr<const ParseResult<Record>>(const std::string&)>;
+  using ParseFn = std::function<std::shared_ptr<const ParseResult<Record>>(std::string_view)>;
 
   Check(dns::Resolver& resolver, const EvaluatorOptions& options, ParseFn parse,
         const IpAddress& ip, std::string_view sender, std::string_view helo, int64_t timestamp)
@@ -76,10 +78,18 @@ class Check {
     size_t at = sender.rfind('@');
     std::string_view local = at == std::string_view::npos ? std::string_view() : sender.substr(0, at);
     std::string_view domain = at == std::string_view::npos ? sender : sender.substr(at + 1);
-    local_ = local.empty() ? "postmaster" : std::string(local);
-    sender_domain_ = std::string(domain);
-    sender_ = local_ + "@" + sender_domain_;
-    helo_ = std::string(helo);
+    // Views into the caller's strings, which outlive this Check; only the
+    // substituted sender needs storage of its own.
+    if (local.empty()) {
+      sender_storage_ = "postmaster@";
+      sender_storage_.append(domain);
+      values_.sender = sender_storage_;
+      values_.local_part = "postmaster";
+    } else {
+      values_.sender = sender;
+      values_.local_part = local;
+    }
+    values_.sender_domain = domain;
     client_ = ip_.ToString();
     if (ip_.is_v6) {
       // §7.3: "i" for IPv6 is the dot-format nibbles. Upper-case hex, as the
@@ -96,62 +106,66 @@ class Check {
       i_ = client_;
     }
     timestamp_ = std::to_string(timestamp);
-    values_.sender = sender_;
-    values_.local_part = local_;
-    values_.sender_domain = sender_domain_;
     values_.ip = i_;
     values_.client_ip = client_;
     values_.ip_version = ip_.is_v6 ? "ip6" : "in-addr";
-    values_.helo = helo_;
+    values_.helo = helo;
     values_.receiver = options_.receiver;
     values_.timestamp = timestamp_;
-    values_.validated_domain = [this] { return ValidatedDomainFor(std::string(values_.domain)); };
+    values_.validated_domain = [this] { return ValidatedDomainFor(values_.domain); };
   }
 
   int lookups() const { return lookups_; }
   int voids() const { return voids_; }
 
   // check_host() for `domain` (§4). `depth` > 0 for include/redirect targets.
-  Outcome CheckHost(const std::string& domain) {
+  Outcome CheckHost(std::string_view domain) {
     // §4.3: malformed or single-label domains give "none".
     if (!IsQueryableName(domain) || domain.find('.') == std::string::npos || domain[0] == '[') {
-      return Make(Result::kNone, "\"" + domain + "\" is not a valid multi-label domain name "
+      return Make(Result::kNone, "\"" + std::string(domain) + "\" is not a valid multi-label domain name "
                                  "(RFC 7208 §4.3)");
     }
     LookupResult txt = resolver_.LookupSync(domain, RrType::kTxt);
     if (txt.status == LookupStatus::kTemporaryFailure ||
         txt.status == LookupStatus::kPermanentFailure) {
       return Make(Result::kTempError,
-                  "TXT lookup for " + domain + " failed: " + txt.detail + " (RFC 7208 §4.4)");
+                  "TXT lookup for " + std::string(domain) + " failed: " + txt.detail + " (RFC 7208 §4.4)");
     }
     if (!txt.ok()) {
       ++pending_void_;
-      return Make(Result::kNone, "no TXT records at " + domain + " (RFC 7208 §4.4)");
+      return Make(Result::kNone, "no TXT records at " + std::string(domain) + " (RFC 7208 §4.4)");
     }
     // §4.5: keep the records starting "v=spf1"; the strings of one TXT record
     // are concatenated without separators (§3.3).
-    std::string record_text;
+    std::string joined;
+    std::string_view record_text;
     int found = 0;
     for (const dns::ResourceRecord& rr : txt.records) {
       const auto* data = std::get_if<dns::TxtData>(&rr.data);
       if (data == nullptr) continue;
-      // Most records are one string: test it in place before copying.
-      if (data->strings.size() == 1 && !IsSpfRecord(data->strings[0])) continue;
-      std::string joined;
-      for (const std::string& s : data->strings) joined += s;
-      if (!IsSpfRecord(joined)) continue;
+      std::string_view text;
+      if (data->strings.size() == 1) {
+        text = data->strings[0];  // most records are one string: no copy
+      } else {
+        std::string concatenated;
+        for (const std::string& s : data->strings) concatenated += s;
+        if (!IsSpfRecord(concatenated)) continue;
+        joined = std::move(concatenated);
+        text = joined;
+      }
+      if (!IsSpfRecord(text)) continue;
       if (++found > 1) {
         return Make(Result::kPermError,
-                    "more than one SPF record at " + domain + " (RFC 7208 §4.5)");
+                    "more than one SPF record at " + std::string(domain) + " (RFC 7208 §4.5)");
       }
-      record_text = std::move(joined);
+      record_text = text;
     }
     if (found == 0) {
-      return Make(Result::kNone, "no \"v=spf1\" record at " + domain + " (RFC 7208 §4.5)");
+      return Make(Result::kNone, "no \"v=spf1\" record at " + std::string(domain) + " (RFC 7208 §4.5)");
     }
     std::shared_ptr<const ParseResult<Record>> record = parse_(record_text);
     if (!record->ok()) {
-      return Make(Result::kPermError, "SPF record at " + domain + ": " + record->error().message);
+      return Make(Result::kPermError, "SPF record at " + std::string(domain) + ": " + record->error().message);
     }
     return Evaluate(record, domain);
   }
@@ -175,7 +189,7 @@ class Check {
     return ExpandMacroString(*explain, values_, /*for_domain=*/false);
   }
 
-  std::string ExpandDefault(const MacroString& macro, const std::string& domain) {
+  std::string ExpandDefault(const MacroString& macro, std::string_view domain) {
     values_.domain = domain;
     return ExpandMacroString(macro, values_, /*for_domain=*/false);
   }
@@ -202,8 +216,8 @@ class Check {
     return std::nullopt;
   }
 
-  std::string Target(const Mechanism& m, const std::string& domain) {
-    if (!m.domain_spec) return domain;
+  std::string Target(const Mechanism& m, std::string_view domain) {
+    if (!m.domain_spec) return std::string(domain);
     values_.domain = domain;
     return ExpandMacroString(*m.domain_spec, values_, /*for_domain=*/true);
   }
@@ -211,7 +225,7 @@ class Check {
   // Addresses of `name` in the client's family, or why there are none.
   struct Addresses {
     LookupStatus status = LookupStatus::kNxDomain;
-    std::vector<IpAddress> list;
+    absl::InlinedVector<IpAddress, 4> list;
     std::string detail;
   };
   Addresses LookupAddresses(const std::string& name, bool v6) {
@@ -283,7 +297,7 @@ class Check {
 
   // %{p} (§7.3): <domain> itself if validated, else a validated subdomain of
   // it, else any validated name, else "unknown".
-  std::string ValidatedDomainFor(const std::string& domain) {
+  std::string ValidatedDomainFor(std::string_view domain) {
     bool ignored;
     const std::vector<std::string>& names = ValidatedNames(&ignored);
     for (const std::string& n : names) {
@@ -296,7 +310,7 @@ class Check {
   }
 
   Outcome Evaluate(const std::shared_ptr<const ParseResult<Record>>& parsed,
-                   const std::string& domain) {
+                   std::string_view domain) {
     const Record& record = parsed->value();
     for (const Mechanism& m : record.mechanisms) {
       if (m.does_dns_lookup()) {
@@ -317,7 +331,7 @@ class Check {
           std::string target = Target(m, domain);
           Addresses a = LookupAddresses(target, ip_.is_v6);
           if (IsFailure(a.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": lookup of " +
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
                                                 target + " failed: " + a.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(a.status)) ++pending_void_;
@@ -338,14 +352,14 @@ class Check {
           }
           LookupResult mx = resolver_.LookupSync(target, RrType::kMx);
           if (IsFailure(mx.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": MX lookup of " +
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": MX lookup of " +
                                                 target + " failed: " + mx.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(mx.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) return *v;
           if (mx.records.size() > kMaxMxNames) {
             return Make(Result::kPermError,
-                        "\"" + m.text + "\" in " + domain + ": " + target + " has " +
+                        "\"" + m.text + "\" in " + std::string(domain) + ": " + target + " has " +
                             std::to_string(mx.records.size()) + " MX records, more than " +
                             std::to_string(kMaxMxNames) + " (RFC 7208 §4.6.4)");
           }
@@ -356,7 +370,7 @@ class Check {
             if (exchange.empty()) continue;  // RFC 7505 null MX: no host
             Addresses a = LookupAddresses(exchange, ip_.is_v6);
             if (IsFailure(a.status)) {
-              return Make(Result::kTempError, "\"" + m.text + "\" in " + domain +
+              return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) +
                                                   ": address lookup of MX host " + exchange +
                                                   " failed: " + a.detail + " (RFC 7208 §5)");
             }
@@ -384,7 +398,7 @@ class Check {
           // §5.7: always an A query, whatever the client's family.
           Addresses a = LookupAddresses(target, /*v6=*/false);
           if (IsFailure(a.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": lookup of " +
+            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
                                                 target + " failed: " + a.detail + " (RFC 7208 §5.7)");
           }
           if (IsVoid(a.status)) ++pending_void_;
@@ -407,11 +421,11 @@ class Check {
               matched = false;
               break;
             case Result::kTempError:
-              return Make(Result::kTempError, "\"" + m.text + "\" in " + domain + ": " + inner.reason);
+              return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
             case Result::kPermError:
-              return Make(Result::kPermError, "\"" + m.text + "\" in " + domain + ": " + inner.reason);
+              return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
             case Result::kNone:
-              return Make(Result::kPermError, "\"" + m.text + "\" in " + domain +
+              return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) +
                                                   ": included domain has no SPF record: " +
                                                   inner.reason + " (RFC 7208 §5.2)");
           }
@@ -440,12 +454,12 @@ class Check {
       if (auto v = TakeVoids(record.redirect_text)) return *v;
       // §6.1: a target without an SPF record (or a malformed one) is a permerror.
       if (inner.result == Result::kNone) {
-        return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + domain + ": " +
+        return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + std::string(domain) + ": " +
                                             inner.reason + " (RFC 7208 §6.1)");
       }
       return inner;
     }
-    Outcome o = Make(Result::kNeutral, "no mechanism matched in the SPF record of " + domain +
+    Outcome o = Make(Result::kNeutral, "no mechanism matched in the SPF record of " + std::string(domain) +
                                            " and it has no redirect= (RFC 7208 §4.7)");
     o.domain = domain;
     return o;
@@ -455,7 +469,7 @@ class Check {
   const EvaluatorOptions& options_;
   ParseFn parse_;
   IpAddress ip_;
-  std::string local_, sender_domain_, sender_, helo_, client_, i_, timestamp_;
+  std::string sender_storage_, client_, i_, timestamp_;
   MacroValues values_;
   int lookups_ = 0;
   int voids_ = 0;
@@ -505,28 +519,30 @@ Evaluator::Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
   }
 }
 
-std::shared_ptr<const ParseResult<Record>> Evaluator::Parse(const std::string& text) const {
+std::shared_ptr<const ParseResult<Record>> Evaluator::Parse(std::string_view text) const {
   if (options_.record_cache_size == 0) {
     return std::make_shared<const ParseResult<Record>>(ParseRecord(text));
   }
+  absl::string_view key(text.data(), text.size());  // this abseil predates std::string_view interop
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto found = cache_.find(text);
+    auto found = cache_.find(key);
     if (found != cache_.end()) return found->second;
   }
   auto parsed = std::make_shared<const ParseResult<Record>>(ParseRecord(text));
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() >= options_.record_cache_size) cache_.clear();
-  cache_.emplace(text, parsed);
+  cache_.emplace(std::string(text), parsed);
   return parsed;
 }
 
 CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
                                  std::string_view sender, std::string_view helo,
                                  int64_t timestamp) const {
-  Check check(*resolver_, options_, [this](const std::string& text) { return Parse(text); }, ip,
+  Check check(*resolver_, options_, [this](std::string_view text) { return Parse(text); }, ip,
               sender, helo, timestamp);
-  std::string name = StripDot(domain);
+  std::string_view name = domain;
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   Outcome outcome = check.CheckHost(name);
   CheckResult out;
   out.result = outcome.result;

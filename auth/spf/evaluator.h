@@ -99,7 +99,7 @@ class Evaluator {
 
  private:
   // The parse of `text` (value or syntax error), cached per record_cache_size.
-  std::shared_ptr<const ParseResult<Record>> Parse(const std::string& text) const;
+  std::shared_ptr<const ParseResult<Record>> Parse(std::string_view text) const;
 
   dns::Resolver* resolver_;
   EvaluatorOptions options_;
