@@ -1,0 +1,152 @@
+#include "auth/dmarc/from.h"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "smtp/header_block.h"
+
+namespace mxkit::auth::dmarc {
+namespace {
+
+struct DomainRow {
+  const char* value;
+  std::vector<std::string> domains;
+};
+
+TEST(FromValue, ExtractsTheAuthorDomain) {
+  const DomainRow rows[] = {
+      {" joe@football.example.com", {"football.example.com"}},
+      {" Joe SixPack <joe@football.example.com>", {"football.example.com"}},
+      {" \"Joe, \\\"the\\\" SixPack\" <joe@Football.Example.COM>", {"football.example.com"}},
+      {" <joe@example.com>", {"example.com"}},
+      {" John Q. Public <jqp@example.org>", {"example.org"}},  // RFC 5322 §4.1 obs-phrase
+      {" =?utf-8?q?J=C3=B6rg?= <j@example.de>", {"example.de"}},  // RFC 2047 words are atoms
+      {" =?UTF-8?B?SsO2cmc=?= <j@example.de>", {"example.de"}},
+      {" Jörg <j@example.de>", {"example.de"}},  // RFC 6532 UTF-8 display name
+      {" (comment (nested) \\) ) Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+       {"silly.test"}},  // RFC 5322 Appendix A.5
+      {" \"quoted local\"@example.net", {"example.net"}},
+      {" first.last@sub.example.co.uk", {"sub.example.co.uk"}},
+      {" Joe\r\n <joe@example.com>\r\n (folded)", {"example.com"}},
+      {" Team: alice@example.com, bob@example.com;", {"example.com"}},  // RFC 6854 group
+      {" <joe @ example.com>", {"example.com"}},  // obs CFWS around '@' (§4.4)
+      {" _dmarc-test@_x.example", {"_x.example"}},
+  };
+  for (const DomainRow& row : rows) {
+    FromOptions options;
+    options.multiple_mailboxes = MultipleAuthorAction::kEvaluateAll;
+    FromResult r = ParseFromValue(row.value, options);
+    ASSERT_TRUE(r.ok()) << row.value << ": " << r.message;
+    EXPECT_EQ(r.domains, row.domains) << row.value;
+  }
+}
+
+TEST(FromValue, KeepsTheAddressAsWrittenWithoutCfws) {
+  FromResult r = ParseFromValue(" Joe <\"j d\" (x) @ (y) Example.COM>");
+  ASSERT_TRUE(r.ok()) << r.message;
+  ASSERT_EQ(r.authors.size(), 1u);
+  EXPECT_EQ(r.authors[0].address, "\"j d\"@Example.COM");
+  EXPECT_EQ(r.authors[0].domain, "example.com");
+}
+
+struct ErrorRow {
+  const char* value;
+  FromError error;
+  std::size_t offset;
+};
+
+TEST(FromValue, RejectsWithKindAndOffset) {
+  const ErrorRow rows[] = {
+      {"", FromError::kNoMailbox, 0},
+      {"   ", FromError::kNoMailbox, 3},
+      {" undisclosed-recipients:;", FromError::kNoMailbox, 0},
+      {" a@example.com, b@example.org", FromError::kMultipleMailboxes, 16},
+      {" G: a@example.com, b@example.com;", FromError::kMultipleMailboxes, 19},
+      {" joe", FromError::kSyntax, 4},
+      {" Joe <joe@example.com", FromError::kSyntax, 21},
+      {" Joe <>", FromError::kSyntax, 6},
+      {" Joe <joe>", FromError::kSyntax, 9},
+      {" joe@", FromError::kSyntax, 5},
+      {" joe@example..com", FromError::kSyntax, 13},
+      {" joe@example.com.", FromError::kSyntax, 16},
+      {" .joe@example.com", FromError::kSyntax, 1},
+      {" joe@[192.0.2.1]", FromError::kInvalidDomain, 5},
+      {" joe@exämple.com", FromError::kInvalidDomain, 5},
+      {" joe@ex!ample.com", FromError::kInvalidDomain, 5},
+      {" (unterminated joe@example.com", FromError::kSyntax, 1},
+      {" \"unterminated@example.com", FromError::kSyntax, 1},
+      {" a@example.com,", FromError::kSyntax, 15},
+      {" a@example.com b@example.com", FromError::kSyntax, 15},
+      {" G: H: a@example.com;;", FromError::kSyntax, 5},  // no nested groups
+      {" joe@example.com\r\nX", FromError::kSyntax, 16},  // CRLF without WSP
+  };
+  for (const ErrorRow& row : rows) {
+    FromResult r = ParseFromValue(row.value);
+    EXPECT_EQ(r.error, row.error) << row.value << ": " << r.message;
+    EXPECT_EQ(r.offset, row.offset) << row.value << ": " << r.message;
+    EXPECT_FALSE(r.message.empty());
+  }
+}
+
+TEST(FromValue, BoundsCommentNesting) {
+  std::string deep = " " + std::string(kMaxCommentDepth + 1, '(') + std::string(kMaxCommentDepth + 1, ')') + " a@example.com";
+  EXPECT_EQ(ParseFromValue(deep).error, FromError::kCommentTooDeep);
+  std::string ok = " " + std::string(kMaxCommentDepth, '(') + std::string(kMaxCommentDepth, ')') + " a@example.com";
+  EXPECT_TRUE(ParseFromValue(ok).ok());
+}
+
+TEST(FromValue, MultipleMailboxesCanBeEvaluatedEach) {
+  FromOptions options;
+  options.multiple_mailboxes = MultipleAuthorAction::kEvaluateAll;
+  FromResult r = ParseFromValue(" a@example.com, B@Example.org, c@example.com", options);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.authors.size(), 3u);
+  EXPECT_EQ(r.domains, (std::vector<std::string>{"example.com", "example.org"}));
+}
+
+smtp::HeaderBlock Split(const std::string& message) {
+  smtp::HeaderBlockResult r = smtp::SplitHeaderBlock(message);
+  EXPECT_TRUE(r.ok()) << r.message;
+  return r.block;
+}
+
+TEST(AuthorDomains, FindsTheFromFieldInAMessage) {
+  std::string msg = "Subject: hi\r\nfrom: Joe <joe@example.com>\r\nTo: x@y.example\r\n\r\nbody";
+  FromResult r = ExtractAuthorDomains(Split(msg));
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.domains, std::vector<std::string>{"example.com"});
+}
+
+TEST(AuthorDomains, NoFromFieldIsAnError) {
+  std::string msg = "Subject: hi\r\n\r\nbody";
+  FromResult r = ExtractAuthorDomains(Split(msg));
+  EXPECT_EQ(r.error, FromError::kNoFromField);
+  EXPECT_EQ(r.offset, 13u);
+}
+
+TEST(AuthorDomains, MultipleFromFieldsRejectedOrEvaluated) {
+  std::string msg =
+      "From: a@example.com\r\nSubject: x\r\nFrom: b@evil.example\r\n\r\n";
+  smtp::HeaderBlock block = Split(msg);
+  FromResult r = ExtractAuthorDomains(block);
+  EXPECT_EQ(r.error, FromError::kMultipleFromFields);
+  EXPECT_EQ(r.offset, 33u);
+
+  FromOptions options;
+  options.multiple_from_fields = MultipleAuthorAction::kEvaluateAll;
+  FromResult all = ExtractAuthorDomains(block, options);
+  ASSERT_TRUE(all.ok()) << all.message;
+  EXPECT_EQ(all.domains, (std::vector<std::string>{"example.com", "evil.example"}));
+}
+
+TEST(AuthorDomains, ErrorOffsetsPointIntoTheMessage) {
+  std::string msg = "Subject: x\r\nFrom: Joe <joe@[192.0.2.1]>\r\n\r\n";
+  FromResult r = ExtractAuthorDomains(Split(msg));
+  EXPECT_EQ(r.error, FromError::kInvalidDomain);
+  EXPECT_EQ(r.offset, msg.find('['));
+}
+
+}  // namespace
+}  // namespace mxkit::auth::dmarc
