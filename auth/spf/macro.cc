@@ -253,6 +253,7 @@ std::string ExpandMacroString(const MacroString& macro, const MacroValues& value
   for (const MacroToken& token : macro.tokens) {
     if (!token.is_macro) {
       out.append(token.literal);
+      if (out.size() > kMaxExpansionLength) break;
       continue;
     }
     std::string_view value;
@@ -276,6 +277,12 @@ std::string ExpandMacroString(const MacroString& macro, const MacroValues& value
         break;
     }
     ExpandOne(token.macro, value, out);
+    if (out.size() > kMaxExpansionLength) break;
+  }
+  if (out.size() > kMaxExpansionLength) {
+    if (for_domain) return std::string();
+    out.resize(kMaxExpansionLength);
+    return out;
   }
   if (for_domain) {
     if (!out.empty() && out.back() == '.') out.pop_back();

@@ -24,6 +24,11 @@ namespace mxkit::auth::spf {
 inline constexpr size_t kMaxDomainLength = 253;
 // RFC 1035 §2.3.4.
 inline constexpr size_t kMaxLabelLength = 63;
+// Bound on one expansion's output. RFC 7208 sets none, but a 64 KiB TXT
+// record of "%{s}" against a long sender would otherwise expand to tens of
+// megabytes. 4096 is far above any real name (253 after truncation) or
+// explanation (an SMTP reply line is 512 octets, RFC 5321 §4.5.3.1.5).
+inline constexpr size_t kMaxExpansionLength = 4096;
 // RFC 7208 §7.3 transformer digits: a 253-character name has at most 127
 // labels, so any larger count means "all of them"; parsing saturates here so
 // "%{d99999999999999}" cannot overflow.
@@ -141,6 +146,8 @@ struct MacroValues {
 // Expands `macro` (RFC 7208 §7.3). For a name used in a DNS query
 // (`for_domain`), one trailing '.' is dropped and the result is cut to
 // kMaxDomainLength by removing leftmost labels; explanation text is kept as is.
+// Past kMaxExpansionLength a name expands to "" (no valid name: callers treat
+// it as non-existent) and an explanation is cut at that length.
 std::string ExpandMacroString(const MacroString& macro, const MacroValues& values,
                               bool for_domain);
 

@@ -214,6 +214,20 @@ TEST(MacroExpansion, TruncatesLongDomainsFromTheLeftByLabels) {
   EXPECT_EQ(Expand("%{d}", v, false).size(), v.domain.size());
 }
 
+TEST(MacroExpansion, BoundsTheOutputOfHostileRecords) {
+  MacroValues v = Rfc7208Section74Values();
+  const std::string sender(1000, 's');
+  v.sender = sender;
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "%{s}";
+  ParseResult<MacroString> parsed = ParseMacroString(text, MacroContext::kExplainString);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(ExpandMacroString(*parsed, v, false).size(), kMaxExpansionLength);
+  EXPECT_EQ(ExpandMacroString(*parsed, v, true), "");
+  // Just under the bound, a name is truncated as usual.
+  EXPECT_EQ(Expand("%{d}.%{d}", v), "email.example.com.email.example.com");
+}
+
 TEST(TruncateDomain, LeavesShortNamesAndDotlessNamesAlone) {
   EXPECT_EQ(TruncateDomain("example.com"), "example.com");
   std::string dotless(300, 'x');
