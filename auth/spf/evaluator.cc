@@ -48,7 +48,8 @@ struct Outcome {
   std::string reason;  // set for errors and defaults; built later for matches
   std::shared_ptr<const ParseResult<Record>> record;
   const Mechanism* matched = nullptr;
-  std::string domain;  // the domain whose record decided
+  bool defaulted = false;  // no term matched and no redirect= (§4.7)
+  std::string domain;      // the domain whose record decided
 };
 
 Outcome Make(Result result, std::string reason) {
@@ -459,8 +460,9 @@ class Check {
       }
       return inner;
     }
-    Outcome o = Make(Result::kNeutral, "no mechanism matched in the SPF record of " + std::string(domain) +
-                                           " and it has no redirect= (RFC 7208 §4.7)");
+    Outcome o;
+    o.result = Result::kNeutral;
+    o.defaulted = true;  // reason built only if this is the final result
     o.domain = domain;
     return o;
   }
@@ -549,6 +551,9 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
   if (outcome.matched != nullptr) {
     out.mechanism = outcome.matched->text;
     out.reason = "\"" + outcome.matched->text + "\" matched in the SPF record of " + outcome.domain;
+  } else if (outcome.defaulted) {
+    out.reason = "no mechanism matched in the SPF record of " + outcome.domain +
+                 " and it has no redirect= (RFC 7208 §4.7)";
   } else {
     out.reason = std::move(outcome.reason);
   }
