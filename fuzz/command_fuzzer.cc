@@ -63,6 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lenient.allow_space_before_path = true;
   lenient.allow_missing_angle_brackets = true;
   lenient.allow_helo_address_literal = true;
+  lenient.allow_long_auth_line = true;
   CheckOptions(line, lenient);
 
   CommandParseOptions bare;

@@ -1,5 +1,6 @@
 #include "smtp/command.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <type_traits>
@@ -116,6 +117,8 @@ std::size_t LineLimit(CommandVerb verb, const CommandParseOptions& options) {
     if (ext.auth) limit += kMailLineAuthAllowance;
   } else if (verb == CommandVerb::kRcpt) {
     if (ext.dsn) limit += kRcptLineDsnAllowance;
+  } else if (verb == CommandVerb::kAuth && options.allow_long_auth_line) {
+    limit = std::max(limit, kMaxAuthResponseLine);
   }
   return limit;
 }

@@ -256,6 +256,12 @@ struct CommandParseOptions {
   // §4.1.1.1 allows only a Domain for HELO; clients without a name send
   // "HELO [192.0.2.1]". Off by default.
   bool allow_helo_address_literal = false;
+  // Leniency: let an AUTH command line be as long as a SASL response line
+  // (kMaxAuthResponseLine, RFC 4954 §4) instead of max_command_line. RFC
+  // 4954 §4 keeps AUTH within the §4.5.3.1.4 limit and tells clients to drop
+  // the initial response otherwise, but OAuth clients send "AUTH XOAUTH2"
+  // with a 1-2 KB token. Bounded, so not a resource risk. Off by default.
+  bool allow_long_auth_line = false;
 };
 
 struct CommandResult {

@@ -419,6 +419,25 @@ TEST(CommandParser, ExtensionAllowancesLengthenMailAndRcpt) {
   EXPECT_EQ(ParseCommand(too_long).error.kind, CommandErrorKind::kLineTooLong);
 }
 
+TEST(CommandParser, LongAuthLineNeedsTheLeniency) {
+  // 2000 base64 characters, like an XOAUTH2 token.
+  const std::string line = "AUTH XOAUTH2 " + std::string(2000, 'Q');
+  CommandResult strict = ParseCommand(line);
+  EXPECT_EQ(strict.error.kind, CommandErrorKind::kLineTooLong);
+  EXPECT_EQ(strict.error.offset, 510u);
+  CommandParseOptions options;
+  options.allow_long_auth_line = true;
+  CommandResult lenient = ParseCommand(line, options);
+  ASSERT_TRUE(lenient.ok()) << lenient.error.message;
+  EXPECT_EQ(lenient.command.get_if<AuthCommand>()->initial_response->size(), 1500u);
+  CommandResult too_long = ParseCommand("AUTH X " + std::string(12284, 'Q'), options);
+  EXPECT_EQ(too_long.error.kind, CommandErrorKind::kLineTooLong);
+  EXPECT_EQ(too_long.error.offset, kMaxAuthResponseLine - 2);
+  // Other verbs keep the base limit.
+  EXPECT_EQ(ParseCommand("NOOP " + std::string(600, 'x'), options).error.kind,
+            CommandErrorKind::kLineTooLong);
+}
+
 TEST(CommandParser, ConfiguredLineLimit) {
   CommandParseOptions options;
   options.max_command_line = 12;
