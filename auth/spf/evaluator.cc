@@ -119,7 +119,7 @@ class Check {
   int lookups() const { return lookups_; }
   int voids() const { return voids_; }
 
-  // check_host() for `domain` (§4). `depth` > 0 for include/redirect targets.
+  // check_host() for `domain` (§4); also for include and redirect targets.
   Outcome CheckHost(std::string_view domain) {
     // §4.3: malformed or single-label domains give "none".
     if (!IsQueryableName(domain) || domain.find('.') == std::string::npos || domain[0] == '[') {
