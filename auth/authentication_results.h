@@ -1,0 +1,170 @@
+// Authentication-Results header fields (RFC 8601): parsing existing ones,
+// formatting, and building one from mxkit's SPF, DKIM and DMARC results.
+//
+// ParseAuthenticationResults implements the RFC 8601 §2.2 grammar for the
+// field body (everything after "Authentication-Results:"):
+//
+//   authres-payload = [CFWS] authserv-id [ CFWS authres-version ]
+//                     ( no-result / 1*resinfo ) [CFWS]
+//   no-result  = [CFWS] ";" [CFWS] "none"
+//   resinfo    = [CFWS] ";" methodspec [ CFWS reasonspec ] [ CFWS 1*propspec ]
+//   methodspec = [CFWS] method [CFWS] "=" [CFWS] result
+//   method     = Keyword [ [CFWS] "/" [CFWS] method-version ]
+//   reasonspec = "reason" [CFWS] "=" [CFWS] value
+//   propspec   = ptype [CFWS] "." [CFWS] property [CFWS] "=" pvalue
+//   pvalue     = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS]
+//
+// with value = token / quoted-string (RFC 2045 §5.1), Keyword = Ldh-str
+// (RFC 5321), CFWS with nested comments and folding (RFC 5322 §3.2.2).
+// Comments are skipped, not kept; quoted strings are stored decoded.
+//
+// Strict by default. Big receivers emit fields this grammar rejects, so each
+// deviation we have seen is its own switch in AuthResOptions.
+//
+// Round trip: for every input x and options O with ParseAuthenticationResults
+// (x, O) ok, FormatAuthenticationResults of the result succeeds and parses
+// back (under O) to an equal value.
+
+#ifndef MXKIT_AUTH_AUTHENTICATION_RESULTS_H_
+#define MXKIT_AUTH_AUTHENTICATION_RESULTS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "auth/dkim/verifier.h"
+#include "auth/dmarc/dmarc.h"
+#include "auth/spf/evaluator.h"
+
+namespace mxkit::auth {
+
+// Postfix's header_size_limit (smtp/header_block.h kMaxHeaderFieldBytes):
+// a longer field is not one header to a receiver anyway.
+inline constexpr std::size_t kMaxAuthResLength = 102400;
+// Ours: RFC 8601 bounds neither; a receiver adds a handful.
+inline constexpr std::size_t kMaxResultInfos = 256;
+inline constexpr std::size_t kMaxPropertiesPerResult = 64;
+inline constexpr std::size_t kMaxAuthResCommentDepth = 32;
+// authres-version and method-version are 1*DIGIT; nine digits fit uint32.
+inline constexpr std::size_t kMaxVersionDigits = 9;
+// RFC 6008 §4: header.b carries at least the first 8 characters of b=.
+inline constexpr std::size_t kHeaderBPrefixLength = 8;
+
+struct AuthResProperty {
+  std::string ptype;     // "smtp", "header", "body", "policy", lowercased;
+                         // empty only under allow_property_without_ptype
+  std::string property;  // "mailfrom", "d", "from", ... lowercased
+  std::string value;     // decoded pvalue
+  bool operator==(const AuthResProperty&) const = default;
+};
+
+struct AuthResInfo {
+  std::string method;  // "spf", "dkim", "dmarc", ... lowercased
+  std::optional<uint32_t> method_version;
+  std::string result;  // "pass", "fail", ... lowercased
+  std::optional<std::string> reason;  // decoded
+  std::vector<AuthResProperty> properties;
+  bool operator==(const AuthResInfo&) const = default;
+};
+
+struct AuthenticationResults {
+  std::string authserv_id;  // decoded; empty only under allow_missing_authserv_id
+  std::optional<uint32_t> version;
+  std::vector<AuthResInfo> results;  // empty: the no-result form "; none"
+  bool operator==(const AuthenticationResults&) const = default;
+};
+
+enum class AuthResError {
+  kOk,
+  kTooLong,             // over kMaxAuthResLength
+  kMissingAuthservId,   // no authserv-id
+  kSyntax,              // the grammar above does not match
+  kUnterminatedComment,
+  kCommentTooDeep,      // more than kMaxAuthResCommentDepth nested comments
+  kUnterminatedQuotedString,
+  kBadVersion,          // more than kMaxVersionDigits digits
+  kTooManyResults,      // more than kMaxResultInfos resinfo
+  kTooManyProperties,   // more than kMaxPropertiesPerResult in one resinfo
+};
+
+// The enumerator's name without the 'k' ("MissingAuthservId").
+std::string_view AuthResErrorName(AuthResError error);
+
+struct AuthResOptions {
+  // Leniency: no authserv-id; the payload starts with the first methodspec.
+  // Relaxes RFC 8601 §2.2 ("authserv-id" is required). Microsoft 365 writes
+  // "Authentication-Results: spf=pass (sender IP is ...) smtp.mailfrom=...".
+  bool allow_missing_authserv_id = false;
+  // Leniency: a "name=value" after the result that is neither reason= nor
+  // ptype.property=: Microsoft's "action=none", Fastmail's "x-bits=2048".
+  // Relaxes RFC 8601 §2.2 propspec. Stored with an empty ptype.
+  bool allow_property_without_ptype = false;
+  // Leniency: unquoted pvalues with characters RFC 2045 §5.1 tspecials
+  // forbid in a token ('/', '=', ':', '[', ']', ...): Gmail's
+  // "header.b=Ab/c+D9e", Fastmail's "smtp.bits=256/256", unquoted IPv6
+  // "smtp.remote-ip=2001:db8::1"; and '_' in keywords ("policy.is_org").
+  // Relaxes RFC 8601 §2.2 pvalue and RFC 5321 Ldh-str.
+  bool allow_nonstandard_tokens = false;
+
+  // All of the above: what it takes to read real mailbox headers.
+  static AuthResOptions Lenient() { return {true, true, true}; }
+};
+
+struct AuthResParseResult {
+  AuthResError error = AuthResError::kOk;
+  std::size_t offset = 0;  // in the field body, where parsing stopped (on error)
+  std::string message;     // what, where and why (on error)
+  AuthenticationResults value;
+
+  bool ok() const { return error == AuthResError::kOk; }
+};
+
+// Parses the field body (after the colon; folding allowed).
+AuthResParseResult ParseAuthenticationResults(std::string_view body,
+                                              const AuthResOptions& options = {});
+
+// The field body, starting with a space: " authserv-id;\r\n\tmethod=result
+// ..." with one resinfo per folded line. Values are written as tokens where
+// RFC 8601 allows, else as quoted strings. Fails (InvalidArgument) for a
+// value no quoted-string can carry (CR, LF, NUL, other controls), a keyword
+// outside [A-Za-z0-9_-], or an empty method/result/property.
+absl::StatusOr<std::string> FormatAuthenticationResults(const AuthenticationResults& results);
+
+// "Authentication-Results:" + FormatAuthenticationResults + "\r\n".
+absl::StatusOr<std::string> FormatAuthenticationResultsField(const AuthenticationResults& results);
+
+// What an SPF check says about one identity.
+struct SpfReport {
+  spf::Result result = spf::Result::kNone;
+  // RFC 8601 §2.7.2: "mailfrom" (value: the MAIL FROM address) or "helo"
+  // (value: the HELO/EHLO name).
+  std::string identity = "mailfrom";
+  std::string value;
+  std::string reason;  // emitted as reason= for results other than pass
+};
+
+struct AuthResInput {
+  std::string authserv_id;
+  std::vector<SpfReport> spf;
+  // Absent: DKIM not checked (no dkim= resinfo); present and empty: dkim=none.
+  std::optional<std::vector<dkim::SignatureResult>> dkim;
+  std::optional<dmarc::Evaluation> dmarc;
+  // Add policy.dmarc=<disposition> to a dmarc= resinfo that found a record.
+  bool policy_dmarc = true;
+};
+
+// Builds the RFC 8601 value for a message: spf= with smtp.mailfrom / smtp.helo
+// (§2.7.2), one dkim= per signature with header.d, header.i, header.s,
+// header.a and the first kHeaderBPrefixLength characters of b= in header.b
+// (RFC 6008), dmarc= with header.from (RFC 7489 §11.2). Reasons for non-pass
+// results go in reason= with control characters replaced by spaces. With no
+// method at all the result is the "none" form.
+AuthenticationResults BuildAuthenticationResults(const AuthResInput& input);
+
+}  // namespace mxkit::auth
+
+#endif  // MXKIT_AUTH_AUTHENTICATION_RESULTS_H_
