@@ -63,11 +63,9 @@ Outcome Make(Result result, std::string reason) {
 // the whole check, includes and redirects included).
 class Check {
  public:
-  using ParseFn = std::function<std::shared_ptr<const ParseResult<Record>>(std::string_view)>;
-
-  Check(dns::Resolver& resolver, const EvaluatorOptions& options, ParseFn parse,
+  Check(dns::Resolver& resolver, const EvaluatorOptions& options, const Evaluator& evaluator,
         const IpAddress& ip, std::string_view sender, std::string_view helo, int64_t timestamp)
-      : resolver_(resolver), options_(options), parse_(std::move(parse)), ip_(ip) {
+      : resolver_(resolver), options_(options), evaluator_(evaluator), ip_(ip) {
     // §5: an IPv4-mapped IPv6 client is an IPv4 client.
     static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (ip_.is_v6 && std::equal(kMapped, kMapped + 12, ip_.bytes.begin())) {
@@ -164,7 +162,7 @@ class Check {
     if (found == 0) {
       return Make(Result::kNone, "no \"v=spf1\" record at " + std::string(domain) + " (RFC 7208 §4.5)");
     }
-    std::shared_ptr<const ParseResult<Record>> record = parse_(record_text);
+    std::shared_ptr<const ParseResult<Record>> record = evaluator_.ParseCached(record_text);
     if (!record->ok()) {
       return Make(Result::kPermError, "SPF record at " + std::string(domain) + ": " + record->error().message);
     }
@@ -217,10 +215,13 @@ class Check {
     return std::nullopt;
   }
 
-  std::string Target(const Mechanism& m, std::string_view domain) {
-    if (!m.domain_spec) return std::string(domain);
+  // The term's target name: its expanded domain-spec (kept in `storage`), or
+  // <domain> itself when it has none.
+  std::string_view Target(const Mechanism& m, std::string_view domain, std::string& storage) {
+    if (!m.domain_spec) return domain;
     values_.domain = domain;
-    return ExpandMacroString(*m.domain_spec, values_, /*for_domain=*/true);
+    storage = ExpandMacroString(*m.domain_spec, values_, /*for_domain=*/true);
+    return storage;
   }
 
   // Addresses of `name` in the client's family, or why there are none.
@@ -229,7 +230,7 @@ class Check {
     absl::InlinedVector<IpAddress, 4> list;
     std::string detail;
   };
-  Addresses LookupAddresses(const std::string& name, bool v6) {
+  Addresses LookupAddresses(std::string_view name, bool v6) {
     Addresses out;
     if (!IsQueryableName(name)) return out;  // 4.3/1 by analogy: no such name
     LookupResult r = resolver_.LookupSync(name, v6 ? RrType::kAaaa : RrType::kA);
@@ -329,11 +330,12 @@ class Check {
           matched = ip_.is_v6 && PrefixMatch(ip_, m.network, m.ip6_cidr);
           break;
         case MechanismKind::kA: {
-          std::string target = Target(m, domain);
+          std::string expanded;
+          std::string_view target = Target(m, domain, expanded);
           Addresses a = LookupAddresses(target, ip_.is_v6);
           if (IsFailure(a.status)) {
             return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
-                                                target + " failed: " + a.detail + " (RFC 7208 §5)");
+                                                std::string(target) + " failed: " + a.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(a.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) return *v;
@@ -344,7 +346,8 @@ class Check {
           break;
         }
         case MechanismKind::kMx: {
-          std::string target = Target(m, domain);
+          std::string expanded;
+          std::string_view target = Target(m, domain, expanded);
           matched = false;
           if (!IsQueryableName(target)) {
             ++pending_void_;
@@ -354,13 +357,13 @@ class Check {
           LookupResult mx = resolver_.LookupSync(target, RrType::kMx);
           if (IsFailure(mx.status)) {
             return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": MX lookup of " +
-                                                target + " failed: " + mx.detail + " (RFC 7208 §5)");
+                                                std::string(target) + " failed: " + mx.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(mx.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) return *v;
           if (mx.records.size() > kMaxMxNames) {
             return Make(Result::kPermError,
-                        "\"" + m.text + "\" in " + std::string(domain) + ": " + target + " has " +
+                        "\"" + m.text + "\" in " + std::string(domain) + ": " + std::string(target) + " has " +
                             std::to_string(mx.records.size()) + " MX records, more than " +
                             std::to_string(kMaxMxNames) + " (RFC 7208 §4.6.4)");
           }
@@ -383,7 +386,8 @@ class Check {
           break;
         }
         case MechanismKind::kPtr: {
-          std::string target = Target(m, domain);
+          std::string expanded;
+          std::string_view target = Target(m, domain, expanded);
           bool void_lookup = false;
           const std::vector<std::string>& names = ValidatedNames(&void_lookup);
           if (void_lookup) ++pending_void_;
@@ -395,12 +399,13 @@ class Check {
           break;
         }
         case MechanismKind::kExists: {
-          std::string target = Target(m, domain);
+          std::string expanded;
+          std::string_view target = Target(m, domain, expanded);
           // §5.7: always an A query, whatever the client's family.
           Addresses a = LookupAddresses(target, /*v6=*/false);
           if (IsFailure(a.status)) {
             return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
-                                                target + " failed: " + a.detail + " (RFC 7208 §5.7)");
+                                                std::string(target) + " failed: " + a.detail + " (RFC 7208 §5.7)");
           }
           if (IsVoid(a.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) return *v;
@@ -408,7 +413,8 @@ class Check {
           break;
         }
         case MechanismKind::kInclude: {
-          std::string target = Target(m, domain);
+          std::string expanded;
+          std::string_view target = Target(m, domain, expanded);
           Outcome inner = CheckHost(target);
           if (auto v = TakeVoids(m.text)) return *v;
           // §5.2 table.
@@ -469,7 +475,7 @@ class Check {
 
   dns::Resolver& resolver_;
   const EvaluatorOptions& options_;
-  ParseFn parse_;
+  const Evaluator& evaluator_;
   IpAddress ip_;
   std::string sender_storage_, client_, i_, timestamp_;
   MacroValues values_;
@@ -521,7 +527,7 @@ Evaluator::Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
   }
 }
 
-std::shared_ptr<const ParseResult<Record>> Evaluator::Parse(std::string_view text) const {
+std::shared_ptr<const ParseResult<Record>> Evaluator::ParseCached(std::string_view text) const {
   if (options_.record_cache_size == 0) {
     return std::make_shared<const ParseResult<Record>>(ParseRecord(text));
   }
@@ -541,7 +547,7 @@ std::shared_ptr<const ParseResult<Record>> Evaluator::Parse(std::string_view tex
 CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
                                  std::string_view sender, std::string_view helo,
                                  int64_t timestamp) const {
-  Check check(*resolver_, options_, [this](std::string_view text) { return Parse(text); }, ip,
+  Check check(*resolver_, options_, *this, ip,
               sender, helo, timestamp);
   std::string_view name = domain;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);

@@ -97,9 +97,11 @@ class Evaluator {
   // A domain literal or single-label HELO gives kNone (§4.3).
   CheckResult CheckHelo(const IpAddress& ip, std::string_view helo, int64_t timestamp = 0) const;
 
+  // ParseRecord(text) through the record cache (record_cache_size): the
+  // same shared result for the same text while it stays cached.
+  std::shared_ptr<const ParseResult<Record>> ParseCached(std::string_view text) const;
+
  private:
-  // The parse of `text` (value or syntax error), cached per record_cache_size.
-  std::shared_ptr<const ParseResult<Record>> Parse(std::string_view text) const;
 
   dns::Resolver* resolver_;
   EvaluatorOptions options_;

@@ -248,6 +248,7 @@ void ExpandOne(const MacroExpand& m, std::string_view value, std::string& out) {
 std::string ExpandMacroString(const MacroString& macro, const MacroValues& values,
                               bool for_domain) {
   std::string out;
+  out.reserve(64);
   std::string p;
   bool have_p = false;
   for (const MacroToken& token : macro.tokens) {
