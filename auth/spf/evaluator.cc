@@ -554,6 +554,7 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
   Outcome outcome = check.CheckHost(name);
   CheckResult out;
   out.result = outcome.result;
+  out.domain = std::string(name);
   if (outcome.matched != nullptr) {
     out.mechanism = outcome.matched->text;
     out.reason = "\"" + outcome.matched->text + "\" matched in the SPF record of " + outcome.domain;

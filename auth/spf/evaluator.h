@@ -53,6 +53,10 @@ struct CheckResult {
   // The deciding term as written ("-all", "ip4:192.0.2.0/24"), empty when the
   // result came from the default (§4.7) or an error.
   std::string mechanism;
+  // The <domain> check_host() started from, without a trailing dot: the
+  // MAIL FROM domain, or the HELO name for CheckHelo and for a null
+  // reverse-path (§2.4). DMARC aligns on this (RFC 7489 §4.2).
+  std::string domain;
   // DNS-lookup terms and void lookups used, for diagnostics.
   int dns_lookups = 0;
   int void_lookups = 0;

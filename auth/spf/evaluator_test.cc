@@ -52,8 +52,9 @@ class EvaluatorTest : public ::testing::Test {
 
 TEST_F(EvaluatorTest, PassesOnMatchingIp4AndFailsOnAll) {
   Spf("example.com", "v=spf1 ip4:192.0.2.0/24 -all");
-  CheckResult pass = Check("192.0.2.7", "user@example.com");
+  CheckResult pass = Check("192.0.2.7", "user@example.com.");
   EXPECT_EQ(pass.result, Result::kPass);
+  EXPECT_EQ(pass.domain, "example.com");
   EXPECT_EQ(pass.mechanism, "ip4:192.0.2.0/24");
   EXPECT_NE(pass.reason.find("example.com"), std::string::npos);
   CheckResult fail = Check("198.51.100.1", "user@example.com");
@@ -186,7 +187,9 @@ TEST_F(EvaluatorTest, IgnoresUnusableExplanations) {
 TEST_F(EvaluatorTest, NullReversePathChecksPostmasterAtHelo) {
   Spf("helo.example", "v=spf1 exists:%{l}.%{o}.%{h}.check.example -all");
   A("postmaster.helo.example.helo.example.check.example", "127.0.0.2");
-  EXPECT_EQ(Check("192.0.2.1", "", "helo.example").result, Result::kPass);
+  CheckResult null_path = Check("192.0.2.1", "", "helo.example");
+  EXPECT_EQ(null_path.result, Result::kPass);
+  EXPECT_EQ(null_path.domain, "helo.example");
   Evaluator evaluator(zone_, options_);
   EXPECT_EQ(evaluator.CheckHelo(*IpAddress::Parse("192.0.2.1"), "helo.example").result,
             Result::kPass);
