@@ -115,6 +115,7 @@ std::string FlagsUsage() {
          "                            may take to finish (default 30)\n"
          "  --max-message-size=BYTES  largest message accepted, advertised with SIZE\n"
          "                            (default 10485760; at least 65536, RFC 5321 §4.5.3.1.7)\n"
+         "  --storage-threads=N       threads writing and fsyncing messages (default 16)\n"
          "  --help                    this text\n";
 }
 
@@ -140,7 +141,8 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
     }
     static const std::set<std::string_view> kKnown = {
         "--smtp",         "--hostname",        "--maildir",          "--idle-timeout",
-        "--session-timeout", "--shutdown-grace", "--max-message-size"};
+        "--session-timeout", "--shutdown-grace", "--max-message-size",
+        "--storage-threads"};
     if (kKnown.count(name) == 0) {
       return absl::InvalidArgumentError("unknown flag " + std::string(name) + " (see --help)");
     }
@@ -170,6 +172,14 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       status = ParseSeconds(name, value, &flags.session_timeout_seconds);
     } else if (name == "--shutdown-grace") {
       status = ParseSeconds(name, value, &flags.shutdown_grace_seconds);
+    } else if (name == "--storage-threads") {
+      uint64_t n = 0;
+      if (!ParseUnsigned(value, &n) || n < 1 || n > static_cast<uint64_t>(kMaxStorageThreads)) {
+        status = Bad(name, value, "not a number of threads from 1 to " +
+                                      std::to_string(kMaxStorageThreads));
+      } else {
+        flags.storage_threads = static_cast<int64_t>(n);
+      }
     } else if (name == "--max-message-size") {
       uint64_t n = 0;
       if (!ParseUnsigned(value, &n)) {

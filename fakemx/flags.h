@@ -22,6 +22,11 @@ inline constexpr int64_t kDefaultIdleTimeoutSeconds = 5 * 60;
 inline constexpr int64_t kDefaultSessionTimeoutSeconds = 60 * 60;
 // How long a SIGINT/SIGTERM waits for in-flight transactions to finish.
 inline constexpr int64_t kDefaultShutdownGraceSeconds = 30;
+// Threads that write and fsync messages into the Maildir. Disk flush
+// latency, not CPU, is what they wait on; concurrent fdatasync()s from many
+// threads share journal commits (ext4, xfs), so throughput grows with them.
+inline constexpr int64_t kDefaultStorageThreads = 16;
+inline constexpr int64_t kMaxStorageThreads = 256;
 // A day: a longer timer is almost certainly a typo (milliseconds?).
 inline constexpr int64_t kMaxTimeoutSeconds = 24 * 60 * 60;
 
@@ -35,6 +40,7 @@ struct FakemxFlags {
   int64_t session_timeout_seconds = kDefaultSessionTimeoutSeconds;
   int64_t shutdown_grace_seconds = kDefaultShutdownGraceSeconds;
   uint64_t max_message_size = smtp::kDefaultMaxMessageSize;
+  int64_t storage_threads = kDefaultStorageThreads;
   bool help = false;
 };
 

@@ -21,13 +21,14 @@ TEST(ParseFlags, DefaultsFollowTheRfcAndTheBrief) {
   EXPECT_EQ(flags->session_timeout_seconds, 3600);
   EXPECT_EQ(flags->shutdown_grace_seconds, 30);
   EXPECT_EQ(flags->max_message_size, smtp::kDefaultMaxMessageSize);
+  EXPECT_EQ(flags->storage_threads, 16);
   EXPECT_FALSE(flags->help);
 }
 
 TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
   auto flags = Parse({"--smtp=[::1]:0", "--hostname", "mx.test", "--maildir=/tmp/m",
                       "--idle-timeout=5", "--session-timeout", "60", "--shutdown-grace=2",
-                      "--max-message-size=20971520"});
+                      "--max-message-size=20971520", "--storage-threads=3"});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->smtp_host, "::1");
   EXPECT_EQ(flags->smtp_port, 0);
@@ -37,6 +38,7 @@ TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
   EXPECT_EQ(flags->session_timeout_seconds, 60);
   EXPECT_EQ(flags->shutdown_grace_seconds, 2);
   EXPECT_EQ(flags->max_message_size, 20971520u);
+  EXPECT_EQ(flags->storage_threads, 3);
 }
 
 TEST(ParseFlags, HelpWins) {
@@ -77,6 +79,10 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
        "--max-message-size=1000: below 65536; RFC 5321 §4.5.3.1.7 requires accepting at least "
        "64K octets"},
       {{"--max-message-size=10M"}, "--max-message-size=10M: not a whole number of bytes"},
+      {{"--storage-threads=0"},
+       "--storage-threads=0: not a number of threads from 1 to 256"},
+      {{"--storage-threads=257"},
+       "--storage-threads=257: not a number of threads from 1 to 256"},
       {{"--hostname="}, "--hostname=: must not be empty (omit the flag for the default)"},
       {{"--hostname=a b"}, "--hostname=a b: contains a space, control or non-ASCII character"},
       {{"--maildir="}, "--maildir=: must not be empty (omit it for a temporary one)"},

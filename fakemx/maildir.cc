@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <utility>
 
 
@@ -57,27 +58,25 @@ absl::Status WriteAll(int fd, std::string_view bytes) {
   return absl::OkStatus();
 }
 
-// Creates dir_fd/name exclusively, writes `bytes`, fdatasync()s and closes.
-// fdatasync suffices: it flushes the data and the metadata needed to read it
-// back (size, block map), which is what "the file is complete" needs. On
-// error the file is removed.
-absl::Status WriteSynced(int dir_fd, const std::string& name, std::string_view bytes,
-                         bool* exists) {
+// Creates dir_fd/name exclusively and writes `bytes`; returns the open fd
+// (-1 on error, with the file removed). `*exists` reports a name collision.
+int CreateAndWrite(int dir_fd, const std::string& name, std::string_view bytes, bool* exists,
+                   absl::Status* status) {
   *exists = false;
   const int fd = openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) *exists = true;
-    return ErrnoStatus(errno, Cat("create tmp/", name));
+    *status = ErrnoStatus(errno, Cat("create tmp/", name));
+    return -1;
   }
-  absl::Status status = WriteAll(fd, bytes);
-  if (status.ok() && fdatasync(fd) != 0) status = ErrnoStatus(errno, "fdatasync");
-  if (close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, "close");
-  if (!status.ok()) {
+  if (absl::Status s = WriteAll(fd, bytes); !s.ok()) {
+    const std::string_view detail(s.message().data(), s.message().size());
+    *status = absl::Status(s.code(), Cat("tmp/", name, ": ", detail));
+    close(fd);
     unlinkat(dir_fd, name.c_str(), 0);
-    const std::string_view detail(status.message().data(), status.message().size());
-    return absl::Status(status.code(), Cat("tmp/", name, ": ", detail));
+    return -1;
   }
-  return absl::OkStatus();
+  return fd;
 }
 
 // rename() silently replaces an existing target; a Maildir must never lose
@@ -153,43 +152,114 @@ Maildir::~Maildir() {
 }
 
 absl::StatusOr<std::string> Maildir::Deliver(const Delivery& delivery, std::string_view message) {
-  std::string name;
-  absl::Status status;
-  for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
-    name = UniqueName(delivery.received_at_us, static_cast<long>(getpid()),
-                      counter_.fetch_add(1, std::memory_order_relaxed), safe_hostname_);
-    bool exists = false;
-    status = WriteSynced(tmp_fd_, name, message, &exists);
-    if (status.ok() || !exists) break;
-  }
-  if (!status.ok()) return status;
+  const DeliveryRequest request{&delivery, message};
+  return std::move(DeliverBatch({&request, 1})[0]);
+}
 
-  const std::string sidecar = name + ".json";
-  bool exists = false;
-  status = WriteSynced(tmp_fd_, sidecar, DeliveryToJson(delivery, name, message.size()), &exists);
-  if (!status.ok()) {
-    unlinkat(tmp_fd_, name.c_str(), 0);
-    return status;
+std::vector<absl::StatusOr<std::string>> Maildir::DeliverBatch(
+    std::span<const DeliveryRequest> requests) {
+  struct Item {
+    std::string name;
+    int message_fd = -1;
+    int sidecar_fd = -1;
+    absl::Status status;
+  };
+  std::vector<Item> items(requests.size());
+  const auto sidecar_of = [](const Item& item) { return item.name + ".json"; };
+  const auto discard = [&](Item& item, absl::Status status) {
+    for (int* fd : {&item.message_fd, &item.sidecar_fd}) {
+      if (*fd >= 0) close(*fd);
+      *fd = -1;
+    }
+    unlinkat(tmp_fd_, item.name.c_str(), 0);
+    unlinkat(tmp_fd_, sidecar_of(item).c_str(), 0);
+    item.status = std::move(status);
+  };
+
+  // 1. Write every file of the batch into tmp/.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Item& item = items[i];
+    const Delivery& delivery = *requests[i].delivery;
+    const std::string_view message = requests[i].message;
+    for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
+      item.name = UniqueName(delivery.received_at_us, static_cast<long>(getpid()),
+                             counter_.fetch_add(1, std::memory_order_relaxed), safe_hostname_);
+      bool exists = false;
+      item.message_fd = CreateAndWrite(tmp_fd_, item.name, message, &exists, &item.status);
+      if (item.message_fd >= 0 || !exists) break;
+    }
+    if (item.message_fd < 0) continue;
+    bool exists = false;
+    item.sidecar_fd = CreateAndWrite(tmp_fd_, sidecar_of(item),
+                                     DeliveryToJson(delivery, item.name, message.size()), &exists,
+                                     &item.status);
+    if (item.sidecar_fd < 0) discard(item, item.status);
   }
-  // The sidecar first: whoever sees new/<name> can rely on envelopes/<name>.json.
-  if (RenameNoReplace(tmp_fd_, sidecar, envelopes_fd_, sidecar) != 0) {
-    status = ErrnoStatus(errno, Cat("rename tmp/", sidecar, " to envelopes/"));
-    unlinkat(tmp_fd_, sidecar.c_str(), 0);
-    unlinkat(tmp_fd_, name.c_str(), 0);
-    return status;
-  }
-  if (RenameNoReplace(tmp_fd_, name, new_fd_, name) != 0) {
-    status = ErrnoStatus(errno, Cat("rename tmp/", name, " to new/"));
-    unlinkat(envelopes_fd_, sidecar.c_str(), 0);
-    unlinkat(tmp_fd_, name.c_str(), 0);
-    return status;
-  }
-  if (options_.sync_directories) {
-    for (int fd : {envelopes_fd_, new_fd_}) {
-      if (fsync(fd) != 0) return ErrnoStatus(errno, "fsync directory");
+  // 2. Start writeback of all of them before waiting on any, so the data
+  // writes of the batch overlap and the first fdatasync's journal commit
+  // covers their block allocations.
+  for (const Item& item : items) {
+    for (int fd : {item.message_fd, item.sidecar_fd}) {
+      if (fd >= 0) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     }
   }
-  return name;
+  // 3. fdatasync each file (the Maildir rule: the file is complete on disk
+  // before its name appears in new/).
+  for (Item& item : items) {
+    if (item.message_fd < 0) continue;
+    absl::Status status;
+    for (int* fd : {&item.message_fd, &item.sidecar_fd}) {
+      if (status.ok() && fdatasync(*fd) != 0) {
+        status = ErrnoStatus(errno, Cat("fdatasync tmp/", item.name));
+      }
+      if (close(*fd) != 0 && status.ok()) status = ErrnoStatus(errno, Cat("close tmp/", item.name));
+      *fd = -1;
+    }
+    if (!status.ok()) discard(item, std::move(status));
+  }
+  // 4. The sidecar first: whoever sees new/<name> can rely on
+  // envelopes/<name>.json. Renames never replace (RenameNoReplace).
+  bool renamed_any = false;
+  for (Item& item : items) {
+    if (!item.status.ok()) continue;
+    const std::string sidecar = sidecar_of(item);
+    if (RenameNoReplace(tmp_fd_, sidecar, envelopes_fd_, sidecar) != 0) {
+      discard(item, ErrnoStatus(errno, Cat("rename tmp/", sidecar, " to envelopes/")));
+      continue;
+    }
+    if (RenameNoReplace(tmp_fd_, item.name, new_fd_, item.name) != 0) {
+      absl::Status status = ErrnoStatus(errno, Cat("rename tmp/", item.name, " to new/"));
+      unlinkat(envelopes_fd_, sidecar.c_str(), 0);
+      discard(item, std::move(status));
+      continue;
+    }
+    renamed_any = true;
+  }
+  // A failure here leaves the messages in new/ yet reports an error: the
+  // client retries and may deliver twice, which is SMTP's answer to an
+  // uncertain outcome (RFC 5321 §6.1), never a lost 250.
+  if (options_.sync_directories && renamed_any) {
+    for (int fd : {envelopes_fd_, new_fd_}) {
+      if (fsync(fd) != 0) {
+        const absl::Status status = ErrnoStatus(errno, "fsync directory");
+        for (Item& item : items) {
+          if (item.status.ok()) item.status = status;
+        }
+        break;
+      }
+    }
+  }
+
+  std::vector<absl::StatusOr<std::string>> results;
+  results.reserve(items.size());
+  for (Item& item : items) {
+    if (item.status.ok()) {
+      results.emplace_back(std::move(item.name));
+    } else {
+      results.emplace_back(std::move(item.status));
+    }
+  }
+  return results;
 }
 
 }  // namespace mxkit::fakemx

@@ -19,7 +19,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,15 +51,26 @@ class Maildir {
   Maildir& operator=(const Maildir&) = delete;
 
   // Stores `message` and the sidecar for `delivery`, returning the unique
-  // name (the file is new/<name>). Order: tmp/<name> is written and
-  // fdatasync()ed, so is tmp/<name>.json; the sidecar is renamed into
-  // envelopes/, then the message into new/. Renames never replace an existing
+  // name (the file is new/<name>). Order: tmp/<name> and tmp/<name>.json are
+  // written and fdatasync()ed; the sidecar is renamed into envelopes/, then
+  // the message into new/. Renames never replace an existing
   // file (RENAME_NOREPLACE), so a name collision cannot overwrite a stored
   // message. On any error everything this call created is removed, new/ gains
   // nothing, and the status says which step failed (kUnavailable for I/O and
   // permission errors, kResourceExhausted for ENOSPC/EDQUOT).
   // Safe to call from several threads at once.
   absl::StatusOr<std::string> Deliver(const Delivery& delivery, std::string_view message);
+
+  // One message of a DeliverBatch() call.
+  struct DeliveryRequest {
+    const Delivery* delivery;
+    std::string_view message;
+  };
+  // Deliver() for several messages at once, with the same guarantees for
+  // each and one result per request, in order. All files are written and
+  // their writeback started before any is synced, so the I/O overlaps.
+  std::vector<absl::StatusOr<std::string>> DeliverBatch(
+      std::span<const DeliveryRequest> requests);
 
   const std::string& root() const { return root_; }
 

@@ -166,6 +166,48 @@ TEST(Maildir, DeliverRemovesTheSidecarWhenNewIsGone) {
   EXPECT_TRUE(List(root + "/tmp").empty());
 }
 
+TEST(Maildir, DeliverBatchStoresEachMessageOnceInOrder) {
+  const std::string root = MakeTempDir();
+  auto maildir = Maildir::Open(root, {.hostname = "h", .sync_directories = true});
+  ASSERT_TRUE(maildir.ok()) << maildir.status();
+  std::vector<Delivery> deliveries(5, SampleDelivery());
+  std::vector<std::string> messages;
+  std::vector<Maildir::DeliveryRequest> requests;
+  for (int i = 0; i < 5; ++i) {
+    deliveries[i].reverse_path = "sender" + std::to_string(i) + "@example.org";
+    messages.push_back("message " + std::to_string(i) + "\r\n");
+  }
+  for (int i = 0; i < 5; ++i) requests.push_back({&deliveries[i], messages[i]});
+  auto results = (*maildir)->DeliverBatch(requests);
+  ASSERT_EQ(results.size(), 5u);
+  std::set<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    names.insert(*results[i]);
+    EXPECT_EQ(ReadFile(root + "/new/" + *results[i]), messages[i]);
+    EXPECT_EQ(ReadFile(root + "/envelopes/" + *results[i] + ".json"),
+              DeliveryToJson(deliveries[i], *results[i], messages[i].size()));
+  }
+  EXPECT_EQ(names.size(), 5u);
+  EXPECT_EQ(List(root + "/new").size(), 5u);
+  EXPECT_TRUE(List(root + "/tmp").empty());
+}
+
+TEST(Maildir, DeliverBatchFailsEveryMessageWhenTmpIsGone) {
+  const std::string root = MakeTempDir();
+  auto maildir = Maildir::Open(root, {.hostname = "h"});
+  ASSERT_TRUE(maildir.ok()) << maildir.status();
+  ASSERT_EQ(rmdir((root + "/tmp").c_str()), 0);
+  const Delivery d = SampleDelivery();
+  const std::vector<Maildir::DeliveryRequest> requests = {{&d, "a"}, {&d, "b"}};
+  auto results = (*maildir)->DeliverBatch(requests);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0].ok());
+  EXPECT_FALSE(results[1].ok());
+  EXPECT_TRUE(List(root + "/new").empty());
+  EXPECT_TRUE(List(root + "/envelopes").empty());
+}
+
 TEST(Maildir, SyncDirectoriesStillDelivers) {
   const std::string root = MakeTempDir();
   auto maildir = Maildir::Open(root, {.hostname = "h", .sync_directories = true});

@@ -64,6 +64,7 @@ int Run(const FakemxFlags& flags) {
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
   options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
   options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
+  options.storage_threads = static_cast<size_t>(flags.storage_threads);
 
   asio::io_context io(1);
   mxkit::fakemx::Server server(io, options, maildir->get());

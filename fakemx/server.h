@@ -35,9 +35,6 @@ namespace mxkit::fakemx {
 // buffer; the session buffers at most one command line or its own bounded
 // DATA state beyond it.
 inline constexpr size_t kReadBufferSize = 64 * 1024;
-// Threads writing messages into the Maildir. fsync() latency, not CPU, is
-// what they wait on, so a few let concurrent sessions share disk flushes.
-inline constexpr size_t kDefaultStorageThreads = 4;
 // How long a 421 sent while closing (timeout, shutdown) may take to write.
 inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
 
@@ -52,6 +49,7 @@ struct ServerOptions {
   std::chrono::seconds session_timeout{kDefaultSessionTimeoutSeconds};
   // After Shutdown(): how long transactions in progress may take.
   std::chrono::seconds shutdown_grace{kDefaultShutdownGraceSeconds};
+  // Threads writing messages into the Maildir (see kDefaultStorageThreads).
   size_t storage_threads = kDefaultStorageThreads;
 };
 
