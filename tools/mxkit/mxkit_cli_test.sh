@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end test of the mxkit binary: every subcommand against
+# testdata/example.zone, outputs and exit codes, a sign/verify round trip, and
+# the RFC 8463 Appendix A message from $MXKIT_SHARED_DIR when it is there.
+set -uo pipefail
+
+mxkit="$1"
+data="tools/mxkit/testdata"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+zone="--zone=$data/example.zone"
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect_exit CODE DESCRIPTION -- command...   (stdin from /dev/null unless redirected)
+expect_exit() {
+  local want="$1" what="$2"
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [[ "$got" == "$want" ]]; then ok; else bad "$what: exit $got, want $want; stderr: $(cat "$tmp/err")"; fi
+}
+
+# expect_out PATTERN DESCRIPTION: the last command's stdout matches PATTERN (grep -E).
+expect_out() {
+  if grep -Eq -- "$1" "$tmp/out"; then ok; else bad "$2: stdout lacks /$1/:"; cat "$tmp/out" >&2; fi
+}
+expect_err() {
+  if grep -Eq -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks /$1/:"; cat "$tmp/err" >&2; fi
+}
+# Every JSON line has a "result" holding an RFC result keyword.
+expect_json_results() {
+  local n
+  n=$(grep -cv '"result":"\(pass\|fail\|softfail\|neutral\|none\|temperror\|permerror\|policy\)"' "$tmp/out")
+  if [[ "$n" == 0 && -s "$tmp/out" ]]; then ok; else bad "$1: JSON lines without a result keyword:"; cat "$tmp/out" >&2; fi
+}
+
+# --- usage and input errors -------------------------------------------------
+expect_exit 0 "help" -- "$mxkit" --help
+expect_out "Exit codes" "help lists exit codes"
+expect_exit 2 "no command" -- "$mxkit"
+expect_exit 2 "unknown command" -- "$mxkit" frobnicate
+expect_exit 2 "unknown flag" -- "$mxkit" spf --ip=192.0.2.1 --sender=a@example.com --bogus
+expect_err "unknown flag --bogus" "unknown flag is named"
+expect_exit 2 "bad ip" -- "$mxkit" spf "$zone" --ip=300.1.1.1 --sender=a@example.com
+expect_err "--ip=300.1.1.1" "bad ip is named"
+expect_exit 2 "flag twice" -- "$mxkit" spf "$zone" --ip=192.0.2.1 --ip=192.0.2.2 --sender=a@example.com
+expect_exit 2 "spf without identity" -- "$mxkit" spf "$zone" --ip=192.0.2.1
+expect_exit 2 "bad algorithm" -- "$mxkit" dkim sign --selector=s --domain=example.com --key=x --algorithm=rsa-sha1
+expect_exit 2 "bad pct sample" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=a@example.com --helo=h.example.com --pct-sample=100
+expect_exit 3 "missing zone file" -- "$mxkit" spf --zone="$tmp/nope.zone" --ip=192.0.2.1 --sender=a@example.com
+printf 'bad.example. TXT "unterminated\n' >"$tmp/bad.zone"
+expect_exit 3 "malformed zone" -- "$mxkit" spf --zone="$tmp/bad.zone" --ip=192.0.2.1 --sender=a@example.com
+expect_err "bad.zone:1" "zone error names file and line"
+expect_exit 3 "bare LF message without --crlf" -- "$mxkit" dkim verify "$zone" <"$data/plain.eml"
+expect_err "--crlf" "bare LF error suggests --crlf"
+expect_exit 3 "empty message" -- "$mxkit" dkim verify "$zone" </dev/null
+expect_exit 3 "missing key file" -- "$mxkit" dkim sign --selector=s --domain=example.com --key="$tmp/none.pem" --crlf <"$data/plain.eml"
+
+# --- spf ---------------------------------------------------------------------
+expect_exit 0 "spf pass" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=alice@example.com --json
+expect_out '"result":"pass"' "spf pass result"
+expect_json_results "spf pass json"
+expect_exit 0 "spf fail" -- "$mxkit" spf "$zone" --ip=198.51.100.1 --sender=alice@example.com
+expect_out "^spf mailfrom=alice@example.com: fail" "spf fail text"
+expect_exit 0 "spf mailfrom and helo" -- "$mxkit" spf "$zone" --ip=192.0.2.25 --sender=a@example.com --helo=mail.example.com --json
+if [[ $(wc -l <"$tmp/out") == 2 ]]; then ok; else bad "mailfrom+helo gives two evaluations"; fi
+expect_out '"identity":"helo".*"result":"pass"' "helo pass"
+expect_exit 0 "spf temperror" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=a@servfail.example.com --json
+expect_out '"result":"temperror"' "SERVFAIL is temperror"
+expect_exit 0 "spf none" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=a@nothing.example.com --json
+expect_out '"result":"none"' "no record is none"
+
+# --- dmarc -------------------------------------------------------------------
+dmarc() { "$mxkit" dmarc "$zone" --crlf --helo=mail.example.com --authserv-id=mx.test.example "$@"; }
+expect_exit 0 "dmarc relaxed spf pass" -- dmarc --ip=192.0.2.7 --sender=b@bounces.example.com <"$data/plain.eml"
+expect_out "^Authentication-Results: mx.test.example;" "AR field names the authserv-id"
+expect_out "spf=pass smtp.mailfrom=b@bounces.example.com" "AR spf"
+expect_out "dkim=none" "AR dkim none"
+expect_out "dmarc=pass header.from=example.com policy.dmarc=none" "AR dmarc pass"
+expect_exit 0 "dmarc fail" -- dmarc --ip=198.51.100.1 --sender=b@bounces.example.com <"$data/plain.eml"
+expect_out "dmarc=fail .*header.from=example.com policy.dmarc=reject" "dmarc fail rejects"
+expect_exit 0 "dmarc strict spf pass exact" -- dmarc --ip=192.0.2.7 --sender=a@strict.example.com --json <"$data/strict.eml"
+expect_out '"method":"dmarc","result":"pass"' "strict exact aligns"
+expect_json_results "dmarc json"
+expect_exit 0 "dmarc strict subdomain" -- dmarc --ip=192.0.2.7 --sender=a@bounce.strict.example.com --json <"$data/strict.eml"
+expect_out '"method":"dmarc","result":"fail".*"spf_aligned":false' "aspf=s: a subdomain does not align even with the PSL loaded"
+expect_exit 0 "dmarc pct=0" -- dmarc --ip=198.51.100.1 --sender=a@pct0.example.com --json --pct-sample=0 <"$data/pct0.eml"
+expect_out '"result":"fail","disposition":"quarantine"' "pct=0 takes reject one step down"
+expect_exit 0 "dmarc two records" -- dmarc --ip=198.51.100.1 --sender=a@twice.example.com --json <"$data/twice.eml"
+expect_out '"method":"dmarc","result":"none"' "two DMARC records: none"
+expect_exit 0 "dmarc servfail" -- dmarc --ip=198.51.100.1 --sender=a@broken.example.com --json <"$data/broken.eml"
+expect_out '"method":"dmarc","result":"temperror"' "SERVFAIL on _dmarc is temperror"
+expect_exit 0 "dmarc two From fields" -- dmarc --ip=192.0.2.7 --sender=a@example.com --json <"$data/two_from.eml"
+expect_out '"method":"dmarc","result":"permerror".*From fields' "two From fields rejected by default"
+expect_exit 0 "dmarc two From fields evaluated" -- dmarc --ip=192.0.2.7 --sender=a@example.com --json --multiple-from=evaluate <"$data/two_from.eml"
+if [[ $(grep -c '"method":"dmarc"' "$tmp/out") == 2 ]]; then ok; else bad "two From fields evaluated: two dmarc objects"; cat "$tmp/out" >&2; fi
+expect_exit 0 "dmarc tree walk" -- dmarc --ip=192.0.2.7 --sender=b@bounces.example.com --discovery=tree-walk --json <"$data/plain.eml"
+expect_out '"method":"dmarc","result":"pass".*"organizational_domain":"example.com"' "tree walk without a PSL"
+expect_exit 3 "missing psl" -- dmarc --ip=192.0.2.7 --sender=b@example.com --psl="$tmp/none.dat" <"$data/plain.eml"
+
+# --- dkim sign / verify round trip --------------------------------------------
+expect_exit 0 "sign json" -- "$mxkit" dkim sign --selector=cli --domain=example.com --key="$data/ed25519.seed" --algorithm=ed25519-sha256 --crlf --json <"$data/plain.eml"
+key_record=$(sed -e 's/.*"key_record":"\([^"]*\)".*/\1/' "$tmp/out")
+{ cat "$data/example.zone"; echo "cli._domainkey.example.com. TXT \"$key_record\""; } >"$tmp/signed.zone"
+expect_exit 0 "sign" -- "$mxkit" dkim sign --selector=cli --domain=example.com --key="$data/ed25519.seed" --algorithm=ed25519-sha256 --crlf <"$data/plain.eml"
+cp "$tmp/out" "$tmp/signed.eml"
+expect_out "^DKIM-Signature: v=1; a=ed25519-sha256" "signed message starts with the signature"
+expect_exit 0 "verify signed" -- "$mxkit" dkim verify --zone="$tmp/signed.zone" --json <"$tmp/signed.eml"
+expect_out '"result":"pass".*"domain":"example.com","selector":"cli"' "our signature verifies"
+expect_json_results "dkim json"
+sed 's/^Hello\./Hullo./' "$tmp/signed.eml" >"$tmp/tampered.eml"
+expect_exit 0 "verify tampered" -- "$mxkit" dkim verify --zone="$tmp/signed.zone" <"$tmp/tampered.eml"
+expect_out ": fail" "a changed body fails"
+expect_exit 0 "dmarc with dkim" -- "$mxkit" dmarc --zone="$tmp/signed.zone" --ip=198.51.100.1 --sender=x@elsewhere.example --helo=h.elsewhere.example <"$tmp/signed.eml"
+expect_out "dkim=pass header.d=example.com.*header.s=cli" "AR dkim pass with header.s"
+expect_out "dmarc=pass" "aligned DKIM alone passes DMARC"
+expect_exit 0 "verify unsigned" -- "$mxkit" dkim verify "$zone" --crlf --json <"$data/plain.eml"
+expect_out '"result":"none"' "no signature is none"
+
+# --- RFC 8463 Appendix A --------------------------------------------------------
+vectors="${MXKIT_SHARED_DIR:-}/conformance/dkim/rfc8463-appendix-a.txt"
+if [[ -r "$vectors" ]]; then
+  # "NAME VALUE" lines, a blank line, then the message (LF line endings).
+  awk 'm == 0 && /^$/ { m = 1; next }
+       m == 0 { name = $1; $1 = ""; sub(/^ /, ""); gsub(/"/, "\\\""); print name ". TXT \"" $0 "\""; next }' \
+    "$vectors" >"$tmp/rfc8463.zone"
+  awk 'm == 1 { print } /^$/ { m = 1 }' "$vectors" >"$tmp/rfc8463.eml"
+  expect_exit 0 "rfc8463 verify" -- "$mxkit" dkim verify --zone="$tmp/rfc8463.zone" --crlf --now=1528637909 --json <"$tmp/rfc8463.eml"
+  if [[ $(grep -c '"result":"pass"' "$tmp/out") == 2 ]]; then ok; else bad "RFC 8463: both signatures pass"; cat "$tmp/out" >&2; fi
+  expect_out '"algorithm":"ed25519-sha256"' "RFC 8463 ed25519 signature"
+  expect_exit 0 "rfc8463 dmarc" -- "$mxkit" dmarc --zone="$tmp/rfc8463.zone" --crlf --ip=192.0.2.1 --sender=joe@football.example.com --helo=football.example.com <"$tmp/rfc8463.eml"
+  expect_out 'header.b="/gCrinpc"' "AR header.b is the first 8 characters of b="
+  expect_out "dmarc=none" "no DMARC record for football.example.com: none"
+else
+  echo "SKIP: RFC 8463 vectors not found at '$vectors' (set MXKIT_SHARED_DIR to run that part)"
+fi
+
+echo "$passed passed, $failed failed"
+[[ "$failed" == 0 ]]
