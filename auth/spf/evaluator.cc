@@ -95,12 +95,14 @@ class Check {
       // RFC 7208 suite's v-macro-ip6 explanation and pyspf expect (DNS
       // ignores the case; only explanation text shows it).
       static constexpr char kHex[] = "0123456789ABCDEF";
-      for (uint8_t b : ip_.bytes) {
-        if (!i_.empty()) i_.push_back('.');
-        i_.push_back(kHex[b >> 4]);
-        i_.push_back('.');
-        i_.push_back(kHex[b & 15]);
+      char nibbles[63];
+      for (size_t k = 0; k < 16; ++k) {
+        nibbles[4 * k] = kHex[ip_.bytes[k] >> 4];
+        nibbles[4 * k + 2] = kHex[ip_.bytes[k] & 15];
+        nibbles[4 * k + 1] = '.';
+        if (k < 15) nibbles[4 * k + 3] = '.';
       }
+      i_.assign(nibbles, sizeof nibbles);
     } else {
       i_ = client_;
     }
@@ -274,7 +276,13 @@ class Check {
       reverse.push_back('.');
       reverse += "ip6.arpa";
     } else {
-      for (int k = 3; k >= 0; --k) reverse += std::to_string(ip_.bytes[k]) + ".";
+      for (int k = 3; k >= 0; --k) {
+        unsigned v = ip_.bytes[k];
+        if (v >= 100) reverse.push_back(static_cast<char>('0' + v / 100));
+        if (v >= 10) reverse.push_back(static_cast<char>('0' + v / 10 % 10));
+        reverse.push_back(static_cast<char>('0' + v % 10));
+        reverse.push_back('.');
+      }
       reverse += "in-addr.arpa";
     }
     LookupResult ptr = resolver_.LookupSync(reverse, RrType::kPtr);
