@@ -194,5 +194,42 @@ void BM_RelaxedBodyCanonicalization5KiB(benchmark::State& state) {
 }
 BENCHMARK(BM_RelaxedBodyCanonicalization5KiB);
 
+// The stages of a verification, to see where time beyond the crypto goes.
+void BM_StageSplitMessage(benchmark::State& state) {
+  for (auto _ : state) {
+    auto split = SplitMessage(Get().message);
+    benchmark::DoNotOptimize(split);
+  }
+}
+BENCHMARK(BM_StageSplitMessage);
+
+void BM_StageParseSignature(benchmark::State& state) {
+  auto split = *SplitMessage(Get().message);
+  for (auto _ : state) {
+    SignatureParseResult r = ParseSignature(split.headers[0].raw);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_StageParseSignature);
+
+void BM_StageKeyLookup(benchmark::State& state) {
+  for (auto _ : state) {
+    dns::LookupResult r = Get().resolver.LookupSync("bench._domainkey.example.com", dns::RrType::kTxt);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_StageKeyLookup);
+
+void BM_StageHeaderHashInput(benchmark::State& state) {
+  auto split = *SplitMessage(Get().message);
+  SignatureParseResult sig = ParseSignature(split.headers[0].raw);
+  for (auto _ : state) {
+    std::string input;
+    AppendHeaderHashInput(split.headers, sig.signature, split.headers[0].raw, &input);
+    benchmark::DoNotOptimize(input);
+  }
+}
+BENCHMARK(BM_StageHeaderHashInput);
+
 }  // namespace
 }  // namespace mxkit::auth::dkim

@@ -1,6 +1,8 @@
 #include "auth/dkim/canonicalize.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 namespace mxkit::auth::dkim {
@@ -11,6 +13,68 @@ constexpr bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 // empty lines a body releases at once.
 constexpr std::size_t kFlushThreshold = 64 * 1024;
 constexpr std::string_view kCrlf = "\r\n";
+
+// Bytes that relaxed canonicalization may rewrite: WSP and CR (the start of a
+// line ending or a fold). Everything else is copied as it is.
+struct SpecialTable {
+  bool special[256] = {};
+  constexpr SpecialTable() {
+    special[static_cast<unsigned char>(' ')] = true;
+    special[static_cast<unsigned char>('\t')] = true;
+    special[static_cast<unsigned char>('\r')] = true;
+  }
+};
+constexpr SpecialTable kRelaxedSpecial;
+
+inline bool IsSpecial(char c) { return kRelaxedSpecial.special[static_cast<unsigned char>(c)]; }
+
+// SWAR helpers: one bit (0x80) per byte of a little-endian 64-bit word.
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+// Marks every byte of `w` equal to `c`. Bytes above a match may be marked
+// too (borrow), never a match missed, so the lowest mark is exact.
+inline uint64_t EqBytes(uint64_t w, unsigned char c) {
+  uint64_t x = w ^ (kOnes * c);
+  return (x - kOnes) & ~x & kHighs;
+}
+
+// End of the run starting at `i` that relaxed canonicalization leaves alone:
+// ordinary bytes and single SPs between ordinary bytes. May stop early (at a
+// byte that turns out to be ordinary, or an SP followed by one), which only
+// splits a run in two; it never runs past a byte that needs rewriting.
+inline std::size_t PlainRunEnd(std::string_view in, std::size_t i) {
+  const std::size_t n = in.size();
+  if constexpr (std::endian::native == std::endian::little) {
+    // Eight bytes at a time, with the byte after each to see what follows
+    // an SP: running text has an SP every few bytes, so a byte loop would
+    // mispredict at every word.
+    const char* p = in.data();
+    while (i + 9 <= n) {
+      uint64_t w = Load64(p + i);
+      uint64_t next = Load64(p + i + 1);
+      uint64_t next_special = EqBytes(next, ' ') | EqBytes(next, '\t') | EqBytes(next, '\r');
+      uint64_t bad = EqBytes(w, '\t') | EqBytes(w, '\r') | (EqBytes(w, ' ') & next_special);
+      if (bad == 0) {
+        i += 8;
+        continue;
+      }
+      return i + (static_cast<std::size_t>(__builtin_ctzll(bad)) >> 3);
+    }
+  }
+  for (;;) {
+    while (i < n && !IsSpecial(in[i])) ++i;
+    if (i + 1 < n && in[i] == ' ' && !IsSpecial(in[i + 1])) {
+      i += 2;
+      continue;
+    }
+    return i;
+  }
+}
 
 }  // namespace
 
@@ -42,6 +106,16 @@ void AppendCanonicalHeader(Canonicalization c, std::string_view raw, std::string
     bool started = false;  // leading WSP is deleted ("after the colon")
     for (std::size_t i = 0; i < value.size(); ++i) {
       char ch = value[i];
+      if (!IsSpecial(ch)) {
+        // Copy the untouched run at once.
+        if (pending_space && started) out->push_back(' ');
+        pending_space = false;
+        started = true;
+        std::size_t end = PlainRunEnd(value, i + 1);
+        out->append(value.substr(i, end - i));
+        i = end - 1;
+        continue;
+      }
       // Unfold: a CRLF followed by WSP is removed; the WSP stays and joins
       // the run around it. Any other CR or LF is a value byte.
       if (ch == '\r' && i + 2 < value.size() && value[i + 1] == '\n' && IsWsp(value[i + 2])) {
@@ -183,19 +257,7 @@ void BodyCanonicalizer::UpdateRelaxed(std::string_view in) {
     }
     // A run that needs no rewriting: ordinary bytes and single SPs between
     // them (the common case of running text), emitted in one piece.
-    std::size_t end = i + 1;
-    while (end < n) {
-      char c = in[end];
-      if (c == ' ') {
-        if (end + 1 < n && !IsWsp(in[end + 1]) && in[end + 1] != '\r') {
-          end += 2;
-          continue;
-        }
-        break;
-      }
-      if (c == '\t' || c == '\r') break;
-      ++end;
-    }
+    std::size_t end = PlainRunEnd(in, i + 1);
     FlushEmptyLines();
     if (pending_wsp_) Emit(" ");
     pending_wsp_ = false;

@@ -201,7 +201,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
 
   // b= and bh=: base64 with FWS allowed anywhere (§3.5).
   const Tag& b = *list.Find("b");
-  std::optional<std::string> b_bytes = internal::DecodeBase64(StripFws(b.value));
+  std::optional<std::string> b_bytes = internal::DecodeBase64IgnoringFws(b.value);
   if (!b_bytes || (b_bytes->empty() && !options.allow_empty_b)) {
     return fail(SignatureError::kSyntax, base + b.value_offset, "b= is not valid base64");
   }
@@ -214,7 +214,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     sig.b_value_end = semi == std::string_view::npos ? raw.size() : semi;
   }
   const Tag& bh = *list.Find("bh");
-  std::optional<std::string> bh_bytes = internal::DecodeBase64(StripFws(bh.value));
+  std::optional<std::string> bh_bytes = internal::DecodeBase64IgnoringFws(bh.value);
   if (!bh_bytes || bh_bytes->empty()) {
     return fail(SignatureError::kSyntax, base + bh.value_offset, "bh= is not valid base64");
   }
@@ -345,7 +345,8 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
                            std::string_view signature_raw, std::string* out) {
   // Bottom-up selection (§5.4.2): for each h= name, the last instance of the
   // field above the previously taken one of that name.
-  std::vector<std::pair<std::string, std::size_t>> next;  // name -> index to search below
+  std::vector<std::pair<std::string_view, std::size_t>> next;  // name -> index to search below
+  next.reserve(sig.signed_headers.size());
   for (const std::string& name : sig.signed_headers) {
     std::size_t* limit = nullptr;
     for (auto& entry : next) {

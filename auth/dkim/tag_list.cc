@@ -125,7 +125,12 @@ class Parser {
     while (pos_ < in_.size() && in_[pos_] != ';') {
       char c = in_[pos_];
       if (IsValChar(c)) {
-        ++pos_;
+        // The run of VALCHARs (a whole base64 line of b=) in one go.
+        const char* p = in_.data();
+        std::size_t end = pos_ + 1;
+        const std::size_t n = in_.size();
+        while (end < n && IsValChar(p[end])) ++end;
+        pos_ = end;
         value_end = pos_;
       } else if (IsWsp(c) || c == '\r' || c == '\n') {
         if (!SkipFws()) return false;
@@ -200,11 +205,13 @@ TagListResult ParseTagList(std::string_view input, const TagListOptions& options
 }
 
 std::string StripFws(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
+  std::string out(value.size(), '\0');
+  char* d = out.data();
   for (char c : value) {
-    if (!IsWsp(c) && c != '\r' && c != '\n') out.push_back(c);
+    *d = c;
+    d += !(IsWsp(c) || c == '\r' || c == '\n');
   }
+  out.resize(static_cast<std::size_t>(d - out.data()));
   return out;
 }
 

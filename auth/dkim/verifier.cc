@@ -195,6 +195,7 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
                   "(RFC 6376 §6.1.3)");
   }
   std::string input;
+  input.reserve(1024);
   AppendHeaderHashInput(headers, sig, raw, &input);
   std::string digest = internal::Sha256(input);
   bool ok = false;

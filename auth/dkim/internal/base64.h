@@ -11,6 +11,9 @@ namespace mxkit::auth::dkim::internal {
 
 // Decodes padded base64 with no whitespace in it; nullopt when malformed.
 std::optional<std::string> DecodeBase64(std::string_view text);
+// The same after removing every SP, HTAB, CR and LF: the base64 of b=, bh=
+// and p=, where FWS may appear anywhere (RFC 6376 §3.5, §3.6.1).
+std::optional<std::string> DecodeBase64IgnoringFws(std::string_view text);
 std::string EncodeBase64(std::string_view bytes);
 
 }  // namespace mxkit::auth::dkim::internal
