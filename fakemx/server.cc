@@ -396,19 +396,37 @@ class Connection : public std::enable_shared_from_this<Connection>,
     StartWrite(std::move(line), kFinalReplyTimeout);
   }
 
+  // The idle timer is lazy: arming only moves a deadline, and the one
+  // pending wait re-waits when it fires early. Re-arming an Asio timer on
+  // every read and write (cancel + new wait) cost more than the SMTP work of
+  // a small message.
   void ArmIdleTimer(std::chrono::steady_clock::duration timeout) {
-    const uint64_t generation = ++timer_generation_;
-    idle_timer_.expires_after(timeout);
-    idle_timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-      if (ec || generation != self->timer_generation_ || self->closed_) return;
+    idle_deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (idle_waits_ == 0 || idle_timer_.expiry() > idle_deadline_) {
+      idle_timer_.expires_at(idle_deadline_);  // aborts a later pending wait
+      StartIdleWait();
+    }
+  }
+
+  void StartIdleWait() {
+    ++idle_waits_;
+    idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      --self->idle_waits_;
+      if (ec || self->closed_ || self->op_ == Op::kNone) return;  // nothing to time now
+      if (std::chrono::steady_clock::now() < self->idle_deadline_) {
+        if (self->idle_waits_ == 0) {
+          self->idle_timer_.expires_at(self->idle_deadline_);
+          self->StartIdleWait();
+        }
+        return;
+      }
       self->OnIdleTimeout();
     });
   }
 
-  void DisarmIdleTimer() {
-    ++timer_generation_;
-    idle_timer_.cancel();
-  }
+  // The operation the deadline was for is done; the pending wait, if any,
+  // sees op_ == kNone or a newer deadline when it fires.
+  void DisarmIdleTimer() {}
 
   void OnIdleTimeout() {
     if (op_ == Op::kRead) {
@@ -449,7 +467,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
   uint16_t remote_port_ = 0;
   std::optional<smtp::HelloRequest> hello_;
   Op op_ = Op::kNone;
-  uint64_t timer_generation_ = 0;
+  std::chrono::steady_clock::time_point idle_deadline_;
+  int idle_waits_ = 0;
   bool storing_ = false;
   bool close_requested_ = false;
   bool closing_ = false;
