@@ -382,7 +382,15 @@ class Parser {
         Fail(AuthResError::kMissingAuthservId, pos_, "missing authserv-id (RFC 8601 §2.2)");
         return;
       }
+      std::size_t id_start = pos_;
       if (!Value(&v.authserv_id, "authserv-id")) return;
+      if (v.authserv_id.empty()) {
+        // "" matches the grammar's quoted-string but names no server (RFC
+        // 8601 §2.5: it identifies the authentication service), and the
+        // model reserves an empty id for allow_missing_authserv_id.
+        Fail(AuthResError::kMissingAuthservId, id_start, "empty authserv-id");
+        return;
+      }
       bool cfws = false;
       if (!SkipCfws(&cfws)) return;
       if (IsDigit(Peek())) {

@@ -129,6 +129,7 @@ TEST(AuthResParse, RejectsWithKindAndOffset) {
   const ErrorRow rows[] = {
       {"", AuthResError::kMissingAuthservId, 0},
       {" ; spf=pass", AuthResError::kMissingAuthservId, 1},
+      {" \"\" 1; none", AuthResError::kMissingAuthservId, 1},
       {" example.com", AuthResError::kSyntax, 12},
       {" example.com spf=pass", AuthResError::kSyntax, 13},
       {" example.com; spf", AuthResError::kSyntax, 17},
@@ -170,6 +171,16 @@ TEST(AuthResParse, BoundsNestingAndCounts) {
   EXPECT_EQ(ParseAuthenticationResults(props).error, AuthResError::kTooManyProperties);
   EXPECT_EQ(ParseAuthenticationResults(" x" + std::string(kMaxAuthResLength, 'a')).error,
             AuthResError::kTooLong);
+}
+
+// Fuzzer find: an empty quoted authserv-id with a version parsed leniently
+// but could not be formatted (empty means "missing" in the model).
+TEST(AuthResParse, RejectsEmptyQuotedAuthservIdEvenLeniently) {
+  AuthResParseResult r = ParseAuthenticationResults(
+      " \"\" 1; dkim/1=pass reasnn=\"a \\\"b\\\"\" eader.i=\"x y\"@gggggglgggge.com",
+      AuthResOptions::Lenient());
+  EXPECT_EQ(r.error, AuthResError::kMissingAuthservId) << r.message;
+  EXPECT_EQ(r.offset, 1u);
 }
 
 TEST(AuthResParse, CommentsAndQuotingAnywhereCfwsIsAllowed) {
