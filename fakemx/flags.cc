@@ -115,7 +115,9 @@ std::string FlagsUsage() {
          "                            may take to finish (default 30)\n"
          "  --max-message-size=BYTES  largest message accepted, advertised with SIZE\n"
          "                            (default 10485760; at least 65536, RFC 5321 §4.5.3.1.7)\n"
-         "  --storage-threads=N       threads writing and fsyncing messages (default 16)\n"
+         "  --storage-threads=N       threads writing and fsyncing messages (default 16);\n"
+         "                            0 stores on the network thread (for tmpfs: a slow\n"
+         "                            disk then stalls every connection)\n"
          "  --help                    this text\n";
 }
 
@@ -174,8 +176,8 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       status = ParseSeconds(name, value, &flags.shutdown_grace_seconds);
     } else if (name == "--storage-threads") {
       uint64_t n = 0;
-      if (!ParseUnsigned(value, &n) || n < 1 || n > static_cast<uint64_t>(kMaxStorageThreads)) {
-        status = Bad(name, value, "not a number of threads from 1 to " +
+      if (!ParseUnsigned(value, &n) || n > static_cast<uint64_t>(kMaxStorageThreads)) {
+        status = Bad(name, value, "not a number of threads from 0 to " +
                                       std::to_string(kMaxStorageThreads));
       } else {
         flags.storage_threads = static_cast<int64_t>(n);

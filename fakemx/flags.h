@@ -25,6 +25,8 @@ inline constexpr int64_t kDefaultShutdownGraceSeconds = 30;
 // Threads that write and fsync messages into the Maildir. Disk flush
 // latency, not CPU, is what they wait on; concurrent fdatasync()s from many
 // threads share journal commits (ext4, xfs), so throughput grows with them.
+// 0 stores on the network thread: fastest on tmpfs, where a store never
+// waits, but one slow fsync then stalls every connection.
 inline constexpr int64_t kDefaultStorageThreads = 16;
 inline constexpr int64_t kMaxStorageThreads = 256;
 // A day: a longer timer is almost certainly a typo (milliseconds?).

@@ -79,10 +79,10 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
        "--max-message-size=1000: below 65536; RFC 5321 §4.5.3.1.7 requires accepting at least "
        "64K octets"},
       {{"--max-message-size=10M"}, "--max-message-size=10M: not a whole number of bytes"},
-      {{"--storage-threads=0"},
-       "--storage-threads=0: not a number of threads from 1 to 256"},
+      {{"--storage-threads=-1"},
+       "--storage-threads=-1: not a number of threads from 0 to 256"},
       {{"--storage-threads=257"},
-       "--storage-threads=257: not a number of threads from 1 to 256"},
+       "--storage-threads=257: not a number of threads from 0 to 256"},
       {{"--hostname="}, "--hostname=: must not be empty (omit the flag for the default)"},
       {{"--hostname=a b"}, "--hostname=a b: contains a space, control or non-ASCII character"},
       {{"--maildir="}, "--maildir=: must not be empty (omit it for a temporary one)"},

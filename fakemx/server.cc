@@ -70,7 +70,7 @@ class StorageQueue {
 
   StorageQueue(asio::io_context& io, Maildir* maildir, size_t threads)
       : io_(io), maildir_(maildir) {
-    for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    for (size_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this] { Work(); });
     }
   }
@@ -84,6 +84,8 @@ class StorageQueue {
     cv_.notify_all();
     for (std::thread& t : threads_) t.join();
   }
+
+  bool inline_storage() const { return threads_.empty(); }
 
   void Push(Job job) {
     {
@@ -261,6 +263,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // message came by DATA. OnMessage does not say which verb carried the
     // message; when BDAT is offered this needs ServerSession to tell.
     delivery.via_bdat = false;
+    if (server_->storage.inline_storage()) {
+      return Stored(server_->maildir->Deliver(delivery, message));
+    }
     storing_ = true;
     server_->storage.Push({std::move(delivery), std::string(message),
                            [self = shared_from_this()](absl::StatusOr<std::string> result) {
@@ -271,17 +276,21 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnStored(absl::StatusOr<std::string> result) {
     storing_ = false;
+    session_.Decide(Stored(std::move(result)));
+    Pump();
+  }
+
+  // The final reply for a storage result.
+  smtp::Decision Stored(absl::StatusOr<std::string> result) {
     if (result.ok()) {
       ++server_->stats.messages_stored;
-      session_.Decide(smtp::Decision::Accept("Ok: queued as " + *result));
-    } else {
-      ++server_->stats.storage_failures;
-      std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
-                   remote_address_.c_str(), ToString(result.status()).c_str());
-      // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
-      session_.Decide(smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message"));
+      return smtp::Decision::Accept("Ok: queued as " + *result);
     }
-    Pump();
+    ++server_->stats.storage_failures;
+    std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
+                 remote_address_.c_str(), ToString(result.status()).c_str());
+    // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
+    return smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message");
   }
 
   // ---- The driver loop --------------------------------------------------------

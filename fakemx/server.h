@@ -49,7 +49,8 @@ struct ServerOptions {
   std::chrono::seconds session_timeout{kDefaultSessionTimeoutSeconds};
   // After Shutdown(): how long transactions in progress may take.
   std::chrono::seconds shutdown_grace{kDefaultShutdownGraceSeconds};
-  // Threads writing messages into the Maildir (see kDefaultStorageThreads).
+  // Threads writing messages into the Maildir (see kDefaultStorageThreads);
+  // 0 = store synchronously on the io_context thread.
   size_t storage_threads = kDefaultStorageThreads;
 };
 

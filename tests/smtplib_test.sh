@@ -8,7 +8,9 @@ SCRIPT="$2"
 # 10 MiB of message plus headers is above the 10 MiB default.
 fakemx_start "$FAKEMX_BIN" --max-message-size=20971520
 MAIN_PID=$FAKEMX_PID MAIN_PORT=$FAKEMX_PORT MAIN_MAILDIR=$FAKEMX_MAILDIR MAIN_OUT=$FAKEMX_OUT
-fakemx_start "$FAKEMX_BIN"
+# Storing on the network thread (--storage-threads=0) for this one, so
+# the inline path's 451 is covered too.
+fakemx_start "$FAKEMX_BIN" --storage-threads=0
 FAIL_PORT=$FAKEMX_PORT FAIL_MAILDIR=$FAKEMX_MAILDIR
 
 FAKEMX_PORT=$MAIN_PORT FAKEMX_MAILDIR=$MAIN_MAILDIR \

@@ -5,7 +5,8 @@ source tests/fakemx_fixture.sh
 FAKEMX_BIN="$1"
 command -v swaks >/dev/null || fail "swaks is not installed (tools/debian-packages.txt)"
 
-fakemx_start "$FAKEMX_BIN"
+# --storage-threads=0: the inline storage path (the other tests use threads).
+fakemx_start "$FAKEMX_BIN" --storage-threads=0
 
 # The message swaks sends (--data): CRLF line ends, a line starting with a
 # dot that swaks must stuff and fakemx unstuff. swaks terminates the data
