@@ -42,6 +42,9 @@ struct Fixture {
   std::string unsigned_message;
   std::string message;
   std::size_t body_bytes = 0;
+  // What a verification must hash: the canonical body and the header hash
+  // input (signed fields plus the signature field), computed once here.
+  std::size_t hashed_bytes = 0;
   dns::StaticResolver resolver;
 
   Fixture() {
@@ -71,6 +74,11 @@ struct Fixture {
     o.selector = "bench";
     o.timestamp = kNow;
     message = *SignMessage(unsigned_message, key, o) + unsigned_message;
+    DkimMessage split = *SplitMessage(message);
+    SignatureParseResult sig = ParseSignature(split.headers[0].raw);
+    std::string header_input;
+    AppendHeaderHashInput(split.headers, sig.signature, split.headers[0].raw, &header_input);
+    hashed_bytes = header_input.size() + CanonicalizeBody(Canonicalization::kRelaxed, split.body).size();
     dns::ResourceRecord rr;
     rr.name = "bench._domainkey.example.com";
     rr.type = dns::RrType::kTxt;
@@ -142,13 +150,14 @@ void BM_DkimVerifyRsa2048Relaxed5KiB(benchmark::State& state) {
   double elapsed = ThreadCpuSeconds() - start;
   state.SetItemsProcessed(iterations);
   state.SetBytesProcessed(iterations * static_cast<int64_t>(f.message.size()));
-  // The floor: SHA-256 over the canonical body and about 600 bytes of signed
-  // header data, and one RSA verify.
+  // The floor: SHA-256 over the canonical body and the header hash input,
+  // and one RSA verify.
   RSA* rsa = RsaFromPem(f.pem);
-  double bound = CryptoBoundSeconds(rsa, f.body_bytes + 600, 2000);
+  double bound = CryptoBoundSeconds(rsa, f.hashed_bytes, 2000);
   RSA_free(rsa);
   double ours = elapsed / static_cast<double>(iterations);
   state.counters["message_bytes"] = static_cast<double>(f.message.size());
+  state.counters["hashed_bytes"] = static_cast<double>(f.hashed_bytes);
   state.counters["crypto_bound_per_s"] = 1.0 / bound;
   state.counters["crypto_bound_ratio"] = bound / ours;
 }

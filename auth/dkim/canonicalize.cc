@@ -43,6 +43,10 @@ inline uint64_t EqBytes(uint64_t w, unsigned char c) {
   return (x - kOnes) & ~x & kHighs;
 }
 
+// Marks every byte of `w` below 0x21 (bytes >= 0x80 are never marked). As
+// with EqBytes, marks above a true one may be spurious, none is missed.
+inline uint64_t Below21(uint64_t w) { return (w - kOnes * 0x21) & ~w & kHighs; }
+
 // End of the run starting at `i` that relaxed canonicalization leaves alone:
 // ordinary bytes and single SPs between ordinary bytes. May stop early (at a
 // byte that turns out to be ordinary, or an SP followed by one), which only
@@ -57,8 +61,10 @@ inline std::size_t PlainRunEnd(std::string_view in, std::size_t i) {
     while (i + 9 <= n) {
       uint64_t w = Load64(p + i);
       uint64_t next = Load64(p + i + 1);
-      uint64_t next_special = EqBytes(next, ' ') | EqBytes(next, '\t') | EqBytes(next, '\r');
-      uint64_t bad = EqBytes(w, '\t') | EqBytes(w, '\r') | (EqBytes(w, ' ') & next_special);
+      // SP, HTAB and CR are all below 0x21: a byte below 0x21 other than SP
+      // needs attention, and so does an SP before such a byte.
+      uint64_t space = EqBytes(w, ' ');
+      uint64_t bad = (Below21(w) & ~space) | (space & Below21(next));
       if (bad == 0) {
         i += 8;
         continue;

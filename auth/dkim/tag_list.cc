@@ -19,6 +19,15 @@ bool IsValChar(char c) {
   return u >= 0x21 && u <= 0x7e && u != 0x3b;
 }
 
+// Tag names are short (1-2 bytes): an inline comparison beats memcmp calls.
+inline bool SameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 std::string Printable(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   if (u >= 0x21 && u <= 0x7e) return Cat("'", std::string(1, c), "'");
@@ -143,7 +152,7 @@ class Parser {
     }
     tag.value = in_.substr(tag.value_offset, value_end - tag.value_offset);
     for (const Tag& seen : result_.list.tags) {
-      if (seen.name == tag.name) {
+      if (SameName(seen.name, tag.name)) {
         Fail(TagListError::kDuplicateTag, tag.name_offset,
              Cat("tag \"", tag.name, "\" at offset ", tag.name_offset,
                           " repeats the one at offset ", seen.name_offset,
@@ -188,14 +197,14 @@ std::string_view TagListErrorName(TagListError error) {
 
 const Tag* TagList::Find(std::string_view name) const {
   for (const Tag& tag : tags) {
-    if (tag.name == name) return &tag;
+    if (SameName(tag.name, name)) return &tag;
   }
   return nullptr;
 }
 
 int TagList::IndexOf(std::string_view name) const {
   for (std::size_t i = 0; i < tags.size(); ++i) {
-    if (tags[i].name == name) return static_cast<int>(i);
+    if (SameName(tags[i].name, name)) return static_cast<int>(i);
   }
   return -1;
 }

@@ -29,7 +29,24 @@ std::optional<std::string> Decode(std::string_view text, bool skip_fws) {
   uint8_t group[4];
   int filled = 0;
   bool padded = false;  // a group with '=' was seen: nothing may follow
-  for (char ch : text) {
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (filled == 0 && !padded && i + 4 <= n) {
+      // Fast path: four alphabet symbols in a row (almost every group).
+      uint8_t a = kDecode.value[static_cast<unsigned char>(text[i])];
+      uint8_t b = kDecode.value[static_cast<unsigned char>(text[i + 1])];
+      uint8_t c = kDecode.value[static_cast<unsigned char>(text[i + 2])];
+      uint8_t d = kDecode.value[static_cast<unsigned char>(text[i + 3])];
+      if ((a | b | c | d) < 64) {
+        uint32_t v = (uint32_t{a} << 18) | (uint32_t{b} << 12) | (uint32_t{c} << 6) | d;
+        out[o++] = static_cast<char>(v >> 16);
+        out[o++] = static_cast<char>(v >> 8);
+        out[o++] = static_cast<char>(v);
+        i += 3;
+        continue;
+      }
+    }
+    const char ch = text[i];
     if (skip_fws && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')) continue;
     if (padded) return std::nullopt;
     group[filled++] = kDecode.value[static_cast<unsigned char>(ch)];
