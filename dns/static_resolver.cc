@@ -3,8 +3,8 @@
 #include <string>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "dns/zone.h"
 
@@ -31,7 +31,53 @@ std::string Key(std::string_view name) {
   return absl::AsciiStrToLower(Av(StripTrailingDot(name)));
 }
 
-// Empty string when `name` can be looked up; otherwise why not.
+// The same key as Key(name), built in place so a lookup (several per SPF
+// check) allocates nothing for names of legal length. Longer names can still
+// arrive as CNAME targets; those take the heap.
+class FoldedKey {
+ public:
+  FoldedKey() = default;
+  FoldedKey(const FoldedKey&) = delete;
+  FoldedKey& operator=(const FoldedKey&) = delete;
+
+  // Folds `name` and reports whether it is well formed in the same pass:
+  // at most kMaxTextNameLength characters, no empty label (except the root,
+  // which is empty), no label over kMaxLabelLength (RFC 1035 §2.3.4).
+  // The key is built either way.
+  bool Assign(std::string_view name) {
+    name = StripTrailingDot(name);
+    char* out = buffer_;
+    if (name.size() > sizeof(buffer_)) {
+      heap_.resize(name.size());
+      out = heap_.data();
+    }
+    bool well_formed = name.size() <= kMaxTextNameLength;
+    size_t label = 0;
+    for (size_t i = 0; i < name.size(); ++i) {
+      char c = name[i];
+      out[i] = absl::ascii_tolower(static_cast<unsigned char>(c));
+      if (c == '.') {
+        if (label == 0) well_formed = false;
+        label = 0;
+      } else if (++label > kMaxLabelLength) {
+        well_formed = false;
+      }
+    }
+    if (!name.empty() && label == 0) well_formed = false;
+    view_ = absl::string_view(out, name.size());
+    return well_formed;
+  }
+
+  absl::string_view view() const { return view_; }
+
+ private:
+  char buffer_[kMaxTextNameLength];
+  std::string heap_;
+  absl::string_view view_;
+};
+
+// Empty string when `name` can be looked up; otherwise why not. FoldedKey
+// makes the same decision on the fast path; this says why.
 std::string CheckName(std::string_view name) {
   std::string_view bare = StripTrailingDot(name);
   if (bare.size() > kMaxTextNameLength) {
@@ -67,7 +113,7 @@ StaticResolver::StaticResolver() = default;
 
 void StaticResolver::Add(ResourceRecord record) {
   record.name = std::string(StripTrailingDot(record.name));
-  records_[Key(record.name)].push_back(std::move(record));
+  names_[Key(record.name)].records.push_back(std::move(record));
   ++record_count_;
 }
 
@@ -97,39 +143,50 @@ void StaticResolver::Lookup(std::string_view name, RrType type, Callback done) {
   done(Resolve(name, type));
 }
 
+LookupResult StaticResolver::LookupSync(std::string_view name, RrType type) {
+  return Resolve(name, type);
+}
+
 LookupResult StaticResolver::Resolve(std::string_view name, RrType type) const {
-  if (std::string why = CheckName(name); !why.empty()) {
-    return Fail(LookupStatus::kPermanentFailure, absl::StrCat("\"", Av(name), "\": ", why));
+  FoldedKey key;
+  if (!key.Assign(name)) {
+    return Fail(LookupStatus::kPermanentFailure,
+                absl::StrCat("\"", Av(name), "\": ", CheckName(name)));
   }
   LookupResult result;
-  std::string key = Key(name);
-  absl::flat_hash_set<std::string> visited;
   while (true) {
-    if (auto faults = faults_.find(key); faults != faults_.end()) {
-      std::optional<Fault> fault = faults->second.every_type;
-      if (!fault) {
-        auto by_type = faults->second.by_type.find(type);
-        if (by_type != faults->second.by_type.end()) fault = by_type->second;
-      }
-      if (fault) {
-        result.status = LookupStatus::kTemporaryFailure;
-        result.records.clear();
-        result.detail = *fault == Fault::kTimeout ? "timeout" : "SERVFAIL";
-        return result;
+    if (!faults_.empty()) {
+      if (auto faults = faults_.find(key.view()); faults != faults_.end()) {
+        std::optional<Fault> fault = faults->second.every_type;
+        if (!fault) {
+          auto by_type = faults->second.by_type.find(type);
+          if (by_type != faults->second.by_type.end()) fault = by_type->second;
+        }
+        if (fault) {
+          result.status = LookupStatus::kTemporaryFailure;
+          result.records.clear();
+          result.detail = *fault == Fault::kTimeout ? "timeout" : "SERVFAIL";
+          return result;
+        }
       }
     }
-    visited.insert(key);
-    auto found = records_.find(key);
-    if (found == records_.end() || found->second.empty()) {
+    auto found = names_.find(key.view());
+    if (found == names_.end() || found->second.records.empty()) {
       result.status = LookupStatus::kNxDomain;
       return result;
     }
+    const std::vector<ResourceRecord>& records = found->second.records;
+    size_t matches = 0;
     const ResourceRecord* cname = nullptr;
-    for (const ResourceRecord& record : found->second) {
-      if (record.type == type) result.records.push_back(record);
+    for (const ResourceRecord& record : records) {
+      if (record.type == type) ++matches;
       if (record.type == RrType::kCname && cname == nullptr) cname = &record;
     }
-    if (!result.records.empty()) {
+    if (matches > 0) {
+      result.records.reserve(matches);
+      for (const ResourceRecord& record : records) {
+        if (record.type == type) result.records.push_back(record);
+      }
       result.status = LookupStatus::kAnswer;
       return result;
     }
@@ -149,10 +206,15 @@ LookupResult StaticResolver::Resolve(std::string_view name, RrType type) const {
       return Fail(LookupStatus::kPermanentFailure,
                   absl::StrCat("CNAME chain from ", Av(name), " is longer than ", kMaxCnameChain));
     }
-    key = Key(target->name);
-    if (visited.contains(key)) {
-      return Fail(LookupStatus::kPermanentFailure,
-                  absl::StrCat("CNAME loop at ", target->name, " while resolving ", Av(name)));
+    // The names visited so far are exactly the owners of the CNAMEs followed
+    // (a record is stored under Key(record.name)), at most kMaxCnameChain of
+    // them, so a linear scan finds a loop without building a set per lookup.
+    key.Assign(target->name);
+    for (const ResourceRecord& followed : result.cname_chain) {
+      if (absl::EqualsIgnoreCase(Av(StripTrailingDot(followed.name)), key.view())) {
+        return Fail(LookupStatus::kPermanentFailure,
+                    absl::StrCat("CNAME loop at ", target->name, " while resolving ", Av(name)));
+      }
     }
   }
 }

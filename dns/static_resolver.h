@@ -43,25 +43,34 @@ class StaticResolver : public Resolver {
   // status message reads "filename:line: what is wrong".
   absl::Status LoadZone(std::string_view text, std::string_view filename = "<zone>");
 
-  // Completes inline. kAnswer with the records of `type` (after following
-  // CNAMEs, which are listed in cname_chain); kNxDomain when the name has no
-  // record of any type; kNoData when it has records of other types only;
-  // kTemporaryFailure for an injected fault; kPermanentFailure for a CNAME
-  // loop, a chain longer than kMaxCnameChain, or a malformed name.
+  // Completes inline. kAnswer with the records of `type` in the order they
+  // were added (after following CNAMEs, which are listed in cname_chain);
+  // kNxDomain when the name has no record of any type; kNoData when it has
+  // records of other types only; kTemporaryFailure for an injected fault;
+  // kPermanentFailure for a CNAME loop, a chain longer than kMaxCnameChain,
+  // or a malformed name.
   void Lookup(std::string_view name, RrType type, Callback done) override;
+
+  // The same result as Lookup, returned without going through a Callback.
+  LookupResult LookupSync(std::string_view name, RrType type) override;
 
   // Number of records added so far (for tests and diagnostics).
   size_t size() const { return record_count_; }
 
  private:
-  LookupResult Resolve(std::string_view name, RrType type) const;
-
-  // Keyed by the lower-cased name without the trailing dot.
-  absl::flat_hash_map<std::string, std::vector<ResourceRecord>> records_;
+  struct Node {
+    std::vector<ResourceRecord> records;
+  };
   struct Faults {
     std::optional<Fault> every_type;
     absl::flat_hash_map<RrType, Fault> by_type;
   };
+
+  LookupResult Resolve(std::string_view name, RrType type) const;
+
+  // Keyed by the lower-cased name without the trailing dot; looked up with a
+  // lower-cased view (no allocation for names of legal length).
+  absl::flat_hash_map<std::string, Node> names_;
   absl::flat_hash_map<std::string, Faults> faults_;
   size_t record_count_ = 0;
 };

@@ -145,6 +145,44 @@ TEST(StaticResolver, RejectsMalformedNamesAsPermanentFailures) {
             LookupStatus::kPermanentFailure);
 }
 
+// RFC 1035 §2.3.4 limits, at and just past each bound, with the reason the
+// detail gives (the fast path and the explaining path must agree).
+TEST(StaticResolver, ChecksNameLimitsAtTheirBounds) {
+  const std::string label63(63, 'x');
+  // 4 labels of 63 + 3 dots = 255; drop two characters for 253.
+  const std::string name253 = label63 + "." + label63 + "." + label63 + "." + label63.substr(2);
+  struct Row {
+    std::string name;
+    const char* why;  // nullptr: well formed
+  } rows[] = {
+      {"", nullptr},
+      {".", nullptr},
+      {"example", nullptr},
+      {"example.", nullptr},
+      {label63 + ".example", nullptr},
+      {name253, nullptr},
+      {name253 + ".", nullptr},
+      {name253 + "x", "characters long"},
+      {std::string(64, 'x') + ".example", "label of 64"},
+      {"example." + std::string(64, 'x'), "label of 64"},
+      {".example", "empty label"},
+      {"a..example", "empty label"},
+      {"example..", "empty label"},
+      {"..", "empty label"},
+  };
+  StaticResolver resolver;
+  for (const Row& row : rows) {
+    LookupResult result = resolver.LookupSync(row.name, RrType::kA);
+    if (row.why == nullptr) {
+      EXPECT_EQ(result.status, LookupStatus::kNxDomain) << row.name;
+    } else {
+      EXPECT_EQ(result.status, LookupStatus::kPermanentFailure) << row.name;
+      EXPECT_NE(result.detail.find(row.why), std::string::npos) << row.name << ": "
+                                                                 << result.detail;
+    }
+  }
+}
+
 TEST(StaticResolver, LoadsZonesWithFaults) {
   StaticResolver resolver;
   absl::Status status = resolver.LoadZone(R"zone($ORIGIN example.com.
