@@ -60,6 +60,7 @@ const Verifier::BodyHash& Verifier::ComputeBodyHash(std::vector<BodyHash>& cache
 
 std::shared_ptr<const KeyRecordResult> Verifier::ParseKey(
     const std::vector<std::string>& strings) const {
+  if (!cache_parsed_keys_) return std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings));
   std::string text;
   for (const std::string& s : strings) text += s;
   {
