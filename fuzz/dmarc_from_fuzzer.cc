@@ -1,0 +1,64 @@
+// Fuzzes the RFC5322.From parser DMARC uses (auth/dmarc/from.h). Properties:
+// errors stay inside the input; author domains are lowercase, non-empty and
+// distinct; the mailboxes re-joined as "addr, addr" parse to the same
+// authors; rejecting multiple authors only ever turns a success with several
+// mailboxes into kMultipleMailboxes.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "auth/dmarc/from.h"
+
+namespace {
+
+using mxkit::auth::dmarc::FromError;
+using mxkit::auth::dmarc::FromOptions;
+using mxkit::auth::dmarc::FromResult;
+using mxkit::auth::dmarc::MultipleAuthorAction;
+using mxkit::auth::dmarc::ParseFromValue;
+
+void Check(bool property) {
+  if (!property) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  FromOptions all;
+  all.multiple_mailboxes = MultipleAuthorAction::kEvaluateAll;
+  FromResult r = ParseFromValue(text, all);
+  FromResult strict = ParseFromValue(text);
+  if (!r.ok()) {
+    Check(r.offset <= text.size());
+    Check(!r.message.empty());
+    Check(strict.error == r.error && strict.offset == r.offset);
+    return 0;
+  }
+  Check(!r.authors.empty());
+  if (r.authors.size() == 1) {
+    Check(strict.ok() && strict.domains == r.domains);
+  } else {
+    Check(strict.error == FromError::kMultipleMailboxes);
+  }
+  for (std::size_t i = 0; i < r.domains.size(); ++i) {
+    Check(!r.domains[i].empty());
+    for (char c : r.domains[i]) Check(!(c >= 'A' && c <= 'Z'));
+    for (std::size_t j = 0; j < i; ++j) Check(r.domains[i] != r.domains[j]);
+  }
+  std::string joined;
+  for (const auto& a : r.authors) {
+    if (!joined.empty()) joined += ", ";
+    joined += a.address;
+  }
+  FromResult again = ParseFromValue(joined, all);
+  Check(again.ok());
+  Check(again.authors.size() == r.authors.size());
+  for (std::size_t i = 0; i < r.authors.size(); ++i) {
+    Check(again.authors[i].address == r.authors[i].address);
+    Check(again.authors[i].domain == r.authors[i].domain);
+  }
+  return 0;
+}
