@@ -97,6 +97,10 @@ expect_exit 0 "dmarc two From fields" -- dmarc --ip=192.0.2.7 --sender=a@example
 expect_out '"method":"dmarc","result":"permerror".*From fields' "two From fields rejected by default"
 expect_exit 0 "dmarc two From fields evaluated" -- dmarc --ip=192.0.2.7 --sender=a@example.com --json --multiple-from=evaluate <"$data/two_from.eml"
 if [[ $(grep -c '"method":"dmarc"' "$tmp/out") == 2 ]]; then ok; else bad "two From fields evaluated: two dmarc objects"; cat "$tmp/out" >&2; fi
+expect_exit 0 "dmarc two authors" -- dmarc --ip=198.51.100.1 --sender=a@example.com --json <"$data/two_authors.eml"
+expect_out '"method":"dmarc","result":"permerror".*mailboxes' "two authors rejected by default"
+expect_exit 0 "dmarc two authors evaluated" -- dmarc --ip=198.51.100.1 --sender=a@example.com --multiple-from=evaluate --pct-sample=0 <"$data/two_authors.eml"
+expect_out "dmarc=fail .*header.from=example.com policy.dmarc=reject" "the strictest failing author decides (RFC 7489 §6.6.1)"
 expect_exit 0 "dmarc tree walk" -- dmarc --ip=192.0.2.7 --sender=b@bounces.example.com --discovery=tree-walk --json <"$data/plain.eml"
 expect_out '"method":"dmarc","result":"pass".*"organizational_domain":"example.com"' "tree walk without a PSL"
 expect_exit 3 "missing psl" -- dmarc --ip=192.0.2.7 --sender=b@example.com --psl="$tmp/none.dat" <"$data/plain.eml"
