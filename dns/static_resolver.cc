@@ -113,7 +113,18 @@ StaticResolver::StaticResolver() = default;
 
 void StaticResolver::Add(ResourceRecord record) {
   record.name = std::string(StripTrailingDot(record.name));
-  names_[Key(record.name)].records.push_back(std::move(record));
+  std::string key = Key(record.name);
+  // RFC 8020 §2: a name with anything below it exists, so every ancestor up
+  // to the root gets a node (an empty non-terminal when it has no records,
+  // RFC 4592 §2.2.2). Every node's ancestors already have nodes, so the walk
+  // stops at the first one that exists.
+  std::string_view ancestor = key;
+  while (!ancestor.empty()) {
+    size_t dot = ancestor.find('.');
+    ancestor = dot == std::string_view::npos ? std::string_view() : ancestor.substr(dot + 1);
+    if (!names_.try_emplace(std::string(ancestor)).second) break;
+  }
+  names_[std::move(key)].records.push_back(std::move(record));
   ++record_count_;
 }
 
@@ -171,7 +182,7 @@ LookupResult StaticResolver::Resolve(std::string_view name, RrType type) const {
       }
     }
     auto found = names_.find(key.view());
-    if (found == names_.end() || found->second.records.empty()) {
+    if (found == names_.end()) {
       result.status = LookupStatus::kNxDomain;
       return result;
     }

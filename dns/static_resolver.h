@@ -28,6 +28,8 @@ class StaticResolver : public Resolver {
 
   // Adds one record. `record.name` is absolute; a trailing dot is allowed and
   // dropped. Names compare case-insensitively (RFC 4343). Duplicates are kept.
+  // Every ancestor of the name, up to the root, then exists too: as an empty
+  // non-terminal when it has no records of its own (RFC 8020 §2).
   void Add(ResourceRecord record);
 
   // Makes every query for `name` (any type) fail with `fault`. A fault on a
@@ -45,8 +47,10 @@ class StaticResolver : public Resolver {
 
   // Completes inline. kAnswer with the records of `type` in the order they
   // were added (after following CNAMEs, which are listed in cname_chain);
-  // kNxDomain when the name has no record of any type; kNoData when it has
-  // records of other types only; kTemporaryFailure for an injected fault;
+  // kNxDomain when neither the name nor any name below it has a record;
+  // kNoData when it has records of other types only, or none of its own but
+  // some below it (an empty non-terminal: RFC 8020 §2, RFC 4592 §2.2.2, as a
+  // real server answers); kTemporaryFailure for an injected fault;
   // kPermanentFailure for a CNAME loop, a chain longer than kMaxCnameChain,
   // or a malformed name.
   void Lookup(std::string_view name, RrType type, Callback done) override;
@@ -59,6 +63,8 @@ class StaticResolver : public Resolver {
 
  private:
   struct Node {
+    // Empty for an empty non-terminal: a name that exists only because a
+    // name below it has records.
     std::vector<ResourceRecord> records;
   };
   struct Faults {
@@ -68,8 +74,9 @@ class StaticResolver : public Resolver {
 
   LookupResult Resolve(std::string_view name, RrType type) const;
 
-  // Keyed by the lower-cased name without the trailing dot; looked up with a
-  // lower-cased view (no allocation for names of legal length).
+  // Every name with records and every ancestor of one, keyed by the
+  // lower-cased name without the trailing dot; looked up with a lower-cased
+  // view (no allocation for names of legal length).
   absl::flat_hash_map<std::string, Node> names_;
   absl::flat_hash_map<std::string, Faults> faults_;
   size_t record_count_ = 0;

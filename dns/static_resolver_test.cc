@@ -48,6 +48,50 @@ TEST(StaticResolver, DistinguishesNxDomainFromNoData) {
   EXPECT_EQ(resolver.LookupSync("b.example", RrType::kMx).status, LookupStatus::kNxDomain);
 }
 
+// RFC 8020 §2 / RFC 4592 §2.2.2: a name with no records of its own but some
+// below it exists, so a real server answers NOERROR with no data; NXDOMAIN
+// would claim that nothing below it exists either. DMARC's tree walk and np=,
+// and SPF's void-lookup count, see the difference.
+TEST(StaticResolver, AnswersNoDataForEmptyNonTerminals) {
+  StaticResolver resolver;
+  resolver.Add(Txt("_dmarc.Sub.Example.COM.", {"v=DMARC1; p=none"}));
+  EXPECT_EQ(resolver.LookupSync("_dmarc.sub.example.com", RrType::kTxt).status,
+            LookupStatus::kAnswer);
+  for (const char* ent : {"sub.example.com", "SUB.example.com.", "example.com", "com", "."}) {
+    LookupResult result = resolver.LookupSync(ent, RrType::kTxt);
+    EXPECT_EQ(result.status, LookupStatus::kNoData) << ent;
+    EXPECT_TRUE(result.records.empty()) << ent;
+  }
+  // Siblings and names below the record still do not exist.
+  EXPECT_EQ(resolver.LookupSync("other.example.com", RrType::kTxt).status,
+            LookupStatus::kNxDomain);
+  EXPECT_EQ(resolver.LookupSync("x._dmarc.sub.example.com", RrType::kTxt).status,
+            LookupStatus::kNxDomain);
+  EXPECT_EQ(resolver.LookupSync("example.net", RrType::kTxt).status, LookupStatus::kNxDomain);
+  // The chain's end decides, so a CNAME to an empty non-terminal is no data.
+  resolver.Add(Cname("alias.example.net", "sub.example.com"));
+  LookupResult alias = resolver.LookupSync("alias.example.net", RrType::kA);
+  EXPECT_EQ(alias.status, LookupStatus::kNoData);
+  EXPECT_EQ(alias.cname_chain.size(), 1u);
+  // Records added later at an empty non-terminal are answered.
+  resolver.Add(A("example.com", 9));
+  EXPECT_EQ(resolver.LookupSync("example.com", RrType::kA).status, LookupStatus::kAnswer);
+  EXPECT_EQ(resolver.LookupSync("example.com", RrType::kTxt).status, LookupStatus::kNoData);
+  // A fault on an empty non-terminal still fails the lookup.
+  resolver.AddFault("com", Fault::kServfail);
+  EXPECT_EQ(resolver.LookupSync("com", RrType::kTxt).status, LookupStatus::kTemporaryFailure);
+  // Only records make names exist: empty non-terminals are not counted.
+  EXPECT_EQ(resolver.size(), 3u);
+}
+
+TEST(StaticResolver, WildcardOwnerMakesItsParentAnEmptyNonTerminal) {
+  StaticResolver resolver;
+  resolver.Add(A("*.w.example", 1));
+  EXPECT_EQ(resolver.LookupSync("w.example", RrType::kA).status, LookupStatus::kNoData);
+  // Wildcards are not expanded (see dns/README.md).
+  EXPECT_EQ(resolver.LookupSync("x.w.example", RrType::kA).status, LookupStatus::kNxDomain);
+}
+
 TEST(StaticResolver, FaultsFailEveryTypeWithTheirDetail) {
   StaticResolver resolver;
   resolver.Add(A("slow.example", 1));
