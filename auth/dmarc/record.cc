@@ -173,7 +173,9 @@ std::string_view RecordErrorName(RecordError error) {
 
 bool IsDmarcRecord(std::string_view text) {
   std::size_t i = 0;
-  if (text.empty() || text[0] != 'v') return false;
+  // RFC 5234 §2.3: the quoted "v" is case-insensitive; "DMARC1" is spelled
+  // with %x codes and is not.
+  if (text.empty() || (text[0] != 'v' && text[0] != 'V')) return false;
   ++i;
   while (i < text.size() && IsWsp(text[i])) ++i;
   if (i >= text.size() || text[i] != '=') return false;

@@ -6,9 +6,12 @@
 // Record or an error with the byte offset where parsing stopped.
 //
 // What is an error and what is not follows the RFC, not our taste:
-//  - the record must start with "v=DMARC1" (§6.4 dmarc-version, case-sensitive
-//    %x44.4d.41.52.43.31), else kNotDmarc: §6.6.3 says such TXT records are
-//    discarded, so a caller skips them without treating them as broken;
+//  - the record must start with "v=DMARC1" (§6.4 dmarc-version: "v" is
+//    case-insensitive, DMARC1 is the case-sensitive %x44.4d.41.52.43.31), else
+//    kNotDmarc: §6.6.3 says such TXT records are discarded, so a caller skips
+//    them without treating them as broken;
+//  - p= may appear anywhere after v= (the §6.4 ABNF puts it second, but
+//    §6.3 and RFC 9989 do not require the order, and receivers accept it);
 //  - a missing or invalid p= (or an invalid sp=) makes the record unusable
 //    (kMissingPolicy / kInvalidPolicy) UNLESS rua= holds at least one
 //    syntactically valid URI, in which case §6.6.3 step 6 says to act as if

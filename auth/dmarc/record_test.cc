@@ -66,6 +66,7 @@ TEST(DmarcRecord, RejectsWithKindAndOffset) {
       {"", RecordError::kNotDmarc, 0},
       {"v=spf1 -all", RecordError::kNotDmarc, 0},
       {"v=dmarc1; p=none", RecordError::kNotDmarc, 0},  // §6.4: %x44... is case-sensitive
+      {"V=DMARC1; p=none; V=DMARC1", RecordError::kDuplicateTag, 18},
       {"v=DMARC10; p=none", RecordError::kNotDmarc, 0},
       {" v=DMARC1; p=none", RecordError::kNotDmarc, 0},  // v must be first
       {"p=none; v=DMARC1", RecordError::kNotDmarc, 0},
@@ -178,7 +179,7 @@ TEST(DmarcRecord, IsDmarcRecordIsTheSection663Filter) {
   EXPECT_TRUE(IsDmarcRecord("v=DMARC1;p=none"));
   EXPECT_TRUE(IsDmarcRecord("v =\tDMARC1 ; p=none"));
   EXPECT_FALSE(IsDmarcRecord("v=DMARC1x"));
-  EXPECT_FALSE(IsDmarcRecord("V=DMARC1"));
+  EXPECT_TRUE(IsDmarcRecord("V=DMARC1"));  // RFC 5234 §2.3: "v" is case-insensitive
   EXPECT_FALSE(IsDmarcRecord("v=spf1"));
 }
 
