@@ -670,11 +670,11 @@ bool NeedsInput(const std::vector<std::string>& args) {
 
 int Run(const std::vector<std::string>& args, std::string_view input, std::ostream& out,
         std::ostream& err) {
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h" || a == "help") {
-      out << Usage();
-      return kExitOk;
-    }
+  bool help = !args.empty() && args[0] == "help";
+  for (const std::string& a : args) help = help || a == "--help" || a == "-h";
+  if (help) {
+    out << Usage();
+    return kExitOk;
   }
   try {
     if (args.empty()) throw Failure{kExitUsage, "no command given"};
