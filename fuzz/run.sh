@@ -20,8 +20,9 @@ target="$1"
 seconds="$2"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source "$root/fuzz/output_base.sh"
 
-bazel_fuzz=("$root/bazelw" "--output_base=${MXKIT_FUZZ_OUTPUT_BASE:-$HOME/.cache/mxkit/fuzz-output-base}")
+bazel_fuzz=("$root/bazelw" "--output_base=$(fuzz_output_base)")
 "${bazel_fuzz[@]}" build --config=fuzz "//fuzz:$target" >&2 || exit 2
 bin="$("${bazel_fuzz[@]}" info --config=fuzz bazel-bin 2>/dev/null)/fuzz/$target"
 

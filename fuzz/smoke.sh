@@ -5,6 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source "$root/fuzz/output_base.sh"
 seconds="${1:-20}"
 
 # Targets are every *_fuzzer.cc in fuzz/ (one file per target, by convention).
@@ -15,7 +16,7 @@ if ((${#targets[@]} == 0)); then
 fi
 
 # One build of them all first, so each campaign gets its full time.
-"$root/bazelw" "--output_base=${MXKIT_FUZZ_OUTPUT_BASE:-$HOME/.cache/mxkit/fuzz-output-base}" \
+"$root/bazelw" "--output_base=$(fuzz_output_base)" \
   build --config=fuzz "${targets[@]/#/\/\/fuzz:}"
 
 failed=()
