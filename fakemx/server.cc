@@ -217,14 +217,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // The grace period is over: answer 421 now unless a message is being
-  // stored (its reply comes first, then the 421).
+  // stored (its reply comes first, then the 421). A reply being written
+  // (perhaps a 250) may finish, within kFinalReplyTimeout.
   void ForceClose() {
     draining_ = true;
     grace_over_ = true;
     if (op_ == Op::kRead) {
       socket_.cancel();
     } else if (op_ == Op::kWrite) {
-      Close();
+      ArmIdleTimer(kFinalReplyTimeout);
     }
   }
 
@@ -266,7 +267,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (server_->storage.inline_storage()) {
       return Stored(server_->maildir->Deliver(delivery, message));
     }
-    storing_ = true;
     server_->storage.Push({std::move(delivery), std::string(message),
                            [self = shared_from_this()](absl::StatusOr<std::string> result) {
                              self->OnStored(std::move(result));
@@ -275,7 +275,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   void OnStored(absl::StatusOr<std::string> result) {
-    storing_ = false;
     session_.Decide(Stored(std::move(result)));
     Pump();
   }
@@ -478,7 +477,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
   Op op_ = Op::kNone;
   std::chrono::steady_clock::time_point idle_deadline_;
   int idle_waits_ = 0;
-  bool storing_ = false;
   bool close_requested_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -10,8 +10,10 @@
 #   connection-per-message   smtp-source's default (connect, 1 transaction, QUIT)
 #   reused-connections       smtp-source -d (many transactions per connection)
 # The Maildir lives under $PERF_DIR (default: a new directory in /tmp), i.e.
-# on a real disk unless you point it at tmpfs. Not a Bazel test: it measures,
-# it does not judge; the numbers depend on the disk and on other load.
+# on a real disk unless you point it at tmpfs; FAKEMX_FLAGS adds fakemx flags
+# (e.g. PERF_DIR=/dev/shm FAKEMX_FLAGS=--storage-threads=0). Not a Bazel
+# test: it measures, it does not judge; the numbers depend on the disk and on
+# other load. It fails only if fakemx's Maildir does not hold every message.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -38,7 +40,10 @@ WORK=$(mktemp -d "${PERF_DIR:-/tmp}/smtp_throughput.XXXXXX")
 PIDS=()
 cleanup() {
   local pid
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true  # no "Killed" job notice
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -46,8 +51,9 @@ cp "$BIN" "$WORK/fakemx"
 
 # fakemx on an ephemeral port; it prints the port.
 : >"$WORK/fakemx.out"
+# shellcheck disable=SC2086  # FAKEMX_FLAGS is a list of flags
 "$WORK/fakemx" --smtp=127.0.0.1:0 --maildir="$WORK/maildir" --hostname=perf.test \
-  >"$WORK/fakemx.out" 2>&1 &
+  ${FAKEMX_FLAGS:-} >"$WORK/fakemx.out" 2>&1 &
 FAKEMX_PID=$!
 PIDS+=("$FAKEMX_PID")
 FAKEMX_PORT=""
@@ -84,7 +90,7 @@ rate() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "smtp_throughput: $MESSAGES messages of $SIZE bytes, $SESSIONS sessions, $REPS reps, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "smtp_throughput: fakemx Maildir on $(df -T "$WORK" | awk 'NR==2 {print $2}') ($WORK)"
+echo "smtp_throughput: fakemx Maildir on $(df -T "$WORK" | awk 'NR==2 {print $2}') ($WORK), flags: ${FAKEMX_FLAGS:-(defaults)}"
 TOTAL=0
 for mode in connection-per-message reused-connections; do
   flags=()
