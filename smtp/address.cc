@@ -435,6 +435,14 @@ class Parser {
       }
       if (c == ':' && colon == std::string_view::npos) colon = close;
       ++close;
+      // §4.5.3.1.2 bounds "a domain name or number" at 255 octets; the
+      // literal with its brackets is that number (found by path_fuzzer: a
+      // 320-octet General-address-literal was accepted).
+      if (close - open + 1 > kMaxDomain) {
+        return Fail(AddressErrorKind::kDomainTooLong, open + kMaxDomain,
+                    "address literal is longer than " + std::to_string(kMaxDomain) +
+                        " octets (RFC 5321 §4.5.3.1.2)");
+      }
     }
     if (close >= s_.size()) {
       return Fail(AddressErrorKind::kInvalidAddressLiteral, close,

@@ -438,5 +438,18 @@ TEST(AddressParser, FindInvalidUtf8ReportsFirstBadSequence) {
   EXPECT_EQ(FindInvalidUtf8("\xE0\x80\xAF"), 0u);  // overlong "/"
 }
 
+// Regression for fuzz/regressions/path_fuzzer/crash-cd1857ab...: address
+// literals are bounded like domains (RFC 5321 §4.5.3.1.2), not only by the path.
+TEST(AddressParser, RejectsAddressLiteralLongerThan255Octets) {
+  const std::string at_limit = "[x:" + std::string(kMaxDomain - 4, 'Y') + "]";
+  ASSERT_EQ(at_limit.size(), kMaxDomain);
+  EXPECT_TRUE(ParseMailbox("a@" + at_limit).ok());
+  const std::string over = "[x:" + std::string(kMaxDomain - 3, 'Y') + "]";
+  MailboxResult result = ParseMailbox("a@" + over);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error.kind, AddressErrorKind::kDomainTooLong);
+  EXPECT_EQ(result.error.offset, 2 + kMaxDomain);
+}
+
 }  // namespace
 }  // namespace mxkit::smtp
