@@ -88,6 +88,14 @@ def mxkit_dependencies(mxkit_path = None):
         build_file = str(Label("//third_party:libpsl.BUILD")),
     )
 
+    # libidn2 (libidn2-dev): U-labels to A-labels for SPF and DMARC (RFC 8616).
+    maybe(
+        native.new_local_repository,
+        name = "libidn2",
+        path = "/usr/include",
+        build_file = str(Label("//third_party:libidn2.BUILD")),
+    )
+
     # yaml-cpp (libyaml-cpp-dev): reads the OpenSPF conformance suite in tests.
     maybe(
         native.new_local_repository,

@@ -1,6 +1,6 @@
 // Fuzzes the RFC5322.From parser DMARC uses (auth/dmarc/from.h). Properties:
-// errors stay inside the input; author domains are lowercase, non-empty and
-// distinct; the mailboxes re-joined as "addr, addr" parse to the same
+// errors stay inside the input; author domains are lowercase ASCII (U-labels
+// become A-labels), non-empty and distinct; the mailboxes re-joined as "addr, addr" parse to the same
 // authors; rejecting multiple authors only ever turns a success with several
 // mailboxes into kMultipleMailboxes.
 
@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (std::size_t i = 0; i < r.domains.size(); ++i) {
     Check(!r.domains[i].empty());
-    for (char c : r.domains[i]) Check(!(c >= 'A' && c <= 'Z'));
+    // Lowercase, and ASCII: U-labels were converted (RFC 8616 §5).
+    for (char c : r.domains[i]) Check(!(c >= 'A' && c <= 'Z') && static_cast<unsigned char>(c) < 0x80);
     for (std::size_t j = 0; j < i; ++j) Check(r.domains[i] != r.domains[j]);
   }
   std::string joined;

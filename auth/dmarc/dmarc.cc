@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "auth/dmarc/record.h"
+#include "dns/idna.h"
 #include "dns/resolver.h"
 
 namespace mxkit::auth::dmarc {
@@ -207,6 +208,10 @@ bool PublicSuffixList::IsPublicSuffix(std::string_view domain) const {
 std::string NormalizeDomain(std::string_view domain) {
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
   std::string out(domain);
+  if (dns::HasNonAscii(out)) {
+    dns::IdnaResult converted = dns::ToALabels(out);
+    if (converted.ok()) out = std::move(converted.name);
+  }
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }

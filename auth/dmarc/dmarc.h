@@ -99,7 +99,10 @@ class PublicSuffixList {
   psl_ctx_st* ctx_;
 };
 
-// Lowercase, without a trailing dot.
+// Lowercase, without a trailing dot, U-labels as A-labels (RFC 8616 §5:
+// alignment compares A-labels, so an SMTPUTF8 MAIL FROM "bücher.example"
+// aligns with From "xn--bcher-kva.example"). A name that is not a valid IDN
+// is only lowercased; it then matches nothing a valid name converts to.
 std::string NormalizeDomain(std::string_view domain);
 
 // RFC 7489 §3.1 strict alignment: the two domains are identical, ASCII case

@@ -230,6 +230,33 @@ TEST_F(PolicyTest, PassNeedsAnAlignedPassingIdentifier) {
   EXPECT_EQ(ev.result, DmarcResult::kPass);
 }
 
+// RFC 8616 §5: U-labels and A-labels of one domain are the same domain for
+// discovery and alignment.
+TEST_F(PolicyTest, AlignsULabelsWithTheirALabels) {
+  ASSERT_TRUE(resolver_.LoadZone("_dmarc.xn--bcher-kva.example. TXT \"v=DMARC1; p=reject\"\n").ok());
+  EvaluationInput in;
+  in.author_domain = "B\xC3\xBC" "cher.example";
+  in.spf_result = spf::Result::kPass;
+  in.spf_domain = "bounce.xn--bcher-kva.example";
+  Evaluation ev = evaluator_->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
+  EXPECT_EQ(ev.author_domain, "xn--bcher-kva.example");
+  EXPECT_EQ(ev.policy_domain, "xn--bcher-kva.example");
+
+  in.author_domain = "xn--bcher-kva.example";
+  in.spf_domain = "b\xC3\xBC" "cher.example";
+  in.spf_result = spf::Result::kFail;
+  in.dkim = {{dkim::DkimResult::kPass, "b\xC3\xBC" "cher.example"}};
+  ev = evaluator_->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
+  EXPECT_EQ(ev.aligned_dkim_domain, "xn--bcher-kva.example");
+
+  in.dkim = {{dkim::DkimResult::kPass, "b\xC3\xBC" "cher.example.org"}};
+  ev = evaluator_->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kFail) << ev.reason;
+  EXPECT_EQ(ev.disposition, Policy::kReject);
+}
+
 TEST_F(PolicyTest, NonExistenceCheckFailureIsTempError) {
   ASSERT_TRUE(resolver_.LoadZone("_dmarc.npfail.example. TXT \"v=DMARC1; p=reject; np=reject\"\n"
                                  "$SERVFAIL x.npfail.example.\n")

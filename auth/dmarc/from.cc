@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "dns/idna.h"
 #include "smtp/header_block.h"
 
 namespace mxkit::auth::dmarc {
@@ -219,7 +220,9 @@ class Parser {
   }
 
   // domain = dot-atom / domain-literal / obs-domain (§3.4.1, §4.4).
-  bool Domain(std::string* raw) {
+  // `written` gets the domain as written; `raw` the name DMARC looks up:
+  // the same, or its A-label form when it holds U-labels (RFC 8616 §5).
+  bool Domain(std::string* written, std::string* raw) {
     if (!SkipCfws()) return false;
     std::size_t start = pos_;
     if (pos_ < s_.size() && s_[pos_] == '[') {
@@ -243,6 +246,15 @@ class Parser {
       }
       raw->append(tokens[i].text);
     }
+    *written = *raw;
+    if (dns::HasNonAscii(*raw)) {
+      dns::IdnaResult a_labels = dns::ToALabels(*raw);
+      if (!a_labels.ok()) {
+        Fail(FromError::kInvalidDomain, start, "author domain: " + a_labels.error);
+        return false;
+      }
+      *raw = std::move(a_labels.name);
+    }
     // A DNS name we can query: ASCII letters, digits, '-' and '_' (the last
     // for names like _dmarc test domains), labels of 1..63, 253 in all.
     if (raw->size() > kMaxDomainLength) {
@@ -252,16 +264,9 @@ class Parser {
     std::size_t label = 0;
     for (std::size_t i = 0; i < raw->size(); ++i) {
       char c = (*raw)[i];
-      auto u = static_cast<unsigned char>(c);
       if (c == '.') {
         label = 0;
         continue;
-      }
-      if (u >= 0x80) {
-        Fail(FromError::kInvalidDomain, start,
-             "author domain has non-ASCII characters (an RFC 6532 U-label); IDNA A-label "
-             "conversion is not implemented");
-        return false;
       }
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                 c == '-' || c == '_';
@@ -275,14 +280,15 @@ class Parser {
     return true;
   }
 
-  bool AddAuthor(std::string local, std::string domain, std::size_t offset) {
+  bool AddAuthor(std::string local, std::string written_domain, std::string domain,
+                 std::size_t offset) {
     if (authors_.size() >= kMaxAuthors) {
       Fail(FromError::kTooManyMailboxes, offset,
            "more than " + std::to_string(kMaxAuthors) + " mailboxes in From");
       return false;
     }
     Author a;
-    a.address = local + "@" + domain;
+    a.address = local + "@" + written_domain;
     for (char& c : domain) c = Lower(c);
     a.domain = std::move(domain);
     authors_.emplace_back(std::move(a), offset);
@@ -303,9 +309,9 @@ class Parser {
       std::string local;
       if (!LocalPart(tokens, start, &local)) return false;
       ++pos_;
-      std::string domain;
-      if (!Domain(&domain)) return false;
-      return AddAuthor(std::move(local), std::move(domain), start);
+      std::string written, domain;
+      if (!Domain(&written, &domain)) return false;
+      return AddAuthor(std::move(local), std::move(written), std::move(domain), start);
     }
     if (c == '<') {
       if (!Phrase(tokens)) return false;
@@ -324,15 +330,15 @@ class Parser {
       std::string local;
       if (!LocalPart(local_tokens, local_start, &local)) return false;
       ++pos_;
-      std::string domain;
-      if (!Domain(&domain)) return false;
+      std::string written, domain;
+      if (!Domain(&written, &domain)) return false;
       if (!SkipCfws()) return false;
       if (pos_ >= s_.size() || s_[pos_] != '>') {
         Fail(FromError::kSyntax, pos_, "expected '>' to close the angle-addr");
         return false;
       }
       ++pos_;
-      return AddAuthor(std::move(local), std::move(domain), start);
+      return AddAuthor(std::move(local), std::move(written), std::move(domain), start);
     }
     if (c == ':' && allow_group) {
       if (tokens.empty()) {

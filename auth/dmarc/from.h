@@ -7,7 +7,10 @@
 // display names and local-parts, the obs-phrase "John Q. Public" (§4.1),
 // RFC 2047 encoded words (which are atoms to this grammar, so they need no
 // decoding to find the domain), RFC 6532 UTF-8 in display names, and the
-// group syntax RFC 6854 allows in From ("Team: a@b, c@d;").
+// group syntax RFC 6854 allows in From ("Team: a@b, c@d;"). An RFC 6532
+// author domain written in U-labels is evaluated in its A-label form, as
+// RFC 8616 §5 asks ("Jörg <j@bücher.example>" has the DMARC domain
+// "xn--bcher-kva.example").
 //
 // RFC 7489 §6.6.1 leaves two cases to the receiver, and so do we:
 //  - more than one From field (RFC 5322 §3.6 allows exactly one);
@@ -54,7 +57,7 @@ enum class FromError {
   kSyntax,               // not an RFC 5322 §3.4 mailbox-list / address-list
   kCommentTooDeep,       // more than kMaxCommentDepth nested comments
   kTooManyMailboxes,     // more than kMaxAuthors
-  kInvalidDomain,        // a domain-literal, an empty label, non-ASCII, too long
+  kInvalidDomain,        // a domain-literal, an empty label, an invalid IDN, too long
 };
 
 // The enumerator's name without the 'k' ("MultipleFromFields").
@@ -62,7 +65,7 @@ std::string_view FromErrorName(FromError error);
 
 struct Author {
   std::string address;  // local-part "@" domain as written (quotes kept, CFWS removed)
-  std::string domain;   // lowercased
+  std::string domain;   // lowercased; U-labels converted to A-labels (RFC 8616 §5)
 };
 
 struct FromResult {

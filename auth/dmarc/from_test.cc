@@ -33,6 +33,10 @@ TEST(FromValue, ExtractsTheAuthorDomain) {
       {" Team: alice@example.com, bob@example.com;", {"example.com"}},  // RFC 6854 group
       {" <joe @ example.com>", {"example.com"}},  // obs CFWS around '@' (§4.4)
       {" _dmarc-test@_x.example", {"_x.example"}},
+      // RFC 8616 §5: U-labels are evaluated as A-labels.
+      {" joe@exämple.com", {"xn--exmple-cua.com"}},
+      {" Jörg <jörg@Bücher.Example>", {"xn--bcher-kva.example"}},
+      {" a@bücher.example, b@xn--bcher-kva.example", {"xn--bcher-kva.example"}},
   };
   for (const DomainRow& row : rows) {
     FromOptions options;
@@ -49,6 +53,21 @@ TEST(FromValue, KeepsTheAddressAsWrittenWithoutCfws) {
   ASSERT_EQ(r.authors.size(), 1u);
   EXPECT_EQ(r.authors[0].address, "\"j d\"@Example.COM");
   EXPECT_EQ(r.authors[0].domain, "example.com");
+}
+
+TEST(FromValue, KeepsAUlabelAddressAsWrittenAndTheDomainAsALabels) {
+  FromResult r = ParseFromValue(" Jörg <jörg@Bücher.example>");
+  ASSERT_TRUE(r.ok()) << r.message;
+  ASSERT_EQ(r.authors.size(), 1u);
+  EXPECT_EQ(r.authors[0].address, "jörg@Bücher.example");
+  EXPECT_EQ(r.authors[0].domain, "xn--bcher-kva.example");
+}
+
+TEST(FromValue, InvalidInternationalizedDomainSaysWhy) {
+  FromResult r = ParseFromValue(" joe@ex\xE2\x98\x83" "ample.com");
+  EXPECT_EQ(r.error, FromError::kInvalidDomain);
+  EXPECT_NE(r.message.find("not a valid internationalized domain name"), std::string::npos)
+      << r.message;
 }
 
 struct ErrorRow {
@@ -73,7 +92,8 @@ TEST(FromValue, RejectsWithKindAndOffset) {
       {" joe@example.com.", FromError::kSyntax, 16},
       {" .joe@example.com", FromError::kSyntax, 1},
       {" joe@[192.0.2.1]", FromError::kInvalidDomain, 5},
-      {" joe@exämple.com", FromError::kInvalidDomain, 5},
+      {" joe@ex\xE2\x98\x83" "ample.com", FromError::kInvalidDomain, 5},  // U+2603: not IDNA2008
+      {" joe@b\xFF" "cher.example", FromError::kInvalidDomain, 5},          // not UTF-8
       {" joe@ex!ample.com", FromError::kInvalidDomain, 5},
       {" (unterminated joe@example.com", FromError::kSyntax, 1},
       {" \"unterminated@example.com", FromError::kSyntax, 1},

@@ -1,6 +1,7 @@
 #include "auth/spf/evaluator.h"
 
 #include "absl/container/inlined_vector.h"
+#include "dns/idna.h"
 
 #include <functional>
 #include <optional>
@@ -555,10 +556,45 @@ std::shared_ptr<const ParseResult<Record>> Evaluator::ParseCached(std::string_vi
 CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
                                  std::string_view sender, std::string_view helo,
                                  int64_t timestamp) const {
-  Check check(*resolver_, options_, *this, ip,
-              sender, helo, timestamp);
   std::string_view name = domain;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  // RFC 8616 §3: an SMTPUTF8 MAIL FROM or HELO may carry U-labels; SPF
+  // looks them up, and expands %{d} %{o} %{s}, as A-labels. A name that is
+  // not a valid IDN is malformed, which §4.3 makes "none". %{h} gets the
+  // HELO name's A-labels too, so every macro expands to a queryable name.
+  std::string name_a_labels, sender_a_labels;
+  if (dns::HasNonAscii(name)) {
+    dns::IdnaResult converted = dns::ToALabels(name);
+    if (!converted.ok()) {
+      CheckResult out;
+      out.domain = std::string(name);
+      out.reason = "\"" + out.domain + "\" is not a valid domain name: " + converted.error +
+                   " (RFC 7208 §4.3, RFC 8616 §3)";
+      return out;
+    }
+    name_a_labels = std::move(converted.name);
+    name = name_a_labels;
+  }
+  const size_t sender_at = sender.rfind('@');
+  if (sender_at != std::string_view::npos && dns::HasNonAscii(sender.substr(sender_at + 1))) {
+    dns::IdnaResult converted = dns::ToALabels(sender.substr(sender_at + 1));
+    // An unconvertible sender domain stays as written: it is then only
+    // macro text, and a name built from it fails IsQueryableName.
+    if (converted.ok()) {
+      sender_a_labels = std::string(sender.substr(0, sender_at + 1)) + converted.name;
+      sender = sender_a_labels;
+    }
+  }
+  std::string helo_a_labels;
+  if (dns::HasNonAscii(helo)) {
+    dns::IdnaResult converted = dns::ToALabels(helo);
+    if (converted.ok()) {
+      helo_a_labels = std::move(converted.name);
+      helo = helo_a_labels;
+    }
+  }
+  Check check(*resolver_, options_, *this, ip,
+              sender, helo, timestamp);
   Outcome outcome = check.CheckHost(name);
   CheckResult out;
   out.result = outcome.result;

@@ -93,6 +93,33 @@ TEST_F(EvaluatorTest, ReturnsNoneForMalformedOrSingleLabelDomains) {
   EXPECT_EQ(Check("192.0.2.1", "u@nowhere.example").result, Result::kNone);
 }
 
+// RFC 8616 §3: U-labels in MAIL FROM and HELO are looked up as A-labels, and
+// the macros that carry them expand to A-labels.
+TEST_F(EvaluatorTest, LooksUpInternationalizedDomainsAsALabels) {
+  Spf("xn--bcher-kva.example", "v=spf1 exists:%{o}.%{h}.check.example -all");
+  A("xn--bcher-kva.example.xn--mnchen-3ya.example.check.example", "127.0.0.2");
+  CheckResult pass = Check("192.0.2.1", "jörg@Bücher.example", "münchen.example");
+  EXPECT_EQ(pass.result, Result::kPass) << pass.reason;
+  EXPECT_EQ(pass.domain, "xn--bcher-kva.example");
+
+  CheckResult fail = Check("192.0.2.1", "jörg@bücher.example", "mail.example.org");
+  EXPECT_EQ(fail.result, Result::kFail) << fail.reason;
+
+  Evaluator evaluator(zone_, options_);
+  CheckResult helo = evaluator.CheckHelo(*IpAddress::Parse("192.0.2.1"), "bücher.example");
+  EXPECT_EQ(helo.result, Result::kFail) << helo.reason;  // %{h} is not münchen: no A record
+  EXPECT_EQ(helo.domain, "xn--bcher-kva.example");
+}
+
+TEST_F(EvaluatorTest, ReturnsNoneForInvalidInternationalizedDomains) {
+  Spf("example.com", "v=spf1 +all");
+  CheckResult snowman = Check("192.0.2.1", "u@a\xE2\x98\x83" "b.example");
+  EXPECT_EQ(snowman.result, Result::kNone);
+  EXPECT_NE(snowman.reason.find("not a valid internationalized domain name"), std::string::npos)
+      << snowman.reason;
+  EXPECT_EQ(Check("192.0.2.1", "u@b\xFF" "cher.example").result, Result::kNone);
+}
+
 TEST_F(EvaluatorTest, TimeoutIsTempError) {
   zone_.AddFault("slow.example", dns::Fault::kTimeout);
   EXPECT_EQ(Check("192.0.2.1", "u@slow.example").result, Result::kTempError);

@@ -191,7 +191,61 @@ int64_t NowSeconds() {
       .count();
 }
 
-void PrintJson(std::ostream& out, const json::object& o) { out << json::serialize(o) << "\n"; }
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629 §4), or 0.
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  const auto cont = [&](std::size_t k, unsigned char lo, unsigned char hi) {
+    if (i + k >= s.size()) return false;
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    return b >= lo && b <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1, 0x80, 0xBF) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;  // no overlongs
+    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;  // no surrogates
+    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;  // <= U+10FFFF
+    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+// JSON text must be UTF-8 (RFC 8259 §8.1) and Boost.JSON copies string bytes
+// as they are, so bytes from the command line or a message that are not
+// UTF-8 ("b\xFFcher.example") become U+FFFD rather than unparseable output.
+void ReplaceInvalidUtf8(json::value& v) {
+  if (v.is_object()) {
+    for (auto& member : v.get_object()) ReplaceInvalidUtf8(member.value());
+  } else if (v.is_array()) {
+    for (json::value& element : v.get_array()) ReplaceInvalidUtf8(element);
+  } else if (v.is_string()) {
+    std::string_view s(v.get_string().data(), v.get_string().size());
+    std::string fixed;
+    bool changed = false;
+    for (std::size_t i = 0; i < s.size();) {
+      std::size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        fixed += "\xEF\xBF\xBD";
+        changed = true;
+        ++i;
+      } else {
+        fixed.append(s.substr(i, n));
+        i += n;
+      }
+    }
+    if (changed) v = json::string(fixed);
+  }
+}
+
+void PrintJson(std::ostream& out, const json::object& o) {
+  json::value v = o;
+  ReplaceInvalidUtf8(v);
+  out << json::serialize(v) << "\n";
+}
 
 // ---- SPF ----
 
@@ -218,11 +272,6 @@ json::object SpfJson(const SpfRun& run, const std::string& ip) {
   return o;
 }
 
-std::string DomainOf(std::string_view address) {
-  std::size_t at = address.rfind('@');
-  return std::string(at == std::string_view::npos ? address : address.substr(at + 1));
-}
-
 // Runs the MAIL FROM check when --sender is given (an empty --sender= is the
 // null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
 // HELO check when only --helo is given or `also_helo`.
@@ -243,16 +292,17 @@ std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resol
     SpfRun run;
     run.identity = "mailfrom";
     run.value = *sender;
-    run.domain = sender->empty() ? helo : DomainOf(*sender);
     run.result = evaluator.CheckMailFrom(ip, *sender, helo, now);
+    // The domain check_host() used: U-labels already turned into A-labels.
+    run.domain = run.result.domain;
     runs.push_back(std::move(run));
   }
   if (!helo.empty() && (!sender || also_helo)) {
     SpfRun run;
     run.identity = "helo";
     run.value = helo;
-    run.domain = helo;
     run.result = evaluator.CheckHelo(ip, helo, now);
+    run.domain = run.result.domain;
     runs.push_back(std::move(run));
   }
   return runs;

@@ -103,6 +103,14 @@ expect_exit 0 "dmarc two authors evaluated" -- dmarc --ip=198.51.100.1 --sender=
 expect_out "dmarc=fail .*header.from=example.com policy.dmarc=reject" "the strictest failing author decides (RFC 7489 §6.6.1)"
 expect_exit 0 "dmarc tree walk" -- dmarc --ip=192.0.2.7 --sender=b@bounces.example.com --discovery=tree-walk --json <"$data/plain.eml"
 expect_out '"method":"dmarc","result":"pass".*"organizational_domain":"example.com"' "tree walk without a PSL"
+# RFC 8616: U-labels in MAIL FROM and From are evaluated as A-labels, so they
+# find the zone's xn-- records and align strictly with each other.
+expect_exit 0 "dmarc internationalized domains" -- dmarc --ip=192.0.2.7 --sender=$'j\xc3\xb6rg@b\xc3\xbccher.example.com' --json <"$data/idn.eml"
+expect_out '"method":"spf".*"domain":"xn--bcher-kva.example.com".*"result":"pass"' "SPF looks up the A-label"
+expect_out '"method":"dmarc","result":"pass".*"author_domain":"xn--bcher-kva.example.com".*"spf_aligned":true' "U-label author aligns strictly with U-label MAIL FROM"
+expect_exit 0 "spf invalid UTF-8 domain" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=$'a@b\xffcher.example.com' --json
+expect_out '"result":"none".*internationalized domain name' "an invalid IDN is a malformed domain: none"
+if iconv -f UTF-8 -t UTF-8 "$tmp/out" >/dev/null 2>&1; then ok; else bad "JSON output with invalid input bytes is still UTF-8"; fi
 expect_exit 3 "missing psl" -- dmarc --ip=192.0.2.7 --sender=b@example.com --psl="$tmp/none.dat" <"$data/plain.eml"
 
 # --- dkim sign / verify round trip --------------------------------------------
