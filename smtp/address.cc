@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "smtp/utf8.h"
+
 namespace mxkit::smtp {
 namespace {
 
@@ -46,33 +48,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
   }
   return true;
-}
-
-// Length of the well-formed UTF-8 sequence at s[pos] (RFC 3629 §4
-// UTF8-2/3/4), or 0 if it is ill-formed.
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t pos) {
-  const auto b = [&](std::size_t i) {
-    return static_cast<unsigned char>(s[pos + i]);
-  };
-  const std::size_t avail = s.size() - pos;
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  const auto cont = [&](std::size_t i, unsigned char lo, unsigned char hi) {
-    return i < avail && b(i) >= lo && b(i) <= hi;
-  };
-  if (c < 0xC2) return 0;  // continuation byte or overlong 2-byte lead
-  if (c < 0xE0) return cont(1, 0x80, 0xBF) ? 2 : 0;
-  if (c < 0xF0) {
-    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;  // no overlongs
-    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;  // no surrogates
-    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (c < 0xF5) {
-    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;  // no overlongs
-    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;  // <= U+10FFFF
-    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
 }
 
 // Length of the RFC 3492 Punycode encoding of the code points of the

@@ -35,6 +35,7 @@
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
 #include "smtp/header_block.h"
+#include "smtp/utf8.h"
 
 namespace mxkit::cli {
 namespace {
@@ -191,29 +192,6 @@ int64_t NowSeconds() {
       .count();
 }
 
-// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629 §4), or 0.
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  const auto cont = [&](std::size_t k, unsigned char lo, unsigned char hi) {
-    if (i + k >= s.size()) return false;
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    return b >= lo && b <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1, 0x80, 0xBF) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;  // no overlongs
-    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;  // no surrogates
-    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;  // <= U+10FFFF
-    return cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
-
 // JSON text must be UTF-8 (RFC 8259 §8.1) and Boost.JSON copies string bytes
 // as they are, so bytes from the command line or a message that are not
 // UTF-8 ("b\xFFcher.example") become U+FFFD rather than unparseable output.
@@ -227,7 +205,7 @@ void ReplaceInvalidUtf8(json::value& v) {
     std::string fixed;
     bool changed = false;
     for (std::size_t i = 0; i < s.size();) {
-      std::size_t n = Utf8SequenceLength(s, i);
+      std::size_t n = smtp::Utf8SequenceLength(s, i);
       if (n == 0) {
         fixed += "\xEF\xBF\xBD";
         changed = true;
