@@ -1,7 +1,7 @@
 // Internationalized domain names to the A-label form DNS queries use.
 //
-// RFC 8616 asks SPF (§3), DKIM (§4) and DMARC (§5) to work on A-labels: a
-// U-label ("bücher") in an SMTPUTF8 MAIL FROM, HELO or RFC 6532 From field is
+// RFC 8616 has SPF (§4) and DMARC (§6) work on A-labels: a U-label
+// ("bücher") in an SMTPUTF8 MAIL FROM, HELO or RFC 6532 From field is
 // converted to its A-label ("xn--bcher-kva") before it is looked up or
 // compared. The conversion is IDNA2008 (RFC 5891) after UTS #46
 // nontransitional mapping, so "Bücher.Example" and "bücher.example" convert

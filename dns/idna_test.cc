@@ -21,7 +21,7 @@ TEST(ToALabels, ConvertsULabelsToALabels) {
       {"bücher.example.", "xn--bcher-kva.example."},  // absolute name keeps its dot
       {"Bücher.Example", "xn--bcher-kva.example"},    // UTS #46 maps case
       {"münchen.de", "xn--mnchen-3ya.de"},
-      {"例え.テスト", "xn--r8jz45g.xn--zckzah"},  // RFC 8616 §1-style EAI domain
+      {"例え.テスト", "xn--r8jz45g.xn--zckzah"},  // Japanese labels, each one converted
       {"_dmarc.bücher.example", "_dmarc.xn--bcher-kva.example"},
   };
   for (const Conversion& row : rows) {

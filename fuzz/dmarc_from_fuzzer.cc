@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (std::size_t i = 0; i < r.domains.size(); ++i) {
     Check(!r.domains[i].empty());
-    // Lowercase, and ASCII: U-labels were converted (RFC 8616 §5).
+    // Lowercase, and ASCII: U-labels were converted (RFC 8616 §6).
     for (char c : r.domains[i]) Check(!(c >= 'A' && c <= 'Z') && static_cast<unsigned char>(c) < 0x80);
     for (std::size_t j = 0; j < i; ++j) Check(r.domains[i] != r.domains[j]);
   }

@@ -99,7 +99,7 @@ class PublicSuffixList {
   psl_ctx_st* ctx_;
 };
 
-// Lowercase, without a trailing dot, U-labels as A-labels (RFC 8616 §5:
+// Lowercase, without a trailing dot, U-labels as A-labels (RFC 8616 §6:
 // alignment compares A-labels, so an SMTPUTF8 MAIL FROM "bücher.example"
 // aligns with From "xn--bcher-kva.example"). A name that is not a valid IDN
 // is only lowercased; it then matches nothing a valid name converts to.

@@ -230,7 +230,7 @@ TEST_F(PolicyTest, PassNeedsAnAlignedPassingIdentifier) {
   EXPECT_EQ(ev.result, DmarcResult::kPass);
 }
 
-// RFC 8616 §5: U-labels and A-labels of one domain are the same domain for
+// RFC 8616 §6: U-labels and A-labels of one domain are the same domain for
 // discovery and alignment.
 TEST_F(PolicyTest, AlignsULabelsWithTheirALabels) {
   ASSERT_TRUE(resolver_.LoadZone("_dmarc.xn--bcher-kva.example. TXT \"v=DMARC1; p=reject\"\n").ok());

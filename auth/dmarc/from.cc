@@ -221,7 +221,7 @@ class Parser {
 
   // domain = dot-atom / domain-literal / obs-domain (§3.4.1, §4.4).
   // `written` gets the domain as written; `raw` the name DMARC looks up:
-  // the same, or its A-label form when it holds U-labels (RFC 8616 §5).
+  // the same, or its A-label form when it holds U-labels (RFC 8616 §6).
   bool Domain(std::string* written, std::string* raw) {
     if (!SkipCfws()) return false;
     std::size_t start = pos_;

@@ -9,7 +9,7 @@
 // decoding to find the domain), RFC 6532 UTF-8 in display names, and the
 // group syntax RFC 6854 allows in From ("Team: a@b, c@d;"). An RFC 6532
 // author domain written in U-labels is evaluated in its A-label form, as
-// RFC 8616 §5 asks ("Jörg <j@bücher.example>" has the DMARC domain
+// RFC 8616 §6 asks ("Jörg <j@bücher.example>" has the DMARC domain
 // "xn--bcher-kva.example").
 //
 // RFC 7489 §6.6.1 leaves two cases to the receiver, and so do we:
@@ -65,7 +65,7 @@ std::string_view FromErrorName(FromError error);
 
 struct Author {
   std::string address;  // local-part "@" domain as written (quotes kept, CFWS removed)
-  std::string domain;   // lowercased; U-labels converted to A-labels (RFC 8616 §5)
+  std::string domain;   // lowercased; U-labels converted to A-labels (RFC 8616 §6)
 };
 
 struct FromResult {

@@ -33,7 +33,7 @@ TEST(FromValue, ExtractsTheAuthorDomain) {
       {" Team: alice@example.com, bob@example.com;", {"example.com"}},  // RFC 6854 group
       {" <joe @ example.com>", {"example.com"}},  // obs CFWS around '@' (§4.4)
       {" _dmarc-test@_x.example", {"_x.example"}},
-      // RFC 8616 §5: U-labels are evaluated as A-labels.
+      // RFC 8616 §6: U-labels are evaluated as A-labels.
       {" joe@exämple.com", {"xn--exmple-cua.com"}},
       {" Jörg <jörg@Bücher.Example>", {"xn--bcher-kva.example"}},
       {" a@bücher.example, b@xn--bcher-kva.example", {"xn--bcher-kva.example"}},

@@ -558,7 +558,7 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
                                  int64_t timestamp) const {
   std::string_view name = domain;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  // RFC 8616 §3: an SMTPUTF8 MAIL FROM or HELO may carry U-labels; SPF
+  // RFC 8616 §4: an SMTPUTF8 MAIL FROM or HELO may carry U-labels; SPF
   // looks them up, and expands %{d} %{o} %{s}, as A-labels. A name that is
   // not a valid IDN is malformed, which §4.3 makes "none". %{h} gets the
   // HELO name's A-labels too, so every macro expands to a queryable name.
@@ -569,7 +569,7 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
       CheckResult out;
       out.domain = std::string(name);
       out.reason = "\"" + out.domain + "\" is not a valid domain name: " + converted.error +
-                   " (RFC 7208 §4.3, RFC 8616 §3)";
+                   " (RFC 7208 §4.3, RFC 8616 §4)";
       return out;
     }
     name_a_labels = std::move(converted.name);

@@ -93,7 +93,7 @@ TEST_F(EvaluatorTest, ReturnsNoneForMalformedOrSingleLabelDomains) {
   EXPECT_EQ(Check("192.0.2.1", "u@nowhere.example").result, Result::kNone);
 }
 
-// RFC 8616 §3: U-labels in MAIL FROM and HELO are looked up as A-labels, and
+// RFC 8616 §4: U-labels in MAIL FROM and HELO are looked up as A-labels, and
 // the macros that carry them expand to A-labels.
 TEST_F(EvaluatorTest, LooksUpInternationalizedDomainsAsALabels) {
   Spf("xn--bcher-kva.example", "v=spf1 exists:%{o}.%{h}.check.example -all");
