@@ -2,7 +2,6 @@
 
 #include <idn2.h>
 
-#include <cstdlib>
 #include <string>
 
 namespace mxkit::dns {

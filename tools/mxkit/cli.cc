@@ -231,7 +231,6 @@ struct SpfRun {
   spf::CheckResult result;
   std::string identity;  // "mailfrom" or "helo"
   std::string value;     // the address or HELO name checked
-  std::string domain;
 };
 
 json::object SpfJson(const SpfRun& run, const std::string& ip) {
@@ -239,7 +238,8 @@ json::object SpfJson(const SpfRun& run, const std::string& ip) {
   o["method"] = "spf";
   o["identity"] = run.identity;
   o[run.identity == "helo" ? "helo" : "sender"] = run.value;
-  o["domain"] = run.domain;
+  // The domain check_host() used: U-labels already turned into A-labels.
+  o["domain"] = run.result.domain;
   o["ip"] = ip;
   o["result"] = std::string(spf::ResultName(run.result.result));
   o["reason"] = run.result.reason;
@@ -271,8 +271,6 @@ std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resol
     run.identity = "mailfrom";
     run.value = *sender;
     run.result = evaluator.CheckMailFrom(ip, *sender, helo, now);
-    // The domain check_host() used: U-labels already turned into A-labels.
-    run.domain = run.result.domain;
     runs.push_back(std::move(run));
   }
   if (!helo.empty() && (!sender || also_helo)) {
@@ -280,7 +278,6 @@ std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resol
     run.identity = "helo";
     run.value = helo;
     run.result = evaluator.CheckHelo(ip, helo, now);
-    run.domain = run.result.domain;
     runs.push_back(std::move(run));
   }
   return runs;
@@ -607,7 +604,7 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   } else {
     dmarc::EvaluationInput in;
     in.spf_result = spf_run.result.result;
-    in.spf_domain = spf_run.domain;
+    in.spf_domain = spf_run.result.domain;
     for (const dkim::SignatureResult& s : sigs) {
       if (s.signature) in.dkim.push_back({s.result, s.signature->domain});
     }
