@@ -4,23 +4,33 @@ A downstream workspace loads this file and calls mxkit_dependencies() exactly as
 mxkit's own WORKSPACE does. Each repository is wrapped in maybe() under its usual
 upstream name, so a workspace that already defines (say) com_google_googletest
 keeps its own copy.
+
+mxkit_offline_stand_ins() is separate and opt-in: it declares minimal local
+stand-ins for repositories Bazel 4.2.3 would otherwise download (rules_cc,
+rules_java, remote_coverage_tools). Inside mxkit_dependencies() they would
+shadow a downstream workspace's real rules_cc whenever that workspace's own
+deps macros ran later (their maybe() sees ours and keeps it), and a workspace
+cannot redefine a repository after a load statement. So a workspace calls it
+only when it is offline and has nothing better, after declaring whatever real
+ones it has.
 """
 
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load("//bazel:debian_boringssl.bzl", "debian_boringssl")
 
-def mxkit_dependencies(mxkit_path = None):
-    """Declares mxkit's external repositories.
+def mxkit_offline_stand_ins(mxkit_path = None):
+    """Declares offline stand-ins for Bazel's own downloaded repositories.
+
+    Each is wrapped in maybe(): a repository the workspace declared before this
+    call is kept. The stand-ins: rules_cc forwarding to the native C++ rules
+    (no toolchain helpers), rules_java likewise, and remote_coverage_tools
+    whose tools say that `bazel coverage` is unavailable offline.
 
     Args:
       mxkit_path: where mxkit's checkout is, relative to the calling workspace
-        or absolute. Leave unset inside mxkit itself; a downstream workspace
-        passes the same path it gave local_repository(name = "mxkit").
+        or absolute; unset inside mxkit itself.
     """
     prefix = (mxkit_path + "/") if mxkit_path else ""
-
-    # build_file wants a string; str(Label(...)) names our own repository both
-    # here ("//...") and downstream ("@mxkit//...").
-
     for name in ["rules_cc", "rules_java", "remote_coverage_tools"]:
         maybe(
             native.local_repository,
@@ -28,13 +38,24 @@ def mxkit_dependencies(mxkit_path = None):
             path = prefix + "bazel/local_repos/" + name,
         )
 
+def mxkit_dependencies(mxkit_path = None):
+    """Declares mxkit's external repositories (system libraries from Debian).
+
+    Args:
+      mxkit_path: accepted for symmetry with mxkit_offline_stand_ins(); every
+        repository here names its files by Label, so it is not needed.
+    """
+
+    # build_file wants a string; str(Label(...)) names our own repository both
+    # here ("//...") and downstream ("@mxkit//...").
+
     # BoringSSL: android-libboringssl-dev. Its headers sit apart from OpenSSL's
-    # so both can be installed; the libraries are found through an rpath.
+    # so both can be installed; the libraries are found through an rpath under
+    # /usr/lib/<multiarch triplet>/android, the triplet asked of this machine.
     maybe(
-        native.new_local_repository,
+        debian_boringssl,
         name = "boringssl",
-        path = "/usr/include/android",
-        build_file = str(Label("//third_party:boringssl.BUILD")),
+        build_file_template = Label("//third_party:boringssl.BUILD.tpl"),
     )
 
     # Boost 1.81 (libboost1.81-dev), header-only use of Asio, Beast and JSON.

@@ -1,9 +1,10 @@
-# BoringSSL from Debian's android-libboringssl-dev.
-# Headers: /usr/include/android/openssl (this repository's root).
-# Libraries: /usr/lib/x86_64-linux-gnu/android, found at run time via rpath.
+# BoringSSL from Debian's android-libboringssl-dev, written by
+# //bazel:debian_boringssl.bzl for this machine's architecture.
+# Headers: /usr/include/android/openssl (linked as this repository's openssl/).
+# Libraries: %{libdir}, found at run time via rpath.
 package(default_visibility = ["//visibility:public"])
 
-_LIBDIR = "/usr/lib/x86_64-linux-gnu/android"
+_LIBDIR = "%{libdir}"
 
 cc_library(
     name = "crypto",
