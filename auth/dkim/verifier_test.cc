@@ -473,7 +473,7 @@ TEST_F(VerifierTest, KeyRecordProblemsComeBeforePolicyRefusals) {
        "rsa-sha1 refused"},
       {"short key", {short_record}, "rsa-sha256", "policy", "512 bits below"},
       {"sha1 and short key", {short_record}, "rsa-sha1", "policy",
-       "(RFC 8301 §3.1); RSA key of 512 bits"},
+       "rsa-sha1 refused: RFC 8301 §3.1; RSA key of 512 bits below the 1024-bit minimum"},
   };
   for (const OrderRow& row : rows) {
     dns::StaticResolver resolver;
