@@ -64,10 +64,12 @@ inline constexpr std::size_t kMaxKeyRecords = 4;
 inline constexpr std::size_t kKeyCacheEntries = 64;
 
 // The lowest VerifierOptions::min_rsa_bits accepted: RFC 6376 §3.3.3 (before
-// RFC 8301) had verifiers validate keys from 512 bits, so archived mail goes
-// no lower. BoringSSL itself parses and checks RSA keys of any size (256
-// bits here), but a PKCS#1 v1.5 DigestInfo for SHA-256 needs a modulus of
-// 62 bytes (RFC 8017 §9.2 note 1), so under 496 bits nothing could pass.
+// RFC 8301) had verifiers validate keys "ranging from 512 bits to 2048
+// bits", so archived mail goes no lower. The floor is ours, not BoringSSL's:
+// Debian's android-libboringssl 13 parses and runs RSA_verify with keys down
+// to 256 bits (checked by hand); but the SHA-256 DigestInfo is 51 bytes and
+// EMSA-PKCS1-v1_5 needs 11 more (RFC 8017 §9.2 step 3), so under 496 bits no
+// rsa-sha256 signature could pass anyway.
 inline constexpr unsigned kLowestMinRsaKeyBits = 512;
 
 struct VerifierOptions {
@@ -81,8 +83,8 @@ struct VerifierOptions {
   bool allow_rsa_sha1 = false;
   // RSA keys of fewer bits are reported as `policy`. RFC 8301 §3.2:
   // "Verifiers MUST NOT consider signatures using RSA keys of less than 1024
-  // bits as valid signatures." Lowering it (to kLowestMinRsaKeyBits at most)
-  // relaxes that. SECURITY: a 512-bit key is factored in under four hours for
+  // bits as valid signatures." Lowering it (to no less than
+  // kLowestMinRsaKeyBits) relaxes that. SECURITY: a 512-bit key is factored in under four hours for
   // about $75 (Valenta et al., "Factoring as a Service", 2015; CERT
   // VU#268267, 2012: mail forged by factoring real 512-bit DKIM keys) and
   // RSA-768 was factored in 2009: a pass under a short key proves nothing
