@@ -274,20 +274,29 @@ json::object SpfJson(const SpfRun& run, const std::string& ip) {
 // Runs the MAIL FROM check when --sender is given (an empty --sender= is the
 // null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
 // HELO check when only --helo is given or `also_helo`.
-std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resolver& resolver,
-                                                  const spf::IpAddress& ip, bool also_helo) {
+// Whether --sender/--helo name an identity RunSpf can check; for dmarc it
+// runs before the message is read.
+std::optional<Failure> CheckSpfIdentityFlags(const Flags& flags) {
   std::optional<std::string> sender = flags.Get("sender");
   std::string helo = flags.Get("helo").value_or("");
   if (!sender && helo.empty()) {
     return Failure{kExitUsage, "give --sender=ADDRESS (MAIL FROM) and/or --helo=NAME"};
   }
+  if (sender && sender->empty() && helo.empty()) {
+    return Failure{kExitUsage, "--sender= (the null reverse-path) needs --helo (RFC 7208 §2.4)"};
+  }
+  return std::nullopt;
+}
+
+std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resolver& resolver,
+                                                  const spf::IpAddress& ip, bool also_helo) {
+  if (std::optional<Failure> f = CheckSpfIdentityFlags(flags)) return *f;
+  std::optional<std::string> sender = flags.Get("sender");
+  std::string helo = flags.Get("helo").value_or("");
   spf::Evaluator evaluator(resolver);
   int64_t now = NowSeconds();
   std::vector<SpfRun> runs;
   if (sender) {
-    if (sender->empty() && helo.empty()) {
-      return Failure{kExitUsage, "--sender= (the null reverse-path) needs --helo (RFC 7208 §2.4)"};
-    }
     SpfRun run;
     run.identity = "mailfrom";
     run.value = *sender;
@@ -594,6 +603,18 @@ int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input
   if (!flags.Has("sender") && !flags.Has("helo")) {
     throw Failure{kExitUsage, "give --sender=ADDRESS (MAIL FROM; empty for <>) and --helo=NAME"};
   }
+  if (std::optional<Failure> f = CheckSpfIdentityFlags(flags)) throw *f;
+  const std::string authserv_id = flags.Get("authserv-id").value_or("mxkit.invalid");
+  {
+    // An authserv-id no Authentication-Results field can carry is a flag
+    // error: found now, not after the message has been read.
+    auth::AuthenticationResults probe;
+    probe.authserv_id = authserv_id;
+    absl::StatusOr<std::string> formatted = auth::FormatAuthenticationResults(probe);
+    if (!formatted.ok()) {
+      throw Failure{kExitUsage, "--authserv-id: " + std::string(formatted.status().message())};
+    }
+  }
   dmarc::EvaluatorOptions eval_options;
   std::string discovery = flags.Get("discovery").value_or("rfc7489");
   if (discovery == "rfc7489") {
@@ -669,7 +690,7 @@ int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input
   const dmarc::Evaluation& decisive = dmarc::Strictest(evaluations);
 
   auth::AuthResInput ar_in;
-  ar_in.authserv_id = flags.Get("authserv-id").value_or("mxkit.invalid");
+  ar_in.authserv_id = authserv_id;
   ar_in.spf.push_back({spf_run.result.result, spf_run.identity, spf_run.value, spf_run.result.reason});
   ar_in.dkim = sigs;
   ar_in.dmarc = decisive;

@@ -113,6 +113,9 @@ expect_usage_error_before_input "bad --min-rsa-bits, dkim verify" -- "$mxkit" dk
 expect_usage_error_before_input "bad --timestamp, dkim sign" -- "$mxkit" dkim sign --selector=s --domain=example.com --key="$data/ed25519.seed" --algorithm=ed25519-sha256 --timestamp=+1
 expect_usage_error_before_input "bad --now, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=a@example.com --helo=h.example.com --now=x
 expect_usage_error_before_input "swallowed flag, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender --helo=h.example.com
+expect_usage_error_before_input "null sender without helo, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=
+expect_usage_error_before_input "unwritable authserv-id, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=a@example.com --helo=h.example.com --authserv-id=$'mx\r\nX-Injected: 1'
+expect_err_text "--authserv-id: " "the authserv-id error names the flag"
 
 # --- spf ---------------------------------------------------------------------
 expect_exit 0 "spf pass" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=alice@example.com --json
