@@ -479,8 +479,9 @@ TEST_F(VerifierTest, KeyRecordProblemsComeBeforePolicyRefusals) {
     dns::StaticResolver resolver;
     if (!row.txt.empty()) AddTxt(resolver, "k._domainkey.example.com", row.txt);
     std::string m = "DKIM-Signature: v=1; a=" + row.algorithm +
-                    "; d=example.com; s=k; h=from; bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; "
-                    "b=dGVzdA==\r\n" + kMessage;
+                    "; d=example.com; s=k; h=from; "
+                    "bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; b=dGVzdA==\r\n" +
+                    kMessage;
     Verifier verifier(&resolver);
     auto results = verifier.VerifyMessage(m, kNow);
     ASSERT_TRUE(results.ok());

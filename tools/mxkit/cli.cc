@@ -202,7 +202,8 @@ std::variant<int64_t, Failure> ParseInt(const Flags& flags, const std::string& n
     magnitude = magnitude * 10 + digit;
   }
   if (!negative && magnitude == kMaxMagnitude) return failure("out of range: " + range);
-  const int64_t n = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  const int64_t n =
+      negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
   if (n < min || n > max) return failure("out of range: " + range);
   return n;
 }
@@ -271,9 +272,6 @@ json::object SpfJson(const SpfRun& run, const std::string& ip) {
   return o;
 }
 
-// Runs the MAIL FROM check when --sender is given (an empty --sender= is the
-// null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
-// HELO check when only --helo is given or `also_helo`.
 // Whether --sender/--helo name an identity RunSpf can check; for dmarc it
 // runs before the message is read.
 std::optional<Failure> CheckSpfIdentityFlags(const Flags& flags) {
@@ -288,6 +286,9 @@ std::optional<Failure> CheckSpfIdentityFlags(const Flags& flags) {
   return std::nullopt;
 }
 
+// Runs the MAIL FROM check when --sender is given (an empty --sender= is the
+// null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
+// HELO check when only --helo is given or `also_helo`.
 std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resolver& resolver,
                                                   const spf::IpAddress& ip, bool also_helo) {
   if (std::optional<Failure> f = CheckSpfIdentityFlags(flags)) return *f;
