@@ -102,7 +102,8 @@ bool KeyRecord::EmailServiceAllowed() const {
   return false;
 }
 
-KeyRecordResult ParseKeyRecord(const std::vector<std::string>& txt_strings) {
+KeyRecordResult ParseKeyRecord(const std::vector<std::string>& txt_strings,
+                               const KeyRecordOptions& options) {
   std::string joined;
   for (const std::string& s : txt_strings) {
     if (joined.size() + s.size() > kMaxKeyRecordBytes) {
@@ -112,12 +113,12 @@ KeyRecordResult ParseKeyRecord(const std::vector<std::string>& txt_strings) {
     }
     joined += s;
   }
-  KeyRecordResult r = ParseKeyRecord(joined);
+  KeyRecordResult r = ParseKeyRecord(joined, options);
   // Views into `joined` must not escape; the record holds only copies.
   return r;
 }
 
-KeyRecordResult ParseKeyRecord(std::string_view text) {
+KeyRecordResult ParseKeyRecord(std::string_view text, const KeyRecordOptions& key_options) {
   KeyRecordResult r;
   if (text.size() > kMaxKeyRecordBytes) {
     return Fail(std::move(r), KeyRecordError::kTooLong, kMaxKeyRecordBytes,
@@ -233,9 +234,9 @@ KeyRecordResult ParseKeyRecord(std::string_view text) {
   }
   key.rsa.reset(rsa, RsaDeleter());
   key.rsa_bits = RSA_bits(rsa);
-  if (key.rsa_bits < kMinRsaKeyBits) {
+  if (key.rsa_bits < key_options.min_rsa_bits) {
     return Fail(std::move(r), KeyRecordError::kRsaKeyTooShort, p->value_offset,
-                Cat("RSA key of ", key.rsa_bits, " bits is under the ", kMinRsaKeyBits,
+                Cat("RSA key of ", key.rsa_bits, " bits is under the ", key_options.min_rsa_bits,
                     "-bit minimum (RFC 8301 §3.2)"));
   }
   if (key.rsa_bits > kMaxRsaKeyBits) {

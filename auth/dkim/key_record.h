@@ -41,7 +41,7 @@ enum class KeyRecordError {
   kBadSyntax,           // malformed h=, s= or t= list
   kBadBase64,           // p= is not base64
   kBadRsaKey,           // neither SubjectPublicKeyInfo nor RSAPublicKey
-  kRsaKeyTooShort,      // < kMinRsaKeyBits (RFC 8301 §3.2)
+  kRsaKeyTooShort,      // < KeyRecordOptions::min_rsa_bits (RFC 8301 §3.2)
   kRsaKeyTooLong,       // > kMaxRsaKeyBits
   kBadEd25519Key,       // not exactly 32 bytes (RFC 8463 §4.2)
 };
@@ -87,15 +87,24 @@ struct KeyRecordResult {
   bool ok() const { return error == KeyRecordError::kOk; }
 };
 
+struct KeyRecordOptions {
+  // RSA keys with fewer bits are kRsaKeyTooShort. 0 parses keys of any size
+  // for a caller that applies its own minimum: the verifier does, so that a
+  // short key is a local-policy refusal reported after the record's other
+  // checks (VerifierOptions::min_rsa_bits).
+  unsigned min_rsa_bits = kMinRsaKeyBits;
+};
+
 // Parses one key record. Unrecognised tags are ignored (§3.6.1). A revoked
 // key (empty p=) parses successfully with `revoked` set; the verifier turns
 // that into a permanent failure (§6.1.2). Empty tag-specs (a trailing "; ")
 // are accepted, as DNS publishers commonly write them (see TagListOptions).
-KeyRecordResult ParseKeyRecord(std::string_view text);
+KeyRecordResult ParseKeyRecord(std::string_view text, const KeyRecordOptions& options = {});
 
 // Parses a record served as several TXT character-strings, which are
 // concatenated without separators first (RFC 6376 §3.6.2.2).
-KeyRecordResult ParseKeyRecord(const std::vector<std::string>& txt_strings);
+KeyRecordResult ParseKeyRecord(const std::vector<std::string>& txt_strings,
+                               const KeyRecordOptions& options = {});
 
 }  // namespace mxkit::auth::dkim
 

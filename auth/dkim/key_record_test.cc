@@ -105,6 +105,21 @@ TEST(KeyRecord, RejectsRsaKeysUnder1024Bits) {
   EXPECT_EQ(r.offset, 11u);
 }
 
+TEST(KeyRecord, MinimumRsaBitsIsTheCallersChoice) {
+  KeyRecordOptions any_size;
+  any_size.min_rsa_bits = 0;
+  KeyRecordResult r = ParseKeyRecord("v=DKIM1; p=" + TestKeys().spki_512, any_size);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.record.rsa_bits, 512u);
+  ASSERT_NE(r.record.rsa, nullptr);
+
+  KeyRecordOptions strict;
+  strict.min_rsa_bits = 2048;
+  r = ParseKeyRecord("v=DKIM1; p=" + TestKeys().spki_1024, strict);
+  EXPECT_EQ(r.error, KeyRecordError::kRsaKeyTooShort) << r.message;
+  EXPECT_NE(r.message.find("2048-bit minimum"), std::string::npos) << r.message;
+}
+
 TEST(KeyRecord, AcceptsRawEd25519Key) {
   KeyRecordResult r =
       ParseKeyRecord("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");

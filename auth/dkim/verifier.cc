@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "auth/dkim/internal/cat.h"
-#include "auth/dkim/internal/sha256_sink.h"
+#include "auth/dkim/internal/digest_sink.h"
 #include "auth/dkim/key_record.h"
 
 namespace mxkit::auth::dkim {
@@ -33,11 +33,38 @@ SignatureResult Result(SignatureResult r, DkimResult result, std::string reason)
   return r;
 }
 
+internal::DigestAlgorithm DigestOf(SignatureAlgorithm a) {
+  return a == SignatureAlgorithm::kRsaSha1 ? internal::DigestAlgorithm::kSha1
+                                           : internal::DigestAlgorithm::kSha256;
+}
+
+// The name a key record's h= uses for the signature's hash (RFC 6376 §3.6.1).
+std::string_view HashName(SignatureAlgorithm a) {
+  return a == SignatureAlgorithm::kRsaSha1 ? "sha1" : "sha256";
+}
+
 }  // namespace
+
+absl::Status ValidateVerifierOptions(const VerifierOptions& options) {
+  if (options.min_rsa_bits < kLowestMinRsaKeyBits || options.min_rsa_bits > kMaxRsaKeyBits) {
+    return absl::InvalidArgumentError(
+        Cat("min_rsa_bits=", options.min_rsa_bits, " is outside ", kLowestMinRsaKeyBits, "..",
+            kMaxRsaKeyBits, " (RFC 8301 §3.2 sets ", kMinRsaKeyBits, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Verifier> Verifier::Create(dns::Resolver* resolver, const VerifierOptions& options,
+                                          bool cache_parsed_keys) {
+  absl::Status valid = ValidateVerifierOptions(options);
+  if (!valid.ok()) return valid;
+  return Verifier(resolver, options, cache_parsed_keys);
+}
 
 // Body hashes are shared between signatures with the same body
 // canonicalization and l= (commonly all of them).
 struct Verifier::BodyHash {
+  internal::DigestAlgorithm digest_algorithm;  // SHA-1 for rsa-sha1, else SHA-256
   Canonicalization canonicalization;
   std::optional<uint64_t> limit;
   std::string digest;
@@ -45,35 +72,60 @@ struct Verifier::BodyHash {
 };
 
 const Verifier::BodyHash& Verifier::ComputeBodyHash(std::vector<BodyHash>& cache,
-                                                    std::string_view body, Canonicalization c,
+                                                    std::string_view body,
+                                                    SignatureAlgorithm algorithm,
+                                                    Canonicalization c,
                                                     std::optional<uint64_t> limit) {
+  const internal::DigestAlgorithm digest_algorithm = DigestOf(algorithm);
   for (const Verifier::BodyHash& h : cache) {
-    if (h.canonicalization == c && h.limit == limit) return h;
+    if (h.digest_algorithm == digest_algorithm && h.canonicalization == c && h.limit == limit) {
+      return h;
+    }
   }
-  internal::Sha256Sink sink;
+  internal::DigestSink sink(digest_algorithm);
   BodyCanonicalizer canon(c, &sink, limit);
   canon.Update(body);
   canon.Finish();
-  cache.push_back(Verifier::BodyHash{c, limit, sink.Digest(), canon.canonical_length()});
+  cache.push_back(
+      Verifier::BodyHash{digest_algorithm, c, limit, sink.Digest(), canon.canonical_length()});
   return cache.back();
 }
 
 std::shared_ptr<const KeyRecordResult> Verifier::ParseKey(
     const std::vector<std::string>& strings) const {
-  if (!cache_parsed_keys_) return std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings));
+  // Keys of every size parse; PolicyRefusal applies options_.min_rsa_bits
+  // after the record's other checks.
+  KeyRecordOptions any_size;
+  any_size.min_rsa_bits = 0;
+  if (!cache_parsed_keys_) {
+    return std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings, any_size));
+  }
   std::string text;
   for (const std::string& s : strings) text += s;
   {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    for (const auto& [key, parsed] : key_cache_) {
+    std::lock_guard<std::mutex> lock(key_cache_->mutex);
+    for (const auto& [key, parsed] : key_cache_->entries) {
       if (key == text) return parsed;
     }
   }
-  auto parsed = std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings));
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (key_cache_.size() == kKeyCacheEntries) key_cache_.pop_front();
-  key_cache_.emplace_back(std::move(text), parsed);
+  auto parsed = std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings, any_size));
+  std::lock_guard<std::mutex> lock(key_cache_->mutex);
+  if (key_cache_->entries.size() == kKeyCacheEntries) key_cache_->entries.pop_front();
+  key_cache_->entries.emplace_back(std::move(text), parsed);
   return parsed;
+}
+
+std::string Verifier::PolicyRefusal(const Signature& sig, const KeyRecord& key) const {
+  std::string why;
+  if (sig.algorithm == SignatureAlgorithm::kRsaSha1 && !options_.allow_rsa_sha1) {
+    why = "rsa-sha1 refused: RFC 8301 §3.1";
+  }
+  if (key.key_type == KeyType::kRsa && key.rsa_bits < options_.min_rsa_bits) {
+    if (!why.empty()) why += "; ";
+    why += Cat("RSA key of ", key.rsa_bits, " bits below the ", options_.min_rsa_bits,
+               "-bit minimum, RFC 8301 §3.2");
+  }
+  return why;
 }
 
 SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::size_t index,
@@ -92,11 +144,6 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
   }
   r.signature = std::move(parsed.signature);
   const Signature& sig = *r.signature;
-  if (sig.algorithm == SignatureAlgorithm::kRsaSha1) {
-    return Result(std::move(r), DkimResult::kFail,
-                  "a=rsa-sha1: \"rsa-sha1 MUST NOT be used for signing or verifying\" "
-                  "(RFC 8301 §3.1)");
-  }
   if (sig.expiration && now > *sig.expiration) {
     return Result(std::move(r), DkimResult::kFail,
                   Cat("signature expired: x=", *sig.expiration, " is before now (", now,
@@ -145,11 +192,7 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
       return Result(std::move(r), DkimResult::kPermError,
                     Cat("no key for signature: no TXT record at ", key_name));
     }
-    // RFC 8301 §3.2 forbids treating the signature as valid; it is not a
-    // malformed record, so this is a verification failure (see verifier.h).
-    DkimResult kind = first_error->error == KeyRecordError::kRsaKeyTooShort ? DkimResult::kFail
-                                                                            : DkimResult::kPermError;
-    return Result(std::move(r), kind,
+    return Result(std::move(r), DkimResult::kPermError,
                   Cat("key record at ", key_name, ", offset ", first_error->offset, ": ",
                       first_error->message));
   }
@@ -172,9 +215,10 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
                       " with a k=", key->key_type == KeyType::kRsa ? "rsa" : "ed25519",
                       " key (RFC 6376 §6.1.2 step 9)"));
   }
-  if (!key->HashAllowed("sha256")) {
+  if (!key->HashAllowed(HashName(sig.algorithm))) {
     return Result(std::move(r), DkimResult::kPermError,
-                  "inappropriate hash algorithm: key h= excludes sha256 (RFC 6376 §6.1.2 step 7)");
+                  Cat("inappropriate hash algorithm: key h= excludes ", HashName(sig.algorithm),
+                      " (RFC 6376 §6.1.2 step 7)"));
   }
   if (key->strict_identity && sig.identity_domain != sig.domain) {
     return Result(std::move(r), DkimResult::kPermError,
@@ -182,9 +226,16 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
                       " to equal d=", sig.domain, " (RFC 6376 §3.6.1)"));
   }
 
+  // Only a signature that passed every check above is one we would
+  // evaluate, so only it can be refused by local policy (RFC 8601 §2.7.1).
+  if (std::string refusal = PolicyRefusal(sig, *key); !refusal.empty()) {
+    return Result(std::move(r), DkimResult::kPolicy, std::move(refusal));
+  }
+
   // §6.1.3: body hash, then the signature over the header hash.
-  const BodyHash& bh =
-      ComputeBodyHash(body_hashes, body, sig.body_canonicalization, sig.body_length);
+  const internal::DigestAlgorithm digest_algorithm = DigestOf(sig.algorithm);
+  const BodyHash& bh = ComputeBodyHash(body_hashes, body, sig.algorithm,
+                                       sig.body_canonicalization, sig.body_length);
   if (sig.body_length && *sig.body_length > bh.canonical_length) {
     return Result(std::move(r), DkimResult::kFail,
                   Cat("l=", *sig.body_length, " is longer than the canonical body (",
@@ -198,7 +249,7 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
   std::string input;
   input.reserve(1024);
   AppendHeaderHashInput(headers, sig, raw, &input);
-  std::string digest = internal::Sha256(input);
+  std::string digest = internal::Digest(digest_algorithm, input);
   bool ok = false;
   if (key->key_type == KeyType::kEd25519) {
     // RFC 8463 §3: Ed25519 (PureEdDSA) signs the SHA-256 hash of the header data.
@@ -207,7 +258,8 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
                         reinterpret_cast<const uint8_t*>(sig.signature.data()),
                         reinterpret_cast<const uint8_t*>(key->public_key.data())) == 1;
   } else {
-    ok = RSA_verify(NID_sha256, reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
+    const int nid = digest_algorithm == internal::DigestAlgorithm::kSha1 ? NID_sha1 : NID_sha256;
+    ok = RSA_verify(nid, reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
                     reinterpret_cast<const uint8_t*>(sig.signature.data()), sig.signature.size(),
                     key->rsa.get()) == 1;
     ERR_clear_error();

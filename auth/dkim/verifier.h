@@ -5,17 +5,9 @@
 // Result mapping (RFC 8601 §2.7.1 defines the words; RFC 6376 only says
 // PERMFAIL/TEMPFAIL):
 //   pass       signature, body hash and key all check out.
-//   fail       it could be evaluated and did not verify: body hash or
+//   fail       the signature was acceptable and did not verify: body hash or
 //              signature mismatch, x= in the past (§6.1.1 "signature
-//              expired"), l= longer than the body, rsa-sha1 (RFC 8301 §3.1:
-//              "rsa-sha1 MUST NOT be used for signing or verifying"), or an
-//              RSA key under 1024 bits (RFC 8301 §3.2: "Verifiers MUST NOT
-//              consider signatures using RSA keys of less than 1024 bits as
-//              valid signatures"). Both RFC 8301 cases are syntactically
-//              valid signatures with registered algorithms that the RFC
-//              forbids treating as valid, i.e. ones that "failed the
-//              verification test(s)", not unprocessable ones; reporting
-//              them as fail also matches what the issue asks.
+//              expired"), l= longer than the body.
 //   neutral    the DKIM-Signature field "contained syntax errors" (RFC 8601):
 //              not a §3.2 tag-list, bad base64, malformed d=/s=/i=/l=/t=/x=.
 //   permerror  well formed but unusable: a required tag missing, unsupported
@@ -23,7 +15,19 @@
 //              record (NXDOMAIN/NODATA), a key record with a syntax error,
 //              revoked key, key k=/h=/s= incompatible, t=s with i= != d=.
 //   temperror  the key lookup failed transiently (SERVFAIL, timeout).
-//   policy     not evaluated: beyond kMaxSignaturesEvaluated.
+//   policy     "some aspect of the signature ... was not acceptable to the
+//              ADMD" (RFC 8601 §2.7.1), so it was not evaluated: a=rsa-sha1
+//              (RFC 8301 §3.1: "rsa-sha1 MUST NOT be used for signing or
+//              verifying") unless VerifierOptions::allow_rsa_sha1, an RSA key
+//              under VerifierOptions::min_rsa_bits (RFC 8301 §3.2), or a
+//              signature beyond kMaxSignaturesEvaluated. The reason says
+//              which.
+//
+// Order of checks: the signature field, x=, the key lookup and every
+// key-record check come before the local-policy refusals, so a signature
+// whose key is missing, revoked, unparseable or of the wrong k=/h= is
+// permerror (or temperror) whatever its algorithm and key size; `policy`
+// means "would have been evaluated, and our policy declined to".
 
 #ifndef MXKIT_AUTH_DKIM_VERIFIER_H_
 #define MXKIT_AUTH_DKIM_VERIFIER_H_
@@ -39,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "auth/dkim/key_record.h"
 #include "auth/dkim/signature.h"
@@ -57,6 +62,39 @@ inline constexpr std::size_t kMaxKeyRecords = 4;
 // parsing is cached (base64, DER, RSA setup); the DNS lookup runs for every
 // signature, so a changed or removed record takes effect at once.
 inline constexpr std::size_t kKeyCacheEntries = 64;
+
+// The lowest VerifierOptions::min_rsa_bits accepted: RFC 6376 §3.3.3 (before
+// RFC 8301) had verifiers validate keys "ranging from 512 bits to 2048
+// bits", so archived mail goes no lower. The floor is ours, not BoringSSL's:
+// Debian's android-libboringssl 13 parses and runs RSA_verify with keys down
+// to 256 bits (checked by hand); but the SHA-256 DigestInfo is 51 bytes and
+// EMSA-PKCS1-v1_5 needs 11 more (RFC 8017 §9.2 step 3), so under 496 bits no
+// rsa-sha256 signature could pass anyway.
+inline constexpr unsigned kLowestMinRsaKeyBits = 512;
+
+struct VerifierOptions {
+  // Evaluate a=rsa-sha1 signatures instead of reporting them as `policy`.
+  // Relaxes RFC 8301 §3.1 ("rsa-sha1 MUST NOT be used for signing or
+  // verifying"). SECURITY: SHA-1 chosen-prefix collisions are practical
+  // (Leurent & Peyrin, "SHA-1 is a Shambles", 2020), so a pass says only
+  // that the bytes match what a key holder once signed. For reading
+  // archived mail (dkimpy and Mail::DKIM still verify it); never to accept
+  // mail.
+  bool allow_rsa_sha1 = false;
+  // RSA keys of fewer bits are reported as `policy`. RFC 8301 §3.2:
+  // "Verifiers MUST NOT consider signatures using RSA keys of less than 1024
+  // bits as valid signatures." Lowering it (to no less than
+  // kLowestMinRsaKeyBits) relaxes that. SECURITY: a 512-bit key is factored in under four hours for
+  // about $75 (Valenta et al., "Factoring as a Service", 2015; CERT
+  // VU#268267, 2012: mail forged by factoring real 512-bit DKIM keys) and
+  // RSA-768 was factored in 2009: a pass under a short key proves nothing
+  // against an attacker.
+  // Range: kLowestMinRsaKeyBits..kMaxRsaKeyBits.
+  unsigned min_rsa_bits = kMinRsaKeyBits;
+};
+
+// OK, or InvalidArgument naming the option and its allowed range.
+absl::Status ValidateVerifierOptions(const VerifierOptions& options);
 
 enum class DkimResult { kPass, kFail, kNeutral, kTempError, kPermError, kPolicy };
 
@@ -81,9 +119,16 @@ class Verifier {
  public:
   // `resolver` must outlive the Verifier. Its LookupSync is used for keys.
   // `cache_parsed_keys` = false parses every key record every time (for
-  // measuring what the cache saves).
+  // measuring what the cache saves). Uses the default (RFC 8301) options.
   explicit Verifier(dns::Resolver* resolver, bool cache_parsed_keys = true)
-      : resolver_(resolver), cache_parsed_keys_(cache_parsed_keys) {}
+      : Verifier(resolver, VerifierOptions{}, cache_parsed_keys) {}
+
+  // As above with `options`; InvalidArgument when ValidateVerifierOptions
+  // refuses them.
+  static absl::StatusOr<Verifier> Create(dns::Resolver* resolver, const VerifierOptions& options,
+                                         bool cache_parsed_keys = true);
+
+  const VerifierOptions& options() const { return options_; }
 
   // Verifies each DKIM-Signature field in `headers` (message order) against
   // `body` (the bytes after the header's terminating empty line). `now` is
@@ -101,17 +146,33 @@ class Verifier {
  private:
   struct BodyHash;
   static const BodyHash& ComputeBodyHash(std::vector<BodyHash>& cache, std::string_view body,
-                                         Canonicalization c, std::optional<uint64_t> limit);
+                                         SignatureAlgorithm algorithm, Canonicalization c,
+                                         std::optional<uint64_t> limit);
   SignatureResult VerifyOne(std::span<const HeaderField> headers, std::size_t index,
                             std::string_view body, int64_t now,
                             std::vector<BodyHash>& body_hashes) const;
   // ParseKeyRecord through the cache.
   std::shared_ptr<const KeyRecordResult> ParseKey(const std::vector<std::string>& strings) const;
+  // Why local policy refuses to evaluate `sig` under `key`; empty if it
+  // does not.
+  std::string PolicyRefusal(const Signature& sig, const KeyRecord& key) const;
+
+  // Behind a pointer so that a Verifier can be returned by value.
+  struct KeyCache {
+    std::mutex mutex;
+    std::deque<std::pair<std::string, std::shared_ptr<const KeyRecordResult>>> entries;
+  };
+
+  Verifier(dns::Resolver* resolver, const VerifierOptions& options, bool cache_parsed_keys)
+      : resolver_(resolver),
+        options_(options),
+        cache_parsed_keys_(cache_parsed_keys),
+        key_cache_(std::make_unique<KeyCache>()) {}
 
   dns::Resolver* resolver_;
+  VerifierOptions options_;
   bool cache_parsed_keys_;
-  mutable std::mutex cache_mutex_;
-  mutable std::deque<std::pair<std::string, std::shared_ptr<const KeyRecordResult>>> key_cache_;
+  std::unique_ptr<KeyCache> key_cache_;
 };
 
 }  // namespace mxkit::auth::dkim

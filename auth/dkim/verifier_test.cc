@@ -280,8 +280,8 @@ TEST_F(VerifierTest, SignatureFieldProblemsMapToRfc8601Keywords) {
       {" v=1; a=rsa-sha256; d=-example.com; s=rsa; h=from; " + bh + b, "neutral"},
       {" v=1; a=rsa-sha256; d=example.com; s=rsa; h=from::to; " + bh + b, "neutral"},
       {" v=1; a=rsa-sha256; d=example.com; i=nobody; s=rsa; h=from; " + bh + b, "neutral"},
-      // RFC 8301 §3.1: rsa-sha1 is never valid.
-      {" v=1; a=rsa-sha1; d=example.com; s=rsa; h=from; " + bh + b, "fail"},
+      // RFC 8301 §3.1: rsa-sha1 is refused by default, as local policy.
+      {" v=1; a=rsa-sha1; d=example.com; s=rsa; h=from; " + bh + b, "policy"},
       // Wrong signature bytes.
       {" v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=ed; h=from; " + bh + b,
        "fail"},
@@ -364,7 +364,7 @@ TEST_F(VerifierTest, StrictIdentityFlagRequiresIEqualToD) {
   EXPECT_NE(last_reason_.find("t=s"), std::string::npos) << last_reason_;
 }
 
-TEST_F(VerifierTest, RsaKeysUnder1024BitsFail) {
+TEST_F(VerifierTest, RsaKeysUnder1024BitsAreRefusedAsPolicyWithTheReason) {
   AddTxt(resolver_, "short._domainkey.example.com",
          {internal::RsaKeyRecordFromPem(TestKeys().short_rsa_pem)});
   // The signer refuses short keys, so sign a field by hand with the 1024-bit
@@ -374,8 +374,148 @@ TEST_F(VerifierTest, RsaKeysUnder1024BitsFail) {
       " v=1; a=rsa-sha256; d=example.com; s=short; h=from; "
       "bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; b=",
       TestKeys().rsa);
-  EXPECT_EQ(Only(m), "fail");
-  EXPECT_NE(last_reason_.find("RFC 8301"), std::string::npos) << last_reason_;
+  std::vector<SignatureResult> r = Verify(m);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].result, DkimResult::kPolicy) << r[0].reason;
+  EXPECT_NE(r[0].reason.find("RSA key of 512 bits below the 1024-bit minimum"), std::string::npos)
+      << r[0].reason;
+  EXPECT_NE(r[0].reason.find("RFC 8301 §3.2"), std::string::npos) << r[0].reason;
+  EXPECT_EQ(r[0].key_bits, 512u);
+
+  // Evaluated once the minimum is lowered: the b= made with another key fails.
+  VerifierOptions lowered;
+  lowered.min_rsa_bits = 512;
+  auto verifier = Verifier::Create(&resolver_, lowered);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  auto evaluated = verifier->VerifyMessage(m, kNow);
+  ASSERT_TRUE(evaluated.ok());
+  ASSERT_EQ(evaluated->size(), 1u);
+  EXPECT_EQ((*evaluated)[0].result, DkimResult::kFail) << (*evaluated)[0].reason;
+}
+
+TEST_F(VerifierTest, RaisedMinimumRefusesA1024BitKey) {
+  VerifierOptions strict;
+  strict.min_rsa_bits = 2048;
+  auto verifier = Verifier::Create(&resolver_, strict);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  auto r = verifier->VerifyMessage(Signed(kMessage, TestKeys().rsa, Options("rsa")), kNow);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].result, DkimResult::kPolicy);
+  EXPECT_NE((*r)[0].reason.find("1024 bits below the 2048-bit minimum"), std::string::npos)
+      << (*r)[0].reason;
+  // Ed25519 keys have no RSA size to refuse.
+  r = verifier->VerifyMessage(Signed(kMessage, TestKeys().ed, Options("ed")), kNow);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].result, DkimResult::kPass) << (*r)[0].reason;
+}
+
+struct OptionsRow {
+  unsigned min_rsa_bits;
+  bool valid;
+};
+
+TEST(VerifierOptions, MinRsaBitsOutsideItsRangeIsRefusedByName) {
+  const std::vector<OptionsRow> rows = {
+      {0, false},    {256, false},  {511, false}, {512, true},  {768, true},
+      {1024, true},  {2048, true},  {8192, true}, {8193, false}, {1u << 31, false},
+  };
+  dns::StaticResolver resolver;
+  for (const OptionsRow& row : rows) {
+    VerifierOptions o;
+    o.min_rsa_bits = row.min_rsa_bits;
+    absl::Status s = ValidateVerifierOptions(o);
+    EXPECT_EQ(s.ok(), row.valid) << row.min_rsa_bits << ": " << s;
+    EXPECT_EQ(Verifier::Create(&resolver, o).ok(), row.valid) << row.min_rsa_bits;
+    if (!row.valid) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_NE(s.message().find("min_rsa_bits"), std::string_view::npos) << s;
+      EXPECT_NE(s.message().find("512..8192"), std::string_view::npos) << s;
+    }
+  }
+}
+
+struct OrderRow {
+  std::string name;               // what the row checks
+  std::vector<std::string> txt;   // the key record at k._domainkey.example.com; empty: none
+  std::string algorithm;          // a=
+  std::string keyword;
+  std::string reason_part;
+};
+
+// A key-record problem makes the signature permerror/temperror whatever its
+// algorithm and key size; the RFC 8301 refusals come only for a signature
+// that would otherwise have been evaluated.
+TEST_F(VerifierTest, KeyRecordProblemsComeBeforePolicyRefusals) {
+  const std::string short_record = internal::RsaKeyRecordFromPem(TestKeys().short_rsa_pem);
+  const std::string short_p = short_record.substr(short_record.find("p="));
+  const std::string rsa_p = TestKeys().rsa.KeyRecordText().substr(
+      TestKeys().rsa.KeyRecordText().find("p="));
+  const std::vector<OrderRow> rows = {
+      {"no key, sha1", {}, "rsa-sha1", "permerror", "no key"},
+      {"no key, short", {}, "rsa-sha256", "permerror", "no key"},
+      {"revoked, sha1", {"v=DKIM1; k=rsa; p="}, "rsa-sha1", "permerror", "revoked"},
+      {"bad p=, sha1", {"v=DKIM1; k=rsa; p=AAAA"}, "rsa-sha1", "permerror", "key record"},
+      {"bad p=, short", {"v=DKIM1; k=rsa; p=!!"}, "rsa-sha256", "permerror", "base64"},
+      {"wrong k=, sha1", {TestKeys().ed.KeyRecordText()}, "rsa-sha1", "permerror",
+       "inappropriate key algorithm"},
+      {"h= without sha1", {"v=DKIM1; k=rsa; h=sha256; " + rsa_p}, "rsa-sha1", "permerror",
+       "excludes sha1"},
+      {"h= without sha256, short", {"v=DKIM1; k=rsa; h=sha1; " + short_p}, "rsa-sha256",
+       "permerror", "excludes sha256"},
+      {"s= not email, short", {"v=DKIM1; k=rsa; s=web; " + short_p}, "rsa-sha256", "permerror",
+       "service"},
+      {"revoked, short record ahead of policy", {"v=DKIM1; p="}, "rsa-sha256", "permerror",
+       "revoked"},
+      // Nothing wrong with the record: now the policy speaks, with its reason.
+      {"sha1 with a good key", {"v=DKIM1; k=rsa; h=sha1:sha256; " + rsa_p}, "rsa-sha1", "policy",
+       "rsa-sha1 refused"},
+      {"short key", {short_record}, "rsa-sha256", "policy", "512 bits below"},
+      {"sha1 and short key", {short_record}, "rsa-sha1", "policy",
+       "rsa-sha1 refused: RFC 8301 §3.1; RSA key of 512 bits below the 1024-bit minimum"},
+  };
+  for (const OrderRow& row : rows) {
+    dns::StaticResolver resolver;
+    if (!row.txt.empty()) AddTxt(resolver, "k._domainkey.example.com", row.txt);
+    std::string m = "DKIM-Signature: v=1; a=" + row.algorithm +
+                    "; d=example.com; s=k; h=from; "
+                    "bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; b=dGVzdA==\r\n" +
+                    kMessage;
+    Verifier verifier(&resolver);
+    auto results = verifier.VerifyMessage(m, kNow);
+    ASSERT_TRUE(results.ok());
+    ASSERT_EQ(results->size(), 1u);
+    EXPECT_EQ(DkimResultKeyword((*results)[0].result), row.keyword)
+        << row.name << ": " << (*results)[0].reason;
+    EXPECT_NE((*results)[0].reason.find(row.reason_part), std::string::npos)
+        << row.name << ": " << (*results)[0].reason;
+  }
+  // A DNS failure is temperror for an rsa-sha1 signature too.
+  resolver_.AddFault("rsa._domainkey.example.com", dns::Fault::kServfail);
+  EXPECT_EQ(Only("DKIM-Signature: v=1; a=rsa-sha1; d=example.com; s=rsa; h=from; "
+                 "bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; b=dGVzdA==\r\n" +
+                 kMessage),
+            "temperror")
+      << last_reason_;
+}
+
+TEST_F(VerifierTest, AllowedRsaSha1IsEvaluatedWithSha1) {
+  // Our signer refuses rsa-sha1 (RFC 8301 §3.1); testdata/historic has
+  // dkimpy-signed passes. Here: the SHA-256 bh= of kMessage is the wrong
+  // hash for rsa-sha1, so the evaluated signature fails on the body hash.
+  VerifierOptions o;
+  o.allow_rsa_sha1 = true;
+  auto verifier = Verifier::Create(&resolver_, o);
+  ASSERT_TRUE(verifier.ok());
+  auto r = verifier->VerifyMessage(
+      "DKIM-Signature: v=1; a=rsa-sha1; d=example.com; s=rsa; h=from; "
+      "bh=ZUkKRUyrpbEeUuhIO6rdWPWQr1mfJlNuX3J4/P0rnoQ=; b=dGVzdA==\r\n" + kMessage,
+      kNow);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].result, DkimResult::kFail) << (*r)[0].reason;
+  EXPECT_NE((*r)[0].reason.find("body hash"), std::string::npos) << (*r)[0].reason;
 }
 
 TEST_F(VerifierTest, EverySignatureGetsItsOwnResultUpToTheBound) {

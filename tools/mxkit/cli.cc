@@ -30,6 +30,7 @@
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
+#include "base/version.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/json.hpp"
 #include "dns/ares_resolver.h"
@@ -51,7 +52,10 @@ struct Failure {
   std::string message;
 };
 
-// --name=value / --name value / --flag, each at most once.
+// --name=value / --name value / --flag, each at most once. In the
+// two-argument form a value starting with "--" is refused: it is almost
+// always a forgotten value ("--zone --json" would read a zone named
+// "--json" and lose the flag). "--name=--odd" passes such a value.
 class Flags {
  public:
   // `with_value`: flags that take a value; `boolean`: flags that do not.
@@ -74,6 +78,12 @@ class Flags {
       } else if (with_value.count(name)) {
         if (!value) {
           if (i + 1 >= args.size()) return Failure{kExitUsage, "--" + name + " needs a value"};
+          const std::string& next = args[i + 1];
+          if (next.rfind("--", 0) == 0) {
+            return Failure{kExitUsage, "--" + name + " needs a value, but the next argument \"" +
+                                           next + "\" is a flag (write --" + name + "=" + next +
+                                           " to pass a value that starts with --)"};
+          }
           value = args[++i];
         }
       } else {
@@ -162,27 +172,39 @@ std::variant<ResolverHolder, Failure> MakeResolver(const Flags& flags) {
   return h;
 }
 
+// An optional "-" and at least one digit, in [min, max]. "-", "+5", "" and
+// values past int64 are usage errors naming the flag.
 std::variant<int64_t, Failure> ParseInt(const Flags& flags, const std::string& name,
                                         int64_t fallback, int64_t min, int64_t max) {
   auto v = flags.Get(name);
   if (!v) return fallback;
-  if (v->empty() || v->size() > 18) {
-    return Failure{kExitUsage, "--" + name + "=" + *v + ": not a whole number"};
-  }
-  int64_t n = 0;
-  bool negative = (*v)[0] == '-';
-  for (std::size_t i = negative ? 1 : 0; i < v->size(); ++i) {
-    char c = (*v)[i];
-    if (c < '0' || c > '9' || v->size() == (negative ? 1u : 0u)) {
-      return Failure{kExitUsage, "--" + name + "=" + *v + ": not a whole number"};
+  const std::string& text = *v;
+  auto failure = [&](const std::string& why) {
+    return Failure{kExitUsage, "--" + name + "=" + text + ": " + why};
+  };
+  const std::string range =
+      "must be between " + std::to_string(min) + " and " + std::to_string(max);
+  if (text.empty()) return failure("empty; a whole number is needed (" + range + ")");
+  const bool negative = text[0] == '-';
+  const std::size_t first_digit = negative ? 1 : 0;
+  if (first_digit == text.size()) return failure("not a whole number: no digits after \"-\"");
+  // Magnitudes up to 2^63 fit; anything larger is out of every int64 range.
+  constexpr uint64_t kMaxMagnitude = uint64_t{1} << 63;
+  uint64_t magnitude = 0;
+  for (std::size_t i = first_digit; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') {
+      return failure("not a whole number (\"" + std::string(1, c) + "\" at position " +
+                     std::to_string(i + 1) + ")");
     }
-    n = n * 10 + (c - '0');
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (magnitude > (kMaxMagnitude - digit) / 10) return failure("out of range: " + range);
+    magnitude = magnitude * 10 + digit;
   }
-  if (negative) n = -n;
-  if (n < min || n > max) {
-    return Failure{kExitUsage, "--" + name + "=" + *v + ": must be between " +
-                                   std::to_string(min) + " and " + std::to_string(max)};
-  }
+  if (!negative && magnitude == kMaxMagnitude) return failure("out of range: " + range);
+  const int64_t n =
+      negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  if (n < min || n > max) return failure("out of range: " + range);
   return n;
 }
 
@@ -250,23 +272,32 @@ json::object SpfJson(const SpfRun& run, const std::string& ip) {
   return o;
 }
 
-// Runs the MAIL FROM check when --sender is given (an empty --sender= is the
-// null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
-// HELO check when only --helo is given or `also_helo`.
-std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resolver& resolver,
-                                                  const spf::IpAddress& ip, bool also_helo) {
+// Whether --sender/--helo name an identity RunSpf can check; for dmarc it
+// runs before the message is read.
+std::optional<Failure> CheckSpfIdentityFlags(const Flags& flags) {
   std::optional<std::string> sender = flags.Get("sender");
   std::string helo = flags.Get("helo").value_or("");
   if (!sender && helo.empty()) {
     return Failure{kExitUsage, "give --sender=ADDRESS (MAIL FROM) and/or --helo=NAME"};
   }
+  if (sender && sender->empty() && helo.empty()) {
+    return Failure{kExitUsage, "--sender= (the null reverse-path) needs --helo (RFC 7208 §2.4)"};
+  }
+  return std::nullopt;
+}
+
+// Runs the MAIL FROM check when --sender is given (an empty --sender= is the
+// null reverse-path, checked as postmaster@<helo>, RFC 7208 §2.4) and the
+// HELO check when only --helo is given or `also_helo`.
+std::variant<std::vector<SpfRun>, Failure> RunSpf(const Flags& flags, dns::Resolver& resolver,
+                                                  const spf::IpAddress& ip, bool also_helo) {
+  if (std::optional<Failure> f = CheckSpfIdentityFlags(flags)) return *f;
+  std::optional<std::string> sender = flags.Get("sender");
+  std::string helo = flags.Get("helo").value_or("");
   spf::Evaluator evaluator(resolver);
   int64_t now = NowSeconds();
   std::vector<SpfRun> runs;
   if (sender) {
-    if (sender->empty() && helo.empty()) {
-      return Failure{kExitUsage, "--sender= (the null reverse-path) needs --helo (RFC 7208 §2.4)"};
-    }
     SpfRun run;
     run.identity = "mailfrom";
     run.value = *sender;
@@ -317,7 +348,10 @@ int CmdSpf(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
 // ---- DKIM ----
 
-std::variant<std::string, Failure> ReadMessage(const Flags& flags, std::string_view input) {
+// Reads standard input through `read_input`; callers come here only after
+// every flag has been checked, so a usage error never waits for input.
+std::variant<std::string, Failure> ReadMessage(const Flags& flags, const InputReader& read_input) {
+  const std::string input = read_input();
   if (input.size() > kMaxInputBytes) {
     return Failure{kExitInput, "message larger than " + std::to_string(kMaxInputBytes) + " bytes"};
   }
@@ -357,15 +391,36 @@ json::object DkimNoneJson() {
   return o;
 }
 
-std::variant<std::vector<dkim::SignatureResult>, Failure> VerifyDkim(
-    const Flags& flags, dns::Resolver& resolver, const std::string& message) {
+// The flags every DKIM-verifying command takes: --now, --allow-rsa-sha1,
+// --min-rsa-bits. Checked before any input is read.
+struct DkimVerifyFlags {
+  int64_t now = 0;
+  dkim::VerifierOptions options;
+};
+
+std::variant<DkimVerifyFlags, Failure> ParseDkimVerifyFlags(const Flags& flags) {
+  DkimVerifyFlags f;
   auto now = ParseInt(flags, "now", NowSeconds(), 0, INT64_C(253402300799));
-  if (auto* f = std::get_if<Failure>(&now)) return *f;
+  if (auto* fail = std::get_if<Failure>(&now)) return *fail;
+  f.now = std::get<int64_t>(now);
+  f.options.allow_rsa_sha1 = flags.Has("allow-rsa-sha1");
+  auto bits = ParseInt(flags, "min-rsa-bits", dkim::kMinRsaKeyBits, dkim::kLowestMinRsaKeyBits,
+                       dkim::kMaxRsaKeyBits);
+  if (auto* fail = std::get_if<Failure>(&bits)) return *fail;
+  f.options.min_rsa_bits = static_cast<unsigned>(std::get<int64_t>(bits));
+  absl::Status valid = dkim::ValidateVerifierOptions(f.options);
+  if (!valid.ok()) return Failure{kExitUsage, "--min-rsa-bits: " + std::string(valid.message())};
+  return f;
+}
+
+std::variant<std::vector<dkim::SignatureResult>, Failure> VerifyDkim(
+    const DkimVerifyFlags& verify_flags, dns::Resolver& resolver, const std::string& message) {
   smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(message);
   if (!block.ok()) return MessageFailure(block);
-  dkim::Verifier verifier(&resolver);
+  absl::StatusOr<dkim::Verifier> verifier = dkim::Verifier::Create(&resolver, verify_flags.options);
+  if (!verifier.ok()) return Failure{kExitUsage, std::string(verifier.status().message())};
   absl::StatusOr<std::vector<dkim::SignatureResult>> results =
-      verifier.VerifyMessage(message, std::get<int64_t>(now));
+      verifier->VerifyMessage(message, verify_flags.now);
   if (!results.ok()) {
     return Failure{kExitInput, "the message cannot be split for DKIM: " +
                                    std::string(results.status().message())};
@@ -373,15 +428,20 @@ std::variant<std::vector<dkim::SignatureResult>, Failure> VerifyDkim(
   return *std::move(results);
 }
 
-int CmdDkimVerify(const std::vector<std::string>& args, std::string_view input, std::ostream& out) {
-  auto parsed = Flags::Parse(args, 2, {"zone", "dns-server", "now"}, {"json", "crlf"});
+int CmdDkimVerify(const std::vector<std::string>& args, const InputReader& read_input,
+                  std::ostream& out) {
+  auto parsed = Flags::Parse(args, 2, {"zone", "dns-server", "now", "min-rsa-bits"},
+                             {"json", "crlf", "allow-rsa-sha1"});
   if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
   const Flags& flags = std::get<Flags>(parsed);
+  auto verify_flags = ParseDkimVerifyFlags(flags);
+  if (auto* f = std::get_if<Failure>(&verify_flags)) throw *f;
   auto holder = MakeResolver(flags);
   if (auto* f = std::get_if<Failure>(&holder)) throw *f;
-  auto message = ReadMessage(flags, input);
+  auto message = ReadMessage(flags, read_input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
-  auto results = VerifyDkim(flags, *std::get<ResolverHolder>(holder).resolver,
+  auto results = VerifyDkim(std::get<DkimVerifyFlags>(verify_flags),
+                            *std::get<ResolverHolder>(holder).resolver,
                             std::get<std::string>(message));
   if (auto* f = std::get_if<Failure>(&results)) throw *f;
   const auto& list = std::get<std::vector<dkim::SignatureResult>>(results);
@@ -439,7 +499,8 @@ std::variant<dkim::SigningKey, Failure> LoadKey(const std::string& path,
   return *std::move(key);
 }
 
-int CmdDkimSign(const std::vector<std::string>& args, std::string_view input, std::ostream& out) {
+int CmdDkimSign(const std::vector<std::string>& args, const InputReader& read_input,
+                std::ostream& out) {
   auto parsed = Flags::Parse(args, 2,
                              {"selector", "domain", "key", "algorithm", "identity", "headers",
                               "timestamp", "expiration"},
@@ -482,7 +543,7 @@ int CmdDkimSign(const std::vector<std::string>& args, std::string_view input, st
 
   auto key = LoadKey(*flags.Get("key"), algorithm);
   if (auto* f = std::get_if<Failure>(&key)) throw *f;
-  auto message = ReadMessage(flags, input);
+  auto message = ReadMessage(flags, read_input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
   smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
@@ -530,17 +591,30 @@ json::object DmarcJson(const dmarc::Evaluation& ev) {
   return o;
 }
 
-int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::ostream& out) {
+int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input,
+             std::ostream& out) {
   auto parsed = Flags::Parse(args, 1,
                              {"ip", "sender", "helo", "zone", "dns-server", "now", "authserv-id",
-                              "psl", "pct-sample", "multiple-from", "discovery"},
-                             {"json", "crlf"});
+                              "psl", "pct-sample", "multiple-from", "discovery", "min-rsa-bits"},
+                             {"json", "crlf", "allow-rsa-sha1"});
   if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
   const Flags& flags = std::get<Flags>(parsed);
   auto ip = ParseIp(flags);
   if (auto* f = std::get_if<Failure>(&ip)) throw *f;
   if (!flags.Has("sender") && !flags.Has("helo")) {
     throw Failure{kExitUsage, "give --sender=ADDRESS (MAIL FROM; empty for <>) and --helo=NAME"};
+  }
+  if (std::optional<Failure> f = CheckSpfIdentityFlags(flags)) throw *f;
+  const std::string authserv_id = flags.Get("authserv-id").value_or("mxkit.invalid");
+  {
+    // An authserv-id no Authentication-Results field can carry is a flag
+    // error: found now, not after the message has been read.
+    auth::AuthenticationResults probe;
+    probe.authserv_id = authserv_id;
+    absl::StatusOr<std::string> formatted = auth::FormatAuthenticationResults(probe);
+    if (!formatted.ok()) {
+      throw Failure{kExitUsage, "--authserv-id: " + std::string(formatted.status().message())};
+    }
   }
   dmarc::EvaluatorOptions eval_options;
   std::string discovery = flags.Get("discovery").value_or("rfc7489");
@@ -562,8 +636,8 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   std::random_device random;
   auto sample = ParseInt(flags, "pct-sample", static_cast<int64_t>(random() % 100), 0, 99);
   if (auto* f = std::get_if<Failure>(&sample)) throw *f;
-  auto now = ParseInt(flags, "now", 0, 0, INT64_C(253402300799));
-  if (auto* f = std::get_if<Failure>(&now)) throw *f;
+  auto verify_flags = ParseDkimVerifyFlags(flags);
+  if (auto* f = std::get_if<Failure>(&verify_flags)) throw *f;
   if (eval_options.method == dmarc::DiscoveryMethod::kRfc7489) {
     std::string path = flags.Get("psl").value_or(dmarc::kDefaultPublicSuffixListPath);
     auto psl = dmarc::PublicSuffixList::Load(path);
@@ -575,7 +649,7 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   auto holder = MakeResolver(flags);
   if (auto* f = std::get_if<Failure>(&holder)) throw *f;
   dns::Resolver& resolver = *std::get<ResolverHolder>(holder).resolver;
-  auto message = ReadMessage(flags, input);
+  auto message = ReadMessage(flags, read_input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
   smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
@@ -587,7 +661,7 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   if (auto* f = std::get_if<Failure>(&spf_runs)) throw *f;
   const SpfRun& spf_run = std::get<std::vector<SpfRun>>(spf_runs).front();
 
-  auto dkim_results = VerifyDkim(flags, resolver, msg);
+  auto dkim_results = VerifyDkim(std::get<DkimVerifyFlags>(verify_flags), resolver, msg);
   if (auto* f = std::get_if<Failure>(&dkim_results)) throw *f;
   const auto& sigs = std::get<std::vector<dkim::SignatureResult>>(dkim_results);
 
@@ -617,7 +691,7 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   const dmarc::Evaluation& decisive = dmarc::Strictest(evaluations);
 
   auth::AuthResInput ar_in;
-  ar_in.authserv_id = flags.Get("authserv-id").value_or("mxkit.invalid");
+  ar_in.authserv_id = authserv_id;
   ar_in.spf.push_back({spf_run.result.result, spf_run.identity, spf_run.value, spf_run.result.reason});
   ar_in.dkim = sigs;
   ar_in.dmarc = decisive;
@@ -651,8 +725,12 @@ Commands:
   spf --ip=IP [--sender=ADDRESS] [--helo=NAME]
       SPF (RFC 7208) for the MAIL FROM identity (--sender; --sender= is the
       null reverse-path, checked as postmaster@HELO) and/or the HELO identity.
-  dkim verify [--now=UNIXTIME] [--crlf] < message
-      Verifies every DKIM-Signature (RFC 6376, RFC 8301, RFC 8463).
+  dkim verify [--now=UNIXTIME] [--allow-rsa-sha1] [--min-rsa-bits=N] [--crlf] < message
+      Verifies every DKIM-Signature (RFC 6376, RFC 8301, RFC 8463). rsa-sha1
+      signatures and RSA keys under 1024 bits are "policy" (RFC 8301) unless
+      --allow-rsa-sha1 / --min-rsa-bits=N (512..8192) opt in, for archived
+      mail: SHA-1 collides and 512-bit keys are factored, so such a pass
+      proves little.
   dkim sign --selector=S --domain=D --key=FILE [--algorithm=rsa-sha256|ed25519-sha256]
             [--identity=I] [--headers=from:to:...] [--oversign]
             [--timestamp=T] [--expiration=X] [--crlf] < message
@@ -660,7 +738,8 @@ Commands:
       key, or for ed25519-sha256 the 32-byte seed (raw or base64).
   dmarc --ip=IP --sender=ADDRESS --helo=NAME [--authserv-id=ID]
         [--discovery=rfc7489|tree-walk] [--psl=FILE] [--pct-sample=0..99]
-        [--multiple-from=reject|evaluate] [--now=UNIXTIME] [--crlf] < message
+        [--multiple-from=reject|evaluate] [--now=UNIXTIME] [--allow-rsa-sha1]
+        [--min-rsa-bits=N] [--crlf] < message
       Runs SPF, DKIM and DMARC (RFC 7489; --discovery=tree-walk for the
       RFC 9989 DNS tree walk) and prints an Authentication-Results field.
       --psl defaults to /usr/share/publicsuffix/public_suffix_list.dat.
@@ -675,25 +754,24 @@ Common flags:
                       with the signature; signing is not an evaluation)
   --crlf              convert bare LF line endings of the message to CRLF
   --help              this text
+  --version           print "mxkit <version>"
+
+A flag's value is --name=VALUE or --name VALUE; in the second form a VALUE
+starting with -- is refused as a forgotten value (write --name=--VALUE).
+Every flag is checked before the message is read from standard input.
 
 Exit codes (the result of an evaluation never changes them; read "result"):
   0  evaluated (pass, fail, none, temperror, ... alike) or signed
-  2  usage error: unknown command or flag, missing or malformed flag value
+  2  usage error: unknown command or flag, missing or malformed flag value,
+     a flag given twice
   3  input error: unreadable file, bad zone file, bad key, unparseable message
   4  the system resolver could not be set up
 )";
 }
 
-bool NeedsInput(const std::vector<std::string>& args) {
-  if (args.empty()) return false;
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h") return false;
-  }
-  return args[0] == "dmarc" || (args[0] == "dkim" && args.size() > 1 &&
-                                (args[1] == "verify" || args[1] == "sign"));
-}
+std::string VersionLine() { return std::string("mxkit ") + kMxkitVersion + "\n"; }
 
-int Run(const std::vector<std::string>& args, std::string_view input, std::ostream& out,
+int Run(const std::vector<std::string>& args, const InputReader& read_input, std::ostream& out,
         std::ostream& err) {
   bool help = !args.empty() && args[0] == "help";
   for (const std::string& a : args) help = help || a == "--help" || a == "-h";
@@ -701,15 +779,21 @@ int Run(const std::vector<std::string>& args, std::string_view input, std::ostre
     out << Usage();
     return kExitOk;
   }
+  for (const std::string& a : args) {
+    if (a == "--version") {
+      out << VersionLine();
+      return kExitOk;
+    }
+  }
   try {
     if (args.empty()) throw Failure{kExitUsage, "no command given"};
     const std::string& cmd = args[0];
     if (cmd == "spf") return CmdSpf(args, out, err);
-    if (cmd == "dmarc") return CmdDmarc(args, input, out);
+    if (cmd == "dmarc") return CmdDmarc(args, read_input, out);
     if (cmd == "dkim") {
       if (args.size() < 2) throw Failure{kExitUsage, "dkim needs a subcommand: verify or sign"};
-      if (args[1] == "verify") return CmdDkimVerify(args, input, out);
-      if (args[1] == "sign") return CmdDkimSign(args, input, out);
+      if (args[1] == "verify") return CmdDkimVerify(args, read_input, out);
+      if (args[1] == "sign") return CmdDkimSign(args, read_input, out);
       throw Failure{kExitUsage, "unknown dkim subcommand \"" + args[1] + "\" (verify or sign)"};
     }
     throw Failure{kExitUsage, "unknown command \"" + cmd + "\""};
@@ -718,6 +802,11 @@ int Run(const std::vector<std::string>& args, std::string_view input, std::ostre
     if (f.code == kExitUsage) err << "run 'mxkit --help' for usage\n";
     return f.code;
   }
+}
+
+int Run(const std::vector<std::string>& args, std::string_view input, std::ostream& out,
+        std::ostream& err) {
+  return Run(args, [input] { return std::string(input); }, out, err);
 }
 
 }  // namespace mxkit::cli

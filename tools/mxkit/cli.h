@@ -5,6 +5,8 @@
 #ifndef MXKIT_TOOLS_MXKIT_CLI_H_
 #define MXKIT_TOOLS_MXKIT_CLI_H_
 
+#include <cstddef>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -24,15 +26,24 @@ inline constexpr int kExitEnvironment = 4;  // the system resolver could not be 
 // message_size_limit is 10 MB; we allow 64 MiB.
 inline constexpr std::size_t kMaxInputBytes = 64u << 20;
 
-// Runs one command line (`args` without the program name). `input` is the
-// message for the commands that read one from standard input.
+// Returns standard input (main reads at most kMaxInputBytes + 1 bytes).
+using InputReader = std::function<std::string()>;
+
+// Runs one command line (`args` without the program name). `read_input` is
+// called at most once, by the commands that read a message, and only after
+// every flag has been checked: a usage error never waits for input that may
+// never end.
+int Run(const std::vector<std::string>& args, const InputReader& read_input, std::ostream& out,
+        std::ostream& err);
+
+// The same with the message already in memory.
 int Run(const std::vector<std::string>& args, std::string_view input, std::ostream& out,
         std::ostream& err);
 
-// Whether the command line needs standard input (so main reads it only then).
-bool NeedsInput(const std::vector<std::string>& args);
-
 std::string Usage();
+
+// "mxkit <kMxkitVersion>\n", what --version prints.
+std::string VersionLine();
 
 }  // namespace mxkit::cli
 

@@ -9,8 +9,8 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::string input;
-  if (mxkit::cli::NeedsInput(args)) {
+  auto read_stdin = [] {
+    std::string input;
     char buf[65536];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       // Stop reading past the bound; Run reports the size error.
       if (input.size() > mxkit::cli::kMaxInputBytes) break;
     }
-  }
-  return mxkit::cli::Run(args, input, std::cout, std::cerr);
+    return input;
+  };
+  return mxkit::cli::Run(args, read_stdin, std::cout, std::cerr);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the mxkit binary: every subcommand against
-# testdata/example.zone, outputs and exit codes, a sign/verify round trip, and
-# the RFC 8463 Appendix A message from $MXKIT_SHARED_DIR when it is there.
+# testdata/example.zone, outputs and exit codes, flag parsing, a sign/verify
+# round trip, the historic DKIM corpus (auth/dkim/testdata/historic), and the
+# RFC 8463 Appendix A message from $MXKIT_SHARED_DIR when it is there.
 set -uo pipefail
 
 mxkit="$1"
@@ -29,6 +30,26 @@ expect_out() {
 }
 expect_err() {
   if grep -Eq -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks /$1/:"; cat "$tmp/err" >&2; fi
+}
+# expect_err_text TEXT DESCRIPTION: stderr contains TEXT literally.
+expect_err_text() {
+  if grep -Fq -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks \"$1\":"; cat "$tmp/err" >&2; fi
+}
+
+# expect_usage_error_before_input DESCRIPTION -- command...: exit 2 at once
+# although standard input never ends (a FIFO whose writer stays open), i.e.
+# every flag is checked before the message is read.
+mkfifo "$tmp/never-ending"
+expect_usage_error_before_input() {
+  local what="$1"
+  shift 2
+  sleep 60 >"$tmp/never-ending" &
+  local writer=$!
+  timeout 5 "$@" <"$tmp/never-ending" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  kill "$writer" 2>/dev/null
+  wait "$writer" 2>/dev/null
+  if [[ "$got" == 2 ]]; then ok; else bad "$what: exit $got, want 2 without reading stdin (124: timed out waiting for input)"; fi
 }
 # Every JSON line has a "result" holding an RFC result keyword.
 expect_json_results() {
@@ -58,6 +79,43 @@ expect_exit 3 "bare LF message without --crlf" -- "$mxkit" dkim verify "$zone" <
 expect_err "--crlf" "bare LF error suggests --crlf"
 expect_exit 3 "empty message" -- "$mxkit" dkim verify "$zone" </dev/null
 expect_exit 3 "missing key file" -- "$mxkit" dkim sign --selector=s --domain=example.com --key="$tmp/none.pem" --crlf <"$data/plain.eml"
+
+# --- flag parsing -----------------------------------------------------------------
+expect_exit 0 "version" -- "$mxkit" --version
+expect_out '^mxkit [0-9]+\.[0-9]+\.[0-9]+$' "version line"
+if [[ $(wc -l <"$tmp/out") == 1 ]]; then ok; else bad "--version prints one line"; fi
+expect_exit 0 "version after a command" -- "$mxkit" dkim verify --version
+expect_out '^mxkit [0-9]' "version after a command"
+# "--flag value" never swallows the next flag as its value.
+expect_exit 2 "value that is a flag" -- "$mxkit" spf "$zone" --ip --sender=a@example.com
+expect_err_text '--ip needs a value, but the next argument "--sender=a@example.com" is a flag' "the swallowing flag is named"
+expect_exit 2 "zone value that is a flag" -- "$mxkit" dkim verify --zone --json
+expect_err_text "write --zone=--json" "the error says how to pass such a value"
+expect_exit 3 "--name=--value passes the value" -- "$mxkit" spf --zone=--odd.zone --ip=192.0.2.1 --sender=a@example.com
+expect_err_text "--zone=--odd.zone: cannot open the file" "a value starting with -- reaches the flag"
+expect_exit 0 "two-argument form still works" -- "$mxkit" spf --zone "$data/example.zone" --ip 192.0.2.7 --sender alice@example.com --json
+expect_out '"result":"pass"' "two-argument form result"
+# Whole numbers: an optional "-" and digits, no "+", nothing empty, no overflow.
+for bad_int in - + +5 "" 12a 1.5 99999999999999999999 9223372036854775808 -9223372036854775809; do
+  expect_exit 2 "--now=$bad_int" -- "$mxkit" dkim verify "$zone" --now="$bad_int"
+  expect_err_text "mxkit: --now=$bad_int: " "--now=$bad_int is named"
+done
+expect_err_text "out of range" "an overflowing number is out of range"
+expect_exit 2 "--min-rsa-bits below the floor" -- "$mxkit" dkim verify "$zone" --min-rsa-bits=511
+expect_err_text "--min-rsa-bits=511: out of range: must be between 512 and 8192" "min-rsa-bits range"
+expect_exit 2 "--allow-rsa-sha1 takes no value" -- "$mxkit" dkim verify "$zone" --allow-rsa-sha1=yes
+# Flags are checked before standard input is read.
+expect_exit 2 "bad flag with endless /dev/zero" -- timeout 5 "$mxkit" dkim verify --bogus </dev/zero
+expect_err_text "unknown flag --bogus" "the flag error, not an input error"
+expect_usage_error_before_input "unknown flag, dkim verify" -- "$mxkit" dkim verify "$zone" --bogus
+expect_usage_error_before_input "bad --now, dkim verify" -- "$mxkit" dkim verify "$zone" --now=-
+expect_usage_error_before_input "bad --min-rsa-bits, dkim verify" -- "$mxkit" dkim verify "$zone" --min-rsa-bits=256
+expect_usage_error_before_input "bad --timestamp, dkim sign" -- "$mxkit" dkim sign --selector=s --domain=example.com --key="$data/ed25519.seed" --algorithm=ed25519-sha256 --timestamp=+1
+expect_usage_error_before_input "bad --now, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=a@example.com --helo=h.example.com --now=x
+expect_usage_error_before_input "swallowed flag, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender --helo=h.example.com
+expect_usage_error_before_input "null sender without helo, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=
+expect_usage_error_before_input "unwritable authserv-id, dmarc" -- "$mxkit" dmarc "$zone" --ip=192.0.2.1 --sender=a@example.com --helo=h.example.com --authserv-id=$'mx\r\nX-Injected: 1'
+expect_err_text "--authserv-id: " "the authserv-id error names the flag"
 
 # --- spf ---------------------------------------------------------------------
 expect_exit 0 "spf pass" -- "$mxkit" spf "$zone" --ip=192.0.2.7 --sender=alice@example.com --json
@@ -131,6 +189,45 @@ expect_out "dkim=pass header.d=example.com.*header.s=cli" "AR dkim pass with hea
 expect_out "dmarc=pass" "aligned DKIM alone passes DMARC"
 expect_exit 0 "verify unsigned" -- "$mxkit" dkim verify "$zone" --crlf --json <"$data/plain.eml"
 expect_out '"result":"none"' "no signature is none"
+
+# --- historic DKIM corpus (RFC 8301 refusals and the opt-ins) -------------------
+historic="auth/dkim/testdata/historic"
+hzone="--zone=$historic/historic.zone"
+both=(--allow-rsa-sha1 --min-rsa-bits=512)
+# file, reason by default (dots for spaces), result with --allow-rsa-sha1
+# alone, result with --min-rsa-bits=512 alone
+while read -r name reason sha1_only min512_only; do
+  expect_exit 0 "historic $name by default" -- "$mxkit" dkim verify "$hzone" --json <"$historic/$name.eml"
+  expect_out "\"result\":\"policy\",\"reason\":\"$reason" "historic $name: policy with its reason"
+  expect_exit 0 "historic $name, --allow-rsa-sha1" -- "$mxkit" dkim verify "$hzone" --json --allow-rsa-sha1 <"$historic/$name.eml"
+  expect_out "\"result\":\"$sha1_only\"" "historic $name, --allow-rsa-sha1 alone: $sha1_only"
+  expect_exit 0 "historic $name, --min-rsa-bits=512" -- "$mxkit" dkim verify "$hzone" --json --min-rsa-bits=512 <"$historic/$name.eml"
+  expect_out "\"result\":\"$min512_only\"" "historic $name, --min-rsa-bits=512 alone: $min512_only"
+  expect_exit 0 "historic $name, both opt-ins" -- "$mxkit" dkim verify "$hzone" --json "${both[@]}" <"$historic/$name.eml"
+  expect_out "\"result\":\"pass\",.*\"selector\":\"$name\"" "historic $name passes with both opt-ins"
+  sed 's/^Subject: /Subject: Fwd: /' "$historic/$name.eml" >"$tmp/tampered-$name.eml"
+  expect_exit 0 "historic $name tampered" -- "$mxkit" dkim verify "$hzone" "${both[@]}" <"$tmp/tampered-$name.eml"
+  expect_out "^dkim d=archive.example s=$name: fail \(signature did not verify" "historic $name tampered fails"
+done <<'CASES'
+sha1-1024 rsa-sha1.refused:.RFC.8301.§3.1 pass policy
+sha1-2048 rsa-sha1.refused:.RFC.8301.§3.1 pass policy
+sha256-512 RSA.key.of.512.bits.below.the.1024-bit.minimum,.RFC.8301.§3.2 policy pass
+sha256-768 RSA.key.of.768.bits.below.the.1024-bit.minimum,.RFC.8301.§3.2 policy pass
+sha1-768 rsa-sha1.refused:.RFC.8301.§3.1;.RSA.key.of.768.bits policy policy
+CASES
+expect_exit 0 "historic min-rsa-bits=768" -- "$mxkit" dkim verify "$hzone" --min-rsa-bits=768 <"$historic/sha256-512.eml"
+expect_out ": policy \(RSA key of 512 bits below the 768-bit minimum" "a 512-bit key under --min-rsa-bits=768"
+expect_exit 0 "historic text output" -- "$mxkit" dkim verify "$hzone" <"$historic/sha1-1024.eml"
+expect_out "^dkim d=archive.example s=sha1-1024: policy \(rsa-sha1 refused: RFC 8301 §3.1\)$" "text output names the refusal"
+# The policy result flows into Authentication-Results (RFC 8601 §2.7.1) and
+# is no DKIM pass for DMARC; with the opt-ins the same message aligns.
+hdmarc() { "$mxkit" dmarc "$hzone" --ip=198.51.100.1 --sender=x@archive.example --helo=mail.archive.example --authserv-id=mx.test.example "$@"; }
+expect_exit 0 "historic dmarc by default" -- hdmarc <"$historic/sha1-1024.eml"
+expect_out 'dkim=policy reason="rsa-sha1 refused: RFC 8301 §3.1" header.d=archive.example .*header.a=rsa-sha1' "AR dkim=policy with reason"
+expect_out "dmarc=fail .*policy.dmarc=reject" "a policy DKIM result does not pass DMARC"
+expect_exit 0 "historic dmarc with opt-ins" -- hdmarc "${both[@]}" <"$historic/sha1-768.eml"
+expect_out "dkim=pass header.d=archive.example .*header.s=sha1-768" "AR dkim=pass with the opt-ins"
+expect_out "dmarc=pass header.from=archive.example" "an opted-in pass aligns"
 
 # --- RFC 8463 Appendix A --------------------------------------------------------
 vectors="${MXKIT_SHARED_DIR:-}/conformance/dkim/rfc8463-appendix-a.txt"
