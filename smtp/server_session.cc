@@ -825,11 +825,16 @@ void ServerSession::Feed(std::string_view bytes) {
     return;
   }
   // Only a partial command line is ever buffered here (DATA and BDAT content
-  // is consumed whole). Complete it one line at a time, copying no more than
-  // that line, then process the rest from the caller's bytes.
+  // is consumed whole). Complete that line, copying no more than up to its
+  // CRLF, then process the rest from the caller's bytes.
   while (!s.buffered.empty() && !bytes.empty()) {
-    size_t n = bytes.find('\n');
-    n = n == std::string_view::npos ? bytes.size() : n + 1;
+    size_t n;
+    if (s.buffered.back() == '\r' && bytes.front() == '\n') {
+      n = 1;
+    } else {
+      n = bytes.find("\r\n");
+      n = n == std::string_view::npos ? bytes.size() : n + 2;
+    }
     s.Buffer(bytes.substr(0, n));
     bytes.remove_prefix(n);
     s.Process();
