@@ -99,6 +99,7 @@ struct ServerSessionConfig {
   // not by a line ending, and taken as sent (no dot-unstuffing, no bare CR/LF
   // or NUL check, no line length check), so neither data_ policy applies to it
   // and no line ending can end it early.
+
   // Protocol errors before 421 and close; clamped to [1, kMaxProtocolErrorsCeiling].
   int max_protocol_errors = kDefaultMaxProtocolErrors;
 };

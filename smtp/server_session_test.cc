@@ -759,5 +759,20 @@ TEST(ServerSession, LargeDataIsNotBufferedOnItsWay) {
   EXPECT_GE(blocked.input_bytes_buffered(), 4096u);
 }
 
+// RFC 3030 §2: a chunk is its declared octets. Neither DATA policy applies:
+// under the strict defaults a bare LF, a "\n.\n" and a NUL are kept as sent
+// and end nothing.
+TEST(ServerSession, BdatContentIsNotSubjectToTheDataPolicies) {
+  using namespace std::string_literals;
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                               "BDAT 7 LAST\r\na\n.\n\0b\r"s + "NOOP\r\n"},
+                       config);
+  EXPECT_EQ(r.events.back(),
+            "message accepted bdat from <a@b.example> to <c@d.example> [a\n.\n\0b\r]"s);
+  EXPECT_EQ(Replies(r.output).back(), "250 2.0.0 OK");
+}
+
 }  // namespace
 }  // namespace mxkit::smtp
