@@ -93,7 +93,82 @@ absl::Status CheckHostname(std::string_view flag, std::string_view value) {
   return absl::OkStatus();
 }
 
+struct BareLineEndingName {
+  std::string_view value;
+  smtp::BareLineEndingPolicy policy;
+};
+// The enumerators of smtp/data.h, spelled as flag values.
+constexpr BareLineEndingName kBareLineEndingNames[] = {
+    {"reject", smtp::BareLineEndingPolicy::kReject},
+    {"pass-through", smtp::BareLineEndingPolicy::kPassThrough},
+    {"accept-bare-lf-as-line-end", smtp::BareLineEndingPolicy::kAcceptBareLfAsLineEnd},
+    {"accept-bare-cr-as-line-end", smtp::BareLineEndingPolicy::kAcceptBareCrAsLineEnd},
+    {"accept-bare-cr-or-lf-as-line-end", smtp::BareLineEndingPolicy::kAcceptBareCrOrLfAsLineEnd},
+};
+
+struct NulName {
+  std::string_view value;
+  smtp::NulPolicy policy;
+};
+constexpr NulName kNulNames[] = {
+    {"reject", smtp::NulPolicy::kReject},
+    {"pass-through", smtp::NulPolicy::kPassThrough},
+};
+
+// Flags that take a value.
+const std::set<std::string_view>& ValuedFlags() {
+  static const std::set<std::string_view> flags = {
+      "--smtp",          "--hostname",       "--maildir",          "--idle-timeout",
+      "--session-timeout", "--shutdown-grace", "--max-message-size", "--storage-threads",
+      "--data-bare-line-endings", "--data-nul"};
+  return flags;
+}
+
+// Switches: present or not, no value. Each leniency points at its member.
+struct Switch {
+  std::string_view name;
+  bool smtp::CommandLeniencies::*leniency;  // null for --verbose
+};
+constexpr Switch kSwitches[] = {
+    {"--verbose", nullptr},
+    {"--allow-space-before-path", &smtp::CommandLeniencies::allow_space_before_path},
+    {"--allow-missing-angle-brackets", &smtp::CommandLeniencies::allow_missing_angle_brackets},
+    {"--allow-helo-address-literal", &smtp::CommandLeniencies::allow_helo_address_literal},
+    {"--allow-long-auth-line", &smtp::CommandLeniencies::allow_long_auth_line},
+};
+
+const Switch* FindSwitch(std::string_view name) {
+  for (const Switch& s : kSwitches) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+template <typename Name, size_t N>
+std::string Choices(const Name (&names)[N]) {
+  std::string out;
+  for (const Name& n : names) {
+    if (!out.empty()) out += ", ";
+    out += n.value;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string_view FlagValue(smtp::BareLineEndingPolicy policy) {
+  for (const BareLineEndingName& n : kBareLineEndingNames) {
+    if (n.policy == policy) return n.value;
+  }
+  return "reject";
+}
+
+std::string_view FlagValue(smtp::NulPolicy policy) {
+  for (const NulName& n : kNulNames) {
+    if (n.policy == policy) return n.value;
+  }
+  return "reject";
+}
 
 std::string FlagsUsage() {
   return "usage: fakemx [flags]\n"
@@ -118,7 +193,38 @@ std::string FlagsUsage() {
          "  --storage-threads=N       threads writing and fsyncing messages (default 16);\n"
          "                            0 stores on the network thread (for tmpfs: a slow\n"
          "                            disk then stalls every connection)\n"
-         "  --help                    this text\n";
+         "  --verbose                 log to stderr one line per connection and per reply\n"
+         "                            sent (time, client address:port, reply code and text)\n"
+         "  --help                    this text\n"
+         "  --version                 print the version and exit\n"
+         "\n"
+         "Leniencies (all off: fakemx is strict unless told otherwise):\n"
+         "  --allow-space-before-path     accept \"MAIL FROM: <a@b>\" (RFC 5321 §4.1.2 says\n"
+         "                                no space; Postfix and Exim accept it)\n"
+         "  --allow-missing-angle-brackets accept \"MAIL FROM:a@b\" (RFC 5321 §4.1.2 requires\n"
+         "                                the brackets; RFC 821-era clients omit them)\n"
+         "  --allow-helo-address-literal  accept \"HELO [192.0.2.1]\" (RFC 5321 §4.1.1.1\n"
+         "                                allows a literal only after EHLO)\n"
+         "  --allow-long-auth-line        frame an AUTH command up to 12288 octets (RFC 4954\n"
+         "                                §4 keeps it within 512; XOAUTH2 clients exceed it)\n"
+         "  --data-bare-line-endings=POLICY\n"
+         "                            bare CR / bare LF in DATA (RFC 5321 §2.3.8), one of\n"
+         "                            the policies of smtp/data.h:\n"
+         "      reject                      refuse the message with 550 (default)\n"
+         "      pass-through                keep them as message bytes; only CRLF.CRLF ends\n"
+         "                                  the data\n"
+         "      accept-bare-lf-as-line-end  a bare LF ends a line, so \"\\n.\\n\" ends the\n"
+         "                                  data (CVE-2023-51764/51765/51766)\n"
+         "      accept-bare-cr-as-line-end  a bare CR ends a line, so \"\\r.\\r\\n\" ends\n"
+         "                                  the data\n"
+         "      accept-bare-cr-or-lf-as-line-end  both\n"
+         "                            WARNING: the accept-* policies make fakemx VULNERABLE\n"
+         "                            to SMTP smuggling on purpose, to reproduce such a\n"
+         "                            receiver in tests. Never put it in front of real mail.\n"
+         "  --data-nul=POLICY         NUL in DATA (RFC 5321 §4.1.1.4): reject (default, 550)\n"
+         "                            or pass-through (stored as sent)\n"
+         "BDAT is not offered; its content would be counted octets, to which neither\n"
+         "DATA policy applies.\n";
 }
 
 absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args) {
@@ -128,6 +234,10 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
     const std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {
       flags.help = true;
+      return flags;
+    }
+    if (arg == "--version") {
+      flags.version = true;
       return flags;
     }
     if (arg.substr(0, 2) != "--" || arg.size() == 2) {
@@ -141,17 +251,26 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    static const std::set<std::string_view> kKnown = {
-        "--smtp",         "--hostname",        "--maildir",          "--idle-timeout",
-        "--session-timeout", "--shutdown-grace", "--max-message-size",
-        "--storage-threads"};
-    if (kKnown.count(name) == 0) {
+    const Switch* is_switch = FindSwitch(name);
+    if (is_switch == nullptr && ValuedFlags().count(name) == 0) {
       return absl::InvalidArgumentError("unknown flag " + std::string(name) + " (see --help)");
     }
-    if (!has_value) {
+    if (is_switch != nullptr && has_value) {
+      return absl::InvalidArgumentError(std::string(arg) + ": " + std::string(name) +
+                                        " is a switch and takes no value");
+    }
+    if (is_switch == nullptr && !has_value) {
       if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError(std::string(name) + " needs a value: " +
                                           std::string(name) + "=VALUE");
+      }
+      // "--maildir --smtp=..." forgot the maildir; taking the next flag as
+      // the value would create a directory named "--smtp=...".
+      if (args[i + 1].substr(0, 2) == "--") {
+        return absl::InvalidArgumentError(
+            std::string(name) + " needs a value, but the next argument " +
+            std::string(args[i + 1]) + " is a flag; write " + std::string(name) +
+            "=VALUE to give a value that starts with --");
       }
       value = args[++i];
     }
@@ -160,7 +279,29 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
                                         " given more than once; give each flag once");
     }
     absl::Status status;
-    if (name == "--smtp") {
+    if (is_switch != nullptr) {
+      if (is_switch->leniency == nullptr) {
+        flags.verbose = true;
+      } else {
+        flags.command_leniencies.*(is_switch->leniency) = true;
+      }
+    } else if (name == "--data-bare-line-endings") {
+      status = Bad(name, value, "not a policy; one of " + Choices(kBareLineEndingNames));
+      for (const BareLineEndingName& n : kBareLineEndingNames) {
+        if (n.value == value) {
+          flags.data_bare_line_endings = n.policy;
+          status = absl::OkStatus();
+        }
+      }
+    } else if (name == "--data-nul") {
+      status = Bad(name, value, "not a policy; one of " + Choices(kNulNames));
+      for (const NulName& n : kNulNames) {
+        if (n.value == value) {
+          flags.data_nul = n.policy;
+          status = absl::OkStatus();
+        }
+      }
+    } else if (name == "--smtp") {
       status = ParseEndpoint(name, value, &flags);
     } else if (name == "--hostname") {
       status = CheckHostname(name, value);

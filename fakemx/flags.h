@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "smtp/command.h"
+#include "smtp/data.h"
 #include "smtp/limits.h"
 
 namespace mxkit::fakemx {
@@ -43,14 +45,28 @@ struct FakemxFlags {
   int64_t shutdown_grace_seconds = kDefaultShutdownGraceSeconds;
   uint64_t max_message_size = smtp::kDefaultMaxMessageSize;
   int64_t storage_threads = kDefaultStorageThreads;
+  // --verbose: a line on stderr per connection and per reply sent.
+  bool verbose = false;
+  // Parser leniencies, each strict unless its flag is given (see FlagsUsage).
+  smtp::CommandLeniencies command_leniencies;
+  smtp::BareLineEndingPolicy data_bare_line_endings = smtp::BareLineEndingPolicy::kReject;
+  smtp::NulPolicy data_nul = smtp::NulPolicy::kReject;
   bool help = false;
+  bool version = false;
 };
 
 // Parses argv[1..] (without the program name). Accepts "--name=value" and
-// "--name value". Errors (InvalidArgument) read like
+// "--name value"; in the second form a value starting with "--" is refused
+// as a forgotten value (write "--name=--value" to mean it). Switches
+// (--verbose, --allow-...) take no value. Errors (InvalidArgument) read like
 // "--idle-timeout=abc: not a whole number of seconds". Each flag may appear
-// once; "--help"/"-h" sets `help` and ignores nothing else.
+// once. "--help"/"-h" and "--version" set `help`/`version` and end parsing:
+// whatever follows is not looked at.
 absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args);
+
+// The value of --data-bare-line-endings / --data-nul that selects `policy`.
+std::string_view FlagValue(smtp::BareLineEndingPolicy policy);
+std::string_view FlagValue(smtp::NulPolicy policy);
 
 // The --help text.
 std::string FlagsUsage();

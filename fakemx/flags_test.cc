@@ -22,7 +22,14 @@ TEST(ParseFlags, DefaultsFollowTheRfcAndTheBrief) {
   EXPECT_EQ(flags->shutdown_grace_seconds, 30);
   EXPECT_EQ(flags->max_message_size, smtp::kDefaultMaxMessageSize);
   EXPECT_EQ(flags->storage_threads, 16);
+  EXPECT_FALSE(flags->verbose);
+  // Strict unless asked: every leniency off, both DATA policies reject.
+  EXPECT_EQ(flags->command_leniencies, smtp::CommandLeniencies{});
+  EXPECT_FALSE(flags->command_leniencies.allow_space_before_path);
+  EXPECT_EQ(flags->data_bare_line_endings, smtp::BareLineEndingPolicy::kReject);
+  EXPECT_EQ(flags->data_nul, smtp::NulPolicy::kReject);
   EXPECT_FALSE(flags->help);
+  EXPECT_FALSE(flags->version);
 }
 
 TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
@@ -39,6 +46,85 @@ TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
   EXPECT_EQ(flags->shutdown_grace_seconds, 2);
   EXPECT_EQ(flags->max_message_size, 20971520u);
   EXPECT_EQ(flags->storage_threads, 3);
+}
+
+TEST(ParseFlags, EachSwitchSetsItsLeniencyAndNothingElse) {
+  struct Row {
+    std::string_view flag;
+    bool smtp::CommandLeniencies::*leniency;
+  };
+  const Row rows[] = {
+      {"--allow-space-before-path", &smtp::CommandLeniencies::allow_space_before_path},
+      {"--allow-missing-angle-brackets", &smtp::CommandLeniencies::allow_missing_angle_brackets},
+      {"--allow-helo-address-literal", &smtp::CommandLeniencies::allow_helo_address_literal},
+      {"--allow-long-auth-line", &smtp::CommandLeniencies::allow_long_auth_line},
+  };
+  for (const Row& row : rows) {
+    auto flags = Parse({row.flag});
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    smtp::CommandLeniencies want;
+    want.*row.leniency = true;
+    EXPECT_EQ(flags->command_leniencies, want) << row.flag;
+    EXPECT_FALSE(flags->verbose);
+  }
+  auto verbose = Parse({"--verbose", "--smtp", "127.0.0.1:0"});
+  ASSERT_TRUE(verbose.ok()) << verbose.status();
+  EXPECT_TRUE(verbose->verbose);
+  EXPECT_EQ(verbose->command_leniencies, smtp::CommandLeniencies{});
+}
+
+TEST(ParseFlags, EveryDataPolicyOfSmtpDataHasAValue) {
+  using P = smtp::BareLineEndingPolicy;
+  const std::pair<std::string_view, P> bare[] = {
+      {"reject", P::kReject},
+      {"pass-through", P::kPassThrough},
+      {"accept-bare-lf-as-line-end", P::kAcceptBareLfAsLineEnd},
+      {"accept-bare-cr-as-line-end", P::kAcceptBareCrAsLineEnd},
+      {"accept-bare-cr-or-lf-as-line-end", P::kAcceptBareCrOrLfAsLineEnd},
+  };
+  for (const auto& [value, policy] : bare) {
+    const std::string arg = "--data-bare-line-endings=" + std::string(value);
+    auto flags = Parse({arg});
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->data_bare_line_endings, policy) << value;
+    EXPECT_EQ(FlagValue(policy), value);
+  }
+  const std::pair<std::string_view, smtp::NulPolicy> nul[] = {
+      {"reject", smtp::NulPolicy::kReject},
+      {"pass-through", smtp::NulPolicy::kPassThrough},
+  };
+  for (const auto& [value, policy] : nul) {
+    auto flags = Parse({"--data-nul", value});
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->data_nul, policy) << value;
+    EXPECT_EQ(FlagValue(policy), value);
+  }
+}
+
+// A value that looks like a flag is only taken when attached with "=".
+TEST(ParseFlags, AValueStartingWithDashesNeedsTheEqualsForm) {
+  auto odd = Parse({"--maildir=--odd", "--hostname", "-h.test"});
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  EXPECT_EQ(odd->maildir, "--odd");
+  EXPECT_EQ(odd->hostname, "-h.test");
+}
+
+TEST(ParseFlags, VersionWins) {
+  auto flags = Parse({"--version", "--bogus"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->version);
+  EXPECT_FALSE(flags->help);
+}
+
+TEST(ParseFlags, HelpWarnsThatSmugglingPoliciesAreVulnerable) {
+  const std::string usage = FlagsUsage();
+  EXPECT_NE(usage.find("VULNERABLE"), std::string::npos);
+  for (std::string_view flag :
+       {"--allow-space-before-path", "--allow-missing-angle-brackets",
+        "--allow-helo-address-literal", "--allow-long-auth-line", "--data-bare-line-endings",
+        "--data-nul", "--verbose", "--version", "accept-bare-cr-or-lf-as-line-end"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST(ParseFlags, HelpWins) {
@@ -88,6 +174,23 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
       {{"--maildir="}, "--maildir=: must not be empty (omit it for a temporary one)"},
       {{"--idle-timeout=5", "--idle-timeout=6"},
        "--idle-timeout given more than once; give each flag once"},
+      // fakemx --maildir --smtp=... once created a directory named "--smtp=...".
+      {{"--maildir", "--smtp=127.0.0.1:0"},
+       "--maildir needs a value, but the next argument --smtp=127.0.0.1:0 is a flag; write "
+       "--maildir=VALUE to give a value that starts with --"},
+      {{"--hostname", "--"},
+       "--hostname needs a value, but the next argument -- is a flag; write --hostname=VALUE "
+       "to give a value that starts with --"},
+      {{"--verbose=1"}, "--verbose=1: --verbose is a switch and takes no value"},
+      {{"--allow-space-before-path="},
+       "--allow-space-before-path=: --allow-space-before-path is a switch and takes no value"},
+      {{"--verbose", "--verbose"}, "--verbose given more than once; give each flag once"},
+      {{"--data-bare-line-endings=lf"},
+       "--data-bare-line-endings=lf: not a policy; one of reject, pass-through, "
+       "accept-bare-lf-as-line-end, accept-bare-cr-as-line-end, "
+       "accept-bare-cr-or-lf-as-line-end"},
+      {{"--data-nul=keep"}, "--data-nul=keep: not a policy; one of reject, pass-through"},
+      {{"--data-nul"}, "--data-nul needs a value: --data-nul=VALUE"},
   };
   for (const Row& row : rows) {
     auto flags = Parse(row.args);

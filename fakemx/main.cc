@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "base/version.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
@@ -61,6 +62,10 @@ int Run(const FakemxFlags& flags) {
   options.endpoint = {asio::ip::make_address(flags.smtp_host), flags.smtp_port};
   options.session.hostname = hostname;
   options.session.limits.max_message_size = flags.max_message_size;
+  options.session.command_leniencies = flags.command_leniencies;
+  options.session.data_bare_line_endings = flags.data_bare_line_endings;
+  options.session.data_nul = flags.data_nul;
+  options.verbose = flags.verbose;
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
   options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
   options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
@@ -81,6 +86,13 @@ int Run(const FakemxFlags& flags) {
   // the real port; "listening" comes last, when connections are accepted.
   std::printf("fakemx: hostname %s\n", hostname.c_str());
   std::printf("fakemx: maildir %s\n", (*maildir)->root().c_str());
+  if (flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kReject &&
+      flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kPassThrough) {
+    std::fprintf(stderr,
+                 "fakemx: warning: --data-bare-line-endings=%s makes this server vulnerable to "
+                 "SMTP smuggling, on purpose (CVE-2023-51764/51765/51766)\n",
+                 std::string(mxkit::fakemx::FlagValue(flags.data_bare_line_endings)).c_str());
+  }
   std::printf("fakemx: listening on smtp %s:%u\n", address.c_str(),
               static_cast<unsigned>(endpoint.port()));
   std::fflush(stdout);
@@ -133,6 +145,10 @@ int main(int argc, char** argv) {
   }
   if (flags->help) {
     std::fputs(mxkit::fakemx::FlagsUsage().c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("fakemx %s\n", mxkit::kMxkitVersion);
     return 0;
   }
   return Run(*flags);

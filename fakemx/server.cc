@@ -19,6 +19,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "smtp/reply.h"
 
 namespace mxkit::fakemx {
@@ -46,6 +48,11 @@ int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// RFC 3339 UTC with microseconds, like the sidecars' received_at.
+std::string LogTime() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
 }
 
 std::string ToString(const absl::Status& status) {
@@ -198,10 +205,13 @@ class Connection : public std::enable_shared_from_this<Connection>,
       remote_address_ = remote.address().to_string();
       remote_port_ = remote.port();
     }
+    peer_ = (remote.address().is_v6() ? "[" + remote_address_ + "]" : remote_address_) + ":" +
+            std::to_string(remote_port_);
     socket_.set_option(tcp::no_delay(true), ec);
   }
 
   void Start() {
+    if (server_->options.verbose) Log("connected");
     session_timer_.expires_after(server_->options.session_timeout);
     session_timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->OnSessionTimeout();
@@ -260,10 +270,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
     delivery.body = BodyName(envelope.body);
     delivery.smtputf8 = envelope.smtputf8;
-    // CHUNKING is not offered (ServerSessionConfig default), so every
-    // message came by DATA. OnMessage does not say which verb carried the
-    // message; when BDAT is offered this needs ServerSession to tell.
-    delivery.via_bdat = false;
+    delivery.via_bdat = envelope.via_bdat;
     if (server_->storage.inline_storage()) {
       return Stored(server_->maildir->Deliver(delivery, message));
     }
@@ -294,18 +301,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // ---- The driver loop --------------------------------------------------------
 
+  // A transaction a shutdown lets finish: from an accepted MAIL FROM (the
+  // null reverse path "<>" of a bounce included) to the reply to its data,
+  // and any decision still pending (a message being stored).
   bool InTransaction() const {
-    // ServerSession has no in_transaction(); its envelope is reset to the
-    // default at the end of every transaction (250, RSET, HELO, failed DATA),
-    // so anything else is a transaction in progress. The one blind spot,
-    // "MAIL FROM:<>" without parameters and before any RCPT, holds no data.
-    const smtp::ServerState state = session_.state();
-    if (state == smtp::ServerState::kDataContent || state == smtp::ServerState::kBdatContent ||
-        state == smtp::ServerState::kAwaitingDecision) {
-      return true;
-    }
-    const smtp::Envelope& e = session_.envelope();
-    return !e.reverse_path.empty() || !e.recipients.empty() || !e.mail_params.empty();
+    return session_.in_transaction() ||
+           session_.state() == smtp::ServerState::kAwaitingDecision;
   }
 
   void DrainEvents() {
@@ -322,24 +323,39 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void Pump() {
     if (closed_ || op_ != Op::kNone) return;
+    // A pending decision (a message being stored) is answered first; OnStored
+    // pumps again.
+    if (session_.state() != smtp::ServerState::kAwaitingDecision) {
+      if (idle_expired_) {
+        End("4.4.2", "Error: timeout exceeded");
+      } else if (session_expired_) {
+        End("4.4.2", "Error: session time limit exceeded");
+      } else if (draining_ && (grace_over_ || !InTransaction())) {
+        // RFC 5321 §3.8: a server shutting down sends 421 before closing.
+        End("4.3.2", "Service shutting down, closing channel");
+      }
+    }
     DrainEvents();
     if (session_.has_output()) {
-      StartWrite(session_.TakeOutput(), server_->options.idle_timeout);
+      StartWrite(session_.TakeOutput(),
+                 ending_ ? kFinalReplyTimeout : server_->options.idle_timeout);
       return;
     }
-    if (closing_ || close_requested_ || session_.state() == smtp::ServerState::kClosed ||
+    if (close_requested_ || session_.state() == smtp::ServerState::kClosed ||
         session_.state() == smtp::ServerState::kAwaitingTls) {
       Close();
       return;
     }
     if (session_.state() == smtp::ServerState::kAwaitingDecision) return;  // OnStored resumes
-    if (idle_expired_) return SendFinal(421, "4.4.2", "Error: timeout exceeded");
-    if (session_expired_) return SendFinal(421, "4.4.2", "Error: session time limit exceeded");
-    if (draining_ && (grace_over_ || !InTransaction())) {
-      // RFC 5321 §3.8: a server shutting down sends 421 before closing.
-      return SendFinal(421, "4.3.2", "Service shutting down, closing channel");
-    }
     if (session_.wants_input()) StartRead();
+  }
+
+  // Ends the session from our side with a 421 (no-op once it is closed);
+  // Pump writes it, within kFinalReplyTimeout, and then closes.
+  void End(std::string_view enhanced, std::string_view text) {
+    if (session_.state() == smtp::ServerState::kClosed) return;
+    ending_ = true;
+    session_.Abort(421, enhanced, text);
   }
 
   void StartRead() {
@@ -376,6 +392,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   void StartWrite(std::string bytes, std::chrono::steady_clock::duration timeout) {
     op_ = Op::kWrite;
     write_buffer_ = std::move(bytes);
+    if (server_->options.verbose) LogReplies(write_buffer_);
     ArmIdleTimer(timeout);
     asio::async_write(socket_, asio::buffer(write_buffer_),
                       [self = shared_from_this()](error_code ec, size_t) {
@@ -389,19 +406,21 @@ class Connection : public std::enable_shared_from_this<Connection>,
                       });
   }
 
-  // Sends one last reply of our own (the session has nothing queued when
-  // this is called) and closes once it is written.
-  void SendFinal(int code, std::string_view enhanced, std::string_view text) {
-    closing_ = true;
-    std::string line;
-    const std::optional<smtp::EnhancedStatusCode> e = smtp::ParseEnhancedStatusCode(enhanced);
-    const std::string full_text = server_->options.session.hostname + " " + std::string(text);
-    if (e && server_->options.session.extensions.enhanced_status_codes) {
-      line = smtp::FormatReply(smtp::MakeReply(code, *e, full_text));
-    } else {
-      line = smtp::FormatReply(smtp::MakeReply(code, full_text));
+  // --verbose: one line per reply, its code and first line. The session
+  // writes only whole, well-formed replies (fuzz/server_session_fuzzer.cc
+  // checks it), so the batch always parses.
+  void LogReplies(std::string_view wire) {
+    const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
+    for (const smtp::Reply& reply : parsed.replies) {
+      std::string first = std::to_string(reply.code);
+      if (!reply.lines.empty()) first += " " + reply.lines[0];
+      Log("sent " + first);
     }
-    StartWrite(std::move(line), kFinalReplyTimeout);
+  }
+
+  void Log(std::string_view what) {
+    const std::string line = "fakemx: " + LogTime() + " " + peer_ + " " + std::string(what) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
   }
 
   // The idle timer is lazy: arming only moves a deadline, and the one
@@ -456,6 +475,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   void Close() {
     if (closed_) return;
     closed_ = true;
+    if (server_->options.verbose) Log("closed");
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -477,8 +497,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
   Op op_ = Op::kNone;
   std::chrono::steady_clock::time_point idle_deadline_;
   int idle_waits_ = 0;
+  std::string peer_;  // "address:port" for --verbose
   bool close_requested_ = false;
-  bool closing_ = false;
+  bool ending_ = false;  // we sent (or are sending) our own final 421
   bool closed_ = false;
   bool draining_ = false;
   bool grace_over_ = false;

@@ -52,6 +52,10 @@ struct ServerOptions {
   // Threads writing messages into the Maildir (see kDefaultStorageThreads);
   // 0 = store synchronously on the io_context thread.
   size_t storage_threads = kDefaultStorageThreads;
+  // One line on stderr per connection (accepted, closed) and per reply sent,
+  // each with the time and the client's address and port: the transcript a
+  // user needs when their client misbehaves.
+  bool verbose = false;
 };
 
 struct ServerStats {

@@ -33,7 +33,9 @@ bool Same(const FakemxFlags& a, const FakemxFlags& b) {
          a.session_timeout_seconds == b.session_timeout_seconds &&
          a.shutdown_grace_seconds == b.shutdown_grace_seconds &&
          a.max_message_size == b.max_message_size && a.storage_threads == b.storage_threads &&
-         a.help == b.help;
+         a.verbose == b.verbose && a.command_leniencies == b.command_leniencies &&
+         a.data_bare_line_endings == b.data_bare_line_endings && a.data_nul == b.data_nul &&
+         a.help == b.help && a.version == b.version;
 }
 
 }  // namespace
@@ -54,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!flags.status().message().empty());
     return 0;
   }
-  if (flags->help) return 0;
+  if (flags->help || flags->version) return 0;
 
   const FakemxFlags& f = *flags;
   const bool v6 = f.smtp_host.find(':') != std::string::npos;
@@ -65,7 +67,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       "--shutdown-grace=" + std::to_string(f.shutdown_grace_seconds),
       "--max-message-size=" + std::to_string(f.max_message_size),
       "--storage-threads=" + std::to_string(f.storage_threads),
+      "--data-bare-line-endings=" + std::string(mxkit::fakemx::FlagValue(f.data_bare_line_endings)),
+      "--data-nul=" + std::string(mxkit::fakemx::FlagValue(f.data_nul)),
   };
+  if (f.verbose) again.push_back("--verbose");
+  const mxkit::smtp::CommandLeniencies& l = f.command_leniencies;
+  if (l.allow_space_before_path) again.push_back("--allow-space-before-path");
+  if (l.allow_missing_angle_brackets) again.push_back("--allow-missing-angle-brackets");
+  if (l.allow_helo_address_literal) again.push_back("--allow-helo-address-literal");
+  if (l.allow_long_auth_line) again.push_back("--allow-long-auth-line");
   if (!f.hostname.empty()) again.push_back("--hostname=" + f.hostname);
   if (!f.maildir.empty()) again.push_back("--maildir=" + f.maildir);
   const std::vector<std::string_view> views(again.begin(), again.end());

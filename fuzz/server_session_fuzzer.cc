@@ -3,7 +3,10 @@
 // Input: 4 configuration bytes, then the client's byte stream.
 //   byte 0: extension bits (pipelining, chunking, binarymime, starttls,
 //           smtputf8, dsn, enhanced status codes, AUTH PLAIN)
-//   byte 1: DATA bare line ending policy (mod 5), small limits when bit 3 set
+//   byte 1: DATA bare line ending policy (bits 0-2, mod 5), small limits
+//           (bit 3), NUL pass-through (bit 4), the command leniencies: space
+//           before path and missing angle brackets (bit 5), HELO address
+//           literal (bit 6), long AUTH line (bit 7)
 //   byte 2: feed chunk size - 1 (the stream is fed in chunks of this size)
 //   byte 3: policy script: which hook calls defer, and how deferred decisions
 //           are answered (accept, reject 4xx/5xx with hostile text, disconnect)
@@ -99,7 +102,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.extensions.dsn = ext & 32;
   config.extensions.enhanced_status_codes = ext & 64;
   if (ext & 128) config.extensions.auth_mechanisms = {"PLAIN"};
-  config.bare_line_endings = static_cast<BareLineEndingPolicy>((lim & 7) % 5);
+  config.data_bare_line_endings = static_cast<BareLineEndingPolicy>((lim & 7) % 5);
+  if (lim & 16) config.data_nul = NulPolicy::kPassThrough;
+  config.command_leniencies.allow_space_before_path = lim & 32;
+  config.command_leniencies.allow_missing_angle_brackets = lim & 32;
+  config.command_leniencies.allow_helo_address_literal = lim & 64;
+  config.command_leniencies.allow_long_auth_line = lim & 128;
   if (lim & 8) {
     config.limits.max_recipients = 3;
     config.limits.max_message_size = 64;

@@ -6,7 +6,7 @@
 // ParseCommand() takes one command line WITHOUT its CRLF and returns either a
 // typed Command or a CommandError that carries the reply a server should send
 // (code and RFC 3463 enhanced status). Parsing is strict by default; each
-// leniency is a named switch in CommandParseOptions. FormatCommand() writes
+// leniency is a named switch in CommandLeniencies. FormatCommand() writes
 // the canonical wire form (upper-case verbs and keywords, parameters in a
 // fixed order, minimal quoting and xtext), so for every parsed c,
 // ParseCommand(FormatCommand(c) minus CRLF) == c.
@@ -235,7 +235,31 @@ struct EsmtpExtensions {
   friend bool operator==(const EsmtpExtensions&, const EsmtpExtensions&) = default;
 };
 
-struct CommandParseOptions {
+// The parser's leniencies, each off (strict) by default. A separate struct so
+// that ServerSessionConfig can carry exactly these switches: a leniency added
+// here reaches the server session (and fakemx) without further plumbing.
+struct CommandLeniencies {
+  // Accept SP between "FROM:"/"TO:" and the path ("MAIL FROM: <a@b>"). RFC
+  // 5321 §4.1.1.2/§4.1.1.3 forbid it (§4.1.2: "no space"), but many clients
+  // send it and Postfix/Exim accept it.
+  bool allow_space_before_path = false;
+  // Accept a path without "<" ">" (see
+  // AddressParseOptions::allow_missing_angle_brackets, RFC 5321 §4.1.2).
+  bool allow_missing_angle_brackets = false;
+  // Accept an address-literal as the HELO argument. RFC 5321 §4.1.1.1 allows
+  // only a Domain for HELO; clients without a name send "HELO [192.0.2.1]".
+  bool allow_helo_address_literal = false;
+  // Let an AUTH command line be as long as a SASL response line
+  // (kMaxAuthResponseLine, RFC 4954 §4) instead of max_command_line. RFC
+  // 4954 §4 keeps AUTH within the §4.5.3.1.4 limit and tells clients to drop
+  // the initial response otherwise, but OAuth clients send "AUTH XOAUTH2"
+  // with a 1-2 KB token. Bounded, so not a resource risk.
+  bool allow_long_auth_line = false;
+
+  friend bool operator==(const CommandLeniencies&, const CommandLeniencies&) = default;
+};
+
+struct CommandParseOptions : CommandLeniencies {
   EsmtpExtensions extensions;
   // Octets of a command line including CRLF (§4.5.3.1.4). The allowances of
   // limits.h for enabled SIZE/DSN/AUTH are added for MAIL and RCPT.
@@ -244,24 +268,6 @@ struct CommandParseOptions {
   // RCPT TO paths may hold UTF-8. (MAIL FROM with SMTPUTF8, and VRFY/EXPN
   // with SMTPUTF8, allow it for their own line whenever extensions.smtputf8.)
   bool allow_utf8 = false;
-
-  // Leniency: accept SP between "FROM:"/"TO:" and the path ("MAIL FROM:
-  // <a@b>"). RFC 5321 §4.1.1.2/§4.1.1.3 forbid it (§4.1.2: "no space"), but
-  // many clients send it and Postfix/Exim accept it. Off by default.
-  bool allow_space_before_path = false;
-  // Leniency: accept a path without "<" ">" (see
-  // AddressParseOptions::allow_missing_angle_brackets). Off by default.
-  bool allow_missing_angle_brackets = false;
-  // Leniency: accept an address-literal as the HELO argument. RFC 5321
-  // §4.1.1.1 allows only a Domain for HELO; clients without a name send
-  // "HELO [192.0.2.1]". Off by default.
-  bool allow_helo_address_literal = false;
-  // Leniency: let an AUTH command line be as long as a SASL response line
-  // (kMaxAuthResponseLine, RFC 4954 §4) instead of max_command_line. RFC
-  // 4954 §4 keeps AUTH within the §4.5.3.1.4 limit and tells clients to drop
-  // the initial response otherwise, but OAuth clients send "AUTH XOAUTH2"
-  // with a 1-2 KB token. Bounded, so not a resource risk. Off by default.
-  bool allow_long_auth_line = false;
 };
 
 struct CommandResult {

@@ -79,11 +79,17 @@ struct ServerSession::Impl {
   ServerPolicy* policy;
   ServerPolicy accept_all;
 
-  // Received bytes; those before in_pos are processed. Consumed bytes are
-  // dropped once per Process() call, not per line: erasing per line made a
+  // Input not processed yet and kept across Feed() calls: a partial command
+  // line, or what arrived while a decision was pending. Everything else
+  // (DATA and BDAT content above all) is processed straight from the
+  // caller's bytes and never copied here.
+  std::string buffered;
+  uint64_t buffered_total = 0;  // bytes ever appended to `buffered`
+  // The unprocessed rest of what Process() works on: a view into `buffered`
+  // or into the bytes given to Feed(). Consumed bytes are dropped from
+  // `buffered` once per Process() call, not per line: erasing per line made a
   // large pipelined read quadratic.
-  std::string in;
-  size_t in_pos = 0;
+  std::string_view input;
   std::string out;
   std::deque<ServerEvent> events;
 
@@ -153,8 +159,8 @@ struct ServerSession::Impl {
   void Close(CloseRequestedEvent::Reason reason) {
     phase = Phase::kClosed;
     pending.reset();
-    in.clear();
-    in_pos = 0;
+    input = {};
+    buffered.clear();
     events.push_back(CloseRequestedEvent{reason});
   }
 
@@ -222,6 +228,7 @@ struct ServerSession::Impl {
 
   CommandParseOptions ParseOptions() const {
     CommandParseOptions o;
+    static_cast<CommandLeniencies&>(o) = config.command_leniencies;
     const ServerExtensions& x = config.extensions;
     // Service extensions exist only after EHLO (RFC 5321 §2.2.1); after HELO
     // or before any greeting their verbs and parameters are refused.
@@ -242,7 +249,8 @@ struct ServerSession::Impl {
 
   DataDecoderOptions DataOptions() const {
     DataDecoderOptions o;
-    o.bare_line_ending = config.bare_line_endings;
+    o.bare_line_ending = config.data_bare_line_endings;
+    o.nul = config.data_nul;
     o.max_line_length = config.limits.max_text_line;
     o.max_message_size = static_cast<size_t>(
         std::min<uint64_t>(config.limits.max_message_size, SIZE_MAX));
@@ -405,14 +413,33 @@ struct ServerSession::Impl {
 
   // ---- Input ----------------------------------------------------------------
 
-  std::string_view avail() const { return std::string_view(in).substr(in_pos); }
-  void consume(size_t n) { in_pos += n; }
+  std::string_view avail() const { return input; }
+  void consume(size_t n) { input.remove_prefix(n); }
 
-  void Process() {
-    ProcessBuffered();
-    in.erase(0, in_pos);
-    in_pos = 0;
+  void Buffer(std::string_view bytes) {
+    buffered.append(bytes);
+    buffered_total += bytes.size();
   }
+
+  // Processes what is buffered.
+  void Process() {
+    input = buffered;
+    ProcessBuffered();
+    buffered.erase(0, buffered.size() - input.size());
+    input = {};
+  }
+
+  // Processes `bytes` without copying them; keeps only the rest that cannot
+  // be processed yet. Requires an empty buffer (input order).
+  void ProcessDirect(std::string_view bytes) {
+    input = bytes;
+    ProcessBuffered();
+    Buffer(input);
+    input = {};
+  }
+
+  // Blocked: the input waits (bounded by the caller's check) for Decide().
+  bool blocked() const { return pending.has_value() || phase == Phase::kNotStarted; }
 
   void ProcessBuffered() {
     while (!pending && phase != Phase::kClosed && phase != Phase::kTls &&
@@ -440,8 +467,10 @@ struct ServerSession::Impl {
 
   // Handles one command line; false when no complete line is buffered.
   bool ProcessLine() {
-    size_t cap = auth ? kMaxAuthResponseLine
-                      : config.limits.max_command_line + kCommandFramingAllowance;
+    size_t cap = auth || config.command_leniencies.allow_long_auth_line
+                     ? std::max(kMaxAuthResponseLine,
+                                config.limits.max_command_line + kCommandFramingAllowance)
+                     : config.limits.max_command_line + kCommandFramingAllowance;
     std::string_view a = avail();
     size_t crlf = a.find("\r\n");
     if (skipping_line) {
@@ -786,14 +815,36 @@ void ServerSession::Feed(std::string_view bytes) {
     // RFC 5321 §4.3.1: the client waits for the greeting.
     s.events.push_back(EarlyTalkerEvent{bytes.size()});
   }
-  if ((s.pending || s.phase == Phase::kNotStarted) &&
-      s.in.size() - s.in_pos + bytes.size() > kMaxBufferedInputWhileBlocked) {
-    s.Send(421, "4.7.0", s.config.hostname + " Too much input while a decision is pending");
-    s.Close(CloseRequestedEvent::Reason::kBufferOverflow);
+  if (s.blocked()) {
+    if (s.buffered.size() + bytes.size() > kMaxBufferedInputWhileBlocked) {
+      s.Send(421, "4.7.0", s.config.hostname + " Too much input while a decision is pending");
+      s.Close(CloseRequestedEvent::Reason::kBufferOverflow);
+      return;
+    }
+    s.Buffer(bytes);
     return;
   }
-  s.in.append(bytes);
-  s.Process();
+  // Only a partial command line is ever buffered here (DATA and BDAT content
+  // is consumed whole). Complete that line, copying no more than up to its
+  // CRLF, then process the rest from the caller's bytes.
+  while (!s.buffered.empty() && !bytes.empty()) {
+    size_t n;
+    if (s.buffered.back() == '\r' && bytes.front() == '\n') {
+      n = 1;
+    } else {
+      n = bytes.find("\r\n");
+      n = n == std::string_view::npos ? bytes.size() : n + 2;
+    }
+    s.Buffer(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    s.Process();
+    if (s.phase == Phase::kClosed) return;
+    if (s.blocked()) {
+      s.Buffer(bytes);
+      return;
+    }
+  }
+  if (!bytes.empty()) s.ProcessDirect(bytes);
 }
 
 void ServerSession::Decide(Decision decision) {
@@ -848,6 +899,7 @@ std::optional<DecisionPoint> ServerSession::decision_point() const { return impl
 bool ServerSession::tls_active() const { return impl_->tls_active; }
 const Envelope& ServerSession::envelope() const { return impl_->envelope; }
 int ServerSession::protocol_errors() const { return impl_->errors; }
+uint64_t ServerSession::input_bytes_buffered() const { return impl_->buffered_total; }
 bool ServerSession::in_transaction() const { return impl_->in_transaction; }
 
 void ServerSession::Abort(int code, std::string_view enhanced, std::string_view text) {

@@ -81,9 +81,25 @@ struct ServerSessionConfig {
   std::string greeting = "ESMTP mxkit";
   ServerExtensions extensions;
   SessionLimits limits;
-  // How DATA content with bare CR or LF is treated (SMTP smuggling); strict
-  // by default, see smtp/data.h.
-  BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::kReject;
+  // The command parser's leniencies (smtp/command.h), all off by default.
+  // The session sets the rest of CommandParseOptions itself: the extensions
+  // from `extensions` and the HELO/EHLO state, the line limit from `limits`,
+  // UTF-8 paths from the transaction's SMTPUTF8 (RFC 6531 §3.4). With
+  // allow_long_auth_line, any command line may be framed up to
+  // kMaxAuthResponseLine before the parser refuses a non-AUTH one as too long.
+  CommandLeniencies command_leniencies;
+  // Where DATA content ends and whether bare CR/LF may appear in it (RFC 5321
+  // §2.3.8). Every policy but kReject emulates a receiver that is either a
+  // smuggling relay or VULNERABLE to SMTP smuggling (CVE-2023-51764/5/6);
+  // see smtp/data.h.
+  BareLineEndingPolicy data_bare_line_endings = BareLineEndingPolicy::kReject;
+  // Whether DATA content may hold NUL (RFC 5321 §4.1.1.4, §2.3.1).
+  NulPolicy data_nul = NulPolicy::kReject;
+  // BDAT content (RFC 3030) is not DATA: it is framed by its octet count,
+  // not by a line ending, and taken as sent (no dot-unstuffing, no bare CR/LF
+  // or NUL check, no line length check), so neither data_ policy applies to it
+  // and no line ending can end it early.
+
   // Protocol errors before 421 and close; clamped to [1, kMaxProtocolErrorsCeiling].
   int max_protocol_errors = kDefaultMaxProtocolErrors;
 };
@@ -261,7 +277,10 @@ class ServerSession {
   // Hands received bytes (plaintext, i.e. after TLS decryption) to the
   // session. All complete commands are processed in order. Bytes fed while
   // wants_input() is false are buffered (bounded by
-  // kMaxBufferedInputWhileBlocked) or, in kAwaitingTls, discarded.
+  // kMaxBufferedInputWhileBlocked) or, in kAwaitingTls, discarded. Otherwise
+  // the bytes are processed in place: only a trailing partial command line
+  // (or what follows a command that deferred its decision) is copied, so
+  // DATA and BDAT content is never buffered on its way to the message.
   void Feed(std::string_view bytes);
 
   // Answers the pending deferred decision (see decision_point()) and resumes
@@ -291,6 +310,9 @@ class ServerSession {
   // The transaction in progress (empty reverse path and no recipients when none).
   const Envelope& envelope() const;
   int protocol_errors() const;
+  // Bytes Feed() has copied into the session's own input buffer since
+  // construction (see Feed); for tests and memory accounting.
+  uint64_t input_bytes_buffered() const;
   // A MAIL FROM was accepted and the transaction has not ended yet (by the
   // final reply to its data, RSET, HELO/EHLO, or STARTTLS).
   bool in_transaction() const;

@@ -1,5 +1,6 @@
 #include "smtp/server_session.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -384,7 +385,7 @@ TEST(ServerSession, StrictDataRejectsBareLfSmuggling) {
   for (const auto& e : strict.events) EXPECT_EQ(e.find("admin"), std::string::npos);
 
   ServerSessionConfig lenient;
-  lenient.bare_line_endings = BareLineEndingPolicy::kAcceptBareLfAsLineEnd;
+  lenient.data_bare_line_endings = BareLineEndingPolicy::kAcceptBareLfAsLineEnd;
   Session vulnerable = Dialogue({kEhlo, smuggle}, lenient);
   // The emulated vulnerable server ends the data early and runs the
   // smuggled MAIL FROM as a command: exactly what fakemx must be able to show.
@@ -599,6 +600,178 @@ TEST(ServerSession, PolicySeesWhichVerbCarriedTheMessage) {
             "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\n"},
            config, &policy);
   EXPECT_EQ(policy.via_bdat, (std::vector<bool>{true, false}));
+}
+
+// Each switch of CommandLeniencies, set in ServerSessionConfig, changes the
+// reply to the line it relaxes; off, the line is refused as RFC 5321 says.
+TEST(ServerSession, CommandLeniencySwitchesReachTheParser) {
+  const std::string long_auth = "AUTH PLAIN " + std::string(2000, 'A') + "\r\n";
+  struct Row {
+    const char* name;
+    bool CommandLeniencies::*leniency;
+    std::string prefix;  // sent before `line`
+    std::string line;
+    std::string strict_reply;
+    std::string lenient_reply;
+  };
+  const Row rows[] = {
+      {"space before path", &CommandLeniencies::allow_space_before_path, kEhlo,
+       "MAIL FROM: <a@b.example>\r\n", "501", "250 2.1.0 Sender OK"},
+      {"missing angle brackets", &CommandLeniencies::allow_missing_angle_brackets, kEhlo,
+       "MAIL FROM:a@b.example\r\n", "501", "250 2.1.0 Sender OK"},
+      {"HELO address literal", &CommandLeniencies::allow_helo_address_literal, "",
+       "HELO [192.0.2.1]\r\n", "501", "250 localhost greets [192.0.2.1]"},
+      // Framed and parsed in full, so the (default) policy judges it.
+      {"long AUTH line", &CommandLeniencies::allow_long_auth_line, kEhlo, long_auth,
+       "500 5.5.2 Line too long", "535 5.7.8 Authentication credentials invalid"},
+  };
+  for (const Row& row : rows) {
+    ServerSessionConfig config;
+    config.extensions.auth_mechanisms = {"PLAIN"};
+    Session strict = Dialogue({row.prefix, row.line}, config);
+    EXPECT_EQ(Replies(strict.output).back().substr(0, row.strict_reply.size()), row.strict_reply)
+        << row.name;
+    config.command_leniencies.*row.leniency = true;
+    Session lenient = Dialogue({row.prefix, row.line}, config);
+    EXPECT_EQ(Replies(lenient.output).back(), row.lenient_reply) << row.name;
+  }
+}
+
+TEST(ServerSession, NulPolicyReachesTheDataDecoder) {
+  using namespace std::string_literals;
+  const std::string mail = std::string(kEhlo) +
+                           "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n" +
+                           "a\0b\r\n.\r\n"s;
+  Session strict = Dialogue({mail});
+  EXPECT_EQ(Replies(strict.output).back().substr(0, 10), "550 5.5.2 ");
+  ServerSessionConfig config;
+  config.data_nul = NulPolicy::kPassThrough;
+  Session lenient = Dialogue({mail}, config);
+  EXPECT_EQ(lenient.events.back(),
+            "message accepted data from <a@b.example> to <c@d.example> [a\0b\r\n]"s);
+}
+
+// A relay's message whose text holds an ending the relay did not see as the
+// end of data, followed by a smuggled transaction. What the session makes of
+// it under each policy of smtp/data.h: how many messages it accepts and
+// whether the smuggled MAIL FROM ran as a command.
+TEST(ServerSession, EachBareLineEndingPolicyReproducesItsServer) {
+  using P = BareLineEndingPolicy;
+  const std::string smuggled =
+      "MAIL FROM:<admin@bank.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+      "Subject: smuggled\r\n\r\nspoofed\r\n.\r\n";
+  struct Row {
+    std::string ending;
+    P policy;
+    int accepted;  // 0: the whole data refused (550), 1: one message, 2: smuggled too
+  };
+  const Row rows[] = {
+      {"\n.\n", P::kReject, 0},           {"\n.\n", P::kPassThrough, 1},
+      {"\n.\n", P::kAcceptBareLfAsLineEnd, 2}, {"\n.\n", P::kAcceptBareCrAsLineEnd, 1},
+      {"\n.\n", P::kAcceptBareCrOrLfAsLineEnd, 2},
+      {"\r\n.\n", P::kReject, 0},         {"\r\n.\n", P::kPassThrough, 1},
+      {"\r\n.\n", P::kAcceptBareLfAsLineEnd, 2}, {"\r\n.\n", P::kAcceptBareCrAsLineEnd, 1},
+      {"\r\n.\n", P::kAcceptBareCrOrLfAsLineEnd, 2},
+      {"\r.\r\n", P::kReject, 0},         {"\r.\r\n", P::kPassThrough, 1},
+      {"\r.\r\n", P::kAcceptBareLfAsLineEnd, 1}, {"\r.\r\n", P::kAcceptBareCrAsLineEnd, 2},
+      {"\r.\r\n", P::kAcceptBareCrOrLfAsLineEnd, 2},
+  };
+  for (const Row& row : rows) {
+    ServerSessionConfig config;
+    config.data_bare_line_endings = row.policy;
+    const std::string input = std::string(kEhlo) +
+                              "MAIL FROM:<relay@a.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+                              "Subject: legit\r\n\r\nlegit" +
+                              row.ending + smuggled;
+    Session r = Dialogue({input}, config);
+    int accepted = 0;
+    bool smuggled_ran = false;
+    for (const std::string& e : r.events) {
+      accepted += e.rfind("message accepted", 0) == 0;
+      smuggled_ran |= e == "mail <admin@bank.example>";
+    }
+    const std::string where = "policy " + std::to_string(static_cast<int>(row.policy)) +
+                              " ending " + std::to_string(&row - rows);
+    EXPECT_EQ(accepted, row.accepted) << where << "\n" << r.output;
+    EXPECT_EQ(smuggled_ran, row.accepted == 2) << where;
+    if (row.accepted == 0) {
+      EXPECT_EQ(Replies(r.output).back().substr(0, 4), "550 ") << where;
+    }
+  }
+}
+
+TEST(ServerSession, LenientDialogueIsTheSameAtEverySplitPoint) {
+  ServerSessionConfig config;
+  config.command_leniencies.allow_space_before_path = true;
+  config.command_leniencies.allow_missing_angle_brackets = true;
+  config.data_bare_line_endings = BareLineEndingPolicy::kAcceptBareCrOrLfAsLineEnd;
+  const std::string input = std::string(kEhlo) +
+                            "MAIL FROM: <a@b.example>\r\nRCPT TO:c@d.example\r\nDATA\r\n"
+                            "x\r\n.\nMAIL FROM:<admin@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                            "DATA\r\ny\r.\r\nQUIT\r\n";
+  Session whole = Dialogue({input}, config);
+  ASSERT_EQ(std::count(whole.events.begin(), whole.events.end(), "mail <admin@b.example>"), 1);
+  for (size_t i = 0; i <= input.size(); ++i) {
+    for (size_t j = i; j <= input.size(); j += 7) {
+      std::string_view v(input);
+      Session split = Dialogue({v.substr(0, i), v.substr(i, j - i), v.substr(j)}, config);
+      ASSERT_EQ(split.output, whole.output) << "split at " << i << ", " << j;
+      ASSERT_EQ(split.events, whole.events) << "split at " << i << ", " << j;
+    }
+  }
+}
+
+// DATA content is decoded from the bytes given to Feed(): only the partial
+// command lines at read boundaries are copied, never the megabyte of content
+// that follows them.
+TEST(ServerSession, LargeDataIsNotBufferedOnItsWay) {
+  const std::string line(998, 'x');
+  std::string content;
+  while (content.size() < (1u << 20)) content += line + "\r\n";
+  ServerSession s({});
+  s.Start();
+  Session r;
+  // Reads that end inside "DATA" and inside "QUIT".
+  s.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDA");
+  Drain(s, r);
+  const std::string middle = "TA\r\n" + content + ".\r\nQU";
+  constexpr size_t kRead = 64 * 1024;
+  for (size_t off = 0; off < middle.size(); off += kRead) {
+    s.Feed(std::string_view(middle).substr(off, kRead));
+    Drain(s, r);
+  }
+  s.Feed("IT\r\n");
+  Drain(s, r);
+  // "DA", then "TA\r\n" to complete the line; "QU", then "IT\r\n".
+  EXPECT_EQ(s.input_bytes_buffered(), 12u);
+  EXPECT_EQ(r.events.back(), "close 0");
+  ASSERT_GE(r.events.size(), 2u);
+  EXPECT_TRUE(r.events[r.events.size() - 2] ==
+              "message accepted data from <a@b.example> to <c@d.example> [" + content + "]");
+  EXPECT_EQ(Replies(r.output).back(), "221 2.0.0 localhost Service closing transmission channel");
+
+  // The counter does count: input behind a deferred decision must be kept.
+  DeferRcpt policy;
+  ServerSession blocked({}, &policy);
+  blocked.Start();
+  blocked.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+  blocked.Feed(content.substr(0, 4096));
+  EXPECT_GE(blocked.input_bytes_buffered(), 4096u);
+}
+
+// RFC 3030 §2: a chunk is its declared octets. Neither DATA policy applies:
+// under the strict defaults a bare LF, a "\n.\n" and a NUL are kept as sent
+// and end nothing.
+TEST(ServerSession, BdatContentIsNotSubjectToTheDataPolicies) {
+  using namespace std::string_literals;
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                               "BDAT 7 LAST\r\na\n.\n\0b\r"s + "NOOP\r\n"},
+                       config);
+  EXPECT_EQ(r.events.back(),
+            "message accepted bdat from <a@b.example> to <c@d.example> [a\n.\n\0b\r]"s);
+  EXPECT_EQ(Replies(r.output).back(), "250 2.0.0 OK");
 }
 
 }  // namespace

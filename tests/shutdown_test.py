@@ -4,6 +4,7 @@ Environment (each instance: _PID, _PORT, _MAILDIR):
   GRACEFUL_*  default 30 s grace: an in-flight transaction must complete
   SHORTGRACE_*  --shutdown-grace=1: a stalled DATA gets 421, nothing stored
   TIMEOUTS_*  --idle-timeout=1 --session-timeout=3
+  BOUNCE_*  default grace: a transaction from the null reverse path "<>"
 """
 
 import os
@@ -129,6 +130,35 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(os.listdir(os.path.join(maildir, "tmp")), [])
         with open(os.path.join(maildir, "new", name), "rb") as f:
             self.assertEqual(f.read(), head + tail)
+
+    def test_sigterm_lets_a_bounce_finish_from_mail_from_on(self):
+        # "MAIL FROM:<>" before any RCPT leaves the envelope looking empty;
+        # fakemx once took that for "between transactions" and cut the
+        # bounce off with 421 (RFC 5321 §4.5.5: bounces use the null path).
+        pid, port, maildir = instance("BOUNCE")
+        c = Client(port)
+        try:
+            self.assertEqual(c.reply()[0], 220)
+            self.assertEqual(c.command(b"EHLO bounce.test")[0], 250)
+            self.assertEqual(c.command(b"MAIL FROM:<>")[0], 250)
+            os.kill(pid, signal.SIGTERM)
+            time.sleep(0.3)  # a 421 would be on its way by now
+            code, line = c.command(b"RCPT TO:<postmaster@example.net>")
+            self.assertEqual(code, 250, line)
+            self.assertEqual(c.command(b"DATA")[0], 354)
+            body = b"Subject: Undelivered Mail Returned to Sender\r\n\r\nbounce\r\n"
+            code, line = c.command(body + b".")
+            self.assertEqual(code, 250, line)
+            name = line.split(b"queued as ")[1].decode()
+            code, line = c.reply()  # then the shutdown's 421, unasked
+            self.assertEqual(code, 421, line)
+            self.assertTrue(c.closed())
+        finally:
+            c.close()
+        self.assertTrue(wait_exit(pid, 10), "fakemx did not exit after the bounce")
+        self.assertEqual(os.listdir(os.path.join(maildir, "new")), [name])
+        with open(os.path.join(maildir, "new", name), "rb") as f:
+            self.assertEqual(f.read(), body)
 
     def test_grace_expiry_answers_421_and_stores_nothing_half_done(self):
         pid, port, maildir = instance("SHORTGRACE")
