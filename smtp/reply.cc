@@ -5,11 +5,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/ascii.h"
 
 namespace mxkit::smtp {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using base::IsDigit;
 
 // RFC 5321 §4.2: textstring = 1*(%d09 / %d32-126).
 bool IsTextOctet(unsigned char c, bool allow_8bit) {

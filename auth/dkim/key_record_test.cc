@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/dkim/internal/base64.h"
+#include "base/base64.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::auth::dkim {
@@ -48,11 +48,11 @@ struct Keys {
   std::string spki_1024, pkcs1_1024, spki_512;
   Keys() {
     RSA* k1024 = NewRsa(1024);
-    spki_1024 = internal::EncodeBase64(Marshal(MarshalSpki, k1024));
-    pkcs1_1024 = internal::EncodeBase64(Marshal(RSA_marshal_public_key, k1024));
+    spki_1024 = base::EncodeBase64(Marshal(MarshalSpki, k1024));
+    pkcs1_1024 = base::EncodeBase64(Marshal(RSA_marshal_public_key, k1024));
     RSA_free(k1024);
     RSA* k512 = NewRsa(512);
-    spki_512 = internal::EncodeBase64(Marshal(MarshalSpki, k512));
+    spki_512 = base::EncodeBase64(Marshal(MarshalSpki, k512));
     RSA_free(k512);
   }
 };
@@ -181,9 +181,9 @@ TEST(KeyRecord, RejectsInvalidRecords) {
 }
 
 TEST(KeyRecord, RejectsTrailingBytesAfterDer) {
-  std::optional<std::string> der = internal::DecodeBase64(TestKeys().spki_1024);
-  ASSERT_TRUE(der);
-  KeyRecordResult r = ParseKeyRecord("p=" + internal::EncodeBase64(*der + std::string(1, '\0')));
+  base::Base64Result der = base::DecodeBase64(TestKeys().spki_1024);
+  ASSERT_TRUE(der.ok());
+  KeyRecordResult r = ParseKeyRecord("p=" + base::EncodeBase64(der.bytes + std::string(1, '\0')));
   EXPECT_EQ(r.error, KeyRecordError::kBadRsaKey);
 }
 

@@ -3,13 +3,18 @@
 #include <limits>
 #include <utility>
 
-#include "auth/dkim/internal/base64.h"
+#include "base/base64.h"
 #include "auth/dkim/internal/cat.h"
 #include "absl/status/status.h"
 #include "auth/dkim/tag_list.h"
 
 namespace mxkit::auth::dkim {
 namespace {
+
+// b= and bh= may hold FWS anywhere (RFC 6376 §3.5); pad bits are not checked,
+// as dkimpy, OpenDKIM and BoringSSL do not check them (RFC 4648 §3.5).
+constexpr base::Base64DecodeOptions kTagValueBase64{.allow_nonzero_pad_bits = true,
+                                                    .skip_folding_whitespace = true};
 
 using internal::Cat;
 
@@ -201,11 +206,11 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
 
   // b= and bh=: base64 with FWS allowed anywhere (§3.5).
   const Tag& b = *list.Find("b");
-  std::optional<std::string> b_bytes = internal::DecodeBase64IgnoringFws(b.value);
-  if (!b_bytes || (b_bytes->empty() && !options.allow_empty_b)) {
+  base::Base64Result b_bytes = base::DecodeBase64(b.value, kTagValueBase64);
+  if (!b_bytes.ok() || (b_bytes.bytes.empty() && !options.allow_empty_b)) {
     return fail(SignatureError::kSyntax, base + b.value_offset, "b= is not valid base64");
   }
-  sig.signature = std::move(*b_bytes);
+  sig.signature = std::move(b_bytes.bytes);
   {
     // The deleted range: after "b=" up to ";" or the end (§3.7).
     std::size_t eq = raw.find('=', base + b.name_offset);
@@ -214,11 +219,11 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     sig.b_value_end = semi == std::string_view::npos ? raw.size() : semi;
   }
   const Tag& bh = *list.Find("bh");
-  std::optional<std::string> bh_bytes = internal::DecodeBase64IgnoringFws(bh.value);
-  if (!bh_bytes || bh_bytes->empty()) {
+  base::Base64Result bh_bytes = base::DecodeBase64(bh.value, kTagValueBase64);
+  if (!bh_bytes.ok() || bh_bytes.bytes.empty()) {
     return fail(SignatureError::kSyntax, base + bh.value_offset, "bh= is not valid base64");
   }
-  sig.body_hash = std::move(*bh_bytes);
+  sig.body_hash = std::move(bh_bytes.bytes);
 
   if (const Tag* c = list.Find("c")) {
     std::string_view value = c->value;

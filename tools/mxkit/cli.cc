@@ -1,7 +1,5 @@
 #include "tools/mxkit/cli.h"
 
-#include <openssl/base64.h>
-
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -30,12 +28,13 @@
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
+#include "base/base64.h"
+#include "base/utf8.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/json.hpp"
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
 #include "smtp/header_block.h"
-#include "smtp/utf8.h"
 
 namespace mxkit::cli {
 namespace {
@@ -202,20 +201,11 @@ void ReplaceInvalidUtf8(json::value& v) {
     for (json::value& element : v.get_array()) ReplaceInvalidUtf8(element);
   } else if (v.is_string()) {
     std::string_view s(v.get_string().data(), v.get_string().size());
-    std::string fixed;
-    bool changed = false;
-    for (std::size_t i = 0; i < s.size();) {
-      std::size_t n = smtp::Utf8SequenceLength(s, i);
-      if (n == 0) {
-        fixed += "\xEF\xBF\xBD";
-        changed = true;
-        ++i;
-      } else {
-        fixed.append(s.substr(i, n));
-        i += n;
-      }
+    if (base::FindInvalidUtf8(s) != s.size()) {
+      std::string fixed;
+      base::AppendUtf8Replacing(fixed, s);
+      v = json::string(fixed);
     }
-    if (changed) v = json::string(fixed);
   }
 }
 
@@ -415,21 +405,16 @@ std::variant<dkim::SigningKey, Failure> LoadKey(const std::string& path,
   if (algorithm == dkim::SignatureAlgorithm::kEd25519Sha256) {
     // The 32-byte RFC 8032 seed, raw or base64 (the RFC 8463 Appendix A form).
     std::string seed = text;
-    std::string b64;
-    for (char c : text) {
-      if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64.push_back(c);
-    }
     if (text.size() != 32) {
-      std::size_t max_len = 0;
-      EVP_DecodedLength(&max_len, b64.size());
-      seed.assign(max_len, '\0');
-      std::size_t len = 0;
-      if (!EVP_DecodeBase64(reinterpret_cast<uint8_t*>(seed.data()), &len, max_len,
-                            reinterpret_cast<const uint8_t*>(b64.data()), b64.size())) {
+      // Line breaks and blanks anywhere, pad bits unchecked: what the
+      // BoringSSL decoder used here before accepted.
+      base::Base64Result b64 = base::DecodeBase64(
+          text, {.allow_nonzero_pad_bits = true, .skip_folding_whitespace = true});
+      if (!b64.ok()) {
         return Failure{kExitInput, "--key=" + path +
                                        ": not a 32-byte Ed25519 seed, raw or base64"};
       }
-      seed.resize(len);
+      seed = std::move(b64.bytes);
     }
     key = dkim::SigningKey::Ed25519FromSeed(seed);
   } else {
