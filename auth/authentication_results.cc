@@ -12,20 +12,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/ascii.h"
 
 namespace mxkit::auth {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using base::AsciiLower;
+using base::IsAlnum;
+using base::IsDigit;
 bool IsCtl(char c) {
   auto u = static_cast<unsigned char>(c);
   return u < 0x20 || u == 0x7f;
@@ -282,7 +276,7 @@ class Parser {
                   std::string(what) + " \"" + std::string(kw) +
                       "\" starts or ends with '-' (RFC 5321 Ldh-str)");
     }
-    *out = LowerCopy(kw);
+    *out = AsciiLower(kw);
     return true;
   }
 

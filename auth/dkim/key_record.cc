@@ -7,18 +7,17 @@
 #include <optional>
 #include <utility>
 
-#include "base/base64.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
 
 using internal::Cat;
 
-bool IsAlnum(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+using base::IsAlnum;
 
 // hyphenated-word = ALPHA [ *(ALPHA / DIGIT / "-") (ALPHA / DIGIT) ]
 // (RFC 6376 §2.10), or "*" where `allow_star`.

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "auth/dkim/canonicalize.h"
-#include "base/base64.h"
 #include "auth/dkim/internal/sha256_sink.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/tag_list.h"
 #include "auth/dkim/verifier.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 
@@ -162,7 +163,7 @@ TEST(Rfc8463, SigningThePublishedFieldsReproducesThePublishedSignatures) {
   int signatures = 0;
   for (std::size_t i = 0; i < split->headers.size(); ++i) {
     const HeaderField& field = split->headers[i];
-    if (AsciiLower(field.name) != "dkim-signature") continue;
+    if (!base::EqualsIgnoreCase(field.name, "dkim-signature")) continue;
     ++signatures;
     SignatureParseResult parsed = ParseSignature(field.raw);
     ASSERT_TRUE(parsed.ok()) << parsed.message;

@@ -3,10 +3,11 @@
 #include <limits>
 #include <utility>
 
-#include "base/base64.h"
-#include "auth/dkim/internal/cat.h"
 #include "absl/status/status.h"
+#include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -18,9 +19,10 @@ constexpr base::Base64DecodeOptions kTagValueBase64{.allow_nonzero_pad_bits = tr
 
 using internal::Cat;
 
-bool IsLetDig(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
+// RFC 5321 §4.1.2 Let-dig = ALPHA / DIGIT.
+constexpr bool IsLetDig(char c) { return base::IsAlnum(c); }
 
 // sub-domain = Let-dig [Ldh-str] (RFC 5321 §4.1.2).
 bool IsSubDomain(std::string_view label) {
@@ -87,17 +89,6 @@ bool ParseDigits(std::string_view s, std::size_t max_digits, uint64_t* out) {
   return true;
 }
 
-// `lower` is already lowercase.
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 bool IsFtext(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   return u >= 33 && u <= 126 && c != ':';
@@ -121,14 +112,6 @@ absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
     out.headers.push_back(HeaderField{f.name, raw});
   }
   out.body = split.block.body;
-  return out;
-}
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
   return out;
 }
 

@@ -129,9 +129,6 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
 // sub-domain 1*("." sub-domain), labels of letters, digits and inner hyphens).
 bool IsValidDomainName(std::string_view name);
 
-// ASCII lowercase copy.
-std::string AsciiLower(std::string_view s);
-
 }  // namespace mxkit::auth::dkim
 
 #endif  // MXKIT_AUTH_DKIM_SIGNATURE_H_

@@ -15,9 +15,10 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "base/base64.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/internal/sha256_sink.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -39,9 +40,8 @@ std::string DrainErrors() {
   return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
 
 // Builds a header field folded at kFoldColumn: pieces are joined by a space
 // when they fit on the current line and by CRLF TAB otherwise.

@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "base/base64.h"
 #include "auth/dkim/internal/sha256_sink.h"
 #include "auth/dkim/internal/test_keys.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
+#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 

@@ -7,19 +7,18 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "dns/idna.h"
 #include "smtp/header_block.h"
 
 namespace mxkit::auth::dmarc {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // RFC 5322 §3.2.3 atext, widened by RFC 6532 §3.2 to UTF-8 non-ASCII.
 bool IsAtext(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u >= 0x80) return true;
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (base::IsAlnum(c)) return true;
   switch (c) {
     case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
     case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
@@ -289,7 +288,7 @@ class Parser {
     }
     Author a;
     a.address = local + "@" + written_domain;
-    for (char& c : domain) c = Lower(c);
+    for (char& c : domain) c = base::ToLowerAscii(c);
     a.domain = std::move(domain);
     authors_.emplace_back(std::move(a), offset);
     return true;
