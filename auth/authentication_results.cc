@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/ascii.h"
+#include "message/cfws.h"
 
 namespace mxkit::auth {
 namespace {
@@ -156,65 +157,29 @@ class Parser {
   bool AtEnd() const { return pos_ >= s_.size(); }
   char Peek() const { return AtEnd() ? '\0' : s_[pos_]; }
 
-  // CFWS; sets *skipped when it consumed anything.
+  // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h; sets
+  // *skipped when it consumed anything.
   bool SkipCfws(bool* skipped = nullptr) {
-    std::size_t start = pos_;
-    while (!AtEnd()) {
-      char c = s_[pos_];
-      if (c == ' ' || c == '\t') {
-        ++pos_;
-      } else if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
-      } else if (c == '(') {
-        if (!SkipComment()) return false;
-      } else {
-        break;
-      }
-    }
-    if (skipped != nullptr) *skipped = pos_ > start;
+    const message::CfwsResult r = message::SkipCfws(s_, pos_);
+    if (!r.ok()) return FailCfws(r);
+    if (skipped != nullptr) *skipped = r.offset > pos_;
+    pos_ = r.offset;
     return true;
   }
 
-  // CRLF (or LF) that must be followed by WSP (RFC 5322 §3.2.2 FWS).
+  // The line break of FWS inside a quoted-string.
   bool SkipFold() {
-    std::size_t n = (s_[pos_] == '\r') ? 2 : 1;
-    if (s_[pos_] == '\r' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '\n')) {
-      return Fail(AuthResError::kSyntax, pos_, "bare CR");
-    }
-    if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-      return Fail(AuthResError::kSyntax, pos_,
-                  "line break not followed by WSP (RFC 5322 §3.2.2 FWS)");
-    }
-    pos_ += n;
+    const message::CfwsResult r = message::SkipFold(s_, pos_);
+    if (!r.ok()) return FailCfws(r);
+    pos_ = r.offset;
     return true;
   }
 
-  bool SkipComment() {
-    std::size_t start = pos_;
-    std::size_t depth = 0;
-    while (!AtEnd()) {
-      char c = s_[pos_];
-      if (c == '(') {
-        if (++depth > kMaxAuthResCommentDepth) {
-          return Fail(AuthResError::kCommentTooDeep, pos_,
-                      "comments nested deeper than " + std::to_string(kMaxAuthResCommentDepth));
-        }
-        ++pos_;
-      } else if (c == ')') {
-        ++pos_;
-        if (--depth == 0) return true;
-      } else if (c == '\\') {
-        if (pos_ + 1 >= s_.size()) break;
-        pos_ += 2;
-      } else if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
-      } else if (c == '\0') {
-        return Fail(AuthResError::kSyntax, pos_, "NUL inside a comment");
-      } else {
-        ++pos_;
-      }
-    }
-    return Fail(AuthResError::kUnterminatedComment, start, "unterminated comment");
+  bool FailCfws(const message::CfwsResult& r) {
+    AuthResError e = AuthResError::kSyntax;
+    if (r.error == message::CfwsError::kUnterminatedComment) e = AuthResError::kUnterminatedComment;
+    if (r.error == message::CfwsError::kCommentTooDeep) e = AuthResError::kCommentTooDeep;
+    return Fail(e, r.offset, std::string(message::CfwsErrorText(r.error)));
   }
 
   // quoted-string at '"'; *decoded gets the content, *raw the bytes as

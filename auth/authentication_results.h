@@ -39,16 +39,17 @@
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/dmarc.h"
 #include "auth/spf/evaluator.h"
+#include "message/cfws.h"
 
 namespace mxkit::auth {
 
-// Postfix's header_size_limit (smtp/header_block.h kMaxHeaderFieldBytes):
+// Postfix's header_size_limit (message/header_block.h kMaxHeaderFieldBytes):
 // a longer field is not one header to a receiver anyway.
 inline constexpr std::size_t kMaxAuthResLength = 102400;
 // Ours: RFC 8601 bounds neither; a receiver adds a handful.
 inline constexpr std::size_t kMaxResultInfos = 256;
 inline constexpr std::size_t kMaxPropertiesPerResult = 64;
-inline constexpr std::size_t kMaxAuthResCommentDepth = 32;
+inline constexpr std::size_t kMaxAuthResCommentDepth = message::kMaxCommentDepth;
 // authres-version and method-version are 1*DIGIT; nine digits fit uint32.
 inline constexpr std::size_t kMaxVersionDigits = 9;
 // RFC 6008 §4: header.b carries at least the first 8 characters of b=.

@@ -97,15 +97,15 @@ bool IsFtext(char c) {
 }  // namespace
 
 absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
-                                         const smtp::HeaderBlockOptions& options) {
-  smtp::HeaderBlockResult split = smtp::SplitHeaderBlock(message, options);
+                                         const message::HeaderBlockOptions& options) {
+  message::HeaderBlockResult split = message::SplitHeaderBlock(message, options);
   if (!split.ok()) {
     return absl::InvalidArgumentError(
         Cat("message header, offset ", split.offset, ": ", split.message));
   }
   DkimMessage out;
   out.headers.reserve(split.block.fields.size());
-  for (const smtp::HeaderField& f : split.block.fields) {
+  for (const message::HeaderField& f : split.block.fields) {
     std::string_view raw = f.raw;
     if (raw.size() >= 1 && raw.back() == '\n') raw.remove_suffix(1);
     if (raw.size() >= 1 && raw.back() == '\r') raw.remove_suffix(1);

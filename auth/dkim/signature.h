@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "auth/dkim/canonicalize.h"
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dkim {
 
@@ -43,11 +43,11 @@ struct DkimMessage {
   std::string_view body;
 };
 
-// Splits `message` with smtp::SplitHeaderBlock (strict RFC 5322 unless
+// Splits `message` with message::SplitHeaderBlock (strict RFC 5322 unless
 // `options` relax it) and drops each field's final line ending. Errors carry
 // the splitter's offset and message.
 absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
-                                         const smtp::HeaderBlockOptions& options = {});
+                                         const message::HeaderBlockOptions& options = {});
 
 enum class SignatureAlgorithm { kRsaSha256, kEd25519Sha256, kRsaSha1 };
 

@@ -9,7 +9,8 @@
 
 #include "base/ascii.h"
 #include "dns/idna.h"
-#include "smtp/header_block.h"
+#include "message/cfws.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dmarc {
 namespace {
@@ -80,55 +81,18 @@ class Parser {
     message_ = std::move(message) + " at offset " + std::to_string(offset);
   }
 
-  // FWS (§3.2.2, folding as CRLF/LF followed by WSP) and comments.
+  // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h.
   bool SkipCfws() {
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == ' ' || c == '\t') {
-        ++pos_;
-      } else if (c == '\r' || c == '\n') {
-        std::size_t n = (c == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ? 2 : 1;
-        if (c == '\r' && n == 1) {
-          Fail(FromError::kSyntax, pos_, "bare CR in the From field");
-          return false;
-        }
-        if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-          Fail(FromError::kSyntax, pos_, "line break not followed by WSP (RFC 5322 §3.2.2 FWS)");
-          return false;
-        }
-        pos_ += n;
-      } else if (c == '(') {
-        if (!SkipComment()) return false;
-      } else {
-        break;
-      }
-    }
+    const message::CfwsResult r = message::SkipCfws(s_, pos_);
+    if (!r.ok()) return FailCfws(r);
+    pos_ = r.offset;
     return true;
   }
 
-  bool SkipComment() {
-    std::size_t start = pos_;
-    std::size_t depth = 0;
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == '(') {
-        if (++depth > kMaxCommentDepth) {
-          Fail(FromError::kCommentTooDeep, pos_,
-               "comments nested deeper than " + std::to_string(kMaxCommentDepth));
-          return false;
-        }
-        ++pos_;
-      } else if (c == ')') {
-        ++pos_;
-        if (--depth == 0) return true;
-      } else if (c == '\\') {
-        if (pos_ + 1 >= s_.size()) break;
-        pos_ += 2;
-      } else {
-        ++pos_;
-      }
-    }
-    Fail(FromError::kSyntax, start, "unterminated comment");
+  bool FailCfws(const message::CfwsResult& r) {
+    Fail(r.error == message::CfwsError::kCommentTooDeep ? FromError::kCommentTooDeep
+                                                        : FromError::kSyntax,
+         r.offset, std::string(message::CfwsErrorText(r.error)));
     return false;
   }
 
@@ -149,12 +113,9 @@ class Parser {
         continue;
       }
       if (c == '\r' || c == '\n') {
-        std::size_t n = (c == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ? 2 : 1;
-        if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-          Fail(FromError::kSyntax, pos_, "line break inside a quoted string not followed by WSP");
-          return false;
-        }
-        pos_ += n;
+        const message::CfwsResult fold = message::SkipFold(s_, pos_);
+        if (!fold.ok()) return FailCfws(fold);
+        pos_ = fold.offset;
         continue;
       }
       if (c == '\0') {
@@ -437,9 +398,9 @@ FromResult ParseFromValue(std::string_view value, const FromOptions& options) {
   return r;
 }
 
-FromResult ExtractAuthorDomains(const smtp::HeaderBlock& block, const FromOptions& options) {
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOptions& options) {
   FromResult r;
-  std::vector<const smtp::HeaderField*> fields = block.FindAll("From");
+  std::vector<const message::HeaderField*> fields = block.FindAll("From");
   if (fields.empty()) {
     r.error = FromError::kNoFromField;
     r.offset = block.separator_offset;
@@ -454,7 +415,7 @@ FromResult ExtractAuthorDomains(const smtp::HeaderBlock& block, const FromOption
                 std::to_string(fields[1]->offset);
     return r;
   }
-  for (const smtp::HeaderField* field : fields) {
+  for (const message::HeaderField* field : fields) {
     FromResult one = ParseFromValue(field->raw_value, options);
     std::size_t base =
         field->offset + static_cast<std::size_t>(field->raw_value.data() - field->raw.data());

@@ -34,7 +34,7 @@
 #include "boost/json.hpp"
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace mxkit::cli {
 namespace {
@@ -315,9 +315,9 @@ std::variant<std::string, Failure> ReadMessage(const Flags& flags, std::string_v
   return flags.Has("crlf") ? LfToCrlf(input) : std::string(input);
 }
 
-Failure MessageFailure(const smtp::HeaderBlockResult& r) {
+Failure MessageFailure(const message::HeaderBlockResult& r) {
   return Failure{kExitInput, "the message's header cannot be parsed: " + r.message +
-                                 (r.error == smtp::HeaderBlockError::kBareLf
+                                 (r.error == message::HeaderBlockError::kBareLf
                                       ? " (for a file with Unix line endings add --crlf)"
                                       : "")};
 }
@@ -351,7 +351,7 @@ std::variant<std::vector<dkim::SignatureResult>, Failure> VerifyDkim(
     const Flags& flags, dns::Resolver& resolver, const std::string& message) {
   auto now = ParseInt(flags, "now", NowSeconds(), 0, INT64_C(253402300799));
   if (auto* f = std::get_if<Failure>(&now)) return *f;
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(message);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(message);
   if (!block.ok()) return MessageFailure(block);
   dkim::Verifier verifier(&resolver);
   absl::StatusOr<std::vector<dkim::SignatureResult>> results =
@@ -470,7 +470,7 @@ int CmdDkimSign(const std::vector<std::string>& args, std::string_view input, st
   auto message = ReadMessage(flags, input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(msg);
   if (!block.ok()) throw MessageFailure(block);
   absl::StatusOr<std::string> field =
       dkim::SignMessage(msg, std::get<dkim::SigningKey>(key), options);
@@ -563,7 +563,7 @@ int CmdDmarc(const std::vector<std::string>& args, std::string_view input, std::
   auto message = ReadMessage(flags, input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(msg);
   if (!block.ok()) throw MessageFailure(block);
 
   // SPF: the MAIL FROM identity (or HELO for the null reverse-path), which
