@@ -1,7 +1,5 @@
 #include "auth/authentication_results.h"
 
-#include <openssl/base64.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -20,11 +18,8 @@ namespace {
 
 using base::AsciiLower;
 using base::IsAlnum;
+using base::IsCtl;
 using base::IsDigit;
-bool IsCtl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
 // RFC 2045 §5.1 tspecials.
 bool IsTspecial(char c) {
   switch (c) {
@@ -495,24 +490,6 @@ absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) 
   return out;
 }
 
-std::string Sanitize(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (IsCtl(c)) c = ' ';
-  }
-  return out;
-}
-
-std::string Base64Prefix(std::string_view bytes, std::size_t n) {
-  std::size_t len = 0;
-  if (!EVP_EncodedLength(&len, bytes.size())) return "";
-  std::string out(len, '\0');
-  std::size_t written = EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()),
-                                        reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  out.resize(written);
-  return out.substr(0, n);
-}
-
 }  // namespace
 
 std::string_view AuthResErrorName(AuthResError error) {
@@ -581,61 +558,6 @@ absl::StatusOr<std::string> FormatAuthenticationResultsField(const Authenticatio
   absl::StatusOr<std::string> body = FormatAuthenticationResults(results);
   if (!body.ok()) return body.status();
   return "Authentication-Results:" + *body + "\r\n";
-}
-
-AuthenticationResults BuildAuthenticationResults(const AuthResInput& input) {
-  AuthenticationResults ar;
-  ar.authserv_id = input.authserv_id;
-  for (const SpfReport& spf : input.spf) {
-    AuthResInfo info;
-    info.method = "spf";
-    info.result = std::string(spf::ResultName(spf.result));
-    if (spf.result != spf::Result::kPass && !spf.reason.empty()) info.reason = Sanitize(spf.reason);
-    if (!spf.value.empty()) {
-      info.properties.push_back({"smtp", spf.identity == "helo" ? "helo" : "mailfrom",
-                                 Sanitize(spf.value)});
-    }
-    ar.results.push_back(std::move(info));
-  }
-  if (input.dkim) {
-    if (input.dkim->empty()) {
-      ar.results.push_back(AuthResInfo{"dkim", std::nullopt, "none", std::nullopt, {}});
-    }
-    for (const dkim::SignatureResult& sig : *input.dkim) {
-      AuthResInfo info;
-      info.method = "dkim";
-      info.result = std::string(dkim::DkimResultKeyword(sig.result));
-      if (sig.result != dkim::DkimResult::kPass && !sig.reason.empty()) {
-        info.reason = Sanitize(sig.reason);
-      }
-      if (sig.signature) {
-        const dkim::Signature& s = *sig.signature;
-        info.properties.push_back({"header", "d", s.domain});
-        info.properties.push_back({"header", "i", Sanitize(s.identity)});
-        info.properties.push_back({"header", "s", s.selector});
-        info.properties.push_back(
-            {"header", "a", std::string(dkim::SignatureAlgorithmName(s.algorithm))});
-        std::string b = Base64Prefix(s.signature, kHeaderBPrefixLength);
-        if (!b.empty()) info.properties.push_back({"header", "b", b});
-      }
-      ar.results.push_back(std::move(info));
-    }
-  }
-  if (input.dmarc) {
-    const dmarc::Evaluation& ev = *input.dmarc;
-    AuthResInfo info;
-    info.method = "dmarc";
-    info.result = std::string(dmarc::DmarcResultKeyword(ev.result));
-    if (ev.result != dmarc::DmarcResult::kPass && !ev.reason.empty()) {
-      info.reason = Sanitize(ev.reason);
-    }
-    if (!ev.author_domain.empty()) info.properties.push_back({"header", "from", ev.author_domain});
-    if (input.policy_dmarc && ev.record) {
-      info.properties.push_back({"policy", "dmarc", std::string(dmarc::PolicyName(ev.disposition))});
-    }
-    ar.results.push_back(std::move(info));
-  }
-  return ar;
 }
 
 }  // namespace mxkit::auth

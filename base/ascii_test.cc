@@ -19,6 +19,7 @@ TEST(Ascii, ClassesMatchRfc5234CoreRulesForEveryByte) {
     EXPECT_EQ(IsDigit(c), digit) << i;
     EXPECT_EQ(IsAlnum(c), alpha || digit) << i;
     EXPECT_EQ(IsHexDigit(c), hex) << i;
+    EXPECT_EQ(IsCtl(c), i < 0x20 || i == 0x7F) << i;
     EXPECT_EQ(ToLowerAscii(c), (i >= 0x41 && i <= 0x5A) ? static_cast<char>(i + 32) : c) << i;
     EXPECT_EQ(ToUpperAscii(c), (i >= 0x61 && i <= 0x7A) ? static_cast<char>(i - 32) : c) << i;
   }

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "auth/authentication_results.h"
+#include "auth/authentication_results_builder.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
