@@ -11,7 +11,7 @@
 
 #include "auth/authentication_results.h"
 #include "auth/dkim/verifier.h"
-#include "auth/dmarc/dmarc.h"
+#include "auth/dmarc/evaluator.h"
 #include "auth/spf/evaluator.h"
 
 namespace mxkit::auth {

@@ -24,7 +24,7 @@
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
-#include "auth/dmarc/dmarc.h"
+#include "auth/dmarc/evaluator.h"
 #include "auth/dmarc/from.h"
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
