@@ -18,6 +18,7 @@ namespace {
 
 using base::AsciiLower;
 using base::IsAlnum;
+using base::IsAtext;
 using base::IsCtl;
 using base::IsDigit;
 // RFC 2045 §5.1 tspecials.
@@ -34,18 +35,6 @@ bool IsTspecial(char c) {
 bool IsTokenChar(char c) {
   auto u = static_cast<unsigned char>(c);
   return u > 0x20 && u < 0x7f && !IsTspecial(c);
-}
-// RFC 5322 §3.2.3 atext.
-bool IsAtext(char c) {
-  if (IsAlnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 bool IsToken(std::string_view s) {
@@ -155,25 +144,22 @@ class Parser {
   // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h; sets
   // *skipped when it consumed anything.
   bool SkipCfws(bool* skipped = nullptr) {
-    const message::CfwsResult r = message::SkipCfws(s_, pos_);
-    if (!r.ok()) return FailCfws(r);
-    if (skipped != nullptr) *skipped = r.offset > pos_;
-    pos_ = r.offset;
+    const std::size_t start = pos_;
+    if (!Take(message::SkipCfws(s_, pos_))) return false;
+    if (skipped != nullptr) *skipped = pos_ > start;
     return true;
   }
 
-  // The line break of FWS inside a quoted-string.
-  bool SkipFold() {
-    const message::CfwsResult r = message::SkipFold(s_, pos_);
-    if (!r.ok()) return FailCfws(r);
-    pos_ = r.offset;
-    return true;
-  }
-
-  bool FailCfws(const message::CfwsResult& r) {
-    AuthResError e = AuthResError::kSyntax;
-    if (r.error == message::CfwsError::kUnterminatedComment) e = AuthResError::kUnterminatedComment;
-    if (r.error == message::CfwsError::kCommentTooDeep) e = AuthResError::kCommentTooDeep;
+  // Moves past what the lexer skipped, or fails with its error kind mapped.
+  bool Take(const message::CfwsResult& r) {
+    if (r.ok()) {
+      pos_ = r.offset;
+      return true;
+    }
+    using message::CfwsError;
+    const AuthResError e = r.error == CfwsError::kUnterminatedComment ? AuthResError::kUnterminatedComment
+                           : r.error == CfwsError::kCommentTooDeep    ? AuthResError::kCommentTooDeep
+                                                                      : AuthResError::kSyntax;
     return Fail(e, r.offset, std::string(message::CfwsErrorText(r.error)));
   }
 
@@ -206,7 +192,7 @@ class Parser {
         continue;
       }
       if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
+        if (!Take(message::SkipFold(s_, pos_))) return false;
         continue;  // the CRLF of FWS is not part of the content
       }
       if (IsCtl(c) && c != '\t') {

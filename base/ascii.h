@@ -26,6 +26,21 @@ constexpr bool IsCtl(char c) {
   return u < 0x20 || u == 0x7F;
 }
 
+// RFC 5322 §3.2.3 atext, the characters of an atom (RFC 5321 §4.1.2 Atom
+// is built from it). US-ASCII only; RFC 6532 §3.2 widening to UTF-8 is the
+// caller's choice.
+constexpr bool IsAtext(char c) {
+  if (IsAlnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
+    case '|': case '}': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
 constexpr char ToLowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -47,6 +62,10 @@ constexpr bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 constexpr bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
+
+// A byte for an error message: "'x'" when it is printable US-ASCII, else
+// its value ("0x0a"), so a message never carries a raw control byte.
+std::string DescribeOctet(char c);
 
 // Copies of `s` with ASCII letters folded; other bytes unchanged.
 std::string AsciiLower(std::string_view s);

@@ -1,6 +1,7 @@
 #include "base/ascii.h"
 
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -48,6 +49,23 @@ TEST(Ascii, EqualsIgnoreCaseFoldsAsciiLettersOnly) {
   static_assert(EqualsIgnoreCase("IPv6", "ipV6"));
   static_assert(StartsWithIgnoreCase("AUTH=PLAIN", "auth="));
   static_assert(!StartsWithIgnoreCase("AUT", "auth="));
+}
+
+TEST(Ascii, AtextIsRfc5322Section323) {
+  const std::string atext =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~";
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    EXPECT_EQ(IsAtext(c), atext.find(c) != std::string::npos) << i;
+  }
+}
+
+TEST(Ascii, DescribeOctetQuotesPrintablesAndHexesTheRest) {
+  const std::pair<char, std::string> rows[] = {
+      {'a', "'a'"}, {'!', "'!'"}, {'~', "'~'"}, {' ', "0x20"},
+      {'\0', "0x00"}, {'\n', "0x0a"}, {'\x7F', "0x7f"}, {'\xFF', "0xff"},
+  };
+  for (const auto& [c, want] : rows) EXPECT_EQ(DescribeOctet(c), want);
 }
 
 TEST(Ascii, LowerAndUpperLeaveNonLettersAlone) {

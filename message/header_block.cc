@@ -19,13 +19,6 @@ constexpr bool IsFtext(char c) {
   return u >= 33 && u <= 126 && u != ':';
 }
 
-std::string Printable(char c) {
-  const unsigned char u = static_cast<unsigned char>(c);
-  if (u >= 33 && u <= 126) return std::string("'") + c + "'";
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  return std::string("0x") + kHex[u >> 4] + kHex[u & 15];
-}
-
 class Splitter {
  public:
   Splitter(std::string_view message, const HeaderBlockOptions& options)
@@ -135,7 +128,7 @@ bool Splitter::SplitField(std::size_t start) {
                   "header line has no ':' (RFC 5322 section 2.2: a field is name \":\" body)");
     }
     return Fail(HeaderBlockError::kInvalidFieldName, i,
-                "byte " + Printable(m_[i]) +
+                "byte " + base::DescribeOctet(m_[i]) +
                     " in a field name; names are printable US-ASCII except ':' (RFC 5322 "
                     "section 3.6.8)");
   }

@@ -20,10 +20,7 @@ constexpr bool IsLetDig(char c) { return base::IsAlnum(c); }
 // RFC 5322 §3.2.3 atext, used by RFC 5321 §4.1.2 Atom.
 constexpr std::array<bool, 256> MakeAtextTable() {
   std::array<bool, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    t[c] = IsLetDig(static_cast<unsigned char>(c));
-  }
-  for (unsigned char c : std::string_view("!#$%&'*+-/=?^_`{|}~")) t[c] = true;
+  for (int c = 0; c < 256; ++c) t[c] = base::IsAtext(static_cast<char>(c));
   return t;
 }
 constexpr std::array<bool, 256> kAtext = MakeAtextTable();

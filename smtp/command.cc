@@ -23,17 +23,7 @@ using base::IsDigit;
 using base::ToUpperAscii;
 
 // RFC 5322 §3.2.3 atext (RFC 5321 §4.1.2 Atom; RFC 3461 addr-type).
-constexpr bool IsAtext(unsigned char c) {
-  if (IsAlnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+using base::IsAtext;
 
 // Reply codes and RFC 3463 enhanced status codes for each error.
 struct Reply {

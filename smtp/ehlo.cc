@@ -1,6 +1,5 @@
 #include "smtp/ehlo.h"
 
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -37,16 +36,7 @@ size_t KeywordViolation(std::string_view s, bool allow_underscore) {
   return std::string_view::npos;
 }
 
-std::string DescribeOctet(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  char buf[16];
-  if (u >= 0x21 && u <= 0x7e) {
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  } else {
-    std::snprintf(buf, sizeof buf, "0x%02x", u);
-  }
-  return buf;
-}
+using base::DescribeOctet;
 
 // The keywords with a typed field, in FormatEhloReply's order.
 enum class Known {

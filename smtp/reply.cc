@@ -1,6 +1,5 @@
 #include "smtp/reply.h"
 
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -27,16 +26,7 @@ bool CodeDigitInRange(int position, char c) {
   }
 }
 
-std::string DescribeOctet(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  char buf[16];
-  if (u >= 0x21 && u <= 0x7e) {
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  } else {
-    std::snprintf(buf, sizeof buf, "0x%02x", u);
-  }
-  return buf;
-}
+using base::DescribeOctet;
 
 void AppendCode(std::string& out, int code) {
   if (code >= 0 && code <= 999) {

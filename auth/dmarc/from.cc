@@ -16,19 +16,7 @@ namespace mxkit::auth::dmarc {
 namespace {
 
 // RFC 5322 §3.2.3 atext, widened by RFC 6532 §3.2 to UTF-8 non-ASCII.
-bool IsAtext(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (u >= 0x80) return true;
-  if (base::IsAlnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsAtext(char c) { return static_cast<unsigned char>(c) >= 0x80 || base::IsAtext(c); }
 
 struct Token {
   enum Kind { kWord, kDot } kind;
@@ -82,18 +70,18 @@ class Parser {
   }
 
   // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h.
-  bool SkipCfws() {
-    const message::CfwsResult r = message::SkipCfws(s_, pos_);
-    if (!r.ok()) return FailCfws(r);
-    pos_ = r.offset;
-    return true;
-  }
+  bool SkipCfws() { return Take(message::SkipCfws(s_, pos_)); }
 
-  bool FailCfws(const message::CfwsResult& r) {
-    Fail(r.error == message::CfwsError::kCommentTooDeep ? FromError::kCommentTooDeep
-                                                        : FromError::kSyntax,
-         r.offset, std::string(message::CfwsErrorText(r.error)));
-    return false;
+  // Moves past what the lexer skipped, or fails with its error kind mapped.
+  bool Take(const message::CfwsResult& r) {
+    if (!r.ok()) {
+      const bool deep = r.error == message::CfwsError::kCommentTooDeep;
+      Fail(deep ? FromError::kCommentTooDeep : FromError::kSyntax, r.offset,
+           std::string(message::CfwsErrorText(r.error)));
+    } else {
+      pos_ = r.offset;
+    }
+    return r.ok();
   }
 
   // quoted-string (§3.2.4) starting at '"'; appends it as written.
@@ -113,9 +101,7 @@ class Parser {
         continue;
       }
       if (c == '\r' || c == '\n') {
-        const message::CfwsResult fold = message::SkipFold(s_, pos_);
-        if (!fold.ok()) return FailCfws(fold);
-        pos_ = fold.offset;
+        if (!Take(message::SkipFold(s_, pos_))) return false;
         continue;
       }
       if (c == '\0') {
