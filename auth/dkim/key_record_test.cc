@@ -180,6 +180,17 @@ TEST(KeyRecord, RejectsInvalidRecords) {
   }
 }
 
+// RFC 4648 §3.5 lets a decoder reject non-zero pad bits; DKIM does not, as
+// dkimpy, OpenDKIM and BoringSSL accept such keys (base/base64.h
+// allow_nonzero_pad_bits). "...HURp=" differs from "...HURo=" only there.
+TEST(KeyRecord, AcceptsNonZeroPadBitsInP) {
+  KeyRecordResult canonical = ParseKeyRecord("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+  KeyRecordResult padded = ParseKeyRecord("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURp=");
+  ASSERT_TRUE(canonical.ok()) << canonical.message;
+  ASSERT_TRUE(padded.ok()) << padded.message;
+  EXPECT_EQ(padded.record.public_key, canonical.record.public_key);
+}
+
 TEST(KeyRecord, RejectsTrailingBytesAfterDer) {
   base::Base64Result der = base::DecodeBase64(TestKeys().spki_1024);
   ASSERT_TRUE(der.ok());
