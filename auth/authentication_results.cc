@@ -1,7 +1,5 @@
 #include "auth/authentication_results.h"
 
-#include <openssl/base64.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -12,24 +10,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/ascii.h"
+#include "message/cfws.h"
 
 namespace mxkit::auth {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsCtl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
+using base::AsciiLower;
+using base::IsAlnum;
+using base::IsAtext;
+using base::IsCtl;
+using base::IsDigit;
 // RFC 2045 §5.1 tspecials.
 bool IsTspecial(char c) {
   switch (c) {
@@ -44,18 +35,6 @@ bool IsTspecial(char c) {
 bool IsTokenChar(char c) {
   auto u = static_cast<unsigned char>(c);
   return u > 0x20 && u < 0x7f && !IsTspecial(c);
-}
-// RFC 5322 §3.2.3 atext.
-bool IsAtext(char c) {
-  if (IsAlnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 bool IsToken(std::string_view s) {
@@ -162,65 +141,26 @@ class Parser {
   bool AtEnd() const { return pos_ >= s_.size(); }
   char Peek() const { return AtEnd() ? '\0' : s_[pos_]; }
 
-  // CFWS; sets *skipped when it consumed anything.
+  // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h; sets
+  // *skipped when it consumed anything.
   bool SkipCfws(bool* skipped = nullptr) {
-    std::size_t start = pos_;
-    while (!AtEnd()) {
-      char c = s_[pos_];
-      if (c == ' ' || c == '\t') {
-        ++pos_;
-      } else if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
-      } else if (c == '(') {
-        if (!SkipComment()) return false;
-      } else {
-        break;
-      }
-    }
+    const std::size_t start = pos_;
+    if (!Take(message::SkipCfws(s_, pos_))) return false;
     if (skipped != nullptr) *skipped = pos_ > start;
     return true;
   }
 
-  // CRLF (or LF) that must be followed by WSP (RFC 5322 §3.2.2 FWS).
-  bool SkipFold() {
-    std::size_t n = (s_[pos_] == '\r') ? 2 : 1;
-    if (s_[pos_] == '\r' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '\n')) {
-      return Fail(AuthResError::kSyntax, pos_, "bare CR");
+  // Moves past what the lexer skipped, or fails with its error kind mapped.
+  bool Take(const message::CfwsResult& r) {
+    if (r.ok()) {
+      pos_ = r.offset;
+      return true;
     }
-    if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-      return Fail(AuthResError::kSyntax, pos_,
-                  "line break not followed by WSP (RFC 5322 §3.2.2 FWS)");
-    }
-    pos_ += n;
-    return true;
-  }
-
-  bool SkipComment() {
-    std::size_t start = pos_;
-    std::size_t depth = 0;
-    while (!AtEnd()) {
-      char c = s_[pos_];
-      if (c == '(') {
-        if (++depth > kMaxAuthResCommentDepth) {
-          return Fail(AuthResError::kCommentTooDeep, pos_,
-                      "comments nested deeper than " + std::to_string(kMaxAuthResCommentDepth));
-        }
-        ++pos_;
-      } else if (c == ')') {
-        ++pos_;
-        if (--depth == 0) return true;
-      } else if (c == '\\') {
-        if (pos_ + 1 >= s_.size()) break;
-        pos_ += 2;
-      } else if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
-      } else if (c == '\0') {
-        return Fail(AuthResError::kSyntax, pos_, "NUL inside a comment");
-      } else {
-        ++pos_;
-      }
-    }
-    return Fail(AuthResError::kUnterminatedComment, start, "unterminated comment");
+    using message::CfwsError;
+    const AuthResError e = r.error == CfwsError::kUnterminatedComment ? AuthResError::kUnterminatedComment
+                           : r.error == CfwsError::kCommentTooDeep    ? AuthResError::kCommentTooDeep
+                                                                      : AuthResError::kSyntax;
+    return Fail(e, r.offset, std::string(message::CfwsErrorText(r.error)));
   }
 
   // quoted-string at '"'; *decoded gets the content, *raw the bytes as
@@ -252,7 +192,7 @@ class Parser {
         continue;
       }
       if (c == '\r' || c == '\n') {
-        if (!SkipFold()) return false;
+        if (!Take(message::SkipFold(s_, pos_))) return false;
         continue;  // the CRLF of FWS is not part of the content
       }
       if (IsCtl(c) && c != '\t') {
@@ -282,7 +222,7 @@ class Parser {
                   std::string(what) + " \"" + std::string(kw) +
                       "\" starts or ends with '-' (RFC 5321 Ldh-str)");
     }
-    *out = LowerCopy(kw);
+    *out = AsciiLower(kw);
     return true;
   }
 
@@ -536,24 +476,6 @@ absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) 
   return out;
 }
 
-std::string Sanitize(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (IsCtl(c)) c = ' ';
-  }
-  return out;
-}
-
-std::string Base64Prefix(std::string_view bytes, std::size_t n) {
-  std::size_t len = 0;
-  if (!EVP_EncodedLength(&len, bytes.size())) return "";
-  std::string out(len, '\0');
-  std::size_t written = EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()),
-                                        reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  out.resize(written);
-  return out.substr(0, n);
-}
-
 }  // namespace
 
 std::string_view AuthResErrorName(AuthResError error) {
@@ -622,61 +544,6 @@ absl::StatusOr<std::string> FormatAuthenticationResultsField(const Authenticatio
   absl::StatusOr<std::string> body = FormatAuthenticationResults(results);
   if (!body.ok()) return body.status();
   return "Authentication-Results:" + *body + "\r\n";
-}
-
-AuthenticationResults BuildAuthenticationResults(const AuthResInput& input) {
-  AuthenticationResults ar;
-  ar.authserv_id = input.authserv_id;
-  for (const SpfReport& spf : input.spf) {
-    AuthResInfo info;
-    info.method = "spf";
-    info.result = std::string(spf::ResultName(spf.result));
-    if (spf.result != spf::Result::kPass && !spf.reason.empty()) info.reason = Sanitize(spf.reason);
-    if (!spf.value.empty()) {
-      info.properties.push_back({"smtp", spf.identity == "helo" ? "helo" : "mailfrom",
-                                 Sanitize(spf.value)});
-    }
-    ar.results.push_back(std::move(info));
-  }
-  if (input.dkim) {
-    if (input.dkim->empty()) {
-      ar.results.push_back(AuthResInfo{"dkim", std::nullopt, "none", std::nullopt, {}});
-    }
-    for (const dkim::SignatureResult& sig : *input.dkim) {
-      AuthResInfo info;
-      info.method = "dkim";
-      info.result = std::string(dkim::DkimResultKeyword(sig.result));
-      if (sig.result != dkim::DkimResult::kPass && !sig.reason.empty()) {
-        info.reason = Sanitize(sig.reason);
-      }
-      if (sig.signature) {
-        const dkim::Signature& s = *sig.signature;
-        info.properties.push_back({"header", "d", s.domain});
-        info.properties.push_back({"header", "i", Sanitize(s.identity)});
-        info.properties.push_back({"header", "s", s.selector});
-        info.properties.push_back(
-            {"header", "a", std::string(dkim::SignatureAlgorithmName(s.algorithm))});
-        std::string b = Base64Prefix(s.signature, kHeaderBPrefixLength);
-        if (!b.empty()) info.properties.push_back({"header", "b", b});
-      }
-      ar.results.push_back(std::move(info));
-    }
-  }
-  if (input.dmarc) {
-    const dmarc::Evaluation& ev = *input.dmarc;
-    AuthResInfo info;
-    info.method = "dmarc";
-    info.result = std::string(dmarc::DmarcResultKeyword(ev.result));
-    if (ev.result != dmarc::DmarcResult::kPass && !ev.reason.empty()) {
-      info.reason = Sanitize(ev.reason);
-    }
-    if (!ev.author_domain.empty()) info.properties.push_back({"header", "from", ev.author_domain});
-    if (input.policy_dmarc && ev.record) {
-      info.properties.push_back({"policy", "dmarc", std::string(dmarc::PolicyName(ev.disposition))});
-    }
-    ar.results.push_back(std::move(info));
-  }
-  return ar;
 }
 
 }  // namespace mxkit::auth

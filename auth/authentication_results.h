@@ -1,5 +1,7 @@
-// Authentication-Results header fields (RFC 8601): parsing existing ones,
-// formatting, and building one from mxkit's SPF, DKIM and DMARC results.
+// Authentication-Results header fields (RFC 8601): parsing existing ones and
+// formatting. Building one from mxkit's SPF, DKIM and DMARC results is
+// auth/authentication_results_builder.h, so that parsing a header needs
+// neither the evaluators nor BoringSSL.
 //
 // ParseAuthenticationResults implements the RFC 8601 §2.2 grammar for the
 // field body (everything after "Authentication-Results:"):
@@ -36,23 +38,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "auth/dkim/verifier.h"
-#include "auth/dmarc/dmarc.h"
-#include "auth/spf/evaluator.h"
+#include "message/cfws.h"
 
 namespace mxkit::auth {
 
-// Postfix's header_size_limit (smtp/header_block.h kMaxHeaderFieldBytes):
+// Postfix's header_size_limit (message/header_block.h kMaxHeaderFieldBytes):
 // a longer field is not one header to a receiver anyway.
 inline constexpr std::size_t kMaxAuthResLength = 102400;
 // Ours: RFC 8601 bounds neither; a receiver adds a handful.
 inline constexpr std::size_t kMaxResultInfos = 256;
 inline constexpr std::size_t kMaxPropertiesPerResult = 64;
-inline constexpr std::size_t kMaxAuthResCommentDepth = 32;
+inline constexpr std::size_t kMaxAuthResCommentDepth = message::kMaxCommentDepth;
 // authres-version and method-version are 1*DIGIT; nine digits fit uint32.
 inline constexpr std::size_t kMaxVersionDigits = 9;
-// RFC 6008 §4: header.b carries at least the first 8 characters of b=.
-inline constexpr std::size_t kHeaderBPrefixLength = 8;
 
 struct AuthResProperty {
   std::string ptype;     // "smtp", "header", "body", "policy", lowercased;
@@ -136,34 +134,6 @@ absl::StatusOr<std::string> FormatAuthenticationResults(const AuthenticationResu
 
 // "Authentication-Results:" + FormatAuthenticationResults + "\r\n".
 absl::StatusOr<std::string> FormatAuthenticationResultsField(const AuthenticationResults& results);
-
-// What an SPF check says about one identity.
-struct SpfReport {
-  spf::Result result = spf::Result::kNone;
-  // RFC 8601 §2.7.2: "mailfrom" (value: the MAIL FROM address) or "helo"
-  // (value: the HELO/EHLO name).
-  std::string identity = "mailfrom";
-  std::string value;
-  std::string reason;  // emitted as reason= for results other than pass
-};
-
-struct AuthResInput {
-  std::string authserv_id;
-  std::vector<SpfReport> spf;
-  // Absent: DKIM not checked (no dkim= resinfo); present and empty: dkim=none.
-  std::optional<std::vector<dkim::SignatureResult>> dkim;
-  std::optional<dmarc::Evaluation> dmarc;
-  // Add policy.dmarc=<disposition> to a dmarc= resinfo that found a record.
-  bool policy_dmarc = true;
-};
-
-// Builds the RFC 8601 value for a message: spf= with smtp.mailfrom / smtp.helo
-// (§2.7.2), one dkim= per signature with header.d, header.i, header.s,
-// header.a and the first kHeaderBPrefixLength characters of b= in header.b
-// (RFC 6008), dmarc= with header.from (RFC 7489 §11.2). Reasons for non-pass
-// results go in reason= with control characters replaced by spaces. With no
-// method at all the result is the "none" form.
-AuthenticationResults BuildAuthenticationResults(const AuthResInput& input);
 
 }  // namespace mxkit::auth
 

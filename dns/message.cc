@@ -6,11 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/absl_interop.h"
 
 namespace mxkit::dns {
 namespace {
 
-absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using base::Av;
 
 WireError Error(WireErrorKind kind, size_t offset, std::string message) {
   return WireError{kind, offset, std::move(message)};

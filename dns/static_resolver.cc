@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/absl_interop.h"
 #include "dns/zone.h"
 
 namespace mxkit::dns {
@@ -17,8 +18,7 @@ constexpr size_t kMaxTextNameLength = 253;
 // RFC 1035 §2.3.4.
 constexpr size_t kMaxLabelLength = 63;
 
-// abseil here predates std::string_view interop.
-absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using base::Av;
 
 std::string_view StripTrailingDot(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);

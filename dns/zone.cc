@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/absl_interop.h"
 
 namespace mxkit::dns {
 namespace {
@@ -20,7 +21,7 @@ constexpr size_t kMaxLabelLength = 63;  // RFC 1035 §2.3.4
 // RFC 1035 §3.2.1: RDLENGTH is 16 bits.
 constexpr size_t kMaxRdataLength = kMaxZoneRdataLength;
 
-absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using base::Av;
 
 // A field of an entry. Quoted strings are unescaped as they are read;
 // unquoted ones keep their escapes, because what an escape means depends on

@@ -45,20 +45,14 @@ struct Delivery {
 
 // The sidecar JSON for `delivery` whose stored message is `message_size`
 // octets under Maildir name `name`: one object, keys in a fixed order, ending
-// in a newline. Strings are written as JSON strings; bytes that are not valid
-// UTF-8 (a client may send them in an address without SMTPUTF8) are written
-// as \u00XX escapes of the byte value, so every input yields valid JSON and a
-// reader can recover the bytes by mapping U+0000..U+00FF back to octets for
-// those escapes.
+// in a newline. Strings are written by base::AppendJsonString: bytes that
+// are not valid UTF-8 (a client may send them in an address without
+// SMTPUTF8) become U+FFFD, so every input yields valid JSON.
 std::string DeliveryToJson(const Delivery& delivery, const std::string& name,
                            uint64_t message_size);
 
 // RFC 3339 UTC time with microseconds, "2026-11-23T11:15:45.123456Z".
 std::string FormatRfc3339Micros(int64_t unix_micros);
-
-// Appends `bytes` to `out` as a JSON string literal (with the quotes), using
-// the escaping described at DeliveryToJson.
-void AppendJsonString(std::string& out, std::string_view bytes);
 
 }  // namespace mxkit::fakemx
 

@@ -7,39 +7,6 @@
 namespace mxkit::fakemx {
 namespace {
 
-std::string Json(std::string_view bytes) {
-  std::string out;
-  AppendJsonString(out, bytes);
-  return out;
-}
-
-TEST(AppendJsonString, EscapesTable) {
-  struct Row {
-    std::string in, want;
-  };
-  const Row rows[] = {
-      {"", "\"\""},
-      {"alice@example.org", "\"alice@example.org\""},
-      {"\"quoted local\"@x", "\"\\\"quoted local\\\"@x\""},
-      {"back\\slash", "\"back\\\\slash\""},
-      {"cr\rlf\ntab\t", "\"cr\\rlf\\ntab\\t\""},
-      {std::string("nul\0x", 5), "\"nul\\u0000x\""},
-      {"\x1f\x7f", "\"\\u001f\\u007f\""},
-      // Valid UTF-8 (RFC 6531 addresses) passes through unchanged.
-      {"j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9f\x98\x80", "\"j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9f\x98\x80\""},
-      // Invalid UTF-8 bytes become \u00XX of the byte value.
-      {"\xff", "\"\\u00ff\""},
-      {"\xc3", "\"\\u00c3\""},                  // truncated sequence
-      {"\xc0\xaf", "\"\\u00c0\\u00af\""},       // overlong '/'
-      {"\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\""},  // a UTF-16 surrogate
-      {"\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\""},  // above U+10FFFF
-      {"\xe2\x82", "\"\\u00e2\\u0082\""},
-  };
-  for (const Row& row : rows) {
-    EXPECT_EQ(Json(row.in), row.want) << row.in;
-  }
-}
-
 TEST(FormatRfc3339Micros, FormatsUtcWithSixFractionDigits) {
   EXPECT_EQ(FormatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(FormatRfc3339Micros(1795000000123456), "2026-11-18T11:06:40.123456Z");
@@ -69,6 +36,22 @@ TEST(DeliveryToJson, WritesEveryFieldInAFixedOrder) {
             "\"rcpt_to\":[{\"address\":\"a@b\",\"params\":[]},"
             "{\"address\":\"c@d\",\"params\":[[\"NOTIFY\",\"SUCCESS,FAILURE\"]]}],"
             "\"body\":\"8BITMIME\",\"smtputf8\":true,\"via_bdat\":true,\"size\":42}\n");
+}
+
+// A client may put bytes that are not UTF-8 into a path without SMTPUTF8;
+// they become U+FFFD (base/json.h), never \u00XX, which would claim the
+// real character U+00XX.
+TEST(DeliveryToJson, WritesInvalidUtf8AsReplacementCharacter) {
+  Delivery d;
+  d.helo = "h\xE9lo";  // Latin-1 e-acute
+  d.reverse_path = "b\xC3\xBC" "cher@x";
+  d.recipients = {{"\xFF@x", {{"ORCPT", "rfc822;\xC0\xAF"}}}};
+  const std::string json = DeliveryToJson(d, "n", 0);
+  EXPECT_NE(json.find("\"domain\":\"h\xEF\xBF\xBDlo\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"address\":\"b\xC3\xBC" "cher@x\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"address\":\"\xEF\xBF\xBD@x\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"rfc822;\xEF\xBF\xBD\xEF\xBF\xBD\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\\u00"), std::string::npos) << json;
 }
 
 }  // namespace

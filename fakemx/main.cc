@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "base/absl_interop.h"
 #include "base/version.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
@@ -23,10 +24,7 @@ namespace {
 namespace asio = boost::asio;
 using mxkit::fakemx::FakemxFlags;
 
-std::string StatusText(const absl::Status& status) {
-  const auto m = status.message();
-  return std::string(m.data(), m.size());
-}
+using mxkit::base::StatusText;
 
 std::string MachineHostname() {
   char buf[256] = {};

@@ -1,4 +1,4 @@
-// Fuzz target for //smtp:header_block (SplitHeaderBlock).
+// Fuzz target for //message:header_block (SplitHeaderBlock).
 //
 // Input: byte 0 selects the options, the rest is the message.
 // Properties checked (a violation traps):
@@ -16,14 +16,14 @@
 #include <string>
 #include <string_view>
 
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace {
 
-using mxkit::smtp::HeaderBlockOptions;
-using mxkit::smtp::HeaderBlockResult;
-using mxkit::smtp::HeaderField;
-using mxkit::smtp::SplitHeaderBlock;
+using mxkit::message::HeaderBlockOptions;
+using mxkit::message::HeaderBlockResult;
+using mxkit::message::HeaderField;
+using mxkit::message::SplitHeaderBlock;
 
 void Check(bool ok) {
   if (!ok) __builtin_trap();

@@ -4,27 +4,23 @@
 #include <cstdint>
 #include <string>
 
-#include "smtp/utf8.h"
+#include "base/ascii.h"
+#include "base/utf8.h"
 
 namespace mxkit::smtp {
 namespace {
 
-constexpr bool IsAlpha(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsLetDig(unsigned char c) { return IsAlpha(c) || IsDigit(c); }
-constexpr bool IsHexDigit(unsigned char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+using base::EqualsIgnoreCase;
+using base::IsDigit;
+using base::IsHexDigit;
+using base::Utf8SequenceLength;
+// RFC 5321 §4.1.2 Let-dig = ALPHA / DIGIT.
+constexpr bool IsLetDig(char c) { return base::IsAlnum(c); }
 
 // RFC 5322 §3.2.3 atext, used by RFC 5321 §4.1.2 Atom.
 constexpr std::array<bool, 256> MakeAtextTable() {
   std::array<bool, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    t[c] = IsLetDig(static_cast<unsigned char>(c));
-  }
-  for (unsigned char c : std::string_view("!#$%&'*+-/=?^_`{|}~")) t[c] = true;
+  for (int c = 0; c < 256; ++c) t[c] = base::IsAtext(static_cast<char>(c));
   return t;
 }
 constexpr std::array<bool, 256> kAtext = MakeAtextTable();
@@ -39,16 +35,6 @@ constexpr bool IsDcontent(unsigned char c) {
   return (c >= 33 && c <= 90) || (c >= 94 && c <= 126);
 }
 
-char ToLowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
-  }
-  return true;
-}
 
 // Length of the RFC 3492 Punycode encoding of the code points of the
 // well-formed UTF-8 `label` (the part of an A-label after "xn--"). Labels
@@ -758,16 +744,6 @@ std::string FormatPath(const MailPath& path) {
   std::string out;
   AppendPath(path, &out);
   return out;
-}
-
-std::size_t FindInvalidUtf8(std::string_view input) {
-  std::size_t pos = 0;
-  while (pos < input.size()) {
-    const std::size_t n = Utf8SequenceLength(input, pos);
-    if (n == 0) return pos;
-    pos += n;
-  }
-  return input.size();
 }
 
 }  // namespace mxkit::smtp

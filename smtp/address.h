@@ -182,11 +182,6 @@ void AppendLocalPart(std::string_view local_part, std::string* out);
 void AppendMailbox(const Mailbox& mailbox, std::string* out);
 void AppendPath(const MailPath& path, std::string* out);
 
-// RFC 3629 §4 well-formedness of `input` (no overlongs, surrogates or code
-// points above U+10FFFF). Returns input.size() when well-formed, else the
-// offset of the first byte of the first ill-formed sequence.
-std::size_t FindInvalidUtf8(std::string_view input);
-
 }  // namespace mxkit::smtp
 
 #endif  // MXKIT_SMTP_ADDRESS_H_

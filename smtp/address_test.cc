@@ -430,14 +430,6 @@ TEST(AddressParser, ULabelLengthIsItsALabelLength) {
   EXPECT_TRUE(ParseHost("b\xC3\xBC" "cher.example", false, utf8).ok());
 }
 
-TEST(AddressParser, FindInvalidUtf8ReportsFirstBadSequence) {
-  EXPECT_EQ(FindInvalidUtf8("plain"), 5u);
-  EXPECT_EQ(FindInvalidUtf8("\xE2\x82\xAC ok"), 6u);
-  EXPECT_EQ(FindInvalidUtf8("ab\xE2\x82"), 2u);
-  EXPECT_EQ(FindInvalidUtf8("\xF8\x88\x80\x80\x80"), 0u);
-  EXPECT_EQ(FindInvalidUtf8("\xE0\x80\xAF"), 0u);  // overlong "/"
-}
-
 // Regression for fuzz/regressions/path_fuzzer/crash-cd1857ab...: address
 // literals are bounded like domains (RFC 5321 §4.5.3.1.2), not only by the path.
 TEST(AddressParser, RejectsAddressLiteralLongerThan255Octets) {

@@ -8,40 +8,22 @@
 #include <utility>
 #include <variant>
 
+#include "base/ascii.h"
+#include "base/base64.h"
+#include "base/utf8.h"
+
 namespace mxkit::smtp {
 namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-constexpr bool IsAlpha(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsAlnum(unsigned char c) { return IsAlpha(c) || IsDigit(c); }
-constexpr char ToUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view upper) {
-  if (a.size() != upper.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ToUpper(a[i]) != upper[i]) return false;
-  }
-  return true;
-}
+using base::EqualsIgnoreCase;
+using base::IsAlnum;
+using base::IsDigit;
+using base::ToUpperAscii;
 
 // RFC 5322 §3.2.3 atext (RFC 5321 §4.1.2 Atom; RFC 3461 addr-type).
-constexpr bool IsAtext(unsigned char c) {
-  if (IsAlnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+using base::IsAtext;
 
 // Reply codes and RFC 3463 enhanced status codes for each error.
 struct Reply {
@@ -81,7 +63,7 @@ CommandResult Ok(Command command) {
 // integer compares rather than memcmp calls (the hot path of every line).
 constexpr std::uint64_t PackUpper(std::string_view word) {
   std::uint64_t v = 0;
-  for (char c : word) v = (v << 8) | static_cast<unsigned char>(ToUpper(c));
+  for (char c : word) v = (v << 8) | static_cast<unsigned char>(ToUpperAscii(c));
   return v;
 }
 
@@ -135,85 +117,6 @@ bool ParseDecimal(std::string_view digits, std::uint64_t* value) {
   }
   *value = v;
   return true;
-}
-
-// RFC 4648 §4 base64, strict: length a multiple of 4, "=" only as final
-// padding, and zero pad bits (§3.5), so every input has one decoding and
-// one canonical encoding. Returns the offset of the first bad byte, or
-// npos on success.
-constexpr std::array<signed char, 256> MakeBase64Table() {
-  std::array<signed char, 256> t{};
-  for (auto& v : t) v = -1;
-  constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
-    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
-  }
-  return t;
-}
-constexpr std::array<signed char, 256> kBase64 = MakeBase64Table();
-
-std::size_t DecodeBase64(std::string_view in, std::string* out) {
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '=' && kBase64[static_cast<unsigned char>(in[i])] < 0) return i;
-  }
-  if (in.size() % 4 != 0) return in.size();
-  out->reserve(out->size() + in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      const unsigned char c = static_cast<unsigned char>(in[i + j]);
-      if (c == '=' && last && j >= 2) {
-        // "=" only at the end: "xx==" or "xxx=".
-        if (j == 2 && in[i + 3] != '=') return i + j;
-        v[j] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0 || kBase64[c] < 0) return i + j;
-      v[j] = kBase64[c];
-    }
-    const unsigned int triple = (static_cast<unsigned>(v[0]) << 18) |
-                                (static_cast<unsigned>(v[1]) << 12) |
-                                (static_cast<unsigned>(v[2]) << 6) |
-                                static_cast<unsigned>(v[3]);
-    if (pad == 2 && (triple & 0xFFFF) != 0) return i + 1;
-    if (pad == 1 && (triple & 0xFF) != 0) return i + 2;
-    out->push_back(static_cast<char>(triple >> 16));
-    if (pad < 2) out->push_back(static_cast<char>((triple >> 8) & 0xFF));
-    if (pad < 1) out->push_back(static_cast<char>(triple & 0xFF));
-  }
-  return npos;
-}
-
-void AppendBase64(std::string_view in, std::string* out) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned int t = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8) |
-                           static_cast<unsigned char>(in[i + 2]);
-    out->push_back(kAlphabet[t >> 18]);
-    out->push_back(kAlphabet[(t >> 12) & 63]);
-    out->push_back(kAlphabet[(t >> 6) & 63]);
-    out->push_back(kAlphabet[t & 63]);
-  }
-  if (i + 1 == in.size()) {
-    const unsigned int t = static_cast<unsigned char>(in[i]) << 16;
-    out->push_back(kAlphabet[t >> 18]);
-    out->push_back(kAlphabet[(t >> 12) & 63]);
-    out->append("==");
-  } else if (i + 2 == in.size()) {
-    const unsigned int t = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8);
-    out->push_back(kAlphabet[t >> 18]);
-    out->push_back(kAlphabet[(t >> 12) & 63]);
-    out->push_back(kAlphabet[(t >> 6) & 63]);
-    out->push_back('=');
-  }
 }
 
 // RFC 5321 §4.1.2 String = Atom / Quoted-string, starting at line[pos].
@@ -771,7 +674,7 @@ CommandResult ParseVrfyOrExpn(std::string_view line, const CommandParseOptions& 
                   "a non-ASCII argument needs the SMTPUTF8 parameter (RFC 6531 §3.7)",
                   AddressErrorKind::kUtf8NotAllowed);
     }
-    const std::size_t invalid = FindInvalidUtf8(command.argument);
+    const std::size_t invalid = base::FindInvalidUtf8(command.argument);
     if (invalid != command.argument.size()) {
       return Fail(CommandErrorKind::kSyntax, 5 + invalid, kReply501Syntax,
                   "ill-formed UTF-8 (RFC 3629 §4)", AddressErrorKind::kInvalidUtf8);
@@ -873,7 +776,7 @@ CommandResult ParseAuth(std::string_view line) {
       return Fail(CommandErrorKind::kSyntax, 5 + i, kReply501Args,
                   "byte not allowed in sasl-mech (RFC 4954 §4)");
     }
-    command.mechanism[i] = ToUpper(static_cast<char>(c));
+    command.mechanism[i] = ToUpperAscii(static_cast<char>(c));
   }
   if (end != line.size()) {
     const std::string_view response = line.substr(end + 1);
@@ -884,12 +787,13 @@ CommandResult ParseAuth(std::string_view line) {
       return Fail(CommandErrorKind::kSyntax, end + 1, kReply501Syntax,
                   "empty initial-response; use \"=\" (RFC 4954 §4)");
     } else {
-      const std::size_t bad = DecodeBase64(response, &decoded);
-      if (bad != npos) {
+      base::Base64Result b64 = base::DecodeBase64(response);
+      if (!b64.ok()) {
         // RFC 4954 §4: "501 5.5.2 Cannot Base64-decode Client responses".
-        return Fail(CommandErrorKind::kSyntax, end + 1 + bad, kReply501Syntax,
+        return Fail(CommandErrorKind::kSyntax, end + 1 + b64.offset, kReply501Syntax,
                     "initial-response is not canonical base64 (RFC 4954 §4, RFC 4648 §4)");
       }
+      decoded = std::move(b64.bytes);
     }
     command.initial_response = std::move(decoded);
   }
@@ -1170,7 +1074,7 @@ void AppendCommand(const Command& command, std::string* out) {
             if (c.initial_response->empty()) {
               out->push_back('=');
             } else {
-              AppendBase64(*c.initial_response, out);
+              base::AppendBase64(*c.initial_response, *out);
             }
           }
         }

@@ -1,32 +1,18 @@
 #include "smtp/ehlo.h"
 
-#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/ascii.h"
 
 namespace mxkit::smtp {
 namespace {
 
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ToUpper(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ToUpper(a[i]) != ToUpper(b[i])) return false;
-  }
-  return true;
-}
+using base::EqualsIgnoreCase;
+using base::IsAlpha;
+using base::IsDigit;
+using base::AsciiUpper;
 
 // RFC 5321 §4.1.1.1: ehlo-param = 1*(%d33-126).
 bool IsParamOctet(char c) {
@@ -50,16 +36,7 @@ size_t KeywordViolation(std::string_view s, bool allow_underscore) {
   return std::string_view::npos;
 }
 
-std::string DescribeOctet(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  char buf[16];
-  if (u >= 0x21 && u <= 0x7e) {
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  } else {
-    std::snprintf(buf, sizeof buf, "0x%02x", u);
-  }
-  return buf;
-}
+using base::DescribeOctet;
 
 // The keywords with a typed field, in FormatEhloReply's order.
 enum class Known {
@@ -256,7 +233,7 @@ class LineParser {
       default:
         if (!params.empty()) {
           Error(EhloErrorKind::kUnexpectedParameter, param_offsets[0],
-                absl::StrCat(Upper(keyword), " takes no parameters"));
+                absl::StrCat(AsciiUpper(keyword), " takes no parameters"));
           return;
         }
         *FlagFor(out_.capabilities, known) = true;
@@ -277,7 +254,7 @@ class LineParser {
     }
     std::vector<std::string> mechs;
     for (size_t i = 0; i < params.size(); ++i) {
-      std::string mech = Upper(params[i]);
+      std::string mech = AsciiUpper(params[i]);
       bool valid = mech.size() <= kMaxSaslMechanism;
       for (char c : mech) valid = valid && IsMechChar(c);
       if (!valid) {
@@ -302,7 +279,7 @@ class LineParser {
 
   void Duplicate(std::string_view keyword) {
     Error(EhloErrorKind::kDuplicateKeyword, 0,
-          absl::StrCat("keyword ", Upper(keyword),
+          absl::StrCat("keyword ", AsciiUpper(keyword),
                        " was already advertised on an earlier line; the first one counts"));
   }
 

@@ -1,15 +1,15 @@
 #include "smtp/reply.h"
 
-#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/ascii.h"
 
 namespace mxkit::smtp {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using base::IsDigit;
 
 // RFC 5321 §4.2: textstring = 1*(%d09 / %d32-126).
 bool IsTextOctet(unsigned char c, bool allow_8bit) {
@@ -26,16 +26,7 @@ bool CodeDigitInRange(int position, char c) {
   }
 }
 
-std::string DescribeOctet(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  char buf[16];
-  if (u >= 0x21 && u <= 0x7e) {
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  } else {
-    std::snprintf(buf, sizeof buf, "0x%02x", u);
-  }
-  return buf;
-}
+using base::DescribeOctet;
 
 void AppendCode(std::string& out, int code) {
   if (code >= 0 && code <= 999) {

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/escaping.h"
+#include "base/base64.h"
 #include "smtp/address.h"
 #include "smtp/ehlo.h"
 #include "smtp/reply.h"
@@ -778,17 +778,14 @@ struct ServerSession::Impl {
       Send(501, "5.0.0", "Authentication cancelled");
       return;
     }
-    std::string decoded;
-    bool base64_ok = line.find_first_not_of(
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-                         std::string::npos &&
-                     line.size() % 4 == 0 && absl::Base64Unescape(line, &decoded);
-    if (!base64_ok) {
+    // Decoded as strictly as the initial response (RFC 4954 §4, RFC 4648 §3.5).
+    base::Base64Result decoded = base::DecodeBase64(line);
+    if (!decoded.ok()) {
       auth.reset();
       Error(501, "5.5.2", "Invalid base64 in SASL response", line, "SASL response is not base64");
       return;
     }
-    auth->responses.push_back(std::move(decoded));
+    auth->responses.push_back(std::move(decoded.bytes));
     Ask(DecisionPoint::kAuth, [&] { return policy->OnAuth(*auth); });
   }
 };

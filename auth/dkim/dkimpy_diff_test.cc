@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "auth/dkim/internal/base64.h"
 #include "auth/dkim/internal/test_keys.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
+#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 
@@ -148,7 +148,7 @@ TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
   SigningKey ed = *SigningKey::Ed25519FromSeed(seed);
   ASSERT_TRUE(WriteFile(work + "/rsa2048.pem", rsa2048_pem));
   ASSERT_TRUE(WriteFile(work + "/rsa1024.pem", rsa1024_pem));
-  ASSERT_TRUE(WriteFile(work + "/ed.seed", internal::EncodeBase64(seed)));
+  ASSERT_TRUE(WriteFile(work + "/ed.seed", base::EncodeBase64(seed)));
 
   dns::StaticResolver resolver;
   std::string keys_txt;

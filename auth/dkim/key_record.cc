@@ -7,18 +7,17 @@
 #include <optional>
 #include <utility>
 
-#include "auth/dkim/internal/base64.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
 
 using internal::Cat;
 
-bool IsAlnum(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+using base::IsAlnum;
 
 // hyphenated-word = ALPHA [ *(ALPHA / DIGIT / "-") (ALPHA / DIGIT) ]
 // (RFC 6376 §2.10), or "*" where `allow_star`.
@@ -188,12 +187,14 @@ KeyRecordResult ParseKeyRecord(std::string_view text, const KeyRecordOptions& ke
     key.revoked = true;
     return r;
   }
-  std::optional<std::string> der = internal::DecodeBase64(b64);
-  if (!der) {
+  // Pad bits are not checked, as dkimpy, OpenDKIM and BoringSSL do not check
+  // them (RFC 4648 §3.5); a key that they accept must not fail here.
+  base::Base64Result der = base::DecodeBase64(b64, {.allow_nonzero_pad_bits = true});
+  if (!der.ok()) {
     return Fail(std::move(r), KeyRecordError::kBadBase64, p->value_offset,
                 "p= is not valid base64 (RFC 6376 §3.6.1)");
   }
-  key.public_key = std::move(*der);
+  key.public_key = std::move(der.bytes);
 
   if (key.key_type == KeyType::kEd25519) {
     if (key.public_key.size() != kEd25519PublicKeyBytes) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/dkim/internal/base64.h"
+#include "base/base64.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::auth::dkim {
@@ -48,11 +48,11 @@ struct Keys {
   std::string spki_1024, pkcs1_1024, spki_512;
   Keys() {
     RSA* k1024 = NewRsa(1024);
-    spki_1024 = internal::EncodeBase64(Marshal(MarshalSpki, k1024));
-    pkcs1_1024 = internal::EncodeBase64(Marshal(RSA_marshal_public_key, k1024));
+    spki_1024 = base::EncodeBase64(Marshal(MarshalSpki, k1024));
+    pkcs1_1024 = base::EncodeBase64(Marshal(RSA_marshal_public_key, k1024));
     RSA_free(k1024);
     RSA* k512 = NewRsa(512);
-    spki_512 = internal::EncodeBase64(Marshal(MarshalSpki, k512));
+    spki_512 = base::EncodeBase64(Marshal(MarshalSpki, k512));
     RSA_free(k512);
   }
 };
@@ -195,10 +195,21 @@ TEST(KeyRecord, RejectsInvalidRecords) {
   }
 }
 
+// RFC 4648 §3.5 lets a decoder reject non-zero pad bits; DKIM does not, as
+// dkimpy, OpenDKIM and BoringSSL accept such keys (base/base64.h
+// allow_nonzero_pad_bits). "...HURp=" differs from "...HURo=" only there.
+TEST(KeyRecord, AcceptsNonZeroPadBitsInP) {
+  KeyRecordResult canonical = ParseKeyRecord("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+  KeyRecordResult padded = ParseKeyRecord("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURp=");
+  ASSERT_TRUE(canonical.ok()) << canonical.message;
+  ASSERT_TRUE(padded.ok()) << padded.message;
+  EXPECT_EQ(padded.record.public_key, canonical.record.public_key);
+}
+
 TEST(KeyRecord, RejectsTrailingBytesAfterDer) {
-  std::optional<std::string> der = internal::DecodeBase64(TestKeys().spki_1024);
-  ASSERT_TRUE(der);
-  KeyRecordResult r = ParseKeyRecord("p=" + internal::EncodeBase64(*der + std::string(1, '\0')));
+  base::Base64Result der = base::DecodeBase64(TestKeys().spki_1024);
+  ASSERT_TRUE(der.ok());
+  KeyRecordResult r = ParseKeyRecord("p=" + base::EncodeBase64(der.bytes + std::string(1, '\0')));
   EXPECT_EQ(r.error, KeyRecordError::kBadRsaKey);
 }
 

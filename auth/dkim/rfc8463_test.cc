@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "auth/dkim/canonicalize.h"
-#include "auth/dkim/internal/base64.h"
 #include "auth/dkim/internal/sha256_sink.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/tag_list.h"
 #include "auth/dkim/verifier.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 
@@ -141,7 +142,7 @@ TEST(Rfc8463, BodyHashMatchesTheReadme) {
   BodyCanonicalizer canon(Canonicalization::kRelaxed, &sink);
   canon.Update(split->body);
   canon.Finish();
-  EXPECT_EQ(internal::EncodeBase64(sink.Digest()), kPublishedBodyHash);
+  EXPECT_EQ(base::EncodeBase64(sink.Digest()), kPublishedBodyHash);
 }
 
 // Re-signs each published DKIM-Signature with its b= emptied; both algorithms
@@ -150,9 +151,9 @@ TEST(Rfc8463, SigningThePublishedFieldsReproducesThePublishedSignatures) {
   LOAD_OR_SKIP(v);
   auto split = SplitMessage(v.message);
   ASSERT_TRUE(split.ok()) << split.status();
-  std::optional<std::string> seed = internal::DecodeBase64(v.ed25519_seed_b64);
-  ASSERT_TRUE(seed);
-  absl::StatusOr<SigningKey> ed = SigningKey::Ed25519FromSeed(*seed);
+  base::Base64Result seed = base::DecodeBase64(v.ed25519_seed_b64);
+  ASSERT_TRUE(seed.ok());
+  absl::StatusOr<SigningKey> ed = SigningKey::Ed25519FromSeed(seed.bytes);
   ASSERT_TRUE(ed.ok()) << ed.status();
   absl::StatusOr<SigningKey> rsa = SigningKey::RsaFromPem(v.rsa_pem);
   ASSERT_TRUE(rsa.ok()) << rsa.status();
@@ -162,7 +163,7 @@ TEST(Rfc8463, SigningThePublishedFieldsReproducesThePublishedSignatures) {
   int signatures = 0;
   for (std::size_t i = 0; i < split->headers.size(); ++i) {
     const HeaderField& field = split->headers[i];
-    if (AsciiLower(field.name) != "dkim-signature") continue;
+    if (!base::EqualsIgnoreCase(field.name, "dkim-signature")) continue;
     ++signatures;
     SignatureParseResult parsed = ParseSignature(field.raw);
     ASSERT_TRUE(parsed.ok()) << parsed.message;
@@ -175,7 +176,7 @@ TEST(Rfc8463, SigningThePublishedFieldsReproducesThePublishedSignatures) {
         parsed.signature.algorithm == SignatureAlgorithm::kEd25519Sha256 ? *ed : *rsa;
     absl::StatusOr<std::string> b = SignFieldTemplate(below, blank, key);
     ASSERT_TRUE(b.ok()) << b.status();
-    EXPECT_EQ(internal::EncodeBase64(*b), internal::EncodeBase64(published))
+    EXPECT_EQ(base::EncodeBase64(*b), base::EncodeBase64(published))
         << SignatureAlgorithmName(parsed.signature.algorithm);
   }
   EXPECT_EQ(signatures, 2);

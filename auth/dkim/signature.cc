@@ -3,19 +3,26 @@
 #include <limits>
 #include <utility>
 
-#include "auth/dkim/internal/base64.h"
-#include "auth/dkim/internal/cat.h"
 #include "absl/status/status.h"
+#include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
 
+// b= and bh= may hold FWS anywhere (RFC 6376 §3.5); pad bits are not checked,
+// as dkimpy, OpenDKIM and BoringSSL do not check them (RFC 4648 §3.5).
+constexpr base::Base64DecodeOptions kTagValueBase64{.allow_nonzero_pad_bits = true,
+                                                    .skip_folding_whitespace = true};
+
 using internal::Cat;
 
-bool IsLetDig(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
+// RFC 5321 §4.1.2 Let-dig = ALPHA / DIGIT.
+constexpr bool IsLetDig(char c) { return base::IsAlnum(c); }
 
 // sub-domain = Let-dig [Ldh-str] (RFC 5321 §4.1.2).
 bool IsSubDomain(std::string_view label) {
@@ -82,17 +89,6 @@ bool ParseDigits(std::string_view s, std::size_t max_digits, uint64_t* out) {
   return true;
 }
 
-// `lower` is already lowercase.
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 bool IsFtext(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   return u >= 33 && u <= 126 && c != ':';
@@ -101,29 +97,21 @@ bool IsFtext(char c) {
 }  // namespace
 
 absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
-                                         const smtp::HeaderBlockOptions& options) {
-  smtp::HeaderBlockResult split = smtp::SplitHeaderBlock(message, options);
+                                         const message::HeaderBlockOptions& options) {
+  message::HeaderBlockResult split = message::SplitHeaderBlock(message, options);
   if (!split.ok()) {
     return absl::InvalidArgumentError(
         Cat("message header, offset ", split.offset, ": ", split.message));
   }
   DkimMessage out;
   out.headers.reserve(split.block.fields.size());
-  for (const smtp::HeaderField& f : split.block.fields) {
+  for (const message::HeaderField& f : split.block.fields) {
     std::string_view raw = f.raw;
     if (raw.size() >= 1 && raw.back() == '\n') raw.remove_suffix(1);
     if (raw.size() >= 1 && raw.back() == '\r') raw.remove_suffix(1);
     out.headers.push_back(HeaderField{f.name, raw});
   }
   out.body = split.block.body;
-  return out;
-}
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
   return out;
 }
 
@@ -201,11 +189,11 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
 
   // b= and bh=: base64 with FWS allowed anywhere (§3.5).
   const Tag& b = *list.Find("b");
-  std::optional<std::string> b_bytes = internal::DecodeBase64IgnoringFws(b.value);
-  if (!b_bytes || (b_bytes->empty() && !options.allow_empty_b)) {
+  base::Base64Result b_bytes = base::DecodeBase64(b.value, kTagValueBase64);
+  if (!b_bytes.ok() || (b_bytes.bytes.empty() && !options.allow_empty_b)) {
     return fail(SignatureError::kSyntax, base + b.value_offset, "b= is not valid base64");
   }
-  sig.signature = std::move(*b_bytes);
+  sig.signature = std::move(b_bytes.bytes);
   {
     // The deleted range: after "b=" up to ";" or the end (§3.7).
     std::size_t eq = raw.find('=', base + b.name_offset);
@@ -214,11 +202,11 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     sig.b_value_end = semi == std::string_view::npos ? raw.size() : semi;
   }
   const Tag& bh = *list.Find("bh");
-  std::optional<std::string> bh_bytes = internal::DecodeBase64IgnoringFws(bh.value);
-  if (!bh_bytes || bh_bytes->empty()) {
+  base::Base64Result bh_bytes = base::DecodeBase64(bh.value, kTagValueBase64);
+  if (!bh_bytes.ok() || bh_bytes.bytes.empty()) {
     return fail(SignatureError::kSyntax, base + bh.value_offset, "bh= is not valid base64");
   }
-  sig.body_hash = std::move(*bh_bytes);
+  sig.body_hash = std::move(bh_bytes.bytes);
 
   if (const Tag* c = list.Find("c")) {
     std::string_view value = c->value;

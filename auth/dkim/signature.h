@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "auth/dkim/canonicalize.h"
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dkim {
 
@@ -43,11 +43,11 @@ struct DkimMessage {
   std::string_view body;
 };
 
-// Splits `message` with smtp::SplitHeaderBlock (strict RFC 5322 unless
+// Splits `message` with message::SplitHeaderBlock (strict RFC 5322 unless
 // `options` relax it) and drops each field's final line ending. Errors carry
 // the splitter's offset and message.
 absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
-                                         const smtp::HeaderBlockOptions& options = {});
+                                         const message::HeaderBlockOptions& options = {});
 
 enum class SignatureAlgorithm { kRsaSha256, kEd25519Sha256, kRsaSha1 };
 
@@ -128,9 +128,6 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
 // Whether `name` is a syntactically valid domain-name (RFC 6376 §3.5 d=:
 // sub-domain 1*("." sub-domain), labels of letters, digits and inner hyphens).
 bool IsValidDomainName(std::string_view name);
-
-// ASCII lowercase copy.
-std::string AsciiLower(std::string_view s);
 
 }  // namespace mxkit::auth::dkim
 

@@ -15,9 +15,10 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "auth/dkim/internal/base64.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/internal/sha256_sink.h"
+#include "base/ascii.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -39,9 +40,8 @@ std::string DrainErrors() {
   return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
 
 // Builds a header field folded at kFoldColumn: pieces are joined by a space
 // when they fit on the current line and by CRLF TAB otherwise.
@@ -123,7 +123,7 @@ absl::StatusOr<SigningKey> SigningKey::Ed25519FromSeed(std::string_view seed) {
 std::string SigningKey::KeyRecordText() const {
   if (algorithm_ == SignatureAlgorithm::kEd25519Sha256) {
     return Cat("v=DKIM1; k=ed25519; p=",
-               internal::EncodeBase64(std::string_view(
+               base::EncodeBase64(std::string_view(
                    reinterpret_cast<const char*>(ed25519_public_.data()), ed25519_public_.size())));
   }
   EVP_PKEY* pkey = EVP_PKEY_new();
@@ -135,7 +135,7 @@ std::string SigningKey::KeyRecordText() const {
   std::string out;
   if (EVP_marshal_public_key(&cbb, pkey) && CBB_finish(&cbb, &der, &der_len)) {
     out = Cat("v=DKIM1; k=rsa; p=",
-              internal::EncodeBase64(std::string_view(reinterpret_cast<char*>(der), der_len)));
+              base::EncodeBase64(std::string_view(reinterpret_cast<char*>(der), der_len)));
     OPENSSL_free(der);
   } else {
     CBB_cleanup(&cbb);
@@ -219,7 +219,7 @@ absl::StatusOr<std::string> Sign(std::span<const HeaderField> headers, std::stri
   BodyCanonicalizer canon(options.body_canonicalization, &sink);
   canon.Update(body);
   canon.Finish();
-  std::string body_hash = internal::EncodeBase64(sink.Digest());
+  std::string body_hash = base::EncodeBase64(sink.Digest());
 
   Folder field("DKIM-Signature:");
   field.Add("v=1;");
@@ -256,7 +256,7 @@ absl::StatusOr<std::string> Sign(std::span<const HeaderField> headers, std::stri
   absl::StatusOr<std::string> sig = key.SignDigest(internal::Sha256(input));
   if (!sig.ok()) return sig.status();
 
-  std::string b64 = internal::EncodeBase64(*sig);
+  std::string b64 = base::EncodeBase64(*sig);
   std::string out = unsigned_field;
   std::size_t first = kBase64LineChars - 3;  // after "\tb="
   out += b64.substr(0, first);

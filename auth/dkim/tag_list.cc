@@ -3,14 +3,15 @@
 #include <string>
 
 #include "auth/dkim/internal/cat.h"
+#include "base/ascii.h"
 
 namespace mxkit::auth::dkim {
 namespace {
 
 using internal::Cat;
 
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using base::IsAlpha;
+using base::IsDigit;
 // ALNUMPUNC = ALPHA / DIGIT / "_" (§3.2).
 bool IsAlnumPunc(char c) { return IsAlpha(c) || IsDigit(c) || c == '_'; }
 // VALCHAR = %x21-3A / %x3C-7E (§3.2): printable ASCII except ";".

@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "auth/dkim/internal/base64.h"
 #include "auth/dkim/internal/sha256_sink.h"
 #include "auth/dkim/internal/test_keys.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
+#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +18,7 @@ constexpr int64_t kNow = 1700000000;
 
 // The relaxed body hash of a message's body, as bh= carries it.
 std::string RelaxedBodyHash(const std::string& message) {
-  return internal::EncodeBase64(internal::Sha256(CanonicalizeBody(
+  return base::EncodeBase64(internal::Sha256(CanonicalizeBody(
       Canonicalization::kRelaxed, message.substr(message.find("\r\n\r\n") + 4))));
 }
 

@@ -7,28 +7,16 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "dns/idna.h"
-#include "smtp/header_block.h"
+#include "message/cfws.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dmarc {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // RFC 5322 §3.2.3 atext, widened by RFC 6532 §3.2 to UTF-8 non-ASCII.
-bool IsAtext(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (u >= 0x80) return true;
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsAtext(char c) { return static_cast<unsigned char>(c) >= 0x80 || base::IsAtext(c); }
 
 struct Token {
   enum Kind { kWord, kDot } kind;
@@ -81,56 +69,19 @@ class Parser {
     message_ = std::move(message) + " at offset " + std::to_string(offset);
   }
 
-  // FWS (§3.2.2, folding as CRLF/LF followed by WSP) and comments.
-  bool SkipCfws() {
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == ' ' || c == '\t') {
-        ++pos_;
-      } else if (c == '\r' || c == '\n') {
-        std::size_t n = (c == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ? 2 : 1;
-        if (c == '\r' && n == 1) {
-          Fail(FromError::kSyntax, pos_, "bare CR in the From field");
-          return false;
-        }
-        if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-          Fail(FromError::kSyntax, pos_, "line break not followed by WSP (RFC 5322 §3.2.2 FWS)");
-          return false;
-        }
-        pos_ += n;
-      } else if (c == '(') {
-        if (!SkipComment()) return false;
-      } else {
-        break;
-      }
-    }
-    return true;
-  }
+  // [CFWS] (RFC 5322 §3.2.2), through the one lexer in message/cfws.h.
+  bool SkipCfws() { return Take(message::SkipCfws(s_, pos_)); }
 
-  bool SkipComment() {
-    std::size_t start = pos_;
-    std::size_t depth = 0;
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == '(') {
-        if (++depth > kMaxCommentDepth) {
-          Fail(FromError::kCommentTooDeep, pos_,
-               "comments nested deeper than " + std::to_string(kMaxCommentDepth));
-          return false;
-        }
-        ++pos_;
-      } else if (c == ')') {
-        ++pos_;
-        if (--depth == 0) return true;
-      } else if (c == '\\') {
-        if (pos_ + 1 >= s_.size()) break;
-        pos_ += 2;
-      } else {
-        ++pos_;
-      }
+  // Moves past what the lexer skipped, or fails with its error kind mapped.
+  bool Take(const message::CfwsResult& r) {
+    if (!r.ok()) {
+      const bool deep = r.error == message::CfwsError::kCommentTooDeep;
+      Fail(deep ? FromError::kCommentTooDeep : FromError::kSyntax, r.offset,
+           std::string(message::CfwsErrorText(r.error)));
+    } else {
+      pos_ = r.offset;
     }
-    Fail(FromError::kSyntax, start, "unterminated comment");
-    return false;
+    return r.ok();
   }
 
   // quoted-string (§3.2.4) starting at '"'; appends it as written.
@@ -150,12 +101,7 @@ class Parser {
         continue;
       }
       if (c == '\r' || c == '\n') {
-        std::size_t n = (c == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ? 2 : 1;
-        if (pos_ + n >= s_.size() || (s_[pos_ + n] != ' ' && s_[pos_ + n] != '\t')) {
-          Fail(FromError::kSyntax, pos_, "line break inside a quoted string not followed by WSP");
-          return false;
-        }
-        pos_ += n;
+        if (!Take(message::SkipFold(s_, pos_))) return false;
         continue;
       }
       if (c == '\0') {
@@ -289,7 +235,7 @@ class Parser {
     }
     Author a;
     a.address = local + "@" + written_domain;
-    for (char& c : domain) c = Lower(c);
+    for (char& c : domain) c = base::ToLowerAscii(c);
     a.domain = std::move(domain);
     authors_.emplace_back(std::move(a), offset);
     return true;
@@ -438,9 +384,9 @@ FromResult ParseFromValue(std::string_view value, const FromOptions& options) {
   return r;
 }
 
-FromResult ExtractAuthorDomains(const smtp::HeaderBlock& block, const FromOptions& options) {
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOptions& options) {
   FromResult r;
-  std::vector<const smtp::HeaderField*> fields = block.FindAll("From");
+  std::vector<const message::HeaderField*> fields = block.FindAll("From");
   if (fields.empty()) {
     r.error = FromError::kNoFromField;
     r.offset = block.separator_offset;
@@ -455,7 +401,7 @@ FromResult ExtractAuthorDomains(const smtp::HeaderBlock& block, const FromOption
                 std::to_string(fields[1]->offset);
     return r;
   }
-  for (const smtp::HeaderField* field : fields) {
+  for (const message::HeaderField* field : fields) {
     FromResult one = ParseFromValue(field->raw_value, options);
     std::size_t base =
         field->offset + static_cast<std::size_t>(field->raw_value.data() - field->raw.data());

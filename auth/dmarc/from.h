@@ -29,13 +29,13 @@
 #include <string_view>
 #include <vector>
 
-#include "smtp/header_block.h"
+#include "message/cfws.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dmarc {
 
-// Nesting depth of RFC 5322 §3.2.2 comments we follow (ours; the grammar is
-// unbounded and a deep nest is only an attack on a recursive parser).
-inline constexpr std::size_t kMaxCommentDepth = 32;
+// Nesting depth of RFC 5322 §3.2.2 comments we follow (message/cfws.h).
+inline constexpr std::size_t kMaxCommentDepth = message::kMaxCommentDepth;
 // Mailboxes per From field (ours; real messages have one).
 inline constexpr std::size_t kMaxAuthors = 64;
 // RFC 1035 §2.3.4: a domain name is at most 253 characters as text.
@@ -81,7 +81,7 @@ struct FromResult {
 };
 
 // Finds the From field(s) of `block` and returns the author domain(s).
-FromResult ExtractAuthorDomains(const smtp::HeaderBlock& block, const FromOptions& options = {});
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOptions& options = {});
 
 // Parses one From field body (everything after "From:", folding included).
 // Offsets in the result are relative to `value`. Applies

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace mxkit::auth::dmarc {
 namespace {
@@ -110,6 +110,32 @@ TEST(FromValue, RejectsWithKindAndOffset) {
   }
 }
 
+// RFC 5322 §3.2.2 ctext and §4.1 obs-ctext exclude CR, LF and NUL: inside a
+// comment they appear only as a fold (the lexer in message/cfws.h, which
+// Authentication-Results parsing shares).
+TEST(FromValue, RejectsCrLfAndNulInsideComments) {
+  struct Row {
+    std::string value;
+    FromError error;
+    std::size_t offset;
+  };
+  const Row rows[] = {
+      {std::string(" (a\0b) joe@example.com", 22), FromError::kSyntax, 3},
+      {" (a\rb) joe@example.com", FromError::kSyntax, 3},
+      {" (a\nb) joe@example.com", FromError::kSyntax, 3},
+      {" joe@example.com (a\r\nb)", FromError::kSyntax, 19},
+      {" \"j\r d\"@example.com", FromError::kSyntax, 3},  // bare CR in a quoted-string
+  };
+  for (const Row& row : rows) {
+    FromResult r = ParseFromValue(row.value);
+    EXPECT_EQ(r.error, row.error) << row.value << ": " << r.message;
+    EXPECT_EQ(r.offset, row.offset) << row.value << ": " << r.message;
+  }
+  // A fold inside a comment or a quoted-string is still fine.
+  EXPECT_TRUE(ParseFromValue(" (a\r\n b) joe@example.com").ok());
+  EXPECT_TRUE(ParseFromValue(" \"j\r\n d\"@example.com").ok());
+}
+
 TEST(FromValue, BoundsCommentNesting) {
   std::string deep = " " + std::string(kMaxCommentDepth + 1, '(') + std::string(kMaxCommentDepth + 1, ')') + " a@example.com";
   EXPECT_EQ(ParseFromValue(deep).error, FromError::kCommentTooDeep);
@@ -126,8 +152,8 @@ TEST(FromValue, MultipleMailboxesCanBeEvaluatedEach) {
   EXPECT_EQ(r.domains, (std::vector<std::string>{"example.com", "example.org"}));
 }
 
-smtp::HeaderBlock Split(const std::string& message) {
-  smtp::HeaderBlockResult r = smtp::SplitHeaderBlock(message);
+message::HeaderBlock Split(const std::string& message) {
+  message::HeaderBlockResult r = message::SplitHeaderBlock(message);
   EXPECT_TRUE(r.ok()) << r.message;
   return r.block;
 }
@@ -149,7 +175,7 @@ TEST(AuthorDomains, NoFromFieldIsAnError) {
 TEST(AuthorDomains, MultipleFromFieldsRejectedOrEvaluated) {
   std::string msg =
       "From: a@example.com\r\nSubject: x\r\nFrom: b@evil.example\r\n\r\n";
-  smtp::HeaderBlock block = Split(msg);
+  message::HeaderBlock block = Split(msg);
   FromResult r = ExtractAuthorDomains(block);
   EXPECT_EQ(r.error, FromError::kMultipleFromFields);
   EXPECT_EQ(r.offset, 33u);

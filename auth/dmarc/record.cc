@@ -11,27 +11,17 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
+
 namespace mxkit::auth::dmarc {
 namespace {
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
+using base::IsAlpha;
+using base::IsDigit;
+using base::ToLowerAscii;
 
 // Trims WSP on both sides; `*begin` moves with the left trim.
 std::string_view Trim(std::string_view s, std::size_t* begin) {
@@ -107,13 +97,13 @@ UriListResult ParseUriList(std::string_view value, std::size_t value_offset) {
       int shift = 0;
       if (unit.empty()) {
         shift = 0;
-      } else if (unit.size() == 1 && (Lower(unit[0]) == 'k')) {
+      } else if (unit.size() == 1 && (ToLowerAscii(unit[0]) == 'k')) {
         shift = 10;
-      } else if (unit.size() == 1 && (Lower(unit[0]) == 'm')) {
+      } else if (unit.size() == 1 && (ToLowerAscii(unit[0]) == 'm')) {
         shift = 20;
-      } else if (unit.size() == 1 && (Lower(unit[0]) == 'g')) {
+      } else if (unit.size() == 1 && (ToLowerAscii(unit[0]) == 'g')) {
         shift = 30;
-      } else if (unit.size() == 1 && (Lower(unit[0]) == 't')) {
+      } else if (unit.size() == 1 && (ToLowerAscii(unit[0]) == 't')) {
         shift = 40;
       } else {
         ok = false;
@@ -214,7 +204,7 @@ RecordResult ParseRecord(std::string_view text, const RecordOptions& options) {
   };
   Tag p, sp, np, pct, adkim, aspf, rua, ruf, fo, rf, ri, t, psd;
   auto tag_for = [&](std::string_view name) -> Tag* {
-    std::string n = LowerCopy(name);
+    std::string n = AsciiLower(name);
     if (n == "p") return &p;
     if (n == "sp") return &sp;
     if (n == "np") return &np;
@@ -269,7 +259,7 @@ RecordResult ParseRecord(std::string_view text, const RecordOptions& options) {
     if (tag == nullptr) continue;  // §6.3: unknown tags MUST be ignored
     if (tag->present) {
       return fail(RecordError::kDuplicateTag, name_offset,
-                  "tag " + LowerCopy(name) + "= appears twice" + DescribeAt(name_offset));
+                  "tag " + AsciiLower(name) + "= appears twice" + DescribeAt(name_offset));
     }
     std::size_t value_offset = seg_offset + eq + 1;
     tag->value = Trim(seg.substr(eq + 1), &value_offset);
@@ -384,7 +374,7 @@ RecordResult ParseRecord(std::string_view text, const RecordOptions& options) {
     while (ok) {
       while (i < v.size() && IsWsp(v[i])) ++i;
       if (i >= v.size()) { ok = false; break; }
-      char c = Lower(v[i]);
+      char c = ToLowerAscii(v[i]);
       if (c != '0' && c != '1' && c != 'd' && c != 's') { ok = false; break; }
       opts.push_back(c);
       ++i;
@@ -413,7 +403,7 @@ RecordResult ParseRecord(std::string_view text, const RecordOptions& options) {
       std::string_view kw = Trim(v.substr(start, colon - start), &dummy);
       ok = !kw.empty() && (IsAlpha(kw[0]) || IsDigit(kw[0])) && kw.back() != '-';
       for (char c : kw) ok = ok && (IsAlpha(c) || IsDigit(c) || c == '-');
-      if (ok) formats.push_back(LowerCopy(kw));
+      if (ok) formats.push_back(AsciiLower(kw));
       start = colon + 1;
     }
     if (ok) {

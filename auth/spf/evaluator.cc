@@ -1,6 +1,7 @@
 #include "auth/spf/evaluator.h"
 
 #include "absl/container/inlined_vector.h"
+#include "base/ascii.h"
 #include "dns/idna.h"
 
 #include <functional>
@@ -15,15 +16,7 @@ using dns::LookupResult;
 using dns::LookupStatus;
 using dns::RrType;
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
+using base::EqualsIgnoreCase;
 
 // `name` is `suffix` or a subdomain of it (§5.5), ignoring case and one
 // trailing dot on either.

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
+
 namespace mxkit::auth::spf {
 namespace {
 
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using base::IsAlpha;
+using base::IsDigit;
 
 // RFC 7208 §7.1: delimiter = "." / "-" / "+" / "," / "/" / "_" / "=".
 bool IsDelimiter(char c) {
@@ -107,7 +108,7 @@ ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext co
       return Error(SyntaxErrorCode::kUnterminatedMacro, open, "\"%{\" without a closing '}'");
     }
     MacroExpand m;
-    char letter = Lower(text[i]);
+    char letter = base::ToLowerAscii(text[i]);
     if (std::string_view("slodiphcrtv").find(letter) == std::string_view::npos ||
         !IsAlpha(text[i])) {
       return Error(SyntaxErrorCode::kUnknownMacroLetter, i,

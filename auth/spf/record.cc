@@ -4,26 +4,15 @@
 
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace mxkit::auth::spf {
 namespace {
 
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
+using base::AsciiLower;
+using base::EqualsIgnoreCase;
+using base::IsAlpha;
+using base::IsDigit;
 
 SyntaxError Error(SyntaxErrorCode code, size_t offset, std::string message) {
   return SyntaxError{code, offset, std::move(message) + " at offset " + std::to_string(offset)};
@@ -86,7 +75,7 @@ ParseResult<Mechanism> ParseMechanism(std::string_view term, size_t base) {
   }
   size_t name_start = i;
   while (i < term.size() && (IsAlpha(term[i]) || IsDigit(term[i]))) ++i;
-  std::string name = LowerCopy(term.substr(name_start, i - name_start));
+  std::string name = AsciiLower(term.substr(name_start, i - name_start));
   std::string_view rest = term.substr(i);
   size_t rest_at = i;
   static constexpr std::pair<std::string_view, MechanismKind> kNames[] = {
@@ -341,7 +330,7 @@ ParseResult<Record> ParseRecord(std::string_view txt) {
       }
     }
     if (n > 0 && n < term.size() && term[n] == '=') {
-      std::string name = LowerCopy(term.substr(0, n));
+      std::string name = AsciiLower(term.substr(0, n));
       std::string_view value = term.substr(n + 1);
       size_t value_at = start + n + 1;
       bool is_redirect = name == "redirect", is_exp = name == "exp";

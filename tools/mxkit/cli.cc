@@ -1,7 +1,5 @@
 #include "tools/mxkit/cli.h"
 
-#include <openssl/base64.h>
-
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -22,21 +20,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "auth/authentication_results.h"
+#include "auth/authentication_results_builder.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
-#include "auth/dmarc/dmarc.h"
+#include "auth/dmarc/evaluator.h"
 #include "auth/dmarc/from.h"
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
+#include "base/base64.h"
+#include "base/utf8.h"
 #include "base/version.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/json.hpp"
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
-#include "smtp/header_block.h"
-#include "smtp/utf8.h"
+#include "message/header_block.h"
 
 namespace mxkit::cli {
 namespace {
@@ -224,20 +224,11 @@ void ReplaceInvalidUtf8(json::value& v) {
     for (json::value& element : v.get_array()) ReplaceInvalidUtf8(element);
   } else if (v.is_string()) {
     std::string_view s(v.get_string().data(), v.get_string().size());
-    std::string fixed;
-    bool changed = false;
-    for (std::size_t i = 0; i < s.size();) {
-      std::size_t n = smtp::Utf8SequenceLength(s, i);
-      if (n == 0) {
-        fixed += "\xEF\xBF\xBD";
-        changed = true;
-        ++i;
-      } else {
-        fixed.append(s.substr(i, n));
-        i += n;
-      }
+    if (base::FindInvalidUtf8(s) != s.size()) {
+      std::string fixed;
+      base::AppendUtf8Replacing(fixed, s);
+      v = json::string(fixed);
     }
-    if (changed) v = json::string(fixed);
   }
 }
 
@@ -359,9 +350,9 @@ std::variant<std::string, Failure> ReadMessage(const Flags& flags, const InputRe
   return flags.Has("crlf") ? LfToCrlf(input) : std::string(input);
 }
 
-Failure MessageFailure(const smtp::HeaderBlockResult& r) {
+Failure MessageFailure(const message::HeaderBlockResult& r) {
   return Failure{kExitInput, "the message's header cannot be parsed: " + r.message +
-                                 (r.error == smtp::HeaderBlockError::kBareLf
+                                 (r.error == message::HeaderBlockError::kBareLf
                                       ? " (for a file with Unix line endings add --crlf)"
                                       : "")};
 }
@@ -415,7 +406,7 @@ std::variant<DkimVerifyFlags, Failure> ParseDkimVerifyFlags(const Flags& flags) 
 
 std::variant<std::vector<dkim::SignatureResult>, Failure> VerifyDkim(
     const DkimVerifyFlags& verify_flags, dns::Resolver& resolver, const std::string& message) {
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(message);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(message);
   if (!block.ok()) return MessageFailure(block);
   absl::StatusOr<dkim::Verifier> verifier = dkim::Verifier::Create(&resolver, verify_flags.options);
   if (!verifier.ok()) return Failure{kExitUsage, std::string(verifier.status().message())};
@@ -475,21 +466,16 @@ std::variant<dkim::SigningKey, Failure> LoadKey(const std::string& path,
   if (algorithm == dkim::SignatureAlgorithm::kEd25519Sha256) {
     // The 32-byte RFC 8032 seed, raw or base64 (the RFC 8463 Appendix A form).
     std::string seed = text;
-    std::string b64;
-    for (char c : text) {
-      if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64.push_back(c);
-    }
     if (text.size() != 32) {
-      std::size_t max_len = 0;
-      EVP_DecodedLength(&max_len, b64.size());
-      seed.assign(max_len, '\0');
-      std::size_t len = 0;
-      if (!EVP_DecodeBase64(reinterpret_cast<uint8_t*>(seed.data()), &len, max_len,
-                            reinterpret_cast<const uint8_t*>(b64.data()), b64.size())) {
+      // Line breaks and blanks anywhere, pad bits unchecked: what the
+      // BoringSSL decoder used here before accepted.
+      base::Base64Result b64 = base::DecodeBase64(
+          text, {.allow_nonzero_pad_bits = true, .skip_folding_whitespace = true});
+      if (!b64.ok()) {
         return Failure{kExitInput, "--key=" + path +
                                        ": not a 32-byte Ed25519 seed, raw or base64"};
       }
-      seed.resize(len);
+      seed = std::move(b64.bytes);
     }
     key = dkim::SigningKey::Ed25519FromSeed(seed);
   } else {
@@ -546,7 +532,7 @@ int CmdDkimSign(const std::vector<std::string>& args, const InputReader& read_in
   auto message = ReadMessage(flags, read_input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(msg);
   if (!block.ok()) throw MessageFailure(block);
   absl::StatusOr<std::string> field =
       dkim::SignMessage(msg, std::get<dkim::SigningKey>(key), options);
@@ -652,7 +638,7 @@ int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input
   auto message = ReadMessage(flags, read_input);
   if (auto* f = std::get_if<Failure>(&message)) throw *f;
   const std::string& msg = std::get<std::string>(message);
-  smtp::HeaderBlockResult block = smtp::SplitHeaderBlock(msg);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(msg);
   if (!block.ok()) throw MessageFailure(block);
 
   // SPF: the MAIL FROM identity (or HELO for the null reverse-path), which

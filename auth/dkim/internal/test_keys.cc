@@ -9,7 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "auth/dkim/internal/base64.h"
+#include "base/base64.h"
 
 namespace mxkit::auth::dkim::internal {
 
@@ -47,7 +47,7 @@ std::string RsaKeyRecordFromPem(const std::string& pem) {
   size_t der_len = 0;
   CBB_finish(&cbb, &der, &der_len);
   std::string out = "v=DKIM1; k=rsa; p=" +
-                    EncodeBase64(std::string_view(reinterpret_cast<char*>(der), der_len));
+                    base::EncodeBase64(std::string_view(reinterpret_cast<char*>(der), der_len));
   OPENSSL_free(der);
   EVP_PKEY_free(pkey);
   return out;

@@ -1,4 +1,4 @@
-#include "auth/dmarc/dmarc.h"
+#include "auth/dmarc/evaluator.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -9,15 +9,15 @@
 // and each field's raw starts at its offset. Unfolding, case folding and
 // trimming are separate helpers producing copies for display or comparison.
 
-#ifndef MXKIT_SMTP_HEADER_BLOCK_H_
-#define MXKIT_SMTP_HEADER_BLOCK_H_
+#ifndef MXKIT_MESSAGE_HEADER_BLOCK_H_
+#define MXKIT_MESSAGE_HEADER_BLOCK_H_
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace mxkit::smtp {
+namespace mxkit::message {
 
 // RFC 5322 sets no limit on the number of header fields. Real messages carry
 // a few dozen (long Received: chains included, and Postfix's hopcount_limit
@@ -123,6 +123,6 @@ bool HeaderNameEquals(std::string_view a, std::string_view b);
 // trimmed. Other bytes are copied unchanged. Never use this for DKIM.
 std::string UnfoldHeaderValue(std::string_view raw_value);
 
-}  // namespace mxkit::smtp
+}  // namespace mxkit::message
 
-#endif  // MXKIT_SMTP_HEADER_BLOCK_H_
+#endif  // MXKIT_MESSAGE_HEADER_BLOCK_H_

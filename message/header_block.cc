@@ -1,4 +1,4 @@
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 #include <cstddef>
 #include <string>
@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
-namespace mxkit::smtp {
+#include "base/ascii.h"
+
+namespace mxkit::message {
 namespace {
 
 constexpr bool IsWsp(char c) { return c == ' ' || c == '\t'; }
@@ -15,15 +17,6 @@ constexpr bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 constexpr bool IsFtext(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
   return u >= 33 && u <= 126 && u != ':';
-}
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string Printable(char c) {
-  const unsigned char u = static_cast<unsigned char>(c);
-  if (u >= 33 && u <= 126) return std::string("'") + c + "'";
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  return std::string("0x") + kHex[u >> 4] + kHex[u & 15];
 }
 
 class Splitter {
@@ -135,7 +128,7 @@ bool Splitter::SplitField(std::size_t start) {
                   "header line has no ':' (RFC 5322 section 2.2: a field is name \":\" body)");
     }
     return Fail(HeaderBlockError::kInvalidFieldName, i,
-                "byte " + Printable(m_[i]) +
+                "byte " + base::DescribeOctet(m_[i]) +
                     " in a field name; names are printable US-ASCII except ':' (RFC 5322 "
                     "section 3.6.8)");
   }
@@ -253,13 +246,8 @@ HeaderBlockResult SplitHeaderBlock(std::string_view message, const HeaderBlockOp
   return Splitter(message, options).Run();
 }
 
-bool HeaderNameEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
+// RFC 5322 §1.2.2: field names are case-insensitive (ASCII only, as ftext is).
+bool HeaderNameEquals(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 std::vector<const HeaderField*> HeaderBlock::FindAll(std::string_view name) const {
   std::vector<const HeaderField*> found;
@@ -296,4 +284,4 @@ std::string UnfoldHeaderValue(std::string_view raw_value) {
   return out.substr(b, e - b);
 }
 
-}  // namespace mxkit::smtp
+}  // namespace mxkit::message

@@ -45,8 +45,8 @@
 // the DMARCbis replacement for pct=0). The pct sample is an input, so
 // evaluation is deterministic.
 
-#ifndef MXKIT_AUTH_DMARC_DMARC_H_
-#define MXKIT_AUTH_DMARC_DMARC_H_
+#ifndef MXKIT_AUTH_DMARC_EVALUATOR_H_
+#define MXKIT_AUTH_DMARC_EVALUATOR_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -201,4 +201,4 @@ std::vector<std::string> TreeWalkNames(std::string_view domain);
 
 }  // namespace mxkit::auth::dmarc
 
-#endif  // MXKIT_AUTH_DMARC_DMARC_H_
+#endif  // MXKIT_AUTH_DMARC_EVALUATOR_H_

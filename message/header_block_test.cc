@@ -1,4 +1,4 @@
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 #include <cstddef>
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 
-namespace mxkit::smtp {
+namespace mxkit::message {
 namespace {
 
 using namespace std::string_view_literals;
@@ -252,4 +252,4 @@ TEST(SplitHeaderBlock, DefaultBoundsAreTheNamedConstants) {
 }
 
 }  // namespace
-}  // namespace mxkit::smtp
+}  // namespace mxkit::message

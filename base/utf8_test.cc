@@ -1,11 +1,12 @@
-#include "smtp/utf8.h"
+#include "base/utf8.h"
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 
-namespace mxkit::smtp {
+namespace mxkit::base {
 namespace {
 
 struct Row {
@@ -58,5 +59,46 @@ TEST(Utf8SequenceLength, LooksOnlyAtTheSequenceAtPos) {
   EXPECT_EQ(Utf8SequenceLength(s.substr(0, 5), 3), 0u);  // truncated view
 }
 
+TEST(FindInvalidUtf8, ReportsFirstBadSequence) {
+  const std::pair<std::string, std::size_t> rows[] = {
+      {"", 0},
+      {"plain", 5},
+      {"\xE2\x82\xAC ok", 6},
+      {"ab\xE2\x82", 2},                // cut short at the end
+      {"\xF8\x88\x80\x80\x80", 0},   // a 5-octet form (RFC 3629 removed them)
+      {"\xE0\x80\xAF", 0},             // overlong "/"
+      {"ok\xED\xA0\x80", 2},           // a surrogate
+  };
+  for (const auto& [bytes, want] : rows) EXPECT_EQ(FindInvalidUtf8(bytes), want) << bytes;
+}
+
+// Unicode §3.9 "U+FFFD Substitution of Maximal Subparts", including the
+// examples of its Table 3-8.
+TEST(AppendUtf8Replacing, ReplacesEachMaximalSubpartWithOneFffd) {
+  const std::string r = "\xEF\xBF\xBD";
+  const std::pair<std::string, std::string> rows[] = {
+      {"", ""},
+      {"b\xC3\xBC" "cher", "b\xC3\xBC" "cher"},       // well-formed passes through
+      {"b\xFF" "cher", "b" + r + "cher"},
+      {"\xC3", r},                               // cut short by the end
+      {"\xE2\x82", r},                           // one subpart, one U+FFFD
+      {"\xE2\x82" "A", r + "A"},
+      {"\xF0\x9F\x98", r},
+      {"\xC0\xAF", r + r},                       // C0 never starts a sequence
+      {"\xED\xA0\x80", r + r + r},               // a surrogate: ED then 2 strays
+      {"\xF4\x90\x80\x80", r + r + r + r},       // above U+10FFFF
+      {"\x80\x80", r + r},                        // stray continuation bytes
+      // Table 3-8: 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64.
+      {"a\xF1\x80\x80\xE1\x80\xC2" "b\x80" "c\x80\xBF" "d",
+       "a" + r + r + r + "b" + r + "c" + r + r + "d"},
+  };
+  for (const auto& [bytes, want] : rows) {
+    std::string out = "<";
+    AppendUtf8Replacing(out, bytes);
+    EXPECT_EQ(out, "<" + want) << bytes;
+    EXPECT_EQ(FindInvalidUtf8(want), want.size());
+  }
+}
+
 }  // namespace
-}  // namespace mxkit::smtp
+}  // namespace mxkit::base

@@ -1,0 +1,76 @@
+// ASCII character classes and case folding (RFC 5234 Appendix B.1 ALPHA,
+// DIGIT, HEXDIG), locale-independent: <cctype> follows the C locale and
+// takes int, so a negative char is undefined behaviour there. Every keyword
+// of SMTP, DNS, SPF, DKIM and DMARC compares case-insensitively in ASCII only
+// (RFC 5234 §2.3).
+
+#ifndef MXKIT_BASE_ASCII_H_
+#define MXKIT_BASE_ASCII_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace mxkit::base {
+
+constexpr bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsAlnum(char c) { return IsAlpha(c) || IsDigit(c); }
+constexpr bool IsHexDigit(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 5234 B.1 CTL = %x00-1F / %x7F.
+constexpr bool IsCtl(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7F;
+}
+
+// RFC 5322 §3.2.3 atext, the characters of an atom (RFC 5321 §4.1.2 Atom
+// is built from it). US-ASCII only; RFC 6532 §3.2 widening to UTF-8 is the
+// caller's choice.
+constexpr bool IsAtext(char c) {
+  if (IsAlnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
+    case '|': case '}': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr char ToLowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr char ToUpperAscii(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+// True when `a` and `b` are equal after folding ASCII letters; other bytes
+// (including UTF-8) must match exactly. Does not allocate.
+constexpr bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+// `s` starts with `prefix`, ignoring ASCII case.
+constexpr bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+// A byte for an error message: "'x'" when it is printable US-ASCII, else
+// its value ("0x0a"), so a message never carries a raw control byte.
+std::string DescribeOctet(char c);
+
+// Copies of `s` with ASCII letters folded; other bytes unchanged.
+std::string AsciiLower(std::string_view s);
+std::string AsciiUpper(std::string_view s);
+
+}  // namespace mxkit::base
+
+#endif  // MXKIT_BASE_ASCII_H_

@@ -1,0 +1,77 @@
+#include "base/ascii.h"
+
+#include <string>
+#include <utility>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::base {
+namespace {
+
+// Every byte value against RFC 5234 Appendix B.1, including the bytes above
+// 0x7F that <cctype> would classify by locale (or crash on, as negative char).
+TEST(Ascii, ClassesMatchRfc5234CoreRulesForEveryByte) {
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    const bool alpha = (i >= 0x41 && i <= 0x5A) || (i >= 0x61 && i <= 0x7A);
+    const bool digit = i >= 0x30 && i <= 0x39;
+    const bool hex = digit || (i >= 0x41 && i <= 0x46) || (i >= 0x61 && i <= 0x66);
+    EXPECT_EQ(IsAlpha(c), alpha) << i;
+    EXPECT_EQ(IsDigit(c), digit) << i;
+    EXPECT_EQ(IsAlnum(c), alpha || digit) << i;
+    EXPECT_EQ(IsHexDigit(c), hex) << i;
+    EXPECT_EQ(IsCtl(c), i < 0x20 || i == 0x7F) << i;
+    EXPECT_EQ(ToLowerAscii(c), (i >= 0x41 && i <= 0x5A) ? static_cast<char>(i + 32) : c) << i;
+    EXPECT_EQ(ToUpperAscii(c), (i >= 0x61 && i <= 0x7A) ? static_cast<char>(i - 32) : c) << i;
+  }
+}
+
+TEST(Ascii, EqualsIgnoreCaseFoldsAsciiLettersOnly) {
+  struct Row {
+    std::string a, b;
+    bool equal;
+  };
+  const Row rows[] = {
+      {"", "", true},
+      {"SMTPUTF8", "smtputf8", true},
+      {"v=DMARC1", "V=dmarc1", true},
+      {"reject", "rejec", false},
+      {"reject", "rejecT ", false},
+      {"[", "{", false},  // 0x5B and 0x7B differ by 0x20 but are not letters
+      {"@", "`", false},
+      {"\xC3\x9C", "\xC3\xBC", false},  // U+00DC / U+00FC: not ASCII, not folded
+      {std::string("a\0b", 3), std::string("A\0B", 3), true},
+  };
+  for (const Row& row : rows) {
+    EXPECT_EQ(EqualsIgnoreCase(row.a, row.b), row.equal) << row.a << " / " << row.b;
+    EXPECT_EQ(EqualsIgnoreCase(row.b, row.a), row.equal) << row.b << " / " << row.a;
+  }
+  static_assert(EqualsIgnoreCase("IPv6", "ipV6"));
+  static_assert(StartsWithIgnoreCase("AUTH=PLAIN", "auth="));
+  static_assert(!StartsWithIgnoreCase("AUT", "auth="));
+}
+
+TEST(Ascii, AtextIsRfc5322Section323) {
+  const std::string atext =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~";
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    EXPECT_EQ(IsAtext(c), atext.find(c) != std::string::npos) << i;
+  }
+}
+
+TEST(Ascii, DescribeOctetQuotesPrintablesAndHexesTheRest) {
+  const std::pair<char, std::string> rows[] = {
+      {'a', "'a'"}, {'!', "'!'"}, {'~', "'~'"}, {' ', "0x20"},
+      {'\0', "0x00"}, {'\n', "0x0a"}, {'\x7F', "0x7f"}, {'\xFF', "0xff"},
+  };
+  for (const auto& [c, want] : rows) EXPECT_EQ(DescribeOctet(c), want);
+}
+
+TEST(Ascii, LowerAndUpperLeaveNonLettersAlone) {
+  EXPECT_EQ(AsciiLower("Example.COM-\xC3\x9C[@]"), "example.com-\xC3\x9C[@]");
+  EXPECT_EQ(AsciiUpper("ehlo x_y-z \xC3\xBC`{"), "EHLO X_Y-Z \xC3\xBC`{");
+}
+
+}  // namespace
+}  // namespace mxkit::base
