@@ -12,8 +12,9 @@ import json
 import os
 import re
 import smtplib
-import socket
 import unittest
+
+from raw_smtp import RawSmtpClient
 
 TIMEOUT = 20  # bound on every socket wait
 
@@ -38,39 +39,8 @@ def read_message(name, file):
     return body, envelope
 
 
-class RawClient:
-    """A socket client that sends exactly the bytes it is given."""
-
-    def __init__(self, name):
-        self.sock = socket.create_connection(("127.0.0.1", port(name)), timeout=TIMEOUT)
-        self.buf = b""
-
-    def reply(self):
-        """One complete reply as (code, last line)."""
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError(f"closed; pending {self.buf!r}")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            if len(line) == 3 or line[3:4] == b" ":
-                return int(line[:3]), line
-
-    def command(self, line):
-        self.sock.sendall(line + b"\r\n")
-        return self.reply()
-
-    def replies_until_close(self):
-        codes = []
-        while True:
-            try:
-                codes.append(self.reply()[0])
-            except EOFError:
-                return codes
-
-    def close(self):
-        self.sock.close()
+def RawClient(name):
+    return RawSmtpClient(port(name), timeout=TIMEOUT)
 
 
 def smtp(name):

@@ -13,6 +13,8 @@ import socket
 import time
 import unittest
 
+from raw_smtp import RawSmtpClient
+
 TIMEOUT = 20  # bound on every socket wait
 
 
@@ -21,36 +23,9 @@ def instance(prefix):
             os.environ[prefix + "_MAILDIR"])
 
 
-class Client:
+class Client(RawSmtpClient):
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def reply(self):
-        """One complete reply as (code, last line)."""
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError(f"closed; pending {self.buf!r}")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            if len(line) == 3 or line[3:4] == b" ":
-                return int(line[:3]), line
-
-    def command(self, line):
-        self.send(line + b"\r\n")
-        return self.reply()
-
-    def closed(self):
-        """True when the server closed the connection (EOF) in time."""
-        try:
-            return self.sock.recv(1) == b""
-        except ConnectionResetError:
-            return True
+        super().__init__(port, timeout=TIMEOUT)
 
     def start_data(self, sender, rcpt):
         assert self.reply()[0] == 220
@@ -58,9 +33,6 @@ class Client:
         assert self.command(b"MAIL FROM:<" + sender + b">")[0] == 250
         assert self.command(b"RCPT TO:<" + rcpt + b">")[0] == 250
         assert self.command(b"DATA")[0] == 354
-
-    def close(self):
-        self.sock.close()
 
 
 def wait_exit(pid, seconds):

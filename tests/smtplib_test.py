@@ -14,8 +14,9 @@ import os
 import random
 import shutil
 import smtplib
-import socket
 import unittest
+
+from raw_smtp import RawSmtpClient
 
 PORT = int(os.environ["FAKEMX_PORT"])
 MAILDIR = os.environ["FAKEMX_MAILDIR"]
@@ -43,47 +44,8 @@ def crlf_message(subject, body_lines):
     return ("\r\n".join(lines + body_lines) + "\r\n").encode("ascii")
 
 
-class RawClient:
-    """A socket speaking SMTP with explicit control over batching."""
-
-    def __init__(self, port=PORT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def replies(self, count):
-        """Reads exactly `count` complete replies: [(code, [lines])]."""
-        out = []
-        lines = []
-        while len(out) < count:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise AssertionError(f"connection closed after replies {out!r}")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if len(line) == 3 or line[3:4] == b" ":
-                out.append((int(line[:3]), lines))
-                lines = []
-        return out
-
-    def codes(self, count):
-        return [code for code, _ in self.replies(count)]
-
-    def expect_closed(self):
-        self.sock.settimeout(TIMEOUT)
-        rest = self.sock.recv(65536)
-        self.assert_empty(rest)
-
-    @staticmethod
-    def assert_empty(rest):
-        assert rest == b"", rest
-
-    def close(self):
-        self.sock.close()
+def RawClient(port=PORT):
+    return RawSmtpClient(port, timeout=TIMEOUT)
 
 
 class SmtplibTest(unittest.TestCase):
