@@ -52,13 +52,23 @@ std::string PathText(const MailPath& path) {
 
 // Reply text must be a textstring (RFC 5321 §4.2: HT, SP..~). Text from a
 // policy or an error message is made one by replacing anything else, so a
-// configured reply can never inject a line.
+// configured reply can never inject a line. The parsers' error messages cite
+// RFC sections with U+00A7 SECTION SIGN, which is spelled "section " so that a
+// client reads "RFC 5321 section 4.1.2" rather than "RFC 5321 ??4.1.2".
 std::string SanitizeText(std::string_view text) {
-  std::string s(text.substr(0, kMaxReplyText));
-  for (char& c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u > 0x7e) c = '?';
+  static constexpr std::string_view kSectionSign = "\xC2\xA7";
+  std::string s;
+  s.reserve(std::min(text.size(), kMaxReplyText));
+  for (size_t i = 0; i < text.size() && s.size() < kMaxReplyText; ++i) {
+    if (text.substr(i, kSectionSign.size()) == kSectionSign) {
+      s += "section ";
+      i += kSectionSign.size() - 1;
+      continue;
+    }
+    unsigned char u = static_cast<unsigned char>(text[i]);
+    s += ((u < 0x20 && u != '\t') || u > 0x7e) ? '?' : text[i];
   }
+  if (s.size() > kMaxReplyText) s.resize(kMaxReplyText);
   return s;
 }
 

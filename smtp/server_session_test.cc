@@ -541,6 +541,24 @@ TEST(ServerSession, PolicyTextCannotInjectReplyLines) {
   EXPECT_EQ(Replies(r.output).back(), "550 5.7.1 no??250 fake");
 }
 
+TEST(ServerSession, ReplyTextSpellsTheSectionSignAndReplacesOtherNonAscii) {
+  class Cites : public ServerPolicy {
+   public:
+    Decision OnMailFrom(const Envelope&) override {
+      return Decision::Reject(550, "5.7.1", "see RFC 5321 \xC2\xA7" "4.1.2, caf\xC3\xA9 \xC2");
+    }
+  } policy;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n"}, {}, &policy);
+  EXPECT_EQ(Replies(r.output).back(), "550 5.7.1 see RFC 5321 section 4.1.2, caf?? ?");
+}
+
+TEST(ServerSession, ParserErrorRepliesCiteSectionsInAscii) {
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>XFOO\r\n"});
+  const std::string last = Replies(r.output).back();
+  EXPECT_NE(last.find("(RFC 5321 section 4.1.2)"), std::string::npos) << last;
+  EXPECT_EQ(last.find('?'), std::string::npos) << last;
+}
+
 TEST(ServerSession, UnknownOrUnofferedParametersGet555) {
   Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example> XFOO=1\r\n",
                         "MAIL FROM:<a@b.example> SMTPUTF8\r\n"});
