@@ -3,6 +3,8 @@
 #include <utility>
 #include <variant>
 
+#include "absl/strings/ascii.h"
+
 namespace mxkit::fuzz {
 
 std::optional<FramedInput> SplitFramedInput(std::string_view input) {
@@ -26,11 +28,8 @@ std::optional<FramedInput> SplitFramedInput(std::string_view input) {
 
 std::string CanonicalName(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  // This abseil predates std::string_view interop.
+  return absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
 }
 
 bool IsVoid(dns::LookupStatus status) {
