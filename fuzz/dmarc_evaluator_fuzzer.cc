@@ -20,7 +20,9 @@
 //  - A disposition only for fail: p/sp/np, or one step less strict when the
 //    sample is outside pct= or t=y; the policy domain is the author domain
 //    or one of its parents.
-//  - DNS: dns_queries is what reached the resolver. RFC 7489: at most the
+//  - DNS (names compared exactly as asked: the evaluator normalizes them
+//    itself, and a caller's "d.." must not look like "d."): dns_queries is
+//    what reached the resolver. RFC 7489: at most the
 //    author's and its organizational domain's _dmarc TXT (§6.6.3) and one A
 //    for np=. Tree walk: no name asked twice, every name on the walk of the
 //    author or of an identifier being aligned, at most kMaxTreeWalkQueries
@@ -199,20 +201,20 @@ void CheckEvaluation(const dmarc::Evaluation& ev, const dmarc::EvaluationInput& 
   for (const CountingResolver::Query& q : queries) {
     if (q.type == RrType::kA) {
       ++a;
-      Check(q.name == author);  // np=: does the author domain exist (RFC 9989 §4.7)
+      Check(q.asked == author);  // np=: does the author domain exist (RFC 9989 §4.7)
       continue;
     }
     Check(q.type == RrType::kTxt);
-    Check(q.name.rfind("_dmarc.", 0) == 0);
+    Check(q.asked.rfind("_dmarc.", 0) == 0);
     ++txt;
-    if (method == dmarc::DiscoveryMethod::kTreeWalk) Check(asked.insert(q.name).second);
+    if (method == dmarc::DiscoveryMethod::kTreeWalk) Check(asked.insert(q.asked).second);
   }
   Check(a <= 1);
   if (queries.empty()) return;
-  Check(queries[0].type == RrType::kTxt && queries[0].name == "_dmarc." + author);
+  Check(queries[0].type == RrType::kTxt && queries[0].asked == "_dmarc." + author);
   if (method == dmarc::DiscoveryMethod::kRfc7489) {
     Check(txt <= 2);
-    if (txt == 2) Check(queries[1].name == "_dmarc." + psl.OrganizationalDomain(author));
+    if (txt == 2) Check(queries[1].asked == "_dmarc." + psl.OrganizationalDomain(author));
     return;
   }
   std::vector<std::string> starts = {author};

@@ -38,7 +38,7 @@ bool IsVoid(dns::LookupStatus status) {
 
 void CountingResolver::Record(std::string_view name, dns::RrType type,
                               const dns::LookupResult& result) {
-  Query q{CanonicalName(name), type, result.status, {}};
+  Query q{CanonicalName(name), std::string(name), type, result.status, {}};
   for (const dns::ResourceRecord& rr : result.records) {
     if (const auto* mx = std::get_if<dns::MxData>(&rr.data)) {
       q.targets.push_back(CanonicalName(mx->exchange));

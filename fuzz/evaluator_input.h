@@ -32,7 +32,8 @@ std::optional<FramedInput> SplitFramedInput(std::string_view input);
 class CountingResolver : public dns::Resolver {
  public:
   struct Query {
-    std::string name;  // lower-cased, without a trailing dot
+    std::string name;   // lower-cased, without a trailing dot
+    std::string asked;  // exactly as the evaluator asked it
     dns::RrType type;
     dns::LookupStatus status;
     // For MX and PTR answers: the names they point at (lower-cased, no
