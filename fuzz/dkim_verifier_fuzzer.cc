@@ -7,13 +7,20 @@
 // Properties (verifier.h promises them):
 //  - VerifyMessage fails exactly when SplitMessage does.
 //  - One result per DKIM-Signature field, in message order, each naming its
-//    field; only those past kMaxSignaturesEvaluated are "policy".
+//    field. "policy" for those past kMaxSignaturesEvaluated, and otherwise
+//    only for a signature whose key record checked out but which local policy
+//    refuses (RFC 8301 via VerifierOptions: rsa-sha1, an RSA key below
+//    min_rsa_bits; RFC 8601 §2.7.1).
 //  - DNS: TXT queries only, at most one per evaluated signature, each for
 //    <s>._domainkey.<d> of a signature that parsed.
-//  - pass only for a parsed signature that is not rsa-sha1 (RFC 8301 §3.1),
-//    not expired (RFC 6376 §6.1.1), signs From (§5.4), has i= inside d=
-//    (§3.5), with a key of at least 1024 RSA bits (RFC 8301 §3.2) whose TXT
-//    lookup answered; and it turns into temperror when that lookup times out.
+//  - pass only for a parsed signature that is not rsa-sha1 unless allowed
+//    (RFC 8301 §3.1), not expired (RFC 6376 §6.1.1), signs From (§5.4), has
+//    i= inside d= (§3.5), with a key of at least min_rsa_bits RSA bits
+//    (RFC 8301 §3.2) whose TXT lookup answered; and it turns into temperror
+//    when that lookup times out.
+//  - All of the above with the default (RFC 8301) options and with the legacy
+//    opt-ins (rsa-sha1 allowed, 512-bit minimum); a policy refusal under the
+//    defaults is no refusal with the opt-ins.
 //    neutral only for a field that did not parse; temperror only after a
 //    failed lookup of that signature's key.
 //  - The parsed-key cache changes nothing: a verifier without it, and the
@@ -24,6 +31,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,6 +49,7 @@ using mxkit::auth::dkim::kMaxSignaturesEvaluated;
 using mxkit::auth::dkim::SignatureAlgorithm;
 using mxkit::auth::dkim::SignatureResult;
 using mxkit::auth::dkim::Verifier;
+using mxkit::auth::dkim::VerifierOptions;
 using mxkit::dns::LookupStatus;
 using mxkit::dns::RrType;
 using mxkit::fuzz::CanonicalName;
@@ -48,9 +57,6 @@ using mxkit::fuzz::CountingResolver;
 
 // 2023-11-14T22:13:20Z: after the seeds' t= values, before their x= values.
 constexpr int64_t kNow = 1700000000;
-// RFC 8301 §3.2.
-constexpr unsigned kMinRsaBits = 1024;
-
 void Check(bool property) {
   if (!property) __builtin_trap();
 }
@@ -89,24 +95,29 @@ bool InsideDomain(std::string_view name, std::string_view domain) {
          name[name.size() - domain.size() - 1] == '.';
 }
 
-}  // namespace
+bool RefusedByPolicy(const SignatureResult& r, const VerifierOptions& options) {
+  if (!r.signature || r.key_bits == 0) return false;
+  const bool rsa = r.signature->algorithm != SignatureAlgorithm::kEd25519Sha256;
+  return (r.signature->algorithm == SignatureAlgorithm::kRsaSha1 && !options.allow_rsa_sha1) ||
+         (rsa && r.key_bits < options.min_rsa_bits);
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::SplitFramedInput(input);
-  if (!framed) return 0;
-  mxkit::dns::StaticResolver zone;
-  if (!zone.LoadZone(framed->zone, "fuzz.zone").ok()) return 0;
-  const std::string_view message = framed->query;
-
+// Verifies `framed` with `options` and checks every property above; returns
+// the results (empty when the message did not split).
+std::vector<SignatureResult> CheckVerification(const mxkit::fuzz::FramedInput& framed,
+                                               mxkit::dns::StaticResolver& zone,
+                                               const VerifierOptions& options) {
+  const std::string_view message = framed.query;
   CountingResolver counted(zone);
-  Verifier verifier(&counted);
+  absl::StatusOr<Verifier> created = Verifier::Create(&counted, options);
+  Check(created.ok());
+  Verifier& verifier = *created;
   absl::StatusOr<DkimMessage> split = mxkit::auth::dkim::SplitMessage(message);
   absl::StatusOr<std::vector<SignatureResult>> results = verifier.VerifyMessage(message, kNow);
   Check(results.ok() == split.ok());
   if (!results.ok()) {
     Check(counted.queries().empty());
-    return 0;
+    return {};
   }
 
   std::vector<size_t> signature_fields;
@@ -120,8 +131,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const SignatureResult& r = (*results)[k];
     Check(r.header_index == signature_fields[k]);
     Check(!r.reason.empty());
-    Check((r.result == DkimResult::kPolicy) == (k >= kMaxSignaturesEvaluated));
-    if (r.result == DkimResult::kPolicy) continue;
+    if (k >= kMaxSignaturesEvaluated) {
+      Check(r.result == DkimResult::kPolicy);
+      continue;
+    }
+    if (r.result == DkimResult::kPolicy) Check(RefusedByPolicy(r, options));
     if (r.signature) ++may_query;
     if (r.result == DkimResult::kNeutral) Check(!r.signature);
 
@@ -139,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.result == DkimResult::kPass) {
       Check(r.signature.has_value());
       const mxkit::auth::dkim::Signature& sig = *r.signature;
-      Check(sig.algorithm != SignatureAlgorithm::kRsaSha1);
+      Check(sig.algorithm != SignatureAlgorithm::kRsaSha1 || options.allow_rsa_sha1);
       Check(!sig.expiration || *sig.expiration >= kNow);
       Check(SignsFrom(sig));
       Check(InsideDomain(sig.identity_domain, sig.domain));
@@ -147,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (sig.algorithm == SignatureAlgorithm::kEd25519Sha256) {
         Check(r.key_bits == 256);
       } else {
-        Check(r.key_bits >= kMinRsaBits);
+        Check(r.key_bits >= options.min_rsa_bits);
       }
     }
   }
@@ -163,8 +177,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // Cache neutrality.
-  Verifier uncached(&zone, /*cache_parsed_keys=*/false);
-  absl::StatusOr<std::vector<SignatureResult>> cold = uncached.VerifyMessage(message, kNow);
+  absl::StatusOr<Verifier> uncached = Verifier::Create(&zone, options, /*cache_parsed_keys=*/false);
+  Check(uncached.ok());
+  absl::StatusOr<std::vector<SignatureResult>> cold = uncached->VerifyMessage(message, kNow);
   Check(cold.ok() && SameResults(*cold, *results));
   absl::StatusOr<std::vector<SignatureResult>> warm = verifier.VerifyMessage(message, kNow);
   Check(warm.ok() && SameResults(*warm, *results));
@@ -174,12 +189,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t k = 0; k < results->size(); ++k) {
     if ((*results)[k].result != DkimResult::kPass) continue;
     mxkit::dns::StaticResolver without_key;
-    if (!without_key.LoadZone(framed->zone, "fuzz.zone").ok()) Check(false);
+    if (!without_key.LoadZone(framed.zone, "fuzz.zone").ok()) Check(false);
     without_key.AddFault(KeyName((*results)[k]), mxkit::dns::Fault::kTimeout);
-    Verifier v(&without_key);
-    absl::StatusOr<std::vector<SignatureResult>> again = v.VerifyMessage(message, kNow);
+    absl::StatusOr<Verifier> v = Verifier::Create(&without_key, options);
+    Check(v.ok());
+    absl::StatusOr<std::vector<SignatureResult>> again = v->VerifyMessage(message, kNow);
     Check(again.ok() && again->size() == results->size());
     Check((*again)[k].result == DkimResult::kTempError);
+  }
+  return std::move(*results);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::SplitFramedInput(input);
+  if (!framed) return 0;
+  mxkit::dns::StaticResolver zone;
+  if (!zone.LoadZone(framed->zone, "fuzz.zone").ok()) return 0;
+
+  const VerifierOptions strict;
+  VerifierOptions legacy;
+  legacy.allow_rsa_sha1 = true;
+  legacy.min_rsa_bits = mxkit::auth::dkim::kLowestMinRsaKeyBits;
+  std::vector<SignatureResult> by_default = CheckVerification(*framed, zone, strict);
+  std::vector<SignatureResult> with_opt_ins = CheckVerification(*framed, zone, legacy);
+  Check(by_default.size() == with_opt_ins.size());
+  for (size_t k = 0; k < by_default.size() && k < kMaxSignaturesEvaluated; ++k) {
+    if (by_default[k].result != DkimResult::kPolicy) continue;
+    if (by_default[k].key_bits >= legacy.min_rsa_bits) {
+      Check(with_opt_ins[k].result != DkimResult::kPolicy);
+    }
   }
   return 0;
 }

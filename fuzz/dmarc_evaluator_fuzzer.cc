@@ -41,13 +41,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "auth/dkim/verifier.h"
-#include "auth/dmarc/dmarc.h"
+#include "auth/dmarc/evaluator.h"
 #include "auth/dmarc/from.h"
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "dns/static_resolver.h"
 #include "fuzz/evaluator_input.h"
-#include "smtp/header_block.h"
+#include "message/header_block.h"
 
 namespace {
 
@@ -254,7 +254,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::optional<dmarc::EvaluationInput> verdicts = ParseVerdicts(line);
   if (!verdicts) return 0;
-  mxkit::smtp::HeaderBlockResult header = mxkit::smtp::SplitHeaderBlock(framed->query.substr(newline + 1));
+  mxkit::message::HeaderBlockResult header = mxkit::message::SplitHeaderBlock(framed->query.substr(newline + 1));
   if (!header.ok()) return 0;
   dmarc::FromOptions every_author;
   every_author.multiple_from_fields = dmarc::MultipleAuthorAction::kEvaluateAll;

@@ -3,7 +3,7 @@
 #include <utility>
 #include <variant>
 
-#include "absl/strings/ascii.h"
+#include "base/ascii.h"
 
 namespace mxkit::fuzz {
 
@@ -28,8 +28,7 @@ std::optional<FramedInput> SplitFramedInput(std::string_view input) {
 
 std::string CanonicalName(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  // This abseil predates std::string_view interop.
-  return absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
+  return base::AsciiLower(name);
 }
 
 bool IsVoid(dns::LookupStatus status) {
