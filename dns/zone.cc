@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace mxkit::dns {
 namespace {
@@ -808,6 +809,10 @@ absl::StatusOr<std::string> FormatZone(const Zone& zone) {
       return absl::InvalidArgumentError(absl::StrCat("record ", i + 1, " (", Av(r.name), " ",
                                                      RrTypeName(r.type), "): ", Av(why)));
     };
+    // RDATA fields; written on the record's line, or one per line inside
+    // parentheses when that line would pass kMaxZoneLineLength (a TXT of many
+    // strings, long TLSA data).
+    std::vector<std::string> fields;
     std::string rdata;
     if (const auto* a = std::get_if<AData>(&r.data); a && r.type == RrType::kA) {
       rdata = FormatAddress(AF_INET, a->address.data());
@@ -824,8 +829,7 @@ absl::StatusOr<std::string> FormatZone(const Zone& zone) {
                                      kMaxCharacterStringLength, " (RFC 1035 §3.3)"));
         }
         wire_size += 1 + string.size();
-        if (!rdata.empty()) rdata.push_back(' ');
-        rdata += FormatCharacterString(string);
+        fields.push_back(FormatCharacterString(string));
       }
       if (wire_size > kMaxRdataLength) return refuse("RDATA over 65535 bytes");
     } else if (const auto* target = std::get_if<NameData>(&r.data);
@@ -838,14 +842,26 @@ absl::StatusOr<std::string> FormatZone(const Zone& zone) {
     } else if (const auto* tlsa = std::get_if<TlsaData>(&r.data); tlsa && r.type == RrType::kTlsa) {
       if (tlsa->association_data.empty()) return refuse("TLSA needs association data");
       if (tlsa->association_data.size() > kMaxRdataLength) return refuse("RDATA over 65535 bytes");
-      rdata = absl::StrCat(tlsa->usage, " ", tlsa->selector, " ", tlsa->matching_type, " ",
-                           absl::BytesToHexString(Av(tlsa->association_data)));
+      fields.push_back(absl::StrCat(tlsa->usage, " ", tlsa->selector, " ", tlsa->matching_type));
+      std::string hex = absl::BytesToHexString(Av(tlsa->association_data));
+      constexpr size_t kHexPerField = 64;
+      for (size_t k = 0; k < hex.size(); k += kHexPerField) {
+        fields.push_back(hex.substr(k, kHexPerField));
+      }
     } else {
       return refuse("the zone format has no way to write this type with this data");
     }
     std::string owner = name(r.name);
     if (bad_name) return refuse(*bad_name);
-    absl::StrAppend(&out, owner, " ", r.ttl, " IN ", RrTypeName(r.type), " ", rdata, "\n");
+    std::string line = absl::StrCat(owner, " ", r.ttl, " IN ", RrTypeName(r.type), " ");
+    if (!fields.empty()) rdata = absl::StrJoin(fields, " ");
+    if (fields.empty() || line.size() + rdata.size() <= kMaxZoneLineLength) {
+      absl::StrAppend(&out, line, rdata, "\n");
+    } else {
+      absl::StrAppend(&out, line, "(\n");
+      for (const std::string& field : fields) absl::StrAppend(&out, "  ", field, "\n");
+      absl::StrAppend(&out, ")\n");
+    }
   }
   for (const ZoneFault& f : zone.faults) {
     std::string faulted = name(f.name);

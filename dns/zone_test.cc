@@ -1,5 +1,6 @@
 #include "dns/zone.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -399,6 +400,29 @@ $SERVFAIL t\"x TXT
   EXPECT_NE(written->find("a\\032b.example.com. 300 IN A 192.0.2.1\n"), std::string::npos)
       << *written;
   EXPECT_NE(written->find("$SERVFAIL t\\\"x.example.com. TXT\n"), std::string::npos) << *written;
+}
+
+// Found by the zone fuzzer: a TXT record spread over lines by parentheses
+// was written on one line over kMaxZoneLineLength, which ParseZone refuses.
+TEST(FormatZone, SpreadsLongRdataOverLinesWithinTheLineLimit) {
+  Zone zone;
+  TxtData txt;
+  for (int i = 0; i < 40; ++i) txt.strings.push_back(std::string(255, '\xff'));
+  zone.records.push_back({"many.example", RrType::kTxt, 60, txt});
+  zone.records.push_back(
+      {"_25._tcp.example", RrType::kTlsa, 60, TlsaData{3, 1, 1, std::string(5000, '\x5a')}});
+  absl::StatusOr<std::string> written = FormatZone(zone);
+  ASSERT_TRUE(written.ok()) << written.status();
+  size_t longest = 0;
+  for (size_t start = 0; start < written->size();) {
+    size_t end = written->find('\n', start);
+    longest = std::max(longest, end - start);
+    start = end + 1;
+  }
+  EXPECT_LE(longest, kMaxZoneLineLength);
+  absl::StatusOr<Zone> back = ParseZone(*written, "written");
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectSameZone(zone, *back, "long rdata");
 }
 
 struct RefusalCase {
