@@ -73,13 +73,14 @@ absl::StatusOr<Zone> ParseZone(std::string_view text, std::string_view filename 
                                std::string_view origin = "", ZoneError* error = nullptr);
 
 // `name` (dotted text, as in ResourceRecord) in master-file form: absolute
-// with a trailing dot, octets outside printable ASCII as \DDD and the
-// characters the syntax gives a meaning to (space, "\"();\\@$") as \X, so
-// ParseZone reads it back as the same name. The root is ".".
+// with a trailing dot, octets outside printable ASCII (space included) as
+// \DDD and the characters the syntax gives a meaning to ("\"();\\@$") as
+// \X, so ParseZone reads it back as the same name. The root is ".".
 std::string FormatZoneName(std::string_view name);
 
 // A zone file that ParseZone reads back to `zone`: its records, then its
-// faults, every name absolute and every TTL explicit. InvalidArgument naming
+// faults, every name absolute and every TTL explicit, RDATA that would pass
+// kMaxZoneLineLength spread over lines in parentheses. InvalidArgument naming
 // the record when one cannot be written that way: a type the format has no
 // keyword for, a name with an empty or over-long label, a TXT string over
 // 255 bytes, empty TLSA data.
