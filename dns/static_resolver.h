@@ -42,7 +42,7 @@ class StaticResolver : public Resolver {
 
   // Parses an RFC 1035 §5 master-file subset (see dns/zone.h) and adds its
   // records and $TIMEOUT/$SERVFAIL faults. On error nothing is added and the
-  // status message reads "filename:line: what is wrong".
+  // status message reads "filename:line:column: what is wrong" (ParseZone).
   absl::Status LoadZone(std::string_view text, std::string_view filename = "<zone>");
 
   // Completes inline. kAnswer with the records of `type` in the order they

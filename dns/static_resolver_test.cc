@@ -259,7 +259,7 @@ TEST(StaticResolver, FailedLoadAddsNothingAndNamesFileAndLine) {
   absl::Status status = resolver.LoadZone("a.example. A 192.0.2.1\nb.example. MX abc b.\n",
                                           "zone.txt");
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.message(), "zone.txt:2: MX preference \"abc\" is not a number");
+  EXPECT_EQ(status.message(), "zone.txt:2:15: MX preference \"abc\" is not a number");
   EXPECT_EQ(resolver.size(), 0u);
   EXPECT_EQ(resolver.LookupSync("a.example", RrType::kA).status, LookupStatus::kNxDomain);
 }

@@ -9,7 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
 
 namespace mxkit::dns {
@@ -30,6 +32,7 @@ struct Token {
   std::string text;
   bool quoted = false;
   size_t line = 0;
+  size_t column = 0;  // 1-based byte column of its first character
 };
 
 // One logical entry: a line, or several joined by parentheses.
@@ -40,7 +43,15 @@ struct Entry {
 };
 
 struct Failure {
+  Failure(size_t line, std::string message, size_t column = 0)
+      : line(line), column(column), message(std::move(message)) {}
+  // At the start of `token`, or `offset` bytes into it (unquoted tokens never
+  // span lines, so the column stays on the token's line).
+  Failure(const Token& token, std::string message, size_t offset = 0)
+      : line(token.line), column(token.column + offset), message(std::move(message)) {}
+
   size_t line;
+  size_t column;  // 0: the entry or line as a whole
   std::string message;
 };
 
@@ -65,6 +76,7 @@ class Tokenizer {
       if (c == '\n') {
         ++pos_;
         ++line_;
+        line_start_ = pos_;
         at_line_start_ = true;
         if (paren_depth_ == 0 && !entry.tokens.empty()) return true;
         continue;
@@ -79,7 +91,7 @@ class Tokenizer {
       }
       if (c == '(') {
         if (paren_depth_ > 0) {
-          failure = Failure{line_, "nested \"(\""};
+          failure = Failure{line_, "nested \"(\"", Column()};
           return false;
         }
         if (entry.tokens.empty()) {
@@ -88,12 +100,13 @@ class Tokenizer {
         }
         paren_depth_ = 1;
         paren_line_ = line_;
+        paren_column_ = Column();
         ++pos_;
         continue;
       }
       if (c == ')') {
         if (paren_depth_ == 0) {
-          failure = Failure{line_, "\")\" without \"(\""};
+          failure = Failure{line_, "\")\" without \"(\"", Column()};
           return false;
         }
         paren_depth_ = 0;
@@ -102,6 +115,7 @@ class Tokenizer {
       }
       Token token;
       token.line = line_;
+      token.column = Column();
       if (c == '"') {
         if (!ReadQuoted(token, failure)) return false;
       } else {
@@ -110,13 +124,15 @@ class Tokenizer {
       entry.tokens.push_back(std::move(token));
     }
     if (paren_depth_ > 0) {
-      failure = Failure{paren_line_, "\"(\" is never closed"};
+      failure = Failure{paren_line_, "\"(\" is never closed", paren_column_};
       return false;
     }
     return !entry.tokens.empty();
   }
 
  private:
+  size_t Column() const { return pos_ - line_start_ + 1; }
+
   bool CheckLineLength(std::optional<Failure>& failure) {
     size_t end = text_.find('\n', pos_);
     if (end == std::string_view::npos) end = text_.size();
@@ -139,9 +155,10 @@ class Tokenizer {
       }
       if (c == '\n') break;
       if (c == '\\') {
+        size_t column = Column();
         std::optional<std::string> why = Unescape(text_, pos_, token.text);
         if (why) {
-          failure = Failure{line_, *why};
+          failure = Failure{line_, *why, column};
           return false;
         }
         continue;
@@ -149,7 +166,7 @@ class Tokenizer {
       token.text.push_back(c);
       ++pos_;
     }
-    failure = Failure{token.line, "quoted string is not closed on its line"};
+    failure = Failure{token, "quoted string is not closed on its line"};
     return false;
   }
 
@@ -196,9 +213,11 @@ class Tokenizer {
   std::string_view text_;
   size_t pos_ = 0;
   size_t line_ = 1;
+  size_t line_start_ = 0;  // offset of the current line's first byte
   bool at_line_start_ = true;
   int paren_depth_ = 0;
   size_t paren_line_ = 0;
+  size_t paren_column_ = 0;
 };
 
 // Parses a decimal number up to `max`.
@@ -293,14 +312,13 @@ class ZoneParser {
     for (int k = 0; k < 2 && i < t.size() && !t[i].quoted; ++k) {
       if (!ttl && absl::ascii_isdigit(static_cast<unsigned char>(t[i].text[0]))) {
         ttl = ParseDuration(t[i].text);
-        if (!ttl) return Failure{t[i].line, absl::StrCat("TTL \"", t[i].text, "\" is not a number")};
+        if (!ttl) return Failure{t[i], absl::StrCat("TTL \"", t[i].text, "\" is not a number")};
         ++i;
       } else if (!have_class && absl::EqualsIgnoreCase(t[i].text, "IN")) {
         have_class = true;
         ++i;
       } else if (!have_class && IsOtherClass(t[i].text)) {
-        return Failure{t[i].line, absl::StrCat("class ", t[i].text,
-                                               " is not supported, only IN")};
+        return Failure{t[i], absl::StrCat("class ", t[i].text, " is not supported, only IN")};
       } else {
         break;
       }
@@ -308,7 +326,7 @@ class ZoneParser {
     if (i >= t.size()) return Failure{entry.line, "record has no type"};
     const Token& type_token = t[i++];
     if (type_token.quoted) {
-      return Failure{type_token.line,
+      return Failure{type_token,
                      absl::StrCat("record type \"", type_token.text, "\" must not be quoted")};
     }
     std::string type_name = absl::AsciiStrToUpper(type_token.text);
@@ -341,7 +359,7 @@ class ZoneParser {
     std::string directive = absl::AsciiStrToUpper(t[0].text);
     auto want_one = [&](std::string_view what) -> std::optional<Failure> {
       if (t.size() != 2) {
-        return Failure{entry.line, absl::StrCat(directive, " takes one ", Av(what), ", got ",
+        return Failure{t[0], absl::StrCat(directive, " takes one ", Av(what), ", got ",
                                                 t.size() - 1)};
       }
       return std::nullopt;
@@ -357,14 +375,14 @@ class ZoneParser {
       if (auto f = want_one("TTL")) return f;
       std::optional<uint32_t> ttl = ParseDuration(t[1].text);
       if (!ttl || t[1].quoted) {
-        return Failure{t[1].line, absl::StrCat("$TTL \"", t[1].text, "\" is not a number")};
+        return Failure{t[1], absl::StrCat("$TTL \"", t[1].text, "\" is not a number")};
       }
       default_ttl_ = *ttl;
       return std::nullopt;
     }
     if (directive == "$TIMEOUT" || directive == "$SERVFAIL") {
       if (t.size() != 2 && t.size() != 3) {
-        return Failure{entry.line, absl::StrCat(directive, " takes a name and optionally a type, got ",
+        return Failure{t[0], absl::StrCat(directive, " takes a name and optionally a type, got ",
                                                 t.size() - 1, " fields")};
       }
       std::string name;
@@ -373,7 +391,7 @@ class ZoneParser {
       if (t.size() == 3) {
         type = TypeFromName(t[2]);
         if (!type) {
-          return Failure{t[2].line, absl::StrCat("unknown record type \"", t[2].text, "\"")};
+          return Failure{t[2], absl::StrCat("unknown record type \"", t[2].text, "\"")};
         }
       }
       if (zone.faults.size() >= kMaxZoneRecords) {
@@ -384,9 +402,9 @@ class ZoneParser {
       return std::nullopt;
     }
     if (directive == "$INCLUDE" || directive == "$GENERATE") {
-      return Failure{entry.line, absl::StrCat(directive, " is not supported")};
+      return Failure{t[0], absl::StrCat(directive, " is not supported")};
     }
-    return Failure{entry.line, absl::StrCat("unknown directive ", t[0].text)};
+    return Failure{t[0], absl::StrCat("unknown directive ", t[0].text)};
   }
 
   // The type a zone keyword names; SPF is TXT (RFC 7208 §3.1).
@@ -405,10 +423,11 @@ class ZoneParser {
     return std::nullopt;
   }
 
-  // Why `name` (absolute, no trailing dot) is not a valid domain name, if it is not.
+  // Why `name` (absolute, no trailing dot) is not a valid domain name, if it
+  // is not. Lengths count octets after unescaping (RFC 1035 §2.3.4).
   static std::optional<std::string> CheckName(std::string_view name) {
     if (name.size() > kMaxNameLength) {
-      return absl::StrCat("name is ", name.size(), " characters long, the limit is ",
+      return absl::StrCat("name is ", name.size(), " octets long, the limit is ",
                           kMaxNameLength, " (RFC 1035 §2.3.4)");
     }
     if (name.empty()) return std::nullopt;  // the root
@@ -416,51 +435,79 @@ class ZoneParser {
     while (true) {
       size_t dot = name.find('.', start);
       size_t end = dot == std::string_view::npos ? name.size() : dot;
-      if (end == start) return absl::StrCat("name \"", Av(name), "\" has an empty label");
+      if (end == start) return absl::StrCat("name \"", Shown(name), "\" has an empty label");
       if (end - start > kMaxLabelLength) {
-        return absl::StrCat("name \"", Av(name), "\" has a label of ", end - start,
-                            " characters, the limit is ", kMaxLabelLength, " (RFC 1035 §2.3.4)");
+        return absl::StrCat("name \"", Shown(name), "\" has a label of ", end - start,
+                            " octets, the limit is ", kMaxLabelLength, " (RFC 1035 §2.3.4)");
       }
       if (dot == std::string_view::npos) return std::nullopt;
       start = dot + 1;
     }
   }
 
+  // `name` as a message quotes it: escaped, without the trailing dot.
+  static std::string Shown(std::string_view name) {
+    std::string out = FormatZoneName(name);
+    if (out.size() > 1) out.pop_back();
+    return out;
+  }
+
   // Resolves a name field against $ORIGIN (RFC 1035 §5.1: "@" is the origin,
-  // a name without a final dot is relative to it).
+  // a name without a final dot is relative to it). RFC 1035 §5.1 escapes
+  // hold in names as anywhere else: "\X" is the character X, "\DDD" the
+  // octet DDD, so a label may hold any octet but the dot.
   std::optional<Failure> Name(const Token& token, std::string& out) const {
     const std::string& text = token.text;
     if (token.quoted) {
-      return Failure{token.line, absl::StrCat("name \"", text, "\" must not be quoted")};
-    }
-    if (text.find('\\') != std::string::npos) {
-      // Our names are dotted text (resolver.h), which cannot carry an escaped
-      // dot; rather than guess, refuse every escape.
-      return Failure{token.line, absl::StrCat("name \"", text,
-                                              "\" has an escape; escapes in names are not supported")};
-    }
-    for (char c : text) {
-      auto byte = static_cast<unsigned char>(c);
-      if (byte < 0x21 || byte > 0x7e) {
-        // RFC 1035 §5.1 writes such bytes as \DDD, which we do not support
-        // in names; IDNs belong in zones as A-labels (RFC 5890 §2.3.2.1).
-        return Failure{token.line, absl::StrCat("name \"", text, "\" has the byte 0x",
-                                                absl::Hex(byte, absl::kZeroPad2),
-                                                ", only printable ASCII is supported")};
-      }
+      return Failure{token, absl::StrCat("name \"", text, "\" must not be quoted")};
     }
     if (text == "@") {
       out = origin_;
-    } else if (text == ".") {
-      out.clear();
-    } else if (text.back() == '.') {
-      out = text.substr(0, text.size() - 1);
-    } else if (origin_.empty()) {
-      out = text;
-    } else {
-      out = absl::StrCat(text, ".", origin_);
+      if (std::optional<std::string> why = CheckName(out)) return Failure{token, *why};
+      return std::nullopt;
     }
-    if (std::optional<std::string> why = CheckName(out)) return Failure{token.line, *why};
+    std::string name;
+    bool absolute = false;
+    for (size_t pos = 0; pos < text.size();) {
+      char c = text[pos];
+      if (c == '\\') {
+        size_t at = pos;
+        if (auto why = Tokenizer::Unescape(text, pos, name)) return Failure{token, *why, at};
+        if (name.back() == '.') {
+          // Our names are dotted text (resolver.h): an octet 0x2E inside a
+          // label would read back as two labels, so refuse it.
+          return Failure{token,
+                         absl::StrCat("name \"", text, "\" has an escaped dot inside a label, "
+                                      "which mxkit's dotted names cannot hold"),
+                         at};
+        }
+        continue;
+      }
+      if (c == '.' && pos + 1 == text.size()) {
+        absolute = true;
+        break;
+      }
+      auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x21 || byte > 0x7e) {
+        // Raw non-ASCII in a name is most often a UTF-8 U-label typed by
+        // hand; the zone wants its A-labels (RFC 5890 §2.3.2.1), and any
+        // other octet can be written as \DDD (RFC 1035 §5.1).
+        return Failure{token,
+                       absl::StrCat("name \"", text, "\" has the raw byte 0x",
+                                    absl::Hex(byte, absl::kZeroPad2),
+                                    "; write it as \\DDD, or an internationalized name as its "
+                                    "A-labels"),
+                       pos};
+      }
+      name.push_back(c);
+      ++pos;
+    }
+    if (absolute || origin_.empty()) {
+      out = std::move(name);
+    } else {
+      out = absl::StrCat(name, ".", origin_);
+    }
+    if (std::optional<std::string> why = CheckName(out)) return Failure{token, *why};
     return std::nullopt;
   }
 
@@ -481,7 +528,7 @@ class ZoneParser {
                      absl::c_all_of(token.text, [](char c) {
                        return absl::ascii_isdigit(static_cast<unsigned char>(c));
                      });
-      return Failure{token.line,
+      return Failure{token,
                      absl::StrCat(Av(what), " \"", token.text, "\" ",
                                   numeric ? absl::StrCat("is larger than ", max)
                                           : std::string("is not a number"))};
@@ -497,7 +544,7 @@ class ZoneParser {
       if (auto f = Count(type, rdata, 1, "an address", line)) return f;
       AData a;
       if (rdata[0].quoted || inet_pton(AF_INET, rdata[0].text.c_str(), a.address.data()) != 1) {
-        return Failure{rdata[0].line,
+        return Failure{rdata[0],
                        absl::StrCat("A address \"", rdata[0].text, "\" is not a dotted quad")};
       }
       record.type = RrType::kA;
@@ -508,7 +555,7 @@ class ZoneParser {
       if (auto f = Count(type, rdata, 1, "an address", line)) return f;
       AaaaData a;
       if (rdata[0].quoted || inet_pton(AF_INET6, rdata[0].text.c_str(), a.address.data()) != 1) {
-        return Failure{rdata[0].line, absl::StrCat("AAAA address \"", rdata[0].text,
+        return Failure{rdata[0], absl::StrCat("AAAA address \"", rdata[0].text,
                                                    "\" is not an IPv6 address")};
       }
       record.type = RrType::kAaaa;
@@ -541,8 +588,9 @@ class ZoneParser {
         } else {
           for (size_t pos = 0; pos < token.text.size();) {
             if (token.text[pos] == '\\') {
+              size_t at = pos;
               if (auto why = Tokenizer::Unescape(token.text, pos, value)) {
-                return Failure{token.line, *why};
+                return Failure{token, *why, at};
               }
             } else {
               value.push_back(token.text[pos++]);
@@ -550,14 +598,14 @@ class ZoneParser {
           }
         }
         if (value.size() > kMaxCharacterStringLength) {
-          return Failure{token.line,
+          return Failure{token,
                          absl::StrCat(type, " string is ", value.size(),
                                       " bytes long, the limit is ", kMaxCharacterStringLength,
                                       " (RFC 1035 §3.3); split it into several strings")};
         }
         wire_size += 1 + value.size();
         if (wire_size > kMaxRdataLength) {
-          return Failure{token.line, absl::StrCat(type, " record is over ", kMaxRdataLength,
+          return Failure{token, absl::StrCat(type, " record is over ", kMaxRdataLength,
                                                   " bytes (RFC 1035 §3.2.1 RDLENGTH)")};
         }
         txt.strings.push_back(std::move(value));
@@ -589,7 +637,7 @@ class ZoneParser {
         const Token& token = rdata[3 + k];
         std::optional<uint32_t> value = token.quoted ? std::nullopt : ParseDuration(token.text);
         if (!value) {
-          return Failure{token.line,
+          return Failure{token,
                          absl::StrCat(names[k], " \"", token.text, "\" is not a number")};
         }
         *intervals[k] = *value;
@@ -617,22 +665,22 @@ class ZoneParser {
       std::string hex;
       for (size_t k = 3; k < rdata.size(); ++k) {
         if (rdata[k].quoted) {
-          return Failure{rdata[k].line, "TLSA data must be hex, not a quoted string"};
+          return Failure{rdata[k], "TLSA data must be hex, not a quoted string"};
         }
         hex += rdata[k].text;
         if (hex.size() > 2 * kMaxRdataLength) {
-          return Failure{rdata[k].line, absl::StrCat("TLSA data is over ", kMaxRdataLength,
+          return Failure{rdata[k], absl::StrCat("TLSA data is over ", kMaxRdataLength,
                                                      " bytes (RFC 1035 §3.2.1 RDLENGTH)")};
         }
       }
       if (hex.size() % 2 != 0) {
-        return Failure{rdata.back().line, "TLSA data has an odd number of hex digits"};
+        return Failure{rdata.back(), "TLSA data has an odd number of hex digits"};
       }
       for (size_t k = 0; k < hex.size(); k += 2) {
         int hi = HexValue(hex[k]);
         int lo = HexValue(hex[k + 1]);
         if (hi < 0 || lo < 0) {
-          return Failure{rdata.back().line,
+          return Failure{rdata.back(),
                          absl::StrCat("TLSA data has a non-hex character at position ",
                                       hi < 0 ? k : k + 1)};
         }
@@ -642,7 +690,7 @@ class ZoneParser {
       record.data = std::move(tlsa);
       return std::nullopt;
     }
-    return Failure{type_token.line,
+    return Failure{type_token,
                    absl::StrCat("unknown record type \"", type_token.text, "\"")};
   }
 
@@ -670,12 +718,167 @@ absl::StatusOr<Zone> ParseZone(std::string_view text, std::string_view filename,
   if (failure) {
     if (error != nullptr) {
       error->line = failure->line;
+      error->column = failure->column;
       error->message = failure->message;
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat(Av(filename), ":", failure->line, ": ", failure->message));
+    std::string where = absl::StrCat(Av(filename), ":", failure->line);
+    if (failure->column > 0) absl::StrAppend(&where, ":", failure->column);
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", failure->message));
   }
   return zone;
+}
+
+std::string FormatZoneName(std::string_view name) {
+  if (name.empty()) return ".";
+  std::string out;
+  out.reserve(name.size() + 1);
+  for (char c : name) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x21 || byte > 0x7e) {
+      absl::StrAppend(&out, "\\", absl::Dec(byte, absl::kZeroPad3));
+      continue;
+    }
+    // What the master-file syntax gives a meaning to (RFC 1035 §5.1): field
+    // and entry delimiters, the escape itself, "@" (the origin) and "$" (a
+    // directive, when it starts an owner).
+    if (c == '"' || c == '(' || c == ')' || c == ';' || c == '\\' || c == '@' || c == '$') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('.');
+  return out;
+}
+
+namespace {
+
+std::string FormatCharacterString(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7e) {
+      absl::StrAppend(&out, "\\", absl::Dec(byte, absl::kZeroPad3));
+      continue;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string FormatAddress(int family, const void* address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family, address, text, sizeof(text));
+  return text;
+}
+
+// Why `name` cannot be written so that it reads back the same, if it cannot.
+std::optional<std::string> Unwritable(std::string_view name) {
+  if (name.size() > kMaxNameLength) {
+    return absl::StrCat("is ", name.size(), " octets long, the limit is ", kMaxNameLength);
+  }
+  if (name.empty()) return std::nullopt;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    size_t end = dot == std::string_view::npos ? name.size() : dot;
+    if (end == start) return std::string("has an empty label");
+    if (end - start > kMaxLabelLength) {
+      return absl::StrCat("has a label of ", end - start, " octets, the limit is ",
+                          kMaxLabelLength);
+    }
+    if (dot == std::string_view::npos) return std::nullopt;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FormatZone(const Zone& zone) {
+  std::string out;
+  std::optional<std::string> bad_name;
+  auto name = [&](std::string_view n) {
+    if (!bad_name) {
+      if (auto why = Unwritable(n)) bad_name = absl::StrCat("name \"", Av(n), "\" ", *why);
+    }
+    return FormatZoneName(n);
+  };
+  for (size_t i = 0; i < zone.records.size(); ++i) {
+    const ResourceRecord& r = zone.records[i];
+    auto refuse = [&](std::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("record ", i + 1, " (", Av(r.name), " ",
+                                                     RrTypeName(r.type), "): ", Av(why)));
+    };
+    // RDATA fields; written on the record's line, or one per line inside
+    // parentheses when that line would pass kMaxZoneLineLength (a TXT of many
+    // strings, long TLSA data).
+    std::vector<std::string> fields;
+    std::string rdata;
+    if (const auto* a = std::get_if<AData>(&r.data); a && r.type == RrType::kA) {
+      rdata = FormatAddress(AF_INET, a->address.data());
+    } else if (const auto* aaaa = std::get_if<AaaaData>(&r.data); aaaa && r.type == RrType::kAaaa) {
+      rdata = FormatAddress(AF_INET6, aaaa->address.data());
+    } else if (const auto* mx = std::get_if<MxData>(&r.data); mx && r.type == RrType::kMx) {
+      rdata = absl::StrCat(mx->preference, " ", name(mx->exchange));
+    } else if (const auto* txt = std::get_if<TxtData>(&r.data); txt && r.type == RrType::kTxt) {
+      if (txt->strings.empty()) return refuse("TXT needs at least one string");
+      size_t wire_size = 0;
+      for (const std::string& string : txt->strings) {
+        if (string.size() > kMaxCharacterStringLength) {
+          return refuse(absl::StrCat("a string of ", string.size(), " bytes, the limit is ",
+                                     kMaxCharacterStringLength, " (RFC 1035 §3.3)"));
+        }
+        wire_size += 1 + string.size();
+        fields.push_back(FormatCharacterString(string));
+      }
+      if (wire_size > kMaxRdataLength) return refuse("RDATA over 65535 bytes");
+    } else if (const auto* target = std::get_if<NameData>(&r.data);
+               target && (r.type == RrType::kCname || r.type == RrType::kPtr ||
+                          r.type == RrType::kNs)) {
+      rdata = name(target->name);
+    } else if (const auto* soa = std::get_if<SoaData>(&r.data); soa && r.type == RrType::kSoa) {
+      rdata = absl::StrCat(name(soa->mname), " ", name(soa->rname), " ", soa->serial, " ",
+                           soa->refresh, " ", soa->retry, " ", soa->expire, " ", soa->minimum);
+    } else if (const auto* tlsa = std::get_if<TlsaData>(&r.data); tlsa && r.type == RrType::kTlsa) {
+      if (tlsa->association_data.empty()) return refuse("TLSA needs association data");
+      if (tlsa->association_data.size() > kMaxRdataLength) return refuse("RDATA over 65535 bytes");
+      fields.push_back(absl::StrCat(tlsa->usage, " ", tlsa->selector, " ", tlsa->matching_type));
+      std::string hex = absl::BytesToHexString(Av(tlsa->association_data));
+      constexpr size_t kHexPerField = 64;
+      for (size_t k = 0; k < hex.size(); k += kHexPerField) {
+        fields.push_back(hex.substr(k, kHexPerField));
+      }
+    } else {
+      return refuse("the zone format has no way to write this type with this data");
+    }
+    std::string owner = name(r.name);
+    if (bad_name) return refuse(*bad_name);
+    std::string line = absl::StrCat(owner, " ", r.ttl, " IN ", RrTypeName(r.type), " ");
+    if (!fields.empty()) rdata = absl::StrJoin(fields, " ");
+    if (fields.empty() || line.size() + rdata.size() <= kMaxZoneLineLength) {
+      absl::StrAppend(&out, line, rdata, "\n");
+    } else {
+      absl::StrAppend(&out, line, "(\n");
+      for (const std::string& field : fields) absl::StrAppend(&out, "  ", field, "\n");
+      absl::StrAppend(&out, ")\n");
+    }
+  }
+  for (const ZoneFault& f : zone.faults) {
+    std::string faulted = name(f.name);
+    if (bad_name) return absl::InvalidArgumentError(absl::StrCat("fault: ", *bad_name));
+    absl::StrAppend(&out, f.fault == Fault::kTimeout ? "$TIMEOUT " : "$SERVFAIL ", faulted);
+    if (f.type) {
+      std::string type = RrTypeName(*f.type);
+      if (type.rfind("TYPE", 0) == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("fault on ", Av(f.name), ": the zone format has no type ", type));
+      }
+      absl::StrAppend(&out, " ", type);
+    }
+    out.push_back('\n');
+  }
+  return out;
 }
 
 }  // namespace mxkit::dns

@@ -22,6 +22,7 @@
 #include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
+#include "testing/conformance.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -132,8 +133,9 @@ std::string HelperPath() {
 TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
   struct stat st;
   if (stat("/usr/bin/python3", &st) != 0) {
-    GTEST_SKIP() << "/usr/bin/python3 not found: install python3-dkim (Debian) to run the "
-                    "dkimpy differential test";
+    MXKIT_SKIP_OR_FAIL(
+        "/usr/bin/python3 not found: install python3 and python3-dkim (Debian) to run the "
+        "dkimpy differential test");
   }
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string work = std::string(tmp ? tmp : "/tmp") + "/dkimpy_diff";
@@ -240,8 +242,8 @@ TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
   int status = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(status)) << command;
   if (WEXITSTATUS(status) == 77) {
-    GTEST_SKIP() << "python3-dkim is not installed for /usr/bin/python3 (apt-get install "
-                    "python3-dkim): " << ReadFile(work + "/helper.err").value_or("");
+    MXKIT_SKIP_OR_FAIL("python3-dkim is not installed for /usr/bin/python3 (apt-get install "
+                       "python3-dkim): " + ReadFile(work + "/helper.err").value_or(""));
   }
   ASSERT_EQ(WEXITSTATUS(status), 0) << ReadFile(work + "/helper.err").value_or("");
 

@@ -17,6 +17,7 @@
 #include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
+#include "testing/conformance.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -44,25 +45,30 @@ struct Vectors {
   std::string rsa_pem;
 };
 
-// Loads the vectors or says why not (for GTEST_SKIP).
-bool Load(Vectors* v, std::string* why) {
+enum class LoadOutcome { kLoaded, kAbsent, kMalformed };
+
+// Loads the vectors or says why not: kAbsent is a skip (a failure under
+// MXKIT_REQUIRE_CONFORMANCE), kMalformed always a failure.
+LoadOutcome Load(Vectors* v, std::string* why) {
   if (std::getenv("MXKIT_SHARED_DIR") == nullptr) {
     *why = "MXKIT_SHARED_DIR is not set; the RFC 8463 vectors live in "
            "$MXKIT_SHARED_DIR/conformance/dkim/ (run through ./bazelw with ../shared beside the "
            "checkout)";
-    return false;
+    return LoadOutcome::kAbsent;
   }
   std::string text;
   if (!ReadFile(Dir() + "rfc8463-appendix-a.txt", &text) ||
       !ReadFile(Dir() + "rfc8463-ed25519.seed", &v->ed25519_seed_b64) ||
       !ReadFile(Dir() + "rfc8463-rsa.pem", &v->rsa_pem)) {
-    *why = "RFC 8463 vectors not found under " + Dir();
-    return false;
+    *why = "RFC 8463 vectors not found: looked for rfc8463-appendix-a.txt, rfc8463-ed25519.seed "
+           "and rfc8463-rsa.pem under " + Dir() +
+           " (run through ./bazelw with ../shared beside the checkout, or set MXKIT_SHARED_DIR)";
+    return LoadOutcome::kAbsent;
   }
   std::size_t blank = text.find("\n\n");
   if (blank == std::string::npos) {
-    *why = "no blank line between TXT records and message";
-    return false;
+    *why = Dir() + "rfc8463-appendix-a.txt: no blank line between TXT records and message";
+    return LoadOutcome::kMalformed;
   }
   std::istringstream records(text.substr(0, blank + 1));
   std::string line;
@@ -79,14 +85,18 @@ bool Load(Vectors* v, std::string* why) {
          (v->ed25519_seed_b64.back() == '\n' || v->ed25519_seed_b64.back() == '\r')) {
     v->ed25519_seed_b64.pop_back();
   }
-  return true;
+  return LoadOutcome::kLoaded;
 }
 
-#define LOAD_OR_SKIP(v)                           \
-  Vectors v;                                      \
-  {                                               \
-    std::string why;                              \
-    if (!Load(&v, &why)) GTEST_SKIP() << why;     \
+#define LOAD_OR_SKIP(v)                                          \
+  Vectors v;                                                     \
+  {                                                              \
+    std::string why;                                             \
+    switch (Load(&v, &why)) {                                    \
+      case LoadOutcome::kLoaded: break;                          \
+      case LoadOutcome::kAbsent: MXKIT_SKIP_OR_FAIL(why); break; \
+      case LoadOutcome::kMalformed: GTEST_FAIL() << why;         \
+    }                                                            \
   }
 
 void Serve(const Vectors& v, dns::StaticResolver* resolver) {

@@ -3,7 +3,7 @@
 // ones) and the explanation where the suite gives one. The suite is read at
 // test time from $MXKIT_SHARED_DIR/conformance/spf/rfc7208-tests.yml; when it
 // is absent the cases are skipped with a message saying where it was looked
-// for, never passed.
+// for, never passed, and under MXKIT_REQUIRE_CONFORMANCE that is a failure.
 
 #include <algorithm>
 #include <map>
@@ -14,6 +14,7 @@
 #include "auth/spf/evaluator.h"
 #include "auth/spf/testing/rfc7208_suite.h"
 #include "gtest/gtest.h"
+#include "testing/conformance.h"
 
 namespace mxkit::auth::spf {
 namespace {
@@ -69,11 +70,12 @@ SuiteResolver& ResolverFor(size_t scenario) {
 TEST(Rfc7208Suite, IsPresentAndComplete) {
   const Loaded& l = Get();
   if (l.path.empty() || (!l.error.empty() && l.error.rfind("cannot open", 0) == 0)) {
-    GTEST_SKIP() << "RFC 7208 suite not found: looked for "
-                 << (l.path.empty() ? "$MXKIT_SHARED_DIR/conformance/spf/rfc7208-tests.yml"
-                                    : l.path)
-                 << " (" << (l.error.empty() ? "missing" : l.error)
-                 << "); run through ./bazelw with ../shared beside the checkout";
+    MXKIT_SKIP_OR_FAIL("RFC 7208 suite not found: looked for " +
+                       (l.path.empty() ? std::string("$MXKIT_SHARED_DIR/conformance/spf/rfc7208-tests.yml")
+                                       : l.path) +
+                       " (" + (l.error.empty() ? std::string("missing") : l.error) +
+                       "); run through ./bazelw with ../shared beside the checkout, or set "
+                       "MXKIT_SHARED_DIR to the directory holding conformance/spf");
   }
   ASSERT_TRUE(l.error.empty()) << l.path << ": " << l.error;
   EXPECT_EQ(l.suite.tests.size(), kSuiteTestCount);

@@ -8,18 +8,13 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "base/ascii.h"
 #include "yaml-cpp/yaml.h"
 
 namespace mxkit::auth::spf::testing {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using base::AsciiLower;
 
 std::string StripDot(std::string s) {
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -121,7 +116,7 @@ absl::Status ParseDocument(const YAML::Node& doc, size_t index, Suite& suite) {
       for (const YAML::Node& item : entry.second) {
         if (item.IsScalar()) {
           if (Scalar(item) != "TIMEOUT") return Bad(where, "unknown zone item at " + owner);
-          scenario.timeout_names.insert(Lower(owner));
+          scenario.timeout_names.insert(AsciiLower(owner));
           continue;
         }
         if (!item.IsMap() || item.size() != 1) return Bad(where, "zone item at " + owner + " is not TYPE: value");
@@ -195,35 +190,39 @@ absl::StatusOr<Suite> LoadSuite(const std::string& path) {
   return ParseSuite(buffer.str());
 }
 
-SuiteResolver::SuiteResolver(const SuiteScenario& scenario) {
+dns::Zone ScenarioZone(const SuiteScenario& scenario) {
+  dns::Zone zone;
+  zone.records = scenario.records;
   absl::flat_hash_map<std::string, std::set<dns::RrType>> types;
-  for (const dns::ResourceRecord& rr : scenario.records) {
-    zone_.Add(rr);
-    types[Lower(rr.name)].insert(rr.type);
-  }
+  for (const dns::ResourceRecord& rr : scenario.records) types[AsciiLower(rr.name)].insert(rr.type);
   for (const std::string& name : scenario.timeout_names) {
     auto found = types.find(name);
     if (found == types.end()) {
-      zone_.AddFault(name, dns::Fault::kTimeout);
+      zone.faults.push_back({name, dns::Fault::kTimeout, std::nullopt});
+      continue;
+    }
+    // pyspf's driver times out only the types with no records listed
+    // (spftimeout: TXT present, TIMEOUT after it, result fail).
+    for (dns::RrType type : kTimeoutTypes) {
+      if (found->second.count(type) == 0) zone.faults.push_back({name, dns::Fault::kTimeout, type});
+    }
+  }
+  return zone;
+}
+
+SuiteResolver::SuiteResolver(const SuiteScenario& scenario) {
+  dns::Zone zone = ScenarioZone(scenario);
+  for (dns::ResourceRecord& rr : zone.records) zone_.Add(std::move(rr));
+  for (const dns::ZoneFault& fault : zone.faults) {
+    if (fault.type) {
+      zone_.AddFault(fault.name, *fault.type, fault.fault);
     } else {
-      partial_timeouts_[name] = found->second;
+      zone_.AddFault(fault.name, fault.fault);
     }
   }
 }
 
 void SuiteResolver::Lookup(std::string_view name, dns::RrType type, Callback done) {
-  if (!partial_timeouts_.empty()) {
-    std::string key = Lower(name);
-    if (!key.empty() && key.back() == '.') key.pop_back();
-    auto found = partial_timeouts_.find(key);
-    if (found != partial_timeouts_.end() && found->second.count(type) == 0) {
-      dns::LookupResult timeout;
-      timeout.status = dns::LookupStatus::kTemporaryFailure;
-      timeout.detail = "timeout (suite TIMEOUT)";
-      done(std::move(timeout));
-      return;
-    }
-  }
   zone_.Lookup(name, type, std::move(done));
 }
 

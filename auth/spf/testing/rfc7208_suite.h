@@ -7,7 +7,8 @@
 //     applies it only to query types with no records listed before it, and the
 //     suite depends on that (spftimeout: TXT present, TIMEOUT after it, result
 //     fail), so a name with TIMEOUT and records times out for the other types.
-// Test-only: the conformance test, the pyspf differential test and the
+// Test-only: the conformance test, the pyspf differential test, the suite
+// run through the mxkit CLI (tools/mxkit/rfc7208_cli_test.cc) and the
 // benchmark share it.
 
 #ifndef MXKIT_AUTH_SPF_TESTING_RFC7208_SUITE_H_
@@ -24,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "dns/resolver.h"
 #include "dns/static_resolver.h"
+#include "dns/zone.h"
 
 namespace mxkit::auth::spf::testing {
 
@@ -64,7 +66,20 @@ absl::StatusOr<Suite> ParseSuite(std::string_view yaml_text);
 // Reads and parses the file at `path`.
 absl::StatusOr<Suite> LoadSuite(const std::string& path);
 
-// Serves one scenario's zone (see the file comment for the conventions).
+// One scenario's zone with the driver conventions applied (file comment):
+// its records, SPF ones as kSpfType and as TXT, and a $TIMEOUT fault for
+// every TIMEOUT name: for every type when the name has no records, else one
+// per type in kTimeoutTypes that it has no records of.
+dns::Zone ScenarioZone(const SuiteScenario& scenario);
+
+// The types a partial TIMEOUT covers: every type a zone file can name.
+inline constexpr dns::RrType kTimeoutTypes[] = {
+    dns::RrType::kA,   dns::RrType::kAaaa, dns::RrType::kMx,  dns::RrType::kTxt,
+    dns::RrType::kPtr, dns::RrType::kCname, dns::RrType::kNs, dns::RrType::kSoa,
+    dns::RrType::kTlsa,
+};
+
+// Serves ScenarioZone(scenario).
 class SuiteResolver : public dns::Resolver {
  public:
   explicit SuiteResolver(const SuiteScenario& scenario);
@@ -72,8 +87,6 @@ class SuiteResolver : public dns::Resolver {
 
  private:
   dns::StaticResolver zone_;
-  // For TIMEOUT names that also have records: the types that answer.
-  absl::flat_hash_map<std::string, std::set<dns::RrType>> partial_timeouts_;
 };
 
 }  // namespace mxkit::auth::spf::testing
