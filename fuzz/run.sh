@@ -23,7 +23,9 @@ cd "$root"
 source "$root/fuzz/output_base.sh"
 
 bazel_fuzz=("$root/bazelw" "--output_base=$(fuzz_output_base)")
-"${bazel_fuzz[@]}" build --config=fuzz "//fuzz:$target" >&2 || exit 2
+# --symlink_prefix=/ leaves the checkout's bazel-* links alone: pointed into the
+# fuzz output base, they broke the next everyday `bazel test //...` at load.
+"${bazel_fuzz[@]}" build --config=fuzz --symlink_prefix=/ "//fuzz:$target" >&2 || exit 2
 bin="$("${bazel_fuzz[@]}" info --config=fuzz bazel-bin 2>/dev/null)/fuzz/$target"
 
 work="${MXKIT_FUZZ_WORKDIR:-$root/fuzz/out/$target}"
@@ -46,7 +48,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-p
 
 echo "fuzz/run.sh: $target ran ${seconds}s; new inputs in $scratch; crashes in $crashes" >&2
 if [[ $status -ne 0 ]] || compgen -G "$crashes/*" >/dev/null; then
-  echo "fuzz/run.sh: $target FAILED (exit $status); reproduce with: bazel-bin/fuzz/$target $crashes/<file>" >&2
+  echo "fuzz/run.sh: $target FAILED (exit $status); reproduce with: $bin $crashes/<file>" >&2
   exit 1
 fi
 if [[ "${MXKIT_FUZZ_MERGE:-0}" == 1 ]]; then

@@ -17,7 +17,7 @@ fi
 
 # One build of them all first, so each campaign gets its full time.
 "$root/bazelw" "--output_base=$(fuzz_output_base)" \
-  build --config=fuzz "${targets[@]/#/\/\/fuzz:}"
+  build --config=fuzz --symlink_prefix=/ "${targets[@]/#/\/\/fuzz:}"
 
 failed=()
 export MXKIT_FUZZ_WORKDIR
