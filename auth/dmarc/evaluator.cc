@@ -121,13 +121,16 @@ class Session {
     return cache_.emplace(domain, std::move(f)).first->second;
   }
 
-  // RFC 9989 §4.10.2; nullopt on a DNS failure.
+  // RFC 9989 §4.10.2; nullopt on a DNS failure, which failure() then names.
   std::optional<std::string> TreeWalkOrganizationalDomain(const std::string& domain) {
     std::vector<std::string> names = TreeWalkNames(domain);
     std::optional<std::string> fewest;
     for (std::size_t i = 0; i < names.size(); ++i) {
       const Fetch& f = FetchRecord(names[i]);
-      if (f.kind == Fetch::kTempError || f.kind == Fetch::kPermError) return std::nullopt;
+      if (f.kind == Fetch::kTempError || f.kind == Fetch::kPermError) {
+        failure_ = &f;
+        return std::nullopt;
+      }
       if (f.kind != Fetch::kRecord || !f.parsed.ok()) continue;
       if (f.parsed.record.psd == PsdFlag::kNo) return names[i];
       if (f.parsed.record.psd == PsdFlag::kYes && i > 0) {
@@ -156,6 +159,15 @@ class Session {
     return *oa == *ob;
   }
 
+  // The result for the lookup that made the last tree walk fail: permerror
+  // for a permanent failure (REFUSED, a CNAME loop, a bad answer), temperror
+  // otherwise, as evaluator.h promises; with what failed, for the reason.
+  DmarcResult FailureResult() const {
+    return failure_ != nullptr && failure_->kind == Fetch::kPermError ? DmarcResult::kPermError
+                                                                      : DmarcResult::kTempError;
+  }
+  std::string FailureDetail() const { return failure_ != nullptr ? ": " + failure_->detail : ""; }
+
   // Whether `domain` does not exist (RFC 9989 §4.7 np=: NXDOMAIN).
   std::optional<bool> NonExistent(const std::string& domain) {
     ++queries_;
@@ -167,7 +179,8 @@ class Session {
  private:
   dns::Resolver& resolver_;
   const EvaluatorOptions& options_;
-  std::map<std::string, Fetch> cache_;
+  std::map<std::string, Fetch> cache_;  // node-based: failure_ stays valid
+  const Fetch* failure_ = nullptr;
   int queries_ = 0;
 };
 
@@ -333,8 +346,9 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
   if (options_.method == DiscoveryMethod::kTreeWalk) {
     std::optional<std::string> org = session.TreeWalkOrganizationalDomain(author);
     if (!org) {
-      return finish(DmarcResult::kTempError,
-                    "DNS failure while finding the organizational domain of " + author);
+      return finish(session.FailureResult(),
+                    "DNS failure while finding the organizational domain of " + author +
+                        session.FailureDetail());
     }
     ev.organizational_domain = *org;
   }
@@ -362,8 +376,8 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
     std::optional<bool> a =
         session.Aligned(NormalizeDomain(input.spf_domain), author, record.spf_alignment);
     if (!a) {
-      return finish(DmarcResult::kTempError, "DNS failure while aligning SPF domain " +
-                                                 input.spf_domain);
+      return finish(session.FailureResult(), "DNS failure while aligning SPF domain " +
+                                                 input.spf_domain + session.FailureDetail());
     }
     ev.spf_aligned = *a;
   }
@@ -371,7 +385,8 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
     if (d.result != dkim::DkimResult::kPass || d.domain.empty()) continue;
     std::optional<bool> a = session.Aligned(NormalizeDomain(d.domain), author, record.dkim_alignment);
     if (!a) {
-      return finish(DmarcResult::kTempError, "DNS failure while aligning DKIM domain " + d.domain);
+      return finish(session.FailureResult(),
+                    "DNS failure while aligning DKIM domain " + d.domain + session.FailureDetail());
     }
     if (*a) {
       ev.dkim_aligned = true;

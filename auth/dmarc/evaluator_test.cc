@@ -293,6 +293,8 @@ _dmarc.psd.example.      TXT "v=DMARC1; p=reject; psd=y"
 _dmarc.bank.psd.example. TXT "v=DMARC1; p=none; psd=n"
 _dmarc.deep.g.f.e.d.c.b.example.com. TXT "v=DMARC1; p=none"
 $SERVFAIL _dmarc.mail.broken.example.
+_dmarc.loop.test.        CNAME _dmarc.loop.test.
+$SERVFAIL _dmarc.flaky.test.
 )";
 
 TEST(TreeWalk, FindsPolicyAndOrganizationalDomainWithoutPsl) {
@@ -331,6 +333,34 @@ TEST(TreeWalk, FindsPolicyAndOrganizationalDomainWithoutPsl) {
   in.author_domain = "mail.broken.example";
   ev = evaluator->Evaluate(in);
   EXPECT_EQ(ev.result, DmarcResult::kTempError);
+}
+
+// evaluator.h: a lookup that failed permanently is permerror, a transient
+// one temperror, also when it is met while walking the tree for the
+// organizational domain of an identifier to align (RFC 9989 §4.10.2).
+TEST(TreeWalk, AlignmentWalkFailuresKeepTheirKind) {
+  dns::StaticResolver resolver;
+  ASSERT_TRUE(resolver.LoadZone(kWalkZone).ok());
+  auto evaluator = Evaluator::Create(resolver, {DiscoveryMethod::kTreeWalk, nullptr});
+  ASSERT_TRUE(evaluator.ok());
+
+  EvaluationInput in;
+  in.author_domain = "news.example.com";
+  in.dkim = {{dkim::DkimResult::kPass, "mail.loop.test"}};
+  Evaluation ev = evaluator->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kPermError) << ev.reason;
+  EXPECT_NE(ev.reason.find("CNAME loop"), std::string::npos) << ev.reason;
+
+  in.dkim = {{dkim::DkimResult::kPass, "mail.flaky.test"}};
+  ev = evaluator->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kTempError) << ev.reason;
+  EXPECT_NE(ev.reason.find("_dmarc.flaky.test"), std::string::npos) << ev.reason;
+
+  in.dkim = {};
+  in.spf_result = spf::Result::kPass;
+  in.spf_domain = "bounce.loop.test";
+  ev = evaluator->Evaluate(in);
+  EXPECT_EQ(ev.result, DmarcResult::kPermError) << ev.reason;
 }
 
 TEST(Strictest, PicksTheStrictestFailingEvaluation) {
