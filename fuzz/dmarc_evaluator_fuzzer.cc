@@ -243,10 +243,9 @@ bool SameEvaluation(const dmarc::Evaluation& a, const dmarc::Evaluation& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::SplitFramedInput(input);
-  if (!framed) return 0;
   mxkit::dns::StaticResolver zone;
-  if (!zone.LoadZone(framed->zone, "fuzz.zone").ok()) return 0;
+  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::LoadFramedInput(input, zone);
+  if (!framed) return 0;
 
   size_t newline = framed->query.find('\n');
   if (newline == std::string_view::npos) return 0;

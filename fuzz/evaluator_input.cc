@@ -26,6 +26,12 @@ std::optional<FramedInput> SplitFramedInput(std::string_view input) {
   return std::nullopt;
 }
 
+std::optional<FramedInput> LoadFramedInput(std::string_view input, dns::StaticResolver& zone) {
+  std::optional<FramedInput> framed = SplitFramedInput(input);
+  if (!framed || !zone.LoadZone(framed->zone, "fuzz.zone").ok()) return std::nullopt;
+  return framed;
+}
+
 std::string CanonicalName(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   return base::AsciiLower(name);

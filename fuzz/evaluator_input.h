@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dns/resolver.h"
+#include "dns/static_resolver.h"
 
 namespace mxkit::fuzz {
 
@@ -27,6 +28,11 @@ struct FramedInput {
 
 // Splits at the first "%%" line; nullopt when there is none.
 std::optional<FramedInput> SplitFramedInput(std::string_view input);
+
+// SplitFramedInput, then the zone part loaded into `zone`; nullopt (the
+// input is not one to evaluate) when there is no "%%" line or the zone does
+// not load.
+std::optional<FramedInput> LoadFramedInput(std::string_view input, dns::StaticResolver& zone);
 
 // Forwards to `inner` and logs each query with the status it got.
 class CountingResolver : public dns::Resolver {

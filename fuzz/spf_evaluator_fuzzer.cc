@@ -157,10 +157,9 @@ void CheckResultShape(const CheckResult& result) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::SplitFramedInput(input);
-  if (!framed) return 0;
   mxkit::dns::StaticResolver zone;
-  if (!zone.LoadZone(framed->zone, "fuzz.zone").ok()) return 0;
+  std::optional<mxkit::fuzz::FramedInput> framed = mxkit::fuzz::LoadFramedInput(input, zone);
+  if (!framed) return 0;
 
   std::string_view line = framed->query.substr(0, framed->query.find('\n'));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
