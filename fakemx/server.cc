@@ -19,8 +19,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "base/absl_interop.h"
+#include "fakemx/delivery.h"
 #include "smtp/reply.h"
 
 namespace mxkit::fakemx {
@@ -50,15 +50,6 @@ int64_t NowMicros() {
       .count();
 }
 
-// RFC 3339 UTC with microseconds, like the sidecars' received_at.
-std::string LogTime() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
-}
-
-std::string ToString(const absl::Status& status) {
-  const auto m = status.message();
-  return std::string(m.data(), m.size());
-}
 
 class Connection;
 
@@ -294,7 +285,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
     ++server_->stats.storage_failures;
     std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
-                 remote_address_.c_str(), ToString(result.status()).c_str());
+                 remote_address_.c_str(), base::StatusText(result.status()).c_str());
     // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
     return smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message");
   }
@@ -419,7 +410,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   void Log(std::string_view what) {
-    const std::string line = "fakemx: " + LogTime() + " " + peer_ + " " + std::string(what) + "\n";
+    // The time as the sidecars' received_at writes it (RFC 3339, UTC, µs).
+    const std::string line =
+        "fakemx: " + FormatRfc3339Micros(NowMicros()) + " " + peer_ + " " + std::string(what) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
 
