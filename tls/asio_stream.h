@@ -1,0 +1,64 @@
+// Runs a tls::Engine over a connected Boost.Asio TCP socket: the adapter
+// between the sans-IO engine and a real connection, for fakemx (server side,
+// after STARTTLS or on an implicit-TLS listener) and for our own client.
+//
+// Like the socket it wraps, an AsioTlsStream allows one read and one write
+// outstanding at a time; handlers run on the socket's executor. It does not
+// own the socket: the caller keeps it alive and closes it.
+
+#ifndef MXKIT_TLS_ASIO_STREAM_H_
+#define MXKIT_TLS_ASIO_STREAM_H_
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "tls/engine.h"
+
+namespace mxkit::tls {
+
+class AsioTlsStream {
+ public:
+  // Handshake outcome: nullopt on success. A socket error (reset, EOF)
+  // becomes an EngineError of kind kTruncated whose reason is the socket's
+  // message.
+  using HandshakeHandler = std::function<void(const std::optional<EngineError>&)>;
+  using ReadHandler = std::function<void(boost::system::error_code, size_t)>;
+  using WriteHandler = std::function<void(boost::system::error_code)>;
+
+  AsioTlsStream(boost::asio::ip::tcp::socket& socket, Engine engine);
+  ~AsioTlsStream();
+  AsioTlsStream(const AsioTlsStream&) = delete;
+  AsioTlsStream& operator=(const AsioTlsStream&) = delete;
+
+  // Reads and writes until the engine is established or failed. On failure
+  // the engine's own alert has been sent (best effort) before `done` runs.
+  void AsyncHandshake(HandshakeHandler done);
+  // Up to `size` plaintext bytes into `data`. After the peer's close_notify
+  // or a TCP EOF: boost::asio::error::eof. A TLS error after the handshake:
+  // boost::asio::error::connection_aborted, with the cause in engine().error().
+  void AsyncReadSome(char* data, size_t size, ReadHandler done);
+  // Encrypts and writes all of `plaintext` (copied).
+  void AsyncWrite(std::string_view plaintext, WriteHandler done);
+  // Sends close_notify and returns without waiting for the peer's.
+  void AsyncShutdown(WriteHandler done);
+
+  const Engine& engine() const { return engine_; }
+
+ private:
+  struct State;
+  boost::asio::ip::tcp::socket& socket_;
+  Engine engine_;
+  std::string pending_plaintext_;  // decrypted but not yet handed to a reader
+  std::string read_buffer_;
+  std::string write_buffer_;
+};
+
+}  // namespace mxkit::tls
+
+#endif  // MXKIT_TLS_ASIO_STREAM_H_
