@@ -40,6 +40,8 @@ fakemx_start "$FAKEMX_BIN" --tls-dir="$TLS_DIR" --starttls=inject-after-220
 timeout 30 "$SMTP_SEND" --port="$FAKEMX_PORT" --ca="$TLS_DIR/ca.pem" --hostname=mx.test \
   >"$FIXTURE_TMP/inject.log" 2>&1 || fail "smtp_send failed: $(cat "$FIXTURE_TMP/inject.log")"
 check_run "$FIXTURE_TMP/inject.log" yes
+echo "--- what our client saw against inject-after-220:"
+cat "$FIXTURE_TMP/inject.log"
 # The stored message came over TLS.
 [[ $(maildir_count new) == 1 ]] || fail "expected 1 message, found $(maildir_count new)"
 /usr/bin/python3 -c '
