@@ -634,6 +634,10 @@ LeafPlan PlanFor(CertVariant variant, const CertFactoryOptions& options) {
 
 absl::Span<const CertVariant> AllCertVariants() { return kAllVariants; }
 
+absl::Status ValidateCertHostname(std::string_view hostname) {
+  return ValidateHostname("hostname", hostname);
+}
+
 std::string_view CertVariantName(CertVariant variant) {
   for (const auto& [v, name] : kVariantNames) {
     if (v == variant) return name;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -51,6 +52,14 @@ std::string_view CertVariantName(CertVariant variant);
 // the input (escaped, bounded) and lists the names there are.
 absl::StatusOr<CertVariant> ParseCertVariant(std::string_view name);
 
+// OK when `hostname` can be CertFactoryOptions::hostname or wrong_hostname:
+// lower-case LDH labels (letters, digits, inner hyphens; IDNs as xn--
+// A-labels), at least two, each at most 63 octets, at most 253 in all, no
+// trailing dot, the last label not all digits (so no IPv4 address).
+// Otherwise InvalidArgument naming the label and the rule it breaks, with
+// the input escaped and bounded. Generate applies the same check.
+absl::Status ValidateCertHostname(std::string_view hostname);
+
 struct CertFactoryOptions {
   uint64_t seed = 1;
   // The name the leaves are for (SAN dNSName, and the CN of no-san). A
@@ -68,7 +77,8 @@ struct CertFactoryOptions {
 struct ServedCertificate {
   CertVariant variant = CertVariant::kGood;
   std::string chain_pem;  // what the server sends: the leaf, then the intermediate unless the
-                          // variant leaves it out (self-signed, missing-intermediate)
+                          // variant leaves it out (self-signed, unknown-ca: issued by
+                          // the unknown root itself, missing-intermediate)
   std::string key_pem;    // the leaf's private key, PKCS#8
   std::string leaf_der;
 };
