@@ -38,7 +38,8 @@ enum class CertVariant {
   kSha1Signature,        // leaf signed with SHA-1 (refused by OpenSSL 3 at level >= 1)
   kEcdsaP256,            // like good, named for what it is
   kRsa2048,              // good, with an RSA-2048 leaf key
-  kWildcard,             // SAN "*.<parent of hostname>" (RFC 6125 §6.4.3)
+  kWildcard,             // SAN "*.<parent of hostname>" (RFC 6125 §6.4.3); for a two-label
+                         // hostname ("*.test") verifiers refuse it (62), see README.md
   kNoSan,                // hostname only in the subject CN, no SAN (RFC 6125 §6.4.4)
 };
 
@@ -85,9 +86,12 @@ struct ServedCertificate {
 
 class CertificateSet {
  public:
-  // Generates the CAs and the leaves for `variants` (default: all). Fails
-  // only on an invalid hostname (InvalidArgument, saying why) or a
-  // BoringSSL failure (Internal, with BoringSSL's reason).
+  // Generates the CAs and the leaves for `variants` (default: all; repeats
+  // are made once). Fails with InvalidArgument, saying why, on an invalid
+  // hostname or wrong_hostname (see ValidateCertHostname), wrong_hostname
+  // equal to hostname, a CertVariant value that is no variant, or no-san
+  // asked for a hostname longer than a CN holds (64 octets); with Internal,
+  // with BoringSSL's reason, on a BoringSSL failure.
   static absl::StatusOr<CertificateSet> Generate(const CertFactoryOptions& options,
                                                  absl::Span<const CertVariant> variants);
   static absl::StatusOr<CertificateSet> Generate(const CertFactoryOptions& options);

@@ -358,6 +358,20 @@ TEST(CertFactoryShape, GetSaysWhichVariantsWereMade) {
   EXPECT_TRUE(absl::StrContains(missing.status().message(), "expired"));
 }
 
+TEST(CertFactoryShape, RepeatedVariantsAreMadeOnceAndNoneMeansOnlyTheCas) {
+  const CertificateSet twice =
+      GenerateOrDie(CertFactoryOptions(), {CertVariant::kGood, CertVariant::kGood});
+  EXPECT_EQ(Served(twice, CertVariant::kGood).chain_pem,
+            Served(DefaultSet(), CertVariant::kGood).chain_pem);
+  const CertificateSet none = GenerateOrDie(CertFactoryOptions(), {});
+  EXPECT_EQ(none.root_pem(), DefaultSet().root_pem());
+  EXPECT_EQ(none.intermediate_pem(), DefaultSet().intermediate_pem());
+  absl::StatusOr<const ServedCertificate*> missing = none.Get(CertVariant::kGood);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "this set has: none"))
+      << missing.status();
+}
+
 // ---------------------------------------------------------------------------
 // Determinism.
 
@@ -373,6 +387,29 @@ TEST(CertFactoryDeterminism, SameSeedGivesTheSameBytes) {
     EXPECT_EQ(Served(again, v).key_pem, Served(first, v).key_pem);
     EXPECT_EQ(Served(again, v).leaf_der, Served(first, v).leaf_der);
   }
+}
+
+std::string Sha256Hex(const std::string& bytes) {
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+// Golden digests for seed 1: users may keep a ca.pem from one fakemx run and
+// expect the next run's certificates to chain to it. A change to the
+// derivation labels, names, extensions or the RFC 6979 signer shows up here;
+// if it is intended, update the digests and say so in the change.
+TEST(CertFactoryDeterminism, SeedOneGivesTheSameBytesAcrossRunsAndBuilds) {
+  const CertificateSet& set = DefaultSet();
+  std::string everything = set.root_pem() + set.intermediate_pem() + set.unknown_root_pem();
+  for (const CertVariant v : AllCertVariants()) {
+    everything += Served(set, v).chain_pem + Served(set, v).key_pem;
+  }
+  EXPECT_EQ(Sha256Hex(set.root_pem()),
+            "b5c2f29308c82925161110d4fafe23827717329fe8cf544c86f3cf212e861a3c");
+  EXPECT_EQ(Sha256Hex(everything),
+            "c4b149e5a6b877505d2f327b4d9e04dab8c1b02f0b23d4c17efd46fb74454c2a");
 }
 
 TEST(CertFactoryDeterminism, AnotherSeedGivesOtherKeysAndCertificates) {
