@@ -529,6 +529,35 @@ TEST(Rfc6979, MatchesAppendixA25Vectors) {
   }
 }
 
+// RFC 6979 Appendix A.1: q of 163 bits (qlen not a multiple of 8, so
+// bits2int truncates SHA-256's 256 bits), and the first candidate
+// (0x04982D236F3FFC758838CA6F5E9FEA455106AF3B2B) is not below q, so §3.2
+// step h redraws.
+TEST(Rfc6979, AppendixA1RedrawsWhenTheFirstCandidateIsNotBelowQ) {
+  BIGNUM* q_raw = nullptr;
+  BIGNUM* x_raw = nullptr;
+  ASSERT_TRUE(BN_hex2bn(&q_raw, "4000000000000000000020108A2E0CC0D99F8A5EF"));
+  ASSERT_TRUE(BN_hex2bn(&x_raw, "09A4D6792295A7F730FC3F2B49CBC0F62E862272F"));
+  bssl::UniquePtr<BIGNUM> q(q_raw), x(x_raw);
+  uint8_t digest[32];
+  unsigned digest_len = 0;
+  ASSERT_TRUE(EVP_Digest("sample", 6, digest, &digest_len, EVP_sha256(), nullptr));
+  absl::StatusOr<std::vector<uint8_t>> k = internal::Rfc6979NonceForOrder(
+      q.get(), x.get(), EVP_sha256(), absl::MakeConstSpan(digest, digest_len));
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(Hex(k->data(), k->size()), "023af4074c90a02b3fe61d286d5c87f425e6bdd81b");
+}
+
+TEST(Rfc6979, RefusesAPrivateScalarOutsideTheGroup) {
+  BIGNUM* q_raw = nullptr;
+  ASSERT_TRUE(BN_hex2bn(&q_raw, "4000000000000000000020108A2E0CC0D99F8A5EF"));
+  bssl::UniquePtr<BIGNUM> q(q_raw), zero(BN_new());
+  BN_zero(zero.get());
+  const uint8_t digest[32] = {};
+  EXPECT_FALSE(internal::Rfc6979NonceForOrder(q.get(), zero.get(), EVP_sha256(), digest).ok());
+  EXPECT_FALSE(internal::Rfc6979NonceForOrder(q.get(), q.get(), EVP_sha256(), digest).ok());
+}
+
 // ---------------------------------------------------------------------------
 // Names of variants.
 
