@@ -19,39 +19,19 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
+#include "tls/internal/boringssl_error.h"
 
 namespace mxkit::tls {
 namespace {
 
 using base::Av;
+using internal::ErrorQueueScope;
+using internal::ReasonOf;
+using internal::TakeQueuedReason;
 
 // BoringSSL's largest record plaintext (RFC 8446 §5.1: 2^14); one SSL_read
 // never returns more, so this is the step in which plaintext is drained.
 constexpr size_t kMaxRecordPlaintext = 16384;
-
-// BoringSSL's error queue is per thread and outlives a call: clear it on the
-// way in and out of every engine operation, so one connection's failure is
-// never read back as another's.
-class ErrorQueueScope {
- public:
-  ErrorQueueScope() { ERR_clear_error(); }
-  ~ErrorQueueScope() { ERR_clear_error(); }
-};
-
-std::string ReasonOf(uint32_t packed) {
-  const char* reason = ERR_reason_error_string(packed);
-  if (reason != nullptr) return reason;
-  const char* lib = ERR_lib_error_string(packed);
-  return absl::StrCat(lib != nullptr ? lib : "unknown library", " error ", ERR_GET_REASON(packed));
-}
-
-// The first error BoringSSL queued (the cause; later entries are the callers
-// that passed it on), or "" when the queue is empty.
-std::string TakeQueuedReason() {
-  const uint32_t packed = ERR_get_error();
-  ERR_clear_error();
-  return packed == 0 ? std::string() : ReasonOf(packed);
-}
 
 std::string QueuedOr(std::string_view fallback) {
   std::string reason = TakeQueuedReason();
