@@ -13,7 +13,6 @@
 #include "absl/strings/match.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
-#include "smtp/address.h"
 #include "tls/cert_factory.h"
 
 namespace mxkit::fakemx {
@@ -83,17 +82,10 @@ std::string FlagForContextError(std::string_view message, const FakemxFlags& fla
 }  // namespace
 
 std::string CertificateHostname(std::string_view hostname) {
-  const std::string lower = base::AsciiLower(hostname);
-  const size_t last_dot = lower.rfind('.');
-  if (last_dot == std::string::npos || last_dot + 1 >= lower.size()) {
-    return std::string(kFallbackCertificateHostname);
-  }
-  const std::string_view last_label = std::string_view(lower).substr(last_dot + 1);
-  bool all_digits = true;
-  for (char c : last_label) all_digits = all_digits && base::IsDigit(c);
-  if (all_digits || !smtp::ParseHost(lower, /*allow_literal=*/false).ok()) {
-    return std::string(kFallbackCertificateHostname);
-  }
+  // The factory's own rule (one home): a lower-cased --hostname it accepts is
+  // used as it is, anything else falls back.
+  std::string lower = base::AsciiLower(hostname);
+  if (!tls::ValidateCertHostname(lower).ok()) return std::string(kFallbackCertificateHostname);
   return lower;
 }
 

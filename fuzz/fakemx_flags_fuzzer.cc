@@ -35,7 +35,10 @@ bool Same(const FakemxFlags& a, const FakemxFlags& b) {
          a.max_message_size == b.max_message_size && a.storage_threads == b.storage_threads &&
          a.verbose == b.verbose && a.command_leniencies == b.command_leniencies &&
          a.data_bare_line_endings == b.data_bare_line_endings && a.data_nul == b.data_nul &&
-         a.help == b.help && a.version == b.version;
+         a.cert == b.cert && a.tls_versions == b.tls_versions && a.tls_ciphers == b.tls_ciphers &&
+         a.tls_groups == b.tls_groups && a.starttls == b.starttls && a.smtps == b.smtps &&
+         a.smtps_host == b.smtps_host && a.smtps_port == b.smtps_port && a.tls_dir == b.tls_dir &&
+         a.cert_seed == b.cert_seed && a.help == b.help && a.version == b.version;
 }
 
 }  // namespace
@@ -69,7 +72,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       "--storage-threads=" + std::to_string(f.storage_threads),
       "--data-bare-line-endings=" + std::string(mxkit::fakemx::FlagValue(f.data_bare_line_endings)),
       "--data-nul=" + std::string(mxkit::fakemx::FlagValue(f.data_nul)),
+      "--cert=" + std::string(mxkit::fakemx::FlagValue(f.cert)),
+      "--tls-versions=" + mxkit::fakemx::FlagValue(f.tls_versions),
+      "--starttls=" + std::string(mxkit::fakemx::FlagValue(f.starttls)),
+      "--cert-seed=" + std::to_string(f.cert_seed),
   };
+  if (!f.tls_ciphers.empty()) again.push_back("--tls-ciphers=" + f.tls_ciphers);
+  if (!f.tls_groups.empty()) again.push_back("--tls-groups=" + f.tls_groups);
+  if (!f.tls_dir.empty()) again.push_back("--tls-dir=" + f.tls_dir);
+  if (f.smtps) {
+    const bool smtps_v6 = f.smtps_host.find(':') != std::string::npos;
+    again.push_back("--smtps=" + (smtps_v6 ? "[" + f.smtps_host + "]" : f.smtps_host) + ":" +
+                    std::to_string(f.smtps_port));
+  }
   if (f.verbose) again.push_back("--verbose");
   const mxkit::smtp::CommandLeniencies& l = f.command_leniencies;
   if (l.allow_space_before_path) again.push_back("--allow-space-before-path");

@@ -19,39 +19,19 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
+#include "tls/internal/boringssl_error.h"
 
 namespace mxkit::tls {
 namespace {
 
 using base::Av;
+using internal::ErrorQueueScope;
+using internal::ReasonOf;
+using internal::TakeQueuedReason;
 
 // BoringSSL's largest record plaintext (RFC 8446 §5.1: 2^14); one SSL_read
 // never returns more, so this is the step in which plaintext is drained.
 constexpr size_t kMaxRecordPlaintext = 16384;
-
-// BoringSSL's error queue is per thread and outlives a call: clear it on the
-// way in and out of every engine operation, so one connection's failure is
-// never read back as another's.
-class ErrorQueueScope {
- public:
-  ErrorQueueScope() { ERR_clear_error(); }
-  ~ErrorQueueScope() { ERR_clear_error(); }
-};
-
-std::string ReasonOf(uint32_t packed) {
-  const char* reason = ERR_reason_error_string(packed);
-  if (reason != nullptr) return reason;
-  const char* lib = ERR_lib_error_string(packed);
-  return absl::StrCat(lib != nullptr ? lib : "unknown library", " error ", ERR_GET_REASON(packed));
-}
-
-// The first error BoringSSL queued (the cause; later entries are the callers
-// that passed it on), or "" when the queue is empty.
-std::string TakeQueuedReason() {
-  const uint32_t packed = ERR_get_error();
-  ERR_clear_error();
-  return packed == 0 ? std::string() : ReasonOf(packed);
-}
 
 std::string QueuedOr(std::string_view fallback) {
   std::string reason = TakeQueuedReason();
@@ -257,8 +237,8 @@ struct Engine::Impl {
   std::string plaintext;
   bool peer_close_notify = false;
   bool close_sent = false;
-  // From the info callback: the last alert each way, RFC 8446 §6 numbers.
-  int alert_received = -1;
+  // From the info callback: the last alert we sent, RFC 8446 §6 number. (A
+  // received fatal alert is in the error's reason, SSL_AD_REASON_OFFSET + n.)
   int alert_sent = -1;
 
   void Fail(EngineError::Kind kind, std::string reason, int alert) {
@@ -299,8 +279,8 @@ struct Engine::Impl {
       // A fatal alert from the peer is reported as SSL_AD_REASON_OFFSET + its
       // number (close_notify, 0, is SSL_ERROR_ZERO_RETURN above).
       Fail(EngineError::Kind::kPeerAlert, std::move(reason), code_reason - SSL_AD_REASON_OFFSET);
-    } else if (code == SSL_ERROR_SYSCALL || (packed == 0 && code == SSL_ERROR_SSL)) {
-      // Only our memory BIO's EOF (FeedEof) gets here.
+    } else if (code == SSL_ERROR_SYSCALL) {
+      // A memory BIO fails only at the EOF FeedEof put there.
       Fail(EngineError::Kind::kTruncated,
            reason.empty() ? std::string("UNEXPECTED_EOF") : std::move(reason), alert_sent);
     } else {
@@ -364,7 +344,6 @@ struct Engine::Impl {
     auto* self = static_cast<Impl*>(SSL_get_app_data(s));
     if (self == nullptr) return;
     // value = level << 8 | description (RFC 8446 §6).
-    if (where == SSL_CB_READ_ALERT) self->alert_received = value & 0xff;
     if (where == SSL_CB_WRITE_ALERT) self->alert_sent = value & 0xff;
   }
 };

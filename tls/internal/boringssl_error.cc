@@ -9,6 +9,22 @@
 
 namespace mxkit::tls::internal {
 
+ErrorQueueScope::ErrorQueueScope() { ERR_clear_error(); }
+ErrorQueueScope::~ErrorQueueScope() { ERR_clear_error(); }
+
+std::string ReasonOf(uint32_t packed) {
+  const char* reason = ERR_reason_error_string(packed);
+  if (reason != nullptr) return reason;
+  const char* lib = ERR_lib_error_string(packed);
+  return absl::StrCat(lib != nullptr ? lib : "unknown library", " error ", ERR_GET_REASON(packed));
+}
+
+std::string TakeQueuedReason() {
+  const uint32_t packed = ERR_get_error();
+  ERR_clear_error();
+  return packed == 0 ? std::string() : ReasonOf(packed);
+}
+
 std::string DrainBoringSslErrors() {
   std::string out;
   while (const uint32_t e = ERR_get_error()) {
