@@ -30,7 +30,9 @@ bin="$("${bazel_fuzz[@]}" info --config=fuzz bazel-bin 2>/dev/null)/fuzz/$target
 
 work="${MXKIT_FUZZ_WORKDIR:-$root/fuzz/out/$target}"
 scratch="$work/corpus"
-crashes="$work/crashes"
+# A directory per campaign: a crash an earlier campaign left behind (already
+# reported, perhaps fixed since) must not fail a clean one.
+crashes="$work/crashes/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$scratch" "$crashes"
 
 args=(-max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$crashes/"
