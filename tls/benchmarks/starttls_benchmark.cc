@@ -8,10 +8,13 @@
 // smtp::ServerSession + tls::Engine; client: smtp::ClientSession +
 // tls::Engine (testing/smtp_client_runner). Raw: SSL_accept/SSL_connect on
 // the same sockets with SSL_CTXs built from the same PEMs, then close_notify.
-// Both run one connection at a time, a server thread and a client thread, so
-// the ratio is the cost of our SMTP and engine layers over the handshake.
+// Each of C client threads runs one connection at a time against one of C
+// server threads. With C = 1 the figure is latency-bound: a session has about
+// six more round trips than a bare handshake, each waiting for a thread to
+// wake. With C >= the core count both are CPU-bound, and the ratio is what our
+// SMTP and engine layers cost on top of the handshake.
 //
-// Usage: starttls_benchmark [--seconds=S] [--rounds=N]
+// Usage: starttls_benchmark [--seconds=S] [--rounds=N] [--connections=C]
 // Prints each round's two rates, then the medians, their ratio and the load
 // average. Measure on an idle machine (BENCHMARKS.md).
 
@@ -237,35 +240,49 @@ void Connect(const Bench& bench, Mode mode, uint16_t port) {
   ::close(*fd);
 }
 
-// Connections per second over `seconds`.
-double Measure(const Bench& bench, Mode mode, double seconds) {
+// Connections per second over `seconds`, with `connections` client threads
+// each running one connection at a time against as many server threads.
+// One connection measures latency (every round trip waits for a thread to
+// wake); several keep both cores busy and measure what each costs in CPU.
+double Measure(const Bench& bench, Mode mode, double seconds, int connections) {
   Listener listener = Listen();
   std::atomic<bool> stop{false};
-  std::thread server([&] {
-    while (true) {
-      const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0 || stop.load()) {
-        if (fd >= 0) ::close(fd);
-        return;
+  std::vector<std::thread> servers;
+  for (int i = 0; i < connections; ++i) {
+    servers.emplace_back([&] {
+      while (true) {
+        const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0 || stop.load()) {
+          if (fd >= 0) ::close(fd);
+          return;
+        }
+        Serve(bench, mode, fd);
       }
-      Serve(bench, mode, fd);
-    }
-  });
+    });
+  }
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(
                                             std::chrono::duration<double>(seconds));
-  uint64_t n = 0;
-  while (Clock::now() < end) {
-    Connect(bench, mode, listener.port);
-    ++n;
+  std::atomic<uint64_t> n{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < connections; ++i) {
+    clients.emplace_back([&] {
+      while (Clock::now() < end) {
+        Connect(bench, mode, listener.port);
+        n.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
   }
+  for (std::thread& t : clients) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   stop = true;
-  // Wake the accept() with one last connection, then close.
-  if (absl::StatusOr<int> fd = testing::ConnectLoopback(listener.port); fd.ok()) ::close(*fd);
-  server.join();
+  // Wake each accept() with one last connection, then close.
+  for (int i = 0; i < connections; ++i) {
+    if (absl::StatusOr<int> fd = testing::ConnectLoopback(listener.port); fd.ok()) ::close(*fd);
+  }
+  for (std::thread& t : servers) t.join();
   ::close(listener.fd);
-  return static_cast<double>(n) / elapsed;
+  return static_cast<double>(n.load()) / elapsed;
 }
 
 double Median(std::vector<double> v) {
@@ -284,12 +301,15 @@ std::string LoadAverage() {
 int Main(int argc, char** argv) {
   double seconds = 2;
   int rounds = 5;
+  int connections = 1;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.rfind("--seconds=", 0) == 0) {
       seconds = std::atof(argv[i] + 10);
     } else if (arg.rfind("--rounds=", 0) == 0) {
       rounds = std::atoi(argv[i] + 9);
+    } else if (arg.rfind("--connections=", 0) == 0) {
+      connections = std::atoi(argv[i] + 14);
     } else {
       Die("unknown argument '" + std::string(arg) + "' (usage: --seconds=S --rounds=N)");
     }
@@ -329,17 +349,18 @@ int Main(int argc, char** argv) {
   bench.message.resize(1022, 'x');
   bench.message += "\r\n";
 
-  std::printf("starttls_benchmark: %d rounds of %.1f s each; load average before: %s\n", rounds,
-              seconds, LoadAverage().c_str());
+  std::printf("starttls_benchmark: %d rounds of %.1f s each, %d concurrent connection(s); "
+              "load average before: %s\n",
+              rounds, seconds, connections, LoadAverage().c_str());
   std::vector<double> raw, sessions;
   for (int r = 0; r < rounds; ++r) {
     // Alternate which goes first so drift in machine load hits both alike.
     if (r % 2 == 0) {
-      raw.push_back(Measure(bench, Mode::kRaw, seconds));
-      sessions.push_back(Measure(bench, Mode::kStartTls, seconds));
+      raw.push_back(Measure(bench, Mode::kRaw, seconds, connections));
+      sessions.push_back(Measure(bench, Mode::kStartTls, seconds, connections));
     } else {
-      sessions.push_back(Measure(bench, Mode::kStartTls, seconds));
-      raw.push_back(Measure(bench, Mode::kRaw, seconds));
+      sessions.push_back(Measure(bench, Mode::kStartTls, seconds, connections));
+      raw.push_back(Measure(bench, Mode::kRaw, seconds, connections));
     }
     std::printf("round %d: raw BoringSSL TLS 1.3 handshakes %.0f/s, STARTTLS sessions %.0f/s\n",
                 r + 1, raw.back(), sessions.back());
