@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 
 #include "base/json.h"
 
@@ -24,6 +25,36 @@ void AppendParams(std::string& out, const std::vector<DeliveryParam>& params) {
 }
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
+
+// A string, or null when it is empty (or when `present` is false).
+void AppendStringOrNull(std::string& out, std::string_view s, bool present) {
+  if (present && !s.empty()) {
+    AppendJsonString(out, s);
+  } else {
+    out += "null";
+  }
+}
+
+void AppendTls(std::string& out, const DeliveryTls& t) {
+  out += "{\"used\":";
+  out += Bool(t.used);
+  out += ",\"implicit\":";
+  out += Bool(t.used && t.implicit);
+  out += ",\"version\":";
+  AppendStringOrNull(out, t.version, t.used);
+  out += ",\"cipher\":";
+  AppendStringOrNull(out, t.cipher, t.used);
+  out += ",\"group\":";
+  AppendStringOrNull(out, t.group, t.used);
+  out += ",\"sni\":";
+  // An empty server_name is not a name (RFC 6066 §3: HostName is 1..2^16-1).
+  AppendStringOrNull(out, t.sni ? *t.sni : std::string_view(), t.used && t.sni.has_value());
+  out += ",\"certificate\":";
+  AppendStringOrNull(out, t.certificate, t.used);
+  out += ",\"plaintext_discarded_bytes\":";
+  out += std::to_string(t.plaintext_discarded_bytes);
+  out += '}';
+}
 
 }  // namespace
 
@@ -62,7 +93,7 @@ std::string DeliveryToJson(const Delivery& d, const std::string& name, uint64_t 
   out += ",\"domain\":";
   AppendJsonString(out, d.helo);
   out += "},\"tls\":";
-  out += Bool(d.tls);
+  AppendTls(out, d.tls);
   out += ",\"mail_from\":{\"address\":";
   AppendJsonString(out, d.reverse_path);
   out += ",\"params\":";

@@ -25,6 +25,21 @@ struct DeliveryRecipient {
   std::vector<DeliveryParam> params;
 };
 
+// The TLS facts of the session a message arrived in (the sidecar's "tls"
+// object). Plain strings, so storage needs no TLS library.
+struct DeliveryTls {
+  bool used = false;       // the message came over TLS (STARTTLS or implicit)
+  bool implicit = false;   // on the implicit-TLS listener (--smtps, RFC 8314 §3.3)
+  std::string version;     // "TLSv1.3" (OpenSSL's spelling); written as null when !used
+  std::string cipher;      // IANA name, "TLS_AES_128_GCM_SHA256"; null when !used
+  std::string group;       // "X25519"; null when !used or when there was none (RSA kx)
+  std::optional<std::string> sni;  // the server_name the client sent; null when none
+  std::string certificate;  // the variant served, "good"; null when !used
+  // Plaintext the client pipelined behind STARTTLS and the server discarded
+  // unprocessed (CVE-2011-0411); counted also when TLS was not used after all.
+  uint64_t plaintext_discarded_bytes = 0;
+};
+
 struct Delivery {
   // Microseconds since the Unix epoch when the end of data was received; also
   // the time part of the Maildir name.
@@ -34,7 +49,7 @@ struct Delivery {
   std::string server_hostname;  // our name in the greeting
   bool esmtp = false;           // EHLO (true) or HELO (false)
   std::string helo;             // the HELO/EHLO argument as sent
-  bool tls = false;
+  DeliveryTls tls;
   std::string reverse_path;     // without angle brackets; "" is the null path <>
   std::vector<DeliveryParam> mail_params;
   std::vector<DeliveryRecipient> recipients;

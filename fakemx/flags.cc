@@ -38,7 +38,8 @@ absl::Status ParseSeconds(std::string_view flag, std::string_view value, int64_t
   return absl::OkStatus();
 }
 
-absl::Status ParseEndpoint(std::string_view flag, std::string_view value, FakemxFlags* flags) {
+absl::Status ParseEndpoint(std::string_view flag, std::string_view value, std::string* out_host,
+                           uint16_t* out_port) {
   std::string_view host, port;
   if (!value.empty() && value.front() == '[') {
     const size_t close = value.find(']');
@@ -72,8 +73,8 @@ absl::Status ParseEndpoint(std::string_view flag, std::string_view value, Fakemx
   if (!ParseUnsigned(port, &p) || p > 65535) {
     return Bad(flag, value, "port '" + std::string(port) + "' is not a number from 0 to 65535");
   }
-  flags->smtp_host = std::string(host);
-  flags->smtp_port = static_cast<uint16_t>(p);
+  *out_host = std::string(host);
+  *out_port = static_cast<uint16_t>(p);
   return absl::OkStatus();
 }
 
@@ -120,7 +121,8 @@ const std::set<std::string_view>& ValuedFlags() {
   static const std::set<std::string_view> flags = {
       "--smtp",          "--hostname",       "--maildir",          "--idle-timeout",
       "--session-timeout", "--shutdown-grace", "--max-message-size", "--storage-threads",
-      "--data-bare-line-endings", "--data-nul"};
+      "--data-bare-line-endings", "--data-nul", "--cert", "--tls-versions", "--tls-ciphers",
+      "--tls-groups", "--starttls", "--smtps", "--tls-dir", "--cert-seed"};
   return flags;
 }
 
@@ -142,6 +144,41 @@ const Switch* FindSwitch(std::string_view name) {
     if (s.name == name) return &s;
   }
   return nullptr;
+}
+
+// A list handed to BoringSSL as a C string at start, where an unknown name
+// is caught (main.cc); here only what cannot be a list of names.
+absl::Status CheckTlsList(std::string_view flag, std::string_view value) {
+  if (value.empty()) return Bad(flag, value, "must not be empty (omit the flag for the default)");
+  if (value.size() > kMaxTlsListFlag) {
+    return Bad(flag, std::string(value.substr(0, 32)) + "...",
+               "longer than " + std::to_string(kMaxTlsListFlag) + " characters");
+  }
+  for (char c : value) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) {
+      return Bad(flag, value, "contains a space, control or non-ASCII character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string CertVariantNames() {
+  std::string out;
+  for (tls::CertVariant v : tls::AllCertVariants()) {
+    if (!out.empty()) out += ", ";
+    out += tls::CertVariantName(v);
+  }
+  return out;
+}
+
+std::string StartTlsBehaviourNames() {
+  std::string out;
+  for (tls::StartTlsBehaviour b : tls::AllStartTlsBehaviours()) {
+    if (!out.empty()) out += ", ";
+    out += tls::StartTlsBehaviourName(b);
+  }
+  return out;
 }
 
 template <typename Name, size_t N>
@@ -170,6 +207,14 @@ std::string_view FlagValue(smtp::NulPolicy policy) {
   return "reject";
 }
 
+std::string_view FlagValue(tls::CertVariant variant) { return tls::CertVariantName(variant); }
+
+std::string_view FlagValue(tls::StartTlsBehaviour behaviour) {
+  return tls::StartTlsBehaviourName(behaviour);
+}
+
+std::string FlagValue(const tls::VersionRange& range) { return tls::FormatVersionRange(range); }
+
 std::string FlagsUsage() {
   return "usage: fakemx [flags]\n"
          "\n"
@@ -194,7 +239,8 @@ std::string FlagsUsage() {
          "                            0 stores on the network thread (for tmpfs: a slow\n"
          "                            disk then stalls every connection)\n"
          "  --verbose                 log to stderr one line per connection and per reply\n"
-         "                            sent (time, client address:port, reply code and text)\n"
+         "                            sent (time, client address:port, reply code and text),\n"
+         "                            and the TLS outcome of each handshake\n"
          "  --help                    this text\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -224,7 +270,40 @@ std::string FlagsUsage() {
          "  --data-nul=POLICY         NUL in DATA (RFC 5321 §4.1.1.4): reject (default, 550)\n"
          "                            or pass-through (stored as sent)\n"
          "BDAT is not offered; its content would be counted octets, to which neither\n"
-         "DATA policy applies.\n";
+         "DATA policy applies.\n"
+         "\n"
+         "TLS (STARTTLS, RFC 3207; implicit TLS, RFC 8314). At start fakemx makes a test\n"
+         "PKI from --cert-seed and writes ca.pem (the root to trust), chain.pem (what it\n"
+         "serves) and key.pem (the leaf's key, mode 0600) into --tls-dir. The certificate\n"
+         "is issued for the --hostname (or the machine's name) when that is a DNS name of\n"
+         "at least two labels, else for mx.test; the name is printed at start.\n"
+         "  --cert=VARIANT            the certificate served (default good):\n"
+         "                            " + CertVariantNames() + "\n"
+         "  --tls-versions=RANGE      protocol versions, \"1.2-1.3\" (default) or \"1.0\";\n"
+         "                            1.0, 1.1, 1.2, 1.3\n"
+         "  --tls-ciphers=LIST        TLS 1.0-1.2 cipher suites in BoringSSL's syntax,\n"
+         "                            \"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA\"\n"
+         "                            (default: BoringSSL's; TLS 1.3 suites are fixed)\n"
+         "  --tls-groups=LIST         key exchange groups, \"X25519:P-256\" (default:\n"
+         "                            BoringSSL's)\n"
+         "  --starttls=BEHAVIOUR      how STARTTLS is handled (default offer):\n"
+         "      offer                 advertise it, 220, handshake\n"
+         "      hide                  do not advertise it (STARTTLS gets 502)\n"
+         "      refuse-454            advertise it, answer 454 4.7.0\n"
+         "      refuse-502            advertise it, answer 502 5.5.1\n"
+         "      abort-after-220       220, then close before any handshake byte\n"
+         "      alert-after-220       220, then a fatal handshake_failure alert\n"
+         "      stall-handshake       220, then never answer the ClientHello (until\n"
+         "                            --idle-timeout)\n"
+         "      inject-after-220      220 followed in the same write by plaintext replies\n"
+         "                            (tests a client for response injection)\n"
+         "  --smtps=HOST:PORT         also listen for implicit TLS (handshake first, then\n"
+         "                            the greeting; no STARTTLS), as on port 465. Off\n"
+         "                            unless given\n"
+         "  --tls-dir=DIR             where ca.pem, chain.pem, key.pem go (default: a\n"
+         "                            fresh temporary directory, printed at start)\n"
+         "  --cert-seed=N             seed of the test PKI (default 1): the same seed\n"
+         "                            gives the same keys and certificates\n";
 }
 
 absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args) {
@@ -302,7 +381,45 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
         }
       }
     } else if (name == "--smtp") {
-      status = ParseEndpoint(name, value, &flags);
+      status = ParseEndpoint(name, value, &flags.smtp_host, &flags.smtp_port);
+    } else if (name == "--smtps") {
+      status = ParseEndpoint(name, value, &flags.smtps_host, &flags.smtps_port);
+      flags.smtps = status.ok();
+    } else if (name == "--cert") {
+      absl::StatusOr<tls::CertVariant> variant = tls::ParseCertVariant(value);
+      if (variant.ok()) {
+        flags.cert = *variant;
+      } else {
+        status = Bad(name, value, "not a certificate variant; one of " + CertVariantNames());
+      }
+    } else if (name == "--starttls") {
+      absl::StatusOr<tls::StartTlsBehaviour> behaviour = tls::ParseStartTlsBehaviour(value);
+      if (behaviour.ok()) {
+        flags.starttls = *behaviour;
+      } else {
+        status = Bad(name, value, "not a STARTTLS behaviour; one of " + StartTlsBehaviourNames());
+      }
+    } else if (name == "--tls-versions") {
+      absl::StatusOr<tls::VersionRange> range = tls::ParseVersionRange(value);
+      if (range.ok()) {
+        flags.tls_versions = *range;
+      } else {
+        const absl::string_view why = range.status().message();
+        status = Bad(name, value, std::string(why.data(), why.size()));
+      }
+    } else if (name == "--tls-ciphers") {
+      status = CheckTlsList(name, value);
+      flags.tls_ciphers = std::string(value);
+    } else if (name == "--tls-groups") {
+      status = CheckTlsList(name, value);
+      flags.tls_groups = std::string(value);
+    } else if (name == "--tls-dir") {
+      if (value.empty()) status = Bad(name, value, "must not be empty (omit it for a temporary one)");
+      flags.tls_dir = std::string(value);
+    } else if (name == "--cert-seed") {
+      if (!ParseUnsigned(value, &flags.cert_seed)) {
+        status = Bad(name, value, "not a whole number from 0 to 18446744073709551615");
+      }
     } else if (name == "--hostname") {
       status = CheckHostname(name, value);
       flags.hostname = std::string(value);

@@ -13,6 +13,9 @@
 #include "smtp/command.h"
 #include "smtp/data.h"
 #include "smtp/limits.h"
+#include "tls/cert_factory.h"
+#include "tls/receiver_profile.h"
+#include "tls/version.h"
 
 namespace mxkit::fakemx {
 
@@ -33,6 +36,10 @@ inline constexpr int64_t kDefaultStorageThreads = 16;
 inline constexpr int64_t kMaxStorageThreads = 256;
 // A day: a longer timer is almost certainly a typo (milliseconds?).
 inline constexpr int64_t kMaxTimeoutSeconds = 24 * 60 * 60;
+// --tls-ciphers and --tls-groups are handed to BoringSSL at start; a list
+// longer than this is no list of names (BoringSSL's whole cipher table
+// spelled out is about 1 KiB).
+inline constexpr size_t kMaxTlsListFlag = 4096;
 
 struct FakemxFlags {
   // --smtp=HOST:PORT, HOST an IPv4 literal or a bracketed IPv6 literal.
@@ -51,6 +58,20 @@ struct FakemxFlags {
   smtp::CommandLeniencies command_leniencies;
   smtp::BareLineEndingPolicy data_bare_line_endings = smtp::BareLineEndingPolicy::kReject;
   smtp::NulPolicy data_nul = smtp::NulPolicy::kReject;
+
+  // TLS: the default receiver's profile (tls/receiver_profile.h).
+  tls::CertVariant cert = tls::CertVariant::kGood;                // --cert
+  tls::VersionRange tls_versions;                                 // --tls-versions, 1.2-1.3
+  std::string tls_ciphers;  // --tls-ciphers, BoringSSL syntax; "" = BoringSSL's default
+  std::string tls_groups;   // --tls-groups, "X25519:P-256"; "" = BoringSSL's default
+  tls::StartTlsBehaviour starttls = tls::StartTlsBehaviour::kOffer;  // --starttls
+  // --smtps=HOST:PORT: the implicit-TLS listener (RFC 8314 §3.3); off unless given.
+  bool smtps = false;
+  std::string smtps_host;
+  uint16_t smtps_port = 0;
+  std::string tls_dir;      // --tls-dir; empty = a fresh temporary directory
+  uint64_t cert_seed = 1;   // --cert-seed: same seed, same keys and certificates
+
   bool help = false;
   bool version = false;
 };
@@ -67,6 +88,11 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
 // The value of --data-bare-line-endings / --data-nul that selects `policy`.
 std::string_view FlagValue(smtp::BareLineEndingPolicy policy);
 std::string_view FlagValue(smtp::NulPolicy policy);
+
+// The value of --cert / --starttls / --tls-versions that selects `x`.
+std::string_view FlagValue(tls::CertVariant variant);
+std::string_view FlagValue(tls::StartTlsBehaviour behaviour);
+std::string FlagValue(const tls::VersionRange& range);
 
 // The --help text.
 std::string FlagsUsage();

@@ -30,6 +30,61 @@ TEST(ParseFlags, DefaultsFollowTheRfcAndTheBrief) {
   EXPECT_EQ(flags->data_nul, smtp::NulPolicy::kReject);
   EXPECT_FALSE(flags->help);
   EXPECT_FALSE(flags->version);
+  // TLS: a well-run receiver (RFC 8996: no 1.0/1.1), STARTTLS offered, no
+  // implicit-TLS listener unless asked.
+  EXPECT_EQ(flags->cert, tls::CertVariant::kGood);
+  EXPECT_EQ(flags->tls_versions, (tls::VersionRange{tls::TlsVersion::kTls12, tls::TlsVersion::kTls13}));
+  EXPECT_EQ(flags->tls_ciphers, "");
+  EXPECT_EQ(flags->tls_groups, "");
+  EXPECT_EQ(flags->starttls, tls::StartTlsBehaviour::kOffer);
+  EXPECT_FALSE(flags->smtps);
+  EXPECT_EQ(flags->tls_dir, "");
+  EXPECT_EQ(flags->cert_seed, 1u);
+}
+
+TEST(ParseFlags, AcceptsEveryTlsFlag) {
+  auto flags = Parse({"--cert=expired", "--tls-versions", "1.0-1.1",
+                      "--tls-ciphers=ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA",
+                      "--tls-groups=X25519:P-256", "--starttls=stall-handshake",
+                      "--smtps=[::1]:465", "--tls-dir", "/tmp/t", "--cert-seed=18446744073709551615"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->cert, tls::CertVariant::kExpired);
+  EXPECT_EQ(flags->tls_versions, (tls::VersionRange{tls::TlsVersion::kTls10, tls::TlsVersion::kTls11}));
+  EXPECT_EQ(flags->tls_ciphers, "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA");
+  EXPECT_EQ(flags->tls_groups, "X25519:P-256");
+  EXPECT_EQ(flags->starttls, tls::StartTlsBehaviour::kStallHandshake);
+  EXPECT_TRUE(flags->smtps);
+  EXPECT_EQ(flags->smtps_host, "::1");
+  EXPECT_EQ(flags->smtps_port, 465);
+  // --smtps does not touch --smtp.
+  EXPECT_EQ(flags->smtp_host, "127.0.0.1");
+  EXPECT_EQ(flags->smtp_port, 2525);
+  EXPECT_EQ(flags->tls_dir, "/tmp/t");
+  EXPECT_EQ(flags->cert_seed, 18446744073709551615u);
+}
+
+// Every certificate variant and STARTTLS behaviour of tls/ is reachable
+// from the command line, under the name FlagValue gives it.
+TEST(ParseFlags, EveryCertVariantAndStartTlsBehaviourHasAValue) {
+  for (tls::CertVariant v : tls::AllCertVariants()) {
+    const std::string arg = "--cert=" + std::string(FlagValue(v));
+    auto flags = Parse({arg});
+    ASSERT_TRUE(flags.ok()) << arg << ": " << flags.status();
+    EXPECT_EQ(flags->cert, v) << arg;
+  }
+  EXPECT_EQ(tls::AllCertVariants().size(), 13u);
+  for (tls::StartTlsBehaviour b : tls::AllStartTlsBehaviours()) {
+    const std::string arg = "--starttls=" + std::string(FlagValue(b));
+    auto flags = Parse({arg});
+    ASSERT_TRUE(flags.ok()) << arg << ": " << flags.status();
+    EXPECT_EQ(flags->starttls, b) << arg;
+  }
+  EXPECT_EQ(tls::AllStartTlsBehaviours().size(), 8u);
+  for (std::string_view range : {"1.0", "1.0-1.3", "1.2-1.3", "1.3"}) {
+    auto flags = Parse({"--tls-versions=" + std::string(range)});
+    ASSERT_TRUE(flags.ok()) << range << ": " << flags.status();
+    EXPECT_EQ(FlagValue(flags->tls_versions), range);
+  }
 }
 
 TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
@@ -122,7 +177,9 @@ TEST(ParseFlags, HelpWarnsThatSmugglingPoliciesAreVulnerable) {
   for (std::string_view flag :
        {"--allow-space-before-path", "--allow-missing-angle-brackets",
         "--allow-helo-address-literal", "--allow-long-auth-line", "--data-bare-line-endings",
-        "--data-nul", "--verbose", "--version", "accept-bare-cr-or-lf-as-line-end"}) {
+        "--data-nul", "--verbose", "--version", "accept-bare-cr-or-lf-as-line-end", "--cert",
+        "--tls-versions", "--tls-ciphers", "--tls-groups", "--starttls", "--smtps", "--tls-dir",
+        "--cert-seed", "missing-intermediate", "inject-after-220", "mx.test"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -191,6 +248,39 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
        "accept-bare-cr-or-lf-as-line-end"},
       {{"--data-nul=keep"}, "--data-nul=keep: not a policy; one of reject, pass-through"},
       {{"--data-nul"}, "--data-nul needs a value: --data-nul=VALUE"},
+      {{"--cert=Good"},
+       "--cert=Good: not a certificate variant; one of good, expired, not-yet-valid, "
+       "wrong-host, self-signed, unknown-ca, missing-intermediate, rsa-1024, sha1-signature, "
+       "ecdsa-p256, rsa-2048, wildcard, no-san"},
+      {{"--cert="},
+       "--cert=: not a certificate variant; one of good, expired, not-yet-valid, "
+       "wrong-host, self-signed, unknown-ca, missing-intermediate, rsa-1024, sha1-signature, "
+       "ecdsa-p256, rsa-2048, wildcard, no-san"},
+      {{"--starttls=refuse"},
+       "--starttls=refuse: not a STARTTLS behaviour; one of offer, hide, refuse-454, "
+       "refuse-502, abort-after-220, alert-after-220, stall-handshake, inject-after-220"},
+      {{"--tls-versions=1.4"},
+       "--tls-versions=1.4: TLS version range \"1.4\": version \"1.4\" is not a TLS version "
+       "(there are 1.0, 1.1, 1.2, 1.3)"},
+      {{"--tls-versions=1.3-1.2"},
+       "--tls-versions=1.3-1.2: TLS version range \"1.3-1.2\": minimum 1.3 is above maximum 1.2"},
+      {{"--tls-ciphers="}, "--tls-ciphers=: must not be empty (omit the flag for the default)"},
+      {{"--tls-ciphers=AES128 AES256"},
+       "--tls-ciphers=AES128 AES256: contains a space, control or non-ASCII character"},
+      {{"--tls-groups="}, "--tls-groups=: must not be empty (omit the flag for the default)"},
+      {{"--tls-groups=X25519\n"},
+       "--tls-groups=X25519\n: contains a space, control or non-ASCII character"},
+      {{"--smtps=localhost:465"},
+       "--smtps=localhost:465: 'localhost' is not an IPv4 address (names are not resolved)"},
+      {{"--smtps=127.0.0.1"},
+       "--smtps=127.0.0.1: expected HOST:PORT, e.g. 127.0.0.1:2525 (port 0 = any free port)"},
+      {{"--tls-dir="}, "--tls-dir=: must not be empty (omit it for a temporary one)"},
+      {{"--cert-seed=-1"},
+       "--cert-seed=-1: not a whole number from 0 to 18446744073709551615"},
+      {{"--cert-seed=18446744073709551616"},
+       "--cert-seed=18446744073709551616: not a whole number from 0 to 18446744073709551615"},
+      {{"--starttls=offer", "--starttls=hide"},
+       "--starttls given more than once; give each flag once"},
   };
   for (const Row& row : rows) {
     auto flags = Parse(row.args);

@@ -18,6 +18,7 @@
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
+#include "fakemx/tls_setup.h"
 
 namespace {
 
@@ -33,18 +34,37 @@ std::string MachineHostname() {
 }
 
 // A fresh directory under $TMPDIR (or /tmp) that only we use.
-std::string MakeTemporaryMaildir() {
+std::string MakeTemporaryDirectory(std::string_view prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string path = std::string(base && *base ? base : "/tmp") + "/fakemx-XXXXXX";
+  std::string path = std::string(base && *base ? base : "/tmp") + "/" + std::string(prefix) +
+                     "-XXXXXX";
   if (mkdtemp(path.data()) == nullptr) return "";
   return path;
 }
 
 int Run(const FakemxFlags& flags) {
   const std::string hostname = flags.hostname.empty() ? MachineHostname() : flags.hostname;
+  // TLS first: every --tls-* flag is checked against BoringSSL here, before
+  // anything is created or bound.
+  std::string tls_dir = flags.tls_dir;
+  if (tls_dir.empty()) {
+    tls_dir = MakeTemporaryDirectory("fakemx-tls");
+    if (tls_dir.empty()) {
+      std::perror("fakemx: cannot create a temporary --tls-dir");
+      return 1;
+    }
+  }
+  const std::string certificate_hostname = mxkit::fakemx::CertificateHostname(hostname);
+  absl::StatusOr<mxkit::fakemx::TlsSetup> tls =
+      mxkit::fakemx::SetUpTls(flags, certificate_hostname, tls_dir);
+  if (!tls.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(tls.status()).c_str());
+    return 1;
+  }
+
   std::string maildir_path = flags.maildir;
   if (maildir_path.empty()) {
-    maildir_path = MakeTemporaryMaildir();
+    maildir_path = MakeTemporaryDirectory("fakemx");
     if (maildir_path.empty()) {
       std::perror("fakemx: cannot create a temporary Maildir");
       return 1;
@@ -68,22 +88,36 @@ int Run(const FakemxFlags& flags) {
   options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
   options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
   options.storage_threads = static_cast<size_t>(flags.storage_threads);
+  options.tls_context = tls->context;
+  options.tls_certificate = tls->certificate_variant;
+  options.behaviour = mxkit::fakemx::ReceiverBehaviourFactory(flags.starttls);
+  if (flags.smtps) {
+    options.smtps_endpoint =
+        asio::ip::tcp::endpoint(asio::ip::make_address(flags.smtps_host), flags.smtps_port);
+  }
 
   asio::io_context io(1);
   mxkit::fakemx::Server server(io, options, maildir->get());
   if (absl::Status s = server.Listen(); !s.ok()) {
-    std::fprintf(stderr, "fakemx: --smtp: %s\n", StatusText(s).c_str());
+    std::fprintf(stderr, "fakemx: --smtp/--smtps: %s\n", StatusText(s).c_str());
     return 1;
   }
-  const auto endpoint = server.local_endpoint();
-  const std::string address = endpoint.address().is_v6()
-                                  ? "[" + endpoint.address().to_string() + "]"
-                                  : endpoint.address().to_string();
+  const auto format = [](const asio::ip::tcp::endpoint& endpoint) {
+    const std::string address = endpoint.address().is_v6()
+                                    ? "[" + endpoint.address().to_string() + "]"
+                                    : endpoint.address().to_string();
+    return address + ":" + std::to_string(endpoint.port());
+  };
 
   // One fact per line, flushed, so a test can start us on port 0 and read
   // the real port; "listening" comes last, when connections are accepted.
   std::printf("fakemx: hostname %s\n", hostname.c_str());
   std::printf("fakemx: maildir %s\n", (*maildir)->root().c_str());
+  std::printf("fakemx: tls-dir %s\n", tls->dir.c_str());
+  std::printf("fakemx: certificate %s for %s\n", tls->certificate_variant.c_str(),
+              tls->certificate_hostname.c_str());
+  std::printf("fakemx: starttls %s\n",
+              std::string(mxkit::fakemx::FlagValue(flags.starttls)).c_str());
   if (flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kReject &&
       flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kPassThrough) {
     std::fprintf(stderr,
@@ -91,8 +125,11 @@ int Run(const FakemxFlags& flags) {
                  "SMTP smuggling, on purpose (CVE-2023-51764/51765/51766)\n",
                  std::string(mxkit::fakemx::FlagValue(flags.data_bare_line_endings)).c_str());
   }
-  std::printf("fakemx: listening on smtp %s:%u\n", address.c_str(),
-              static_cast<unsigned>(endpoint.port()));
+  if (const auto smtps = server.smtps_local_endpoint()) {
+    std::printf("fakemx: listening on smtps %s\n", format(*smtps).c_str());
+  }
+  // Last: a test waits for this line.
+  std::printf("fakemx: listening on smtp %s\n", format(server.local_endpoint()).c_str());
   std::fflush(stdout);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

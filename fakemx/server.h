@@ -1,5 +1,7 @@
-// fakemx's SMTP server: a Boost.Asio acceptor and, per connection, a driver
-// that moves bytes between a TCP socket and an smtp::ServerSession.
+// fakemx's SMTP server: Boost.Asio acceptors (plain SMTP with STARTTLS, and
+// optionally implicit TLS) and, per connection, a driver that moves bytes
+// between a Transport (fakemx/transport.h: TCP, plain or TLS) and an
+// smtp::ServerSession, asking a Behaviour (fakemx/behaviour.h) what to answer.
 //
 // Everything runs on one io_context (one thread), except storage: a message's
 // final reply is deferred (Decision::Defer) while a small thread pool writes
@@ -7,10 +9,10 @@
 // returned OK (451 4.3.0 otherwise). A slow disk therefore never stalls the
 // other connections, and no 250 is ever sent for a message that is not in new/.
 //
-// Later scenarios (STARTTLS, greylisting, tarpitting, dropping after DATA)
-// extend the per-connection policy in server.cc and add options here; the
-// driver already honours deferred, refused and disconnecting decisions and
-// stops reading while a decision is pending.
+// Scenarios (greylisting, tarpitting, dropping after DATA) are Behaviours
+// given through ServerOptions::behaviour; the driver honours refused and
+// disconnecting decisions, defers the final reply while storing, and stops
+// reading while a decision is pending.
 
 #ifndef MXKIT_FAKEMX_SERVER_H_
 #define MXKIT_FAKEMX_SERVER_H_
@@ -20,14 +22,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
+#include "fakemx/behaviour.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
 #include "smtp/server_session.h"
+#include "tls/engine.h"
 
 namespace mxkit::fakemx {
 
@@ -40,6 +46,9 @@ inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
 
 struct ServerOptions {
   boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 2525};
+  // The caller's leniencies, limits and extensions; the driver sets
+  // extensions.starttls (TLS available, behaviour advertises it, not on the
+  // implicit-TLS listener) and implicit_tls per connection.
   smtp::ServerSessionConfig session;
   // RFC 5321 §4.5.3.2.7: waiting for a command (or DATA bytes) this long
   // ends the connection with 421. Also bounds a write the client never reads.
@@ -56,6 +65,18 @@ struct ServerOptions {
   // each with the time and the client's address and port: the transcript a
   // user needs when their client misbehaves.
   bool verbose = false;
+
+  // TLS for STARTTLS and the implicit-TLS listener; null = no TLS at all
+  // (STARTTLS not advertised, no smtps listener allowed).
+  std::shared_ptr<const tls::ServerContext> tls_context;
+  // The certificate variant tls_context presents ("good"), for the sidecar.
+  std::string tls_certificate;
+  // An implicit-TLS listener (RFC 8314 §3.3, port 465): connections
+  // handshake first, then get the greeting. Requires tls_context.
+  std::optional<boost::asio::ip::tcp::endpoint> smtps_endpoint;
+  // Makes the behaviour of each connection; empty = a ReceiverBehaviour
+  // offering STARTTLS normally.
+  BehaviourFactory behaviour;
 };
 
 struct ServerStats {
@@ -63,6 +84,9 @@ struct ServerStats {
   uint64_t connections_open = 0;
   uint64_t messages_stored = 0;    // each answered 250
   uint64_t storage_failures = 0;   // each answered 451 4.3.0
+  uint64_t tls_established = 0;    // handshakes completed (STARTTLS and implicit)
+  uint64_t tls_failed = 0;         // handshakes failed or timed out
+  uint64_t plaintext_discarded_bytes = 0;  // pipelined behind STARTTLS (CVE-2011-0411)
 };
 
 class Server {
@@ -73,11 +97,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens on options.endpoint (port 0 = ephemeral). Errors name
-  // the endpoint.
+  // Binds and listens on options.endpoint and options.smtps_endpoint (port
+  // 0 = ephemeral). Errors name the endpoint; an smtps endpoint without a
+  // tls_context is FailedPrecondition.
   absl::Status Listen();
   // The bound address, with the real port after Listen().
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // The implicit-TLS listener's bound address; nullopt when there is none.
+  std::optional<boost::asio::ip::tcp::endpoint> smtps_local_endpoint() const;
   // Starts accepting connections. Call after Listen().
   void Start();
 

@@ -141,7 +141,7 @@ struct ServerSession::Impl {
   std::optional<AuthRequest> auth;
 
   Impl(ServerSessionConfig c, ServerPolicy* p)
-      : config(std::move(c)), policy(p ? p : &accept_all) {
+      : config(std::move(c)), policy(p ? p : &accept_all), tls_active(config.implicit_tls) {
     config.max_protocol_errors =
         std::clamp(config.max_protocol_errors, 1, kMaxProtocolErrorsCeiling);
     if (!config.extensions.chunking) config.extensions.binarymime = false;
@@ -290,6 +290,7 @@ struct ServerSession::Impl {
       case DecisionPoint::kDataStart: ApplyDataStart(d); break;
       case DecisionPoint::kMessage: ApplyMessage(d); break;
       case DecisionPoint::kAuth: ApplyAuth(d); break;
+      case DecisionPoint::kStartTls: ApplyStartTls(d); break;
     }
   }
 
@@ -761,7 +762,12 @@ struct ServerSession::Impl {
     if (tls_active) return SequenceError(line, "TLS already active");
     if (hello != Hello::kEhlo) return SequenceError(line, "Send EHLO first");
     if (in_transaction) return SequenceError(line, "STARTTLS inside a mail transaction");
-    Send(220, "2.0.0", "Ready to start TLS");
+    Ask(DecisionPoint::kStartTls, [&] { return policy->OnStartTls(); });
+  }
+
+  void ApplyStartTls(const Decision& d) {
+    if (Refuse(d)) return;
+    Send(220, "2.0.0", TextOr(d, "Ready to start TLS"));
     phase = Phase::kTls;
     events.push_back(StartTlsRequestedEvent{});
   }

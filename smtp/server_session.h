@@ -102,6 +102,12 @@ struct ServerSessionConfig {
 
   // Protocol errors before 421 and close; clamped to [1, kMaxProtocolErrorsCeiling].
   int max_protocol_errors = kDefaultMaxProtocolErrors;
+
+  // The connection is TLS from its first byte (implicit TLS, RFC 8314 §3.3,
+  // the "submissions"/465 model): the caller finished the handshake before
+  // Start(). tls_active() is true from the start, STARTTLS is not advertised,
+  // and a STARTTLS command is answered as it is after a STARTTLS handshake.
+  bool implicit_tls = false;
 };
 
 // ---- What the session tells the policy and the caller ----------------------
@@ -170,6 +176,7 @@ enum class DecisionPoint {
   kDataStart,    // DATA (before 354) or the first BDAT chunk
   kMessage,      // end of message data (before the final 250)
   kAuth,         // AUTH exchange step
+  kStartTls,     // STARTTLS (before the 220)
 };
 
 // The SASL exchange state handed to OnAuth. The policy answers kAccept (235),
@@ -205,6 +212,13 @@ class ServerPolicy {
   virtual Decision OnAuth(const AuthRequest&) {
     return Decision::Reject(535, "5.7.8", "Authentication credentials invalid");
   }
+  // STARTTLS that the session would accept (offered, after EHLO, outside a
+  // transaction, TLS not yet active). Accept -> "220 Ready to start TLS";
+  // a kReject answers with its code (RFC 3207 §4: 454 4.7.0 "TLS not
+  // available due to temporary reason"; a receiver that advertises STARTTLS
+  // and then refuses it with 502 is a real misconfiguration worth
+  // reproducing) and the session continues in plaintext.
+  virtual Decision OnStartTls() { return Decision::Accept(); }
 };
 
 // ---- Events ----------------------------------------------------------------

@@ -278,6 +278,100 @@ TEST(ServerSession, DiscardsPlaintextPipelinedAfterStarttls) {
   EXPECT_EQ(again.output, "503 5.5.1 TLS already active\r\n");
 }
 
+// Answers STARTTLS with a fixed decision: a receiver that advertises
+// STARTTLS and then refuses it (tls/receiver_profile.h refuse-454/-502).
+class StartTlsAnswer : public ServerPolicy {
+ public:
+  explicit StartTlsAnswer(Decision d) : d_(std::move(d)) {}
+  Decision OnStartTls() override {
+    ++calls;
+    return d_;
+  }
+  int calls = 0;
+
+ private:
+  Decision d_;
+};
+
+TEST(ServerSession, StarttlsRefusedByPolicyKeepsThePlaintextSessionGoing) {
+  struct Row {
+    Decision decision;
+    std::string reply;
+  };
+  const std::vector<Row> rows = {
+      {Decision::Reject(454, "4.7.0", "TLS not available due to temporary reason"),
+       "454 4.7.0 TLS not available due to temporary reason"},
+      {Decision::Reject(502, "5.5.1", "Command not implemented"),
+       "502 5.5.1 Command not implemented"},
+  };
+  for (const Row& row : rows) {
+    ServerSessionConfig config;
+    config.extensions.starttls = true;
+    StartTlsAnswer policy(row.decision);
+    Session r = Dialogue({kEhlo, "STARTTLS\r\nMAIL FROM:<a@b.example>\r\n"}, config, &policy);
+    EXPECT_NE(r.output.find("250-STARTTLS\r\n"), std::string::npos) << row.reply;
+    const std::vector<std::string> replies = Replies(r.output);
+    ASSERT_EQ(replies.size(), 4u) << r.output;
+    EXPECT_EQ(replies[2], row.reply);
+    // Refused, so the pipelined MAIL is an ordinary plaintext command.
+    EXPECT_EQ(replies[3], "250 2.1.0 Sender OK");
+    EXPECT_EQ(policy.calls, 1);
+    EXPECT_EQ(std::count(r.events.begin(), r.events.end(), "starttls"), 0);
+  }
+}
+
+TEST(ServerSession, StarttlsPolicyIsNotAskedWhenTheSessionWouldRefuseAnyway) {
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  StartTlsAnswer policy(Decision::Accept());
+  Session r = Dialogue({"STARTTLS\r\n", kEhlo, "MAIL FROM:<a@b.example>\r\n", "STARTTLS\r\n"},
+                       config, &policy);
+  const std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 5u) << r.output;
+  EXPECT_EQ(replies[1], "503 5.5.1 Send EHLO first");
+  EXPECT_EQ(replies[4], "503 5.5.1 STARTTLS inside a mail transaction");
+  EXPECT_EQ(policy.calls, 0);
+}
+
+TEST(ServerSession, DeferredStarttlsDiscardsWhatWasPipelinedWhileItWaited) {
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  StartTlsAnswer policy(Decision::Defer());
+  ServerSession s(config, &policy);
+  Session r;
+  s.Start();
+  s.Feed(kEhlo);
+  s.Feed("STARTTLS\r\nRSET\r\n");
+  Drain(s, r);
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kStartTls);
+  s.Feed("NOOP\r\n");
+  s.Decide(Decision::Accept());
+  Session after;
+  Drain(s, after);
+  EXPECT_EQ(after.output, "220 2.0.0 Ready to start TLS\r\n");
+  // RSET and NOOP were sent before the handshake: neither is answered.
+  EXPECT_EQ(after.events, (std::vector<std::string>{"starttls", "injection 12"}));
+  EXPECT_EQ(s.state(), ServerState::kAwaitingTls);
+}
+
+TEST(ServerSession, ImplicitTlsIsActiveFromTheStartAndOffersNoStarttls) {
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  config.implicit_tls = true;
+  StartTlsAnswer policy(Decision::Accept());
+  ServerSession s(config, &policy);
+  EXPECT_TRUE(s.tls_active());
+  Session r;
+  s.Start();
+  s.Feed(kEhlo);
+  s.Feed("STARTTLS\r\n");
+  Drain(s, r);
+  EXPECT_EQ(r.output.find("STARTTLS"), std::string::npos) << r.output;
+  EXPECT_EQ(Replies(r.output).back(), "503 5.5.1 TLS already active");
+  EXPECT_EQ(policy.calls, 0);
+  EXPECT_TRUE(s.tls_active());
+}
+
 TEST(ServerSession, StarttlsNotOfferedIsNotImplemented) {
   Session r = Dialogue({kEhlo, "STARTTLS\r\n"});
   EXPECT_EQ(Replies(r.output).back().substr(0, 4), "502 ");

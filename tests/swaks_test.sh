@@ -47,7 +47,7 @@ check(env["helo"] == {"command": "EHLO", "domain": "client.example.org"}, "helo"
 check(env["client"]["address"] == "127.0.0.1", "client address")
 check(env["server_hostname"] == "mx.test", "server_hostname")
 check(env["size"] == size, "size")
-check(env["tls"] is False and env["via_bdat"] is False, "tls/via_bdat")
+check(env["tls"]["used"] is False and env["via_bdat"] is False, "tls/via_bdat")
 PY
   fail "sidecar check"
 

@@ -3,14 +3,18 @@
 // after STARTTLS or on an implicit-TLS listener) and for our own client.
 //
 // Like the socket it wraps, an AsioTlsStream allows one read and one write
-// outstanding at a time; handlers run on the socket's executor. It does not
-// own the socket: the caller keeps it alive and closes it.
+// outstanding at a time; handlers run on the socket's executor, never inside
+// the call that started the operation. It does not own the socket: the caller
+// keeps it alive and closes it. Like asio::ssl::stream, the stream must
+// outlive its outstanding operations (close the socket and let the handlers
+// run with operation_aborted before destroying it).
 
 #ifndef MXKIT_TLS_ASIO_STREAM_H_
 #define MXKIT_TLS_ASIO_STREAM_H_
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,12 +55,20 @@ class AsioTlsStream {
   const Engine& engine() const { return engine_; }
 
  private:
+  // Socket writes are serialised through one queue: the engine produces
+  // ciphertext on the read path too (alerts, TLS 1.3 post-handshake
+  // messages), which must not interleave with a caller's AsyncWrite.
   struct State;
+  void Flush(WriteHandler done);
+  void StartSocketWrite();
+  void HandshakeStep();
+  void ReadCiphertext();
   boost::asio::ip::tcp::socket& socket_;
   Engine engine_;
   std::string pending_plaintext_;  // decrypted but not yet handed to a reader
   std::string read_buffer_;
-  std::string write_buffer_;
+  std::string write_buffer_;  // ciphertext queued behind the write in flight
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace mxkit::tls

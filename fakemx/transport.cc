@@ -1,0 +1,58 @@
+#include "fakemx/transport.h"
+
+#include <string>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "base/absl_interop.h"
+
+namespace mxkit::fakemx {
+
+Transport::~Transport() = default;
+
+void Transport::AsyncServerHandshake(std::shared_ptr<const tls::ServerContext> context,
+                                     tls::AsioTlsStream::HandshakeHandler done) {
+  absl::StatusOr<tls::Engine> engine = tls::Engine::NewServer(std::move(context));
+  if (!engine.ok()) {
+    // Only a BoringSSL allocation failure gets here; report it as the
+    // handshake's error, on the executor like any other outcome.
+    tls::EngineError error;
+    error.kind = tls::EngineError::Kind::kUsage;
+    error.reason = base::StatusText(engine.status());
+    boost::asio::post(socket_.get_executor(),
+                      [done = std::move(done), error] { done(error); });
+    return;
+  }
+  tls_ = std::make_unique<tls::AsioTlsStream>(socket_, std::move(*engine));
+  tls_->AsyncHandshake([this, done = std::move(done)](const std::optional<tls::EngineError>& e) {
+    handshake_done_ = !e.has_value();
+    done(e);
+  });
+}
+
+void Transport::Cancel() {
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void Transport::AsyncClose(std::function<void()> done) {
+  if (tls_active() && tls_->engine().state() == tls::EngineState::kEstablished) {
+    tls_->AsyncShutdown([this, done = std::move(done)](boost::system::error_code) {
+      Close();
+      if (done) done();
+    });
+    return;
+  }
+  Close();
+  if (done) done();
+}
+
+void Transport::Close() {
+  boost::system::error_code ignored;
+  if (!socket_.is_open()) return;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace mxkit::fakemx

@@ -1,0 +1,563 @@
+#include "tls/engine.h"
+
+#include <openssl/bio.h>
+#include <openssl/bytestring.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pool.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/absl_interop.h"
+
+namespace mxkit::tls {
+namespace {
+
+using base::Av;
+
+// BoringSSL's largest record plaintext (RFC 8446 §5.1: 2^14); one SSL_read
+// never returns more, so this is the step in which plaintext is drained.
+constexpr size_t kMaxRecordPlaintext = 16384;
+
+// BoringSSL's error queue is per thread and outlives a call: clear it on the
+// way in and out of every engine operation, so one connection's failure is
+// never read back as another's.
+class ErrorQueueScope {
+ public:
+  ErrorQueueScope() { ERR_clear_error(); }
+  ~ErrorQueueScope() { ERR_clear_error(); }
+};
+
+std::string ReasonOf(uint32_t packed) {
+  const char* reason = ERR_reason_error_string(packed);
+  if (reason != nullptr) return reason;
+  const char* lib = ERR_lib_error_string(packed);
+  return absl::StrCat(lib != nullptr ? lib : "unknown library", " error ", ERR_GET_REASON(packed));
+}
+
+// The first error BoringSSL queued (the cause; later entries are the callers
+// that passed it on), or "" when the queue is empty.
+std::string TakeQueuedReason() {
+  const uint32_t packed = ERR_get_error();
+  ERR_clear_error();
+  return packed == 0 ? std::string() : ReasonOf(packed);
+}
+
+std::string QueuedOr(std::string_view fallback) {
+  std::string reason = TakeQueuedReason();
+  return reason.empty() ? std::string(fallback) : reason;
+}
+
+bssl::UniquePtr<BIO> MemBio(std::string_view pem) {
+  if (pem.size() > static_cast<size_t>(INT_MAX)) return nullptr;
+  return bssl::UniquePtr<BIO>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// Every certificate of a PEM text, in order; "" or no certificate is an
+// error naming `option`.
+absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> ReadCertificates(std::string_view pem,
+                                                                   std::string_view option) {
+  ErrorQueueScope errors;
+  std::vector<bssl::UniquePtr<X509>> certs;
+  bssl::UniquePtr<BIO> bio = MemBio(pem);
+  if (!bio) return absl::InvalidArgumentError(absl::StrCat(Av(option), ": too large"));
+  while (true) {
+    bssl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    certs.push_back(std::move(cert));
+  }
+  // Reading stops with PEM_R_NO_START_LINE at the end of the text; anything
+  // else means a certificate block that did not parse.
+  const uint32_t last = ERR_peek_last_error();
+  if (last != 0 && !(ERR_GET_LIB(last) == ERR_LIB_PEM &&
+                     ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Av(option), ": certificate ", certs.size() + 1, " does not parse (", ReasonOf(last), ")"));
+  }
+  if (certs.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Av(option), ": no PEM \"CERTIFICATE\" block found"));
+  }
+  return certs;
+}
+
+absl::Status ApplyVersions(SSL_CTX* ctx, const VersionRange& versions) {
+  if (static_cast<uint16_t>(versions.min) > static_cast<uint16_t>(versions.max)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "versions: minimum ", Av(VersionName(versions.min)), " is above maximum ",
+        Av(VersionName(versions.max))));
+  }
+  if (!SSL_CTX_set_min_proto_version(ctx, static_cast<uint16_t>(versions.min)) ||
+      !SSL_CTX_set_max_proto_version(ctx, static_cast<uint16_t>(versions.max))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("versions: refused by BoringSSL (", QueuedOr("no reason given"), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyCipherList(SSL_CTX* ctx, const std::string& cipher_list) {
+  if (cipher_list.empty()) return absl::OkStatus();
+  // The strict variant: a typo in one name is an error, not silently dropped.
+  if (!SSL_CTX_set_strict_cipher_list(ctx, cipher_list.c_str())) {
+    return absl::InvalidArgumentError(absl::StrCat("cipher_list: \"", cipher_list,
+                                                   "\" refused (", QueuedOr("no reason given"),
+                                                   ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyGroups(SSL_CTX* ctx, const std::string& groups) {
+  if (groups.empty()) return absl::OkStatus();
+  if (!SSL_CTX_set1_curves_list(ctx, groups.c_str())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "groups: \"", groups, "\" refused (", QueuedOr("unknown group name"),
+        "); BoringSSL knows X25519, P-256, P-384, P-521"));
+  }
+  return absl::OkStatus();
+}
+
+bssl::UniquePtr<SSL_CTX> NewContext() {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  return ctx;
+}
+
+}  // namespace
+
+std::string EngineError::ToString() const {
+  std::string out;
+  switch (kind) {
+    case Kind::kProtocol: out = "TLS protocol error: "; break;
+    case Kind::kPeerAlert: out = "peer sent alert: "; break;
+    case Kind::kCertificate: out = "handshake failed: "; break;
+    case Kind::kTruncated: out = "connection truncated: "; break;
+    case Kind::kUsage: out = "engine misuse: "; break;
+  }
+  absl::StrAppend(&out, reason.empty() ? "no reason given" : reason);
+  if (kind == Kind::kCertificate) {
+    absl::StrAppend(&out, " (", X509_verify_cert_error_string(verify_result), ", X.509 error ",
+                    verify_result, ")");
+  }
+  if (alert >= 0) {
+    absl::StrAppend(&out, " [alert ", alert, " ", SSL_alert_desc_string_long(alert), "]");
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Contexts
+
+struct ServerContext::Impl {
+  bssl::UniquePtr<SSL_CTX> ctx;
+};
+
+ServerContext::ServerContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerContext::~ServerContext() = default;
+
+absl::StatusOr<std::shared_ptr<const ServerContext>> ServerContext::Create(
+    const ServerContextOptions& options) {
+  ErrorQueueScope errors;
+  auto impl = std::make_unique<Impl>();
+  impl->ctx = NewContext();
+  if (!impl->ctx) return absl::ResourceExhaustedError("SSL_CTX_new failed");
+  SSL_CTX* ctx = impl->ctx.get();
+  if (absl::Status s = ApplyVersions(ctx, options.versions); !s.ok()) return s;
+  if (absl::Status s = ApplyCipherList(ctx, options.cipher_list); !s.ok()) return s;
+  if (absl::Status s = ApplyGroups(ctx, options.groups); !s.ok()) return s;
+
+  auto chain = ReadCertificates(options.certificate_chain_pem, "certificate_chain_pem");
+  if (!chain.ok()) return chain.status();
+  if (!SSL_CTX_use_certificate(ctx, (*chain)[0].get())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificate_chain_pem: leaf refused (", QueuedOr("no reason given"), ")"));
+  }
+  for (size_t i = 1; i < chain->size(); ++i) {
+    if (!SSL_CTX_add1_chain_cert(ctx, (*chain)[i].get())) {
+      return absl::InvalidArgumentError(absl::StrCat("certificate_chain_pem: certificate ", i + 1,
+                                                     " refused (", QueuedOr("no reason given"),
+                                                     ")"));
+    }
+  }
+
+  bssl::UniquePtr<BIO> key_bio = MemBio(options.private_key_pem);
+  bssl::UniquePtr<EVP_PKEY> key(
+      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "private_key_pem: no private key read (", QueuedOr("empty"), ")"));
+  }
+  if (!SSL_CTX_use_PrivateKey(ctx, key.get()) || !SSL_CTX_check_private_key(ctx)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "private_key_pem: does not match the certificate (", QueuedOr("no reason given"), ")"));
+  }
+  return std::shared_ptr<const ServerContext>(new ServerContext(std::move(impl)));
+}
+
+struct ClientContext::Impl {
+  bssl::UniquePtr<SSL_CTX> ctx;
+  ClientVerify verify = ClientVerify::kRequire;
+};
+
+ClientContext::ClientContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientContext::~ClientContext() = default;
+
+absl::StatusOr<std::shared_ptr<const ClientContext>> ClientContext::Create(
+    const ClientContextOptions& options) {
+  ErrorQueueScope errors;
+  auto impl = std::make_unique<Impl>();
+  impl->ctx = NewContext();
+  impl->verify = options.verify;
+  if (!impl->ctx) return absl::ResourceExhaustedError("SSL_CTX_new failed");
+  SSL_CTX* ctx = impl->ctx.get();
+  if (absl::Status s = ApplyVersions(ctx, options.versions); !s.ok()) return s;
+  if (absl::Status s = ApplyCipherList(ctx, options.cipher_list); !s.ok()) return s;
+  if (!options.trusted_roots_pem.empty()) {
+    auto roots = ReadCertificates(options.trusted_roots_pem, "trusted_roots_pem");
+    if (!roots.ok()) return roots.status();
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    for (const auto& root : *roots) {
+      if (!X509_STORE_add_cert(store, root.get())) {
+        return absl::InvalidArgumentError(absl::StrCat("trusted_roots_pem: refused (",
+                                                       QueuedOr("no reason given"), ")"));
+      }
+    }
+  }
+  return std::shared_ptr<const ClientContext>(new ClientContext(std::move(impl)));
+}
+
+// ---------------------------------------------------------------------------
+// Engine
+
+struct Engine::Impl {
+  bool is_client = false;
+  // Keeps the SSL_CTX alive as long as the SSL that points into it.
+  std::shared_ptr<const void> context;
+  ClientVerify verify = ClientVerify::kNone;
+  bssl::UniquePtr<SSL> ssl;
+  // Not owned: SSL_set_bio hands both to `ssl`. `network_in` holds
+  // ciphertext fed and not yet consumed (at most one FeedCiphertext's worth
+  // beyond a partial record); `network_out` holds ciphertext BoringSSL wrote
+  // and TakeCiphertext has not taken (what was fed or written, plus record
+  // overhead).
+  BIO* network_in = nullptr;
+  BIO* network_out = nullptr;
+
+  EngineState state = EngineState::kHandshaking;
+  std::optional<EngineError> error;
+  HandshakeInfo info;
+  std::string plaintext;
+  bool peer_close_notify = false;
+  bool close_sent = false;
+  // From the info callback: the last alert each way, RFC 8446 §6 numbers.
+  int alert_received = -1;
+  int alert_sent = -1;
+
+  void Fail(EngineError::Kind kind, std::string reason, int alert) {
+    EngineError e;
+    e.kind = kind;
+    e.reason = std::move(reason);
+    e.alert = alert;
+    if (kind == EngineError::Kind::kCertificate) e.verify_result = SSL_get_verify_result(ssl.get());
+    error = std::move(e);
+    state = EngineState::kFailed;
+  }
+
+  // After an SSL call returned `ret` <= 0: either "wants more input" (true)
+  // or the engine has failed (false).
+  bool HandleResult(int ret) {
+    const int code = SSL_get_error(ssl.get(), ret);
+    if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      return true;
+    }
+    if (code == SSL_ERROR_ZERO_RETURN) {
+      ERR_clear_error();
+      peer_close_notify = true;
+      if (state == EngineState::kHandshaking) {
+        Fail(EngineError::Kind::kTruncated, "CLOSE_NOTIFY_DURING_HANDSHAKE", 0);
+        return false;
+      }
+      state = EngineState::kClosed;
+      return false;
+    }
+    const uint32_t packed = ERR_peek_error();
+    std::string reason = TakeQueuedReason();
+    const int lib = ERR_GET_LIB(packed), code_reason = ERR_GET_REASON(packed);
+    if (packed != 0 && lib == ERR_LIB_SSL && code_reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+      Fail(EngineError::Kind::kCertificate, std::move(reason), alert_sent);
+    } else if (packed != 0 && lib == ERR_LIB_SSL && code_reason > SSL_AD_REASON_OFFSET &&
+               code_reason < SSL_AD_REASON_OFFSET + 256) {
+      // A fatal alert from the peer is reported as SSL_AD_REASON_OFFSET + its
+      // number (close_notify, 0, is SSL_ERROR_ZERO_RETURN above).
+      Fail(EngineError::Kind::kPeerAlert, std::move(reason), code_reason - SSL_AD_REASON_OFFSET);
+    } else if (code == SSL_ERROR_SYSCALL || (packed == 0 && code == SSL_ERROR_SSL)) {
+      // Only our memory BIO's EOF (FeedEof) gets here.
+      Fail(EngineError::Kind::kTruncated,
+           reason.empty() ? std::string("UNEXPECTED_EOF") : std::move(reason), alert_sent);
+    } else {
+      Fail(EngineError::Kind::kProtocol,
+           reason.empty() ? absl::StrCat("SSL_get_error ", code) : std::move(reason), alert_sent);
+    }
+    return false;
+  }
+
+  void FillInfo() {
+    SSL* s = ssl.get();
+    TlsVersion version;
+    if (VersionFromWire(static_cast<uint16_t>(SSL_version(s)), &version)) info.version = version;
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(s)) {
+      info.cipher = SSL_CIPHER_standard_name(cipher);
+    }
+    const uint16_t group = SSL_get_curve_id(s);
+    if (group != 0) {
+      const char* name = SSL_get_curve_name(group);
+      info.group = name != nullptr ? name : absl::StrCat("group ", group);
+    }
+    if (!is_client) {
+      const char* sni = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
+      info.sni = sni != nullptr ? sni : "";
+      return;
+    }
+    info.verify_result = verify == ClientVerify::kNone ? X509_V_OK : SSL_get_verify_result(s);
+    const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(s);
+    if (chain != nullptr && sk_CRYPTO_BUFFER_num(chain) > 0) {
+      const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+      info.peer_certificate_der.assign(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+                                       CRYPTO_BUFFER_len(leaf));
+    }
+  }
+
+  // Runs BoringSSL over whatever ciphertext is buffered until it needs more.
+  void Advance() {
+    if (state == EngineState::kHandshaking) {
+      const int ret = SSL_do_handshake(ssl.get());
+      if (ret != 1) {
+        HandleResult(ret);
+        return;
+      }
+      state = EngineState::kEstablished;
+      FillInfo();
+    }
+    // Application data (and TLS 1.3 post-handshake messages) may follow the
+    // handshake in the same flight.
+    char buffer[kMaxRecordPlaintext];
+    while (state == EngineState::kEstablished) {
+      const int ret = SSL_read(ssl.get(), buffer, sizeof buffer);
+      if (ret > 0) {
+        plaintext.append(buffer, static_cast<size_t>(ret));
+        continue;
+      }
+      if (HandleResult(ret)) return;
+    }
+  }
+
+  static void InfoCallback(const SSL* s, int where, int value) {
+    auto* self = static_cast<Impl*>(SSL_get_app_data(s));
+    if (self == nullptr) return;
+    // value = level << 8 | description (RFC 8446 §6).
+    if (where == SSL_CB_READ_ALERT) self->alert_received = value & 0xff;
+    if (where == SSL_CB_WRITE_ALERT) self->alert_sent = value & 0xff;
+  }
+};
+
+namespace {
+
+// BIO_s_mem reports "retry" instead of EOF while empty, which is what makes
+// an SSL over it non-blocking; FeedEof turns that into a real EOF.
+BIO* NewNetworkBio() {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
+  return bio;
+}
+
+absl::StatusOr<std::unique_ptr<Engine::Impl>> NewImpl(SSL_CTX* ctx) {
+  ErrorQueueScope errors;
+  auto impl = std::make_unique<Engine::Impl>();
+  impl->ssl.reset(SSL_new(ctx));
+  if (!impl->ssl) return absl::ResourceExhaustedError("SSL_new failed");
+  impl->network_in = NewNetworkBio();
+  impl->network_out = NewNetworkBio();
+  if (impl->network_in == nullptr || impl->network_out == nullptr) {
+    BIO_free(impl->network_in);
+    BIO_free(impl->network_out);
+    return absl::ResourceExhaustedError("BIO_new failed");
+  }
+  SSL_set_bio(impl->ssl.get(), impl->network_in, impl->network_out);
+  // The Impl is heap-allocated and never moves, so the callback can find it.
+  SSL_set_app_data(impl->ssl.get(), impl.get());
+  SSL_set_info_callback(impl->ssl.get(), &Engine::Impl::InfoCallback);
+  // Renegotiation stays refused (BoringSSL's default, ssl_renegotiate_never):
+  // a HelloRequest fails the connection with NO_RENEGOTIATION.
+  return impl;
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+absl::StatusOr<Engine> Engine::NewServer(std::shared_ptr<const ServerContext> context) {
+  if (!context) return absl::InvalidArgumentError("NewServer: no ServerContext");
+  auto impl = NewImpl(context->impl().ctx.get());
+  if (!impl.ok()) return impl.status();
+  (*impl)->context = context;
+  SSL_set_accept_state((*impl)->ssl.get());
+  return Engine(std::move(*impl));
+}
+
+absl::StatusOr<Engine> Engine::NewClient(std::shared_ptr<const ClientContext> context,
+                                         const ClientConnectionOptions& options) {
+  if (!context) return absl::InvalidArgumentError("NewClient: no ClientContext");
+  auto made = NewImpl(context->impl().ctx.get());
+  if (!made.ok()) return made.status();
+  std::unique_ptr<Impl> impl = std::move(*made);
+  ErrorQueueScope errors;
+  impl->context = context;
+  impl->is_client = true;
+  impl->verify = context->impl().verify;
+  SSL* ssl = impl->ssl.get();
+  SSL_set_connect_state(ssl);
+  if (!options.sni.empty()) {
+    if (!SSL_set_tlsext_host_name(ssl, options.sni.c_str())) {
+      return absl::InvalidArgumentError(absl::StrCat("sni: \"", options.sni, "\" refused (",
+                                                     QueuedOr("no reason given"), ")"));
+    }
+    impl->info.sni = options.sni;
+  }
+  if (!options.verify_hostname.empty() &&
+      !X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), options.verify_hostname.data(),
+                                   options.verify_hostname.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "verify_hostname: \"", options.verify_hostname, "\" refused (",
+        QueuedOr("no reason given"), ")"));
+  }
+  switch (impl->verify) {
+    case ClientVerify::kNone:
+      // Opportunistic (RFC 7435): the chain is not even built.
+      SSL_set_custom_verify(ssl, SSL_VERIFY_PEER,
+                            [](SSL*, uint8_t*) { return ssl_verify_ok; });
+      break;
+    case ClientVerify::kRecord:
+      // BoringSSL still verifies under SSL_VERIFY_NONE and keeps the result
+      // for SSL_get_verify_result, the very number kRequire would fail with.
+      SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+      break;
+    case ClientVerify::kRequire:
+      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+      break;
+  }
+  impl->Advance();  // writes the ClientHello
+  return Engine(std::move(impl));
+}
+
+void Engine::FeedCiphertext(std::string_view bytes) {
+  Impl& s = *impl_;
+  if (s.state == EngineState::kFailed || s.state == EngineState::kClosed) return;
+  ErrorQueueScope errors;
+  if (!bytes.empty()) {
+    // BIO_write takes an int; feed in pieces so any size is accepted.
+    while (!bytes.empty()) {
+      const size_t n = bytes.size() < static_cast<size_t>(INT_MAX) ? bytes.size() : INT_MAX;
+      if (BIO_write(s.network_in, bytes.data(), static_cast<int>(n)) != static_cast<int>(n)) {
+        s.Fail(EngineError::Kind::kUsage, "out of memory buffering ciphertext", -1);
+        return;
+      }
+      bytes.remove_prefix(n);
+    }
+  }
+  s.Advance();
+}
+
+void Engine::FeedEof() {
+  Impl& s = *impl_;
+  if (s.state == EngineState::kFailed || s.state == EngineState::kClosed) return;
+  ErrorQueueScope errors;
+  BIO_set_mem_eof_return(s.network_in, 0);
+  if (s.state == EngineState::kHandshaking) {
+    // Every byte fed before was processed then, so whatever fails now
+    // failed for want of the rest of the handshake.
+    s.Advance();
+    if (s.state != EngineState::kFailed) {
+      s.Fail(EngineError::Kind::kTruncated, "UNEXPECTED_EOF", -1);
+    } else {
+      s.error->kind = EngineError::Kind::kTruncated;
+    }
+    return;
+  }
+  // Established: whatever is still buffered has been read by Advance
+  // already, so this EOF came without close_notify (RFC 8446 §6.1: a
+  // truncation attack is indistinguishable from this).
+  EngineError e;
+  e.kind = EngineError::Kind::kTruncated;
+  e.reason = "EOF_WITHOUT_CLOSE_NOTIFY";
+  s.error = std::move(e);
+  s.state = EngineState::kClosed;
+}
+
+absl::Status Engine::WritePlaintext(std::string_view bytes) {
+  Impl& s = *impl_;
+  if (s.state != EngineState::kEstablished) {
+    return absl::FailedPreconditionError(
+        s.state == EngineState::kHandshaking
+            ? "WritePlaintext before the TLS handshake completed"
+            : "WritePlaintext after the TLS connection closed or failed");
+  }
+  ErrorQueueScope errors;
+  while (!bytes.empty()) {
+    const size_t n = bytes.size() < static_cast<size_t>(INT_MAX) ? bytes.size() : INT_MAX;
+    const int ret = SSL_write(s.ssl.get(), bytes.data(), static_cast<int>(n));
+    if (ret <= 0) {
+      s.HandleResult(ret);
+      return absl::InternalError(
+          absl::StrCat("SSL_write failed: ", s.error ? s.error->ToString() : "no reason"));
+    }
+    bytes.remove_prefix(static_cast<size_t>(ret));
+  }
+  return absl::OkStatus();
+}
+
+void Engine::Close() {
+  Impl& s = *impl_;
+  if (s.close_sent || s.state == EngineState::kFailed) return;
+  s.close_sent = true;
+  ErrorQueueScope errors;
+  // Before the handshake finished there is no session to close: BoringSSL
+  // refuses SSL_shutdown then, and the transport close says it all.
+  if (s.state != EngineState::kHandshaking) SSL_shutdown(s.ssl.get());
+  s.state = EngineState::kClosed;
+}
+
+bool Engine::has_ciphertext() const { return BIO_pending(impl_->network_out) > 0; }
+
+std::string Engine::TakeCiphertext() {
+  std::string out;
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  if (BIO_mem_contents(impl_->network_out, &data, &len) && len > 0) {
+    out.assign(reinterpret_cast<const char*>(data), len);
+    BIO_reset(impl_->network_out);
+  }
+  return out;
+}
+
+bool Engine::has_plaintext() const { return !impl_->plaintext.empty(); }
+
+std::string Engine::TakePlaintext() { return std::exchange(impl_->plaintext, std::string()); }
+
+EngineState Engine::state() const { return impl_->state; }
+const std::optional<EngineError>& Engine::error() const { return impl_->error; }
+const HandshakeInfo& Engine::info() const { return impl_->info; }
+bool Engine::peer_sent_close_notify() const { return impl_->peer_close_notify; }
+
+}  // namespace mxkit::tls
