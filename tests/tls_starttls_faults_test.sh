@@ -1,0 +1,234 @@
+#!/bin/bash
+# One STARTTLS fault of fakemx (--starttls=FAULT) against real clients:
+# swaks (Net::SSLeay), curl and openssl s_client, each asserted on what it
+# observed: its exit code, the reply or error it printed, and whether the
+# message was stored and how (the sidecar's tls.used).
+#
+#   tls_starttls_faults_test.sh FAKEMX FAULT
+source tests/fakemx_fixture.sh
+source testing/conformance.sh
+source tests/tls_fixture.sh
+FAKEMX_BIN="$1" FAULT="$2"
+
+require_peer swaks swaks "Debian package swaks"
+require_peer "swaks TLS (Net::SSLeay)" "perl -MNet::SSLeay -e 1" "Debian package libnet-ssleay-perl"
+
+# How long fakemx waits for a silent peer; bounds stall-handshake.
+IDLE_TIMEOUT=3
+fakemx_start_tls "$FAKEMX_BIN" --starttls="$FAULT" --idle-timeout="$IDLE_TIMEOUT"
+
+MESSAGE="$FIXTURE_TMP/message.eml"
+printf 'From: a@example.org\r\nTo: b@example.net\r\nSubject: %s\r\n\r\nbody\r\n' "$FAULT" >"$MESSAGE"
+
+# run_swaks LOG [FLAGS...]: swaks to fakemx; sets RC. swaks's own --timeout
+# bounds each SMTP read but not the TLS handshake (see stall-handshake),
+# hence the outer timeout.
+run_swaks() {
+  local log="$1"
+  shift
+  set +e
+  timeout 60 swaks --server "127.0.0.1:$FAKEMX_PORT" --helo client.test \
+    --from a@example.org --to b@example.net --data "@$MESSAGE" --timeout 30 "$@" >"$log" 2>&1
+  RC=$?
+  set -e
+  echo "[swaks $* exited $RC]" >>"$log"
+}
+# run_s_client LOG: openssl s_client -starttls smtp; sets RC and ELAPSED (s).
+run_s_client() {
+  local log="$1" start=$SECONDS
+  require_peer "openssl s_client" openssl "Debian package openssl"
+  set +e
+  printf 'EHLO client.test\nQUIT\n' |
+    timeout 60 openssl s_client -starttls smtp -connect "127.0.0.1:$FAKEMX_PORT" \
+      -servername "$TLS_HOSTNAME" -name client.test -CAfile "$FAKEMX_CA" \
+      -verify_hostname "$TLS_HOSTNAME" -nocommands -ign_eof -crlf >"$log" 2>&1
+  RC=$?
+  set -e
+  ELAPSED=$((SECONDS - start))
+  echo "[openssl s_client -starttls smtp exited $RC after ${ELAPSED}s]" >>"$log"
+}
+failing() {  # failing LOG WHAT
+  echo "--- $1 ---" >&2
+  cat "$1" >&2
+  fail "$2"
+}
+expect_in() {  # expect_in LOG REGEX WHAT
+  grep -Eq -- "$2" "$1" || failing "$1" "$3: no line matching /$2/"
+}
+expect_not_in() {  # expect_not_in LOG REGEX WHAT
+  if grep -Eq -- "$2" "$1"; then failing "$1" "$3: unexpected /$2/"; fi
+}
+expect_stored() {  # expect_stored N
+  [[ $(maildir_count new) == "$1" ]] || fail "expected $1 stored messages, found $(maildir_count new)"
+}
+
+# swaks --tls-optional after STARTTLS was hidden or refused: delivers in
+# plaintext, and the sidecar says so.
+expect_plaintext_delivery() {
+  local log="$FIXTURE_TMP/swaks-tls-optional.log"
+  run_swaks "$log" --tls-optional
+  [[ $RC == 0 ]] || failing "$log" "swaks --tls-optional exited $RC, want 0 (delivery in plaintext)"
+  expect_not_in "$log" '^=== TLS started' "swaks --tls-optional"
+  local name
+  name=$(queued_name_in "$log")
+  [[ -n "$name" ]] || failing "$log" "no 'queued as' reply"
+  expect_stored 1
+  check_sidecar "$name" tls.used=false
+}
+
+# curl --ssl-reqd refuses to send without TLS: exit 64 (CURLE_USE_SSL_FAILED).
+expect_curl_refuses() {
+  local log="$FIXTURE_TMP/curl.log" why="$1"
+  require_peer curl curl "Debian package curl"
+  set +e
+  timeout 60 curl -sS -v --ssl-reqd --max-time 30 "smtp://127.0.0.1:$FAKEMX_PORT/client.test" \
+    --mail-from a@example.org --mail-rcpt b@example.net -T "$MESSAGE" >"$log" 2>&1
+  RC=$?
+  set -e
+  echo "[curl --ssl-reqd exited $RC]" >>"$log"
+  [[ $RC == 64 ]] || failing "$log" "curl --ssl-reqd exited $RC, want 64 (CURLE_USE_SSL_FAILED)"
+  expect_in "$log" "^curl: \\(64\\) $why" "curl --ssl-reqd"
+  expect_not_in "$log" '^> MAIL FROM' "curl --ssl-reqd"
+}
+
+case "$FAULT" in
+  hide)
+    log="$FIXTURE_TMP/swaks-tls.log"
+    run_swaks "$log" --tls
+    # swaks exit 29: "error in TLS transaction" (swaks(1), EXIT CODES).
+    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29"
+    expect_in "$log" '^<-  250 ' "EHLO"
+    expect_not_in "$log" '^<-  250[- ]STARTTLS' "the EHLO reply (STARTTLS hidden)"
+    expect_in "$log" '^\*\*\* Host did not advertise STARTTLS' "swaks --tls"
+    expect_not_in "$log" 'MAIL FROM' "swaks --tls"
+    expect_stored 0
+    expect_plaintext_delivery
+    expect_curl_refuses "STARTTLS not supported"
+    ;;
+  refuse-454 | refuse-502)
+    code=${FAULT#refuse-}
+    log="$FIXTURE_TMP/swaks-tls.log"
+    run_swaks "$log" --tls
+    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29"
+    expect_in "$log" '^<-  250-STARTTLS$' "EHLO (STARTTLS advertised, then refused)"
+    # swaks marks an unexpected reply with "<**".
+    expect_in "$log" "^<\\*\\* $code " "the reply to STARTTLS"
+    expect_in "$log" '^\*\*\* STARTTLS attempted but failed' "swaks --tls"
+    expect_not_in "$log" 'MAIL FROM' "swaks --tls"
+    expect_stored 0
+    expect_plaintext_delivery
+    expect_curl_refuses "STARTTLS denied, code $code"
+    ;;
+  abort-after-220)
+    log="$FIXTURE_TMP/s_client.log"
+    run_s_client "$log"
+    [[ $RC == 1 ]] || failing "$log" "s_client exited $RC, want 1 (handshake failed)"
+    expect_in "$log" '^no peer certificate available' "s_client"
+    expect_in "$log" '^New, \(NONE\), Cipher is \(NONE\)' "s_client"
+    log="$FIXTURE_TMP/swaks-tls.log"
+    run_swaks "$log" --tls
+    # The ClientHello meets a closed connection: swaks reports the TLS error
+    # (exit 29) or, when its write gets the RST first, dies of SIGPIPE
+    # (141); either way it neither negotiated TLS nor sent the message.
+    [[ $RC == 29 || $RC == 141 ]] || failing "$log" "swaks --tls exited $RC, want 29 or 141"
+    expect_in "$log" '^<-  220 ' "the reply to STARTTLS"
+    expect_not_in "$log" '^=== TLS started' "swaks --tls"
+    expect_stored 0
+    ;;
+  alert-after-220)
+    log="$FIXTURE_TMP/s_client.log"
+    run_s_client "$log"
+    [[ $RC == 1 ]] || failing "$log" "s_client exited $RC, want 1 (handshake failed)"
+    # A fatal handshake_failure alert (RFC 8446 §6.2, alert 40).
+    expect_in "$log" 'alert handshake failure.*SSL alert number 40' "s_client"
+    expect_in "$log" '^New, \(NONE\), Cipher is \(NONE\)' "s_client"
+    log="$FIXTURE_TMP/swaks-tls.log"
+    run_swaks "$log" --tls
+    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29"
+    expect_in "$log" '^\*\*\* TLS startup failed \(connect\(\): .*alert handshake failure\)' "swaks --tls"
+    expect_stored 0
+    ;;
+  stall-handshake)
+    # fakemx reads the ClientHello and never answers; only its idle timeout
+    # ends the connection. Both clients wait that long and then fail: their
+    # own timers do not cover the handshake (swaks's --timeout 30 is not
+    # what ends it either; the outer 60 s timeout would exit 124).
+    log="$FIXTURE_TMP/s_client.log"
+    run_s_client "$log"
+    [[ $RC == 1 ]] ||
+      failing "$log" "s_client exited $RC, want a failed handshake once fakemx's idle timeout closes"
+    ((ELAPSED >= IDLE_TIMEOUT - 1)) ||
+      failing "$log" "s_client gave up after ${ELAPSED}s, before fakemx's ${IDLE_TIMEOUT}s idle timeout: not a stall"
+    expect_in "$log" '^New, \(NONE\), Cipher is \(NONE\)' "s_client"
+    echo "s_client failed after ${ELAPSED}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
+    log="$FIXTURE_TMP/swaks-tls.log"
+    start=$SECONDS
+    run_swaks "$log" --tls
+    elapsed=$((SECONDS - start))
+    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29 once fakemx's idle timeout closes"
+    ((elapsed >= IDLE_TIMEOUT - 1)) || failing "$log" "swaks gave up after ${elapsed}s: not a stall"
+    echo "swaks failed after ${elapsed}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
+    expect_in "$log" '^\*\*\* TLS startup failed' "swaks --tls"
+    expect_stored 0
+    ;;
+  inject-after-220)
+    # fakemx sends, in the same write as its 220 to STARTTLS, the plaintext
+    # reply "250-mxkit injected" "250 injected reply" (fakemx/behaviour.h,
+    # kInjectedReplies). A client that keeps what it read past the 220 and
+    # treats it as the first reply inside TLS is open to response injection
+    # (Poddebniak et al., USENIX Security 2021 §5).
+    #
+    # swaks 20201014 is: it shows the injected reply as received over TLS
+    # ("<~") and takes it for the answer to its second EHLO; every later
+    # reply is then one behind, so DATA gets the 250 meant for RCPT, swaks
+    # gives up with exit 25 ("server returned error to DATA request") and
+    # nothing is stored.
+    log="$FIXTURE_TMP/swaks-tls.log"
+    run_swaks "$log" --tls
+    [[ $RC == 25 ]] || failing "$log" "swaks --tls exited $RC; swaks 20201014 exits 25 (desynchronised by the injected reply)"
+    first_tls_reply=$(sed -n '/^=== TLS started/,$p' "$log" | grep -m 1 '^<~')
+    [[ "$first_tls_reply" == '<~  250-mxkit injected' ]] ||
+      failing "$log" "first reply swaks read over TLS is '$first_tls_reply', want the injected '250-mxkit injected'"
+    expect_in "$log" '^<~  250 injected reply$' "swaks --tls"
+    expect_in "$log" '^<~\* 250 ' "swaks's reply to DATA (a 250 meant for RCPT)"
+    expect_stored 0
+    # openssl s_client and Python's smtplib are not fooled: each drops what
+    # it buffered in plaintext when it starts TLS, so the first reply inside
+    # TLS is fakemx's real answer to EHLO.
+    log="$FIXTURE_TMP/s_client.log"
+    run_s_client "$log"
+    [[ $RC == 0 ]] || failing "$log" "s_client exited $RC"
+    expect_in "$log" '^Verify return code: 0 \(ok\)' "s_client"
+    expect_in "$log" "^250-$TLS_HOSTNAME" "s_client's EHLO over TLS"
+    expect_not_in "$log" 'injected' "s_client"
+    log="$FIXTURE_TMP/smtplib.log"
+    FAKEMX_PORT=$FAKEMX_PORT FAKEMX_CA=$FAKEMX_CA TLS_HOSTNAME=$TLS_HOSTNAME \
+      timeout 60 /usr/bin/python3 - >"$log" 2>&1 <<'PY' || failing "$log" "smtplib against inject-after-220"
+import os, smtplib, ssl
+with smtplib.SMTP(local_hostname="client.test", timeout=30) as s:
+    s.connect("127.0.0.1", int(os.environ["FAKEMX_PORT"]))
+    s._host = os.environ["TLS_HOSTNAME"]  # the name to verify; we connected to 127.0.0.1
+    s.ehlo()
+    code, _ = s.starttls(context=ssl.create_default_context(cafile=os.environ["FAKEMX_CA"]))
+    assert code == 220, code
+    code, text = s.ehlo()
+    print("EHLO over TLS:", code, text)
+    assert code == 250 and text.startswith(os.environ["TLS_HOSTNAME"].encode()), text
+    assert b"injected" not in text, text
+    assert s.noop()[0] == 250
+PY
+    ;;
+  *)
+    fail "unknown fault '$FAULT'"
+    ;;
+esac
+
+fakemx_stop TERM
+[[ $FAKEMX_EXIT == 0 ]] || fail "fakemx exited $FAKEMX_EXIT after SIGTERM"
+# What each client printed, kept in the test log as the record of how it
+# behaves against this fault (fakemx/README.md, "What a client sees").
+for log in "$FIXTURE_TMP"/*.log; do
+  echo "--- ${log##*/} ---"
+  grep -v -E '^ [~-]> (Date|To|From|Subject|Message-Id|X-Mailer):|^-----BEGIN|^-----END|^[A-Za-z0-9+/=]{64}$' "$log" || true
+done
+echo "PASS: --starttls=$FAULT"
