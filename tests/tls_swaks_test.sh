@@ -57,7 +57,7 @@ NAME=$(queued_name_in "$LOG")
 [[ -n "$NAME" ]] || failing "$LOG" "no 'queued as' reply"
 cmp "$EXPECTED" "$FAKEMX_MAILDIR/new/$NAME" || fail "stored bytes differ from what swaks sent"
 check_sidecar "$NAME" tls.used=true tls.implicit=false tls.version="\"$VERSION\"" \
-  tls.cipher="\"$CIPHER\"" tls.sni="\"$TLS_HOSTNAME\"" tls.certificate='"good"' \
+  tls.cipher="\"$CIPHER\"" tls.group='"X25519"' tls.sni="\"$TLS_HOSTNAME\"" tls.certificate='"good"' \
   tls.plaintext_discarded_bytes=0 helo.domain='"client.test"'
 
 # 2. curl: STARTTLS required, chain and name verified; the message comes
@@ -100,7 +100,8 @@ run_swaks "$LOG" "$FAKEMX_PORT" --tls --tls-verify --tls-ca-path "$FAKEMX_CA"
 [[ $RC == 0 ]] || failing "$LOG" "swaks --tls-verify against wrong-host exited $RC (does this swaks check names now?)"
 NAME=$(queued_name_in "$LOG")
 [[ -n "$NAME" ]] || failing "$LOG" "no 'queued as' reply"
-check_sidecar "$NAME" tls.used=true tls.certificate='"wrong-host"'
+# No --tls-sni this time: the sidecar's sni is null, not "".
+check_sidecar "$NAME" tls.used=true tls.certificate='"wrong-host"' tls.sni=null
 fakemx_stop TERM
 [[ $FAKEMX_EXIT == 0 ]] || fail "fakemx exited $FAKEMX_EXIT"
 echo PASS
