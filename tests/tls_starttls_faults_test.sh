@@ -91,6 +91,19 @@ expect_curl_refuses() {
   expect_not_in "$log" '^> MAIL FROM' "curl --ssl-reqd"
 }
 
+# openssl s_client -starttls smtp does not check the reply to STARTTLS: it
+# starts the handshake whatever the server said. fakemx reads the
+# ClientHello as the start of a command line that never ends, and its idle
+# timeout answers with a plaintext 421, which s_client takes for a TLS record.
+expect_s_client_handshakes_blindly() {
+  local log="$FIXTURE_TMP/s_client.log"
+  run_s_client "$log"
+  [[ $RC == 1 ]] || failing "$log" "s_client exited $RC, want 1"
+  ((ELAPSED >= IDLE_TIMEOUT - 1)) || failing "$log" "s_client failed after ${ELAPSED}s, before fakemx's idle timeout"
+  expect_in "$log" 'ssl3_get_record:wrong version number' "s_client reading the 421 as TLS"
+  expect_in "$log" '^New, \(NONE\), Cipher is \(NONE\)' "s_client"
+}
+
 case "$FAULT" in
   hide)
     log="$FIXTURE_TMP/swaks-tls.log"
@@ -104,6 +117,8 @@ case "$FAULT" in
     expect_stored 0
     expect_plaintext_delivery
     expect_curl_refuses "STARTTLS not supported"
+    expect_s_client_handshakes_blindly
+    expect_in "$FIXTURE_TMP/s_client.log" "^Didn't find STARTTLS in server response, trying anyway" "s_client"
     ;;
   refuse-454 | refuse-502)
     code=${FAULT#refuse-}
@@ -118,6 +133,7 @@ case "$FAULT" in
     expect_stored 0
     expect_plaintext_delivery
     expect_curl_refuses "STARTTLS denied, code $code"
+    expect_s_client_handshakes_blindly
     ;;
   abort-after-220)
     log="$FIXTURE_TMP/s_client.log"
