@@ -163,6 +163,31 @@ absl::Status CheckTlsList(std::string_view flag, std::string_view value) {
   return absl::OkStatus();
 }
 
+// `words` joined by ", ", wrapped for --help at 80 columns under the
+// description column.
+std::string WrapForUsage(const std::string& words) {
+  constexpr size_t kIndent = 28, kWidth = 80;
+  std::string out(kIndent, ' ');
+  size_t column = kIndent;
+  size_t start = 0;
+  while (start < words.size()) {
+    size_t end = words.find(' ', start);
+    if (end == std::string::npos) end = words.size();
+    const std::string_view word = std::string_view(words).substr(start, end - start);
+    if (column > kIndent && column + 1 + word.size() > kWidth) {
+      out += "\n" + std::string(kIndent, ' ');
+      column = kIndent;
+    } else if (column > kIndent) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    start = end + 1;
+  }
+  return out + "\n";
+}
+
 std::string CertVariantNames() {
   std::string out;
   for (tls::CertVariant v : tls::AllCertVariants()) {
@@ -277,8 +302,8 @@ std::string FlagsUsage() {
          "serves) and key.pem (the leaf's key, mode 0600) into --tls-dir. The certificate\n"
          "is issued for the --hostname (or the machine's name) when that is a DNS name of\n"
          "at least two labels, else for mx.test; the name is printed at start.\n"
-         "  --cert=VARIANT            the certificate served (default good):\n"
-         "                            " + CertVariantNames() + "\n"
+         "  --cert=VARIANT            the certificate served (default good):\n" +
+         WrapForUsage(CertVariantNames()) +
          "  --tls-versions=RANGE      protocol versions, \"1.2-1.3\" (default) or \"1.0\";\n"
          "                            1.0, 1.1, 1.2, 1.3\n"
          "  --tls-ciphers=LIST        TLS 1.0-1.2 cipher suites in BoringSSL's syntax,\n"

@@ -187,8 +187,11 @@ class Connection : public std::enable_shared_from_this<Connection>,
                                                  const Behaviour& behaviour, bool implicit_tls) {
     smtp::ServerSessionConfig config = server.options.session;
     config.implicit_tls = implicit_tls;
+    // On the implicit-TLS listener the session does not advertise it (TLS
+    // is active) and answers a STARTTLS "503 TLS already active", as
+    // after a STARTTLS handshake.
     config.extensions.starttls =
-        server.options.tls_context != nullptr && !implicit_tls && behaviour.advertises_starttls();
+        server.options.tls_context != nullptr && behaviour.advertises_starttls();
     return config;
   }
 
@@ -632,6 +635,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (op_ == Op::kRead) CancelRead();
   }
 
+  // Closes the connection; the server forgets it (for Shutdown's drain)
+  // once the socket is really closed, so a close_notify is not cut off by
+  // the io_context stopping.
   void Close() {
     if (closed_) return;
     closed_ = true;
@@ -641,18 +647,21 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (op_ == Op::kNone && transport_.tls_active()) {
       // close_notify first, so the client's TLS library sees the end as
       // clean; a client that does not take it is cut off after
-      // kFinalReplyTimeout.
+      // kFinalReplyTimeout (closing the socket completes the write).
       auto self = shared_from_this();
       idle_timer_.expires_after(kFinalReplyTimeout);
       idle_timer_.async_wait([self](error_code ec) {
         if (!ec) self->transport_.Close();
       });
-      transport_.AsyncClose([self] { self->idle_timer_.cancel(); });
-    } else {
-      // A write or handshake still outstanding (the client is not reading,
-      // or the TLS stream has failed): no close_notify can follow it.
-      transport_.Close();
+      transport_.AsyncClose([self] {
+        self->idle_timer_.cancel();
+        self->server_->Remove(self.get());
+      });
+      return;
     }
+    // Plaintext, or a write or handshake still outstanding (the client is
+    // not reading, or TLS failed): no close_notify can follow.
+    transport_.Close();
     server_->Remove(this);
   }
 

@@ -104,9 +104,10 @@ std::string ValidNames() {
   return absl::StrJoin(names, ", ");
 }
 
-// `s` for an error message: C-escaped (so control bytes, quotes and
-// non-ASCII octets show as \xNN and the text stays printable ASCII), cut at
-// kMaxQuotedOctets with the full length said.
+// `s` for an error message, in double quotes: C-escaped by abseil (\n, \",
+// \\, and \xNN for other control and all non-ASCII octets), so the text is
+// printable ASCII whatever the input; cut at kMaxQuotedOctets with the full
+// length said.
 std::string Quote(std::string_view s) {
   std::string out = absl::StrCat("\"", absl::CHexEscape(Av(s.substr(0, kMaxQuotedOctets))), "\"");
   if (s.size() > kMaxQuotedOctets) {
@@ -633,6 +634,10 @@ LeafPlan PlanFor(CertVariant variant, const CertFactoryOptions& options) {
 }  // namespace
 
 absl::Span<const CertVariant> AllCertVariants() { return kAllVariants; }
+
+absl::Status ValidateCertHostname(std::string_view hostname) {
+  return ValidateHostname("hostname", hostname);
+}
 
 std::string_view CertVariantName(CertVariant variant) {
   for (const auto& [v, name] : kVariantNames) {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -37,7 +38,8 @@ enum class CertVariant {
   kSha1Signature,        // leaf signed with SHA-1 (refused by OpenSSL 3 at level >= 1)
   kEcdsaP256,            // like good, named for what it is
   kRsa2048,              // good, with an RSA-2048 leaf key
-  kWildcard,             // SAN "*.<parent of hostname>" (RFC 6125 §6.4.3)
+  kWildcard,             // SAN "*.<parent of hostname>" (RFC 6125 §6.4.3); for a two-label
+                         // hostname ("*.test") verifiers refuse it (62), see README.md
   kNoSan,                // hostname only in the subject CN, no SAN (RFC 6125 §6.4.4)
 };
 
@@ -50,6 +52,14 @@ std::string_view CertVariantName(CertVariant variant);
 // The inverse, exact and case-sensitive. The error (InvalidArgument) quotes
 // the input (escaped, bounded) and lists the names there are.
 absl::StatusOr<CertVariant> ParseCertVariant(std::string_view name);
+
+// OK when `hostname` can be CertFactoryOptions::hostname or wrong_hostname:
+// lower-case LDH labels (letters, digits, inner hyphens; IDNs as xn--
+// A-labels), at least two, each at most 63 octets, at most 253 in all, no
+// trailing dot, the last label not all digits (so no IPv4 address).
+// Otherwise InvalidArgument naming the label and the rule it breaks, with
+// the input escaped and bounded. Generate applies the same check.
+absl::Status ValidateCertHostname(std::string_view hostname);
 
 struct CertFactoryOptions {
   uint64_t seed = 1;
@@ -68,16 +78,20 @@ struct CertFactoryOptions {
 struct ServedCertificate {
   CertVariant variant = CertVariant::kGood;
   std::string chain_pem;  // what the server sends: the leaf, then the intermediate unless the
-                          // variant leaves it out (self-signed, missing-intermediate)
+                          // variant leaves it out (self-signed, unknown-ca: issued by
+                          // the unknown root itself, missing-intermediate)
   std::string key_pem;    // the leaf's private key, PKCS#8
   std::string leaf_der;
 };
 
 class CertificateSet {
  public:
-  // Generates the CAs and the leaves for `variants` (default: all). Fails
-  // only on an invalid hostname (InvalidArgument, saying why) or a
-  // BoringSSL failure (Internal, with BoringSSL's reason).
+  // Generates the CAs and the leaves for `variants` (default: all; repeats
+  // are made once). Fails with InvalidArgument, saying why, on an invalid
+  // hostname or wrong_hostname (see ValidateCertHostname), wrong_hostname
+  // equal to hostname, a CertVariant value that is no variant, or no-san
+  // asked for a hostname longer than a CN holds (64 octets); with Internal,
+  // with BoringSSL's reason, on a BoringSSL failure.
   static absl::StatusOr<CertificateSet> Generate(const CertFactoryOptions& options,
                                                  absl::Span<const CertVariant> variants);
   static absl::StatusOr<CertificateSet> Generate(const CertFactoryOptions& options);

@@ -53,6 +53,10 @@ constexpr int kExpired = X509_V_ERR_CERT_HAS_EXPIRED;                // 10
 constexpr int kSelfSigned = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;  // 18
 constexpr int kNoLocalIssuer = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;  // 20
 constexpr int kHostnameMismatch = X509_V_ERR_HOSTNAME_MISMATCH;      // 62
+// OpenSSL 3's security-level results, which BoringSSL does not define
+// (OpenSSL's x509_vfy.h).
+constexpr int kOpenSslEeKeyTooSmall = 66;  // X509_V_ERR_EE_KEY_TOO_SMALL
+constexpr int kOpenSslCaMdTooWeak = 68;    // X509_V_ERR_CA_MD_TOO_WEAK
 
 std::vector<bssl::UniquePtr<X509>> ParsePemCerts(const std::string& pem) {
   std::vector<bssl::UniquePtr<X509>> out;
@@ -354,6 +358,20 @@ TEST(CertFactoryShape, GetSaysWhichVariantsWereMade) {
   EXPECT_TRUE(absl::StrContains(missing.status().message(), "expired"));
 }
 
+TEST(CertFactoryShape, RepeatedVariantsAreMadeOnceAndNoneMeansOnlyTheCas) {
+  const CertificateSet twice =
+      GenerateOrDie(CertFactoryOptions(), {CertVariant::kGood, CertVariant::kGood});
+  EXPECT_EQ(Served(twice, CertVariant::kGood).chain_pem,
+            Served(DefaultSet(), CertVariant::kGood).chain_pem);
+  const CertificateSet none = GenerateOrDie(CertFactoryOptions(), {});
+  EXPECT_EQ(none.root_pem(), DefaultSet().root_pem());
+  EXPECT_EQ(none.intermediate_pem(), DefaultSet().intermediate_pem());
+  absl::StatusOr<const ServedCertificate*> missing = none.Get(CertVariant::kGood);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "this set has: none"))
+      << missing.status();
+}
+
 // ---------------------------------------------------------------------------
 // Determinism.
 
@@ -369,6 +387,29 @@ TEST(CertFactoryDeterminism, SameSeedGivesTheSameBytes) {
     EXPECT_EQ(Served(again, v).key_pem, Served(first, v).key_pem);
     EXPECT_EQ(Served(again, v).leaf_der, Served(first, v).leaf_der);
   }
+}
+
+std::string Sha256Hex(const std::string& bytes) {
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+// Golden digests for seed 1: users may keep a ca.pem from one fakemx run and
+// expect the next run's certificates to chain to it. A change to the
+// derivation labels, names, extensions or the RFC 6979 signer shows up here;
+// if it is intended, update the digests and say so in the change.
+TEST(CertFactoryDeterminism, SeedOneGivesTheSameBytesAcrossRunsAndBuilds) {
+  const CertificateSet& set = DefaultSet();
+  std::string everything = set.root_pem() + set.intermediate_pem() + set.unknown_root_pem();
+  for (const CertVariant v : AllCertVariants()) {
+    everything += Served(set, v).chain_pem + Served(set, v).key_pem;
+  }
+  EXPECT_EQ(Sha256Hex(set.root_pem()),
+            "b5c2f29308c82925161110d4fafe23827717329fe8cf544c86f3cf212e861a3c");
+  EXPECT_EQ(Sha256Hex(everything),
+            "c4b149e5a6b877505d2f327b4d9e04dab8c1b02f0b23d4c17efd46fb74454c2a");
 }
 
 TEST(CertFactoryDeterminism, AnotherSeedGivesOtherKeysAndCertificates) {
@@ -488,6 +529,35 @@ TEST(Rfc6979, MatchesAppendixA25Vectors) {
   }
 }
 
+// RFC 6979 Appendix A.1: q of 163 bits (qlen not a multiple of 8, so
+// bits2int truncates SHA-256's 256 bits), and the first candidate
+// (0x04982D236F3FFC758838CA6F5E9FEA455106AF3B2B) is not below q, so §3.2
+// step h redraws.
+TEST(Rfc6979, AppendixA1RedrawsWhenTheFirstCandidateIsNotBelowQ) {
+  BIGNUM* q_raw = nullptr;
+  BIGNUM* x_raw = nullptr;
+  ASSERT_TRUE(BN_hex2bn(&q_raw, "4000000000000000000020108A2E0CC0D99F8A5EF"));
+  ASSERT_TRUE(BN_hex2bn(&x_raw, "09A4D6792295A7F730FC3F2B49CBC0F62E862272F"));
+  bssl::UniquePtr<BIGNUM> q(q_raw), x(x_raw);
+  uint8_t digest[32];
+  unsigned digest_len = 0;
+  ASSERT_TRUE(EVP_Digest("sample", 6, digest, &digest_len, EVP_sha256(), nullptr));
+  absl::StatusOr<std::vector<uint8_t>> k = internal::Rfc6979NonceForOrder(
+      q.get(), x.get(), EVP_sha256(), absl::MakeConstSpan(digest, digest_len));
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(Hex(k->data(), k->size()), "023af4074c90a02b3fe61d286d5c87f425e6bdd81b");
+}
+
+TEST(Rfc6979, RefusesAPrivateScalarOutsideTheGroup) {
+  BIGNUM* q_raw = nullptr;
+  ASSERT_TRUE(BN_hex2bn(&q_raw, "4000000000000000000020108A2E0CC0D99F8A5EF"));
+  bssl::UniquePtr<BIGNUM> q(q_raw), zero(BN_new());
+  BN_zero(zero.get());
+  const uint8_t digest[32] = {};
+  EXPECT_FALSE(internal::Rfc6979NonceForOrder(q.get(), zero.get(), EVP_sha256(), digest).ok());
+  EXPECT_FALSE(internal::Rfc6979NonceForOrder(q.get(), q.get(), EVP_sha256(), digest).ok());
+}
+
 // ---------------------------------------------------------------------------
 // Names of variants.
 
@@ -583,6 +653,8 @@ TEST(CertFactoryOptions, RejectsHostnamesThatAreNoLowerCaseLdhNames) {
     const std::string message = StatusText(set.status());
     EXPECT_TRUE(absl::StrContains(message, Av(row.why))) << message;
     EXPECT_EQ(base::FindInvalidUtf8(message), message.size()) << message;
+    // The public check is the one Generate runs.
+    EXPECT_EQ(ValidateCertHostname(row.hostname), set.status());
   }
 }
 
@@ -594,6 +666,7 @@ TEST(CertFactoryOptions, AcceptsLdhNamesAtTheLimits) {
        {std::string("mx.test"), std::string("a.b"), std::string("xn--bcher-kva.example"),
         std::string("1mx-2.example.test"), std::string("mx.1test"), label63 + ".test", longest}) {
     SCOPED_TRACE(hostname);
+    EXPECT_TRUE(ValidateCertHostname(hostname).ok());
     CertFactoryOptions options;
     options.hostname = hostname;
     absl::StatusOr<CertificateSet> set = CertificateSet::Generate(options, {CertVariant::kGood});
@@ -687,6 +760,15 @@ int OpenSslVerifyError(const CommandResult& result) {
   return std::atoi(result.output.c_str() + at + 6);
 }
 
+std::string CertPem(X509* cert) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
+  const uint8_t* data = nullptr;
+  std::size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
 TEST(CertFactoryOpenSslCli, VerifyReportsTheVariantsErrors) {
   if (access(kOpenSsl, X_OK) != 0) {
     MXKIT_SKIP_OR_FAIL(absl::StrCat(kOpenSsl, " not found (Debian package openssl)"));
@@ -698,47 +780,45 @@ TEST(CertFactoryOpenSslCli, VerifyReportsTheVariantsErrors) {
   WriteFile(root, set.root_pem());
   struct Row {
     CertVariant variant;
+    int auth_level;  // openssl verify -auth_level; -1 checks no key or digest strength
     int expected;
   };
+  // OpenSSL 3's security levels (SSL_CTX_set_security_level(3)): level 1
+  // refuses SHA-1 signatures (X509_V_ERR_CA_MD_TOO_WEAK, 68), level 2 (the
+  // default of Debian's OpenSSL clients) also RSA keys under 2048 bits
+  // (X509_V_ERR_EE_KEY_TOO_SMALL, 66).
   const Row rows[] = {
-      {CertVariant::kGood, kOk},
-      {CertVariant::kExpired, kExpired},
-      {CertVariant::kSelfSigned, kSelfSigned},
-      {CertVariant::kUnknownCa, kNoLocalIssuer},
-      {CertVariant::kWrongHost, kHostnameMismatch},
-      {CertVariant::kNotYetValid, kNotYetValid},
-      {CertVariant::kMissingIntermediate, kNoLocalIssuer},
-      {CertVariant::kRsa2048, kOk},
-      {CertVariant::kEcdsaP256, kOk},
+      {CertVariant::kGood, 2, kOk},
+      {CertVariant::kExpired, -1, kExpired},
+      {CertVariant::kNotYetValid, -1, kNotYetValid},
+      {CertVariant::kSelfSigned, -1, kSelfSigned},
+      {CertVariant::kUnknownCa, -1, kNoLocalIssuer},
+      {CertVariant::kMissingIntermediate, -1, kNoLocalIssuer},
+      {CertVariant::kWrongHost, -1, kHostnameMismatch},
+      {CertVariant::kEcdsaP256, 2, kOk},
+      {CertVariant::kRsa2048, 2, kOk},
+      {CertVariant::kRsa1024, 1, kOk},
+      {CertVariant::kRsa1024, 2, kOpenSslEeKeyTooSmall},
+      {CertVariant::kSha1Signature, -1, kOk},
+      {CertVariant::kSha1Signature, 1, kOpenSslCaMdTooWeak},
+      // OpenSSL, like BoringSSL, reads the CN when there is no dNSName SAN.
+      {CertVariant::kNoSan, 2, kOk},
+      {CertVariant::kWildcard, -1, kHostnameMismatch},
   };
   for (const Row& row : rows) {
     const std::string name(CertVariantName(row.variant));
-    SCOPED_TRACE(name);
-    std::vector<bssl::UniquePtr<X509>> chain =
-        ParsePemCerts(Served(set, row.variant).chain_pem);
+    SCOPED_TRACE(absl::StrCat(name, " at auth_level ", row.auth_level));
+    const ServedCertificate& served = Served(set, row.variant);
+    std::vector<bssl::UniquePtr<X509>> chain = ParsePemCerts(served.chain_pem);
     ASSERT_FALSE(chain.empty());
     const std::string leaf = dir + "/" + name + "-leaf.pem";
     const std::string rest = dir + "/" + name + "-rest.pem";
+    WriteFile(leaf, CertPem(chain[0].get()));
     std::string rest_pem;
-    for (std::size_t i = 1; i < chain.size(); ++i) {
-      bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-      PEM_write_bio_X509(bio.get(), chain[i].get());
-      const uint8_t* data = nullptr;
-      std::size_t len = 0;
-      BIO_mem_contents(bio.get(), &data, &len);
-      rest_pem.append(reinterpret_cast<const char*>(data), len);
-    }
-    {
-      bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-      PEM_write_bio_X509(bio.get(), chain[0].get());
-      const uint8_t* data = nullptr;
-      std::size_t len = 0;
-      BIO_mem_contents(bio.get(), &data, &len);
-      WriteFile(leaf, std::string(reinterpret_cast<const char*>(data), len));
-    }
+    for (std::size_t i = 1; i < chain.size(); ++i) rest_pem += CertPem(chain[i].get());
     std::string command =
         absl::StrCat(kOpenSsl, " verify -CAfile '", root, "' -verify_hostname mx.test -attime ",
-                     kVerifyTime);
+                     kVerifyTime, " -auth_level ", row.auth_level);
     if (!rest_pem.empty()) {
       WriteFile(rest, rest_pem);
       absl::StrAppend(&command, " -untrusted '", rest, "'");
@@ -746,6 +826,35 @@ TEST(CertFactoryOpenSslCli, VerifyReportsTheVariantsErrors) {
     absl::StrAppend(&command, " '", leaf, "'");
     const CommandResult result = RunCommand(command);
     EXPECT_EQ(OpenSslVerifyError(result), row.expected) << command << "\n" << result.output;
+  }
+}
+
+TEST(CertFactoryOpenSslCli, KeyPemIsTheLeafsKeyToOpenSsl) {
+  if (access(kOpenSsl, X_OK) != 0) {
+    MXKIT_SKIP_OR_FAIL(absl::StrCat(kOpenSsl, " not found (Debian package openssl)"));
+  }
+  const CertificateSet& set = DefaultSet();
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty()) << "mkdtemp: " << std::strerror(errno);
+  for (const CertVariant v : AllCertVariants()) {
+    const std::string name(CertVariantName(v));
+    SCOPED_TRACE(name);
+    const std::string key = dir + "/" + name + "-key.pem";
+    const std::string chain = dir + "/" + name + "-chain.pem";
+    WriteFile(key, Served(set, v).key_pem);
+    WriteFile(chain, Served(set, v).chain_pem);
+    // `openssl pkey -check` validates the private key (for RSA, its primes and
+    // CRT values); the public halves must be the same bytes.
+    const CommandResult check = RunCommand(absl::StrCat(kOpenSsl, " pkey -check -noout -in '", key, "'"));
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    const CommandResult from_key =
+        RunCommand(absl::StrCat(kOpenSsl, " pkey -pubout -in '", key, "'"));
+    const CommandResult from_cert =
+        RunCommand(absl::StrCat(kOpenSsl, " x509 -pubkey -noout -in '", chain, "'"));
+    EXPECT_EQ(from_key.exit_code, 0) << from_key.output;
+    EXPECT_EQ(from_cert.exit_code, 0) << from_cert.output;
+    EXPECT_TRUE(absl::StartsWith(from_key.output, "-----BEGIN PUBLIC KEY-----")) << from_key.output;
+    EXPECT_EQ(from_key.output, from_cert.output);
   }
 }
 

@@ -257,8 +257,8 @@ struct Engine::Impl {
   std::string plaintext;
   bool peer_close_notify = false;
   bool close_sent = false;
-  // From the info callback: the last alert each way, RFC 8446 §6 numbers.
-  int alert_received = -1;
+  // From the info callback: the last alert we sent, RFC 8446 §6 number. (A
+  // received fatal alert is in the error's reason, SSL_AD_REASON_OFFSET + n.)
   int alert_sent = -1;
 
   void Fail(EngineError::Kind kind, std::string reason, int alert) {
@@ -299,8 +299,8 @@ struct Engine::Impl {
       // A fatal alert from the peer is reported as SSL_AD_REASON_OFFSET + its
       // number (close_notify, 0, is SSL_ERROR_ZERO_RETURN above).
       Fail(EngineError::Kind::kPeerAlert, std::move(reason), code_reason - SSL_AD_REASON_OFFSET);
-    } else if (code == SSL_ERROR_SYSCALL || (packed == 0 && code == SSL_ERROR_SSL)) {
-      // Only our memory BIO's EOF (FeedEof) gets here.
+    } else if (code == SSL_ERROR_SYSCALL) {
+      // A memory BIO fails only at the EOF FeedEof put there.
       Fail(EngineError::Kind::kTruncated,
            reason.empty() ? std::string("UNEXPECTED_EOF") : std::move(reason), alert_sent);
     } else {
@@ -364,7 +364,6 @@ struct Engine::Impl {
     auto* self = static_cast<Impl*>(SSL_get_app_data(s));
     if (self == nullptr) return;
     // value = level << 8 | description (RFC 8446 §6).
-    if (where == SSL_CB_READ_ALERT) self->alert_received = value & 0xff;
     if (where == SSL_CB_WRITE_ALERT) self->alert_sent = value & 0xff;
   }
 };

@@ -36,6 +36,10 @@ namespace mxkit::tls {
 // Ciphertext the engine buffers between FeedCiphertext and BoringSSL
 // consuming it is at most what one Feed hands in; the caller bounds that by
 // its read size. Plaintext produced is never larger than the ciphertext fed.
+// The outgoing ciphertext buffer grows by what WritePlaintext is given plus
+// record overhead, and by the handshake's own flights and alerts; it shrinks
+// only through TakeCiphertext, so a caller that stops sending must stop
+// writing.
 
 enum class EngineState {
   kHandshaking,  // no plaintext in or out yet
@@ -71,7 +75,8 @@ struct HandshakeInfo {
   std::string group;   // key exchange group, "X25519", "P-256"; "" when none (TLS 1.0-1.2 RSA kx)
   std::string sni;     // server: the name the client asked for ("" = none); client: what it sent
   // Client: the result of verifying the server's chain (X509_V_OK = 0), also
-  // when ClientVerify::kRecord let the handshake go on despite it.
+  // when ClientVerify::kRecord let the handshake go on despite it. Under
+  // ClientVerify::kNone nothing is verified and this stays 0.
   long verify_result = 0;
   // Client: the server's leaf certificate, DER. Server: empty.
   std::string peer_certificate_der;
@@ -163,13 +168,16 @@ class Engine {
   void FeedCiphertext(std::string_view bytes);
   // The transport reached EOF. While handshaking this fails the engine
   // (kTruncated); once established the engine closes, recording a
-  // truncation unless the peer's close_notify came first.
+  // truncation unless the peer's close_notify came first: state() is then
+  // kClosed and error() holds kind kTruncated (RFC 8446 §6.1).
   void FeedEof();
 
   // Encrypts `bytes` into the ciphertext buffer. Only in kEstablished;
   // otherwise FailedPrecondition and nothing is written.
   absl::Status WritePlaintext(std::string_view bytes);
   // Queues close_notify (once); the engine then takes no more plaintext.
+  // Before the handshake completed there is no session to close: nothing is
+  // queued and the engine just closes.
   void Close();
 
   bool has_ciphertext() const;

@@ -271,6 +271,14 @@ TEST(Engine, RequireFailsTheHandshakeWithTheX509Result) {
   }
 }
 
+TEST(EngineError, ToStringSaysWhatFailedAndTheX509Number) {
+  Pair p = Connect(ServerOptions(kExpired), ClientOptions());
+  ASSERT_TRUE(p.client.error().has_value());
+  EXPECT_EQ(p.client.error()->ToString(),
+            "handshake failed: CERTIFICATE_VERIFY_FAILED (certificate has expired, X.509 error "
+            "10) [alert 45 certificate expired]");
+}
+
 TEST(Engine, RecordCompletesAndRecordsWhatRequireWouldFailWith) {
   for (const VerifyRow& row : kVerifyRows) {
     SCOPED_TRACE(row.name);

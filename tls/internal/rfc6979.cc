@@ -18,8 +18,9 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 
 // Candidates for k are drawn until one lies in [1, q-1]. For P-256 a
-// candidate misses with probability about 2^-32 (q is just under 2^256), so
-// the loop is bounded only to keep a broken HMAC from spinning forever.
+// candidate misses with probability about 2^-32 (q is just under 2^256); for
+// a q just over a power of two about 1/2 per draw, so 64 draws fail with
+// probability 2^-64. The bound keeps a broken HMAC from spinning forever.
 constexpr int kMaxNonceCandidates = 64;
 
 absl::StatusOr<Bytes> Hmac(const EVP_MD* md, const Bytes& key, const Bytes& data) {
@@ -66,7 +67,14 @@ absl::StatusOr<Bytes> Rfc6979Nonce(const EC_KEY* key, const EVP_MD* md,
   if (group == nullptr || x == nullptr) {
     return absl::InternalError("RFC 6979 nonce: the EC key has no group or no private scalar");
   }
-  const BIGNUM* q = EC_GROUP_get0_order(group);
+  return Rfc6979NonceForOrder(EC_GROUP_get0_order(group), x, md, digest);
+}
+
+absl::StatusOr<Bytes> Rfc6979NonceForOrder(const BIGNUM* q, const BIGNUM* x, const EVP_MD* md,
+                                           absl::Span<const uint8_t> digest) {
+  if (BN_is_zero(x) || BN_is_negative(x) || BN_cmp(x, q) >= 0) {
+    return absl::InternalError("RFC 6979 nonce: the private scalar is not in [1, q-1]");
+  }
   const int qlen = BN_num_bits(q);
   const size_t rlen = (static_cast<size_t>(qlen) + 7) / 8;
   const size_t hlen = EVP_MD_size(md);

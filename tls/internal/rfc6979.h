@@ -28,6 +28,14 @@ namespace mxkit::tls::internal {
 absl::StatusOr<std::vector<uint8_t>> Rfc6979Nonce(const EC_KEY* key, const EVP_MD* md,
                                                   absl::Span<const uint8_t> digest);
 
+// The same for any group order `q` and private scalar `x` in [1, q-1]: k as
+// big-endian of ceil(qlen/8) octets. Separate so the RFC's Appendix A.1
+// example (a 163-bit q BoringSSL has no curve for, whose first candidate is
+// rejected) can check the redraw loop and bits2int's truncation.
+absl::StatusOr<std::vector<uint8_t>> Rfc6979NonceForOrder(const BIGNUM* q, const BIGNUM* x,
+                                                          const EVP_MD* md,
+                                                          absl::Span<const uint8_t> digest);
+
 // A DER ECDSA-Sig-Value (RFC 3279 §2.2.3) over `digest` = md(message) with the
 // RFC 6979 nonce: the same key and digest always give the same bytes.
 absl::StatusOr<std::string> SignEcdsaRfc6979(const EC_KEY* key, const EVP_MD* md,

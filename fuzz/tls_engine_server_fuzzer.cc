@@ -1,0 +1,24 @@
+// Fuzzes the TLS engine in the server role: arbitrary bytes from a "client"
+// (fuzz/tls_engine_input.h has the framing and the properties checked).
+// Seeds are real client flights recorded by //fuzz:tls_engine_seeds.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz/tls_engine_input.h"
+#include "tls/engine.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  mxkit::fuzz::TlsEngineInput input;
+  if (!mxkit::fuzz::ParseTlsEngineInput(
+          std::string_view(reinterpret_cast<const char*>(data), size), &input)) {
+    return 0;
+  }
+  auto engine = mxkit::tls::Engine::NewServer(mxkit::fuzz::FuzzServerContext(input.flags));
+  if (!engine.ok()) __builtin_trap();
+  // A server says nothing before the ClientHello.
+  if (engine->has_ciphertext()) __builtin_trap();
+  mxkit::fuzz::DriveEngine(*engine, input);
+  return 0;
+}
