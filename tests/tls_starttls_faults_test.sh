@@ -76,19 +76,44 @@ expect_plaintext_delivery() {
   check_sidecar "$name" tls.used=false
 }
 
-# curl --ssl-reqd refuses to send without TLS: exit 64 (CURLE_USE_SSL_FAILED).
-expect_curl_refuses() {
-  local log="$FIXTURE_TMP/curl.log" why="$1"
+# run_curl LOG: curl --ssl-reqd, verifying chain and name; sets RC.
+run_curl() {
+  local log="$1"
   require_peer curl curl "Debian package curl"
   set +e
-  timeout 60 curl -sS -v --ssl-reqd --max-time 30 "smtp://127.0.0.1:$FAKEMX_PORT/client.test" \
+  timeout 60 curl -sS -v --ssl-reqd --max-time 30 --cacert "$FAKEMX_CA" \
+    --resolve "$TLS_HOSTNAME:$FAKEMX_PORT:127.0.0.1" "smtp://$TLS_HOSTNAME:$FAKEMX_PORT/client.test" \
     --mail-from a@example.org --mail-rcpt b@example.net -T "$MESSAGE" >"$log" 2>&1
   RC=$?
   set -e
   echo "[curl --ssl-reqd exited $RC]" >>"$log"
-  [[ $RC == 64 ]] || failing "$log" "curl --ssl-reqd exited $RC, want 64 (CURLE_USE_SSL_FAILED)"
-  expect_in "$log" "^curl: \\(64\\) $why" "curl --ssl-reqd"
+}
+# expect_curl_fails CODE REGEX: curl exits CODE, says REGEX, sends no MAIL.
+expect_curl_fails() {
+  local log="$FIXTURE_TMP/curl.log"
+  run_curl "$log"
+  [[ $RC == "$1" ]] || failing "$log" "curl --ssl-reqd exited $RC, want $1"
+  expect_in "$log" "^curl: \\($1\\) $2" "curl --ssl-reqd"
   expect_not_in "$log" '^> MAIL FROM' "curl --ssl-reqd"
+}
+
+# run_smtplib LOG: Python smtplib, EHLO, starttls() with a verifying
+# context, EHLO; prints "ehlo CODE TEXT" or "error TYPE: MESSAGE".
+run_smtplib() {
+  local log="$1"
+  FAKEMX_PORT=$FAKEMX_PORT FAKEMX_CA=$FAKEMX_CA TLS_HOSTNAME=$TLS_HOSTNAME \
+    timeout 60 /usr/bin/python3 - >"$log" 2>&1 <<'PY' || failing "$log" "smtplib driver"
+import os, smtplib, ssl
+with smtplib.SMTP(local_hostname="client.test", timeout=30) as s:
+    s.connect("127.0.0.1", int(os.environ["FAKEMX_PORT"]))
+    s._host = os.environ["TLS_HOSTNAME"]  # the name to verify; we connected to 127.0.0.1
+    s.ehlo()
+    try:
+        s.starttls(context=ssl.create_default_context(cafile=os.environ["FAKEMX_CA"]))
+        print("ehlo", *s.ehlo())
+    except (OSError, smtplib.SMTPException) as e:
+        print(f"error {type(e).__name__}: {e}")
+PY
 }
 
 # openssl s_client -starttls smtp does not check the reply to STARTTLS: it
@@ -116,7 +141,8 @@ case "$FAULT" in
     expect_not_in "$log" 'MAIL FROM' "swaks --tls"
     expect_stored 0
     expect_plaintext_delivery
-    expect_curl_refuses "STARTTLS not supported"
+    # curl --ssl-reqd will not send without TLS: 64, CURLE_USE_SSL_FAILED.
+    expect_curl_fails 64 "STARTTLS not supported"
     expect_s_client_handshakes_blindly
     expect_in "$FIXTURE_TMP/s_client.log" "^Didn't find STARTTLS in server response, trying anyway" "s_client"
     ;;
@@ -132,7 +158,7 @@ case "$FAULT" in
     expect_not_in "$log" 'MAIL FROM' "swaks --tls"
     expect_stored 0
     expect_plaintext_delivery
-    expect_curl_refuses "STARTTLS denied, code $code"
+    expect_curl_fails 64 "STARTTLS denied, code $code"
     expect_s_client_handshakes_blindly
     ;;
   abort-after-220)
@@ -149,6 +175,15 @@ case "$FAULT" in
     [[ $RC == 29 || $RC == 141 ]] || failing "$log" "swaks --tls exited $RC, want 29 or 141"
     expect_in "$log" '^<-  220 ' "the reply to STARTTLS"
     expect_not_in "$log" '^=== TLS started' "swaks --tls"
+    log="$FIXTURE_TMP/swaks-tls-optional.log"
+    run_swaks "$log" --tls-optional
+    [[ $RC == 29 || $RC == 141 || $RC == 6 ]] || failing "$log" "swaks --tls-optional exited $RC, want 141 (or 29, 6)"
+    expect_not_in "$log" '^=== TLS started' "swaks --tls-optional"
+    # curl 35: CURLE_SSL_CONNECT_ERROR.
+    expect_curl_fails 35 "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"
+    log="$FIXTURE_TMP/smtplib.log"
+    run_smtplib "$log"
+    expect_in "$log" '^error SSLZeroReturnError: ' "smtplib.starttls()"
     expect_stored 0
     ;;
   alert-after-220)
@@ -162,6 +197,16 @@ case "$FAULT" in
     run_swaks "$log" --tls
     [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29"
     expect_in "$log" '^\*\*\* TLS startup failed \(connect\(\): .*alert handshake failure\)' "swaks --tls"
+    # --tls-optional goes on in plaintext over the connection fakemx closed
+    # after the alert: exit 6, "connection closed unexpectedly".
+    log="$FIXTURE_TMP/swaks-tls-optional.log"
+    run_swaks "$log" --tls-optional
+    [[ $RC == 6 ]] || failing "$log" "swaks --tls-optional exited $RC, want 6"
+    expect_in "$log" '^\*\*\* Remote host closed connection unexpectedly' "swaks --tls-optional"
+    expect_curl_fails 35 "OpenSSL/[0-9.]+: error:0A000410:SSL routines::sslv3 alert handshake failure"
+    log="$FIXTURE_TMP/smtplib.log"
+    run_smtplib "$log"
+    expect_in "$log" '^error SSLError: \[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE\]' "smtplib.starttls()"
     expect_stored 0
     ;;
   stall-handshake)
@@ -184,7 +229,13 @@ case "$FAULT" in
     [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29 once fakemx's idle timeout closes"
     ((elapsed >= IDLE_TIMEOUT - 1)) || failing "$log" "swaks gave up after ${elapsed}s: not a stall"
     echo "swaks failed after ${elapsed}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
-    expect_in "$log" '^\*\*\* TLS startup failed' "swaks --tls"
+    expect_in "$log" '^\*\*\* TLS startup failed \(connect\(\): .*unexpected eof while reading\)' "swaks --tls"
+    expect_curl_fails 35 "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"
+    log="$FIXTURE_TMP/smtplib.log"
+    start=$SECONDS
+    run_smtplib "$log"
+    ((SECONDS - start >= IDLE_TIMEOUT - 1)) || failing "$log" "smtplib gave up before fakemx's idle timeout"
+    expect_in "$log" '^error SSLZeroReturnError: ' "smtplib.starttls()"
     expect_stored 0
     ;;
   inject-after-220)
@@ -207,6 +258,9 @@ case "$FAULT" in
       failing "$log" "first reply swaks read over TLS is '$first_tls_reply', want the injected '250-mxkit injected'"
     expect_in "$log" '^<~  250 injected reply$' "swaks --tls"
     expect_in "$log" '^<~\* 250 ' "swaks's reply to DATA (a 250 meant for RCPT)"
+    log="$FIXTURE_TMP/swaks-tls-optional.log"
+    run_swaks "$log" --tls-optional
+    [[ $RC == 25 ]] || failing "$log" "swaks --tls-optional exited $RC, want 25 like --tls"
     expect_stored 0
     # openssl s_client and Python's smtplib are not fooled: each drops what
     # it buffered in plaintext when it starts TLS, so the first reply inside
@@ -217,6 +271,10 @@ case "$FAULT" in
     expect_in "$log" '^Verify return code: 0 \(ok\)' "s_client"
     expect_in "$log" "^250-$TLS_HOSTNAME" "s_client's EHLO over TLS"
     expect_not_in "$log" 'injected' "s_client"
+    # curl checks that nothing follows the 220 (its fix for CVE-2021-22947)
+    # and gives up: 8, CURLE_WEIRD_SERVER_REPLY.
+    expect_curl_fails 8 "Weird server reply"
+    expect_not_in "$FIXTURE_TMP/curl.log" 'SSL connection using' "curl"
     log="$FIXTURE_TMP/smtplib.log"
     FAKEMX_PORT=$FAKEMX_PORT FAKEMX_CA=$FAKEMX_CA TLS_HOSTNAME=$TLS_HOSTNAME \
       timeout 60 /usr/bin/python3 - >"$log" 2>&1 <<'PY' || failing "$log" "smtplib against inject-after-220"
