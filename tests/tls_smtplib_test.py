@@ -129,6 +129,26 @@ class StartTlsTest(unittest.TestCase):
         self.assertEqual((e.verify_code, e.verify_message),
                          (20, "unable to get local issuer certificate"))
 
+    def test_verifying_context_refuses_not_yet_valid_with_code_9(self):
+        e = self.refused("not-yet-valid", verifying_context(instance("not-yet-valid")[2]))
+        self.assertEqual((e.verify_code, e.verify_message), (9, "certificate is not yet valid"))
+
+    def test_verifying_context_refuses_missing_intermediate_with_code_20(self):
+        e = self.refused("missing-intermediate",
+                         verifying_context(instance("missing-intermediate")[2]))
+        self.assertEqual((e.verify_code, e.verify_message),
+                         (20, "unable to get local issuer certificate"))
+
+    def test_verifying_context_refuses_rsa_1024_with_code_66(self):
+        # Debian 12's OpenSSL runs at security level 2: RSA keys >= 2048 bits.
+        e = self.refused("rsa-1024", verifying_context(instance("rsa-1024")[2]))
+        self.assertEqual((e.verify_code, e.verify_message), (66, "EE certificate key too weak"))
+
+    def test_verifying_context_refuses_sha1_signature_with_code_68(self):
+        e = self.refused("sha1-signature", verifying_context(instance("sha1-signature")[2]))
+        self.assertEqual((e.verify_code, e.verify_message),
+                         (68, "CA signature digest algorithm too weak"))
+
     def test_default_context_accepts_no_san_through_the_common_name(self):
         # Python 3.11's default context keeps hostname_checks_common_name
         # on, so OpenSSL falls back to the subject CN when a certificate has

@@ -9,7 +9,8 @@ SCRIPT="$2"
 
 ENV=(TLS_HOSTNAME="$TLS_HOSTNAME")
 PIDS=()
-for variant in good expired self-signed wrong-host unknown-ca no-san; do
+for variant in good expired not-yet-valid self-signed wrong-host unknown-ca \
+  missing-intermediate rsa-1024 sha1-signature no-san; do
   fakemx_start_tls "$FAKEMX_BIN" --cert="$variant"
   key=${variant^^}
   key=${key//-/_}
