@@ -230,6 +230,10 @@ case "$FAULT" in
     ((elapsed >= IDLE_TIMEOUT - 1)) || failing "$log" "swaks gave up after ${elapsed}s: not a stall"
     echo "swaks failed after ${elapsed}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
     expect_in "$log" '^\*\*\* TLS startup failed \(connect\(\): .*unexpected eof while reading\)' "swaks --tls"
+    # --tls-optional writes MAIL FROM into the connection fakemx closed.
+    log="$FIXTURE_TMP/swaks-tls-optional.log"
+    run_swaks "$log" --tls-optional
+    [[ $RC == 141 || $RC == 6 ]] || failing "$log" "swaks --tls-optional exited $RC, want 141 (or 6)"
     expect_curl_fails 35 "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"
     log="$FIXTURE_TMP/smtplib.log"
     start=$SECONDS

@@ -71,12 +71,22 @@ for mode in --tls --tls-optional; do
 done
 [[ $(maildir_count new) == 0 ]] || fail "a message was stored without TLS"
 
-# 4. Python smtplib with a context that allows TLS 1.0 delivers; the sidecar
+# 4. Python smtplib: its default context refuses like s_client; one that
+# allows TLS 1.0 delivers, and the sidecar
 # names the version and the cipher suite (its IANA name; OpenSSL's own name
 # for it is ECDHE-ECDSA-AES256-SHA or similar).
 NAME=$(FAKEMX_PORT=$FAKEMX_PORT FAKEMX_CA=$FAKEMX_CA TLS_HOSTNAME=$TLS_HOSTNAME \
   timeout 60 /usr/bin/python3 -W ignore::DeprecationWarning - <<'PY') || fail "smtplib over TLS 1.0"
 import os, smtplib, ssl
+with smtplib.SMTP(local_hostname="client.test", timeout=30) as s:
+    s.connect("127.0.0.1", int(os.environ["FAKEMX_PORT"]))
+    s._host = os.environ["TLS_HOSTNAME"]  # the name to verify; we connected to 127.0.0.1
+    s.ehlo()
+    try:
+        s.starttls(context=ssl.create_default_context(cafile=os.environ["FAKEMX_CA"]))
+        raise SystemExit(f"the default context negotiated {s.sock.version()}")
+    except ssl.SSLError as e:
+        assert "legacy sigalg disallowed or unsupported" in str(e), e
 context = ssl.create_default_context(cafile=os.environ["FAKEMX_CA"])
 context.minimum_version = ssl.TLSVersion.TLSv1
 context.set_ciphers("DEFAULT:@SECLEVEL=0")
