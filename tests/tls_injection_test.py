@@ -25,7 +25,11 @@ QUEUED = b"250 2.0.0 Ok: queued as "
 
 def sidecar_tls(name):
     with open(os.path.join(MAILDIR, "envelopes", name + ".json"), "rb") as f:
-        return json.loads(f.read().decode("utf-8"))["tls"]
+        envelope = json.loads(f.read().decode("utf-8"))
+    # RFC 3207 §4.2: what the client said before TLS is forgotten; the
+    # envelope carries the EHLO given under TLS.
+    assert envelope["helo"] == {"command": "EHLO", "domain": "after-tls.test"}, envelope["helo"]
+    return envelope["tls"]
 
 
 class InjectionTest(unittest.TestCase):
@@ -35,7 +39,7 @@ class InjectionTest(unittest.TestCase):
         c = RawSmtpClient(PORT, timeout=TIMEOUT)
         try:
             self.assertEqual(c.codes(1), [220])
-            c.send(b"EHLO client.test\r\n")
+            c.send(b"EHLO before-tls.test\r\n")
             (code, lines), = c.replies(1)
             self.assertEqual(code, 250)
             self.assertIn(b"250-STARTTLS", lines)
@@ -52,7 +56,7 @@ class InjectionTest(unittest.TestCase):
             # The first reply over TLS is the EHLO's: no 250 for the RSET in
             # front of it. A RCPT before MAIL must then get 503 (RFC 5321
             # §4.1.4), not a leftover 250.
-            c.send(b"EHLO client.test\r\n")
+            c.send(b"EHLO after-tls.test\r\n")
             (code, lines), = c.replies(1)
             self.assertEqual(code, 250, lines)
             self.assertTrue(lines[0].startswith(b"250-" + HOSTNAME.encode()), lines)
