@@ -11,7 +11,8 @@ require_peer "openssl s_client" openssl "Debian package openssl"
 require_peer swaks swaks "Debian package swaks"
 require_peer "swaks TLS (Net::SSLeay)" "perl -MNet::SSLeay -e 1" "Debian package libnet-ssleay-perl"
 
-fakemx_start_tls "$FAKEMX_BIN" --smtps=127.0.0.1:0
+IDLE_TIMEOUT=3  # bounds the handshake nobody starts in part 3
+fakemx_start_tls "$FAKEMX_BIN" --smtps=127.0.0.1:0 --idle-timeout="$IDLE_TIMEOUT"
 [[ "$FAKEMX_SMTPS_PORT" != "$FAKEMX_PORT" ]] || fail "smtp and smtps on the same port"
 
 MESSAGE="$FIXTURE_TMP/message.eml"
@@ -47,7 +48,33 @@ cmp "$FIXTURE_TMP/expected-swaks.eml" "$FAKEMX_MAILDIR/new/$NAME" ||
 check_sidecar "$NAME" tls.used=true tls.implicit=true tls.version="\"$VERSION\"" \
   tls.cipher="\"$CIPHER\"" tls.certificate='"good"'
 
-# 3. The plain listener of the same fakemx still speaks plaintext first.
+# 3. Each listener met with the other's client, the usual port 465/587
+# mix-up. swaks --tlsc on the plain port reads the 220 greeting as a TLS
+# record: exit 29, "wrong version number". swaks --tls (plaintext first) on
+# the implicit-TLS port waits for a greeting that never comes; fakemx drops
+# it when the handshake times out (--idle-timeout) and swaks exits 6.
+LOG="$FIXTURE_TMP/swaks-tlsc-to-plain.log"
+set +e
+timeout 60 swaks --server "127.0.0.1:$FAKEMX_PORT" --tlsc --helo client.test --from a@example.org \
+  --to b@example.net --timeout 30 >"$LOG" 2>&1
+RC=$?
+set -e
+[[ $RC == 29 ]] || { cat "$LOG" >&2; fail "swaks --tlsc to the plain port exited $RC, want 29"; }
+grep -q '^\*\*\* TLS startup failed (connect(): .*wrong version number)' "$LOG" ||
+  { cat "$LOG" >&2; fail "swaks --tlsc to the plain port: no 'wrong version number'"; }
+LOG="$FIXTURE_TMP/swaks-starttls-to-smtps.log"
+START=$SECONDS
+set +e
+timeout 60 swaks --server "127.0.0.1:$FAKEMX_SMTPS_PORT" --tls --helo client.test --from a@example.org \
+  --to b@example.net --timeout 30 >"$LOG" 2>&1
+RC=$?
+set -e
+[[ $RC == 6 ]] || { cat "$LOG" >&2; fail "swaks --tls to the smtps port exited $RC, want 6"; }
+((SECONDS - START >= IDLE_TIMEOUT - 1)) || { cat "$LOG" >&2; fail "swaks gave up before fakemx's idle timeout"; }
+grep -q '^\*\*\* Remote host closed connection unexpectedly' "$LOG" ||
+  { cat "$LOG" >&2; fail "swaks --tls to the smtps port: no 'closed connection unexpectedly'"; }
+
+# 4. The plain listener of the same fakemx still speaks plaintext first.
 exec 3<>"/dev/tcp/127.0.0.1/$FAKEMX_PORT"
 read -r -t 30 GREETING <&3 || fail "no greeting on the plain listener"
 exec 3<&-
