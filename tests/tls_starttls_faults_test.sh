@@ -47,6 +47,26 @@ run_s_client() {
   ELAPSED=$((SECONDS - start))
   echo "[openssl s_client -starttls smtp exited $RC after ${ELAPSED}s]" >>"$log"
 }
+# in_background NAME FUNCTION ARGS...: runs a run_* function in a subshell;
+# background_result NAME then sets RC and ELAPSED_MS from what it left in
+# $FIXTURE_TMP/NAME.rc and NAME.ms (RC empty when the function itself failed).
+in_background() {
+  local name="$1"
+  shift
+  (
+    start_us=${EPOCHREALTIME/./}
+    "$@"
+    echo "${RC:-}" >"$FIXTURE_TMP/$name.rc"
+    echo $(((${EPOCHREALTIME/./} - start_us) / 1000)) >"$FIXTURE_TMP/$name.ms"
+  ) &
+  BACKGROUND_PIDS+=($!)
+}
+BACKGROUND_PIDS=()
+background_result() {
+  [[ -f "$FIXTURE_TMP/$1.rc" ]] || fail "$1: its driver failed (see above)"
+  RC=$(<"$FIXTURE_TMP/$1.rc")
+  ELAPSED_MS=$(<"$FIXTURE_TMP/$1.ms")
+}
 failing() {  # failing LOG WHAT
   echo "--- $1 ---" >&2
   cat "$1" >&2
@@ -114,6 +134,7 @@ with smtplib.SMTP(local_hostname="client.test", timeout=30) as s:
     except (OSError, smtplib.SMTPException) as e:
         print(f"error {type(e).__name__}: {e}")
 PY
+  RC=0  # the driver ran; what smtplib saw is in the log
 }
 
 # openssl s_client -starttls smtp does not check the reply to STARTTLS: it
@@ -211,35 +232,42 @@ case "$FAULT" in
     ;;
   stall-handshake)
     # fakemx reads the ClientHello and never answers; only its idle timeout
-    # ends the connection. Both clients wait that long and then fail: their
-    # own timers do not cover the handshake (swaks's --timeout 30 is not
-    # what ends it either; the outer 60 s timeout would exit 124).
+    # ends the connection. Every client waits that long and then fails:
+    # none has a timer on the handshake (swaks's --timeout 30 and smtplib's
+    # 30 s socket timeout would come later; the outer 60 s timeout would
+    # exit 124). The five clients run at once, each on its own connection,
+    # so the test waits out the idle timeout once.
+    in_background s_client run_s_client "$FIXTURE_TMP/s_client.log"
+    in_background swaks-tls run_swaks "$FIXTURE_TMP/swaks-tls.log" --tls
+    in_background swaks-tls-optional run_swaks "$FIXTURE_TMP/swaks-tls-optional.log" --tls-optional
+    in_background curl run_curl "$FIXTURE_TMP/curl.log"
+    in_background smtplib run_smtplib "$FIXTURE_TMP/smtplib.log"
+    wait "${BACKGROUND_PIDS[@]}"  # not a bare wait: fakemx is a child too
+    for client in s_client swaks-tls swaks-tls-optional curl smtplib; do
+      background_result "$client"
+      echo "$client: exit ${RC:-none} after ${ELAPSED_MS} ms (fakemx --idle-timeout=$IDLE_TIMEOUT)"
+      ((ELAPSED_MS >= IDLE_TIMEOUT * 1000 - 200)) ||
+        failing "$FIXTURE_TMP/$client.log" "$client gave up after $ELAPSED_MS ms, before fakemx's idle timeout: not a stall"
+    done
     log="$FIXTURE_TMP/s_client.log"
-    run_s_client "$log"
-    [[ $RC == 1 ]] ||
-      failing "$log" "s_client exited $RC, want a failed handshake once fakemx's idle timeout closes"
-    ((ELAPSED >= IDLE_TIMEOUT - 1)) ||
-      failing "$log" "s_client gave up after ${ELAPSED}s, before fakemx's ${IDLE_TIMEOUT}s idle timeout: not a stall"
+    background_result s_client
+    [[ $RC == 1 ]] || failing "$log" "s_client exited $RC, want 1 (handshake failed)"
+    expect_in "$log" 'unexpected eof while reading' "s_client"
     expect_in "$log" '^New, \(NONE\), Cipher is \(NONE\)' "s_client"
-    echo "s_client failed after ${ELAPSED}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
     log="$FIXTURE_TMP/swaks-tls.log"
-    start=$SECONDS
-    run_swaks "$log" --tls
-    elapsed=$((SECONDS - start))
-    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29 once fakemx's idle timeout closes"
-    ((elapsed >= IDLE_TIMEOUT - 1)) || failing "$log" "swaks gave up after ${elapsed}s: not a stall"
-    echo "swaks failed after ${elapsed}s (fakemx --idle-timeout=$IDLE_TIMEOUT)"
+    background_result swaks-tls
+    [[ $RC == 29 ]] || failing "$log" "swaks --tls exited $RC, want 29"
     expect_in "$log" '^\*\*\* TLS startup failed \(connect\(\): .*unexpected eof while reading\)' "swaks --tls"
     # --tls-optional writes MAIL FROM into the connection fakemx closed.
     log="$FIXTURE_TMP/swaks-tls-optional.log"
-    run_swaks "$log" --tls-optional
+    background_result swaks-tls-optional
     [[ $RC == 141 || $RC == 6 ]] || failing "$log" "swaks --tls-optional exited $RC, want 141 (or 6)"
-    expect_curl_fails 35 "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"
-    log="$FIXTURE_TMP/smtplib.log"
-    start=$SECONDS
-    run_smtplib "$log"
-    ((SECONDS - start >= IDLE_TIMEOUT - 1)) || failing "$log" "smtplib gave up before fakemx's idle timeout"
-    expect_in "$log" '^error SSLZeroReturnError: ' "smtplib.starttls()"
+    log="$FIXTURE_TMP/curl.log"
+    background_result curl
+    [[ $RC == 35 ]] || failing "$log" "curl --ssl-reqd exited $RC, want 35"
+    expect_in "$log" '^curl: \(35\) OpenSSL SSL_connect: SSL_ERROR_SYSCALL' "curl --ssl-reqd"
+    background_result smtplib
+    expect_in "$FIXTURE_TMP/smtplib.log" '^error SSLZeroReturnError: ' "smtplib.starttls()"
     expect_stored 0
     ;;
   inject-after-220)
