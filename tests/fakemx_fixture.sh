@@ -6,6 +6,9 @@
 #   ...
 #   fakemx_stop                                  # SIGTERM, bounded wait; sets FAKEMX_EXIT
 #
+# fakemx is started with --hostname=mx.test, or $FAKEMX_HOSTNAME when set
+# (the TLS tests need names of three labels for wildcard certificates).
+#
 # Every wait is bounded; nothing here can hang a test.
 
 set -euo pipefail
@@ -41,7 +44,7 @@ fakemx_start() {
   FAKEMX_MAILDIR="$FIXTURE_TMP/maildir.$n"
   FAKEMX_OUT="$FIXTURE_TMP/fakemx.$n.out"
   : >"$FAKEMX_OUT"  # exists before the background shell opens it
-  "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname=mx.test "$@" \
+  "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname="${FAKEMX_HOSTNAME:-mx.test}" "$@" \
     >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
   FAKEMX_PID=$!
   FAKEMX_PIDS+=("$FAKEMX_PID")

@@ -11,6 +11,26 @@ class RawSmtpClient:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
 
+    @classmethod
+    def over(cls, sock, timeout=20):
+        """A client over an already connected socket-like object (an
+        ssl.SSLSocket for implicit TLS, or anything with recv, sendall,
+        settimeout and close)."""
+        client = cls.__new__(cls)
+        client.timeout = timeout
+        client.sock = sock
+        client.buf = b""
+        return client
+
+    def starttls(self, context, server_hostname):
+        """Runs the TLS handshake on the connection after the server's 220
+        to STARTTLS; returns the ssl.SSLSocket. Refuses (AssertionError) when
+        bytes the server sent after its 220 are already buffered: they would
+        have arrived in plaintext, which RFC 3207 §4.2 forbids."""
+        assert self.buf == b"", f"plaintext after the 220 to STARTTLS: {self.buf!r}"
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+        return self.sock
+
     def send(self, data):
         self.sock.sendall(data)
 

@@ -1,0 +1,112 @@
+# Sourced by the TLS interop tests (tests/tls_*), after tests/fakemx_fixture.sh
+# and testing/conformance.sh: starts fakemx with its test PKI written to a
+# fresh --tls-dir, checks that a peer is installed, and checks the "tls"
+# object of an envelope sidecar.
+#
+#   source tests/fakemx_fixture.sh
+#   source testing/conformance.sh
+#   source tests/tls_fixture.sh
+#   require_peer openssl openssl "Debian package openssl"   # exits (skip or fail) when absent
+#   fakemx_start_tls "$FAKEMX_BIN" --cert=expired   # also sets FAKEMX_TLS_DIR, FAKEMX_CA
+#   fakemx_start_tls "$FAKEMX_BIN" --smtps=127.0.0.1:0   # ... and FAKEMX_SMTPS_PORT
+#   check_sidecar NAME tls.used=true tls.version='"TLSv1.3"'
+#
+# Every wait is bounded, like the rest of the fixture.
+
+# The name fakemx's certificates are issued for (fakemx_fixture.sh passes
+# --hostname=$FAKEMX_HOSTNAME, default mx.test) and the name clients verify.
+TLS_HOSTNAME="${FAKEMX_HOSTNAME:-mx.test}"
+
+# require_peer NAME COMMAND HOW: when COMMAND (a program name, or a shell
+# snippet run with bash -c) does not work, skip the test, or fail it when
+# MXKIT_REQUIRE_CONFORMANCE is set (testing/conformance.sh): a TLS check
+# whose client is missing must not pass in CI.
+require_peer() {
+  local name="$1" probe="$2" how="$3"
+  if [[ "$probe" =~ ^[A-Za-z0-9._-]+$ ]]; then
+    command -v "$probe" >/dev/null 2>&1 && return 0
+  else
+    bash -c "$probe" >/dev/null 2>&1 && return 0
+  fi
+  if skip_or_fail "$name is not available ($how; tools/debian-packages.txt, installed by ./bazelw)"; then
+    exit 0
+  fi
+  exit 1
+}
+
+# fakemx_start_tls BINARY [FLAGS...]: fakemx_start with --tls-dir set to a
+# fresh directory; sets FAKEMX_TLS_DIR and FAKEMX_CA (the root to trust),
+# and FAKEMX_SMTPS_PORT when FLAGS include --smtps=...:0.
+fakemx_start_tls() {
+  local bin="$1"
+  shift
+  local dir="$FIXTURE_TMP/tls.${#FAKEMX_PIDS[@]}"
+  local want_smtps=0 flag
+  for flag in "$@"; do
+    [[ "$flag" == --smtps=* ]] && want_smtps=1
+  done
+  fakemx_start "$bin" --tls-dir="$dir" "$@"
+  FAKEMX_TLS_DIR="$dir"
+  FAKEMX_CA="$dir/ca.pem"
+  local f
+  for f in ca.pem chain.pem key.pem; do
+    [[ -s "$dir/$f" ]] || fail "--tls-dir=$dir: $f missing or empty after 'listening'"
+  done
+  FAKEMX_SMTPS_PORT=""
+  if ((want_smtps)); then
+    local i
+    for ((i = 0; i < 200; i++)); do
+      FAKEMX_SMTPS_PORT=$(sed -n 's/^fakemx: listening on smtps 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+        "$FAKEMX_OUT")
+      [[ -n "$FAKEMX_SMTPS_PORT" ]] && break
+      kill -0 "$FAKEMX_PID" 2>/dev/null || fail "fakemx exited at start"
+      sleep 0.1
+    done
+    [[ -n "$FAKEMX_SMTPS_PORT" ]] || fail "fakemx did not print its smtps port within 20 s"
+  fi
+}
+
+# check_sidecar NAME PATH=JSON...: the envelope sidecar of message NAME (in
+# $FAKEMX_MAILDIR) has each PATH (dotted keys) equal to the JSON value,
+# e.g. tls.used=true tls.certificate='"expired"'. PATH~REGEX matches a
+# string value instead.
+check_sidecar() {
+  local name="$1"
+  shift
+  /usr/bin/python3 - "$FAKEMX_MAILDIR/envelopes/$name.json" "$@" <<'PY' || fail "sidecar of $name"
+import json, re, sys
+path, checks = sys.argv[1], sys.argv[2:]
+try:
+    with open(path, "rb") as f:
+        env = json.loads(f.read().decode("utf-8"))
+except (OSError, ValueError) as e:
+    sys.exit(f"{path}: {e}")
+bad = []
+for check in checks:
+    m = re.fullmatch(r"([A-Za-z0-9_.]+)(=|~)(.*)", check, re.S)
+    if not m:
+        sys.exit(f"check_sidecar: malformed check {check!r}")
+    keys, op, want = m.groups()
+    got = env
+    for key in keys.split("."):
+        if not isinstance(got, dict) or key not in got:
+            bad.append(f"{keys}: missing ({key!r} not found)")
+            break
+        got = got[key]
+    else:
+        if op == "=" and got != json.loads(want):
+            bad.append(f"{keys}: got {json.dumps(got)}, want {want}")
+        if op == "~" and not (isinstance(got, str) and re.fullmatch(want, got)):
+            bad.append(f"{keys}: got {json.dumps(got)}, want a string matching /{want}/")
+if bad:
+    print(f"sidecar {path}:", *bad, f"whole sidecar: {json.dumps(env)}", sep="\n  ", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+# The Maildir name in the last "250 2.0.0 Ok: queued as NAME" of a client's
+# log, whatever prefix the client puts before replies (swaks: "<-  " in
+# plaintext, "<~  " over TLS; curl -v: "< ").
+queued_name_in() {
+  sed -n 's/^.*250 2\.0\.0 Ok: queued as \([^[:space:]]*\).*$/\1/p' "$1" | tail -n 1
+}
