@@ -22,21 +22,12 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz/property_check.h"
 #include "smtp/client_session.h"
 
 namespace {
 
 using namespace mxkit::smtp;
-
-// Names the violated property before trapping, so a crash report says which.
-#define Check(ok)                                                        \
-  do {                                                                   \
-    if (!(ok)) {                                                         \
-      std::fprintf(stderr, "property violated at %s:%d: %s\n", __FILE__, \
-                   __LINE__, #ok);                                       \
-      __builtin_trap();                                                  \
-    }                                                                    \
-  } while (0)
 
 OutgoingMessage Message(std::string rcpt1, std::string rcpt2, BodyType body) {
   OutgoingMessage m;
@@ -72,10 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t transaction_events = 0, complete_events = 0;
   auto drain = [&] {
     std::string out = client.TakeOutput();
-    if (awaiting_tls || quit_written) Check(out.empty());
+    if (awaiting_tls || quit_written) MXKIT_FUZZ_CHECK(out.empty());
     if (out.size() >= 6 && out.compare(out.size() - 6, 6, "QUIT\r\n") == 0) quit_written = true;
     while (auto e = client.NextEvent()) {
-      if (awaiting_tls) Check(std::holds_alternative<ResponseInjectionEvent>(*e));
+      if (awaiting_tls) MXKIT_FUZZ_CHECK(std::holds_alternative<ResponseInjectionEvent>(*e));
       if (std::holds_alternative<StartTlsEvent>(*e)) awaiting_tls = true;
       if (std::holds_alternative<SessionCompleteEvent>(*e)) ++complete_events;
       if (auto* t = std::get_if<TransactionCompleteEvent>(&*e)) {
@@ -84,12 +75,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t accepted = 0;
         for (const auto& rr : r.recipients) accepted += rr.accepted();
         if (r.status == TransactionStatus::kDelivered) {
-          Check(r.final_reply && r.final_reply->is_positive_completion());
-          Check(accepted == r.recipients.size() && accepted > 0);
+          MXKIT_FUZZ_CHECK(r.final_reply && r.final_reply->is_positive_completion());
+          MXKIT_FUZZ_CHECK(accepted == r.recipients.size() && accepted > 0);
         }
         if (r.status == TransactionStatus::kPartiallyDelivered) {
-          Check(r.final_reply && r.final_reply->is_positive_completion());
-          Check(accepted > 0 && accepted < r.recipients.size());
+          MXKIT_FUZZ_CHECK(r.final_reply && r.final_reply->is_positive_completion());
+          MXKIT_FUZZ_CHECK(accepted > 0 && accepted < r.recipients.size());
         }
       }
     }
@@ -113,9 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   awaiting_tls = false;
   drain();
 
-  Check(client.done());
-  Check(complete_events == 1);
-  Check(client.results().size() == transactions);
-  Check(transaction_events == transactions);
+  MXKIT_FUZZ_CHECK(client.done());
+  MXKIT_FUZZ_CHECK(complete_events == 1);
+  MXKIT_FUZZ_CHECK(client.results().size() == transactions);
+  MXKIT_FUZZ_CHECK(transaction_events == transactions);
   return 0;
 }

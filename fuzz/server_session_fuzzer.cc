@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz/property_check.h"
 #include "smtp/reply.h"
 #include "smtp/server_session.h"
 
@@ -75,16 +76,6 @@ class ScriptedPolicy : public ServerPolicy {
   unsigned answers_ = 0;
 };
 
-// Names the violated property before trapping, so a crash report says which.
-#define Check(ok)                                                        \
-  do {                                                                   \
-    if (!(ok)) {                                                         \
-      std::fprintf(stderr, "property violated at %s:%d: %s\n", __FILE__, \
-                   __LINE__, #ok);                                       \
-      __builtin_trap();                                                  \
-    }                                                                    \
-  } while (0)
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -126,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto drain = [&] {
     std::string out = session.TakeOutput();
-    if (closed || awaiting_tls) Check(out.empty());
+    if (closed || awaiting_tls) MXKIT_FUZZ_CHECK(out.empty());
     output += out;
     size_t pos = 0;
     while ((pos = out.find("354 ", pos)) != std::string::npos) {
@@ -134,21 +125,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ++pos;
     }
     while (auto e = session.NextEvent()) {
-      if (awaiting_tls) Check(std::holds_alternative<PlaintextInjectionEvent>(*e));
+      if (awaiting_tls) MXKIT_FUZZ_CHECK(std::holds_alternative<PlaintextInjectionEvent>(*e));
       if (std::holds_alternative<StartTlsRequestedEvent>(*e)) awaiting_tls = true;
       if (std::holds_alternative<CloseRequestedEvent>(*e)) closed = true;
       if (auto* m = std::get_if<MessageCompleteEvent>(&*e)) {
         if (m->via_bdat) {
-          Check(chunking);
+          MXKIT_FUZZ_CHECK(chunking);
         } else {
           ++data_messages;
-          Check(data_messages <= data_354);
+          MXKIT_FUZZ_CHECK(data_messages <= data_354);
         }
-        if (m->accepted) Check(m->message.size() <= max_message);
-        Check(m->envelope.recipients.size() <= max_recipients);
+        if (m->accepted) MXKIT_FUZZ_CHECK(m->message.size() <= max_message);
+        MXKIT_FUZZ_CHECK(m->envelope.recipients.size() <= max_recipients);
       }
     }
-    Check(session.envelope().recipients.size() <= max_recipients);
+    MXKIT_FUZZ_CHECK(session.envelope().recipients.size() <= max_recipients);
   };
 
   session.Start();
@@ -172,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   RepliesParseResult replies = ParseReplies(output);
-  Check(!replies.error.has_value());
-  for (const Reply& r : replies.replies) Check(r.code >= 200 && r.code <= 599);
+  MXKIT_FUZZ_CHECK(!replies.error.has_value());
+  for (const Reply& r : replies.replies) MXKIT_FUZZ_CHECK(r.code >= 200 && r.code <= 599);
   return 0;
 }

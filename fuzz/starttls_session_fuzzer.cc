@@ -35,6 +35,7 @@
 #include <string_view>
 #include <variant>
 
+#include "fuzz/property_check.h"
 #include "smtp/reply.h"
 #include "smtp/server_session.h"
 #include "tls/cert_factory.h"
@@ -43,15 +44,6 @@
 namespace {
 
 using namespace mxkit;
-
-#define Check(ok)                                                        \
-  do {                                                                   \
-    if (!(ok)) {                                                         \
-      std::fprintf(stderr, "property violated at %s:%d: %s\n", __FILE__, \
-                   __LINE__, #ok);                                       \
-      __builtin_trap();                                                  \
-    }                                                                    \
-  } while (0)
 
 struct Contexts {
   std::shared_ptr<const tls::ServerContext> server;
@@ -99,7 +91,7 @@ class Harness {
   void ClientData(std::string_view bytes) {
     if (client_ && server_) {
       if (client_->state() != tls::EngineState::kEstablished) return;
-      Check(client_->WritePlaintext(bytes).ok());
+      MXKIT_FUZZ_CHECK(client_->WritePlaintext(bytes).ok());
       to_server_ += client_->TakeCiphertext();
       return;
     }
@@ -122,7 +114,7 @@ class Harness {
     if (!awaiting_tls_ || server_) return;
     auto server = tls::Engine::NewServer(GetContexts().server);
     auto client = tls::Engine::NewClient(GetContexts().client, {"mx.example.net", "mx.example.net"});
-    Check(server.ok() && client.ok());
+    MXKIT_FUZZ_CHECK(server.ok() && client.ok());
     server_.emplace(std::move(*server));
     client_.emplace(std::move(*client));
     for (int i = 0; i < 8 && server_->state() == tls::EngineState::kHandshaking; ++i) Deliver();
@@ -137,7 +129,7 @@ class Harness {
       CheckEngine(*server_, before, &server_established_);
       if (server_->state() == tls::EngineState::kEstablished && awaiting_tls_) {
         // The session learns of TLS only once the handshake is complete.
-        Check(injected_ == fed_while_awaiting_);
+        MXKIT_FUZZ_CHECK(injected_ == fed_while_awaiting_);
         session_->OnTlsEstablished();
         awaiting_tls_ = false;
         Drain();
@@ -156,12 +148,12 @@ class Harness {
   void Finish() {
     for (int i = 0; i < 4; ++i) Deliver();
     smtp::RepliesParseResult clear = smtp::ParseReplies(clear_output_);
-    Check(!clear.error.has_value());
+    MXKIT_FUZZ_CHECK(!clear.error.has_value());
     // TLS authenticates every record, so whatever was injected into the
     // client's stream can end it but never add to it: what the client
     // decrypted is exactly what the session wrote.
     smtp::RepliesParseResult protected_replies = smtp::ParseReplies(tls_output_);
-    Check(!protected_replies.error.has_value());
+    MXKIT_FUZZ_CHECK(!protected_replies.error.has_value());
   }
 
  private:
@@ -169,10 +161,10 @@ class Harness {
   // handshake: records authenticated before a later failure may still be
   // waiting as plaintext, but an engine that never got there has none.
   void CheckEngine(const tls::Engine& engine, tls::EngineState before, bool* established) {
-    if (before == tls::EngineState::kFailed) Check(engine.state() == tls::EngineState::kFailed);
+    if (before == tls::EngineState::kFailed) MXKIT_FUZZ_CHECK(engine.state() == tls::EngineState::kFailed);
     if (engine.state() == tls::EngineState::kEstablished) *established = true;
-    if (!*established) Check(!engine.has_plaintext());
-    if (engine.state() == tls::EngineState::kFailed) Check(engine.error().has_value());
+    if (!*established) MXKIT_FUZZ_CHECK(!engine.has_plaintext());
+    if (engine.state() == tls::EngineState::kFailed) MXKIT_FUZZ_CHECK(engine.error().has_value());
   }
 
   void FeedSessionPlaintext(std::string_view bytes) {
@@ -183,10 +175,10 @@ class Harness {
 
   void Drain() {
     std::string out = session_->TakeOutput();
-    if (awaiting_tls_) Check(out.empty());
+    if (awaiting_tls_) MXKIT_FUZZ_CHECK(out.empty());
     if (server_ && !awaiting_tls_) {
       if (!out.empty() && server_->state() == tls::EngineState::kEstablished) {
-        Check(server_->WritePlaintext(out).ok());
+        MXKIT_FUZZ_CHECK(server_->WritePlaintext(out).ok());
       }
     } else {
       clear_output_ += out;
@@ -194,7 +186,7 @@ class Harness {
     while (std::optional<smtp::ServerEvent> e = session_->NextEvent()) {
       if (awaiting_tls_) {
         const auto* injection = std::get_if<smtp::PlaintextInjectionEvent>(&*e);
-        Check(injection != nullptr);
+        MXKIT_FUZZ_CHECK(injection != nullptr);
         injected_ += injection->bytes;
       }
       if (std::holds_alternative<smtp::StartTlsRequestedEvent>(*e)) {

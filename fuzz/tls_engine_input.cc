@@ -7,21 +7,13 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "fuzz/property_check.h"
 #include "tls/testdata/certs.h"
 
 namespace mxkit::fuzz {
 namespace {
 
 using tls::EngineState;
-
-#define Check(ok)                                                        \
-  do {                                                                   \
-    if (!(ok)) {                                                         \
-      std::fprintf(stderr, "property violated at %s:%d: %s\n", __FILE__, \
-                   __LINE__, #ok);                                       \
-      __builtin_trap();                                                  \
-    }                                                                    \
-  } while (0)
 
 // Only these moves are legal (engine.h's EngineState).
 bool ValidTransition(EngineState from, EngineState to) {
@@ -101,27 +93,27 @@ void DriveEngine(tls::Engine& engine, const TlsEngineInput& input) {
 
   auto check_after = [&] {
     const EngineState now = engine.state();
-    Check(ValidTransition(before, now));
+    MXKIT_FUZZ_CHECK(ValidTransition(before, now));
     if (now == EngineState::kHandshaking) {
-      Check(!engine.has_plaintext());
-      Check(engine.TakePlaintext().empty());
+      MXKIT_FUZZ_CHECK(!engine.has_plaintext());
+      MXKIT_FUZZ_CHECK(engine.TakePlaintext().empty());
       engine.TakeCiphertext();
-      Check(engine.WritePlaintext("MAIL FROM:<>\r\n").code() ==
+      MXKIT_FUZZ_CHECK(engine.WritePlaintext("MAIL FROM:<>\r\n").code() ==
             absl::StatusCode::kFailedPrecondition);
-      Check(!engine.has_ciphertext());
+      MXKIT_FUZZ_CHECK(!engine.has_ciphertext());
     }
     if (now == EngineState::kFailed) {
-      Check(engine.error().has_value());
-      Check(!engine.error()->reason.empty());
+      MXKIT_FUZZ_CHECK(engine.error().has_value());
+      MXKIT_FUZZ_CHECK(!engine.error()->reason.empty());
     }
     if (now == EngineState::kEstablished) {
-      Check(!engine.info().cipher.empty());
+      MXKIT_FUZZ_CHECK(!engine.info().cipher.empty());
     }
     const std::string plaintext = engine.TakePlaintext();
     received += plaintext.size();
-    Check(received <= fed);
+    MXKIT_FUZZ_CHECK(received <= fed);
     if (!plaintext.empty() && (input.flags & kFlagEcho) && now == EngineState::kEstablished) {
-      Check(engine.WritePlaintext(plaintext).ok());
+      MXKIT_FUZZ_CHECK(engine.WritePlaintext(plaintext).ok());
     }
     engine.TakeCiphertext();
     before = now;
@@ -139,7 +131,7 @@ void DriveEngine(tls::Engine& engine, const TlsEngineInput& input) {
     const bool was_handshaking = engine.state() == EngineState::kHandshaking;
     engine.FeedEof();
     check_after();
-    if (was_handshaking) Check(engine.state() == EngineState::kFailed);
+    if (was_handshaking) MXKIT_FUZZ_CHECK(engine.state() == EngineState::kFailed);
   }
 }
 
