@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -124,6 +125,17 @@ int Run(const FakemxFlags& flags) {
                  "fakemx: warning: --data-bare-line-endings=%s makes this server vulnerable to "
                  "SMTP smuggling, on purpose (CVE-2023-51764/51765/51766)\n",
                  std::string(mxkit::fakemx::FlagValue(flags.data_bare_line_endings)).c_str());
+  }
+  if (flags.cert == mxkit::tls::CertVariant::kWildcard &&
+      std::count(tls->certificate_hostname.begin(), tls->certificate_hostname.end(), '.') < 2) {
+    // RFC 6125 §6.4.3 leaves it to clients; OpenSSL (and so s_client, swaks,
+    // curl and Python) never matches a star with fewer than two labels after it.
+    std::fprintf(stderr,
+                 "fakemx: warning: --cert=wildcard for %s issues *.%s, which clients refuse "
+                 "(no wildcard over a single label); give --hostname three or more labels, "
+                 "e.g. mx.example.test, to test a wildcard they accept\n",
+                 tls->certificate_hostname.c_str(),
+                 tls->certificate_hostname.substr(tls->certificate_hostname.find('.') + 1).c_str());
   }
   if (const auto smtps = server.smtps_local_endpoint()) {
     std::printf("fakemx: listening on smtps %s\n", format(*smtps).c_str());
