@@ -62,6 +62,9 @@ class Runner {
 
  private:
   absl::StatusOr<SmtpClientRun> Finish() {
+    // A failed handshake ends the connection under the session's feet: tell
+    // it, so the outcome says so instead of "in progress".
+    if (run_.tls_error && !session_.done()) session_.OnConnectionClosed();
     run_.outcome = session_.outcome();
     run_.results = session_.results();
     return std::move(run_);
@@ -143,14 +146,26 @@ class Runner {
     return WriteRaw(engine_->TakeCiphertext());
   }
 
+  // Bounded like a read: a server that stops reading (a tarpit, a stalled
+  // handshake) ends the run with an error after `timeout`, not a hang.
   absl::Status WriteRaw(std::string_view bytes) {
+    const int ms = static_cast<int>(options_.timeout.count());
     while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("send");
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        bytes.remove_prefix(static_cast<size_t>(n));
+        continue;
       }
-      bytes.remove_prefix(static_cast<size_t>(n));
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return Errno("send");
+      pollfd p{fd_, POLLOUT, 0};
+      const int ready = ::poll(&p, 1, ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return Errno("poll");
+      if (ready == 0) {
+        return absl::DeadlineExceededError("the server took no bytes within " +
+                                           std::to_string(ms) + " ms");
+      }
     }
     return absl::OkStatus();
   }

@@ -4,8 +4,9 @@
 // at the protocol level (e.g. reply bytes injected after the STARTTLS 220).
 //
 // Blocking on purpose: a test or a benchmark thread runs one session at a
-// time; every wait is bounded by `timeout` (poll), so a server that stalls
-// ends the run with an error instead of hanging the test.
+// time; each wait for the server, to read or to write, is bounded by
+// `timeout` (poll), so a server that stalls ends the run with an error
+// instead of hanging the test.
 
 #ifndef MXKIT_TESTING_SMTP_CLIENT_RUNNER_H_
 #define MXKIT_TESTING_SMTP_CLIENT_RUNNER_H_
@@ -33,7 +34,8 @@ struct SmtpClientRunOptions {
   tls::ClientConnectionOptions tls_connection;
   // Implicit TLS (RFC 8314): handshake before the greeting.
   bool implicit_tls = false;
-  // Bounds every wait for the server (and the whole handshake).
+  // Bounds each wait for the server (one read or one write; a handshake of
+  // several flights may take a few of them).
   std::chrono::milliseconds timeout{10000};
 };
 

@@ -5,7 +5,8 @@
 # its "220 Ready to start TLS". Our own client (smtp::ClientSession +
 # tls::Engine, driven by testing/smtp_send) must discard them unparsed, report
 # their size, and still deliver over TLS with every reply matched to the right
-# command. A control run against an honest receiver reports nothing.
+# command. A control run against an honest receiver reports nothing, and a
+# receiver that fails the handshake is reported as such.
 source tests/fakemx_fixture.sh
 FAKEMX_BIN="$1"
 SMTP_SEND="$2"
@@ -49,5 +50,18 @@ import json, sys
 tls = json.load(open(sys.argv[1]))["tls"]
 assert tls["used"] is True and tls["version"] == "TLSv1.3", tls
 ' "$FAKEMX_MAILDIR"/envelopes/*.json || fail "sidecar does not record TLS 1.3"
+fakemx_stop
+
+# A handshake the receiver fails on purpose: our client reports the TLS error
+# and a closed connection, never a session still "in progress".
+TLS_DIR="$FIXTURE_TMP/tls-alert"
+fakemx_start "$FAKEMX_BIN" --tls-dir="$TLS_DIR" --starttls=alert-after-220
+timeout 30 "$SMTP_SEND" --port="$FAKEMX_PORT" --ca="$TLS_DIR/ca.pem" --hostname=mx.test \
+  >"$FIXTURE_TMP/alert.log" 2>&1 || fail "smtp_send failed: $(cat "$FIXTURE_TMP/alert.log")"
+grep -qx 'outcome=connection-closed' "$FIXTURE_TMP/alert.log" || fail "outcome: $(cat "$FIXTURE_TMP/alert.log")"
+grep -qx 'tls=no' "$FIXTURE_TMP/alert.log" || fail "TLS reported up: $(cat "$FIXTURE_TMP/alert.log")"
+grep -q '^tls_error=.*HANDSHAKE_FAILURE' "$FIXTURE_TMP/alert.log" ||
+  fail "no handshake_failure alert reported: $(cat "$FIXTURE_TMP/alert.log")"
+[[ $(maildir_count new) == 0 ]] || fail "a message was stored"
 fakemx_stop
 echo PASS
