@@ -631,8 +631,11 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (closed_) return;
     session_expired_ = true;
     // A write in progress finishes first (bounded by the idle timer); a
-    // pending storage is answered first; a read is cut short.
+    // pending storage is answered first; a read is cut short. A STARTTLS
+    // fault has no SMTP channel left for a 421, and its reads re-arm the
+    // idle timer, so a trickling peer would outlive the session limit.
     if (op_ == Op::kRead) CancelRead();
+    if (op_ == Op::kFault) Close();
   }
 
   // Closes the connection; the server forgets it (for Shutdown's drain)

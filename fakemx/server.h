@@ -47,8 +47,9 @@ inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
 struct ServerOptions {
   boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 2525};
   // The caller's leniencies, limits and extensions; the driver sets
-  // extensions.starttls (TLS available, behaviour advertises it, not on the
-  // implicit-TLS listener) and implicit_tls per connection.
+  // extensions.starttls (TLS available and the behaviour advertises it; on
+  // the implicit-TLS listener the session, TLS being active, neither
+  // advertises it nor takes it: 503) and implicit_tls per connection.
   smtp::ServerSessionConfig session;
   // RFC 5321 §4.5.3.2.7: waiting for a command (or DATA bytes) this long
   // ends the connection with 421. Also bounds a write the client never reads.

@@ -37,7 +37,12 @@ void Transport::Cancel() {
 }
 
 void Transport::AsyncClose(std::function<void()> done) {
-  if (tls_active() && tls_->engine().state() == tls::EngineState::kEstablished) {
+  // RFC 8446 §6.1: answer the peer's close_notify with ours, as well as
+  // sending one first when we end the session.
+  const tls::Engine* engine = tls_active() ? &tls_->engine() : nullptr;
+  if (engine != nullptr && (engine->state() == tls::EngineState::kEstablished ||
+                            (engine->state() == tls::EngineState::kClosed &&
+                             engine->peer_sent_close_notify()))) {
     tls_->AsyncShutdown([this, done = std::move(done)](boost::system::error_code) {
       Close();
       if (done) done();
