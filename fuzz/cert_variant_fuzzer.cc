@@ -21,6 +21,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/utf8.h"
+#include "fuzz/property_check.h"
 #include "tls/cert_factory.h"
 
 namespace {
@@ -36,16 +37,12 @@ using mxkit::tls::ValidateCertHostname;
 // octet; the longest message quotes three such excerpts.
 constexpr size_t kMaxMessageOctets = 2048;
 
-void Check(bool property) {
-  if (!property) __builtin_trap();
-}
-
 void CheckError(const absl::Status& status) {
-  Check(status.code() == absl::StatusCode::kInvalidArgument);
+  MXKIT_FUZZ_CHECK(status.code() == absl::StatusCode::kInvalidArgument);
   const std::string message = StatusText(status);
-  Check(!message.empty() && message.size() <= kMaxMessageOctets);
-  Check(mxkit::base::FindInvalidUtf8(message) == message.size());
-  for (const char c : message) Check(!IsCtl(c));
+  MXKIT_FUZZ_CHECK(!message.empty() && message.size() <= kMaxMessageOctets);
+  MXKIT_FUZZ_CHECK(mxkit::base::FindInvalidUtf8(message) == message.size());
+  for (const char c : message) MXKIT_FUZZ_CHECK(!IsCtl(c));
 }
 
 bool IsLdhName(std::string_view name) {
@@ -82,15 +79,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::StatusOr<mxkit::tls::CertVariant> variant = ParseCertVariant(input);
   bool is_a_name = false;
   for (const auto v : AllCertVariants()) is_a_name = is_a_name || CertVariantName(v) == input;
-  Check(variant.ok() == is_a_name);
+  MXKIT_FUZZ_CHECK(variant.ok() == is_a_name);
   if (variant.ok()) {
-    Check(CertVariantName(*variant) == input);
+    MXKIT_FUZZ_CHECK(CertVariantName(*variant) == input);
   } else {
     CheckError(variant.status());
   }
 
   const absl::Status hostname = ValidateCertHostname(input);
-  Check(hostname.ok() == IsLdhName(input));
+  MXKIT_FUZZ_CHECK(hostname.ok() == IsLdhName(input));
   if (!hostname.ok()) CheckError(hostname);
   return 0;
 }
