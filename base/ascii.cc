@@ -9,6 +9,34 @@ std::string DescribeOctet(char c) {
   return std::string("0x") + kHex[u >> 4] + kHex[u & 0xF];
 }
 
+std::string QuoteForMessage(std::string_view s, std::size_t max_octets) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string_view shown = s.substr(0, max_octets);
+  std::string out = "\"";
+  for (const char c : shown) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '"': out += "\\\""; continue;
+      case '\'': out += "\\'"; continue;
+      case '\\': out += "\\\\"; continue;
+      default: break;
+    }
+    if (u >= 0x20 && u < 0x7F) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+  out += '"';
+  if (s.size() > shown.size()) out += "... (" + std::to_string(s.size()) + " octets)";
+  return out;
+}
+
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = ToLowerAscii(c);

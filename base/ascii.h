@@ -67,6 +67,13 @@ constexpr bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix)
 // its value ("0x0a"), so a message never carries a raw control byte.
 std::string DescribeOctet(char c);
 
+// What a user wrote, for an error message: in double quotes, C-escaped
+// (\n \r \t \" \' \\, other control and all non-ASCII octets as \xNN, as
+// abseil's CHexEscape does) so the text is printable ASCII whatever the
+// input; at most `max_octets` of the input, and when it is longer the quote
+// is followed by "... (N octets)".
+std::string QuoteForMessage(std::string_view s, std::size_t max_octets);
+
 // Copies of `s` with ASCII letters folded; other bytes unchanged.
 std::string AsciiLower(std::string_view s);
 std::string AsciiUpper(std::string_view s);

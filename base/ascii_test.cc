@@ -73,5 +73,15 @@ TEST(Ascii, LowerAndUpperLeaveNonLettersAlone) {
   EXPECT_EQ(AsciiUpper("ehlo x_y-z \xC3\xBC`{"), "EHLO X_Y-Z \xC3\xBC`{");
 }
 
+TEST(QuoteForMessage, EscapesEverythingButPrintableAsciiAndBoundsTheInput) {
+  EXPECT_EQ(QuoteForMessage("good", 64), "\"good\"");
+  EXPECT_EQ(QuoteForMessage("a\"b\\c'd", 64), "\"a\\\"b\\\\c\\'d\"");
+  EXPECT_EQ(QuoteForMessage("x\r\ny\tz", 64), "\"x\\r\\ny\\tz\"");
+  EXPECT_EQ(QuoteForMessage(std::string_view("\0\x1b\x7f\xc3\xa9", 5), 64),
+            "\"\\x00\\x1b\\x7f\\xc3\\xa9\"");
+  EXPECT_EQ(QuoteForMessage("abcdef", 3), "\"abc\"... (6 octets)");
+  EXPECT_EQ(QuoteForMessage("", 3), "\"\"");
+}
+
 }  // namespace
 }  // namespace mxkit::base

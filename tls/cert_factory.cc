@@ -22,7 +22,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
@@ -104,17 +103,7 @@ std::string ValidNames() {
   return absl::StrJoin(names, ", ");
 }
 
-// `s` for an error message, in double quotes: C-escaped by abseil (\n, \",
-// \\, and \xNN for other control and all non-ASCII octets), so the text is
-// printable ASCII whatever the input; cut at kMaxQuotedOctets with the full
-// length said.
-std::string Quote(std::string_view s) {
-  std::string out = absl::StrCat("\"", absl::CHexEscape(Av(s.substr(0, kMaxQuotedOctets))), "\"");
-  if (s.size() > kMaxQuotedOctets) {
-    absl::StrAppend(&out, "... (", s.size(), " octets)");
-  }
-  return out;
-}
+std::string Quote(std::string_view s) { return base::QuoteForMessage(s, kMaxQuotedOctets); }
 
 // A name the leaves can carry as a dNSName: lower-case LDH labels (RFC 5890
 // §2.3.1, RFC 1123 §2.1), at least two of them. Lower case only, so the

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
+#include "base/ascii.h"
 #include "tls/internal/boringssl_error.h"
 
 namespace mxkit::tls {
@@ -85,12 +86,28 @@ absl::Status ApplyVersions(SSL_CTX* ctx, const VersionRange& versions) {
   return absl::OkStatus();
 }
 
+// An option handed to BoringSSL as a C string: what the user wrote, quoted
+// and bounded for the error message (base::QuoteForMessage). A NUL inside
+// would silently cut the string BoringSSL sees, so it is refused here.
+constexpr size_t kMaxQuotedOption = 256;
+
+std::string QuoteOption(std::string_view value) {
+  return base::QuoteForMessage(value, kMaxQuotedOption);
+}
+
+absl::Status RefuseNul(std::string_view option, std::string_view value) {
+  if (value.find('\0') == std::string_view::npos) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(Av(option), ": ", QuoteOption(value),
+                                                 " contains a NUL octet"));
+}
+
 absl::Status ApplyCipherList(SSL_CTX* ctx, const std::string& cipher_list) {
   if (cipher_list.empty()) return absl::OkStatus();
+  if (absl::Status s = RefuseNul("cipher_list", cipher_list); !s.ok()) return s;
   // The strict variant: a typo in one name is an error, not silently dropped.
   if (!SSL_CTX_set_strict_cipher_list(ctx, cipher_list.c_str())) {
-    return absl::InvalidArgumentError(absl::StrCat("cipher_list: \"", cipher_list,
-                                                   "\" refused (", QueuedOr("no reason given"),
+    return absl::InvalidArgumentError(absl::StrCat("cipher_list: ", QuoteOption(cipher_list),
+                                                   " refused (", QueuedOr("no reason given"),
                                                    ")"));
   }
   return absl::OkStatus();
@@ -98,9 +115,10 @@ absl::Status ApplyCipherList(SSL_CTX* ctx, const std::string& cipher_list) {
 
 absl::Status ApplyGroups(SSL_CTX* ctx, const std::string& groups) {
   if (groups.empty()) return absl::OkStatus();
+  if (absl::Status s = RefuseNul("groups", groups); !s.ok()) return s;
   if (!SSL_CTX_set1_curves_list(ctx, groups.c_str())) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "groups: \"", groups, "\" refused (", QueuedOr("unknown group name"),
+        "groups: ", QuoteOption(groups), " refused (", QueuedOr("unknown group name"),
         "); BoringSSL knows X25519, P-256, P-384, P-521"));
   }
   return absl::OkStatus();
@@ -408,9 +426,11 @@ absl::StatusOr<Engine> Engine::NewClient(std::shared_ptr<const ClientContext> co
   SSL* ssl = impl->ssl.get();
   SSL_set_connect_state(ssl);
   if (!options.sni.empty()) {
+    if (absl::Status s = RefuseNul("sni", options.sni); !s.ok()) return s;
     if (!SSL_set_tlsext_host_name(ssl, options.sni.c_str())) {
-      return absl::InvalidArgumentError(absl::StrCat("sni: \"", options.sni, "\" refused (",
-                                                     QueuedOr("no reason given"), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("sni: ", QuoteOption(options.sni),
+                                                     " refused (", QueuedOr("no reason given"),
+                                                     ")"));
     }
     impl->info.sni = options.sni;
   }
@@ -418,7 +438,7 @@ absl::StatusOr<Engine> Engine::NewClient(std::shared_ptr<const ClientContext> co
       !X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), options.verify_hostname.data(),
                                    options.verify_hostname.size())) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "verify_hostname: \"", options.verify_hostname, "\" refused (",
+        "verify_hostname: ", QuoteOption(options.verify_hostname), " refused (",
         QueuedOr("no reason given"), ")"));
   }
   switch (impl->verify) {

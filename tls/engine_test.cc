@@ -526,6 +526,10 @@ TEST(ServerContext, ErrorsNameTheOptionBoringSslRefused) {
   no_key.private_key_pem = "";
   ServerContextOptions inverted = ServerOptions(kEcdsa);
   inverted.versions = {TlsVersion::kTls13, TlsVersion::kTls12};
+  // A NUL would cut the C string BoringSSL sees to "AES128-SHA": refused,
+  // and the message shows the octet escaped.
+  ServerContextOptions nul_cipher = ServerOptions(kEcdsa);
+  nul_cipher.cipher_list = std::string("AES128-SHA\0:NULL-MD5", 20);
   const Row rows[] = {
       {"cipher", bad_cipher, "cipher_list:"},
       {"group", bad_group, "groups:"},
@@ -534,6 +538,8 @@ TEST(ServerContext, ErrorsNameTheOptionBoringSslRefused) {
       {"garbage chain", garbage_chain, "certificate_chain_pem: certificate 1 does not parse"},
       {"no key", no_key, "private_key_pem:"},
       {"inverted versions", inverted, "versions: minimum TLSv1.3 is above maximum TLSv1.2"},
+      {"NUL in cipher list", nul_cipher,
+       "cipher_list: \"AES128-SHA\\x00:NULL-MD5\" contains a NUL octet"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
@@ -543,6 +549,16 @@ TEST(ServerContext, ErrorsNameTheOptionBoringSslRefused) {
     EXPECT_NE(ctx.status().message().find(row.mentions), absl::string_view::npos)
         << ctx.status();
   }
+}
+
+TEST(Engine, ClientRefusesSniWithNulInsteadOfSendingLessThanAsked) {
+  auto client = Engine::NewClient(MakeClientContext(ClientOptions()),
+                                  {std::string("mx.test\0evil", 12), "mx.test"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("sni: \"mx.test\\x00evil\" contains a NUL octet"),
+            absl::string_view::npos)
+      << client.status();
 }
 
 TEST(ClientContext, RejectsRootsThatAreNotCertificates) {

@@ -4,10 +4,10 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
+#include "base/ascii.h"
 
 namespace mxkit::tls {
 namespace {
@@ -42,15 +42,7 @@ constexpr StartTlsBehaviour kAll[] = {
 // recognise a typo, never a screenful from a fuzzer or a stray file.
 constexpr size_t kMaxQuotedInput = 64;
 
-// "\"abc\"" with control and non-ASCII bytes as \xNN, cut with "..." when
-// long, so an error message never carries raw bytes to a terminal or log.
-std::string Quote(std::string_view input) {
-  const bool cut = input.size() > kMaxQuotedInput;
-  std::string out = "\"";
-  out += absl::CHexEscape(Av(input.substr(0, kMaxQuotedInput)));
-  out += cut ? "\"..." : "\"";
-  return out;
-}
+std::string Quote(std::string_view input) { return base::QuoteForMessage(input, kMaxQuotedInput); }
 
 std::string BehaviourNames() {
   std::string names;

@@ -39,7 +39,7 @@ TEST(StartTlsBehaviour, RejectsUnknownNamesQuotingThemSafelyAndListingTheValidOn
       {"offer ", "\"offer \""},
       {"refuse454", "\"refuse454\""},
       {std::string("hi\x01\n\xff", 5), "\"hi\\x01\\n\\xff\""},
-      {std::string(100, 'a'), "\"" + std::string(64, 'a') + "\"..."},
+      {std::string(100, 'a'), "\"" + std::string(64, 'a') + "\"... (100 octets)"},
   };
   for (const Row& row : rows) {
     absl::StatusOr<StartTlsBehaviour> parsed = ParseStartTlsBehaviour(row.input);
