@@ -26,14 +26,13 @@
 #include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
-#include "tls/internal/boringssl_error.h"
+#include "tls/boringssl_error.h"
 #include "tls/internal/rfc6979.h"
 
 namespace mxkit::tls {
 namespace {
 
 using base::Av;
-using internal::BoringSslFailure;
 
 // RFC 1035 §2.3.4: "labels 63 octets or less", "names 255 octets or less"
 // on the wire; the wire form adds a length octet per label and the root's
@@ -650,7 +649,7 @@ absl::StatusOr<CertificateSet> CertificateSet::Generate(const CertFactoryOptions
 absl::StatusOr<CertificateSet> CertificateSet::Generate(const CertFactoryOptions& options,
                                                         absl::Span<const CertVariant> variants) {
   // BoringSslFailure reports the whole queue: start it empty, leave it empty.
-  internal::ErrorQueueScope errors;
+  ErrorQueueScope errors;
   if (absl::Status s = ValidateHostname("hostname", options.hostname); !s.ok()) return s;
   if (absl::Status s = ValidateHostname("wrong_hostname", options.wrong_hostname); !s.ok()) {
     return s;

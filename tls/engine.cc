@@ -20,15 +20,15 @@
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
-#include "tls/internal/boringssl_error.h"
+#include "tls/boringssl_error.h"
 
 namespace mxkit::tls {
 namespace {
 
 using base::Av;
-using internal::ErrorQueueScope;
-using internal::ReasonOf;
-using internal::TakeQueuedReason;
+
+
+
 
 // BoringSSL's largest record plaintext (RFC 8446 §5.1: 2^14); one SSL_read
 // never returns more, so this is the step in which plaintext is drained.

@@ -19,6 +19,7 @@
 #include "auth/dkim/internal/sha256_sink.h"
 #include "base/ascii.h"
 #include "base/base64.h"
+#include "tls/boringssl_error.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -28,17 +29,6 @@ using internal::Cat;
 // RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters.
 constexpr std::size_t kFoldColumn = 78;
 constexpr std::size_t kBase64LineChars = 72;
-
-std::string DrainErrors() {
-  std::string out;
-  while (uint32_t e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
 
 using base::AsciiLower;
 using base::EqualsIgnoreCase;
@@ -93,7 +83,7 @@ absl::StatusOr<SigningKey> SigningKey::RsaFromPem(std::string_view pem) {
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   if (pkey == nullptr) {
-    return absl::InvalidArgumentError(Cat("not a PEM private key: ", DrainErrors()));
+    return absl::InvalidArgumentError(Cat("not a PEM private key: ", tls::DrainBoringSslErrors()));
   }
   RSA* rsa = EVP_PKEY_get1_RSA(pkey);
   EVP_PKEY_free(pkey);
@@ -159,7 +149,7 @@ absl::StatusOr<std::string> SigningKey::SignDigest(std::string_view digest) cons
   unsigned len = 0;
   if (!RSA_sign(NID_sha256, reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
                 reinterpret_cast<uint8_t*>(sig.data()), &len, rsa_.get())) {
-    return absl::InternalError(Cat("RSA_sign failed: ", DrainErrors()));
+    return absl::InternalError(Cat("RSA_sign failed: ", tls::DrainBoringSslErrors()));
   }
   sig.resize(len);
   return sig;

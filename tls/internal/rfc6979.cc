@@ -10,7 +10,7 @@
 
 #include <cstddef>
 
-#include "tls/internal/boringssl_error.h"
+#include "tls/boringssl_error.h"
 
 namespace mxkit::tls::internal {
 namespace {

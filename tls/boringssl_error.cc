@@ -1,4 +1,4 @@
-#include "tls/internal/boringssl_error.h"
+#include "tls/boringssl_error.h"
 
 #include <openssl/err.h>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
 
-namespace mxkit::tls::internal {
+namespace mxkit::tls {
 
 ErrorQueueScope::ErrorQueueScope() { ERR_clear_error(); }
 ErrorQueueScope::~ErrorQueueScope() { ERR_clear_error(); }
@@ -42,4 +42,4 @@ absl::Status BoringSslFailure(std::string_view what) {
                                           queue.empty() ? " (no BoringSSL reason)" : ": ", queue));
 }
 
-}  // namespace mxkit::tls::internal
+}  // namespace mxkit::tls

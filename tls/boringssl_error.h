@@ -1,7 +1,8 @@
-// BoringSSL's thread-local error queue as an absl::Status, for //tls.
+// BoringSSL's thread-local error queue as text and as an absl::Status: the one
+// home for it, used by //tls and by //auth/dkim's signer.
 
-#ifndef MXKIT_TLS_INTERNAL_BORINGSSL_ERROR_H_
-#define MXKIT_TLS_INTERNAL_BORINGSSL_ERROR_H_
+#ifndef MXKIT_TLS_BORINGSSL_ERROR_H_
+#define MXKIT_TLS_BORINGSSL_ERROR_H_
 
 #include <cstdint>
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "absl/status/status.h"
 
-namespace mxkit::tls::internal {
+namespace mxkit::tls {
 
 // BoringSSL's error queue is per thread and outlives a call: clear it on the
 // way in and out of every operation on a connection, so one connection's
@@ -35,10 +36,10 @@ std::string TakeQueuedReason();
 // as "lib:func:reason" texts joined by "; ", oldest first ("" when empty).
 std::string DrainBoringSslErrors();
 
-// Internal: "<what> failed: <queue>" (or "... failed (no BoringSSL reason)").
+// "<what> failed: <queue>" (or "... failed (no BoringSSL reason)").
 // The queue is drained so a later failure does not report this one's reason.
 absl::Status BoringSslFailure(std::string_view what);
 
-}  // namespace mxkit::tls::internal
+}  // namespace mxkit::tls
 
-#endif  // MXKIT_TLS_INTERNAL_BORINGSSL_ERROR_H_
+#endif  // MXKIT_TLS_BORINGSSL_ERROR_H_
