@@ -188,24 +188,6 @@ std::string WrapForUsage(const std::string& words) {
   return out + "\n";
 }
 
-std::string CertVariantNames() {
-  std::string out;
-  for (tls::CertVariant v : tls::AllCertVariants()) {
-    if (!out.empty()) out += ", ";
-    out += tls::CertVariantName(v);
-  }
-  return out;
-}
-
-std::string StartTlsBehaviourNames() {
-  std::string out;
-  for (tls::StartTlsBehaviour b : tls::AllStartTlsBehaviours()) {
-    if (!out.empty()) out += ", ";
-    out += tls::StartTlsBehaviourName(b);
-  }
-  return out;
-}
-
 template <typename Name, size_t N>
 std::string Choices(const Name (&names)[N]) {
   std::string out;
@@ -303,7 +285,7 @@ std::string FlagsUsage() {
          "is issued for the --hostname (or the machine's name) when that is a DNS name of\n"
          "at least two labels, else for mx.test; the name is printed at start.\n"
          "  --cert=VARIANT            the certificate served (default good):\n" +
-         WrapForUsage(CertVariantNames()) +
+         WrapForUsage(tls::CertVariantNameList()) +
          "  --tls-versions=RANGE      protocol versions, \"1.2-1.3\" (default) or \"1.0\";\n"
          "                            1.0, 1.1, 1.2, 1.3\n"
          "  --tls-ciphers=LIST        TLS 1.0-1.2 cipher suites in BoringSSL's syntax,\n"
@@ -415,14 +397,16 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       if (variant.ok()) {
         flags.cert = *variant;
       } else {
-        status = Bad(name, value, "not a certificate variant; one of " + CertVariantNames());
+        status = Bad(name, value,
+                     "not a certificate variant; one of " + tls::CertVariantNameList());
       }
     } else if (name == "--starttls") {
       absl::StatusOr<tls::StartTlsBehaviour> behaviour = tls::ParseStartTlsBehaviour(value);
       if (behaviour.ok()) {
         flags.starttls = *behaviour;
       } else {
-        status = Bad(name, value, "not a STARTTLS behaviour; one of " + StartTlsBehaviourNames());
+        status = Bad(name, value,
+                     "not a STARTTLS behaviour; one of " + tls::StartTlsBehaviourNameList());
       }
     } else if (name == "--tls-versions") {
       absl::StatusOr<tls::VersionRange> range = tls::ParseVersionRange(value);

@@ -96,11 +96,6 @@ bool IsKnownVariant(CertVariant v) {
   return false;
 }
 
-std::string ValidNames() {
-  std::vector<absl::string_view> names;
-  for (const auto& [variant, name] : kVariantNames) names.push_back(Av(name));
-  return absl::StrJoin(names, ", ");
-}
 
 std::string Quote(std::string_view s) { return base::QuoteForMessage(s, kMaxQuotedOctets); }
 
@@ -634,12 +629,18 @@ std::string_view CertVariantName(CertVariant variant) {
   return "(invalid CertVariant)";
 }
 
+std::string CertVariantNameList() {
+  std::vector<absl::string_view> names;
+  for (const auto& [variant, name] : kVariantNames) names.push_back(Av(name));
+  return absl::StrJoin(names, ", ");
+}
+
 absl::StatusOr<CertVariant> ParseCertVariant(std::string_view name) {
   for (const auto& [variant, known] : kVariantNames) {
     if (known == name) return variant;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown certificate variant ", Quote(name),
-                                                 "; the variants are: ", ValidNames()));
+                                                 "; the variants are: ", CertVariantNameList()));
 }
 
 absl::StatusOr<CertificateSet> CertificateSet::Generate(const CertFactoryOptions& options) {

@@ -52,6 +52,9 @@ std::string_view CertVariantName(CertVariant variant);
 // The inverse, exact and case-sensitive. The error (InvalidArgument) quotes
 // the input (escaped, bounded) and lists the names there are.
 absl::StatusOr<CertVariant> ParseCertVariant(std::string_view name);
+// Every name, in AllCertVariants order, joined by ", " (for usage texts and
+// errors that list the choices).
+std::string CertVariantNameList();
 
 // OK when `hostname` can be CertFactoryOptions::hostname or wrong_hostname:
 // lower-case LDH labels (letters, digits, inner hyphens; IDNs as xn--

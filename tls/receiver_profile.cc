@@ -44,15 +44,6 @@ constexpr size_t kMaxQuotedInput = 64;
 
 std::string Quote(std::string_view input) { return base::QuoteForMessage(input, kMaxQuotedInput); }
 
-std::string BehaviourNames() {
-  std::string names;
-  for (const NamedBehaviour& b : kBehaviours) {
-    if (!names.empty()) names += ", ";
-    names += b.name;
-  }
-  return names;
-}
-
 }  // namespace
 
 absl::Span<const StartTlsBehaviour> AllStartTlsBehaviours() { return kAll; }
@@ -64,12 +55,21 @@ std::string_view StartTlsBehaviourName(StartTlsBehaviour behaviour) {
   return "unknown";
 }
 
+std::string StartTlsBehaviourNameList() {
+  std::string names;
+  for (const NamedBehaviour& b : kBehaviours) {
+    if (!names.empty()) names += ", ";
+    names += b.name;
+  }
+  return names;
+}
+
 absl::StatusOr<StartTlsBehaviour> ParseStartTlsBehaviour(std::string_view name) {
   for (const NamedBehaviour& b : kBehaviours) {
     if (b.name == name) return b.behaviour;
   }
   return absl::InvalidArgumentError(absl::StrCat("STARTTLS behaviour ", Quote(name),
-                                                 " is not one of ", BehaviourNames()));
+                                                 " is not one of ", StartTlsBehaviourNameList()));
 }
 
 absl::StatusOr<std::shared_ptr<const ServerContext>> BuildServerContext(

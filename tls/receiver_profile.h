@@ -38,6 +38,8 @@ enum class StartTlsBehaviour {
 absl::Span<const StartTlsBehaviour> AllStartTlsBehaviours();
 std::string_view StartTlsBehaviourName(StartTlsBehaviour behaviour);
 absl::StatusOr<StartTlsBehaviour> ParseStartTlsBehaviour(std::string_view name);
+// Every name, in AllStartTlsBehaviours order, joined by ", ".
+std::string StartTlsBehaviourNameList();
 
 struct ReceiverProfile {
   VersionRange versions;
