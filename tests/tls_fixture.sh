@@ -110,3 +110,26 @@ PY
 queued_name_in() {
   sed -n 's/^.*250 2\.0\.0 Ok: queued as \([^[:space:]]*\).*$/\1/p' "$1" | tail -n 1
 }
+
+# failing LOG WHAT: shows a client's whole log, then fails the test.
+failing() {
+  echo "--- $1 ---" >&2
+  cat "$1" >&2
+  fail "$2"
+}
+
+# tls_s_client LOG [FLAGS...]: openssl s_client -starttls smtp against the
+# fakemx started last, verifying $TLS_HOSTNAME against its ca.pem; sends
+# EHLO and QUIT, writes everything to LOG and sets RC (bounded by 30 s).
+tls_s_client() {
+  local log="$1"
+  shift
+  set +e
+  printf 'EHLO client.test\nQUIT\n' |
+    timeout 30 openssl s_client -starttls smtp -connect "127.0.0.1:$FAKEMX_PORT" \
+      -servername "$TLS_HOSTNAME" -name client.test -CAfile "$FAKEMX_CA" \
+      -verify_hostname "$TLS_HOSTNAME" -nocommands -ign_eof -crlf "$@" >"$log" 2>&1
+  RC=$?
+  set -e
+  echo "[openssl s_client $* exited $RC]" >>"$log"
+}

@@ -67,11 +67,6 @@ background_result() {
   RC=$(<"$FIXTURE_TMP/$1.rc")
   ELAPSED_MS=$(<"$FIXTURE_TMP/$1.ms")
 }
-failing() {  # failing LOG WHAT
-  echo "--- $1 ---" >&2
-  cat "$1" >&2
-  fail "$2"
-}
 expect_in() {  # expect_in LOG REGEX WHAT
   grep -Eq -- "$2" "$1" || failing "$1" "$3: no line matching /$2/"
 }

@@ -28,11 +28,6 @@ run_swaks() {
   RC=$?
   set -e
 }
-failing() {
-  echo "--- $1 ---" >&2
-  cat "$1" >&2
-  fail "$2"
-}
 
 fakemx_start_tls "$FAKEMX_BIN"
 GOOD_PORT=$FAKEMX_PORT GOOD_CA=$FAKEMX_CA

@@ -15,23 +15,7 @@ require_peer "swaks TLS (Net::SSLeay)" "perl -MNet::SSLeay -e 1" "Debian package
 
 fakemx_start_tls "$FAKEMX_BIN" --tls-versions=1.0-1.0
 
-failing() {
-  echo "--- $1 ---" >&2
-  cat "$1" >&2
-  fail "$2"
-}
-s_client() {  # s_client LOG [FLAGS...]: sets RC
-  local log="$1"
-  shift
-  set +e
-  printf 'EHLO client.test\nQUIT\n' |
-    timeout 30 openssl s_client -starttls smtp -connect "127.0.0.1:$FAKEMX_PORT" \
-      -servername "$TLS_HOSTNAME" -name client.test -CAfile "$FAKEMX_CA" \
-      -verify_hostname "$TLS_HOSTNAME" -nocommands -ign_eof -crlf "$@" >"$log" 2>&1
-  RC=$?
-  set -e
-  echo "[openssl s_client $* exited $RC]" >>"$log"
-}
+s_client() { tls_s_client "$@"; }  # s_client LOG [FLAGS...]: sets RC
 
 # 1. s_client as installed: the handshake fails.
 LOG="$FIXTURE_TMP/s_client-default.log"
