@@ -32,6 +32,10 @@ void Transport::AsyncServerHandshake(std::shared_ptr<const tls::ServerContext> c
 }
 
 void Transport::Cancel() {
+  if (tls_ != nullptr && handshake_done_) {
+    tls_->CancelRead();  // also between the stream's own socket reads
+    return;
+  }
   boost::system::error_code ignored;
   socket_.cancel(ignored);
 }

@@ -38,6 +38,7 @@ struct AsioTlsStream::State {
   char* read_data = nullptr;
   size_t read_size = 0;
   ReadHandler read_done;
+  bool read_cancelled = false;  // CancelRead() came while read_done was pending
 };
 
 AsioTlsStream::AsioTlsStream(boost::asio::ip::tcp::socket& socket, Engine engine)
@@ -139,8 +140,19 @@ void AsioTlsStream::AsyncReadSome(char* data, size_t size, ReadHandler done) {
   boost::asio::post(socket_.get_executor(), [this] { ReadCiphertext(); });
 }
 
+void AsioTlsStream::CancelRead() {
+  if (!state_->read_done) return;
+  state_->read_cancelled = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
 void AsioTlsStream::ReadCiphertext() {
   State& s = *state_;
+  if (std::exchange(s.read_cancelled, false)) {
+    std::exchange(s.read_done, nullptr)(boost::asio::error::operation_aborted, 0);
+    return;
+  }
   pending_plaintext_ += engine_.TakePlaintext();
   if (!pending_plaintext_.empty() || s.read_size == 0) {
     const size_t n = std::min(s.read_size, pending_plaintext_.size());
@@ -168,6 +180,7 @@ void AsioTlsStream::ReadCiphertext() {
     if (ec == boost::asio::error::eof) {
       engine_.FeedEof();  // kClosed; a truncation is recorded in error()
     } else if (ec) {
+      s.read_cancelled = false;  // the socket's own abort answers the cancel
       std::exchange(s.read_done, nullptr)(ec, 0);
       return;
     } else {

@@ -51,6 +51,11 @@ class AsioTlsStream {
   void AsyncWrite(std::string_view plaintext, WriteHandler done);
   // Sends close_notify and returns without waiting for the peer's.
   void AsyncShutdown(WriteHandler done);
+  // Ends the outstanding AsyncReadSome with operation_aborted, like
+  // socket.cancel() does for a socket read, also when the stream is between
+  // two socket reads of its own (a record that held no plaintext yet), where
+  // cancelling the socket alone would not reach it. No-op without a read.
+  void CancelRead();
 
   const Engine& engine() const { return engine_; }
 

@@ -171,6 +171,39 @@ TEST(AsioTlsStream, HandshakesEchoesAndShutsDownOverLoopback) {
   EXPECT_EQ(client_reader.end, asio::error::eof);
 }
 
+// A cancel that comes right after AsyncReadSome, before the stream has
+// started its socket read (the read is posted), still ends that read; the
+// next read then gets what the peer sends.
+TEST(AsioTlsStream, CancelReadEndsAReadTheSocketHasNotSeenYet) {
+  Loopback net;
+  AsioTlsStream server(net.server, ServerEngine());
+  AsioTlsStream client(net.client, ClientEngine());
+  std::string buffer(64, '\0');
+  std::optional<error_code> first;
+  std::string second;
+  server.AsyncHandshake([&](const std::optional<EngineError>& e) {
+    ASSERT_FALSE(e.has_value()) << e->ToString();
+    server.AsyncReadSome(buffer.data(), buffer.size(), [&](error_code ec, size_t) {
+      first = ec;
+      client.AsyncWrite("NOOP\r\n", [](error_code ec) { EXPECT_FALSE(ec) << ec.message(); });
+      server.AsyncReadSome(buffer.data(), buffer.size(), [&](error_code ec, size_t n) {
+        EXPECT_FALSE(ec) << ec.message();
+        second.assign(buffer.data(), n);
+        net.server.close();
+        net.client.close();
+      });
+    });
+    server.CancelRead();
+  });
+  client.AsyncHandshake([&](const std::optional<EngineError>& e) {
+    ASSERT_FALSE(e.has_value()) << e->ToString();
+  });
+  ASSERT_TRUE(net.Run()) << "timed out: the cancelled read never ended";
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, asio::error::operation_aborted);
+  EXPECT_EQ(second, "NOOP\r\n");
+}
+
 TEST(AsioTlsStream, PlaintextPeerGetsAnAlertAndTheServerAHandshakeError) {
   Loopback net;
   AsioTlsStream server(net.server, ServerEngine());
