@@ -13,10 +13,15 @@
 #ifndef MXKIT_FAKEMX_BEHAVIOUR_H_
 #define MXKIT_FAKEMX_BEHAVIOUR_H_
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "smtp/server_session.h"
 #include "tls/receiver_profile.h"
@@ -28,6 +33,11 @@ struct ConnectionInfo {
   std::string client_address;  // "127.0.0.1", "::1"
   uint16_t client_port = 0;
   bool implicit_tls = false;   // accepted on the --smtps listener
+  std::string local_address;   // the listener's address, "127.0.0.2"
+  uint16_t local_port = 0;
+  // Connections accepted by this receiver before this one (0 for the
+  // first): seeds per-connection randomness (chaos) reproducibly.
+  uint64_t ordinal = 0;
 };
 
 class Behaviour : public smtp::ServerPolicy {
@@ -45,6 +55,30 @@ class Behaviour : public smtp::ServerPolicy {
   // (empty: nothing). A client that reads it as a reply after the handshake
   // is open to response injection (USENIX Security 2021 §5).
   virtual std::string_view injected_after_starttls_220() const { return {}; }
+
+  // Tarpit per byte: write replies one byte at a time, this long apart
+  // (zero: write them whole). Delays per reply ride on the decisions
+  // (smtp::Decision::delay).
+  virtual std::chrono::milliseconds per_byte_delay() const { return {}; }
+  // Drop the connection after this many octets of DATA content have been
+  // received (a receiver that dies mid-message); `reset` sends RST.
+  virtual std::optional<uint64_t> drop_after_data_bytes() const { return std::nullopt; }
+  // Whether a disconnect this behaviour asks for (drop_after_data_bytes)
+  // resets the connection rather than closing it.
+  virtual bool disconnect_resets() const { return false; }
+  // The idle timeout for this connection; nullopt = the server's.
+  virtual std::optional<std::chrono::seconds> idle_timeout() const { return std::nullopt; }
+
+  // Which scenario rules decided since the last call, oldest first ("rules[2]
+  // reject 550", "greylist: first attempt"): the capture puts them in the
+  // transcript beside the replies they produced.
+  std::vector<std::string> TakeNotes() { return std::exchange(notes_, {}); }
+
+ protected:
+  void Note(std::string note) { notes_.push_back(std::move(note)); }
+
+ private:
+  std::vector<std::string> notes_;
 };
 
 using BehaviourFactory = std::function<std::unique_ptr<Behaviour>(const ConnectionInfo&)>;

@@ -291,6 +291,7 @@ struct ServerSession::Impl {
       case DecisionPoint::kMessage: ApplyMessage(d); break;
       case DecisionPoint::kAuth: ApplyAuth(d); break;
       case DecisionPoint::kStartTls: ApplyStartTls(d); break;
+      case DecisionPoint::kCommand: break;  // not consulted yet (OnCommand lands next)
     }
   }
 

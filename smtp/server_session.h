@@ -26,6 +26,7 @@
 #ifndef MXKIT_SMTP_SERVER_SESSION_H_
 #define MXKIT_SMTP_SERVER_SESSION_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -72,6 +73,14 @@ struct ServerExtensions {
   // SASL mechanisms listed in "AUTH ..."; empty = AUTH not offered.
   // The AUTH exchange itself is decided by ServerPolicy::OnAuth.
   std::vector<std::string> auth_mechanisms;
+  // Further EHLO keyword lines, advertised exactly as given ("X-EXPS
+  // GSSAPI", "DELIVERBY 60") after the ones above and not implemented: a
+  // receiver that advertises more than it does. Each must be printable
+  // ASCII without CR/LF (RFC 5321 §4.1.1.1 ehlo-line); others are dropped.
+  std::vector<std::string> extra_keywords;
+  // AUTH must succeed before MAIL (RFC 4954 §6: "530 5.7.0 Authentication
+  // required"); only meaningful with auth_mechanisms.
+  bool auth_required = false;
 };
 
 struct ServerSessionConfig {
@@ -79,6 +88,8 @@ struct ServerSessionConfig {
   std::string hostname = "localhost";
   // Text after "220 <hostname> " in the greeting.
   std::string greeting = "ESMTP mxkit";
+  // What EHLO offers; a policy may offer something else before and after TLS
+  // (ServerPolicy::Extensions).
   ServerExtensions extensions;
   SessionLimits limits;
   // The command parser's leniencies (smtp/command.h), all off by default.
@@ -102,6 +113,10 @@ struct ServerSessionConfig {
 
   // Protocol errors before 421 and close; clamped to [1, kMaxProtocolErrorsCeiling].
   int max_protocol_errors = kDefaultMaxProtocolErrors;
+
+  // Emit a CommandReceivedEvent for every command line (the transcript a
+  // capture records). Off by default: it copies each line.
+  bool command_events = false;
 
   // The connection is TLS from its first byte (implicit TLS, RFC 8314 §3.3,
   // the "submissions"/465 model): the caller finished the handshake before
@@ -140,6 +155,12 @@ struct HelloRequest {
 
 // One decision the policy makes. The session supplies the RFC 5321 reply for
 // kAccept; kReject and kDisconnect send the given reply.
+//
+// What goes on the wire for a decision that sends a reply: `raw` when it is
+// not empty, sent exactly as given (not even a CRLF is added: a garbage or
+// truncated reply to test a client's parser); otherwise `code` with
+// `enhanced` and `lines` (a multi-line reply, RFC 5321 §4.2.1, one element
+// per line) or else `text`. Text is sanitized as always (printable ASCII).
 struct Decision {
   enum class Action {
     kAccept,      // the session's default positive reply (250, 354, ...)
@@ -147,24 +168,63 @@ struct Decision {
     kDisconnect,  // send `code` (normally 421), then close
     kDrop,        // close without any reply (simulates a crashed peer)
     kDefer,       // answer later with ServerSession::Decide()
+    // Only from OnCommand and OnConnect: send this reply (any code 200-599,
+    // or `raw`) instead of what the session would have done; the command
+    // has no other effect (a MAIL answered 250 this way starts no
+    // transaction). From OnConnect: the greeting, after which the session
+    // serves commands as after a 220.
+    kReply,
+    // Only from OnCommand: answer the command exactly as the session
+    // answers a verb it does not know (500 5.5.2, counted as a protocol
+    // error): a receiver that does not implement it, e.g. EHLO on an
+    // RFC 821-only server.
+    kUnknown,
+    // No reply, now or ever: the session processes no more input (it is
+    // discarded) and state() is kStalled. A receiver that hangs; the caller
+    // closes at its idle timeout, without a 421 (a hung server sends none).
+    kStall,
+    // Like kDrop, but the caller should reset the TCP connection (RST, via
+    // SO_LINGER 0) instead of closing it (CloseRequestedEvent::reset).
+    kReset,
   };
   Action action = Action::kAccept;
-  int code = 0;              // for kReject/kDisconnect
+  int code = 0;              // for kReject/kDisconnect/kReply
   std::string enhanced;      // "4.7.1"; empty = the session picks one when offered
   std::string text;          // reply text; for kAccept, replaces the default text if non-empty
+  // Replaces `text` when not empty: one reply line each ("250-a", "250 b").
+  // For kAccept of EHLO, the lines after the first (greeting) line replace
+  // the keyword lines the session would list.
+  std::vector<std::string> lines;
+  // Sent verbatim instead of a formatted reply when not empty (any action
+  // that sends a reply).
+  std::string raw;
+  // Hold the reply back this long before the session acts on the decision
+  // (a tarpit). The session has no clock: it treats the decision as
+  // deferred, emits DecisionDelayedEvent, and applies it when the caller
+  // calls ReleaseDelayedDecision().
+  std::chrono::milliseconds delay{0};
 
   static Decision Accept(std::string text = {}) {
-    return {Action::kAccept, 0, {}, std::move(text)};
+    return {Action::kAccept, 0, {}, std::move(text), {}, {}, {}};
   }
   static Decision Reject(int code, std::string enhanced, std::string text) {
-    return {Action::kReject, code, std::move(enhanced), std::move(text)};
+    return {Action::kReject, code, std::move(enhanced), std::move(text), {}, {}, {}};
   }
   static Decision Disconnect(int code = 421, std::string enhanced = "4.3.2",
                              std::string text = "Service not available, closing channel") {
-    return {Action::kDisconnect, code, std::move(enhanced), std::move(text)};
+    return {Action::kDisconnect, code, std::move(enhanced), std::move(text), {}, {}, {}};
   }
-  static Decision Drop() { return {Action::kDrop, 0, {}, {}}; }
-  static Decision Defer() { return {Action::kDefer, 0, {}, {}}; }
+  static Decision Drop() { return {Action::kDrop, 0, {}, {}, {}, {}, {}}; }
+  static Decision Defer() { return {Action::kDefer, 0, {}, {}, {}, {}, {}}; }
+  static Decision Reply(int code, std::string enhanced, std::string text) {
+    return {Action::kReply, code, std::move(enhanced), std::move(text), {}, {}, {}};
+  }
+  static Decision Raw(std::string bytes) {
+    return {Action::kReply, 0, {}, {}, {}, std::move(bytes), {}};
+  }
+  static Decision Unknown() { return {Action::kUnknown, 0, {}, {}, {}, {}, {}}; }
+  static Decision Stall() { return {Action::kStall, 0, {}, {}, {}, {}, {}}; }
+  static Decision Reset() { return {Action::kReset, 0, {}, {}, {}, {}, {}}; }
 };
 
 // Which policy hook a deferred decision belongs to.
@@ -177,6 +237,20 @@ enum class DecisionPoint {
   kMessage,      // end of message data (before the final 250)
   kAuth,         // AUTH exchange step
   kStartTls,     // STARTTLS (before the 220)
+  kCommand,      // OnCommand, any command line
+};
+
+// A command line as received, before the session interprets it.
+struct CommandRequest {
+  // The first word, upper-cased ASCII ("MAIL", "EHLO", "XYZZY"); empty for
+  // an empty line.
+  std::string_view verb;
+  // The whole line without its CRLF, as sent (at most the command line
+  // limit; a longer line is refused before any hook sees it).
+  std::string_view line;
+  bool tls_active = false;
+  bool in_transaction = false;
+  bool authenticated = false;
 };
 
 // The SASL exchange state handed to OnAuth. The policy answers kAccept (235),
@@ -219,6 +293,18 @@ class ServerPolicy {
   // and then refuses it with 502 is a real misconfiguration worth
   // reproducing) and the session continues in plaintext.
   virtual Decision OnStartTls() { return Decision::Accept(); }
+
+  // Every command line, in any state, before the session interprets it
+  // (not DATA/BDAT content or an AUTH exchange's responses, which are not
+  // commands). kAccept lets the session handle it as usual (its other hooks
+  // still apply); kReply, kUnknown, kReject, kStall, kDisconnect, kDrop,
+  // kReset and kDefer answer it instead, and the command has no other effect.
+  virtual Decision OnCommand(const CommandRequest&) { return Decision::Accept(); }
+
+  // The extensions EHLO offers (and the session then accepts) before
+  // (tls_active false) and after TLS; nullopt = the config's. Asked at each
+  // EHLO and after the TLS handshake.
+  virtual std::optional<ServerExtensions> Extensions(bool /*tls_active*/) { return std::nullopt; }
 };
 
 // ---- Events ----------------------------------------------------------------
@@ -250,7 +336,15 @@ struct EarlyTalkerEvent { size_t bytes = 0; };
 struct CloseRequestedEvent {
   enum class Reason { kQuit, kTooManyErrors, kPolicy, kBufferOverflow, kServiceUnavailable };
   Reason reason = Reason::kQuit;
+  bool reset = false;  // a kReset decision: abort the TCP connection (RST)
 };
+// A command line was received (only with ServerSessionConfig::command_events).
+struct CommandReceivedEvent { std::string line; };  // without CRLF
+// A decision carried a delay: the caller waits `delay`, then calls
+// ServerSession::ReleaseDelayedDecision().
+struct DecisionDelayedEvent { std::chrono::milliseconds delay{0}; };
+// The session stalled (a kStall decision): no reply will ever come.
+struct StalledEvent {};
 // Every command answered with an error, for logs and tests.
 struct ProtocolErrorEvent {
   int code = 0;               // the reply code sent
@@ -262,18 +356,20 @@ using ServerEvent =
     std::variant<GreetingSentEvent, HelloEvent, MailFromEvent, RecipientAcceptedEvent,
                  MessageCompleteEvent, ResetEvent, StartTlsRequestedEvent,
                  PlaintextInjectionEvent, AuthenticatedEvent, EarlyTalkerEvent,
-                 CloseRequestedEvent, ProtocolErrorEvent>;
+                 CloseRequestedEvent, ProtocolErrorEvent, CommandReceivedEvent,
+                 DecisionDelayedEvent, StalledEvent>;
 
 // Where the session is, so the caller can pick a timeout (RFC 5321 §4.5.3.2:
 // the server waits 5 minutes for a command, 3 for a DATA block) and know
 // whether to read.
 enum class ServerState {
   kNotStarted,       // Start() not yet called
-  kAwaitingDecision, // a deferred Decision is pending; no input is processed
+  kAwaitingDecision, // a deferred (or delayed) Decision is pending; no input is processed
   kCommand,          // waiting for a command line
   kDataContent,      // receiving DATA content until <CRLF>.<CRLF>
   kBdatContent,      // receiving the bytes of a BDAT chunk
   kAwaitingTls,      // STARTTLS accepted; caller must handshake, then OnTlsEstablished()
+  kStalled,          // a kStall decision: input is discarded, nothing is ever sent
   kClosed,           // nothing more will be processed
 };
 
@@ -301,6 +397,10 @@ class ServerSession {
   // processing the buffered input. Deferring again is allowed. Ignored when
   // no decision is pending.
   void Decide(Decision decision);
+
+  // The delay of the pending decision (DecisionDelayedEvent) is over: apply
+  // it and resume processing the buffered input. Ignored when none is held.
+  void ReleaseDelayedDecision();
 
   // The TLS handshake after StartTlsRequestedEvent succeeded. The session is
   // reset to the state right after the greeting (RFC 3207 §4.2: forget

@@ -47,6 +47,11 @@ std::string Describe(const ServerEvent& event) {
     std::string operator()(const ProtocolErrorEvent& e) {
       return "error " + std::to_string(e.code) + " " + e.command_line;
     }
+    std::string operator()(const CommandReceivedEvent& e) { return "command " + e.line; }
+    std::string operator()(const DecisionDelayedEvent& e) {
+      return "delayed " + std::to_string(e.delay.count()) + "ms";
+    }
+    std::string operator()(const StalledEvent&) { return "stalled"; }
   };
   return std::visit(V{}, event);
 }

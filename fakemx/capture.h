@@ -1,0 +1,125 @@
+// The in-memory capture: every SMTP session fakemx served, also those that
+// never delivered (a failed handshake, rejected recipients, a dropped line),
+// with its transcript, TLS facts, the receiver and scenario rules that
+// answered, and the messages it carried. Bounded: beyond max_sessions or
+// max_bytes the oldest sessions are evicted (and counted), so a long run
+// cannot exhaust memory. The HTTP API (issue 11) serves this store.
+//
+// Single-threaded: the store and everything in it are used on the server's
+// io_context thread only (the API will run on the same io_context). A
+// session is visible from Open() on, so a test sees a message as soon as its
+// 250 has been sent.
+
+#ifndef MXKIT_FAKEMX_CAPTURE_H_
+#define MXKIT_FAKEMX_CAPTURE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fakemx/delivery.h"
+
+namespace mxkit::fakemx {
+
+struct TranscriptEntry {
+  enum class Kind {
+    kCommand,  // a command line the client sent (without CRLF)
+    kReply,    // bytes we sent (one write: one or more replies, or raw bytes)
+    kNote,     // a scenario rule that decided, or a driver event ("tls established TLSv1.3 ...")
+  };
+  int64_t offset_us = 0;  // since the connection was accepted
+  Kind kind = Kind::kNote;
+  std::string text;
+};
+
+struct CapturedMessage {
+  uint64_t id = 0;       // unique in the store, increasing
+  Delivery delivery;     // envelope, HELO, TLS facts, time
+  std::string raw;       // the message as received (dot-unstuffed, CRLF line ends)
+  std::string maildir_name;  // with --maildir: the name in new/; else empty
+};
+
+struct CapturedSession {
+  uint64_t id = 0;  // unique in the store, increasing
+  std::string receiver;  // the receiver's name ("example.test")
+  std::string scenario;  // the scenario's name
+  int64_t started_at_us = 0;  // Unix time, µs
+  std::optional<int64_t> ended_at_us;  // unset while the connection is open
+  std::string client_address;
+  uint16_t client_port = 0;
+  std::string local_address;
+  uint16_t local_port = 0;
+  bool implicit_tls = false;
+  DeliveryTls tls;        // as for a message; `used` once a handshake completed
+  std::string tls_error;  // a failed handshake's error, else empty
+  std::vector<TranscriptEntry> transcript;
+  // Messages answered with 2xx, each exactly once, in order.
+  std::vector<CapturedMessage> messages;
+  // Transcript entries not kept because the session hit
+  // CaptureLimits::max_transcript_bytes (a client sending endless commands).
+  uint64_t transcript_dropped = 0;
+  // How it ended: "quit", "client closed", "idle timeout", "rule rules[2] drop", ...
+  std::string end_reason;
+};
+
+struct CaptureLimits {
+  size_t max_sessions = 10000;
+  size_t max_bytes = size_t{256} << 20;  // message bytes + transcript text, approximately
+  size_t max_transcript_bytes = size_t{1} << 20;  // per session
+};
+
+struct CaptureStats {
+  uint64_t sessions = 0;           // in the store now
+  uint64_t messages = 0;           // in the store now
+  uint64_t bytes = 0;              // accounted now
+  uint64_t sessions_total = 0;     // ever opened
+  uint64_t messages_total = 0;     // ever added
+  uint64_t sessions_evicted = 0;
+  uint64_t messages_evicted = 0;   // with their sessions
+};
+
+class CaptureStore {
+ public:
+  explicit CaptureStore(CaptureLimits limits = {});
+  ~CaptureStore();
+  CaptureStore(const CaptureStore&) = delete;
+  CaptureStore& operator=(const CaptureStore&) = delete;
+
+  // A new session; `session.id` is assigned. Evicts the oldest sessions as
+  // needed. The returned handle stays valid (and writable) even after the
+  // session has been evicted: writes to it are then simply not visible.
+  std::shared_ptr<CapturedSession> Open(CapturedSession session);
+  // Appends to the transcript (bounded by max_transcript_bytes).
+  void Append(CapturedSession& session, TranscriptEntry::Kind kind, int64_t offset_us,
+              std::string_view text);
+  // Adds a message (assigns its id) and returns the id.
+  uint64_t AddMessage(CapturedSession& session, CapturedMessage message);
+  // Marks the session ended.
+  void Close(CapturedSession& session, int64_t ended_at_us, std::string_view reason);
+
+  // Oldest first.
+  std::vector<std::shared_ptr<const CapturedSession>> Sessions() const;
+  std::shared_ptr<const CapturedSession> Session(uint64_t id) const;
+  CaptureStats stats() const;
+  // Forgets everything (stats' *_total counters keep counting).
+  void Clear();
+
+ private:
+  void Account(int64_t delta);
+  void EvictAsNeeded();
+
+  CaptureLimits limits_;
+  std::deque<std::shared_ptr<CapturedSession>> sessions_;
+  CaptureStats stats_;
+  uint64_t next_session_id_ = 1;
+  uint64_t next_message_id_ = 1;
+};
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_CAPTURE_H_
