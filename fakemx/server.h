@@ -24,12 +24,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
 #include "fakemx/behaviour.h"
+#include "fakemx/capture.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
 #include "smtp/server_session.h"
@@ -43,6 +45,27 @@ namespace mxkit::fakemx {
 inline constexpr size_t kReadBufferSize = 64 * 1024;
 // How long a 421 sent while closing (timeout, shutdown) may take to write.
 inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
+
+// One listening socket of a receiver.
+struct ListenerOptions {
+  boost::asio::ip::tcp::endpoint endpoint;  // port 0 = ephemeral
+  bool implicit_tls = false;                // RFC 8314 §3.3 (465-style)
+};
+
+// One receiver (a fake MX host for one domain): its listeners and how its
+// connections are answered. A scenario (fakemx/scenario.h) becomes one of
+// these per receiver (fakemx/scenario_behaviour.h makes the factory).
+struct ReceiverOptions {
+  std::string name;  // the domain it plays, for captures and --verbose
+  std::vector<ListenerOptions> listeners;
+  // The base session config; the driver sets extensions.starttls and
+  // implicit_tls per connection as for ServerOptions::session.
+  smtp::ServerSessionConfig session;
+  BehaviourFactory behaviour;  // empty = ReceiverBehaviour offering STARTTLS
+  std::shared_ptr<const tls::ServerContext> tls_context;  // null = no TLS
+  std::string tls_certificate;  // the variant tls_context presents
+  std::optional<std::chrono::seconds> idle_timeout;  // unset = ServerOptions::idle_timeout
+};
 
 struct ServerOptions {
   boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 2525};
@@ -78,6 +101,24 @@ struct ServerOptions {
   // Makes the behaviour of each connection; empty = a ReceiverBehaviour
   // offering STARTTLS normally.
   BehaviourFactory behaviour;
+
+  // Several receivers in one process (a scenario). When not empty, these
+  // replace endpoint, smtps_endpoint, session, tls_context,
+  // tls_certificate and behaviour above, which otherwise make the one
+  // receiver (named after session.hostname).
+  std::vector<ReceiverOptions> receivers;
+  // The scenario's name, for captures.
+  std::string scenario;
+  // Where every session is recorded (fakemx/capture.h); null = nowhere.
+  // Must outlive the server.
+  CaptureStore* capture = nullptr;
+};
+
+// A bound listener, after Listen().
+struct BoundListener {
+  std::string receiver;
+  boost::asio::ip::tcp::endpoint endpoint;  // with the real port
+  bool implicit_tls = false;
 };
 
 struct ServerStats {
@@ -92,7 +133,9 @@ struct ServerStats {
 
 class Server {
  public:
-  // `maildir` must outlive the server. Nothing happens until Listen/Start.
+  // `maildir` must outlive the server; null = no spooling (messages are
+  // captured in memory only and answered 250 at once). Nothing happens
+  // until Listen/Start.
   Server(boost::asio::io_context& io, ServerOptions options, Maildir* maildir);
   ~Server();
   Server(const Server&) = delete;
@@ -104,6 +147,8 @@ class Server {
   absl::Status Listen();
   // The bound address, with the real port after Listen().
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Every bound listener, receivers in order, each receiver's in order.
+  std::vector<BoundListener> listeners() const;
   // The implicit-TLS listener's bound address; nullopt when there is none.
   std::optional<boost::asio::ip::tcp::endpoint> smtps_local_endpoint() const;
   // Starts accepting connections. Call after Listen().
