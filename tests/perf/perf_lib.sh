@@ -85,8 +85,9 @@ perf_free_port() {
 }
 
 # perf_start_fakemx TAG [FLAGS...]: fakemx on 127.0.0.1:0 with FLAGS; sets
-# FAKEMX_PID, FAKEMX_PORT, FAKEMX_OUT and FAKEMX_STORAGE (what its banner
-# says about where messages go). TMPDIR points into the work directory so a
+# FAKEMX_PID, FAKEMX_PORT, FAKEMX_OUT, FAKEMX_STORAGE (what its banner says
+# about where messages go, for the figure lines) and FAKEMX_MAILDIR (empty
+# when messages are captured in memory only). TMPDIR points into the work directory so a
 # default temporary Maildir or TLS directory is removed with it.
 perf_start_fakemx() {
   local tag=$1 i
@@ -104,11 +105,11 @@ perf_start_fakemx() {
     sleep 0.1
   done
   [[ -n "$FAKEMX_PORT" ]] || { cat "$FAKEMX_OUT" >&2; perf_die "fakemx did not print its port in 30 s"; }
-  FAKEMX_STORAGE=$(sed -n 's/^fakemx: maildir //p' "$FAKEMX_OUT")
-  case "$FAKEMX_STORAGE" in
-    none*) FAKEMX_STORAGE="capture in memory only" ;;
+  FAKEMX_MAILDIR=$(sed -n 's/^fakemx: maildir //p' "$FAKEMX_OUT")
+  case "$FAKEMX_MAILDIR" in
+    none*) FAKEMX_MAILDIR="" FAKEMX_STORAGE="capture in memory only" ;;
     "") FAKEMX_STORAGE="(banner has no maildir line)" ;;
-    *) FAKEMX_STORAGE="Maildir $FAKEMX_STORAGE on $(df -T "$FAKEMX_STORAGE" | awk 'NR==2 {print $2}')" ;;
+    *) FAKEMX_STORAGE="Maildir $FAKEMX_MAILDIR on $(df -T "$FAKEMX_MAILDIR" | awk 'NR==2 {print $2}')" ;;
   esac
 }
 
