@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables set here are read by the sourcing scripts
 # Shared by the scripts in tests/perf/ (sourced, not run): finding Postfix's
 # tools, building or reusing the fakemx binary, starting and stopping fakemx
 # and smtp-sink on free loopback ports, the idle-machine gate, and the one

@@ -26,7 +26,7 @@
 # count, a server died, a client lost its connections), 3 if a script
 # refused to measure under load.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 MESSAGES=${PERF_MESSAGES:-20000}
 SESSIONS=${PERF_SESSIONS:-20}
@@ -49,12 +49,13 @@ LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 WORST=0
 run() {
-  local rc=0
-  echo "run_all: tests/perf/$*" >&2
-  "tests/perf/$@" 2>&1 | tee -a "$LOG" || rc=$?
+  local script=$1 rc=0
+  shift
+  echo "run_all: tests/perf/$script $*" >&2
+  "tests/perf/$script" "$@" 2>&1 | tee -a "$LOG" || rc=$?
   # A refusal (3) is reported as such unless a broken run (1) outranks it.
   if ((rc != 0)); then
-    echo "run_all: tests/perf/$1 exited $rc" | tee -a "$LOG"
+    echo "run_all: tests/perf/$script exited $rc" | tee -a "$LOG"
     if ((rc == 3 && WORST == 0)); then WORST=3; elif ((rc != 3)); then WORST=1; fi
   fi
 }

@@ -70,6 +70,7 @@ perf_setup
 perf_wait_idle
 echo "$PERF_NAME: $MESSAGES messages of ${PERF_SIZE:-1024} bytes, $SESSIONS sessions, $REPS reps, $PERF_CPUS CPUs, load at start $(perf_loads)"
 
+# shellcheck disable=SC2119  # no extra smtp-sink flags: its fastest mode
 perf_start_sink
 
 # run_configuration NAME [FLAGS...]: one fakemx with FLAGS, both modes
