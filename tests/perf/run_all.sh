@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every performance figure of issue 9 in one command, on an idle machine:
 #
-#   tests/perf/run_all.sh            the full measurement (about 15-25 minutes)
+#   tests/perf/run_all.sh            the full measurement (about 10-20 minutes)
 #   tests/perf/run_all.sh --smoke    small counts, 1 repetition: checks that
 #                                    the scripts work, not a measurement
 #
