@@ -148,9 +148,11 @@ struct ServerSession::Impl {
   std::optional<Decision> held;
   // The command line OnCommand deferred or delayed, interpreted on kAccept.
   std::string pending_command;
-  // Scratch for CommandRequest::verb: reused, so upper-casing the verb does
-  // not allocate per command.
-  std::string verb;
+  // Scratch for CommandRequest::verb, so upper-casing it does not allocate
+  // per command: every RFC verb fits `verb_buffer`; a longer first word
+  // (garbage, mostly) goes to `long_verb`, whose capacity is reused.
+  char verb_buffer[16];
+  std::string long_verb;
   HelloRequest pending_hello;
   Envelope pending_mail;
   Recipient pending_rcpt;
@@ -678,12 +680,16 @@ struct ServerSession::Impl {
     return true;
   }
 
-  // CommandRequest::verb: the first word upper-cased into `verb`, whose
-  // capacity is reused from line to line.
+  // CommandRequest::verb: the first word, upper-cased.
   std::string_view UpperVerb(std::string_view line) {
-    verb.assign(FirstWord(line));
-    for (char& c : verb) c = base::ToUpperAscii(c);
-    return verb;
+    std::string_view word = FirstWord(line);
+    char* to = verb_buffer;
+    if (word.size() > sizeof verb_buffer) {
+      long_verb.resize(word.size());
+      to = long_verb.data();
+    }
+    for (size_t i = 0; i < word.size(); ++i) to[i] = base::ToUpperAscii(word[i]);
+    return std::string_view(to, word.size());
   }
 
   // The line as the transcript shows it: as sent, except that an AUTH
@@ -704,7 +710,7 @@ struct ServerSession::Impl {
     if (config.command_events) events.push_back(CommandReceivedEvent{TranscriptLine(line, v)});
     Decision d = policy->OnCommand(CommandRequest{v, line, tls_active, in_transaction, authenticated});
     // The hot path: the default answer is neither copied nor stored.
-    if (d.action == Decision::Action::kAccept && d.delay.count() <= 0) {
+    if (d.action == Decision::Action::kAccept && d.delay.count() <= 0) [[likely]] {
       InterpretCommand(line);
       return;
     }

@@ -333,12 +333,14 @@ class ServerPolicy {
   // kAccept lets the session handle it as usual (its other hooks still
   // apply; its text is not used); kReply, kUnknown, kReject, kStall,
   // kDisconnect, kDrop and kReset answer it instead, and the command has no
-  // other effect. kDefer (DecisionPoint::kCommand) and a delay hold it and
+  // other effect (a BDAT answered so starts no chunk: the bytes that follow
+  // it are read as commands, as by a server that does not know BDAT). kDefer (DecisionPoint::kCommand) and a delay hold it and
   // everything after it; a kAccept through Decide() or after the delay then
   // hands the command to the session as usual. A kReply to HELO/EHLO
   // carries no enhanced code (RFC 2034 §4). Called on the hot path: the
-  // default answer costs the session no allocation.
-  virtual Decision OnCommand(const CommandRequest&) { return Decision::Accept(); }
+  // default answer costs the session no allocation. (`{}` is kAccept, built
+  // without Accept()'s string argument: this runs for every command.)
+  virtual Decision OnCommand(const CommandRequest&) { return {}; }
 
   // The extensions EHLO offers (and the session then accepts) before
   // (tls_active false) and after TLS; nullopt = the config's. Asked at
