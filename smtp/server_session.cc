@@ -73,6 +73,9 @@ std::string SanitizeText(std::string_view text) {
   return s;
 }
 
+// A 4yz or 5yz RFC 5321 §4.2 Reply-code: what a refusal may send.
+bool IsFailureCode(int code) { return code >= 400 && IsReplyCode(code); }
+
 std::string_view EnhancedForCode(int code) {
   switch (code / 100) {
     case 2: return "2.0.0";
@@ -228,9 +231,11 @@ struct ServerSession::Impl {
       Send(code, enh, text, plain);
       return;
     }
+    // A reply the client's parser can take whole (garbage is what `raw` is for).
+    size_t count = std::min(d.lines.size(), kMaxReplyLines);
     std::vector<std::string> lines;
-    lines.reserve(d.lines.size());
-    for (const std::string& l : d.lines) lines.push_back(SanitizeText(l));
+    lines.reserve(count);
+    for (size_t i = 0; i < count; ++i) lines.push_back(SanitizeText(d.lines[i]));
     Reply reply = MakeMultilineReply(code, std::move(lines));
     int klass = code / 100;
     // RFC 2034 §4: every line of a multi-line reply carries the enhanced code.
@@ -291,12 +296,12 @@ struct ServerSession::Impl {
       case Decision::Action::kReject:
       case Decision::Action::kReply:
       case Decision::Action::kUnknown: {
-        int code = (d.code >= 400 && d.code <= 599) ? d.code : 451;
+        int code = IsFailureCode(d.code) ? d.code : 451;
         SendFor(code, d.enhanced, d, d.text.empty() ? "Requested action not taken" : d.text);
         return true;
       }
       case Decision::Action::kDisconnect: {
-        int code = (d.code >= 400 && d.code <= 599) ? d.code : 421;
+        int code = IsFailureCode(d.code) ? d.code : 421;
         SendFor(code, d.enhanced, d,
                 d.text.empty() ? config.hostname + " closing connection" : d.text);
         Close(CloseRequestedEvent::Reason::kPolicy);
@@ -415,9 +420,6 @@ struct ServerSession::Impl {
     }
   }
 
-  // A reply code a kReply may send (RFC 5321 §4.2: 2yz to 5yz).
-  static bool IsReplyCode(int code) { return code >= 200 && code <= 599; }
-
   void ApplyConnect(const Decision& d) {
     if (d.action == Decision::Action::kAccept) {
       std::string text = config.hostname;
@@ -442,7 +444,7 @@ struct ServerSession::Impl {
       // RFC 5321 §3.1: a 554 greeting; the server then waits for QUIT and
       // answers every other command 503. (kReply without a valid code and
       // kUnknown are outside OnConnect's contract and degrade to this.)
-      int code = (d.code >= 400 && d.code <= 599) ? d.code : 554;
+      int code = IsFailureCode(d.code) ? d.code : 554;
       std::string text = config.hostname + " " + (d.text.empty() ? "No SMTP service here" : d.text);
       SendFor(code, "", d, text, /*plain=*/true);
       events.push_back(GreetingSentEvent{code});
@@ -541,12 +543,15 @@ struct ServerSession::Impl {
   }
 
   void ApplyMessage(const Decision& d) {
-    MessageCompleteEvent e{envelope, std::move(message), via_bdat, false};
-    if (!Refuse(d)) {
-      e.accepted = true;
+    // Reported before a refusal's CloseRequestedEvent or StalledEvent, so
+    // that no event ever follows those.
+    const bool accepted = d.action == Decision::Action::kAccept;
+    events.push_back(MessageCompleteEvent{envelope, std::move(message), via_bdat, accepted});
+    if (accepted) {
       SendFor(250, "2.0.0", d, TextOr(d, "OK: message accepted"));
+    } else {
+      Refuse(d);
     }
-    events.push_back(std::move(e));
     ResetTransaction();
   }
 
@@ -1169,7 +1174,7 @@ void ServerSession::Abort(int code, std::string_view enhanced, std::string_view 
     s.Close(CloseRequestedEvent::Reason::kPolicy);
     return;
   }
-  if (code < 400 || code > 599) code = 421;
+  if (!IsFailureCode(code)) code = 421;
   s.Send(code, enhanced, s.config.hostname + " " + std::string(text));
   s.Close(CloseRequestedEvent::Reason::kPolicy);
 }
