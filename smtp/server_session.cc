@@ -456,7 +456,9 @@ struct ServerSession::Impl {
       }
       return;
     }
-    if (d.action == Decision::Action::kDisconnect) events.push_back(GreetingSentEvent{d.code ? d.code : 421});
+    if (d.action == Decision::Action::kDisconnect) {
+      events.push_back(GreetingSentEvent{IsFailureCode(d.code) ? d.code : 421});
+    }
     Refuse(d);
   }
 
