@@ -940,6 +940,21 @@ TEST(ParseScenario, DeepNestingIsAnErrorNotACrash) {
   EXPECT_EQ(Message(s.status()).rfind("deep.yaml:1:", 0), 0u) << s.status();
 }
 
+// fuzz/regressions/fakemx_scenario_parser_fuzzer/timeout-comma: yaml-cpp's
+// LoadAll never returns on ",".
+TEST(ParseScenario, StrayFlowIndicatorIsAnErrorNotAHang) {
+  for (const std::string text : {",", "receivers: [{name: a.test}]\n,\n", "a: 1\n...\n,"}) {
+    SCOPED_TRACE(text);
+    absl::StatusOr<Scenario> s = ParseScenario(text, "comma.yaml");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(Message(s.status()).rfind("comma.yaml:", 0), 0u) << s.status();
+  }
+  absl::StatusOr<Scenario> s = ParseScenario(",", "comma.yaml");
+  EXPECT_EQ(Message(s.status()).rfind("comma.yaml:1:1: a scenario file holds one YAML document", 0),
+            0u)
+      << s.status();
+}
+
 TEST(ParseScenario, NulInTheTextIsRefusedWithItsPosition) {
   const std::string text("receivers:\n  - name: a\0.test\n", 29);
   absl::StatusOr<Scenario> s = ParseScenario(text, "nul.yaml");
