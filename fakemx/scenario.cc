@@ -1332,10 +1332,18 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
   return scenario;
 }
 
-// Where a second YAML document (or content no document can hold) starts:
+// A first pass over the YAML events, before any node is built: it counts
+// the values (yaml-cpp spends ~10 us building each node, so a 1 MiB file of
+// "x," would take seconds; events cost a tenth of that) and stops at
+// kMaxScenarioNodes, which a file the walk accepts never exceeds; and it
+// finds where a second document (or content no document can hold) starts:
 // the mark of its first event, else of its start.
-class StrayContentFinder : public YAML::EventHandler {
+class Prescan : public YAML::EventHandler {
  public:
+  struct TooManyValues {
+    YAML::Mark mark;
+  };
+
   YAML::Mark second_document() const { return content_ ? *content_ : start_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
@@ -1362,8 +1370,10 @@ class StrayContentFinder : public YAML::EventHandler {
  private:
   void Note(const YAML::Mark& mark) {
     if (documents_ >= 2 && !content_) content_ = mark;
+    if (++values_ > kMaxScenarioNodes) throw TooManyValues{mark};
   }
   int documents_ = 0;
+  size_t values_ = 0;
   YAML::Mark start_;
   std::optional<YAML::Mark> content_;
 };
@@ -1436,10 +1446,15 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view s
     // event parser at most tell whether anything follows the first document.
     std::istringstream stream(text);
     YAML::Parser events(stream);
-    StrayContentFinder finder;
-    if (events.HandleNextDocument(finder) && events.HandleNextDocument(finder)) {
-      return parser.Fail(finder.second_document(),
-                         "a scenario file holds one YAML document; this is more");
+    Prescan prescan;
+    try {
+      if (events.HandleNextDocument(prescan) && events.HandleNextDocument(prescan)) {
+        return parser.Fail(prescan.second_document(),
+                           "a scenario file holds one YAML document; this is more");
+      }
+    } catch (const Prescan::TooManyValues& e) {
+      return parser.Fail(e.mark, "more than " + std::to_string(kMaxScenarioNodes) +
+                                     " YAML values; a scenario has far fewer");
     }
     absl::StatusOr<Scenario> scenario = parser.ParseDocument(YAML::Load(text));
     if (scenario.ok() && scenario->name.empty()) scenario->name = FileStem(source);
