@@ -1026,6 +1026,38 @@ TEST(ScenarioCatalogue, GarbageReplies) {
   EXPECT_THAT(c.Send("QUIT\r\n"), StartsWith("221"));
 }
 
+// The same bytes cut differently (pipelined in one read, one byte at a
+// time, at every split point) get the same replies: decisions depend on the
+// traffic, not on how it arrives.
+TEST(ScenarioBehaviour, RepliesDoNotDependOnHowTheInputIsCut) {
+  Receiver r = BaseReceiver();
+  r.chaos = ChaosSpec{};
+  r.chaos->seed = 7;
+  r.chaos->stages = {{"NOOP", 0.5}, {"RCPT", 0.3}, {"any", 0.1}};
+  Rule unknown_user = MakeRule("RCPT", RuleAction::kReject, Reply(550, "5.1.1", "No such user"));
+  unknown_user.match = "unknown*@*";
+  r.rules = {unknown_user};
+  r.tarpit.per_reply = milliseconds(3);
+  const std::string traffic =
+      "EHLO client.test\r\nNOOP\r\nNOOP\r\nMAIL FROM:<a@client.test>\r\n"
+      "RCPT TO:<unknown@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n"
+      "NOOP\r\nRSET\r\nNOOP\r\nQUIT\r\n";
+  auto run = [&](size_t cut, size_t step) {
+    ReceiverState state;
+    Connection c(r, &state);
+    std::string out = c.Start();
+    out += c.Send(traffic.substr(0, cut));
+    for (size_t i = cut; i < traffic.size(); i += step) out += c.Send(traffic.substr(i, step));
+    return out;
+  };
+  const std::string whole = run(traffic.size(), 1);
+  EXPECT_THAT(whole, HasSubstr("550 5.1.1 No such user"));
+  EXPECT_EQ(run(0, 1), whole);
+  for (size_t cut = 0; cut <= traffic.size(); ++cut) {
+    EXPECT_EQ(run(cut, traffic.size()), whole) << "cut at " << cut;
+  }
+}
+
 // ---- Chaos ----------------------------------------------------------------------
 
 // The replies one connection gets for a fixed traffic under chaos.
