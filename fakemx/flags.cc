@@ -122,21 +122,46 @@ const std::set<std::string_view>& ValuedFlags() {
       "--smtp",          "--hostname",       "--maildir",          "--idle-timeout",
       "--session-timeout", "--shutdown-grace", "--max-message-size", "--storage-threads",
       "--data-bare-line-endings", "--data-nul", "--cert", "--tls-versions", "--tls-ciphers",
-      "--tls-groups", "--starttls", "--smtps", "--tls-dir", "--cert-seed"};
+      "--tls-groups", "--starttls", "--smtps", "--tls-dir", "--cert-seed", "--scenario",
+      "--capture-max-sessions", "--capture-max-bytes"};
   return flags;
 }
 
-// Switches: present or not, no value. Each leniency points at its member.
+// Switches: present or not, no value. Each points at the member it sets:
+// a flag of FakemxFlags or a leniency.
 struct Switch {
   std::string_view name;
-  bool smtp::CommandLeniencies::*leniency;  // null for --verbose
+  bool FakemxFlags::*flag;
+  bool smtp::CommandLeniencies::*leniency;
 };
 constexpr Switch kSwitches[] = {
-    {"--verbose", nullptr},
-    {"--allow-space-before-path", &smtp::CommandLeniencies::allow_space_before_path},
-    {"--allow-missing-angle-brackets", &smtp::CommandLeniencies::allow_missing_angle_brackets},
-    {"--allow-helo-address-literal", &smtp::CommandLeniencies::allow_helo_address_literal},
-    {"--allow-long-auth-line", &smtp::CommandLeniencies::allow_long_auth_line},
+    {"--verbose", &FakemxFlags::verbose, nullptr},
+    {"--list-scenarios", &FakemxFlags::list_scenarios, nullptr},
+    {"--allow-space-before-path", nullptr, &smtp::CommandLeniencies::allow_space_before_path},
+    {"--allow-missing-angle-brackets", nullptr,
+     &smtp::CommandLeniencies::allow_missing_angle_brackets},
+    {"--allow-helo-address-literal", nullptr,
+     &smtp::CommandLeniencies::allow_helo_address_literal},
+    {"--allow-long-auth-line", nullptr, &smtp::CommandLeniencies::allow_long_auth_line},
+};
+
+// The flags one receiver's settings come from; see PerReceiverFlags.
+constexpr std::string_view kPerReceiverFlags[] = {
+    "--smtp",
+    "--smtps",
+    "--hostname",
+    "--cert",
+    "--starttls",
+    "--tls-versions",
+    "--tls-ciphers",
+    "--tls-groups",
+    "--max-message-size",
+    "--allow-space-before-path",
+    "--allow-missing-angle-brackets",
+    "--allow-helo-address-literal",
+    "--allow-long-auth-line",
+    "--data-bare-line-endings",
+    "--data-nul",
 };
 
 const Switch* FindSwitch(std::string_view name) {
@@ -225,24 +250,44 @@ std::string FlagValue(const tls::VersionRange& range) { return tls::FormatVersio
 std::string FlagsUsage() {
   return "usage: fakemx [flags]\n"
          "\n"
-         "A fake MX server: accepts SMTP on --smtp and stores every message it\n"
-         "acknowledges with 250 in a Maildir (see fakemx/README.md).\n"
+         "A fake MX server: plays one or more receivers (fake MX hosts) as a scenario\n"
+         "says, accepts SMTP, and records every session and every message it\n"
+         "acknowledges in memory, and with --maildir in a Maildir (see\n"
+         "fakemx/README.md and docs/scenarios.md).\n"
          "\n"
-         "  --smtp=HOST:PORT          listen address (default 127.0.0.1:2525; port 0 picks\n"
-         "                            a free port, printed at start). IPv6: [::1]:2525\n"
+         "  --scenario=NAME|FILE      what to play: a built-in scenario (--list-scenarios)\n"
+         "                            or a YAML file (default good: accepts everything,\n"
+         "                            STARTTLS with a good certificate, on 127.0.0.1:2525)\n"
+         "  --list-scenarios          print the built-in scenarios and exit\n"
+         "  --smtp=HOST:PORT          the receiver's (first) SMTP listener, replacing the\n"
+         "                            scenario's (default: the scenario's; port 0 picks a\n"
+         "                            free port, printed at start). IPv6: [::1]:2525\n"
          "  --hostname=NAME           our name in the greeting and replies (default: the\n"
-         "                            machine's hostname)\n"
-         "  --maildir=DIR             where messages go (default: a fresh temporary\n"
-         "                            directory, printed at start)\n"
+         "                            scenario's, mx.example.test for the built-in ones)\n"
+         "  --maildir=DIR             also spool each message into this Maildir, fsynced\n"
+         "                            before its 250 (default: none, messages are captured\n"
+         "                            in memory only)\n"
+         "  --capture-max-sessions=N  sessions the in-memory capture keeps; the oldest\n"
+         "                            are evicted beyond it (default 10000; 0 keeps none)\n"
+         "  --capture-max-bytes=BYTES message and transcript bytes the capture keeps,\n"
+         "                            about (default 268435456, 256 MiB)\n"
+         "\n"
+         "With a scenario of one receiver, --smtp, --smtps, --hostname, --cert,\n"
+         "--starttls, --tls-*, --max-message-size, the leniencies and --data-* override\n"
+         "its settings when given. With several receivers they are an error (set them\n"
+         "in the scenario file); the other flags apply to any scenario.\n"
+         "\n"
          "  --idle-timeout=SECONDS    close a connection silent for this long with 421\n"
-         "                            (default 300, RFC 5321 §4.5.3.2.7)\n"
+         "                            (default 300, RFC 5321 §4.5.3.2.7; when given, also\n"
+         "                            for receivers whose scenario sets its own)\n"
          "  --session-timeout=SECONDS close any connection after this long with 421\n"
          "                            (default 3600)\n"
          "  --shutdown-grace=SECONDS  on SIGINT/SIGTERM, how long in-flight transactions\n"
          "                            may take to finish (default 30)\n"
          "  --max-message-size=BYTES  largest message accepted, advertised with SIZE\n"
          "                            (default 10485760; at least 65536, RFC 5321 §4.5.3.1.7)\n"
-         "  --storage-threads=N       threads writing and fsyncing messages (default 16);\n"
+         "  --storage-threads=N       threads writing and fsyncing messages into --maildir\n"
+         "                            (default 16);\n"
          "                            0 stores on the network thread (for tmpfs: a slow\n"
          "                            disk then stalls every connection)\n"
          "  --verbose                 log to stderr one line per connection and per reply\n"
@@ -280,10 +325,12 @@ std::string FlagsUsage() {
          "DATA policy applies.\n"
          "\n"
          "TLS (STARTTLS, RFC 3207; implicit TLS, RFC 8314). At start fakemx makes a test\n"
-         "PKI from --cert-seed and writes ca.pem (the root to trust), chain.pem (what it\n"
-         "serves) and key.pem (the leaf's key, mode 0600) into --tls-dir. The certificate\n"
-         "is issued for the --hostname (or the machine's name) when that is a DNS name of\n"
-         "at least two labels, else for mx.test; the name is printed at start.\n"
+         "PKI from --cert-seed and writes ca.pem (the root to trust), chain.pem (what the\n"
+         "first receiver serves) and key.pem (its key, mode 0600) into --tls-dir, and\n"
+         "NAME.chain.pem and NAME.key.pem for every receiver NAME. A certificate is\n"
+         "issued for its receiver's hostname when that is a DNS name of at least two\n"
+         "labels, else for mx.test; the first receiver's is printed at start. The\n"
+         "defaults below are the built-in scenarios'; a scenario file sets its own.\n"
          "  --cert=VARIANT            the certificate served (default good):\n" +
          WrapForUsage(tls::CertVariantNameList()) +
          "  --tls-versions=RANGE      protocol versions, \"1.2-1.3\" (default) or \"1.0\";\n"
@@ -305,17 +352,27 @@ std::string FlagsUsage() {
          "      inject-after-220      220 followed in the same write by plaintext replies\n"
          "                            (tests a client for response injection)\n"
          "  --smtps=HOST:PORT         also listen for implicit TLS (handshake first, then\n"
-         "                            the greeting; no STARTTLS), as on port 465. Off\n"
-         "                            unless given\n"
-         "  --tls-dir=DIR             where ca.pem, chain.pem, key.pem go (default: a\n"
+         "                            the greeting; no STARTTLS), as on port 465,\n"
+         "                            replacing the scenario's smtps listener. Off unless\n"
+         "                            given or in the scenario\n"
+         "  --tls-dir=DIR             where the PEM files go (default: a\n"
          "                            fresh temporary directory, printed at start)\n"
          "  --cert-seed=N             seed of the test PKI (default 1): the same seed\n"
          "                            gives the same keys and certificates\n";
 }
 
+absl::Span<const std::string_view> PerReceiverFlags() { return kPerReceiverFlags; }
+
+std::vector<std::string_view> GivenPerReceiverFlags(const FakemxFlags& flags) {
+  std::vector<std::string_view> given;
+  for (std::string_view name : kPerReceiverFlags) {
+    if (flags.Given(name)) given.push_back(name);
+  }
+  return given;
+}
+
 absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args) {
   FakemxFlags flags;
-  std::set<std::string, std::less<>> seen;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -360,16 +417,35 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       }
       value = args[++i];
     }
-    if (!seen.insert(std::string(name)).second) {
+    if (!flags.given.insert(std::string(name)).second) {
       return absl::InvalidArgumentError(std::string(name) +
                                         " given more than once; give each flag once");
     }
     absl::Status status;
     if (is_switch != nullptr) {
-      if (is_switch->leniency == nullptr) {
-        flags.verbose = true;
+      if (is_switch->flag != nullptr) {
+        flags.*(is_switch->flag) = true;
       } else {
         flags.command_leniencies.*(is_switch->leniency) = true;
+      }
+    } else if (name == "--scenario") {
+      // Which name or file it is, and whether it parses, is decided at
+      // start (fakemx/scenario.h); here only what cannot be either.
+      if (value.empty()) {
+        status = Bad(name, value, "must not be empty (omit it for the default, good)");
+      } else if (value.size() > kMaxScenarioFlag) {
+        status = Bad(name, std::string(value.substr(0, 32)) + "...",
+                     "longer than " + std::to_string(kMaxScenarioFlag) + " characters");
+      } else {
+        flags.scenario = std::string(value);
+      }
+    } else if (name == "--capture-max-sessions") {
+      if (!ParseUnsigned(value, &flags.capture_max_sessions)) {
+        status = Bad(name, value, "not a whole number of sessions");
+      }
+    } else if (name == "--capture-max-bytes") {
+      if (!ParseUnsigned(value, &flags.capture_max_bytes)) {
+        status = Bad(name, value, "not a whole number of bytes");
       }
     } else if (name == "--data-bare-line-endings") {
       status = Bad(name, value, "not a policy; one of " + Choices(kBareLineEndingNames));
@@ -433,7 +509,9 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
       status = CheckHostname(name, value);
       flags.hostname = std::string(value);
     } else if (name == "--maildir") {
-      if (value.empty()) status = Bad(name, value, "must not be empty (omit it for a temporary one)");
+      if (value.empty()) {
+        status = Bad(name, value, "must not be empty (omit it to capture in memory only)");
+      }
       flags.maildir = std::string(value);
     } else if (name == "--idle-timeout") {
       status = ParseSeconds(name, value, &flags.idle_timeout_seconds);
