@@ -134,21 +134,15 @@ std::optional<Switch> FindSwitch(std::string_view name) {
   return std::nullopt;
 }
 
-// A list handed to BoringSSL as a C string at start, where an unknown name
-// is caught (main.cc); here only what cannot be a list of names.
 absl::Status CheckTlsList(std::string_view flag, std::string_view value) {
   if (value.empty()) return Bad(flag, value, "must not be empty (omit the flag for the default)");
-  if (value.size() > kMaxTlsListFlag) {
-    return Bad(flag, std::string(value.substr(0, 32)) + "...",
-               "longer than " + std::to_string(kMaxTlsListFlag) + " characters");
-  }
-  for (char c : value) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F) {
-      return Bad(flag, value, "contains a space, control or non-ASCII character");
-    }
-  }
-  return absl::OkStatus();
+  const absl::Status status = CheckTlsListValue(value);
+  if (status.ok()) return status;
+  const absl::string_view why = status.message();
+  const std::string shown = value.size() > kMaxTlsListFlag
+                                ? std::string(value.substr(0, 32)) + "..."
+                                : std::string(value);
+  return Bad(flag, shown, std::string_view(why.data(), why.size()));
 }
 
 // `words` joined by ", ", wrapped for --help at 80 columns under the
@@ -247,6 +241,23 @@ absl::Status CheckHostnameValue(std::string_view value) {
   return absl::OkStatus();
 }
 
+
+// A list handed to BoringSSL as a C string at start, where an unknown name
+// is caught (main.cc); here only what cannot be a list of names.
+absl::Status CheckTlsListValue(std::string_view value) {
+  if (value.empty()) return absl::InvalidArgumentError("must not be empty");
+  if (value.size() > kMaxTlsListFlag) {
+    return absl::InvalidArgumentError("longer than " + std::to_string(kMaxTlsListFlag) +
+                                      " characters");
+  }
+  for (char c : value) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) {
+      return absl::InvalidArgumentError("contains a space, control or non-ASCII character");
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<smtp::BareLineEndingPolicy> ParseBareLineEndingPolicy(std::string_view name) {
   for (const BareLineEndingName& n : kBareLineEndingNames) {

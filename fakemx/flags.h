@@ -160,6 +160,11 @@ absl::Status ParseHostPort(std::string_view value, std::string* host, uint16_t* 
 // printable ASCII without spaces (RFC 5321 §4.5.3.1.2, §2.3.5). Errors say why.
 absl::Status CheckHostnameValue(std::string_view value);
 
+// Whether `value` can be a --tls-ciphers / --tls-groups list: 1 to
+// kMaxTlsListFlag octets of printable ASCII without spaces. Names are
+// checked by BoringSSL when the context is built. Errors say why.
+absl::Status CheckTlsListValue(std::string_view value);
+
 // The --help text.
 std::string FlagsUsage();
 

@@ -42,6 +42,27 @@ inline constexpr size_t kMaxRulesPerReceiver = 1024;
 inline constexpr size_t kMaxReplyLines = 100;
 // A delay longer than a day is a typo (milliseconds written as seconds?).
 inline constexpr std::chrono::milliseconds kMaxScenarioDelay = std::chrono::hours(24);
+// YAML nodes the parser visits, an alias counted at every use: yaml-cpp
+// shares an aliased node instead of copying it, so a "billion laughs" file
+// is small in memory but exponential to walk. A scenario written by hand
+// has hundreds; 256 receivers with 16 rules each, a few tens of thousands.
+inline constexpr size_t kMaxScenarioNodes = 100000;
+// A raw reply is test garbage, not a message.
+inline constexpr size_t kMaxRawReplyBytes = 64 * 1024;
+inline constexpr size_t kMaxEhloKeywords = 64;
+inline constexpr size_t kMaxCredentials = 1024;
+inline constexpr size_t kMaxChaosReplies = 64;
+inline constexpr size_t kMaxGreylistEntries = 10000000;
+// Names of scenarios and rules, descriptions, user names and passwords.
+inline constexpr size_t kMaxScenarioName = 64;
+inline constexpr size_t kMaxScenarioDescription = 200;
+inline constexpr size_t kMaxCredentialBytes = 255;
+// limits: a receiver may allow more than the RFC 5321 floors (§4.5.3.1),
+// never less, and not absurdly more.
+inline constexpr size_t kMaxScenarioRecipients = 100000;
+inline constexpr size_t kMaxScenarioCommandLine = 64 * 1024;
+inline constexpr size_t kMaxScenarioTextLine = 1024 * 1024;
+inline constexpr uint64_t kMaxScenarioMessageSize = uint64_t{1} << 32;
 
 // Where a value came from, for errors and for naming rules in captures.
 struct SourcePosition {
