@@ -686,7 +686,8 @@ absl::Status Parser::Tls(const Field& f, TlsSpec* out, std::set<std::string>* ke
           out->reply = reply;
           return absl::OkStatus();
         }
-        MXKIT_SCENARIO_TRY(Scalar(v, "a name", &text));
+        // Printable ASCII first: the tls/ parsers repeat the value in errors.
+        MXKIT_SCENARIO_TRY(String(v, kMaxTlsListFlag, true, &text));
         if (key == "behaviour") {
           absl::StatusOr<tls::StartTlsBehaviour> b = tls::ParseStartTlsBehaviour(text);
           if (!b.ok()) {
@@ -706,8 +707,7 @@ absl::Status Parser::Tls(const Field& f, TlsSpec* out, std::set<std::string>* ke
         } else if (key == "versions") {
           absl::StatusOr<tls::VersionRange> r = tls::ParseVersionRange(text);
           if (!r.ok()) {
-            return Fail(v.mark(),
-                        v.path + ": " + Quote(text) + ": " + base::StatusText(r.status()));
+            return Fail(v.mark(), v.path + ": " + base::StatusText(r.status()));
           }
           out->profile.versions = *r;
         } else {
@@ -1402,7 +1402,9 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view s
     return parser.Fail(e.mark, "YAML nested more than " + std::to_string(e.depth()) +
                                    " levels deep; yaml-cpp refuses it");
   } catch (const YAML::Exception& e) {
-    return parser.Fail(e.mark, "YAML syntax error: " + e.msg);
+    // yaml-cpp's messages may repeat input (an anchor's name).
+    return parser.Fail(e.mark, "YAML syntax error: " +
+                                   (IsPrintableAscii(e.msg) ? e.msg : Quote(e.msg)));
   } catch (const std::exception& e) {
     return parser.Fail(YAML::Mark(), std::string("could not read the YAML: ") + e.what());
   } catch (...) {

@@ -71,9 +71,10 @@ struct SourcePosition {
 };
 
 // A reply a scenario sends in place of the session's own.
+//   reply: "550 5.1.1 No such user"      # CODE [ENHANCED] [TEXT]
 //   reply: {code: 550, enhanced: 5.1.1, text: "No such user"}
 //   reply: {code: 250, lines: [first, second]}
-//   reply: {raw: "garbage\r\n"}          # YAML double-quoted escapes
+//   reply: {raw: "garbage\x00\xff\r\n"}  # one octet per character, U+0000-U+00FF
 struct ScenarioReply {
   int code = 0;             // 200-599; 0 only with raw
   std::string enhanced;     // "5.1.1"; must match the code's class; empty = the session's
@@ -114,7 +115,7 @@ struct Rule {
   std::optional<size_t> after_recipients;  // RCPT: at least this many already accepted
   std::optional<uint64_t> size_over;       // MAIL SIZE= or message: more octets than this
   std::optional<uint64_t> nth;      // only the Nth time this rule matches in a connection (1-based)
-  // Effect.
+  // Effect. Without `action:` a rule needs a reply and is kReply.
   RuleAction action = RuleAction::kReply;
   std::optional<ScenarioReply> reply;
   std::chrono::milliseconds delay{0};  // before the reply (or the close)
@@ -233,8 +234,10 @@ struct Receiver {
   TarpitSpec tarpit;
   DisconnectSpec disconnect;
   std::optional<ChaosSpec> chaos;
-  // smtp/ leniencies by name (allow-space-before-path, ...), the DATA policies
-  // (data_bare_line_endings: accept-lf, ...; data_nul: accept) and limits.
+  // smtp/ leniencies by name (leniencies: [allow-space-before-path, ...]),
+  // the DATA policies by the names of fakemx's flags
+  // (data_bare_line_endings: accept-bare-lf-as-line-end, ...; data_nul:
+  // pass-through) and limits.
   smtp::CommandLeniencies leniencies;
   smtp::BareLineEndingPolicy data_bare_line_endings = smtp::BareLineEndingPolicy::kReject;
   smtp::NulPolicy data_nul = smtp::NulPolicy::kReject;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -200,6 +201,18 @@ TEST(ScenarioCatalogue, SummaryIsTheFilesDescriptionAndFitsOneLine) {
     EXPECT_EQ(s->name, e.name);  // the file's name: matches its file name
     EXPECT_LE(e.summary.size(), kMaxScenarioDescription);
     EXPECT_EQ(e.yaml.substr(0, 2), "# ");  // the "what a client sees" header
+  }
+}
+
+TEST(ScenarioCatalogue, DocsShowEveryEntryExactlyAsCompiledIn) {
+  std::ifstream in("docs/scenarios.md", std::ios::binary);
+  ASSERT_TRUE(in) << "docs/scenarios.md is not in the test's runfiles";
+  const std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const CatalogueEntry& e : ScenarioCatalogue()) {
+    SCOPED_TRACE(std::string(e.name));
+    EXPECT_NE(docs.find("### " + std::string(e.name) + "\n"), std::string::npos);
+    EXPECT_NE(docs.find("```yaml\n" + std::string(e.yaml) + "```\n"), std::string::npos)
+        << "docs/scenarios.md shows another version of fakemx/scenarios/" << e.name << ".yaml";
   }
 }
 
