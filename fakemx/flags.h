@@ -131,6 +131,40 @@ absl::Span<const std::string_view> PerReceiverFlags();
 // The per-receiver flags in `flags.given`, in PerReceiverFlags order.
 std::vector<std::string_view> GivenPerReceiverFlags(const FakemxFlags& flags);
 
+// Name tables shared with scenario files (fakemx/scenario.h), so a policy
+// or leniency is spelled the same on the command line and in YAML.
+//
+// "reject", "pass-through", "accept-bare-lf-as-line-end", ...: the values
+// of --data-bare-line-endings. Errors say "not a policy; one of ...".
+absl::StatusOr<smtp::BareLineEndingPolicy> ParseBareLineEndingPolicy(std::string_view name);
+std::string BareLineEndingPolicyNameList();  // every name, joined by ", "
+// "reject", "pass-through": the values of --data-nul.
+absl::StatusOr<smtp::NulPolicy> ParseNulPolicy(std::string_view name);
+std::string NulPolicyNameList();
+
+// A leniency of smtp/command.h: the switch is "--" + name.
+struct CommandLeniencyName {
+  std::string_view name;  // "allow-space-before-path"
+  bool smtp::CommandLeniencies::*member;
+};
+absl::Span<const CommandLeniencyName> CommandLeniencyNames();
+std::string CommandLeniencyNameList();  // every name, joined by ", "
+
+// "HOST:PORT" as --smtp takes it: an IPv4 literal or a bracketed IPv6
+// literal ("[::1]:25"; host stored without brackets), port 0-65535. Names
+// are not resolved. Errors (InvalidArgument) say what is wrong, without
+// repeating the value.
+absl::Status ParseHostPort(std::string_view value, std::string* host, uint16_t* port);
+
+// Whether `value` can be our name in 220/250 replies: 1-255 octets of
+// printable ASCII without spaces (RFC 5321 §4.5.3.1.2, §2.3.5). Errors say why.
+absl::Status CheckHostnameValue(std::string_view value);
+
+// Whether `value` can be a --tls-ciphers / --tls-groups list: 1 to
+// kMaxTlsListFlag octets of printable ASCII without spaces. Names are
+// checked by BoringSSL when the context is built. Errors say why.
+absl::Status CheckTlsListValue(std::string_view value);
+
 // The --help text.
 std::string FlagsUsage();
 

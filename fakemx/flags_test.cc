@@ -258,6 +258,23 @@ TEST(ParseFlags, HelpWarnsThatSmugglingPoliciesAreVulnerable) {
   }
 }
 
+// --help is read in a terminal: no line wider than 80 columns (characters,
+// not octets: "§" is two).
+TEST(ParseFlags, HelpFitsEightyColumns) {
+  const std::string usage = FlagsUsage();
+  size_t start = 0;
+  while (start < usage.size()) {
+    size_t end = usage.find('\n', start);
+    if (end == std::string::npos) end = usage.size();
+    size_t columns = 0;
+    for (size_t i = start; i < end; ++i) {
+      if ((static_cast<unsigned char>(usage[i]) & 0xC0) != 0x80) ++columns;
+    }
+    EXPECT_LE(columns, 80u) << usage.substr(start, end - start);
+    start = end + 1;
+  }
+}
+
 TEST(ParseFlags, HelpWins) {
   auto flags = Parse({"--idle-timeout=5", "--help", "--bogus"});
   ASSERT_TRUE(flags.ok()) << flags.status();
