@@ -126,7 +126,7 @@ bad_certificate() {
   fi
   # One message from smtplib, one from swaks --tls, and wrong-host's from
   # swaks --tls-verify.
-  expect_stored $([[ $variant == wrong-host ]] && echo 3 || echo 2)
+  expect_stored "$([[ $variant == wrong-host ]] && echo 3 || echo 2)"
 }
 
 # STARTTLS advertised and answered CODE TEXT: swaks --tls gives up (29),
