@@ -91,30 +91,59 @@ class CaptureStore {
   CaptureStore& operator=(const CaptureStore&) = delete;
 
   // A new session; `session.id` is assigned. Evicts the oldest sessions as
-  // needed. The returned handle stays valid (and writable) even after the
-  // session has been evicted: writes to it are then simply not visible.
+  // needed (with max_sessions 0, the new one at once). The returned handle
+  // stays valid (and writable) even after the session has been evicted:
+  // writes to it are then simply not visible.
   std::shared_ptr<CapturedSession> Open(CapturedSession session);
-  // Appends to the transcript (bounded by max_transcript_bytes).
+  // Appends to the transcript (bounded by max_transcript_bytes: beyond it
+  // the entry is counted in transcript_dropped instead). On a session no
+  // longer in the store (evicted, cleared) it does nothing, so a long
+  // connection whose session was evicted cannot grow memory unaccounted.
   void Append(CapturedSession& session, TranscriptEntry::Kind kind, int64_t offset_us,
               std::string_view text);
-  // Adds a message (assigns its id) and returns the id.
+  // Adds a message (assigns its id) and returns the id. Counted in
+  // messages_total either way; on a session no longer in the store the
+  // message is not kept and is counted in messages_evicted. A message that
+  // takes the store over max_bytes evicts the oldest sessions, and so
+  // possibly its own (a single session larger than max_bytes is not kept).
   uint64_t AddMessage(CapturedSession& session, CapturedMessage message);
-  // Marks the session ended.
+  // Marks the session ended (also on a handle no longer in the store).
   void Close(CapturedSession& session, int64_t ended_at_us, std::string_view reason);
 
   // Oldest first.
   std::vector<std::shared_ptr<const CapturedSession>> Sessions() const;
   std::shared_ptr<const CapturedSession> Session(uint64_t id) const;
   CaptureStats stats() const;
-  // Forgets everything (stats' *_total counters keep counting).
+  // Forgets every session: sessions, messages and bytes drop to 0; the
+  // *_total and *_evicted counters keep counting (cleared sessions are not
+  // evictions). Handles still held stay writable, as after eviction.
   void Clear();
 
  private:
-  void Account(int64_t delta);
+  // What the store holds for one session: the shared handle, and what the
+  // store has accounted for it. The accounting lives here, not in the
+  // session, because the handle's owner may edit the session directly (it
+  // is a plain struct): eviction subtracts exactly what was added, whatever
+  // the session holds by then.
+  struct Entry {
+    std::shared_ptr<CapturedSession> session;
+    size_t bytes = 0;             // in stats_.bytes for this session
+    size_t transcript_bytes = 0;  // text kept, against max_transcript_bytes
+    size_t messages = 0;          // in stats_.messages for this session
+  };
+
+  // The entry of `session` while it is in the store; null once it has been
+  // evicted or cleared (or for a session that never came from Open).
+  Entry* Find(const CapturedSession& session);
+  const Entry* FindId(uint64_t id) const;
+  void Account(Entry& entry, size_t bytes);
+  // Evicts the oldest sessions until both limits hold again.
   void EvictAsNeeded();
 
   CaptureLimits limits_;
-  std::deque<std::shared_ptr<CapturedSession>> sessions_;
+  // Oldest first; ids are consecutive (Open appends, eviction pops the
+  // front, Clear empties), so a session's index is its id minus the front's.
+  std::deque<Entry> entries_;
   CaptureStats stats_;
   uint64_t next_session_id_ = 1;
   uint64_t next_message_id_ = 1;

@@ -5,11 +5,15 @@
 #define MXKIT_FAKEMX_FLAGS_H_
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "fakemx/capture.h"
 #include "smtp/command.h"
 #include "smtp/data.h"
 #include "smtp/limits.h"
@@ -40,13 +44,18 @@ inline constexpr int64_t kMaxTimeoutSeconds = 24 * 60 * 60;
 // longer than this is no list of names (BoringSSL's whole cipher table
 // spelled out is about 1 KiB).
 inline constexpr size_t kMaxTlsListFlag = 4096;
+// --scenario names a catalogue entry or a file; PATH_MAX (Linux, 4096) bounds
+// any path open() accepts.
+inline constexpr size_t kMaxScenarioFlag = 4096;
+// The scenario fakemx runs without --scenario.
+inline constexpr std::string_view kDefaultScenario = "good";
 
 struct FakemxFlags {
   // --smtp=HOST:PORT, HOST an IPv4 literal or a bracketed IPv6 literal.
   std::string smtp_host = "127.0.0.1";
   uint16_t smtp_port = 2525;
-  std::string hostname;  // empty = the machine's hostname
-  std::string maildir;   // empty = a fresh temporary directory
+  std::string hostname;  // empty = the scenario's (its first receiver's)
+  std::string maildir;   // empty = no Maildir: messages are captured in memory only
   int64_t idle_timeout_seconds = kDefaultIdleTimeoutSeconds;
   int64_t session_timeout_seconds = kDefaultSessionTimeoutSeconds;
   int64_t shutdown_grace_seconds = kDefaultShutdownGraceSeconds;
@@ -72,6 +81,23 @@ struct FakemxFlags {
   std::string tls_dir;      // --tls-dir; empty = a fresh temporary directory
   uint64_t cert_seed = 1;   // --cert-seed: same seed, same keys and certificates
 
+  // --scenario=NAME|FILE: a catalogue name, or a YAML file (a path: it
+  // contains '/' or ends in .yaml/.yml); empty = kDefaultScenario.
+  std::string scenario;
+  // --list-scenarios: print the catalogue, one "NAME  summary" line each, and exit.
+  bool list_scenarios = false;
+  // --capture-max-sessions / --capture-max-bytes: the bounds of the
+  // in-memory capture (fakemx/capture.h); beyond them the oldest sessions
+  // are evicted. 0 sessions keeps none (only the counters).
+  uint64_t capture_max_sessions = CaptureLimits{}.max_sessions;
+  uint64_t capture_max_bytes = CaptureLimits{}.max_bytes;
+
+  // Every flag given on the command line, by name ("--hostname",
+  // "--verbose"), so a scenario's own settings yield only to flags given
+  // explicitly, and a flag that cannot apply can be refused by name.
+  std::set<std::string, std::less<>> given;
+  bool Given(std::string_view name) const { return given.find(name) != given.end(); }
+
   bool help = false;
   bool version = false;
 };
@@ -93,6 +119,51 @@ std::string_view FlagValue(smtp::NulPolicy policy);
 std::string_view FlagValue(tls::CertVariant variant);
 std::string_view FlagValue(tls::StartTlsBehaviour behaviour);
 std::string FlagValue(const tls::VersionRange& range);
+
+// The flags that set one receiver's listeners or behaviour (--smtp,
+// --hostname, the TLS, limit, leniency and DATA flags): with a scenario of
+// one receiver they override its settings; with several they are an error,
+// because no receiver is "the" one they would apply to. The others
+// (--maildir, --verbose, --tls-dir, --cert-seed, the timeouts, the storage
+// and capture flags) concern the whole process and apply to any scenario.
+absl::Span<const std::string_view> PerReceiverFlags();
+
+// The per-receiver flags in `flags.given`, in PerReceiverFlags order.
+std::vector<std::string_view> GivenPerReceiverFlags(const FakemxFlags& flags);
+
+// Name tables shared with scenario files (fakemx/scenario.h), so a policy
+// or leniency is spelled the same on the command line and in YAML.
+//
+// "reject", "pass-through", "accept-bare-lf-as-line-end", ...: the values
+// of --data-bare-line-endings. Errors say "not a policy; one of ...".
+absl::StatusOr<smtp::BareLineEndingPolicy> ParseBareLineEndingPolicy(std::string_view name);
+std::string BareLineEndingPolicyNameList();  // every name, joined by ", "
+// "reject", "pass-through": the values of --data-nul.
+absl::StatusOr<smtp::NulPolicy> ParseNulPolicy(std::string_view name);
+std::string NulPolicyNameList();
+
+// A leniency of smtp/command.h: the switch is "--" + name.
+struct CommandLeniencyName {
+  std::string_view name;  // "allow-space-before-path"
+  bool smtp::CommandLeniencies::*member;
+};
+absl::Span<const CommandLeniencyName> CommandLeniencyNames();
+std::string CommandLeniencyNameList();  // every name, joined by ", "
+
+// "HOST:PORT" as --smtp takes it: an IPv4 literal or a bracketed IPv6
+// literal ("[::1]:25"; host stored without brackets), port 0-65535. Names
+// are not resolved. Errors (InvalidArgument) say what is wrong, without
+// repeating the value.
+absl::Status ParseHostPort(std::string_view value, std::string* host, uint16_t* port);
+
+// Whether `value` can be our name in 220/250 replies: 1-255 octets of
+// printable ASCII without spaces (RFC 5321 §4.5.3.1.2, §2.3.5). Errors say why.
+absl::Status CheckHostnameValue(std::string_view value);
+
+// Whether `value` can be a --tls-ciphers / --tls-groups list: 1 to
+// kMaxTlsListFlag octets of printable ASCII without spaces. Names are
+// checked by BoringSSL when the context is built. Errors say why.
+absl::Status CheckTlsListValue(std::string_view value);
 
 // The --help text.
 std::string FlagsUsage();

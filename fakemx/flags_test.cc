@@ -1,5 +1,6 @@
 #include "fakemx/flags.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,77 @@ TEST(ParseFlags, DefaultsFollowTheRfcAndTheBrief) {
   EXPECT_FALSE(flags->smtps);
   EXPECT_EQ(flags->tls_dir, "");
   EXPECT_EQ(flags->cert_seed, 1u);
+  // Scenarios: good unless named; capture bounded as capture.h says.
+  EXPECT_EQ(flags->scenario, "");
+  EXPECT_FALSE(flags->list_scenarios);
+  EXPECT_EQ(flags->capture_max_sessions, CaptureLimits{}.max_sessions);
+  EXPECT_EQ(flags->capture_max_bytes, CaptureLimits{}.max_bytes);
+  EXPECT_TRUE(flags->given.empty());
+}
+
+TEST(ParseFlags, AcceptsTheScenarioAndCaptureFlags) {
+  auto flags = Parse({"--scenario=greylist", "--capture-max-sessions", "0",
+                      "--capture-max-bytes=1048576", "--list-scenarios"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->scenario, "greylist");
+  EXPECT_EQ(flags->capture_max_sessions, 0u);
+  EXPECT_EQ(flags->capture_max_bytes, 1048576u);
+  EXPECT_TRUE(flags->list_scenarios);
+  EXPECT_FALSE(flags->verbose);
+  auto file = Parse({"--scenario", "/tmp/my scenario.yaml"});
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->scenario, "/tmp/my scenario.yaml");
+}
+
+// A scenario's settings yield only to flags given explicitly, so the parser
+// records each one by name, whichever form it was given in, and only those.
+TEST(ParseFlags, RecordsEveryFlagGivenByName) {
+  auto flags = Parse({"--smtp=127.0.0.1:0", "--hostname", "mx.test", "--verbose",
+                      "--allow-long-auth-line", "--cert=good", "--capture-max-bytes=10"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  const std::set<std::string, std::less<>> want = {"--smtp", "--hostname", "--verbose",
+                                                   "--allow-long-auth-line", "--cert",
+                                                   "--capture-max-bytes"};
+  EXPECT_EQ(flags->given, want);
+  EXPECT_TRUE(flags->Given("--cert"));  // given, though equal to the default
+  EXPECT_FALSE(flags->Given("--starttls"));
+  EXPECT_FALSE(flags->Given("--maildir"));
+}
+
+TEST(GivenPerReceiverFlags, ListsOnlyFlagsThatSetOneReceiverInTheirOrder) {
+  struct Row {
+    std::vector<std::string_view> args;
+    std::vector<std::string_view> want;
+  };
+  const Row rows[] = {
+      {{}, {}},
+      // Process-wide flags are fine with any number of receivers.
+      {{"--maildir=/tmp/m", "--verbose", "--tls-dir=/tmp/t", "--cert-seed=2",
+        "--idle-timeout=5", "--session-timeout=6", "--shutdown-grace=7", "--storage-threads=0",
+        "--capture-max-sessions=1", "--capture-max-bytes=1", "--scenario=good"},
+       {}},
+      {{"--data-nul=reject", "--smtp=127.0.0.1:0", "--verbose", "--hostname=mx.test"},
+       {"--smtp", "--hostname", "--data-nul"}},
+      {{"--smtps=127.0.0.1:0", "--cert=expired", "--starttls=hide", "--tls-versions=1.2",
+        "--tls-ciphers=ECDHE-RSA-AES128-SHA", "--tls-groups=X25519",
+        "--max-message-size=65536", "--allow-space-before-path",
+        "--allow-missing-angle-brackets", "--allow-helo-address-literal",
+        "--allow-long-auth-line", "--data-bare-line-endings=reject"},
+       {"--smtps", "--cert", "--starttls", "--tls-versions", "--tls-ciphers", "--tls-groups",
+        "--max-message-size", "--allow-space-before-path", "--allow-missing-angle-brackets",
+        "--allow-helo-address-literal", "--allow-long-auth-line",
+        "--data-bare-line-endings"}},
+  };
+  for (const Row& row : rows) {
+    auto flags = Parse(row.args);
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(GivenPerReceiverFlags(*flags), row.want);
+  }
+  // Every per-receiver flag is a flag the parser knows.
+  for (std::string_view name : PerReceiverFlags()) {
+    const std::string usage = FlagsUsage();
+    EXPECT_NE(usage.find(std::string(name)), std::string::npos) << name;
+  }
 }
 
 TEST(ParseFlags, AcceptsEveryTlsFlag) {
@@ -179,8 +251,27 @@ TEST(ParseFlags, HelpWarnsThatSmugglingPoliciesAreVulnerable) {
         "--allow-helo-address-literal", "--allow-long-auth-line", "--data-bare-line-endings",
         "--data-nul", "--verbose", "--version", "accept-bare-cr-or-lf-as-line-end", "--cert",
         "--tls-versions", "--tls-ciphers", "--tls-groups", "--starttls", "--smtps", "--tls-dir",
-        "--cert-seed", "missing-intermediate", "inject-after-220", "mx.test"}) {
+        "--cert-seed", "missing-intermediate", "inject-after-220", "mx.test", "--scenario",
+        "--list-scenarios", "--capture-max-sessions", "--capture-max-bytes",
+        "docs/scenarios.md", "NAME.chain.pem"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
+}
+
+// --help is read in a terminal: no line wider than 80 columns (characters,
+// not octets: "§" is two).
+TEST(ParseFlags, HelpFitsEightyColumns) {
+  const std::string usage = FlagsUsage();
+  size_t start = 0;
+  while (start < usage.size()) {
+    size_t end = usage.find('\n', start);
+    if (end == std::string::npos) end = usage.size();
+    size_t columns = 0;
+    for (size_t i = start; i < end; ++i) {
+      if ((static_cast<unsigned char>(usage[i]) & 0xC0) != 0x80) ++columns;
+    }
+    EXPECT_LE(columns, 80u) << usage.substr(start, end - start);
+    start = end + 1;
   }
 }
 
@@ -189,6 +280,15 @@ TEST(ParseFlags, HelpWins) {
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_TRUE(flags->help);
   EXPECT_NE(FlagsUsage().find("--max-message-size"), std::string::npos);
+}
+
+TEST(ParseFlags, AScenarioLongerThanAnyPathIsRefusedQuotingItsStart) {
+  const std::string longest = "--scenario=" + std::string(kMaxScenarioFlag, 'a');
+  EXPECT_TRUE(Parse({longest}).ok());
+  auto flags = Parse({longest + "a"});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_EQ(std::string(flags.status().message()),
+            "--scenario=" + std::string(32, 'a') + "...: longer than 4096 characters");
 }
 
 TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
@@ -228,7 +328,23 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
        "--storage-threads=257: not a number of threads from 0 to 256"},
       {{"--hostname="}, "--hostname=: must not be empty (omit the flag for the default)"},
       {{"--hostname=a b"}, "--hostname=a b: contains a space, control or non-ASCII character"},
-      {{"--maildir="}, "--maildir=: must not be empty (omit it for a temporary one)"},
+      {{"--maildir="}, "--maildir=: must not be empty (omit it to capture in memory only)"},
+      {{"--scenario="}, "--scenario=: must not be empty (omit it for the default, good)"},
+      {{"--scenario"}, "--scenario needs a value: --scenario=VALUE"},
+      {{"--scenario", "--list-scenarios"},
+       "--scenario needs a value, but the next argument --list-scenarios is a flag; write "
+       "--scenario=VALUE to give a value that starts with --"},
+      {{"--scenario=good", "--scenario=tarpit"},
+       "--scenario given more than once; give each flag once"},
+      {{"--list-scenarios=yes"},
+       "--list-scenarios=yes: --list-scenarios is a switch and takes no value"},
+      {{"--capture-max-sessions=-1"},
+       "--capture-max-sessions=-1: not a whole number of sessions"},
+      {{"--capture-max-sessions=1e6"},
+       "--capture-max-sessions=1e6: not a whole number of sessions"},
+      {{"--capture-max-bytes=256M"}, "--capture-max-bytes=256M: not a whole number of bytes"},
+      {{"--capture-max-bytes=18446744073709551616"},
+       "--capture-max-bytes=18446744073709551616: not a whole number of bytes"},
       {{"--idle-timeout=5", "--idle-timeout=6"},
        "--idle-timeout given more than once; give each flag once"},
       // fakemx --maildir --smtp=... once created a directory named "--smtp=...".

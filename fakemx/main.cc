@@ -2,11 +2,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,22 +19,53 @@
 
 #include "base/absl_interop.h"
 #include "base/version.h"
+#include "fakemx/capture.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
+#include "fakemx/scenario.h"
+#include "fakemx/scenario_behaviour.h"
+#include "fakemx/scenario_flags.h"
 #include "fakemx/server.h"
 #include "fakemx/tls_setup.h"
 
 namespace {
 
 namespace asio = boost::asio;
-using mxkit::fakemx::FakemxFlags;
-
+namespace fakemx = mxkit::fakemx;
+using fakemx::FakemxFlags;
 using mxkit::base::StatusText;
 
-std::string MachineHostname() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
+// Exit codes: a usage error (bad flag, bad scenario) is 2, a failure to
+// start (a port taken, a directory not writable) is 1.
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+// Open files fakemx wants: 10,000 concurrent connections (issue 9's idle
+// connection test) plus listeners, the Maildir, TLS files and stdio.
+constexpr rlim_t kWantedOpenFiles = 10050;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit: the default soft limit
+// (1024 on Debian) would refuse the 1,021st connection with EMFILE.
+void RaiseOpenFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    std::perror("fakemx: warning: getrlimit(RLIMIT_NOFILE)");
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < kWantedOpenFiles) {
+    std::fprintf(stderr,
+                 "fakemx: warning: open file limit %llu (hard limit %llu) is below %llu; "
+                 "fewer than 10000 concurrent connections will be accepted (raise it with "
+                 "ulimit -Hn, or LimitNOFILE= under systemd)\n",
+                 static_cast<unsigned long long>(limit.rlim_cur),
+                 static_cast<unsigned long long>(limit.rlim_max),
+                 static_cast<unsigned long long>(kWantedOpenFiles));
+  }
 }
 
 // A fresh directory under $TMPDIR (or /tmp) that only we use.
@@ -43,106 +77,192 @@ std::string MakeTemporaryDirectory(std::string_view prefix) {
   return path;
 }
 
+std::string Format(const asio::ip::tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().is_v6()
+                                  ? "[" + endpoint.address().to_string() + "]"
+                                  : endpoint.address().to_string();
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+int ListScenarios() {
+  size_t width = 0;
+  for (const fakemx::CatalogueEntry& e : fakemx::ScenarioCatalogue()) {
+    width = std::max(width, e.name.size());
+  }
+  for (const fakemx::CatalogueEntry& e : fakemx::ScenarioCatalogue()) {
+    std::printf("%-*.*s  %.*s\n", static_cast<int>(width), static_cast<int>(e.name.size()),
+                e.name.data(), static_cast<int>(e.summary.size()), e.summary.data());
+  }
+  return 0;
+}
+
+// Where a listener of `receiver` came from, for an error.
+std::string ListenerPlace(const fakemx::Scenario& scenario, const fakemx::Receiver& receiver,
+                          const fakemx::ListenerSpec& listener) {
+  if (listener.position.line > 0) {
+    return scenario.source + ":" + std::to_string(listener.position.line) + ":" +
+           std::to_string(listener.position.column) + ": ";
+  }
+  return "scenario " + scenario.name + ", receiver " + receiver.name + ": ";
+}
+
 int Run(const FakemxFlags& flags) {
-  const std::string hostname = flags.hostname.empty() ? MachineHostname() : flags.hostname;
-  // TLS first: every --tls-* flag is checked against BoringSSL here, before
-  // anything is created or bound.
+  RaiseOpenFileLimit();
+
+  // The scenario first: a bad file is reported before anything is created
+  // or bound.
+  const std::string scenario_name =
+      flags.scenario.empty() ? std::string(fakemx::kDefaultScenario) : flags.scenario;
+  absl::StatusOr<fakemx::Scenario> scenario = fakemx::ResolveScenario(scenario_name);
+  if (!scenario.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(scenario.status()).c_str());
+    return kExitUsage;
+  }
+  if (scenario->receivers.empty()) {
+    std::fprintf(stderr, "fakemx: scenario %s has no receivers\n", scenario->name.c_str());
+    return kExitUsage;
+  }
+  if (absl::Status s = fakemx::ApplyFlagsToScenario(flags, *scenario); !s.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(s).c_str());
+    return kExitUsage;
+  }
+  const fakemx::Receiver& first = scenario->receivers.front();
+
+  // Every listener address is an IP literal (the parser and the flags check
+  // that); converting them here still fails cleanly rather than throwing.
+  std::vector<std::vector<fakemx::ListenerOptions>> listeners;
+  for (const fakemx::Receiver& r : scenario->receivers) {
+    std::vector<fakemx::ListenerOptions>& out = listeners.emplace_back();
+    for (const fakemx::ListenerSpec& l : r.listeners) {
+      boost::system::error_code ec;
+      const asio::ip::address address = asio::ip::make_address(l.host, ec);
+      if (ec) {
+        std::fprintf(stderr, "fakemx: %slistener %s: not an IP address\n",
+                     ListenerPlace(*scenario, r, l).c_str(), l.host.c_str());
+        return kExitUsage;
+      }
+      out.push_back({asio::ip::tcp::endpoint(address, l.port),
+                     l.mode == fakemx::ListenerMode::kSmtps});
+    }
+  }
+
+  // TLS next: every TLS setting is checked against BoringSSL here, before
+  // anything is bound.
   std::string tls_dir = flags.tls_dir;
   if (tls_dir.empty()) {
     tls_dir = MakeTemporaryDirectory("fakemx-tls");
     if (tls_dir.empty()) {
       std::perror("fakemx: cannot create a temporary --tls-dir");
-      return 1;
+      return kExitFailure;
     }
   }
-  const std::string certificate_hostname = mxkit::fakemx::CertificateHostname(hostname);
-  absl::StatusOr<mxkit::fakemx::TlsSetup> tls =
-      mxkit::fakemx::SetUpTls(flags, certificate_hostname, tls_dir);
+  absl::StatusOr<fakemx::ScenarioTls> tls = fakemx::SetUpScenarioTls(*scenario, flags, tls_dir);
   if (!tls.ok()) {
     std::fprintf(stderr, "fakemx: %s\n", StatusText(tls.status()).c_str());
-    return 1;
+    return tls.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
 
-  std::string maildir_path = flags.maildir;
-  if (maildir_path.empty()) {
-    maildir_path = MakeTemporaryDirectory("fakemx");
-    if (maildir_path.empty()) {
-      std::perror("fakemx: cannot create a temporary Maildir");
-      return 1;
+  // Without --maildir, messages live in the capture only: no disk, no fsync.
+  std::unique_ptr<fakemx::Maildir> maildir;
+  if (!flags.maildir.empty()) {
+    auto opened = fakemx::Maildir::Open(flags.maildir, {.hostname = first.hostname});
+    if (!opened.ok()) {
+      std::fprintf(stderr, "fakemx: --maildir: %s\n", StatusText(opened.status()).c_str());
+      return kExitFailure;
     }
+    maildir = *std::move(opened);
   }
-  auto maildir = mxkit::fakemx::Maildir::Open(maildir_path, {.hostname = hostname});
-  if (!maildir.ok()) {
-    std::fprintf(stderr, "fakemx: --maildir: %s\n", StatusText(maildir.status()).c_str());
-    return 1;
-  }
+  fakemx::CaptureStore capture({.max_sessions = static_cast<size_t>(flags.capture_max_sessions),
+                                .max_bytes = static_cast<size_t>(flags.capture_max_bytes)});
 
-  mxkit::fakemx::ServerOptions options;
-  options.endpoint = {asio::ip::make_address(flags.smtp_host), flags.smtp_port};
-  options.session.hostname = hostname;
-  options.session.limits.max_message_size = flags.max_message_size;
-  options.session.command_leniencies = flags.command_leniencies;
-  options.session.data_bare_line_endings = flags.data_bare_line_endings;
-  options.session.data_nul = flags.data_nul;
+  fakemx::ServerOptions options;
   options.verbose = flags.verbose;
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
   options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
   options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
   options.storage_threads = static_cast<size_t>(flags.storage_threads);
-  options.tls_context = tls->context;
-  options.tls_certificate = tls->certificate_variant;
-  options.behaviour = mxkit::fakemx::ReceiverBehaviourFactory(flags.starttls);
-  if (flags.smtps) {
-    options.smtps_endpoint =
-        asio::ip::tcp::endpoint(asio::ip::make_address(flags.smtps_host), flags.smtps_port);
+  options.scenario = scenario->name;
+  options.capture = &capture;
+  for (size_t i = 0; i < scenario->receivers.size(); ++i) {
+    const fakemx::Receiver& r = scenario->receivers[i];
+    const fakemx::ReceiverTls& rt = tls->receivers[i];
+    fakemx::ReceiverOptions ro;
+    ro.name = r.name;
+    ro.listeners = listeners[i];
+    ro.session = fakemx::ReceiverSessionConfig(r, mxkit::smtp::ServerSessionConfig{},
+                                               rt.context != nullptr);
+    // The receiver and its cross-connection state (greylist, ordinals)
+    // live as long as the factory, i.e. the server.
+    ro.behaviour = fakemx::ScenarioBehaviourFactory(std::make_shared<const fakemx::Receiver>(r),
+                                                    std::make_shared<fakemx::ReceiverState>());
+    ro.tls_context = rt.context;
+    ro.tls_certificate = rt.certificate_variant;
+    ro.idle_timeout = r.idle_timeout;
+    options.receivers.push_back(std::move(ro));
   }
 
   asio::io_context io(1);
-  mxkit::fakemx::Server server(io, options, maildir->get());
+  fakemx::Server server(io, options, maildir.get());
   if (absl::Status s = server.Listen(); !s.ok()) {
-    std::fprintf(stderr, "fakemx: --smtp/--smtps: %s\n", StatusText(s).c_str());
-    return 1;
+    std::fprintf(stderr, "fakemx: listen: %s\n", StatusText(s).c_str());
+    return kExitFailure;
   }
-  const auto format = [](const asio::ip::tcp::endpoint& endpoint) {
-    const std::string address = endpoint.address().is_v6()
-                                    ? "[" + endpoint.address().to_string() + "]"
-                                    : endpoint.address().to_string();
-    return address + ":" + std::to_string(endpoint.port());
-  };
 
   // One fact per line, flushed, so a test can start us on port 0 and read
-  // the real port; "listening" comes last, when connections are accepted.
-  std::printf("fakemx: hostname %s\n", hostname.c_str());
-  std::printf("fakemx: maildir %s\n", (*maildir)->root().c_str());
-  std::printf("fakemx: tls-dir %s\n", tls->dir.c_str());
-  std::printf("fakemx: certificate %s for %s\n", tls->certificate_variant.c_str(),
-              tls->certificate_hostname.c_str());
-  std::printf("fakemx: starttls %s\n",
-              std::string(mxkit::fakemx::FlagValue(flags.starttls)).c_str());
-  if (flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kReject &&
-      flags.data_bare_line_endings != mxkit::smtp::BareLineEndingPolicy::kPassThrough) {
-    std::fprintf(stderr,
-                 "fakemx: warning: --data-bare-line-endings=%s makes this server vulnerable to "
-                 "SMTP smuggling, on purpose (CVE-2023-51764/51765/51766)\n",
-                 std::string(mxkit::fakemx::FlagValue(flags.data_bare_line_endings)).c_str());
+  // the real ports; "listening on smtp" comes last, when connections are
+  // accepted on every listener.
+  const fakemx::ReceiverTls& first_tls = tls->receivers.front();
+  std::printf("fakemx: scenario %s\n", scenario->name.c_str());
+  std::printf("fakemx: hostname %s\n", first.hostname.c_str());
+  if (maildir) {
+    std::printf("fakemx: maildir %s\n", maildir->root().c_str());
+  } else {
+    std::printf("fakemx: maildir none (capture in memory only)\n");
   }
-  if (flags.cert == mxkit::tls::CertVariant::kWildcard &&
-      std::count(tls->certificate_hostname.begin(), tls->certificate_hostname.end(), '.') < 2) {
+  std::printf("fakemx: tls-dir %s\n", tls->dir.c_str());
+  if (first_tls.context != nullptr) {
+    std::printf("fakemx: certificate %s for %s\n", first_tls.certificate_variant.c_str(),
+                first_tls.certificate_hostname.c_str());
+    std::printf("fakemx: starttls %s\n",
+                std::string(fakemx::FlagValue(first.tls.profile.starttls)).c_str());
+  } else {
+    std::printf("fakemx: certificate none (TLS off)\n");
+    std::printf("fakemx: starttls off (TLS off)\n");
+  }
+  const std::vector<fakemx::BoundListener> bound = server.listeners();
+  for (const fakemx::BoundListener& l : bound) {
+    std::printf("fakemx: receiver %s %s %s\n", l.receiver.c_str(),
+                l.implicit_tls ? "smtps" : "smtp", Format(l.endpoint).c_str());
+  }
+  for (const std::string& warning : fakemx::ScenarioWarnings(flags, *scenario)) {
+    std::fprintf(stderr, "fakemx: warning: %s\n", warning.c_str());
+  }
+  for (const fakemx::ReceiverTls& rt : tls->receivers) {
+    const std::string& host = rt.certificate_hostname;
+    if (rt.context == nullptr || rt.certificate_variant != "wildcard" ||
+        std::count(host.begin(), host.end(), '.') >= 2) {
+      continue;
+    }
     // RFC 6125 §6.4.3 leaves it to clients; OpenSSL (and so s_client, swaks,
     // curl and Python) never matches a star with fewer than two labels after it.
     std::fprintf(stderr,
                  "fakemx: warning: --cert=wildcard for %s issues *.%s, which clients refuse "
                  "(no wildcard over a single label); give --hostname three or more labels, "
                  "e.g. mx.example.test, to test a wildcard they accept\n",
-                 tls->certificate_hostname.c_str(),
-                 tls->certificate_hostname.substr(tls->certificate_hostname.find('.') + 1).c_str());
+                 host.c_str(), host.substr(host.find('.') + 1).c_str());
   }
-  if (const auto smtps = server.smtps_local_endpoint()) {
-    std::printf("fakemx: listening on smtps %s\n", format(*smtps).c_str());
+  // The first receiver's first listener of each kind; the plain one last
+  // (a test waits for it), or the implicit-TLS one when there is no plain.
+  std::optional<asio::ip::tcp::endpoint> smtp, smtps;
+  for (const fakemx::BoundListener& l : bound) {
+    if (l.receiver != first.name) continue;
+    std::optional<asio::ip::tcp::endpoint>& slot = l.implicit_tls ? smtps : smtp;
+    if (!slot) slot = l.endpoint;
   }
-  // Last: a test waits for this line.
-  std::printf("fakemx: listening on smtp %s\n", format(server.local_endpoint()).c_str());
+  if (smtps) std::printf("fakemx: listening on smtps %s\n", Format(*smtps).c_str());
+  if (smtp) std::printf("fakemx: listening on smtp %s\n", Format(*smtp).c_str());
   std::fflush(stdout);
+  std::fflush(stderr);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signals_seen = 0;
@@ -170,7 +290,7 @@ int Run(const FakemxFlags& flags) {
   server.Start();
   io.run();
 
-  const mxkit::fakemx::ServerStats stats = server.stats();
+  const fakemx::ServerStats stats = server.stats();
   std::printf("fakemx: stopped; %llu messages stored, %llu storage failures, %llu connections\n",
               static_cast<unsigned long long>(stats.messages_stored),
               static_cast<unsigned long long>(stats.storage_failures),
@@ -185,18 +305,19 @@ int main(int argc, char** argv) {
   // Asio sends with MSG_NOSIGNAL; this also covers anything else.
   signal(SIGPIPE, SIG_IGN);
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  absl::StatusOr<FakemxFlags> flags = mxkit::fakemx::ParseFlags(args);
+  absl::StatusOr<FakemxFlags> flags = fakemx::ParseFlags(args);
   if (!flags.ok()) {
     std::fprintf(stderr, "fakemx: %s\n", StatusText(flags.status()).c_str());
-    return 2;
+    return kExitUsage;
   }
   if (flags->help) {
-    std::fputs(mxkit::fakemx::FlagsUsage().c_str(), stdout);
+    std::fputs(fakemx::FlagsUsage().c_str(), stdout);
     return 0;
   }
   if (flags->version) {
     std::printf("fakemx %s\n", mxkit::kMxkitVersion);
     return 0;
   }
+  if (flags->list_scenarios) return ListScenarios();
   return Run(*flags);
 }

@@ -42,6 +42,27 @@ inline constexpr size_t kMaxRulesPerReceiver = 1024;
 inline constexpr size_t kMaxReplyLines = 100;
 // A delay longer than a day is a typo (milliseconds written as seconds?).
 inline constexpr std::chrono::milliseconds kMaxScenarioDelay = std::chrono::hours(24);
+// YAML nodes the parser visits, an alias counted at every use: yaml-cpp
+// shares an aliased node instead of copying it, so a "billion laughs" file
+// is small in memory but exponential to walk. A scenario written by hand
+// has hundreds; 256 receivers with 16 rules each, a few tens of thousands.
+inline constexpr size_t kMaxScenarioNodes = 100000;
+// A raw reply is test garbage, not a message.
+inline constexpr size_t kMaxRawReplyBytes = 64 * 1024;
+inline constexpr size_t kMaxEhloKeywords = 64;
+inline constexpr size_t kMaxCredentials = 1024;
+inline constexpr size_t kMaxChaosReplies = 64;
+inline constexpr size_t kMaxGreylistEntries = 10000000;
+// Names of scenarios and rules, descriptions, user names and passwords.
+inline constexpr size_t kMaxScenarioName = 64;
+inline constexpr size_t kMaxScenarioDescription = 200;
+inline constexpr size_t kMaxCredentialBytes = 255;
+// limits: a receiver may allow more than the RFC 5321 floors (§4.5.3.1),
+// never less, and not absurdly more.
+inline constexpr size_t kMaxScenarioRecipients = 100000;
+inline constexpr size_t kMaxScenarioCommandLine = 64 * 1024;
+inline constexpr size_t kMaxScenarioTextLine = 1024 * 1024;
+inline constexpr uint64_t kMaxScenarioMessageSize = uint64_t{1} << 32;
 
 // Where a value came from, for errors and for naming rules in captures.
 struct SourcePosition {
@@ -50,9 +71,10 @@ struct SourcePosition {
 };
 
 // A reply a scenario sends in place of the session's own.
+//   reply: "550 5.1.1 No such user"      # CODE [ENHANCED] [TEXT]
 //   reply: {code: 550, enhanced: 5.1.1, text: "No such user"}
 //   reply: {code: 250, lines: [first, second]}
-//   reply: {raw: "garbage\r\n"}          # YAML double-quoted escapes
+//   reply: {raw: "garbage\x00\xff\r\n"}  # one octet per character, U+0000-U+00FF
 struct ScenarioReply {
   int code = 0;             // 200-599; 0 only with raw
   std::string enhanced;     // "5.1.1"; must match the code's class; empty = the session's
@@ -93,7 +115,7 @@ struct Rule {
   std::optional<size_t> after_recipients;  // RCPT: at least this many already accepted
   std::optional<uint64_t> size_over;       // MAIL SIZE= or message: more octets than this
   std::optional<uint64_t> nth;      // only the Nth time this rule matches in a connection (1-based)
-  // Effect.
+  // Effect. Without `action:` a rule needs a reply and is kReply.
   RuleAction action = RuleAction::kReply;
   std::optional<ScenarioReply> reply;
   std::chrono::milliseconds delay{0};  // before the reply (or the close)
@@ -212,8 +234,10 @@ struct Receiver {
   TarpitSpec tarpit;
   DisconnectSpec disconnect;
   std::optional<ChaosSpec> chaos;
-  // smtp/ leniencies by name (allow-space-before-path, ...), the DATA policies
-  // (data_bare_line_endings: accept-lf, ...; data_nul: accept) and limits.
+  // smtp/ leniencies by name (leniencies: [allow-space-before-path, ...]),
+  // the DATA policies by the names of fakemx's flags
+  // (data_bare_line_endings: accept-bare-lf-as-line-end, ...; data_nul:
+  // pass-through) and limits.
   smtp::CommandLeniencies leniencies;
   smtp::BareLineEndingPolicy data_bare_line_endings = smtp::BareLineEndingPolicy::kReject;
   smtp::NulPolicy data_nul = smtp::NulPolicy::kReject;

@@ -10,6 +10,38 @@
 // whatever is sent. Each decision a scenario (not the session) made is
 // noted (Behaviour::TakeNotes) with the rule's name.
 //
+// Where each part is judged:
+//   - Rules for HELO/EHLO, MAIL, RCPT, DATA, STARTTLS and AUTH that reject,
+//     accept, stall or close are judged in the session's hook for that
+//     step, after the session's own syntax and sequence checks, on the
+//     parsed envelope (the MAIL/RCPT address without <>, the HELO domain,
+//     the AUTH mechanism). Rules at `any`, rules for every other verb, and
+//     rules that answer instead of the command (reply, unknown) are judged
+//     when the line arrives (OnCommand), before the session parses it: their
+//     `match` sees the argument as sent (for MAIL/RCPT the path between
+//     "<" and ">"). Line rules are tried before hook rules. A rule at
+//     `connect` matches on the client's address, at `message` on the
+//     reverse path.
+//   - AUTH required is the session's check (ServerExtensions::auth_required,
+//     530 5.7.0), made with its sequence checks: after line rules, before
+//     the MAIL hook's rules. It is noted here.
+//   - Greylisting: at RCPT, on (client address, reverse path, forward path).
+//   - Chaos: each visit of a stage listed in the chaos section draws two
+//     numbers from a SplitMix64 stream (seeded from the seed and the
+//     connection's ordinal; exact 64-bit integer arithmetic, so the same on
+//     every platform): a probability and which reply. The draw happens at
+//     every visit whatever else decides, in a fixed order (`any`, then the
+//     verb), so the same traffic gives the same replies. A stage is visited
+//     where its rules are judged: a hooked verb in its hook, other verbs and
+//     `any` per command line, `connect` at the greeting, `message` at the
+//     end of data. A 421 closes; other codes refuse the step.
+//   - Tarpit (per_reply): once per reply: the greeting, every command line
+//     (whatever answers it), the final reply to DATA content and each
+//     AUTH continuation step. Rule delays add to it.
+//   - The greeting's first line begins with the hostname (RFC 5321 §4.2),
+//     added unless the scenario's text starts with it; 421 closes, another
+//     4xx/5xx serves only QUIT (the session's RFC 5321 §3.1 behaviour).
+//
 // Everything here is sans-IO and single-threaded (the server's io_context):
 // the fuzz target fakemx_scenario_connection drives it without sockets.
 
@@ -21,6 +53,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "fakemx/behaviour.h"
 #include "fakemx/scenario.h"
@@ -49,6 +82,17 @@ class ReceiverState {
   bool GreylistPasses(const std::string& client, const std::string& sender,
                       const std::string& recipient, std::chrono::milliseconds delay,
                       size_t max_entries);
+  // GreylistPasses, saying which of its cases applied (for the capture's
+  // notes). Addresses are compared ASCII case-insensitively (as postgrey
+  // does: a client that changes case on retry is the same client).
+  enum class GreylistVerdict {
+    kFirstAttempt,  // triplet not seen before (or forgotten): recorded now, refused
+    kTooEarly,      // seen, `delay` not yet over since first seen: refused
+    kPasses,        // seen at least `delay` ago: accepted
+  };
+  GreylistVerdict CheckGreylist(const std::string& client, const std::string& sender,
+                                const std::string& recipient, std::chrono::milliseconds delay,
+                                size_t max_entries);
   size_t greylist_size() const;
 
   std::chrono::steady_clock::time_point now() const { return now_(); }
@@ -59,6 +103,13 @@ class ReceiverState {
   uint64_t next_ordinal_ = 0;
   std::unique_ptr<Greylist> greylist_;
 };
+
+// Whether `text` matches the glob `pattern`: `*` is any run of octets
+// (also none), `?` exactly one, everything else itself, ASCII
+// case-insensitively (addresses and verbs are compared so in SMTP; RFC 5321
+// §2.4). Linear in |pattern| x |text| at worst, so hostile rules and
+// addresses cannot blow up.
+bool ScenarioGlobMatches(std::string_view pattern, std::string_view text);
 
 // The per-connection behaviour for `receiver` (which, like `state`, must
 // outlive every behaviour made). `info.ordinal` must come from

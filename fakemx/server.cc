@@ -1,5 +1,8 @@
 #include "fakemx/server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -37,6 +40,10 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // handshake_failure(40)) in a TLS 1.0 record header (0x0301), which every
 // client version parses before version negotiation.
 constexpr char kHandshakeFailureAlert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28};
+// Reads one connection makes in a row, when the client keeps its socket
+// full (a large message), before the others get a turn.
+constexpr int kMaxInlineReads = 4;
+
 // RFC 8446 §5.1 (and RFC 5246 §6.2.1): a TLSPlaintext record carries at most
 // 2^14 octets; a longer length field is not a ClientHello worth waiting for.
 constexpr size_t kTlsRecordHeader = 5;
@@ -57,16 +64,40 @@ int64_t NowMicros() {
       .count();
 }
 
-ConnectionInfo DescribePeer(const tcp::socket& socket, bool implicit_tls) {
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().is_v6()
+                                  ? "[" + endpoint.address().to_string() + "]"
+                                  : endpoint.address().to_string();
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls, uint64_t ordinal) {
   ConnectionInfo info;
   info.implicit_tls = implicit_tls;
+  info.ordinal = ordinal;
   error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   if (!ec) {
     info.client_address = remote.address().to_string();
     info.client_port = remote.port();
   }
+  const tcp::endpoint local = socket.local_endpoint(ec);
+  if (!ec) {
+    info.local_address = local.address().to_string();
+    info.local_port = local.port();
+  }
   return info;
+}
+
+// Each connection holds a socket, and 10,000 of them (issue 9) exceed the
+// usual soft limit of 1024 descriptors; the hard limit is what the
+// administrator allows. Best effort: without it accept fails with EMFILE
+// and backs off (kAcceptRetryDelay), it does not crash.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 class Connection;
@@ -74,40 +105,99 @@ class Connection;
 }  // namespace
 
 struct Server::Impl {
+  // A receiver as the server runs it.
+  struct Receiver {
+    ReceiverOptions options;
+    std::chrono::seconds idle_timeout;
+    uint64_t accepted = 0;  // connections so far, for ConnectionInfo::ordinal
+  };
+  // One listening socket of a receiver.
+  struct Listener {
+    Listener(asio::io_context& io, Receiver* receiver, ListenerOptions options)
+        : receiver(receiver), options(std::move(options)), acceptor(io), retry(io) {}
+    Receiver* receiver;
+    ListenerOptions options;
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;  // after a failed accept
+  };
+
   Impl(asio::io_context& io, ServerOptions options, Maildir* maildir)
       : io(io),
         options(std::move(options)),
         maildir(maildir),
-        acceptor(io),
-        smtps_acceptor(io),
-        accept_retry(io),
-        smtps_accept_retry(io),
         grace_timer(io),
-        storage(io, maildir, this->options.storage_threads) {
-    if (!this->options.behaviour) {
-      this->options.behaviour = ReceiverBehaviourFactory(tls::StartTlsBehaviour::kOffer);
+        read_buffer(new char[kReadBufferSize]) {
+    std::vector<ReceiverOptions> configured = std::move(this->options.receivers);
+    this->options.receivers.clear();
+    if (configured.empty()) configured.push_back(SingleReceiver(this->options));
+    for (ReceiverOptions& r : configured) {
+      if (!r.behaviour) r.behaviour = ReceiverBehaviourFactory(tls::StartTlsBehaviour::kOffer);
+      auto receiver = std::make_unique<Receiver>();
+      receiver->idle_timeout = r.idle_timeout.value_or(this->options.idle_timeout);
+      receiver->options = std::move(r);
+      for (const ListenerOptions& l : receiver->options.listeners) {
+        listeners.push_back(std::make_unique<Listener>(io, receiver.get(), l));
+      }
+      receivers.push_back(std::move(receiver));
+    }
+    // Without a Maildir a message is only captured: nothing to wait for,
+    // so no storage threads either.
+    if (maildir != nullptr) {
+      storage = std::make_unique<StorageQueue>(io, maildir, this->options.storage_threads);
     }
   }
 
-  void Accept(tcp::acceptor& from, bool implicit_tls);
+  // The one receiver the single-receiver fields of ServerOptions describe.
+  static ReceiverOptions SingleReceiver(const ServerOptions& options) {
+    ReceiverOptions r;
+    r.name = options.session.hostname;
+    r.listeners.push_back({options.endpoint, /*implicit_tls=*/false});
+    if (options.smtps_endpoint) r.listeners.push_back({*options.smtps_endpoint, true});
+    r.session = options.session;
+    r.behaviour = options.behaviour;
+    r.tls_context = options.tls_context;
+    r.tls_certificate = options.tls_certificate;
+    return r;
+  }
+
+  void Accept(Listener& listener);
   void Remove(Connection* connection);
   void MaybeDone();
+  void CloseAcceptors() {
+    error_code ignored;
+    for (const auto& l : listeners) {
+      l->acceptor.close(ignored);
+      l->retry.cancel();
+    }
+  }
   std::vector<std::shared_ptr<Connection>> Snapshot() const {
     std::vector<std::shared_ptr<Connection>> all;
     all.reserve(connections.size());
     for (const auto& [raw, conn] : connections) all.push_back(conn);
     return all;
   }
+  // The first receiver's first listener of the kind, if any.
+  const Listener* FirstListener(bool implicit_tls) const {
+    if (receivers.empty()) return nullptr;
+    for (const auto& l : listeners) {
+      if (l->receiver == receivers.front().get() && l->options.implicit_tls == implicit_tls) {
+        return l.get();
+      }
+    }
+    return nullptr;
+  }
 
   asio::io_context& io;
   ServerOptions options;
   Maildir* maildir;
-  tcp::acceptor acceptor;
-  tcp::acceptor smtps_acceptor;  // open only with options.smtps_endpoint
-  asio::steady_timer accept_retry;
-  asio::steady_timer smtps_accept_retry;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+  std::vector<std::unique_ptr<Listener>> listeners;
   asio::steady_timer grace_timer;
-  StorageQueue storage;
+  // Every plain read lands here: one io_context thread, and a connection
+  // hands what it read to its session before the handler returns, so one
+  // buffer serves all of them and an idle connection holds none.
+  std::unique_ptr<char[]> read_buffer;
+  std::unique_ptr<StorageQueue> storage;  // null without a Maildir
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
   ServerStats stats;
   bool shutting_down = false;
@@ -118,29 +208,55 @@ struct Server::Impl {
 namespace {
 
 // The driver of one connection: moves bytes between a Transport and a
-// ServerSession, runs the timers, shutdown and storage deferral, and asks
-// the connection's Behaviour what to answer. At most one transport
-// operation (a read, a write, a handshake) is outstanding at a time:
-// replies are flushed before more input is read, which bounds what a
-// pipelining client can make us buffer (RFC 2920 §3.1 lets a server do
-// exactly this).
+// ServerSession, runs the timers, shutdown and storage deferral, carries out
+// what the session and the connection's Behaviour ask for (delays, stalls,
+// resets, trickled replies, a drop mid-DATA) and records the session in the
+// capture store. At most one transport operation (a read, a write, a
+// handshake) is outstanding at a time: replies are flushed before more input
+// is read, which bounds what a pipelining client can make us buffer (RFC 2920
+// §3.1 lets a server do exactly this).
+//
+// Timeouts and waits of our own: one timer (deadline_timer_) times whatever
+// the connection is doing now: a client read or write (the idle timeout), a
+// delayed decision (the tarpit delay), the gap between trickled bytes, a
+// stall. A delay is not a client wait: the idle timeout does not run during
+// it (the client is waiting for us) and starts again with the next read. The
+// session timeout, a shutdown (between transactions, or once its grace is
+// over) cut a delay short: the held decision is dropped and 421 is sent
+// instead. A stall has a fixed deadline, the idle timeout from when it began
+// (a hung server does not notice client traffic); it then closes without any
+// reply, as do a shutdown and the session timeout.
 class Connection : public std::enable_shared_from_this<Connection>,
                    private smtp::ServerPolicy {
  public:
-  Connection(Server::Impl* server, tcp::socket socket, bool implicit_tls)
+  Connection(Server::Impl* server, Server::Impl::Receiver* receiver, tcp::socket socket,
+             bool implicit_tls)
       : server_(server),
-        info_(DescribePeer(socket, implicit_tls)),
+        receiver_(receiver),
+        info_(DescribeConnection(socket, implicit_tls, receiver->accepted++)),
+        accepted_at_(std::chrono::steady_clock::now()),
         transport_(std::move(socket)),
-        idle_timer_(transport_.socket().get_executor()),
+        deadline_timer_(transport_.socket().get_executor()),
         session_timer_(transport_.socket().get_executor()),
-        behaviour_(server->options.behaviour(info_)),
-        session_(SessionConfig(*server, *behaviour_, implicit_tls), this),
-        read_buffer_(new char[kReadBufferSize]) {
-    const bool v6 = info_.client_address.find(':') != std::string::npos;
-    peer_ = (v6 ? "[" + info_.client_address + "]" : info_.client_address) + ":" +
-            std::to_string(info_.client_port);
+        behaviour_(receiver->options.behaviour(info_)),
+        idle_timeout_(behaviour_->idle_timeout().value_or(receiver->idle_timeout)),
+        per_byte_delay_(behaviour_->per_byte_delay()),
+        drop_after_data_bytes_(behaviour_->drop_after_data_bytes()),
+        session_(SessionConfig(*server, *receiver, *behaviour_, implicit_tls), this) {
     error_code ec;
     transport_.socket().set_option(tcp::no_delay(true), ec);
+    if (server_->options.capture != nullptr) {
+      CapturedSession c;
+      c.receiver = receiver_->options.name;
+      c.scenario = server_->options.scenario;
+      c.started_at_us = NowMicros();
+      c.client_address = info_.client_address;
+      c.client_port = info_.client_port;
+      c.local_address = info_.local_address;
+      c.local_port = info_.local_port;
+      c.implicit_tls = implicit_tls;
+      capture_ = server_->options.capture->Open(std::move(c));
+    }
   }
 
   void Start() {
@@ -154,44 +270,86 @@ class Connection : public std::enable_shared_from_this<Connection>,
       StartHandshake();
       return;
     }
+    Stamp();
     session_.Start();
+    AfterSessionStep();
     Pump();
   }
 
   // Shutdown began: leave between transactions, finish the one in progress.
+  // A stalled connection has no transaction that could finish: it is
+  // closed, without a reply, as a hung server would be.
   void BeginDrain() {
     draining_ = true;
-    if (op_ == Op::kRead && !InTransaction()) CancelRead();
+    Stamp();
+    if (op_ == Op::kStall) {
+      Close();
+    } else if (op_ == Op::kRead && !InTransaction()) {
+      CancelRead();
+    } else if (op_ == Op::kDelay && !InTransaction()) {
+      CutDelay();
+    }
   }
 
   // The grace period is over: answer 421 now unless a message is being
   // stored (its reply comes first, then the 421). A reply being written
-  // (perhaps a 250) may finish, within kFinalReplyTimeout. A handshake (or
-  // a STARTTLS fault) in progress has no SMTP to answer in: it is closed.
+  // (perhaps a 250) may finish, within kFinalReplyTimeout; a trickled one is
+  // written out at once. A handshake (or a STARTTLS fault) in progress has
+  // no SMTP to answer in: it is closed, as is a stall.
   void ForceClose() {
     draining_ = true;
     grace_over_ = true;
-    if (op_ == Op::kRead) {
-      CancelRead();
-    } else if (op_ == Op::kWrite) {
-      ArmIdleTimer(kFinalReplyTimeout);
-    } else if (op_ == Op::kHandshake || op_ == Op::kFault) {
-      Close();
+    Stamp();
+    switch (op_) {
+      case Op::kRead:
+        CancelRead();
+        return;
+      case Op::kWrite:
+        ArmDeadline(kFinalReplyTimeout);
+        return;
+      case Op::kTrickleGap:
+        op_ = Op::kNone;
+        WriteTrickle();
+        return;
+      case Op::kDelay:
+        CutDelay();
+        return;
+      case Op::kHandshake:
+      case Op::kFault:
+      case Op::kStall:
+        Close();
+        return;
+      case Op::kNone:
+        return;
     }
   }
 
  private:
-  enum class Op { kNone, kRead, kWrite, kHandshake, kFault };
+  enum class Op {
+    kNone,
+    kRead,        // waiting for the client's bytes (idle timeout)
+    kWrite,       // writing to the client (idle timeout, or kFinalReplyTimeout)
+    kHandshake,   // TLS handshake (idle timeout)
+    kFault,       // a STARTTLS fault reading raw bytes (idle timeout)
+    kDelay,       // holding a delayed decision (its delay)
+    kTrickleGap,  // between two bytes of a per-byte write (per_byte_delay)
+    kStall,       // stalled: reading and discarding (fixed deadline)
+  };
+
+  // Who gets the bytes of the shared-buffer read in progress.
+  enum class ReadFor { kSession, kFault, kStall };
 
   static smtp::ServerSessionConfig SessionConfig(const Server::Impl& server,
+                                                 const Server::Impl::Receiver& receiver,
                                                  const Behaviour& behaviour, bool implicit_tls) {
-    smtp::ServerSessionConfig config = server.options.session;
+    smtp::ServerSessionConfig config = receiver.options.session;
     config.implicit_tls = implicit_tls;
     // On the implicit-TLS listener the session does not advertise it (TLS
     // is active) and answers a STARTTLS "503 TLS already active", as
     // after a STARTTLS handshake.
     config.extensions.starttls =
-        server.options.tls_context != nullptr && behaviour.advertises_starttls();
+        receiver.options.tls_context != nullptr && behaviour.advertises_starttls();
+    config.command_events = server.options.capture != nullptr;
     return config;
   }
 
@@ -228,18 +386,47 @@ class Connection : public std::enable_shared_from_this<Connection>,
     return Immediate(behaviour_->OnAuth(request));
   }
   smtp::Decision OnStartTls() override { return Immediate(behaviour_->OnStartTls()); }
+  smtp::Decision OnCommand(const smtp::CommandRequest& request) override {
+    return Immediate(behaviour_->OnCommand(request));
+  }
+  std::optional<smtp::ServerExtensions> Extensions(bool tls_active) override {
+    return behaviour_->Extensions(tls_active);
+  }
 
-  // The 250 waits for the Maildir: the session holds the reply while a
-  // storage thread writes, fsyncs and renames, then OnStored answers. A
-  // message the behaviour refuses is not stored.
+  // With a Maildir the 250 waits for it: the session holds the reply while
+  // a storage thread writes, fsyncs and renames, then OnStored answers.
+  // Without one the message is only captured, when the session's
+  // MessageCompleteEvent says it was answered 2xx. A message the behaviour
+  // refuses is neither stored nor captured as a message.
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
-    const smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
+    smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
+    pending_delivery_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
+    if (server_->maildir == nullptr && capture_ == nullptr) return verdict;
+    Delivery delivery = MakeDelivery(envelope);
+    if (server_->maildir == nullptr) {
+      pending_delivery_ = std::move(delivery);
+      return verdict;
+    }
+    // The behaviour's delay (a tarpit) still applies, after storing.
+    stored_reply_delay_ = verdict.delay;
+    if (capture_ != nullptr) pending_delivery_ = delivery;
+    if (server_->storage->inline_storage()) {
+      return Stored(server_->maildir->Deliver(delivery, message));
+    }
+    server_->storage->Push({std::move(delivery), std::string(message),
+                            [self = shared_from_this()](absl::StatusOr<std::string> result) {
+                              self->OnStored(std::move(result));
+                            }});
+    return smtp::Decision::Defer();
+  }
+
+  Delivery MakeDelivery(const smtp::Envelope& envelope) const {
     Delivery delivery;
     delivery.received_at_us = NowMicros();
     delivery.client_address = info_.client_address;
     delivery.client_port = info_.client_port;
-    delivery.server_hostname = server_->options.session.hostname;
+    delivery.server_hostname = receiver_->options.session.hostname;
     if (hello_) {
       delivery.esmtp = hello_->extended;
       delivery.helo = hello_->domain;
@@ -254,14 +441,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     delivery.body = BodyName(envelope.body);
     delivery.smtputf8 = envelope.smtputf8;
     delivery.via_bdat = envelope.via_bdat;
-    if (server_->storage.inline_storage()) {
-      return Stored(server_->maildir->Deliver(delivery, message));
-    }
-    server_->storage.Push({std::move(delivery), std::string(message),
-                           [self = shared_from_this()](absl::StatusOr<std::string> result) {
-                             self->OnStored(std::move(result));
-                           }});
-    return smtp::Decision::Defer();
+    return delivery;
   }
 
   DeliveryTls TlsFacts() const {
@@ -276,20 +456,24 @@ class Connection : public std::enable_shared_from_this<Connection>,
     t.cipher = info.cipher;
     t.group = info.group;
     if (!info.sni.empty()) t.sni = info.sni;
-    t.certificate = server_->options.tls_certificate;
+    t.certificate = receiver_->options.tls_certificate;
     return t;
   }
 
   void OnStored(absl::StatusOr<std::string> result) {
+    Stamp();
     session_.Decide(Stored(std::move(result)));
+    AfterSessionStep();
     Pump();
   }
 
   // The final reply for a storage result.
   smtp::Decision Stored(absl::StatusOr<std::string> result) {
     if (result.ok()) {
-      ++server_->stats.messages_stored;
-      return smtp::Decision::Accept("Ok: queued as " + *result);
+      stored_name_ = *result;
+      smtp::Decision accept = smtp::Decision::Accept("Ok: queued as " + *result);
+      accept.delay = stored_reply_delay_;
+      return accept;
     }
     ++server_->stats.storage_failures;
     std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
@@ -298,20 +482,55 @@ class Connection : public std::enable_shared_from_this<Connection>,
     return smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message");
   }
 
+  // The session answered a message 2xx (exactly once per message: the
+  // event is). It is counted and captured here, with its Maildir name.
+  void OnMessageAccepted(smtp::MessageCompleteEvent& event) {
+    ++server_->stats.messages_stored;
+    if (capture_ == nullptr) return;
+    CapturedMessage m;
+    if (pending_delivery_) {
+      m.delivery = std::move(*pending_delivery_);
+      pending_delivery_.reset();
+    } else {
+      m.delivery = MakeDelivery(event.envelope);
+    }
+    m.raw = std::move(event.message);
+    m.maildir_name = std::move(stored_name_);
+    stored_name_.clear();
+    server_->options.capture->AddMessage(*capture_, std::move(m));
+  }
+
   // ---- The driver loop --------------------------------------------------------
 
   // A transaction a shutdown lets finish: from an accepted MAIL FROM (the
   // null reverse path "<>" of a bounce included) to the reply to its data,
-  // and any decision still pending (a message being stored).
+  // and any decision still pending (a message being stored). A delayed
+  // decision outside a transaction (a tarpitted greeting or EHLO) is not
+  // one: it is cut short.
   bool InTransaction() const {
     return session_.in_transaction() ||
-           session_.state() == smtp::ServerState::kAwaitingDecision;
+           (session_.state() == smtp::ServerState::kAwaitingDecision && !delayed_);
   }
 
   void DrainEvents() {
     while (std::optional<smtp::ServerEvent> event = session_.NextEvent()) {
-      if (std::holds_alternative<smtp::CloseRequestedEvent>(*event)) {
+      if (const auto* command = std::get_if<smtp::CommandReceivedEvent>(&*event)) {
+        Record(TranscriptEntry::Kind::kCommand, command->line);
+      } else if (auto* message = std::get_if<smtp::MessageCompleteEvent>(&*event)) {
+        if (message->accepted) OnMessageAccepted(*message);
+      } else if (const auto* close = std::get_if<smtp::CloseRequestedEvent>(&*event)) {
         close_requested_ = true;
+        if (close->reset) reset_ = true;
+        SetEndReason(CloseReason(*close));
+      } else if (const auto* delayed = std::get_if<smtp::DecisionDelayedEvent>(&*event)) {
+        // After an Abort (a timeout, a shutdown) the held decision is gone.
+        if (session_.state() == smtp::ServerState::kAwaitingDecision) {
+          delayed_ = true;
+          delay_until_ = std::chrono::steady_clock::now() + delayed->delay;
+        }
+      } else if (std::holds_alternative<smtp::StalledEvent>(*event)) {
+        SetEndReason("stalled");
+        if (server_->options.verbose) Log("stalled: no reply will come");
       } else if (std::holds_alternative<smtp::StartTlsRequestedEvent>(*event)) {
         starttls_requested_ = true;
       } else if (const auto* injected = std::get_if<smtp::PlaintextInjectionEvent>(&*event)) {
@@ -324,6 +543,24 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
   }
 
+  std::string CloseReason(const smtp::CloseRequestedEvent& close) const {
+    using Reason = smtp::CloseRequestedEvent::Reason;
+    switch (close.reason) {
+      case Reason::kQuit: return "quit";
+      case Reason::kTooManyErrors: return "too many errors";
+      case Reason::kBufferOverflow: return "input overflow";
+      case Reason::kServiceUnavailable: return "service unavailable";
+      case Reason::kPolicy: break;
+    }
+    // A behaviour's decision (our own 421s set their reason first). The
+    // rule that made it noted itself last.
+    std::string reason = close.reset              ? "rule reset"
+                         : session_.has_output() ? "rule disconnect"
+                                                 : "rule drop";
+    if (!last_note_.empty()) reason += " (" + last_note_ + ")";
+    return reason;
+  }
+
   void Pump() {
     if (closed_ || op_ != Op::kNone) return;
     if (fault_done_) {
@@ -333,17 +570,23 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // A pending decision (a message being stored) is answered first; OnStored
     // pumps again. Between STARTTLS's 220 and the handshake there is no
     // plaintext channel left to send a 421 in: the handshake (bounded by the
-    // idle timeout) goes first, and the 421 then goes out under TLS.
+    // idle timeout) goes first, and the 421 then goes out under TLS. A
+    // stalled session sends nothing, not even a 421.
     const smtp::ServerState state = session_.state();
-    if (state != smtp::ServerState::kAwaitingDecision &&
-        state != smtp::ServerState::kAwaitingTls) {
+    const bool storing = state == smtp::ServerState::kAwaitingDecision && !delayed_;
+    if (state == smtp::ServerState::kStalled) {
+      if (session_expired_ || (draining_ && !session_.has_output())) {
+        Close();
+        return;
+      }
+    } else if (!storing && state != smtp::ServerState::kAwaitingTls) {
       if (idle_expired_) {
-        End("4.4.2", "Error: timeout exceeded");
+        End("idle timeout", "4.4.2", "Error: timeout exceeded");
       } else if (session_expired_) {
-        End("4.4.2", "Error: session time limit exceeded");
+        End("session timeout", "4.4.2", "Error: session time limit exceeded");
       } else if (draining_ && (grace_over_ || !InTransaction())) {
         // RFC 5321 §3.8: a server shutting down sends 421 before closing.
-        End("4.3.2", "Service shutting down, closing channel");
+        End("shutdown", "4.3.2", "Service shutting down, closing channel");
       }
     }
     DrainEvents();
@@ -354,40 +597,148 @@ class Connection : public std::enable_shared_from_this<Connection>,
         // 220, so they reach the client before its ClientHello leaves.
         output += behaviour_->injected_after_starttls_220();
       }
-      StartWrite(std::move(output), ending_ ? kFinalReplyTimeout : server_->options.idle_timeout);
+      StartWrite(std::move(output), ending_ ? kFinalReplyTimeout : idle_timeout_);
       return;
     }
     if (close_requested_ || session_.state() == smtp::ServerState::kClosed) {
       Close();
       return;
     }
-    if (session_.state() == smtp::ServerState::kAwaitingTls) {
-      if (starttls_requested_) {
-        starttls_requested_ = false;
-        AfterStartTls220();
-      }
+    switch (session_.state()) {
+      case smtp::ServerState::kAwaitingTls:
+        if (starttls_requested_) {
+          starttls_requested_ = false;
+          AfterStartTls220();
+        }
+        return;
+      case smtp::ServerState::kStalled:
+        if (!stall_deadline_) stall_deadline_ = std::chrono::steady_clock::now() + idle_timeout_;
+        StartStallRead();
+        return;
+      case smtp::ServerState::kAwaitingDecision:
+        if (delayed_) StartDelay();
+        return;  // else storing: OnStored resumes
+      default:
+        break;
+    }
+    if (!session_.wants_input()) return;
+    if (!held_input_.empty()) {
+      // The rest of a read that the DATA byte count fed piecewise.
+      const std::string held = std::exchange(held_input_, std::string());
+      FeedInput(held);
+      Pump();
       return;
     }
-    if (session_.state() == smtp::ServerState::kAwaitingDecision) return;  // OnStored resumes
-    if (session_.wants_input()) StartRead();
+    StartRead();
   }
 
   // Ends the session from our side with a 421 (no-op once it is closed);
-  // Pump writes it, within kFinalReplyTimeout, and then closes.
-  void End(std::string_view enhanced, std::string_view text) {
+  // Pump writes it, within kFinalReplyTimeout, and then closes. A held
+  // (delayed) decision is dropped.
+  void End(std::string_view reason, std::string_view enhanced, std::string_view text) {
     if (session_.state() == smtp::ServerState::kClosed) return;
+    SetEndReason(reason);
     ending_ = true;
+    delayed_ = false;
     session_.Abort(421, enhanced, text);
+  }
+
+  // ---- Reading ------------------------------------------------------------------
+
+  // Reads into the server's shared buffer and hands the bytes to the
+  // reader `what` names (DispatchRead), which uses them before it returns.
+  // Under TLS through the stream, which copies its plaintext into the
+  // buffer right before calling back. Before TLS: a readiness wait, then a
+  // non-blocking read of what is there, so an idle connection holds no
+  // buffer. A read that filled the whole buffer (a large message) is
+  // followed by another at once, since more is likely queued, up to
+  // kMaxInlineReads in a row before the other connections get a turn.
+  void StartSharedRead(ReadFor what) {
+    read_for_ = what;
+    read_cancelled_ = false;
+    if (transport_.tls_active()) {
+      transport_.AsyncReadSome(server_->read_buffer.get(), kReadBufferSize,
+                               [self = shared_from_this()](error_code ec, size_t n) {
+                                 self->DispatchRead(ec, n);
+                               });
+      return;
+    }
+    if (reading_inline_) {
+      read_again_ = true;  // asked from inside ReadNow's loop, which goes on
+      return;
+    }
+    if (maybe_more_) {
+      ReadNow();
+    } else {
+      WaitThenRead();
+    }
+  }
+
+  void WaitThenRead() {
+    // Asio re-arms the descriptor (EPOLL_CTL_MOD) for this wait, so bytes
+    // that arrived while no read was pending are reported too.
+    transport_.AsyncWaitReadable([self = shared_from_this()](error_code ec) {
+      if (self->closed_) return;
+      if (ec || self->read_cancelled_) {
+        self->DispatchRead(ec ? ec : asio::error::operation_aborted, 0);
+      } else {
+        self->ReadNow();
+      }
+    });
+  }
+
+  // Reads and dispatches, in a loop rather than by recursion while the
+  // reader wants more and more is likely there.
+  void ReadNow() {
+    reading_inline_ = true;
+    int budget = kMaxInlineReads;
+    while (true) {
+      read_again_ = false;
+      error_code ec;
+      const size_t n =
+          transport_.ReadAvailable(server_->read_buffer.get(), kReadBufferSize, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        reading_inline_ = false;
+        maybe_more_ = false;
+        WaitThenRead();  // woken for nothing
+        return;
+      }
+      maybe_more_ = !ec && n == kReadBufferSize;
+      DispatchRead(ec, n);
+      if (!read_again_ || closed_) break;
+      if (!maybe_more_) {
+        reading_inline_ = false;
+        WaitThenRead();
+        return;
+      }
+      if (--budget == 0) {
+        reading_inline_ = false;
+        asio::post(transport_.socket().get_executor(), [self = shared_from_this()] {
+          if (self->closed_) return;
+          if (self->read_cancelled_) {
+            self->DispatchRead(asio::error::operation_aborted, 0);
+          } else {
+            self->ReadNow();
+          }
+        });
+        return;
+      }
+    }
+    reading_inline_ = false;
+  }
+
+  void DispatchRead(error_code ec, size_t n) {
+    switch (read_for_) {
+      case ReadFor::kSession: OnRead(ec, n); return;
+      case ReadFor::kFault: OnFaultRead(ec, n); return;
+      case ReadFor::kStall: OnStallRead(ec); return;
+    }
   }
 
   void StartRead() {
     op_ = Op::kRead;
-    read_cancelled_ = false;
-    ArmIdleTimer(server_->options.idle_timeout);
-    transport_.AsyncReadSome(read_buffer_.get(), kReadBufferSize,
-                             [self = shared_from_this()](error_code ec, size_t n) {
-                               self->OnRead(ec, n);
-                             });
+    ArmDeadline(idle_timeout_);
+    StartSharedRead(ReadFor::kSession);
   }
 
   // A cancelled read ends with operation_aborted on a plain socket; the TLS
@@ -400,8 +751,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnRead(error_code ec, size_t n) {
     op_ = Op::kNone;
-    DisarmIdleTimer();
     if (closed_) return;
+    Stamp();
     if (ec == asio::error::operation_aborted || read_cancelled_ || idle_expired_ ||
         session_expired_) {
       // Cancelled by a timer or by shutdown; Pump sends the 421. Bytes that
@@ -410,9 +761,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
       return;
     }
     if (ec) {  // EOF, reset, a TLS error after the handshake: nothing to answer
-      if (server_->options.verbose && transport_.engine() != nullptr &&
-          transport_.engine()->error()) {
-        Log("tls failed: " + transport_.engine()->error()->ToString());
+      if (transport_.engine() != nullptr && transport_.engine()->error()) {
+        const std::string error = transport_.engine()->error()->ToString();
+        if (server_->options.verbose) Log("tls failed: " + error);
+        SetEndReason("tls failed: " + error);
+      } else if (ec == asio::error::eof) {
+        SetEndReason("client closed");
+      } else {
+        SetEndReason("client closed: " + ec.message());
       }
       Close();
       return;
@@ -424,25 +780,166 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // Plaintext behind a STARTTLS in this same read is discarded by the
     // session (PlaintextInjectionEvent); none of it is ever handed to the
     // TLS engine, which reads only what the socket delivers after the 220.
-    session_.Feed(std::string_view(read_buffer_.get(), n));
+    FeedInput(std::string_view(server_->read_buffer.get(), n));
+    if (closed_) return;
     Pump();
   }
 
+  // Hands client bytes to the session. With Behaviour::drop_after_data_bytes
+  // the DATA content of each message is counted and fed only up to that
+  // many octets; then the connection is dropped (or reset), mid-message, the
+  // message never complete. To count exactly, commands are then fed one
+  // line at a time (content pipelined behind "DATA" in the same read would
+  // otherwise be fed uncounted), and what the session cannot take yet (a
+  // decision is pending) waits in held_input_ instead of its own buffer.
+  void FeedInput(std::string_view bytes) {
+    if (!drop_after_data_bytes_) {
+      session_.Feed(bytes);
+      AfterSessionStep();
+      return;
+    }
+    const uint64_t limit = *drop_after_data_bytes_;
+    while (!bytes.empty() && !close_requested_) {
+      if (session_.state() == smtp::ServerState::kAwaitingDecision) {
+        held_input_.append(bytes);
+        return;
+      }
+      if (!session_.wants_input()) {
+        // Awaiting TLS (the session discards and counts what it is fed
+        // there, CVE-2011-0411), stalled or closed: nothing to count.
+        session_.Feed(bytes);
+        AfterSessionStep();
+        return;
+      }
+      if (session_.state() != smtp::ServerState::kDataContent) {
+        data_bytes_ = 0;  // per message
+        const size_t eol = bytes.find('\n');
+        const size_t n = eol == std::string_view::npos ? bytes.size() : eol + 1;
+        session_.Feed(bytes.substr(0, n));
+        AfterSessionStep();
+        bytes.remove_prefix(n);
+        continue;
+      }
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(limit - std::min(limit, data_bytes_), bytes.size()));
+      if (n > 0) {
+        session_.Feed(bytes.substr(0, n));
+        AfterSessionStep();
+        data_bytes_ += n;
+        bytes.remove_prefix(n);
+      }
+      if (data_bytes_ >= limit && session_.state() == smtp::ServerState::kDataContent) {
+        DropMidData(limit);
+        return;
+      }
+    }
+  }
+
+  // Replies already due (the 354 of a DATA the content was pipelined
+  // behind) still go out first, as a real receiver would have sent them
+  // before reading on; then Pump closes (or resets).
+  void DropMidData(uint64_t limit) {
+    reset_ = behaviour_->disconnect_resets();
+    close_requested_ = true;
+    SetEndReason(std::string(reset_ ? "rule reset" : "rule drop") + " after " +
+                 std::to_string(limit) + " DATA bytes");
+    if (server_->options.verbose) Log(end_reason_);
+  }
+
+  // kStall: what the client sends is read and discarded (a full receive
+  // window would block the client's writes, which is not what a hung
+  // server that still accepts TCP data looks like) until the deadline.
+  void StartStallRead() {
+    op_ = Op::kStall;
+    ArmDeadlineAt(*stall_deadline_);
+    StartSharedRead(ReadFor::kStall);
+  }
+
+  void OnStallRead(error_code ec) {
+    op_ = Op::kNone;
+    if (closed_) return;
+    if (ec || read_cancelled_) {
+      Close();  // the client gave up (or shutdown cut the read)
+      return;
+    }
+    Pump();
+  }
+
+  // ---- Writing ------------------------------------------------------------------
+
   void StartWrite(std::string bytes, std::chrono::steady_clock::duration timeout,
                   bool smtp_replies = true) {
-    op_ = Op::kWrite;
     write_buffer_ = std::move(bytes);
-    if (server_->options.verbose && smtp_replies) LogReplies(write_buffer_);
-    ArmIdleTimer(timeout);
-    transport_.AsyncWrite(write_buffer_, [self = shared_from_this()](error_code ec) {
+    if (smtp_replies) {
+      if (server_->options.verbose) LogReplies(write_buffer_);
+      Record(TranscriptEntry::Kind::kReply, write_buffer_);
+    }
+    // Behaviour::per_byte_delay: a tarpit that trickles its replies. Our
+    // own final 421 goes out whole, bounded by kFinalReplyTimeout.
+    if (smtp_replies && per_byte_delay_.count() > 0 && !ending_) {
+      trickle_at_ = 0;
+      WriteTrickle();
+      return;
+    }
+    op_ = Op::kWrite;
+    ArmDeadline(timeout);
+    transport_.AsyncWrite(write_buffer_,
+                          [self = shared_from_this()](error_code ec) { self->OnWritten(ec); });
+  }
+
+  void OnWritten(error_code ec) {
+    op_ = Op::kNone;
+    if (closed_) return;
+    Stamp();
+    if (ec) {
+      SetEndReason("write failed: " + ec.message());
+      Close();
+    } else {
+      Pump();
+    }
+  }
+
+  // Writes the next byte of write_buffer_ (all the rest once the grace
+  // period or the session time is over), then waits per_byte_delay.
+  void WriteTrickle() {
+    const bool rest = grace_over_ || session_expired_;
+    const std::string_view pending = std::string_view(write_buffer_).substr(trickle_at_);
+    const std::string_view piece = rest ? pending : pending.substr(0, 1);
+    op_ = Op::kWrite;
+    ArmDeadline(idle_timeout_);
+    transport_.AsyncWrite(piece, [self = shared_from_this(), n = piece.size()](error_code ec) {
       self->op_ = Op::kNone;
-      self->DisarmIdleTimer();
-      if (ec) {
-        self->Close();
-      } else {
-        self->Pump();
+      if (self->closed_) return;
+      self->trickle_at_ += n;
+      if (ec || self->trickle_at_ >= self->write_buffer_.size()) {
+        self->OnWritten(ec);
+        return;
       }
+      self->op_ = Op::kTrickleGap;
+      self->ArmDeadline(self->per_byte_delay_);
     });
+  }
+
+  // ---- Delays -------------------------------------------------------------------
+
+  void StartDelay() {
+    op_ = Op::kDelay;
+    ArmDeadlineAt(delay_until_);
+  }
+
+  void OnDelayOver() {
+    op_ = Op::kNone;
+    delayed_ = false;
+    session_.ReleaseDelayedDecision();
+    AfterSessionStep();
+    Pump();
+  }
+
+  // The delay ends early (session timeout, shutdown): Pump answers 421
+  // instead of the held decision.
+  void CutDelay() {
+    op_ = Op::kNone;
+    Pump();
   }
 
   // ---- TLS --------------------------------------------------------------------
@@ -454,11 +951,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
     switch (fault) {
       case tls::StartTlsBehaviour::kAbortAfter220:
         if (server_->options.verbose) Log("abort-after-220: closing before the handshake");
+        SetEndReason("starttls fault abort-after-220");
         Close();
         return;
       case tls::StartTlsBehaviour::kAlertAfter220:
       case tls::StartTlsBehaviour::kStallHandshake:
         fault_ = fault;
+        SetEndReason(std::string("starttls fault ") +
+                     std::string(tls::StartTlsBehaviourName(fault)));
         StartFaultRead();
         return;
       default:
@@ -469,9 +969,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void StartHandshake() {
     op_ = Op::kHandshake;
-    ArmIdleTimer(server_->options.idle_timeout);
+    ArmDeadline(idle_timeout_);
     transport_.AsyncServerHandshake(
-        server_->options.tls_context,
+        receiver_->options.tls_context,
         [self = shared_from_this()](const std::optional<tls::EngineError>& error) {
           self->OnHandshake(error);
         });
@@ -479,26 +979,42 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnHandshake(const std::optional<tls::EngineError>& error) {
     op_ = Op::kNone;
-    DisarmIdleTimer();
     if (closed_) return;
+    Stamp();
     if (error) {
-      ++server_->stats.tls_failed;
-      if (server_->options.verbose) Log("tls failed: " + error->ToString());
-      Close();
+      HandshakeFailed(error->ToString());
       return;
     }
     ++server_->stats.tls_established;
-    if (server_->options.verbose) {
-      const tls::HandshakeInfo& info = transport_.engine()->info();
-      Log("tls established " + std::string(tls::VersionName(info.version)) + " " + info.cipher +
-          " sni=" + (info.sni.empty() ? std::string("(none)") : info.sni));
+    const tls::HandshakeInfo& info = transport_.engine()->info();
+    if (server_->options.verbose || capture_ != nullptr) {
+      const std::string what = "tls established " + std::string(tls::VersionName(info.version)) +
+                               " " + info.cipher +
+                               " sni=" + (info.sni.empty() ? std::string("(none)") : info.sni);
+      if (server_->options.verbose) Log(what);
+      if (capture_ != nullptr) {
+        capture_->tls = TlsFacts();
+        Record(TranscriptEntry::Kind::kNote, what);
+      }
     }
     if (info_.implicit_tls) {
       session_.Start();
     } else {
       session_.OnTlsEstablished();
     }
+    AfterSessionStep();
     Pump();
+  }
+
+  void HandshakeFailed(const std::string& error) {
+    ++server_->stats.tls_failed;
+    if (server_->options.verbose) Log("tls failed: " + error);
+    if (capture_ != nullptr) {
+      capture_->tls_error = error;
+      Record(TranscriptEntry::Kind::kNote, "tls failed: " + error);
+    }
+    SetEndReason("tls failed");
+    Close();
   }
 
   // alert-after-220 and stall-handshake read raw bytes (no TLS engine):
@@ -506,16 +1022,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // fatal alert, the second discards everything until the idle timeout.
   void StartFaultRead() {
     op_ = Op::kFault;
-    ArmIdleTimer(server_->options.idle_timeout);
-    transport_.AsyncReadSome(read_buffer_.get(), kReadBufferSize,
-                             [self = shared_from_this()](error_code ec, size_t n) {
-                               self->OnFaultRead(ec, n);
-                             });
+    ArmDeadline(idle_timeout_);
+    StartSharedRead(ReadFor::kFault);
   }
 
   void OnFaultRead(error_code ec, size_t n) {
     op_ = Op::kNone;
-    DisarmIdleTimer();
     if (closed_) return;
     if (ec) {
       Close();
@@ -525,7 +1037,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       StartFaultRead();
       return;
     }
-    const std::string_view got(read_buffer_.get(), n);
+    const std::string_view got(server_->read_buffer.get(), n);
     fault_record_bytes_ += n;
     if (fault_record_header_.size() < kTlsRecordHeader) {
       fault_record_header_ += got.substr(0, kTlsRecordHeader - fault_record_header_.size());
@@ -541,6 +1053,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
               "-byte record with a handshake_failure alert");
         }
         fault_done_ = true;
+        Stamp();
+        Record(TranscriptEntry::Kind::kNote, "alert-after-220: sent a handshake_failure alert");
         StartWrite(std::string(kHandshakeFailureAlert, sizeof kHandshakeFailureAlert),
                    kFinalReplyTimeout, /*smtp_replies=*/false);
         return;
@@ -549,11 +1063,45 @@ class Connection : public std::enable_shared_from_this<Connection>,
     StartFaultRead();
   }
 
-  // ---- Logging and timers -------------------------------------------------------
+  // ---- Capture and logging ------------------------------------------------------
 
-  // --verbose: one line per reply, its code and first line. The session
-  // writes only whole, well-formed replies (fuzz/server_session_fuzzer.cc
-  // checks it), so the batch always parses.
+  // One clock read per batch (a read, a timer, a completion): every entry
+  // recorded while handling it carries this offset.
+  void Stamp() {
+    if (capture_ == nullptr) return;
+    offset_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - accepted_at_)
+                     .count();
+  }
+
+  void Record(TranscriptEntry::Kind kind, std::string_view text) {
+    if (capture_ == nullptr) return;
+    server_->options.capture->Append(*capture_, kind, offset_us_, text);
+  }
+
+  // After the session was fed or decided: its events (the commands first)
+  // and then the behaviour's notes on them (which scenario rule decided),
+  // so the transcript reads command, rule, reply. The notes are taken even
+  // without a capture so they cannot pile up over a long connection; the
+  // last one names the rule in a close reason.
+  void AfterSessionStep() {
+    std::vector<std::string> notes = behaviour_->TakeNotes();
+    if (!notes.empty()) last_note_ = notes.back();
+    DrainEvents();
+    for (const std::string& note : notes) {
+      if (server_->options.verbose) Log("rule: " + note);
+      Record(TranscriptEntry::Kind::kNote, note);
+    }
+  }
+
+  // The first reason wins: a 421 for an idle timeout is followed by the
+  // session's close request, which is not the cause.
+  void SetEndReason(std::string_view reason) {
+    if (end_reason_.empty()) end_reason_ = std::string(reason);
+  }
+
+  // --verbose: one line per reply, its code and first line. A scenario may
+  // send raw bytes that are not a reply at all; those are logged by size.
   void LogReplies(std::string_view wire) {
     const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
     for (const smtp::Reply& reply : parsed.replies) {
@@ -561,65 +1109,86 @@ class Connection : public std::enable_shared_from_this<Connection>,
       if (!reply.lines.empty()) first += " " + reply.lines[0];
       Log("sent " + first);
     }
-  }
-
-  void Log(std::string_view what) {
-    // The time as the sidecars' received_at writes it (RFC 3339, UTC, µs).
-    const std::string line =
-        "fakemx: " + FormatRfc3339Micros(NowMicros()) + " " + peer_ + " " + std::string(what) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);
-  }
-
-  // The idle timer is lazy: arming only moves a deadline, and the one
-  // pending wait re-waits when it fires early. Re-arming an Asio timer on
-  // every read and write (cancel + new wait) cost more than the SMTP work of
-  // a small message.
-  void ArmIdleTimer(std::chrono::steady_clock::duration timeout) {
-    idle_deadline_ = std::chrono::steady_clock::now() + timeout;
-    if (idle_waits_ == 0 || idle_timer_.expiry() > idle_deadline_) {
-      idle_timer_.expires_at(idle_deadline_);  // aborts a later pending wait
-      StartIdleWait();
+    if (parsed.error) {
+      Log("sent " + std::to_string(wire.size()) + " bytes that are not all well-formed replies");
     }
   }
 
-  void StartIdleWait() {
-    ++idle_waits_;
-    idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
-      --self->idle_waits_;
+  void Log(std::string_view what) {
+    const bool v6 = info_.client_address.find(':') != std::string::npos;
+    const std::string peer = (v6 ? "[" + info_.client_address + "]" : info_.client_address) +
+                             ":" + std::to_string(info_.client_port);
+    // The time as the sidecars' received_at writes it (RFC 3339, UTC, µs).
+    const std::string line =
+        "fakemx: " + FormatRfc3339Micros(NowMicros()) + " " + peer + " " + std::string(what) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+
+  // ---- Timers -------------------------------------------------------------------
+
+  // The deadline timer is lazy: arming only moves a deadline, and the one
+  // pending wait re-waits when it fires early. Re-arming an Asio timer on
+  // every read and write (cancel + new wait) cost more than the SMTP work of
+  // a small message.
+  void ArmDeadline(std::chrono::steady_clock::duration timeout) {
+    ArmDeadlineAt(std::chrono::steady_clock::now() + timeout);
+  }
+
+  void ArmDeadlineAt(std::chrono::steady_clock::time_point deadline) {
+    deadline_ = deadline;
+    if (deadline_waits_ == 0 || deadline_timer_.expiry() > deadline_) {
+      deadline_timer_.expires_at(deadline_);  // aborts a later pending wait
+      StartDeadlineWait();
+    }
+  }
+
+  void StartDeadlineWait() {
+    ++deadline_waits_;
+    deadline_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      --self->deadline_waits_;
       if (ec || self->closed_ || self->op_ == Op::kNone) return;  // nothing to time now
-      if (std::chrono::steady_clock::now() < self->idle_deadline_) {
-        if (self->idle_waits_ == 0) {
-          self->idle_timer_.expires_at(self->idle_deadline_);
-          self->StartIdleWait();
+      if (std::chrono::steady_clock::now() < self->deadline_) {
+        if (self->deadline_waits_ == 0) {
+          self->deadline_timer_.expires_at(self->deadline_);
+          self->StartDeadlineWait();
         }
         return;
       }
-      self->OnIdleTimeout();
+      self->OnDeadline();
     });
   }
 
-  // The operation the deadline was for is done; the pending wait, if any,
-  // sees op_ == kNone or a newer deadline when it fires.
-  void DisarmIdleTimer() {}
-
-  void OnIdleTimeout() {
+  void OnDeadline() {
+    Stamp();
     switch (op_) {
       case Op::kRead:
         idle_expired_ = true;
         CancelRead();  // OnRead -> Pump -> 421
         return;
       case Op::kWrite:
-        Close();  // the client does not read; a 421 could not reach it either
+        // The client does not read; a 421 could not reach it either.
+        SetEndReason("idle timeout (client not reading)");
+        Close();
         return;
       case Op::kHandshake:
         // No SMTP channel to send a 421 in; RFC 8314 §5.1 wants the
         // handshake bounded like any other wait.
-        ++server_->stats.tls_failed;
-        if (server_->options.verbose) Log("tls failed: handshake timed out");
-        Close();
+        HandshakeFailed("handshake timed out");
         return;
       case Op::kFault:
         if (server_->options.verbose) Log("stall-handshake: idle timeout, closing");
+        Close();
+        return;
+      case Op::kDelay:
+        OnDelayOver();
+        return;
+      case Op::kTrickleGap:
+        op_ = Op::kNone;
+        WriteTrickle();
+        return;
+      case Op::kStall:
+        // A hung server sends no 421.
+        if (server_->options.verbose) Log("stalled: idle timeout, closing without a reply");
         Close();
         return;
       case Op::kNone:
@@ -629,35 +1198,60 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnSessionTimeout() {
     if (closed_) return;
+    Stamp();
     session_expired_ = true;
-    // A write in progress finishes first (bounded by the idle timer); a
-    // pending storage is answered first; a read is cut short. A STARTTLS
-    // fault has no SMTP channel left for a 421, and its reads re-arm the
-    // idle timer, so a trickling peer would outlive the session limit.
-    if (op_ == Op::kRead) CancelRead();
-    if (op_ == Op::kFault) Close();
+    SetEndReason("session timeout");
+    // A write in progress finishes first (bounded by the idle timer; a
+    // trickled one is written out at its next byte); a pending storage is
+    // answered first; a read or a delay is cut short. A STARTTLS fault has
+    // no SMTP channel left for a 421, and its reads re-arm the idle timer,
+    // so a trickling peer would outlive the session limit; a stall sends
+    // nothing.
+    switch (op_) {
+      case Op::kRead:
+        CancelRead();
+        return;
+      case Op::kDelay:
+        CutDelay();
+        return;
+      case Op::kFault:
+      case Op::kStall:
+        Close();
+        return;
+      default:
+        return;
+    }
   }
 
-  // Closes the connection; the server forgets it (for Shutdown's drain)
-  // once the socket is really closed, so a close_notify is not cut off by
-  // the io_context stopping.
+  // Closes the connection (a reset one with RST); the server forgets it (for
+  // Shutdown's drain) once the socket is really closed, so a close_notify is
+  // not cut off by the io_context stopping.
   void Close() {
     if (closed_) return;
     closed_ = true;
-    if (server_->options.verbose) Log("closed");
-    idle_timer_.cancel();
+    if (server_->options.verbose) Log(reset_ ? "reset" : "closed");
+    deadline_timer_.cancel();
     session_timer_.cancel();
+    if (capture_ != nullptr) {
+      server_->options.capture->Close(*capture_, NowMicros(),
+                                      end_reason_.empty() ? "closed" : end_reason_);
+    }
+    if (reset_) {
+      transport_.Reset();
+      server_->Remove(this);
+      return;
+    }
     if (op_ == Op::kNone && transport_.tls_active()) {
       // close_notify first, so the client's TLS library sees the end as
       // clean; a client that does not take it is cut off after
       // kFinalReplyTimeout (closing the socket completes the write).
       auto self = shared_from_this();
-      idle_timer_.expires_after(kFinalReplyTimeout);
-      idle_timer_.async_wait([self](error_code ec) {
+      deadline_timer_.expires_after(kFinalReplyTimeout);
+      deadline_timer_.async_wait([self](error_code ec) {
         if (!ec) self->transport_.Close();
       });
       transport_.AsyncClose([self] {
-        self->idle_timer_.cancel();
+        self->deadline_timer_.cancel();
         self->server_->Remove(self.get());
       });
       return;
@@ -669,19 +1263,34 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   Server::Impl* server_;
+  Server::Impl::Receiver* receiver_;
   const ConnectionInfo info_;
+  const std::chrono::steady_clock::time_point accepted_at_;
   Transport transport_;
-  asio::steady_timer idle_timer_;
+  asio::steady_timer deadline_timer_;
   asio::steady_timer session_timer_;
   std::unique_ptr<Behaviour> behaviour_;
+  const std::chrono::seconds idle_timeout_;
+  const std::chrono::milliseconds per_byte_delay_;
+  const std::optional<uint64_t> drop_after_data_bytes_;
   smtp::ServerSession session_;
-  std::unique_ptr<char[]> read_buffer_;
+  std::shared_ptr<CapturedSession> capture_;  // null without a capture store
+  int64_t offset_us_ = 0;                     // Stamp()
   std::string write_buffer_;
+  size_t trickle_at_ = 0;    // bytes of write_buffer_ written, per-byte mode
+  std::string held_input_;   // drop_after_data_bytes: fed once the session wants it
+  uint64_t data_bytes_ = 0;  // DATA content octets of this message fed so far
   std::optional<smtp::HelloRequest> hello_;
+  std::optional<Delivery> pending_delivery_;  // the message being answered
+  std::string stored_name_;                   // its name in new/, once stored
+  std::chrono::milliseconds stored_reply_delay_{0};
+  std::string end_reason_;
+  std::string last_note_;
   Op op_ = Op::kNone;
-  std::chrono::steady_clock::time_point idle_deadline_;
-  int idle_waits_ = 0;
-  std::string peer_;  // "address:port" for --verbose
+  std::chrono::steady_clock::time_point deadline_;
+  int deadline_waits_ = 0;
+  std::chrono::steady_clock::time_point delay_until_;
+  std::optional<std::chrono::steady_clock::time_point> stall_deadline_;
   uint64_t plaintext_discarded_bytes_ = 0;
   // alert-after-220 / stall-handshake in progress, and what the first
   // record looked like so far.
@@ -690,9 +1299,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
   size_t fault_record_bytes_ = 0;
   bool fault_done_ = false;  // the alert is written; close
   bool starttls_requested_ = false;
+  ReadFor read_for_ = ReadFor::kSession;
   bool read_cancelled_ = false;
+  bool reading_inline_ = false;  // inside ReadNow's loop
+  bool read_again_ = false;      // a reader asked for more inside it
+  bool maybe_more_ = false;      // the last plain read filled the shared buffer
   bool close_requested_ = false;
-  bool ending_ = false;  // we sent (or are sending) our own final 421
+  bool reset_ = false;    // close with RST (CloseRequestedEvent::reset, a drop mid-DATA)
+  bool delayed_ = false;  // the session holds a delayed decision
+  bool ending_ = false;   // we sent (or are sending) our own final 421
   bool closed_ = false;
   bool draining_ = false;
   bool grace_over_ = false;
@@ -702,23 +1317,24 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
 }  // namespace
 
-void Server::Impl::Accept(tcp::acceptor& from, bool implicit_tls) {
-  from.async_accept([this, &from, implicit_tls](error_code ec, tcp::socket socket) {
-    if (shutting_down || !from.is_open()) return;
+void Server::Impl::Accept(Listener& listener) {
+  listener.acceptor.async_accept([this, &listener](error_code ec, tcp::socket socket) {
+    if (shutting_down || !listener.acceptor.is_open()) return;
     if (ec) {
-      std::fprintf(stderr, "fakemx: accept failed: %s\n", ec.message().c_str());
-      asio::steady_timer& retry = implicit_tls ? smtps_accept_retry : accept_retry;
-      retry.expires_after(kAcceptRetryDelay);
-      retry.async_wait([this, &from, implicit_tls](error_code wait_ec) {
-        if (!wait_ec) Accept(from, implicit_tls);
+      std::fprintf(stderr, "fakemx: accept on %s failed: %s\n",
+                   FormatEndpoint(listener.options.endpoint).c_str(), ec.message().c_str());
+      listener.retry.expires_after(kAcceptRetryDelay);
+      listener.retry.async_wait([this, &listener](error_code wait_ec) {
+        if (!wait_ec) Accept(listener);
       });
       return;
     }
-    auto connection = std::make_shared<Connection>(this, std::move(socket), implicit_tls);
+    auto connection = std::make_shared<Connection>(this, listener.receiver, std::move(socket),
+                                                   listener.options.implicit_tls);
     connections.emplace(connection.get(), connection);
     ++stats.connections_accepted;
     connection->Start();
-    Accept(from, implicit_tls);
+    Accept(listener);
   });
 }
 
@@ -738,20 +1354,18 @@ Server::Server(asio::io_context& io, ServerOptions options, Maildir* maildir)
     : impl_(std::make_unique<Impl>(io, std::move(options), maildir)) {}
 
 Server::~Server() {
-  error_code ignored;
-  impl_->acceptor.close(ignored);
-  impl_->smtps_acceptor.close(ignored);
+  impl_->CloseAcceptors();
   // ~Impl destroys the StorageQueue, which finishes what is queued (a
   // message must not be cut off mid-write) before the Maildir goes away.
 }
 
 namespace {
 
-absl::Status Bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+absl::Status Bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint,
+                  std::string_view receiver) {
   const auto fail = [&](std::string_view what, const error_code& ec) {
-    return absl::UnavailableError("cannot " + std::string(what) + " " +
-                                  endpoint.address().to_string() + ":" +
-                                  std::to_string(endpoint.port()) + ": " + ec.message());
+    return absl::UnavailableError("cannot " + std::string(what) + " " + FormatEndpoint(endpoint) +
+                                  " (receiver " + std::string(receiver) + "): " + ec.message());
   };
   error_code ec;
   acceptor.open(endpoint.protocol(), ec);
@@ -768,32 +1382,66 @@ absl::Status Bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
 }  // namespace
 
 absl::Status Server::Listen() {
-  const ServerOptions& options = impl_->options;
-  if (options.smtps_endpoint && options.tls_context == nullptr) {
-    return absl::FailedPreconditionError(
-        "an implicit-TLS listener needs a TLS context (certificate and key)");
+  Impl& s = *impl_;
+  // Everything is checked before anything is bound: all or none.
+  for (const auto& receiver : s.receivers) {
+    if (receiver->options.listeners.empty()) {
+      return absl::InvalidArgumentError("receiver " + receiver->options.name +
+                                        " has no listener");
+    }
   }
-  if (absl::Status s = Bind(impl_->acceptor, options.endpoint); !s.ok()) return s;
-  if (options.smtps_endpoint) return Bind(impl_->smtps_acceptor, *options.smtps_endpoint);
+  for (const auto& listener : s.listeners) {
+    if (listener->options.implicit_tls && listener->receiver->options.tls_context == nullptr) {
+      return absl::FailedPreconditionError(
+          "an implicit-TLS listener needs a TLS context (certificate and key): " +
+          FormatEndpoint(listener->options.endpoint) + " (receiver " +
+          listener->receiver->options.name + ")");
+    }
+  }
+  RaiseDescriptorLimit();
+  for (const auto& listener : s.listeners) {
+    absl::Status bound =
+        Bind(listener->acceptor, listener->options.endpoint, listener->receiver->options.name);
+    if (!bound.ok()) {
+      s.CloseAcceptors();
+      return bound;
+    }
+  }
   return absl::OkStatus();
 }
 
 tcp::endpoint Server::local_endpoint() const {
+  const Impl::Listener* listener = impl_->FirstListener(/*implicit_tls=*/false);
+  if (listener == nullptr) return impl_->options.endpoint;
   error_code ec;
-  tcp::endpoint endpoint = impl_->acceptor.local_endpoint(ec);
-  return ec ? impl_->options.endpoint : endpoint;
+  tcp::endpoint endpoint = listener->acceptor.local_endpoint(ec);
+  return ec ? listener->options.endpoint : endpoint;
+}
+
+std::vector<BoundListener> Server::listeners() const {
+  std::vector<BoundListener> out;
+  out.reserve(impl_->listeners.size());
+  for (const auto& listener : impl_->listeners) {
+    error_code ec;
+    tcp::endpoint endpoint = listener->acceptor.local_endpoint(ec);
+    out.push_back({listener->receiver->options.name, ec ? listener->options.endpoint : endpoint,
+                   listener->options.implicit_tls});
+  }
+  return out;
 }
 
 std::optional<tcp::endpoint> Server::smtps_local_endpoint() const {
-  if (!impl_->options.smtps_endpoint) return std::nullopt;
+  const Impl::Listener* listener = impl_->FirstListener(/*implicit_tls=*/true);
+  if (listener == nullptr) return std::nullopt;
   error_code ec;
-  tcp::endpoint endpoint = impl_->smtps_acceptor.local_endpoint(ec);
-  return ec ? *impl_->options.smtps_endpoint : endpoint;
+  tcp::endpoint endpoint = listener->acceptor.local_endpoint(ec);
+  return ec ? listener->options.endpoint : endpoint;
 }
 
 void Server::Start() {
-  impl_->Accept(impl_->acceptor, /*implicit_tls=*/false);
-  if (impl_->smtps_acceptor.is_open()) impl_->Accept(impl_->smtps_acceptor, /*implicit_tls=*/true);
+  for (const auto& listener : impl_->listeners) {
+    if (listener->acceptor.is_open()) impl_->Accept(*listener);
+  }
 }
 
 void Server::Shutdown(std::function<void()> done) {
@@ -801,11 +1449,7 @@ void Server::Shutdown(std::function<void()> done) {
   if (s.shutting_down) return;
   s.shutting_down = true;
   s.on_drained = std::move(done);
-  error_code ignored;
-  s.acceptor.close(ignored);
-  s.smtps_acceptor.close(ignored);
-  s.accept_retry.cancel();
-  s.smtps_accept_retry.cancel();
+  s.CloseAcceptors();
   for (const auto& connection : s.Snapshot()) connection->BeginDrain();
   s.grace_timer.expires_after(s.options.shutdown_grace);
   s.grace_timer.async_wait([this](error_code ec) {

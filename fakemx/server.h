@@ -1,18 +1,23 @@
-// fakemx's SMTP server: Boost.Asio acceptors (plain SMTP with STARTTLS, and
-// optionally implicit TLS) and, per connection, a driver that moves bytes
-// between a Transport (fakemx/transport.h: TCP, plain or TLS) and an
-// smtp::ServerSession, asking a Behaviour (fakemx/behaviour.h) what to answer.
+// fakemx's SMTP server: Boost.Asio acceptors, one per listener of each
+// receiver (plain SMTP with STARTTLS, or implicit TLS), and, per connection,
+// a driver that moves bytes between a Transport (fakemx/transport.h: TCP,
+// plain or TLS) and an smtp::ServerSession, asking the receiver's Behaviour
+// (fakemx/behaviour.h) what to answer, and recording the session in a
+// CaptureStore (fakemx/capture.h) when one is given.
 //
-// Everything runs on one io_context (one thread), except storage: a message's
-// final reply is deferred (Decision::Defer) while a small thread pool writes
-// and fsyncs it into the Maildir, and the 250 is sent only once Deliver()
-// returned OK (451 4.3.0 otherwise). A slow disk therefore never stalls the
-// other connections, and no 250 is ever sent for a message that is not in new/.
+// Everything runs on one io_context (one thread), except storage: with a
+// Maildir, a message's final reply is deferred (Decision::Defer) while a
+// small thread pool writes and fsyncs it, and the 250 is sent only once
+// Deliver() returned OK (451 4.3.0 otherwise). A slow disk therefore never
+// stalls the other connections, and no 250 is ever sent for a message that
+// is not in new/. Without a Maildir there are no storage threads: the
+// message is captured in memory and answered at once.
 //
-// Scenarios (greylisting, tarpitting, dropping after DATA) are Behaviours
-// given through ServerOptions::behaviour; the driver honours refused and
-// disconnecting decisions, defers the final reply while storing, and stops
-// reading while a decision is pending.
+// Scenarios (greylisting, tarpitting, dropping after DATA) are Behaviours;
+// the driver carries out what they decide: refusals, disconnects, drops and
+// resets (RST), delayed replies, replies trickled a byte at a time, stalls
+// (no reply ever; closed at the idle timeout without a 421), a drop after N
+// octets of DATA content; it stops reading while a decision is pending.
 
 #ifndef MXKIT_FAKEMX_SERVER_H_
 #define MXKIT_FAKEMX_SERVER_H_
@@ -141,15 +146,20 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens on options.endpoint and options.smtps_endpoint (port
-  // 0 = ephemeral). Errors name the endpoint; an smtps endpoint without a
-  // tls_context is FailedPrecondition.
+  // Binds and listens on every receiver's listeners (port 0 = ephemeral):
+  // all of them or, on an error, none. Errors name the endpoint and the
+  // receiver; an implicit-TLS listener without a tls_context is
+  // FailedPrecondition, a receiver without listeners InvalidArgument. Also
+  // raises RLIMIT_NOFILE's soft limit to the hard one (best effort), since
+  // every connection is a descriptor.
   absl::Status Listen();
-  // The bound address, with the real port after Listen().
+  // The first receiver's first plain-SMTP listener, with the real port
+  // after Listen() (options.endpoint for the single-receiver fields).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Every bound listener, receivers in order, each receiver's in order.
   std::vector<BoundListener> listeners() const;
-  // The implicit-TLS listener's bound address; nullopt when there is none.
+  // The first receiver's first implicit-TLS listener's bound address;
+  // nullopt when it has none.
   std::optional<boost::asio::ip::tcp::endpoint> smtps_local_endpoint() const;
   // Starts accepting connections. Call after Listen().
   void Start();

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,22 +62,55 @@ absl::Status WriteFile(const std::string& dir, std::string_view name, std::strin
   return status;
 }
 
-// ServerContext names its option ("cipher_list: ..."); a user knows the flag.
-std::string FlagForContextError(std::string_view message, const FakemxFlags& flags) {
-  struct Map {
-    std::string_view option;
-    std::string flag;
-  };
-  const std::vector<Map> map = {
-      {"cipher_list", "--tls-ciphers=" + flags.tls_ciphers},
-      {"groups", "--tls-groups=" + flags.tls_groups},
-      {"versions", "--tls-versions=" + FlagValue(flags.tls_versions)},
-      {"certificate", "--cert=" + std::string(FlagValue(flags.cert))},
-  };
-  for (const Map& m : map) {
-    if (absl::StartsWith(base::Av(message), base::Av(m.option))) return m.flag;
+// NAME_MAX (255) less the longest suffix we add and the ".tmp" of WriteFile.
+constexpr size_t kMaxReceiverFileStem = 255 - 16;
+
+// ServerContext and CertificateSet name what failed ("cipher_list: ...");
+// the user knows the flag, when a flag gave the setting, and otherwise the
+// scenario and receiver that did.
+std::string Owner(std::string_view message, size_t index, const Scenario& scenario,
+                  const FakemxFlags& flags) {
+  const Receiver& r = scenario.receivers[index];
+  // Flags only ever set the only receiver (fakemx/scenario_flags.h).
+  if (index == 0 && scenario.receivers.size() == 1) {
+    struct Map {
+      std::string_view option;
+      std::string_view flag;
+      std::string value;
+    };
+    const Map map[] = {
+        {"cipher_list", "--tls-ciphers", flags.tls_ciphers},
+        {"groups", "--tls-groups", flags.tls_groups},
+        {"versions", "--tls-versions", FlagValue(flags.tls_versions)},
+        {"certificate", "--cert", std::string(FlagValue(flags.cert))},
+    };
+    for (const Map& m : map) {
+      if (absl::StartsWith(base::Av(message), base::Av(m.option)) && flags.Given(m.flag)) {
+        return std::string(m.flag) + "=" + m.value;
+      }
+    }
   }
-  return "--cert=" + std::string(FlagValue(flags.cert));
+  std::string owner;
+  if (r.position.line > 0) {
+    owner = scenario.source + ":" + std::to_string(r.position.line) + ":" +
+            std::to_string(r.position.column) + ": ";
+  }
+  return owner + "scenario " + scenario.name + ", receiver " + r.name;
+}
+
+// A receiver's name becomes part of a file name in --tls-dir: a domain is
+// fine, anything that could leave the directory or hide the file is not.
+absl::Status CheckReceiverFileStem(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= kMaxReceiverFileStem && name.front() != '.';
+  for (char c : name) {
+    ok = ok && (base::IsAlnum(c) || c == '.' || c == '-' || c == '_');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "receiver " + base::QuoteForMessage(name, 64) +
+      ": its name cannot name the files of its certificate in --tls-dir (letters, digits, "
+      "'.', '-' and '_' only, not starting with '.', at most " +
+      std::to_string(kMaxReceiverFileStem) + " octets)");
 }
 
 }  // namespace
@@ -89,50 +123,95 @@ std::string CertificateHostname(std::string_view hostname) {
   return lower;
 }
 
-tls::ReceiverProfile ProfileFromFlags(const FakemxFlags& flags) {
-  tls::ReceiverProfile profile;
-  profile.versions = flags.tls_versions;
-  profile.cipher_list = flags.tls_ciphers;
-  profile.groups = flags.tls_groups;
-  profile.certificate = flags.cert;
-  profile.starttls = flags.starttls;
-  return profile;
-}
+absl::StatusOr<ScenarioTls> SetUpScenarioTls(const Scenario& scenario, const FakemxFlags& flags,
+                                             const std::string& dir) {
+  ScenarioTls out;
+  out.dir = dir;
+  // Which variants each certificate name needs: one CertificateSet per name.
+  std::map<std::string, std::vector<tls::CertVariant>> variants_by_host;
+  for (const Receiver& r : scenario.receivers) {
+    ReceiverTls rt;
+    rt.receiver = r.name;
+    if (r.tls.enabled) {
+      if (absl::Status s = CheckReceiverFileStem(r.name); !s.ok()) return s;
+      rt.certificate_hostname = CertificateHostname(r.hostname);
+      rt.certificate_variant = std::string(FlagValue(r.tls.profile.certificate));
+      rt.chain_file = dir + "/" + r.name + std::string(kReceiverChainSuffix);
+      rt.key_file = dir + "/" + r.name + std::string(kReceiverKeySuffix);
+      variants_by_host[rt.certificate_hostname].push_back(r.tls.profile.certificate);
+    }
+    out.receivers.push_back(std::move(rt));
+  }
 
-absl::StatusOr<TlsSetup> SetUpTls(const FakemxFlags& flags, std::string_view certificate_hostname,
-                                  const std::string& dir) {
   tls::CertFactoryOptions factory;
   factory.seed = flags.cert_seed;
-  factory.hostname = std::string(certificate_hostname);
-  const tls::CertVariant variants[] = {flags.cert};
-  absl::StatusOr<tls::CertificateSet> certs = tls::CertificateSet::Generate(factory, variants);
-  if (!certs.ok()) {
-    return absl::Status(certs.status().code(),
-                        "--cert=" + std::string(FlagValue(flags.cert)) + " for " +
-                            factory.hostname + ": " + base::StatusText(certs.status()));
+  std::map<std::string, tls::CertificateSet> sets;
+  for (const auto& [host, variants] : variants_by_host) {
+    factory.hostname = host;
+    absl::StatusOr<tls::CertificateSet> certs = tls::CertificateSet::Generate(factory, variants);
+    if (!certs.ok()) {
+      // The first receiver under this name that asked for a variant.
+      size_t index = 0;
+      while (out.receivers[index].certificate_hostname != host) ++index;
+      return absl::Status(certs.status().code(),
+                          Owner("certificate", index, scenario, flags) + ": certificate for " +
+                              host + ": " + base::StatusText(certs.status()));
+    }
+    if (!sets.empty() && certs->root_pem() != sets.begin()->second.root_pem()) {
+      // One ca.pem for every receiver rests on the factory deriving its CAs
+      // from the seed alone; say so loudly if that ever changes.
+      return absl::InternalError("the test root for " + host + " differs from the one for " +
+                                 sets.begin()->first +
+                                 "; one ca.pem cannot serve both (tls/cert_factory.h)");
+    }
+    sets.emplace(host, *std::move(certs));
   }
-  const tls::ReceiverProfile profile = ProfileFromFlags(flags);
-  absl::StatusOr<std::shared_ptr<const tls::ServerContext>> context =
-      tls::BuildServerContext(profile, *certs);
-  if (!context.ok()) {
-    const std::string message = base::StatusText(context.status());
-    return absl::Status(context.status().code(),
-                        FlagForContextError(message, flags) + ": " + message);
+
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    const Receiver& r = scenario.receivers[i];
+    if (!r.tls.enabled) continue;
+    const tls::CertificateSet& certs = sets.at(out.receivers[i].certificate_hostname);
+    absl::StatusOr<std::shared_ptr<const tls::ServerContext>> context =
+        tls::BuildServerContext(r.tls.profile, certs);
+    if (!context.ok()) {
+      const std::string message = base::StatusText(context.status());
+      return absl::Status(context.status().code(),
+                          Owner(message, i, scenario, flags) + ": " + message);
+    }
+    out.receivers[i].context = *std::move(context);
   }
-  absl::StatusOr<const tls::ServedCertificate*> served = certs->Get(flags.cert);
-  if (!served.ok()) return served.status();
 
   if (absl::Status s = MakeDirectory(dir); !s.ok()) return s;
-  if (absl::Status s = WriteFile(dir, kCaFile, certs->root_pem(), 0644); !s.ok()) return s;
-  if (absl::Status s = WriteFile(dir, kChainFile, (*served)->chain_pem, 0644); !s.ok()) return s;
-  if (absl::Status s = WriteFile(dir, kKeyFile, (*served)->key_pem, 0600); !s.ok()) return s;
-
-  TlsSetup setup;
-  setup.context = std::move(*context);
-  setup.certificate_variant = std::string(FlagValue(flags.cert));
-  setup.certificate_hostname = factory.hostname;
-  setup.dir = dir;
-  return setup;
+  if (!sets.empty()) {
+    if (absl::Status s = WriteFile(dir, kCaFile, sets.begin()->second.root_pem(), 0644); !s.ok()) {
+      return s;
+    }
+  }
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    const ReceiverTls& rt = out.receivers[i];
+    if (rt.context == nullptr) continue;
+    absl::StatusOr<const tls::ServedCertificate*> served =
+        sets.at(rt.certificate_hostname).Get(scenario.receivers[i].tls.profile.certificate);
+    if (!served.ok()) return served.status();
+    const std::string stem = scenario.receivers[i].name;
+    if (absl::Status s = WriteFile(dir, stem + std::string(kReceiverChainSuffix),
+                                   (*served)->chain_pem, 0644);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            WriteFile(dir, stem + std::string(kReceiverKeySuffix), (*served)->key_pem, 0600);
+        !s.ok()) {
+      return s;
+    }
+    if (i == 0) {
+      if (absl::Status s = WriteFile(dir, kChainFile, (*served)->chain_pem, 0644); !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = WriteFile(dir, kKeyFile, (*served)->key_pem, 0600); !s.ok()) return s;
+    }
+  }
+  return out;
 }
 
 }  // namespace mxkit::fakemx

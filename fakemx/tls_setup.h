@@ -1,8 +1,8 @@
-// fakemx's TLS at start: the certificate name, the test PKI for the
-// --cert variant, the PEM files a client under test is given (--tls-dir),
-// and the server context of the --tls-* flags, built before any listener is
-// bound so a bad --tls-ciphers fails at start, naming the flag, rather than
-// at the first handshake.
+// fakemx's TLS at start: the certificate names, the test PKI for the
+// certificate variants a scenario's receivers present, the PEM files a
+// client under test is given (--tls-dir), and each receiver's server
+// context, built before any listener is bound so a bad cipher list fails at
+// start, naming the flag or the receiver, rather than at the first handshake.
 
 #ifndef MXKIT_FAKEMX_TLS_SETUP_H_
 #define MXKIT_FAKEMX_TLS_SETUP_H_
@@ -10,9 +10,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "fakemx/flags.h"
+#include "fakemx/scenario.h"
 #include "tls/engine.h"
 #include "tls/receiver_profile.h"
 
@@ -30,28 +32,48 @@ inline constexpr std::string_view kFallbackCertificateHostname = "mx.test";
 // "localhost") is no name a verifying client can be told to expect.
 std::string CertificateHostname(std::string_view hostname);
 
-// The receiver profile the flags describe.
-tls::ReceiverProfile ProfileFromFlags(const FakemxFlags& flags);
+// The file names in the TLS directory. One test root serves every
+// receiver (the CAs depend on --cert-seed alone), so a client under test
+// trusts one ca.pem whatever receiver it reaches.
+inline constexpr std::string_view kCaFile = "ca.pem";        // the test root, to trust
+inline constexpr std::string_view kChainFile = "chain.pem";  // what the first receiver serves,
+                                                             // leaf first
+inline constexpr std::string_view kKeyFile = "key.pem";      // its leaf's key, mode 0600
+// Per receiver NAME (every receiver with TLS, the first included):
+// NAME + kReceiverChainSuffix and NAME + kReceiverKeySuffix.
+inline constexpr std::string_view kReceiverChainSuffix = ".chain.pem";
+inline constexpr std::string_view kReceiverKeySuffix = ".key.pem";
 
-struct TlsSetup {
+// One receiver's TLS, in scenario order.
+struct ReceiverTls {
+  std::string receiver;  // its name
+  // Null when the receiver has TLS off (no STARTTLS, no smtps listener).
   std::shared_ptr<const tls::ServerContext> context;
-  std::string certificate_variant;  // "good"
-  std::string certificate_hostname;  // what the leaf is for ("mx.test")
-  std::string dir;                  // where the PEM files are
+  std::string certificate_variant;   // "good"; empty when TLS is off
+  std::string certificate_hostname;  // what the leaf is for ("mx.example.test")
+  std::string chain_file;            // full paths; empty when TLS is off
+  std::string key_file;
 };
 
-// The file names in the TLS directory.
-inline constexpr std::string_view kCaFile = "ca.pem";        // the test root, to trust
-inline constexpr std::string_view kChainFile = "chain.pem";  // what fakemx serves, leaf first
-inline constexpr std::string_view kKeyFile = "key.pem";      // the leaf's key, mode 0600
+struct ScenarioTls {
+  std::string dir;
+  std::vector<ReceiverTls> receivers;  // one per scenario receiver, in order
+};
 
-// Generates the --cert variant for `certificate_hostname` from --cert-seed,
-// builds the server context from the --tls-* flags, and writes ca.pem,
-// chain.pem and key.pem into `dir` (created, mode 0700, when missing;
-// existing files are replaced). Errors name the flag at fault
-// ("--tls-ciphers=FOO: ...") or the file.
-absl::StatusOr<TlsSetup> SetUpTls(const FakemxFlags& flags, std::string_view certificate_hostname,
-                                  const std::string& dir);
+// Generates, from --cert-seed, every certificate the scenario's receivers
+// present, each issued for its receiver's CertificateHostname (one
+// CertificateSet per distinct name, holding every variant asked for under
+// it); builds each receiver's server context from its TLS profile; then
+// writes ca.pem, chain.pem and key.pem (the first receiver's, when it has
+// TLS) and NAME.chain.pem, NAME.key.pem per receiver with TLS into `dir`
+// (created, mode 0700, when missing; existing files are replaced). Nothing
+// is written unless every receiver's TLS could be built.
+// Errors name what is at fault: the flag, for a setting a flag gave
+// (flags.given: "--tls-ciphers=FOO: cipher_list: ..."), else the scenario
+// and receiver ("scenario x.yaml, receiver a.test: cipher_list: ..."), or
+// the file.
+absl::StatusOr<ScenarioTls> SetUpScenarioTls(const Scenario& scenario, const FakemxFlags& flags,
+                                             const std::string& dir);
 
 }  // namespace mxkit::fakemx
 

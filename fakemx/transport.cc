@@ -9,7 +9,18 @@
 
 namespace mxkit::fakemx {
 
+Transport::Transport(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+  // Asio's own async operations handle a non-blocking socket; ours is the
+  // direct read_some after a readiness wait.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+}
+
 Transport::~Transport() = default;
+
+size_t Transport::ReadAvailable(char* data, size_t size, boost::system::error_code& ec) {
+  return socket_.read_some(boost::asio::buffer(data, size), ec);
+}
 
 void Transport::AsyncServerHandshake(std::shared_ptr<const tls::ServerContext> context,
                                      tls::AsioTlsStream::HandshakeHandler done) {
@@ -55,6 +66,13 @@ void Transport::AsyncClose(std::function<void()> done) {
   }
   Close();
   if (done) done();
+}
+
+void Transport::Reset() {
+  if (!socket_.is_open()) return;
+  boost::system::error_code ignored;
+  socket_.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+  socket_.close(ignored);
 }
 
 void Transport::Close() {

@@ -5,8 +5,10 @@
 //   - never crashes; an error is InvalidArgument with a message naming a flag
 //     or the argument;
 //   - a successful parse, written back as "--flag=value" arguments, parses to
-//     the same values (format(parse(x)) round-trips).
+//     the same values (format(parse(x)) round-trips), and every flag recorded
+//     as given is given again (the writing back gives at least those).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -38,7 +40,11 @@ bool Same(const FakemxFlags& a, const FakemxFlags& b) {
          a.cert == b.cert && a.tls_versions == b.tls_versions && a.tls_ciphers == b.tls_ciphers &&
          a.tls_groups == b.tls_groups && a.starttls == b.starttls && a.smtps == b.smtps &&
          a.smtps_host == b.smtps_host && a.smtps_port == b.smtps_port && a.tls_dir == b.tls_dir &&
-         a.cert_seed == b.cert_seed && a.help == b.help && a.version == b.version;
+         a.cert_seed == b.cert_seed && a.scenario == b.scenario &&
+         a.list_scenarios == b.list_scenarios &&
+         a.capture_max_sessions == b.capture_max_sessions &&
+         a.capture_max_bytes == b.capture_max_bytes && a.help == b.help &&
+         a.version == b.version;
 }
 
 }  // namespace
@@ -76,7 +82,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       "--tls-versions=" + mxkit::fakemx::FlagValue(f.tls_versions),
       "--starttls=" + std::string(mxkit::fakemx::FlagValue(f.starttls)),
       "--cert-seed=" + std::to_string(f.cert_seed),
+      "--capture-max-sessions=" + std::to_string(f.capture_max_sessions),
+      "--capture-max-bytes=" + std::to_string(f.capture_max_bytes),
   };
+  if (!f.scenario.empty()) again.push_back("--scenario=" + f.scenario);
+  if (f.list_scenarios) again.push_back("--list-scenarios");
   if (!f.tls_ciphers.empty()) again.push_back("--tls-ciphers=" + f.tls_ciphers);
   if (!f.tls_groups.empty()) again.push_back("--tls-groups=" + f.tls_groups);
   if (!f.tls_dir.empty()) again.push_back("--tls-dir=" + f.tls_dir);
@@ -97,5 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto reparsed = ParseFlags(views);
   Check(reparsed.ok());
   Check(Same(*reparsed, f));
+  Check(std::includes(reparsed->given.begin(), reparsed->given.end(), f.given.begin(),
+                      f.given.end()));
   return 0;
 }

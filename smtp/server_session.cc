@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/base64.h"
 #include "smtp/address.h"
 #include "smtp/ehlo.h"
@@ -80,7 +81,29 @@ std::string_view EnhancedForCode(int code) {
   }
 }
 
-enum class Phase { kNotStarted, kCommand, kData, kBdat, kTls, kClosed };
+// An EHLO keyword line a policy asks to advertise verbatim: printable ASCII
+// (SP included, RFC 5321 §4.1.1.1 ehlo-line), bounded like our reply text.
+bool IsAdvertisableKeywordLine(std::string_view line) {
+  if (line.empty() || line.size() > kMaxReplyText) return false;
+  return std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+// What the session offers and accepts, made consistent: BINARYMIME needs
+// CHUNKING (RFC 3030 §3), and extra keyword lines that could inject a reply
+// line or an 8-bit byte are dropped.
+void NormalizeExtensions(ServerExtensions& x) {
+  if (!x.chunking) x.binarymime = false;
+  std::erase_if(x.extra_keywords, [](const std::string& k) { return !IsAdvertisableKeywordLine(k); });
+}
+
+// HELO and EHLO replies carry no enhanced code (RFC 2034 §4), also when a
+// policy answers them itself.
+bool IsHelloVerb(std::string_view verb) { return verb == "EHLO" || verb == "HELO"; }
+
+// The first word of a command line, up to the first SP.
+std::string_view FirstWord(std::string_view line) { return line.substr(0, line.find(' ')); }
+
+enum class Phase { kNotStarted, kCommand, kData, kBdat, kTls, kStalled, kClosed };
 
 }  // namespace
 
@@ -114,8 +137,20 @@ struct ServerSession::Impl {
   bool skipping_line = false;  // discarding an over-long line up to its CRLF
   std::string skipped_prefix;  // start of that line, for the error event
 
+  // What EHLO offers and the parser accepts: the policy's answer to
+  // Extensions() when it gave one, else config.extensions.
+  std::optional<ServerExtensions> policy_extensions;
+
   // A deferred decision and what applying it needs.
   std::optional<DecisionPoint> pending;
+  // A decision with a delay, held until ReleaseDelayedDecision(); `pending`
+  // says which hook it answers.
+  std::optional<Decision> held;
+  // The command line OnCommand deferred or delayed, interpreted on kAccept.
+  std::string pending_command;
+  // Scratch for CommandRequest::verb: reused, so upper-casing the verb does
+  // not allocate per command.
+  std::string verb;
   HelloRequest pending_hello;
   Envelope pending_mail;
   Recipient pending_rcpt;
@@ -144,10 +179,21 @@ struct ServerSession::Impl {
       : config(std::move(c)), policy(p ? p : &accept_all), tls_active(config.implicit_tls) {
     config.max_protocol_errors =
         std::clamp(config.max_protocol_errors, 1, kMaxProtocolErrorsCeiling);
-    if (!config.extensions.chunking) config.extensions.binarymime = false;
+    NormalizeExtensions(config.extensions);
   }
 
-  bool enhanced() const { return config.extensions.enhanced_status_codes; }
+  const ServerExtensions& ext() const {
+    return policy_extensions ? *policy_extensions : config.extensions;
+  }
+
+  // ServerPolicy::Extensions for the current TLS state; the config's when
+  // the policy has no opinion.
+  void AskExtensions() {
+    policy_extensions = policy->Extensions(tls_active);
+    if (policy_extensions) NormalizeExtensions(*policy_extensions);
+  }
+
+  bool enhanced() const { return ext().enhanced_status_codes; }
 
   // ---- Output -------------------------------------------------------------
 
@@ -166,12 +212,54 @@ struct ServerSession::Impl {
     out += FormatReply(reply);
   }
 
-  void Close(CloseRequestedEvent::Reason reason) {
+  // Writes the reply a decision carries: its `raw` bytes verbatim (not
+  // sanitized, no CRLF added: a test of the client's parser), else its
+  // `lines` as one multi-line reply, else `text` (the caller's choice
+  // between the decision's text and the session's default).
+  void SendFor(int code, std::string_view enh, const Decision& d, std::string_view text,
+               bool plain = false) {
+    if (!d.raw.empty()) {
+      out += d.raw;
+      return;
+    }
+    if (d.lines.empty()) {
+      Send(code, enh, text, plain);
+      return;
+    }
+    std::vector<std::string> lines;
+    lines.reserve(d.lines.size());
+    for (const std::string& l : d.lines) lines.push_back(SanitizeText(l));
+    Reply reply = MakeMultilineReply(code, std::move(lines));
+    int klass = code / 100;
+    // RFC 2034 §4: every line of a multi-line reply carries the enhanced code.
+    if (enhanced() && !plain && (klass == 2 || klass == 4 || klass == 5)) {
+      std::optional<EnhancedStatusCode> e;
+      if (!enh.empty()) e = ParseEnhancedStatusCode(enh);
+      if (!e || !EnhancedCodeMatches(*e, code)) e = ParseEnhancedStatusCode(EnhancedForCode(code));
+      reply = WithEnhancedStatusCode(std::move(reply), *e);
+    }
+    out += FormatReply(reply);
+  }
+
+  void Close(CloseRequestedEvent::Reason reason, bool reset = false) {
     phase = Phase::kClosed;
     pending.reset();
+    held.reset();
     input = {};
     buffered.clear();
-    events.push_back(CloseRequestedEvent{reason});
+    events.push_back(CloseRequestedEvent{reason, reset});
+  }
+
+  // kStall: no reply now or ever; what was buffered and what comes later is
+  // discarded unread.
+  void Stall() {
+    phase = Phase::kStalled;
+    pending.reset();
+    held.reset();
+    input = {};
+    buffered.clear();
+    auth.reset();
+    events.push_back(StalledEvent{});
   }
 
   // A command refused for syntax or sequence: counted towards the 421.
@@ -190,26 +278,42 @@ struct ServerSession::Impl {
     Error(503, "5.5.1", text, line, text);
   }
 
-  // Applies a kReject/kDisconnect/kDrop decision. Returns true when it did.
+  // Applies every decision but kAccept (and kDefer, which never gets here)
+  // the same way at every hook; returns false for kAccept, which each hook
+  // applies itself. kReply and kUnknown mean something only to OnCommand
+  // (and kReply to OnConnect), which handle them first; reaching here they
+  // are outside the contract and degrade to kReject (with their code when it
+  // is 4xx/5xx, else 451), so a policy's mistake is a visible refusal.
   bool Refuse(const Decision& d) {
     switch (d.action) {
-      case Decision::Action::kReject: {
+      case Decision::Action::kReject:
+      case Decision::Action::kReply:
+      case Decision::Action::kUnknown: {
         int code = (d.code >= 400 && d.code <= 599) ? d.code : 451;
-        Send(code, d.enhanced, d.text.empty() ? "Requested action not taken" : d.text);
+        SendFor(code, d.enhanced, d, d.text.empty() ? "Requested action not taken" : d.text);
         return true;
       }
       case Decision::Action::kDisconnect: {
         int code = (d.code >= 400 && d.code <= 599) ? d.code : 421;
-        Send(code, d.enhanced, d.text.empty() ? config.hostname + " closing connection" : d.text);
+        SendFor(code, d.enhanced, d,
+                d.text.empty() ? config.hostname + " closing connection" : d.text);
         Close(CloseRequestedEvent::Reason::kPolicy);
         return true;
       }
       case Decision::Action::kDrop:
         Close(CloseRequestedEvent::Reason::kPolicy);
         return true;
-      default:
+      case Decision::Action::kReset:
+        Close(CloseRequestedEvent::Reason::kPolicy, /*reset=*/true);
+        return true;
+      case Decision::Action::kStall:
+        Stall();
+        return true;
+      case Decision::Action::kAccept:
+      case Decision::Action::kDefer:
         return false;
     }
+    return false;
   }
 
   std::string TextOr(const Decision& d, std::string fallback) {
@@ -239,7 +343,7 @@ struct ServerSession::Impl {
   CommandParseOptions ParseOptions() const {
     CommandParseOptions o;
     static_cast<CommandLeniencies&>(o) = config.command_leniencies;
-    const ServerExtensions& x = config.extensions;
+    const ServerExtensions& x = ext();
     // Service extensions exist only after EHLO (RFC 5321 §2.2.1); after HELO
     // or before any greeting their verbs and parameters are refused.
     bool esmtp = hello != Hello::kHelo;
@@ -269,12 +373,26 @@ struct ServerSession::Impl {
 
   // ---- Decisions ------------------------------------------------------------
 
-  // Runs a hook; returns false when it deferred (processing must stop).
+  // Runs a hook; returns false when its decision is pending (processing must
+  // stop).
   template <typename F>
   bool Ask(DecisionPoint point, F&& hook) {
-    Decision d = hook();
+    return Resolve(point, hook());
+  }
+
+  // Applies a decision for `point` now, or holds it: a kDefer until
+  // Decide(), one with a delay until ReleaseDelayedDecision(). Returns false
+  // when it is pending.
+  bool Resolve(DecisionPoint point, Decision d) {
     if (d.action == Decision::Action::kDefer) {
       pending = point;
+      return false;
+    }
+    if (d.delay.count() > 0) {
+      pending = point;
+      std::chrono::milliseconds delay = std::exchange(d.delay, std::chrono::milliseconds{0});
+      held = std::move(d);
+      events.push_back(DecisionDelayedEvent{delay});
       return false;
     }
     Apply(point, d);
@@ -291,26 +409,40 @@ struct ServerSession::Impl {
       case DecisionPoint::kMessage: ApplyMessage(d); break;
       case DecisionPoint::kAuth: ApplyAuth(d); break;
       case DecisionPoint::kStartTls: ApplyStartTls(d); break;
-      case DecisionPoint::kCommand: break;  // not consulted yet (OnCommand lands next)
+      case DecisionPoint::kCommand: ApplyCommand(d); break;
     }
   }
+
+  // A reply code a kReply may send (RFC 5321 §4.2: 2yz to 5yz).
+  static bool IsReplyCode(int code) { return code >= 200 && code <= 599; }
 
   void ApplyConnect(const Decision& d) {
     if (d.action == Decision::Action::kAccept) {
       std::string text = config.hostname;
       std::string g = TextOr(d, config.greeting);
       if (!g.empty()) text += " " + g;
-      Send(220, "", text, /*plain=*/true);
+      SendFor(220, "", d, text, /*plain=*/true);
       phase = Phase::kCommand;
       events.push_back(GreetingSentEvent{220});
       return;
     }
-    if (d.action == Decision::Action::kReject) {
+    if (d.action == Decision::Action::kReply && (!d.raw.empty() || IsReplyCode(d.code))) {
+      // Any greeting (multi-line, not 220, raw bytes); commands are then
+      // served as after a 220, whatever it said.
+      SendFor(d.code, "", d, config.hostname + (d.text.empty() ? "" : " " + d.text),
+              /*plain=*/true);
+      phase = Phase::kCommand;
+      events.push_back(GreetingSentEvent{d.code});
+      return;
+    }
+    if (d.action == Decision::Action::kReject || d.action == Decision::Action::kReply ||
+        d.action == Decision::Action::kUnknown) {
       // RFC 5321 §3.1: a 554 greeting; the server then waits for QUIT and
-      // answers every other command 503.
+      // answers every other command 503. (kReply without a valid code and
+      // kUnknown are outside OnConnect's contract and degrade to this.)
       int code = (d.code >= 400 && d.code <= 599) ? d.code : 554;
       std::string text = config.hostname + " " + (d.text.empty() ? "No SMTP service here" : d.text);
-      Send(code, "", text, /*plain=*/true);
+      SendFor(code, "", d, text, /*plain=*/true);
       events.push_back(GreetingSentEvent{code});
       if (code == 421) {
         Close(CloseRequestedEvent::Reason::kServiceUnavailable);
@@ -331,18 +463,27 @@ struct ServerSession::Impl {
     ResetTransaction();
     if (h.extended) {
       hello = Hello::kEhlo;
-      out += FormatReply(FormatEhloReply(config.hostname,
-                                         SanitizeText(TextOr(d, "greets " + h.domain)),
-                                         Capabilities()));
+      // What this EHLO offers is what the session accepts until the next
+      // one: a receiver may offer more (or less) after TLS than before.
+      AskExtensions();
+      if (!d.raw.empty() || !d.lines.empty()) {
+        SendFor(250, "", d, "", /*plain=*/true);
+      } else {
+        Reply r = FormatEhloReply(config.hostname, SanitizeText(TextOr(d, "greets " + h.domain)),
+                                  Capabilities());
+        for (const std::string& k : ext().extra_keywords) r.lines.push_back(k);
+        out += FormatReply(r);
+      }
     } else {
       hello = Hello::kHelo;
-      Send(250, "", config.hostname + " " + TextOr(d, "greets " + h.domain), /*plain=*/true);
+      SendFor(250, "", d, config.hostname + " " + TextOr(d, "greets " + h.domain),
+              /*plain=*/true);
     }
     events.push_back(HelloEvent{h});
   }
 
   EhloCapabilities Capabilities() const {
-    const ServerExtensions& x = config.extensions;
+    const ServerExtensions& x = ext();
     EhloCapabilities c;
     c.pipelining = x.pipelining;
     if (x.size) c.size = SizeExtension{config.limits.max_message_size};
@@ -362,14 +503,14 @@ struct ServerSession::Impl {
     if (Refuse(d)) return;
     in_transaction = true;
     envelope = pending_mail;
-    Send(250, "2.1.0", TextOr(d, "Sender OK"));
+    SendFor(250, "2.1.0", d, TextOr(d, "Sender OK"));
     events.push_back(MailFromEvent{envelope});
   }
 
   void ApplyRcpt(const Decision& d) {
     if (Refuse(d)) return;
     envelope.recipients.push_back(pending_rcpt);
-    Send(250, "2.1.5", TextOr(d, "Recipient OK"));
+    SendFor(250, "2.1.5", d, TextOr(d, "Recipient OK"));
     events.push_back(RecipientAcceptedEvent{pending_rcpt});
   }
 
@@ -380,7 +521,8 @@ struct ServerSession::Impl {
       if (d.action == Decision::Action::kAccept) {
         data_started = true;
         StartChunk(pending_bdat_size, pending_bdat_last, ChunkUse::kAppend);
-      } else if (d.action == Decision::Action::kReject) {
+      } else if (d.action == Decision::Action::kReject || d.action == Decision::Action::kReply ||
+                 d.action == Decision::Action::kUnknown) {
         chunk_rejection = d;
         StartChunk(pending_bdat_size, pending_bdat_last, ChunkUse::kDiscardRejected);
       } else {
@@ -392,7 +534,7 @@ struct ServerSession::Impl {
     data_started = true;
     message.clear();
     decoder = DataDecoder(DataOptions());
-    Send(354, "", TextOr(d, "End data with <CR><LF>.<CR><LF>"));
+    SendFor(354, "", d, TextOr(d, "End data with <CR><LF>.<CR><LF>"));
     phase = Phase::kData;
   }
 
@@ -400,7 +542,7 @@ struct ServerSession::Impl {
     MessageCompleteEvent e{envelope, std::move(message), via_bdat, false};
     if (!Refuse(d)) {
       e.accepted = true;
-      Send(250, "2.0.0", TextOr(d, "OK: message accepted"));
+      SendFor(250, "2.0.0", d, TextOr(d, "OK: message accepted"));
     }
     events.push_back(std::move(e));
     ResetTransaction();
@@ -409,14 +551,18 @@ struct ServerSession::Impl {
   void ApplyAuth(const Decision& d) {
     if (d.action == Decision::Action::kAccept) {
       authenticated = true;
-      Send(235, "2.7.0", TextOr(d, "Authentication successful"));
+      SendFor(235, "2.7.0", d, TextOr(d, "Authentication successful"));
       events.push_back(AuthenticatedEvent{auth->mechanism});
       auth.reset();
       return;
     }
     if (d.action == Decision::Action::kReject && d.code == 334) {
       // RFC 4954 §4: continue-req = "334" SP [base64] CRLF.
-      out += "334 " + SanitizeText(d.text) + "\r\n";
+      if (!d.raw.empty()) {
+        out += d.raw;
+      } else {
+        out += "334 " + SanitizeText(d.text) + "\r\n";
+      }
       return;  // the next line is the client's response
     }
     auth.reset();
@@ -455,7 +601,7 @@ struct ServerSession::Impl {
 
   void ProcessBuffered() {
     while (!pending && phase != Phase::kClosed && phase != Phase::kTls &&
-           phase != Phase::kNotStarted) {
+           phase != Phase::kNotStarted && phase != Phase::kStalled) {
       if (phase == Phase::kData) {
         if (avail().empty()) return;
         ProcessData();
@@ -495,6 +641,7 @@ struct ServerSession::Impl {
       consume(crlf + 2);
       skipping_line = false;
       auth.reset();
+      if (config.command_events) events.push_back(CommandReceivedEvent{skipped_prefix});
       // RFC 5321 §4.5.3.1.10 / §4.2.2: "500 Line too long".
       Error(500, "5.5.2", "Line too long", skipped_prefix, "command line exceeds the limit");
       return true;
@@ -511,12 +658,19 @@ struct ServerSession::Impl {
       std::string prefix(a.substr(0, config.limits.max_command_line));
       consume(crlf + 2);
       auth.reset();
+      if (config.command_events) events.push_back(CommandReceivedEvent{prefix});
       Error(500, "5.5.2", "Line too long", prefix, "command line exceeds the limit");
       return true;
     }
     std::string line(a.substr(0, crlf));
     consume(crlf + 2);
     if (auth) {
+      // A SASL response is a secret (PLAIN carries the password): the
+      // transcript notes its size, never its bytes.
+      if (config.command_events) {
+        events.push_back(
+            CommandReceivedEvent{"(AUTH response, " + std::to_string(line.size()) + " octets)"});
+      }
       HandleAuthResponse(line);
     } else {
       HandleCommand(line);
@@ -524,7 +678,71 @@ struct ServerSession::Impl {
     return true;
   }
 
+  // CommandRequest::verb: the first word upper-cased into `verb`, whose
+  // capacity is reused from line to line.
+  std::string_view UpperVerb(std::string_view line) {
+    verb.assign(FirstWord(line));
+    for (char& c : verb) c = base::ToUpperAscii(c);
+    return verb;
+  }
+
+  // The line as the transcript shows it: as sent, except that an AUTH
+  // initial response (RFC 4954 §4), a secret like any SASL response, is
+  // replaced by its size.
+  static std::string TranscriptLine(std::string_view line, std::string_view verb) {
+    if (verb != "AUTH") return std::string(line);
+    size_t mech_end = line.find(' ', verb.size() + 1);
+    if (verb.size() >= line.size() || mech_end == std::string_view::npos) return std::string(line);
+    size_t response = line.size() - mech_end - 1;
+    return std::string(line.substr(0, mech_end)) + " (initial response, " +
+           std::to_string(response) + " octets)";
+  }
+
+  // Every command line passes OnCommand before the session interprets it.
   void HandleCommand(const std::string& line) {
+    std::string_view v = UpperVerb(line);
+    if (config.command_events) events.push_back(CommandReceivedEvent{TranscriptLine(line, v)});
+    Decision d = policy->OnCommand(CommandRequest{v, line, tls_active, in_transaction, authenticated});
+    // The hot path: the default answer is neither copied nor stored.
+    if (d.action == Decision::Action::kAccept && d.delay.count() <= 0) {
+      InterpretCommand(line);
+      return;
+    }
+    pending_command = line;
+    Resolve(DecisionPoint::kCommand, std::move(d));
+  }
+
+  void ApplyCommand(const Decision& d) {
+    std::string line = std::exchange(pending_command, {});
+    switch (d.action) {
+      case Decision::Action::kAccept:
+        InterpretCommand(line);
+        return;
+      case Decision::Action::kReply:
+        if (!d.raw.empty() || IsReplyCode(d.code)) {
+          SendFor(d.code, d.enhanced, d, d.text, IsHelloVerb(UpperVerb(line)));
+          return;
+        }
+        break;  // no code to send: Refuse degrades it to a 451
+      case Decision::Action::kUnknown: {
+        const CommandError& e = UnknownVerbError();
+        Error(e.reply_code, e.enhanced_status, e.message, line, e.message);
+        return;
+      }
+      default:
+        break;
+    }
+    Refuse(d);
+  }
+
+  // How the parser answers a verb it does not know, taken from the parser
+  // itself so that kUnknown cannot drift from it. XYZZY is in no RFC.
+  static const CommandError& UnknownVerbError() {
+    static const CommandError error = ParseCommand("XYZZY", CommandParseOptions{}).error;
+    return error;
+  }
+
+  void InterpretCommand(const std::string& line) {
     CommandResult r = ParseCommand(line, ParseOptions());
     if (greeting_refused) {
       if (r.ok() && r.command.verb() == CommandVerb::kQuit) {
@@ -589,8 +807,13 @@ struct ServerSession::Impl {
   void HandleMail(const std::string& line, const MailCommand& m) {
     if (hello == Hello::kNone) return SequenceError(line, "Send HELO/EHLO first");
     if (in_transaction) return SequenceError(line, "Nested MAIL command");
+    if (ext().auth_required && !ext().auth_mechanisms.empty() && !authenticated) {
+      // RFC 4954 §6: a server requiring AUTH refuses MAIL until it succeeded.
+      Send(530, "5.7.0", "Authentication required");
+      return;
+    }
     // RFC 1870 §6.1: a declared size above the fixed maximum gets 552.
-    if (m.size && config.extensions.size && *m.size > config.limits.max_message_size) {
+    if (m.size && ext().size && *m.size > config.limits.max_message_size) {
       Send(552, "5.3.4", "Message size exceeds fixed maximum message size");
       return;
     }
@@ -768,7 +991,7 @@ struct ServerSession::Impl {
 
   void ApplyStartTls(const Decision& d) {
     if (Refuse(d)) return;
-    Send(220, "2.0.0", TextOr(d, "Ready to start TLS"));
+    SendFor(220, "2.0.0", d, TextOr(d, "Ready to start TLS"));
     phase = Phase::kTls;
     events.push_back(StartTlsRequestedEvent{});
   }
@@ -777,7 +1000,7 @@ struct ServerSession::Impl {
     if (hello != Hello::kEhlo) return SequenceError(line, "Send EHLO first");
     if (authenticated) return SequenceError(line, "Already authenticated");
     if (in_transaction) return SequenceError(line, "AUTH inside a mail transaction");
-    const auto& mechs = config.extensions.auth_mechanisms;
+    const auto& mechs = ext().auth_mechanisms;
     if (std::find(mechs.begin(), mechs.end(), a.mechanism) == mechs.end()) {
       // RFC 4954 §4: 504 for a mechanism the server does not support.
       Send(504, "5.5.4", "Unrecognized authentication type");
@@ -815,12 +1038,14 @@ ServerSession::~ServerSession() = default;
 void ServerSession::Start() {
   Impl& s = *impl_;
   if (s.phase != Phase::kNotStarted || s.pending) return;
+  s.AskExtensions();
   if (s.Ask(DecisionPoint::kConnect, [&] { return s.policy->OnConnect(); })) s.Process();
 }
 
 void ServerSession::Feed(std::string_view bytes) {
   Impl& s = *impl_;
-  if (bytes.empty() || s.phase == Phase::kClosed) return;
+  // A stalled session reads nothing: a hung server (kStall).
+  if (bytes.empty() || s.phase == Phase::kClosed || s.phase == Phase::kStalled) return;
   if (s.phase == Phase::kTls) {
     s.events.push_back(PlaintextInjectionEvent{bytes.size()});
     return;
@@ -852,7 +1077,7 @@ void ServerSession::Feed(std::string_view bytes) {
     s.Buffer(bytes.substr(0, n));
     bytes.remove_prefix(n);
     s.Process();
-    if (s.phase == Phase::kClosed) return;
+    if (s.phase == Phase::kClosed || s.phase == Phase::kStalled) return;
     if (s.blocked()) {
       s.Buffer(bytes);
       return;
@@ -863,8 +1088,19 @@ void ServerSession::Feed(std::string_view bytes) {
 
 void ServerSession::Decide(Decision decision) {
   Impl& s = *impl_;
-  if (!s.pending) return;
+  if (!s.pending || s.held) return;
   if (decision.action == Decision::Action::kDefer) return;
+  DecisionPoint point = *s.pending;
+  s.pending.reset();
+  s.Resolve(point, std::move(decision));
+  s.Process();
+}
+
+void ServerSession::ReleaseDelayedDecision() {
+  Impl& s = *impl_;
+  if (!s.held) return;
+  Decision decision = std::move(*s.held);
+  s.held.reset();
   DecisionPoint point = *s.pending;
   s.pending.reset();
   s.Apply(point, decision);
@@ -877,6 +1113,7 @@ void ServerSession::OnTlsEstablished() {
   s.tls_active = true;
   s.ForgetSession();
   s.phase = Phase::kCommand;
+  s.AskExtensions();
 }
 
 std::string ServerSession::TakeOutput() { return std::exchange(impl_->out, {}); }
@@ -898,6 +1135,7 @@ ServerState ServerSession::state() const {
     case Phase::kData: return ServerState::kDataContent;
     case Phase::kBdat: return ServerState::kBdatContent;
     case Phase::kTls: return ServerState::kAwaitingTls;
+    case Phase::kStalled: return ServerState::kStalled;
     case Phase::kClosed: return ServerState::kClosed;
   }
   return ServerState::kClosed;
@@ -910,6 +1148,7 @@ bool ServerSession::wants_input() const {
 }
 
 std::optional<DecisionPoint> ServerSession::decision_point() const { return impl_->pending; }
+bool ServerSession::decision_delayed() const { return impl_->held.has_value(); }
 bool ServerSession::tls_active() const { return impl_->tls_active; }
 const Envelope& ServerSession::envelope() const { return impl_->envelope; }
 int ServerSession::protocol_errors() const { return impl_->errors; }
@@ -919,6 +1158,11 @@ bool ServerSession::in_transaction() const { return impl_->in_transaction; }
 void ServerSession::Abort(int code, std::string_view enhanced, std::string_view text) {
   Impl& s = *impl_;
   if (s.phase == Phase::kClosed) return;
+  if (s.phase == Phase::kStalled) {
+    // A hung server sends nothing, not even the 421.
+    s.Close(CloseRequestedEvent::Reason::kPolicy);
+    return;
+  }
   if (code < 400 || code > 599) code = 421;
   s.Send(code, enhanced, s.config.hostname + " " + std::string(text));
   s.Close(CloseRequestedEvent::Reason::kPolicy);

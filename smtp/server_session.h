@@ -115,7 +115,11 @@ struct ServerSessionConfig {
   int max_protocol_errors = kDefaultMaxProtocolErrors;
 
   // Emit a CommandReceivedEvent for every command line (the transcript a
-  // capture records). Off by default: it copies each line.
+  // capture records). Off by default: it copies each line. SASL secrets are
+  // not copied: an AUTH exchange's response lines are recorded as "(AUTH
+  // response, N octets)" and an AUTH command's initial response as "AUTH
+  // PLAIN (initial response, N octets)"; a line too long for the session is
+  // recorded as its first limits.max_command_line octets.
   bool command_events = false;
 
   // The connection is TLS from its first byte (implicit TLS, RFC 8314 §3.3,
@@ -161,6 +165,30 @@ struct HelloRequest {
 // truncated reply to test a client's parser); otherwise `code` with
 // `enhanced` and `lines` (a multi-line reply, RFC 5321 §4.2.1, one element
 // per line) or else `text`. Text is sanitized as always (printable ASCII).
+// With ENHANCEDSTATUSCODES offered, every line of a 2xx/4xx/5xx reply but
+// the greeting's and HELO/EHLO's carries the enhanced code (RFC 2034 §4):
+// `enhanced` when it matches the reply code's class, else X.0.0.
+// `lines` are whole line texts: the session adds nothing to them (not the
+// hostname it puts before a greeting's or an EHLO reply's `text`).
+//
+// The same action means the same at every hook:
+//   kAccept      the hook's step goes ahead with the session's reply (its
+//                `text`, `lines` or `raw` replacing the session's words);
+//   kReject      the step is refused with `code` (4xx/5xx, else 451; 554
+//                at OnConnect, after which only QUIT is served) and the
+//                session goes on; not counted as a protocol error;
+//   kDisconnect  `code` (4xx/5xx, else 421) is sent, then the session closes;
+//   kDrop        the session closes without a reply;
+//   kReset       as kDrop, with CloseRequestedEvent::reset set;
+//   kStall       no reply and no more processing, ever (kStalled);
+//   kDefer       pending until ServerSession::Decide() (which may also defer);
+//   kReply       OnCommand and OnConnect only (see below); elsewhere it is
+//                outside the contract and handled as kReject (with its code
+//                when that is 4xx/5xx), as is a kReply with neither `raw`
+//                nor a code in 200-599;
+//   kUnknown     OnCommand only; elsewhere handled as kReject.
+// A `delay` applies to any action but kDefer, at any hook, and also to the
+// decision given to Decide().
 struct Decision {
   enum class Action {
     kAccept,      // the session's default positive reply (250, 354, ...)
@@ -171,17 +199,21 @@ struct Decision {
     // Only from OnCommand and OnConnect: send this reply (any code 200-599,
     // or `raw`) instead of what the session would have done; the command
     // has no other effect (a MAIL answered 250 this way starts no
-    // transaction). From OnConnect: the greeting, after which the session
-    // serves commands as after a 220.
+    // transaction); `text` is sent as given. From OnConnect: the greeting
+    // ("<code> <hostname> <text>", or `lines`/`raw` as given), after which
+    // the session serves commands as after a 220, whatever the code.
     kReply,
     // Only from OnCommand: answer the command exactly as the session
-    // answers a verb it does not know (500 5.5.2, counted as a protocol
-    // error): a receiver that does not implement it, e.g. EHLO on an
-    // RFC 821-only server.
+    // answers a verb it does not know (the command parser's 500 5.5.1
+    // "command not recognized", counted as a protocol error, so enough of
+    // them end in the 421): a receiver that does not implement it, e.g.
+    // EHLO on an RFC 821-only server.
     kUnknown,
-    // No reply, now or ever: the session processes no more input (it is
-    // discarded) and state() is kStalled. A receiver that hangs; the caller
-    // closes at its idle timeout, without a 421 (a hung server sends none).
+    // No reply, now or ever: the session processes no more input (what is
+    // buffered and what Feed() gets later is discarded unread, not counted)
+    // and state() is kStalled. A receiver that hangs; the caller closes at
+    // its idle timeout, without a 421 (a hung server sends none: Abort()
+    // then closes without writing).
     kStall,
     // Like kDrop, but the caller should reset the TCP connection (RST, via
     // SO_LINGER 0) instead of closing it (CloseRequestedEvent::reset).
@@ -296,14 +328,23 @@ class ServerPolicy {
 
   // Every command line, in any state, before the session interprets it
   // (not DATA/BDAT content or an AUTH exchange's responses, which are not
-  // commands). kAccept lets the session handle it as usual (its other hooks
-  // still apply); kReply, kUnknown, kReject, kStall, kDisconnect, kDrop,
-  // kReset and kDefer answer it instead, and the command has no other effect.
+  // commands; not a line too long for the session, refused before any hook;
+  // yes after a refused greeting, where kAccept gets the 503/QUIT handling).
+  // kAccept lets the session handle it as usual (its other hooks still
+  // apply; its text is not used); kReply, kUnknown, kReject, kStall,
+  // kDisconnect, kDrop and kReset answer it instead, and the command has no
+  // other effect. kDefer (DecisionPoint::kCommand) and a delay hold it and
+  // everything after it; a kAccept through Decide() or after the delay then
+  // hands the command to the session as usual. A kReply to HELO/EHLO
+  // carries no enhanced code (RFC 2034 §4). Called on the hot path: the
+  // default answer costs the session no allocation.
   virtual Decision OnCommand(const CommandRequest&) { return Decision::Accept(); }
 
   // The extensions EHLO offers (and the session then accepts) before
-  // (tls_active false) and after TLS; nullopt = the config's. Asked at each
-  // EHLO and after the TLS handshake.
+  // (tls_active false) and after TLS; nullopt = the config's. Asked at
+  // Start() (what is accepted before any EHLO), at each accepted EHLO and
+  // after the TLS handshake. Decision::lines or raw on an accepted EHLO
+  // change only what the reply says, not what the session accepts.
   virtual std::optional<ServerExtensions> Extensions(bool /*tls_active*/) { return std::nullopt; }
 };
 
@@ -369,7 +410,8 @@ enum class ServerState {
   kDataContent,      // receiving DATA content until <CRLF>.<CRLF>
   kBdatContent,      // receiving the bytes of a BDAT chunk
   kAwaitingTls,      // STARTTLS accepted; caller must handshake, then OnTlsEstablished()
-  kStalled,          // a kStall decision: input is discarded, nothing is ever sent
+  kStalled,          // a kStall decision: input is discarded, nothing is ever sent;
+                     // wants_input() is false
   kClosed,           // nothing more will be processed
 };
 
@@ -394,8 +436,9 @@ class ServerSession {
   void Feed(std::string_view bytes);
 
   // Answers the pending deferred decision (see decision_point()) and resumes
-  // processing the buffered input. Deferring again is allowed. Ignored when
-  // no decision is pending.
+  // processing the buffered input. Deferring again is allowed, and a
+  // decision with a delay is held as any other. Ignored when no decision is
+  // pending or the pending one is a delayed one (decision_delayed()).
   void Decide(Decision decision);
 
   // The delay of the pending decision (DecisionDelayedEvent) is over: apply
@@ -418,8 +461,11 @@ class ServerSession {
   // False while a decision is pending or the session is closed/awaiting TLS:
   // the caller should stop reading (backpressure) until it turns true.
   bool wants_input() const;
-  // The hook whose deferred decision is pending, if any.
+  // The hook whose deferred (or delayed) decision is pending, if any.
   std::optional<DecisionPoint> decision_point() const;
+  // The pending decision is a delayed one (DecisionDelayedEvent): it ends
+  // with ReleaseDelayedDecision(), and Decide() ignores it.
+  bool decision_delayed() const;
   bool tls_active() const;
   // The transaction in progress (empty reverse path and no recipients when none).
   const Envelope& envelope() const;
@@ -434,7 +480,8 @@ class ServerSession {
   // Ends the session from the caller's side: queues `code` (421 for a
   // timeout or shutdown, RFC 5321 §3.8 and §4.5.3.2) with `enhanced` and
   // `text` (sanitized like policy text), discards pending input and a pending
-  // decision, and closes (CloseRequestedEvent kPolicy). No-op once closed.
+  // decision, and closes (CloseRequestedEvent kPolicy). No-op once closed;
+  // a stalled session closes without writing anything.
   void Abort(int code = 421, std::string_view enhanced = "4.4.2",
              std::string_view text = "Error: timeout exceeded");
 

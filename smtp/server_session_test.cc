@@ -1,6 +1,9 @@
 #include "smtp/server_session.h"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +45,7 @@ std::string Describe(const ServerEvent& event) {
     std::string operator()(const AuthenticatedEvent& e) { return "auth " + e.mechanism; }
     std::string operator()(const EarlyTalkerEvent& e) { return "early " + std::to_string(e.bytes); }
     std::string operator()(const CloseRequestedEvent& e) {
-      return "close " + std::to_string(static_cast<int>(e.reason));
+      return "close " + std::to_string(static_cast<int>(e.reason)) + (e.reset ? " reset" : "");
     }
     std::string operator()(const ProtocolErrorEvent& e) {
       return "error " + std::to_string(e.code) + " " + e.command_line;
@@ -889,6 +892,613 @@ TEST(ServerSession, BdatContentIsNotSubjectToTheDataPolicies) {
   EXPECT_EQ(r.events.back(),
             "message accepted bdat from <a@b.example> to <c@d.example> [a\n.\n\0b\r]"s);
   EXPECT_EQ(Replies(r.output).back(), "250 2.0.0 OK");
+}
+
+
+// ---- Issue 9: OnCommand, replies of any shape, delays, stall, reset -------
+
+using std::chrono::milliseconds;
+
+// Answers each command by its verb from a table and records what OnCommand
+// saw; the other hooks answer from their own fields.
+class Scripted : public ServerPolicy {
+ public:
+  Decision OnConnect() override { return connect; }
+  Decision OnCommand(const CommandRequest& r) override {
+    std::string seen_line = std::string(r.verb);
+    if (r.tls_active) seen_line += " tls";
+    if (r.in_transaction) seen_line += " txn";
+    if (r.authenticated) seen_line += " auth";
+    seen.push_back(seen_line);
+    lines.emplace_back(r.line);
+    auto it = by_verb.find(std::string(r.verb));
+    return it == by_verb.end() ? Decision::Accept() : it->second;
+  }
+  Decision OnMailFrom(const Envelope&) override { return mail; }
+  Decision OnRcptTo(const Envelope&, const Recipient&) override { return rcpt; }
+  Decision OnAuth(const AuthRequest& a) override {
+    if (a.responses.empty()) return Decision::Reject(334, "", "");
+    if (a.responses.back() == std::string("\0test\0test", 10)) return Decision::Accept();
+    return Decision::Reject(535, "5.7.8", "Authentication credentials invalid");
+  }
+  std::optional<ServerExtensions> Extensions(bool tls_active) override {
+    return tls_active ? after_tls : before_tls;
+  }
+
+  Decision connect = Decision::Accept();
+  Decision mail = Decision::Accept();
+  Decision rcpt = Decision::Accept();
+  std::map<std::string, Decision> by_verb;
+  std::optional<ServerExtensions> before_tls, after_tls;
+  std::vector<std::string> seen;
+  std::vector<std::string> lines;
+};
+
+Decision WithLines(Decision d, std::vector<std::string> lines) {
+  d.lines = std::move(lines);
+  return d;
+}
+
+Decision WithDelay(Decision d, milliseconds delay) {
+  d.delay = delay;
+  return d;
+}
+
+// The bytes a session writes after its greeting for `input`.
+std::string AfterGreeting(const Session& r) {
+  size_t e = r.output.find("\r\n");
+  return e == std::string::npos ? "" : r.output.substr(e + 2);
+}
+
+TEST(ServerSession, MultiLineRepliesCarryTheEnhancedCodeOnEveryLine) {
+  struct Row {
+    const char* name;
+    std::string verb;
+    Decision decision;
+    bool enhanced_status_codes;
+    std::string want;
+  };
+  const std::vector<Row> rows = {
+      {"reply picks 2.0.0", "NOOP", WithLines(Decision::Reply(250, "", ""), {"a", "b", "c"}), true,
+       "250-2.0.0 a\r\n250-2.0.0 b\r\n250 2.0.0 c\r\n"},
+      {"reply keeps a matching code", "VRFY",
+       WithLines(Decision::Reply(252, "2.1.5", ""), {"first", "last"}), true,
+       "252-2.1.5 first\r\n252 2.1.5 last\r\n"},
+      {"a code of another class is replaced", "RSET",
+       WithLines(Decision::Reply(451, "2.1.5", ""), {"x", "y"}), true,
+       "451-4.0.0 x\r\n451 4.0.0 y\r\n"},
+      {"no enhanced codes when not offered", "NOOP",
+       WithLines(Decision::Reply(250, "2.0.0", ""), {"a", "b"}), false, "250-a\r\n250 b\r\n"},
+      {"none on a reply to EHLO (RFC 2034 section 4)", "EHLO",
+       WithLines(Decision::Reply(250, "", ""), {"mx.example greets you", "PIPELINING"}), true,
+       "250-mx.example greets you\r\n250 PIPELINING\r\n"},
+      {"none on 3xx", "DATA", WithLines(Decision::Reply(354, "", ""), {"go", "on"}), true,
+       "354-go\r\n354 on\r\n"},
+      {"lines cannot inject a reply", "NOOP",
+       WithLines(Decision::Reply(250, "", ""), {"a\r\n250 fake", "b\xff"}), true,
+       "250-2.0.0 a??250 fake\r\n250 2.0.0 b?\r\n"},
+      {"kReject with lines", "HELP", WithLines(Decision::Reject(550, "5.7.1", ""), {"no", "never"}),
+       true, "550-5.7.1 no\r\n550 5.7.1 never\r\n"},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    policy.by_verb[row.verb] = row.decision;
+    ServerSessionConfig config;
+    config.extensions.enhanced_status_codes = row.enhanced_status_codes;
+    Session r = Dialogue({row.verb + " x.example\r\n"}, config, &policy);
+    EXPECT_EQ(AfterGreeting(r), row.want) << row.name;
+    EXPECT_TRUE(AllRepliesWellFormed(r.output)) << row.name;
+  }
+}
+
+TEST(ServerSession, LinesOfAnAcceptedStepReplaceItsText) {
+  Scripted policy;
+  policy.mail = WithLines(Decision::Accept(), {"sender", "looks fine"});
+  policy.rcpt = WithLines(Decision::Reject(550, "5.1.1", ""), {"no such", "user"});
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"}, {},
+                       &policy);
+  EXPECT_NE(r.output.find("250-2.1.0 sender\r\n250 2.1.0 looks fine\r\n"
+                          "550-5.1.1 no such\r\n550 5.1.1 user\r\n"),
+            std::string::npos)
+      << r.output;
+}
+
+// The garbage-replies scenario of the catalogue: each reply byte for byte.
+TEST(ServerSession, RawRepliesAreSentByteForByte) {
+  using namespace std::string_literals;
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"EHLO", "250-mx.example.test\r\n250-PIPELINING\r\n251 broken continuation\r\n"},
+      {"HELO", "hello there\r\n"},
+      {"MAIL", "25\r\n"},
+      {"RCPT", "250 Ok\n"},
+      {"DATA", "999 what\r\n"},
+      {"NOOP", "\x00\xff\r\n"s},
+      {"QUIT", "221 no newline at all"},
+  };
+  for (const auto& [verb, raw] : rows) {
+    Scripted policy;
+    policy.by_verb[verb] = Decision::Raw(raw);
+    Session r = Dialogue({verb + " x\r\n"}, {}, &policy);
+    EXPECT_EQ(AfterGreeting(r), raw) << verb;
+    EXPECT_EQ(r.events, (std::vector<std::string>{"greeting 220"})) << verb;
+  }
+}
+
+TEST(ServerSession, RawOnAnAcceptedStepStillTakesTheStep) {
+  Scripted policy;
+  policy.mail = Decision::Accept();
+  policy.mail.raw = "250 raw\n";
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed(std::string(kEhlo));
+  s.TakeOutput();
+  s.Feed("MAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(s.TakeOutput(), "250 raw\n");
+  EXPECT_TRUE(s.in_transaction());
+}
+
+// The first line each ReleaseDelayedDecision() writes, and the events it causes.
+struct Releases {
+  std::vector<std::string> first_lines;
+  std::vector<std::string> events;
+};
+
+Releases ReleaseAll(ServerSession& s) {
+  Releases out;
+  for (int i = 0; i < 20 && s.decision_delayed(); ++i) {
+    s.ReleaseDelayedDecision();
+    Session step;
+    Drain(s, step);
+    std::vector<std::string> lines = Lines(step.output);
+    out.first_lines.push_back(lines.empty() ? "" : lines.front());
+    out.events.insert(out.events.end(), step.events.begin(), step.events.end());
+  }
+  return out;
+}
+
+TEST(ServerSession, DelayedDecisionsHoldEverythingUntilReleased) {
+  // A tarpit: the greeting and every command wait; what the client
+  // pipelines meanwhile is neither answered nor lost.
+  class Tarpit : public ServerPolicy {
+   public:
+    Decision OnConnect() override { return WithDelay(Decision::Accept(), milliseconds(1000)); }
+    Decision OnCommand(const CommandRequest&) override {
+      return WithDelay(Decision::Accept(), milliseconds(250));
+    }
+  } policy;
+  ServerSession s({}, &policy);
+  Session r;
+  s.Start();
+  Drain(s, r);
+  EXPECT_EQ(r.output, "");
+  EXPECT_EQ(r.events, (std::vector<std::string>{"delayed 1000ms"}));
+  EXPECT_EQ(s.state(), ServerState::kAwaitingDecision);
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kConnect);
+  EXPECT_TRUE(s.decision_delayed());
+  EXPECT_FALSE(s.wants_input());
+  s.Feed("EHLO a.example\r\nNOOP\r\nQUIT\r\n");
+  s.Decide(Decision::Reject(554, "", "Decide does not end a delay"));
+  Drain(s, r);
+  EXPECT_EQ(r.output, "");
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kConnect);
+
+  Releases rel = ReleaseAll(s);
+  EXPECT_EQ(rel.first_lines,
+            (std::vector<std::string>{"220 localhost ESMTP mxkit", "250-localhost greets a.example",
+                                      "250 2.0.0 OK",
+                                      "221 2.0.0 localhost Service closing transmission channel"}));
+  EXPECT_EQ(rel.events, (std::vector<std::string>{"greeting 220", "delayed 250ms", "ehlo a.example",
+                                                  "delayed 250ms", "delayed 250ms", "close 0"}));
+  EXPECT_EQ(s.state(), ServerState::kClosed);
+}
+
+TEST(ServerSession, DelayWorksAtEveryHookAndThroughDecide) {
+  // A greylisting tarpit: RCPT waits 2 s, then gets its 450; a deferred MAIL
+  // is answered with a delayed acceptance.
+  class Slow : public ServerPolicy {
+   public:
+    Decision OnMailFrom(const Envelope&) override { return Decision::Defer(); }
+    Decision OnRcptTo(const Envelope&, const Recipient&) override {
+      return WithDelay(Decision::Reject(450, "4.7.1", "Greylisted"), milliseconds(2000));
+    }
+  } policy;
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nNOOP\r\n");
+  Session before;
+  Drain(s, before);
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kMailFrom);
+  EXPECT_FALSE(s.decision_delayed());
+  s.ReleaseDelayedDecision();  // nothing is delayed: ignored
+  EXPECT_EQ(s.TakeOutput(), "");
+  s.Decide(WithDelay(Decision::Accept(), milliseconds(500)));
+  EXPECT_EQ(s.TakeOutput(), "");
+  EXPECT_TRUE(s.decision_delayed());
+  Releases rel = ReleaseAll(s);
+  EXPECT_EQ(rel.first_lines,
+            (std::vector<std::string>{"250 2.1.0 Sender OK", "450 4.7.1 Greylisted"}));
+  EXPECT_EQ(rel.events, (std::vector<std::string>{"delayed 500ms", "mail <a@b.example>",
+                                                  "delayed 2000ms"}));
+  // The NOOP pipelined behind the RCPT ran once the RCPT was answered.
+  EXPECT_EQ(s.state(), ServerState::kCommand);
+}
+
+TEST(ServerSession, DeferredCommandResumesThroughDecide) {
+  Scripted policy;
+  policy.by_verb["MAIL"] = Decision::Defer();
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nNOOP\r\n");
+  s.TakeOutput();
+  EXPECT_EQ(s.decision_point(), DecisionPoint::kCommand);
+  policy.by_verb.clear();
+  s.Decide(Decision::Accept());
+  // Accepted, the MAIL goes through the session as usual (OnMailFrom too).
+  EXPECT_EQ(s.TakeOutput(), "250 2.1.0 Sender OK\r\n250 2.0.0 OK\r\n");
+  EXPECT_TRUE(s.in_transaction());
+
+  policy.by_verb["RCPT"] = Decision::Defer();
+  s.Feed("RCPT TO:<c@d.example>\r\n");
+  s.Decide(Decision::Reply(250, "", "pretend"));
+  EXPECT_EQ(s.TakeOutput(), "250 2.0.0 pretend\r\n");
+  EXPECT_TRUE(s.envelope().recipients.empty());
+}
+
+TEST(ServerSession, ReplyFromOnCommandForMailLeavesNoTransaction) {
+  Scripted policy;
+  policy.by_verb["MAIL"] = Decision::Reply(250, "2.1.0", "fake ok");
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<c@d.example>\r\n"}, {},
+                       &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 4u) << r.output;
+  EXPECT_EQ(replies[2], "250 2.1.0 fake ok");
+  EXPECT_EQ(replies[3], "503 5.5.1 Need MAIL before RCPT");
+  EXPECT_EQ(r.events, (std::vector<std::string>{"greeting 220", "ehlo client.example",
+                                                "error 503 RCPT TO:<c@d.example>"}));
+}
+
+TEST(ServerSession, ReplyFromOnCommandHasNoOtherEffectForAnyVerb) {
+  // QUIT answered this way does not close; STARTTLS does not start TLS;
+  // DATA does not enter data mode; RSET sends no ResetEvent.
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  for (const char* verb : {"QUIT", "STARTTLS", "DATA", "RSET", "EHLO", "AUTH", "XYZZY"}) {
+    Scripted policy;
+    policy.by_verb[verb] = Decision::Reply(250, "", std::string("scripted ") + verb);
+    Session r = Dialogue({"HELO client.example\r\n", std::string(verb) + "\r\n", "NOOP\r\n"},
+                         config, &policy);
+    std::vector<std::string> replies = Replies(r.output);
+    ASSERT_EQ(replies.size(), 4u) << verb << "\n" << r.output;
+    std::string want = std::string(verb) == "EHLO" ? "250 scripted EHLO"
+                                                    : std::string("250 2.0.0 scripted ") + verb;
+    EXPECT_EQ(replies[2], want);
+    EXPECT_EQ(replies[3], "250 2.0.0 OK") << verb;
+    EXPECT_EQ(r.events.back(), "helo client.example") << verb;
+  }
+}
+
+TEST(ServerSession, UnknownIsTheParsersAnswerAndCountsTowardsThe421) {
+  Session plain = Dialogue({"XYZZY\r\n"});
+  Scripted policy;
+  policy.by_verb["EHLO"] = Decision::Unknown();
+  ServerSessionConfig config;
+  config.max_protocol_errors = 3;
+  Session r = Dialogue({kEhlo, kEhlo, "HELO client.example\r\n", kEhlo}, config, &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 6u) << r.output;
+  EXPECT_EQ(replies[1], Replies(plain.output)[1]);
+  EXPECT_EQ(replies[1].substr(0, 10), "500 5.5.1 ");
+  EXPECT_EQ(replies[2], replies[1]);
+  EXPECT_EQ(replies[3], "250 localhost greets client.example");  // non-ESMTP: HELO works
+  EXPECT_EQ(replies[4], replies[1]);
+  EXPECT_EQ(replies[5], "421 4.7.0 localhost Error: too many errors, closing connection");
+  EXPECT_EQ(r.events.back(), "close 1");
+}
+
+TEST(ServerSession, StallDiscardsInputAndNeverWrites) {
+  Scripted policy;
+  policy.by_verb["DATA"] = Decision::Stall();
+  ServerSession s({}, &policy);
+  s.Start();
+  s.Feed(std::string(kEhlo) +
+         "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nSubject: x\r\n");
+  Session r;
+  Drain(s, r);
+  EXPECT_EQ(Replies(r.output).back(), "250 2.1.5 Recipient OK");
+  EXPECT_EQ(r.events.back(), "stalled");
+  EXPECT_EQ(s.state(), ServerState::kStalled);
+  EXPECT_FALSE(s.wants_input());
+  uint64_t buffered = s.input_bytes_buffered();
+  s.Feed(".\r\nQUIT\r\n");
+  s.Decide(Decision::Accept());
+  s.ReleaseDelayedDecision();
+  s.OnTlsEstablished();
+  EXPECT_EQ(s.TakeOutput(), "");
+  EXPECT_EQ(s.NextEvent(), std::nullopt);
+  EXPECT_EQ(s.input_bytes_buffered(), buffered);
+  // The caller's idle timeout ends it: a hung server sends no 421.
+  s.Abort();
+  EXPECT_EQ(s.TakeOutput(), "");
+  EXPECT_EQ(s.state(), ServerState::kClosed);
+  ASSERT_TRUE(s.NextEvent().has_value());
+}
+
+TEST(ServerSession, StallAtTheGreetingSendsNothing) {
+  Scripted policy;
+  policy.connect = Decision::Stall();
+  Session r = Dialogue({"EHLO x\r\n"}, {}, &policy);
+  EXPECT_EQ(r.output, "");
+  EXPECT_EQ(r.events, (std::vector<std::string>{"stalled"}));
+}
+
+TEST(ServerSession, ResetClosesWithTheResetFlagFromEveryHook) {
+  struct Row {
+    const char* name;
+    std::string input;
+    void (*set)(Scripted&);
+    std::string want_last_event;
+  };
+  const std::vector<Row> rows = {
+      {"OnConnect", "", [](Scripted& p) { p.connect = Decision::Reset(); }, "close 2 reset"},
+      {"OnCommand", "NOOP\r\n", [](Scripted& p) { p.by_verb["NOOP"] = Decision::Reset(); },
+       "close 2 reset"},
+      {"OnRcptTo", "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n",
+       [](Scripted& p) { p.rcpt = Decision::Reset(); }, "close 2 reset"},
+      {"kDrop is not a reset", "NOOP\r\n",
+       [](Scripted& p) { p.by_verb["NOOP"] = Decision::Drop(); }, "close 2"},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    row.set(policy);
+    ServerSession s({}, &policy);
+    s.Start();
+    s.Feed(std::string(kEhlo) + row.input + "QUIT\r\n");
+    Session r;
+    Drain(s, r);
+    EXPECT_EQ(r.events.back(), row.want_last_event) << row.name;
+    EXPECT_EQ(r.output.find("221"), std::string::npos) << row.name;
+    EXPECT_EQ(s.state(), ServerState::kClosed) << row.name;
+  }
+}
+
+TEST(ServerSession, ActionsOutsideTheirHookDegradeToAReject) {
+  struct Row {
+    const char* name;
+    Decision rcpt;
+    std::string want;
+  };
+  const std::vector<Row> rows = {
+      {"kReply 250 from OnRcptTo", Decision::Reply(250, "", "ok?"), "451 4.0.0 ok?"},
+      {"kReply 550 keeps its code", Decision::Reply(550, "5.1.1", "gone"), "550 5.1.1 gone"},
+      {"kUnknown from OnRcptTo", Decision::Unknown(), "451 4.0.0 Requested action not taken"},
+      {"kReject with a 2xx code", Decision::Reject(250, "", "odd"), "451 4.0.0 odd"},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    policy.rcpt = row.rcpt;
+    Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"}, {},
+                         &policy);
+    EXPECT_EQ(Replies(r.output).back(), row.want) << row.name;
+    EXPECT_EQ(r.events.back(), "mail <a@b.example>") << row.name;
+  }
+}
+
+TEST(ServerSession, OnCommandSeesEveryVerbInEveryState) {
+  Scripted policy;
+  ServerSessionConfig config;
+  config.extensions.starttls = true;
+  config.extensions.auth_mechanisms = {"PLAIN"};
+  ServerSession s(config, &policy);
+  s.Start();
+  s.Feed("NOOP\r\nehlo a.example\r\nRSET\r\nVRFY x\r\nEXPN y\r\nHELP\r\nXYZZY 1 2\r\n\r\n"
+         "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nNOOP in content\r\n.\r\n"
+         "MAIL FROM:<a@b.example>\r\nRSET\r\nSTARTTLS\r\n");
+  s.OnTlsEstablished();
+  s.Feed("EHLO a.example\r\nAUTH PLAIN\r\nAHRlc3QAdGVzdA==\r\nHELP\r\nMAIL FROM:<>\r\nQUIT\r\n");
+  EXPECT_EQ(policy.seen,
+            (std::vector<std::string>{"NOOP", "EHLO", "RSET", "VRFY", "EXPN", "HELP", "XYZZY", "",
+                                      "MAIL", "RCPT txn", "DATA txn", "MAIL", "RSET txn",
+                                      "STARTTLS", "EHLO tls", "AUTH tls", "HELP tls auth",
+                                      "MAIL tls auth", "QUIT tls txn auth"}));
+  EXPECT_EQ(policy.lines[1], "ehlo a.example");  // the line as sent
+  EXPECT_EQ(policy.lines[6], "XYZZY 1 2");
+}
+
+TEST(ServerSession, OnCommandSeesLinesAfterARefusedGreeting) {
+  Scripted policy;
+  policy.connect = Decision::Reject(554, "", "No SMTP service here");
+  policy.by_verb["HELP"] = Decision::Reply(214, "", "ask elsewhere");
+  Session r = Dialogue({"HELP\r\n", "NOOP\r\n", "QUIT\r\n"}, {}, &policy);
+  EXPECT_EQ(Replies(r.output),
+            (std::vector<std::string>{"554 localhost No SMTP service here", "214 2.0.0 ask elsewhere",
+                                      "503 5.5.1 Bad sequence of commands: no service, send QUIT",
+                                      "221 2.0.0 localhost Service closing transmission channel"}));
+  EXPECT_EQ(policy.seen, (std::vector<std::string>{"HELP", "NOOP", "QUIT"}));
+}
+
+TEST(ServerSession, ExtensionsMayDifferBeforeAndAfterTls) {
+  Scripted policy;
+  ServerExtensions before;
+  before.starttls = true;
+  ServerExtensions after;
+  after.chunking = true;
+  after.auth_mechanisms = {"PLAIN"};
+  after.extra_keywords = {"X-AFTER-TLS"};
+  policy.before_tls = before;
+  policy.after_tls = after;
+  ServerSession s({}, &policy);  // the config offers neither STARTTLS nor AUTH
+  s.Start();
+  // Refused at the parser, BDAT consumes no chunk: "x" is not sent.
+  s.Feed("EHLO a.example\r\nAUTH PLAIN AHRlc3QAdGVzdA==\r\nBDAT 1 LAST\r\n");
+  std::string plaintext = s.TakeOutput();
+  EXPECT_NE(plaintext.find("250-STARTTLS\r\n"), std::string::npos) << plaintext;
+  EXPECT_EQ(plaintext.find("250-AUTH"), std::string::npos) << plaintext;
+  EXPECT_EQ(plaintext.find("CHUNKING\r\n"), std::string::npos) << plaintext;
+  std::vector<std::string> replies = Replies(plaintext);
+  ASSERT_EQ(replies.size(), 4u) << plaintext;
+  EXPECT_EQ(replies[2].substr(0, 4), "502 ");  // AUTH not offered, not accepted
+  EXPECT_EQ(replies[3].substr(0, 4), "502 ");  // nor BDAT
+  s.Feed("STARTTLS\r\n");
+  EXPECT_EQ(s.TakeOutput(), "220 2.0.0 Ready to start TLS\r\n");
+  s.OnTlsEstablished();
+  s.Feed("EHLO a.example\r\nAUTH PLAIN AHRlc3QAdGVzdA==\r\n"
+         "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 1 LAST\r\nx");
+  std::string tls = s.TakeOutput();
+  EXPECT_EQ(tls.find("STARTTLS"), std::string::npos) << tls;
+  EXPECT_NE(tls.find("250-AUTH PLAIN\r\n"), std::string::npos) << tls;
+  EXPECT_NE(tls.find("250-CHUNKING\r\n"), std::string::npos) << tls;
+  EXPECT_NE(tls.find("250 X-AFTER-TLS\r\n"), std::string::npos) << tls;
+  EXPECT_EQ(Replies(tls).back(), "250 2.0.0 OK: message accepted") << tls;
+}
+
+TEST(ServerSession, ExtraKeywordsAreAdvertisedVerbatimAndUnsafeOnesDropped) {
+  using namespace std::string_literals;
+  ServerSessionConfig config;
+  config.extensions.extra_keywords = {"X-EXPS GSSAPI", "BAD\r\n250 INJECTED", "8BIT\xff", "",
+                                      "TAB\tINSIDE", "DELIVERBY 60"};
+  Session r = Dialogue({kEhlo}, config);
+  EXPECT_TRUE(AllRepliesWellFormed(r.output));
+  EXPECT_NE(r.output.find("250-X-EXPS GSSAPI\r\n250 DELIVERBY 60\r\n"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("INJECTED"), std::string::npos);
+  EXPECT_EQ(r.output.find("8BIT\xff"), std::string::npos);
+  EXPECT_EQ(r.output.find("TAB"), std::string::npos);
+  EXPECT_EQ(r.output.find("250-\r\n"), std::string::npos);
+}
+
+TEST(ServerSession, EhloLinesReplaceTheKeywordLinesButNotWhatIsAccepted) {
+  class EhloLines : public ServerPolicy {
+   public:
+    Decision OnHello(const HelloRequest&) override {
+      return WithLines(Decision::Accept(), {"mx.example.test hi", "PIPELINING", "X-ONLY"});
+    }
+  } lines;
+  ServerSessionConfig config;
+  config.extensions.chunking = true;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 1 LAST\r\nx"},
+                       config, &lines);
+  EXPECT_EQ(Lines(r.output)[1], "250-mx.example.test hi");
+  EXPECT_EQ(Lines(r.output)[2], "250-PIPELINING");
+  EXPECT_EQ(Lines(r.output)[3], "250 X-ONLY");
+  EXPECT_EQ(Replies(r.output).back(), "250 2.0.0 OK: message accepted");
+}
+
+TEST(ServerSession, AuthRequiredRefusesMailUntilAuthSucceeds) {
+  struct Row {
+    const char* name;
+    std::vector<std::string> mechanisms;
+    std::string want_first_mail;
+  };
+  const std::vector<Row> rows = {
+      {"AUTH offered and required", {"PLAIN"}, "530 5.7.0 Authentication required"},
+      {"required without mechanisms means nothing", {}, "250 2.1.0 Sender OK"},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    ServerSessionConfig config;
+    config.extensions.auth_mechanisms = row.mechanisms;
+    config.extensions.auth_required = true;
+    Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n"}, config, &policy);
+    EXPECT_EQ(Replies(r.output).back(), row.want_first_mail) << row.name;
+  }
+  Scripted policy;
+  ServerSessionConfig config;
+  config.extensions.auth_mechanisms = {"PLAIN"};
+  config.extensions.auth_required = true;
+  Session r = Dialogue({kEhlo, "AUTH PLAIN AHRlc3QAd3Jvbmc=\r\n", "MAIL FROM:<a@b.example>\r\n",
+                        "AUTH PLAIN AHRlc3QAdGVzdA==\r\n", "MAIL FROM:<a@b.example>\r\n"},
+                       config, &policy);
+  std::vector<std::string> replies = Replies(r.output);
+  ASSERT_EQ(replies.size(), 6u) << r.output;
+  EXPECT_EQ(replies[2], "535 5.7.8 Authentication credentials invalid");
+  EXPECT_EQ(replies[3], "530 5.7.0 Authentication required");
+  EXPECT_EQ(replies[4], "235 2.7.0 Authentication successful");
+  EXPECT_EQ(replies[5], "250 2.1.0 Sender OK");
+}
+
+TEST(ServerSession, CommandEventsRecordEveryLineButNoSecret) {
+  Scripted policy;
+  ServerSessionConfig config;
+  config.command_events = true;
+  config.extensions.auth_mechanisms = {"PLAIN"};
+  config.limits.max_command_line = 64;
+  Session r = Dialogue({"EHLO a.example\r\nAUTH PLAIN\r\nAHRlc3QAdGVzdA==\r\n",
+                        "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+                        "NOOP is content\r\n.\r\n",
+                        "AUTH PLAIN AHRlc3QAdGVzdA==\r\n", std::string(3000, 'x') + "\r\nQUIT\r\n"},
+                       config, &policy);
+  std::vector<std::string> commands;
+  for (const std::string& e : r.events) {
+    if (e.rfind("command ", 0) == 0) commands.push_back(e.substr(8));
+  }
+  EXPECT_EQ(commands, (std::vector<std::string>{
+                          "EHLO a.example", "AUTH PLAIN", "(AUTH response, 16 octets)",
+                          "MAIL FROM:<a@b.example>", "RCPT TO:<c@d.example>", "DATA",
+                          "AUTH PLAIN (initial response, 16 octets)", std::string(64, 'x'),
+                          "QUIT"}));
+  EXPECT_EQ(r.output.find("AHRlc3QAdGVzdA"), std::string::npos);
+}
+
+TEST(ServerSession, NoCommandEventsUnlessAsked) {
+  Session r = Dialogue({kEhlo, "NOOP\r\n"});
+  for (const std::string& e : r.events) EXPECT_NE(e.rfind("command ", 0), 0u) << e;
+}
+
+TEST(ServerSession, GreetingFromOnConnectMayBeAnyReply) {
+  struct Row {
+    const char* name;
+    Decision connect;
+    std::string want_greeting;
+    std::string want_event;
+  };
+  const std::vector<Row> rows = {
+      {"multi-line 220", WithLines(Decision::Reply(220, "", ""), {"mx.example ESMTP", "no spam"}),
+       "220-mx.example ESMTP\r\n220 no spam\r\n", "greeting 220"},
+      {"not 220", Decision::Reply(250, "", "hello anyway"), "250 localhost hello anyway\r\n",
+       "greeting 250"},
+      {"421 via kReply still serves", Decision::Reply(421, "", "busy"), "421 localhost busy\r\n",
+       "greeting 421"},
+      {"raw", Decision::Raw("220 raw greeting\n"), "220 raw greeting\n", "greeting 0"},
+      {"multi-line kAccept", WithLines(Decision::Accept(), {"a", "b"}), "220-a\r\n220 b\r\n",
+       "greeting 220"},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    policy.connect = row.connect;
+    Session r = Dialogue({"NOOP\r\n"}, {}, &policy);
+    ASSERT_GE(r.output.size(), row.want_greeting.size()) << row.name;
+    EXPECT_EQ(r.output.substr(0, row.want_greeting.size()), row.want_greeting) << row.name;
+    EXPECT_EQ(r.output.substr(row.want_greeting.size()), "250 2.0.0 OK\r\n") << row.name;
+    EXPECT_EQ(r.events.front(), row.want_event) << row.name;
+  }
+  // A kReply with no code to send is outside the contract: a refused
+  // greeting (554, then only QUIT).
+  Scripted policy;
+  policy.connect = Decision::Reply(0, "", "");
+  Session r = Dialogue({"NOOP\r\n"}, {}, &policy);
+  EXPECT_EQ(Replies(r.output)[0], "554 localhost No SMTP service here");
+  EXPECT_EQ(Replies(r.output)[1].substr(0, 4), "503 ");
+}
+
+TEST(ServerSession, ScriptedDialogueIsTheSameAtEverySplitPoint) {
+  Scripted policy;
+  policy.by_verb["NOOP"] = WithLines(Decision::Reply(250, "", ""), {"a", "b"});
+  policy.by_verb["VRFY"] = Decision::Raw("25");
+  policy.by_verb["HELP"] = Decision::Unknown();
+  ServerSessionConfig config;
+  config.command_events = true;
+  const std::string input =
+      "EHLO a.example\r\nNOOP\r\nVRFY x\r\nHELP\r\nMAIL FROM:<a@b.example>\r\n"
+      "RCPT TO:<c@d.example>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n";
+  Session whole = Dialogue({input}, config, &policy);
+  EXPECT_EQ(Replies(whole.output).back(),
+            "221 2.0.0 localhost Service closing transmission channel");
+  for (size_t i = 0; i <= input.size(); ++i) {
+    std::string_view v(input);
+    Session split = Dialogue({v.substr(0, i), v.substr(i)}, config, &policy);
+    ASSERT_EQ(split.output, whole.output) << "split at " << i;
+    ASSERT_EQ(split.events, whole.events) << "split at " << i;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,166 @@
+#include "fakemx/capture.h"
+
+#include <utility>
+
+namespace mxkit::fakemx {
+namespace {
+
+// What a session costs beyond its text. Approximate by design (the limit is
+// "about this much memory", not an allocator audit), but never zero, so a
+// flood of empty sessions or of empty transcript lines is bounded by
+// max_bytes too, not only by max_sessions.
+size_t ParamsBytes(const std::vector<DeliveryParam>& params) {
+  size_t n = 0;
+  for (const DeliveryParam& p : params) n += sizeof p + p.first.size() + p.second.size();
+  return n;
+}
+
+size_t TlsBytes(const DeliveryTls& tls) {
+  return tls.version.size() + tls.cipher.size() + tls.group.size() +
+         (tls.sni ? tls.sni->size() : 0) + tls.certificate.size();
+}
+
+size_t MessageBytes(const CapturedMessage& m) {
+  const Delivery& d = m.delivery;
+  size_t n = sizeof m + m.raw.size() + m.maildir_name.size() + d.client_address.size() +
+             d.server_hostname.size() + d.helo.size() + TlsBytes(d.tls) + d.reverse_path.size() +
+             ParamsBytes(d.mail_params) + d.body.size();
+  for (const DeliveryRecipient& r : d.recipients) {
+    n += sizeof r + r.address.size() + ParamsBytes(r.params);
+  }
+  return n;
+}
+
+size_t EntryBytes(std::string_view text) { return sizeof(TranscriptEntry) + text.size(); }
+
+// The session's own fields; its transcript and messages are counted as they
+// are added.
+size_t HeaderBytes(const CapturedSession& s) {
+  return sizeof s + s.receiver.size() + s.scenario.size() + s.client_address.size() +
+         s.local_address.size() + TlsBytes(s.tls) + s.tls_error.size() + s.end_reason.size();
+}
+
+}  // namespace
+
+CaptureStore::CaptureStore(CaptureLimits limits) : limits_(limits) {}
+
+CaptureStore::~CaptureStore() = default;
+
+CaptureStore::Entry* CaptureStore::Find(const CapturedSession& session) {
+  Entry* entry = const_cast<Entry*>(FindId(session.id));
+  // The id alone is not enough: a CapturedSession copied out of a handle
+  // carries the same id but is not the stored one.
+  if (entry == nullptr || entry->session.get() != &session) return nullptr;
+  return entry;
+}
+
+const CaptureStore::Entry* CaptureStore::FindId(uint64_t id) const {
+  if (entries_.empty()) return nullptr;
+  const uint64_t front = entries_.front().session->id;
+  if (id < front || id - front >= entries_.size()) return nullptr;
+  return &entries_[static_cast<size_t>(id - front)];
+}
+
+void CaptureStore::Account(Entry& entry, size_t bytes) {
+  entry.bytes += bytes;
+  stats_.bytes += bytes;
+}
+
+void CaptureStore::EvictAsNeeded() {
+  while (!entries_.empty() &&
+         (entries_.size() > limits_.max_sessions || stats_.bytes > limits_.max_bytes)) {
+    Entry& oldest = entries_.front();
+    stats_.bytes -= oldest.bytes;
+    stats_.sessions -= 1;
+    stats_.messages -= oldest.messages;
+    stats_.sessions_evicted += 1;
+    stats_.messages_evicted += oldest.messages;
+    entries_.pop_front();
+  }
+}
+
+std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
+  session.id = next_session_id_++;
+  // A caller may hand in a session with messages already in it (none of
+  // ours does); they get ids like any other, and are accounted.
+  for (CapturedMessage& m : session.messages) m.id = next_message_id_++;
+  auto handle = std::make_shared<CapturedSession>(std::move(session));
+  Entry entry{handle, 0, 0, handle->messages.size()};
+  for (const TranscriptEntry& t : handle->transcript) entry.transcript_bytes += t.text.size();
+  stats_.sessions_total += 1;
+  stats_.sessions += 1;
+  stats_.messages_total += handle->messages.size();
+  stats_.messages += handle->messages.size();
+  entries_.push_back(std::move(entry));
+  size_t bytes = HeaderBytes(*handle);
+  for (const TranscriptEntry& t : handle->transcript) bytes += EntryBytes(t.text);
+  for (const CapturedMessage& m : handle->messages) bytes += MessageBytes(m);
+  Account(entries_.back(), bytes);
+  EvictAsNeeded();
+  return handle;
+}
+
+void CaptureStore::Append(CapturedSession& session, TranscriptEntry::Kind kind, int64_t offset_us,
+                          std::string_view text) {
+  Entry* entry = Find(session);
+  if (entry == nullptr) return;
+  if (entry->transcript_bytes + text.size() > limits_.max_transcript_bytes) {
+    session.transcript_dropped += 1;
+    return;
+  }
+  session.transcript.push_back(TranscriptEntry{offset_us, kind, std::string(text)});
+  entry->transcript_bytes += text.size();
+  Account(*entry, EntryBytes(text));
+  EvictAsNeeded();
+}
+
+uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage message) {
+  message.id = next_message_id_++;
+  stats_.messages_total += 1;
+  Entry* entry = Find(session);
+  if (entry == nullptr) {
+    stats_.messages_evicted += 1;
+    return message.id;
+  }
+  const uint64_t id = message.id;
+  const size_t bytes = MessageBytes(message);
+  session.messages.push_back(std::move(message));
+  entry->messages += 1;
+  stats_.messages += 1;
+  Account(*entry, bytes);
+  EvictAsNeeded();
+  return id;
+}
+
+void CaptureStore::Close(CapturedSession& session, int64_t ended_at_us, std::string_view reason) {
+  session.ended_at_us = ended_at_us;
+  session.end_reason = std::string(reason);
+  if (Entry* entry = Find(session)) {
+    Account(*entry, reason.size());
+    EvictAsNeeded();
+  }
+}
+
+std::vector<std::shared_ptr<const CapturedSession>> CaptureStore::Sessions() const {
+  std::vector<std::shared_ptr<const CapturedSession>> out;
+  out.reserve(entries_.size());
+  for (const Entry& e : entries_) out.push_back(e.session);
+  return out;
+}
+
+std::shared_ptr<const CapturedSession> CaptureStore::Session(uint64_t id) const {
+  const Entry* entry = FindId(id);
+  if (entry == nullptr) return nullptr;
+  return entry->session;
+}
+
+CaptureStats CaptureStore::stats() const { return stats_; }
+
+void CaptureStore::Clear() {
+  entries_.clear();
+  stats_.sessions = 0;
+  stats_.messages = 0;
+  stats_.bytes = 0;
+}
+
+}  // namespace mxkit::fakemx

@@ -1,0 +1,287 @@
+#include "fakemx/capture.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+using Kind = TranscriptEntry::Kind;
+
+CapturedSession NewSession(std::string client = "127.0.0.1") {
+  CapturedSession s;
+  s.receiver = "example.test";
+  s.scenario = "good";
+  s.started_at_us = 1795000000000000;
+  s.client_address = std::move(client);
+  s.client_port = 40000;
+  s.local_address = "127.0.0.1";
+  s.local_port = 2525;
+  return s;
+}
+
+CapturedMessage NewMessage(size_t size) {
+  CapturedMessage m;
+  m.delivery.reverse_path = "alice@example.org";
+  m.delivery.recipients = {{"bob@example.test", {}}};
+  m.raw = std::string(size, 'x');
+  return m;
+}
+
+// Bytes a fresh store accounts for one session built by `fill`: measured,
+// not restated from capture.cc, so the tests pin the accounting's
+// consistency (what goes in comes out) rather than its formula.
+template <typename Fill>
+uint64_t BytesOf(Fill fill) {
+  CaptureStore probe;
+  std::shared_ptr<CapturedSession> s = probe.Open(NewSession());
+  fill(probe, *s);
+  return probe.stats().bytes;
+}
+
+TEST(CaptureStore, OpenAssignsIncreasingIdsAndIsVisibleAtOnce) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  EXPECT_EQ(a->id, 1u);
+  EXPECT_EQ(b->id, 2u);
+  std::vector<std::shared_ptr<const CapturedSession>> all = store.Sessions();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].get(), a.get());
+  EXPECT_EQ(all[1].get(), b.get());
+  EXPECT_EQ(store.Session(2).get(), b.get());
+  EXPECT_EQ(store.Session(3), nullptr);
+  EXPECT_EQ(store.Session(0), nullptr);
+  EXPECT_EQ(store.stats().sessions, 2u);
+  EXPECT_EQ(store.stats().sessions_total, 2u);
+  EXPECT_GT(store.stats().bytes, 0u);
+}
+
+TEST(CaptureStore, RecordsTranscriptMessagesAndEnd) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  store.Append(*s, Kind::kReply, 0, "220 mx.example.test ESMTP");
+  store.Append(*s, Kind::kCommand, 1500, "EHLO client.test");
+  store.Append(*s, Kind::kNote, 1600, "rules[0] reply 250");
+  const uint64_t first = store.AddMessage(*s, NewMessage(10));
+  const uint64_t second = store.AddMessage(*s, NewMessage(20));
+  store.Close(*s, 1795000000100000, "quit");
+
+  std::shared_ptr<const CapturedSession> seen = store.Session(s->id);
+  ASSERT_NE(seen, nullptr);
+  ASSERT_EQ(seen->transcript.size(), 3u);
+  EXPECT_EQ(seen->transcript[1].kind, Kind::kCommand);
+  EXPECT_EQ(seen->transcript[1].offset_us, 1500);
+  EXPECT_EQ(seen->transcript[1].text, "EHLO client.test");
+  ASSERT_EQ(seen->messages.size(), 2u);
+  EXPECT_EQ(seen->messages[0].id, first);
+  EXPECT_EQ(seen->messages[1].id, second);
+  EXPECT_LT(first, second);
+  EXPECT_EQ(seen->messages[1].raw.size(), 20u);
+  EXPECT_EQ(seen->ended_at_us, 1795000000100000);
+  EXPECT_EQ(seen->end_reason, "quit");
+  EXPECT_EQ(store.stats().messages, 2u);
+  EXPECT_EQ(store.stats().messages_total, 2u);
+}
+
+TEST(CaptureStore, MessageIdsAreUniqueAcrossSessions) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  const uint64_t ids[] = {store.AddMessage(*a, NewMessage(1)), store.AddMessage(*b, NewMessage(1)),
+                          store.AddMessage(*a, NewMessage(1))};
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+}
+
+TEST(CaptureStore, EvictsOldestBeyondMaxSessionsAndCountsIt) {
+  CaptureStore store({.max_sessions = 2});
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  store.AddMessage(*a, NewMessage(5));
+  store.AddMessage(*a, NewMessage(5));
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> c = store.Open(NewSession());
+
+  EXPECT_EQ(store.Session(a->id), nullptr);
+  std::vector<std::shared_ptr<const CapturedSession>> all = store.Sessions();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]->id, b->id);
+  EXPECT_EQ(all[1]->id, c->id);
+  const CaptureStats stats = store.stats();
+  EXPECT_EQ(stats.sessions, 2u);
+  EXPECT_EQ(stats.sessions_total, 3u);
+  EXPECT_EQ(stats.sessions_evicted, 1u);
+  EXPECT_EQ(stats.messages, 0u);
+  EXPECT_EQ(stats.messages_evicted, 2u);
+  EXPECT_EQ(stats.messages_total, 2u);
+}
+
+TEST(CaptureStore, EvictsOldestBeyondMaxBytes) {
+  const uint64_t one = BytesOf([](CaptureStore& store, CapturedSession& s) {
+    store.AddMessage(s, NewMessage(1000));
+  });
+  // Room for two such sessions, not three.
+  CaptureStore store({.max_bytes = static_cast<size_t>(2 * one + one / 2)});
+  std::vector<std::shared_ptr<CapturedSession>> handles;
+  for (int i = 0; i < 3; ++i) {
+    handles.push_back(store.Open(NewSession()));
+    store.AddMessage(*handles.back(), NewMessage(1000));
+  }
+  EXPECT_EQ(store.Session(handles[0]->id), nullptr);
+  EXPECT_NE(store.Session(handles[1]->id), nullptr);
+  EXPECT_NE(store.Session(handles[2]->id), nullptr);
+  EXPECT_EQ(store.stats().bytes, 2 * one);
+  EXPECT_EQ(store.stats().sessions_evicted, 1u);
+  EXPECT_EQ(store.stats().messages_evicted, 1u);
+}
+
+TEST(CaptureStore, ASessionLargerThanMaxBytesEvictsItself) {
+  CaptureStore store({.max_bytes = 4096});
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  store.AddMessage(*s, NewMessage(10000));
+  EXPECT_EQ(store.Session(s->id), nullptr);
+  EXPECT_EQ(store.stats().bytes, 0u);
+  EXPECT_EQ(store.stats().sessions, 0u);
+  EXPECT_EQ(store.stats().messages, 0u);
+  EXPECT_EQ(store.stats().messages_evicted, 1u);
+}
+
+TEST(CaptureStore, MaxSessionsZeroKeepsNothingButCounts) {
+  CaptureStore store({.max_sessions = 0});
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  ASSERT_NE(s, nullptr);
+  store.Append(*s, Kind::kCommand, 0, "HELO x");
+  store.AddMessage(*s, NewMessage(10));
+  EXPECT_TRUE(store.Sessions().empty());
+  const CaptureStats stats = store.stats();
+  EXPECT_EQ(stats.bytes, 0u);
+  EXPECT_EQ(stats.sessions_total, 1u);
+  EXPECT_EQ(stats.sessions_evicted, 1u);
+  EXPECT_EQ(stats.messages_total, 1u);
+  EXPECT_EQ(stats.messages_evicted, 1u);
+}
+
+// The driver keeps writing through its handle after the session has been
+// evicted; none of it may reach the accounting (counted twice, or never
+// subtracted) nor grow the evicted session.
+TEST(CaptureStore, WritesThroughAnEvictedHandleAreNotAccounted) {
+  CaptureStore store({.max_sessions = 1});
+  std::shared_ptr<CapturedSession> old = store.Open(NewSession());
+  store.Append(*old, Kind::kCommand, 0, "EHLO a");
+  std::shared_ptr<CapturedSession> current = store.Open(NewSession());
+  const CaptureStats before = store.stats();
+
+  store.Append(*old, Kind::kCommand, 10, "MAIL FROM:<a@b>");
+  const uint64_t id = store.AddMessage(*old, NewMessage(100000));
+  store.Close(*old, 2, "quit");
+
+  EXPECT_GT(id, 0u);
+  EXPECT_EQ(old->transcript.size(), 1u);  // only what was written before eviction
+  EXPECT_TRUE(old->messages.empty());
+  EXPECT_EQ(old->end_reason, "quit");
+  const CaptureStats after = store.stats();
+  EXPECT_EQ(after.bytes, before.bytes);
+  EXPECT_EQ(after.sessions, 1u);
+  EXPECT_EQ(after.messages, 0u);
+  EXPECT_EQ(after.messages_total, before.messages_total + 1);
+  EXPECT_EQ(after.messages_evicted, before.messages_evicted + 1);
+  EXPECT_EQ(after.sessions_evicted, 1u);  // not again
+}
+
+// Whatever a session went through, evicting it returns exactly what it
+// added: after the last session goes, the store accounts nothing.
+TEST(CaptureStore, AccountingReturnsToZeroAfterEveryKindOfWrite) {
+  CaptureStore store({.max_sessions = 3, .max_transcript_bytes = 64});
+  std::vector<std::shared_ptr<CapturedSession>> handles;
+  for (int i = 0; i < 50; ++i) {
+    handles.push_back(store.Open(NewSession(std::string(i % 7, 'a'))));
+    CapturedSession& s = *handles.back();
+    for (int j = 0; j < i % 5; ++j) {
+      store.Append(s, Kind::kCommand, j, std::string(static_cast<size_t>(j * 13), 'c'));
+      store.AddMessage(s, NewMessage(static_cast<size_t>(i * j)));
+    }
+    // The owner edits the session directly too (the struct is public).
+    s.tls_error = std::string(static_cast<size_t>(i), 'e');
+    s.messages.push_back(NewMessage(3));
+    if (i % 2 == 0) store.Close(s, i, "client closed");
+    // Writes through older, evicted handles.
+    if (i >= 5) {
+      store.Append(*handles[static_cast<size_t>(i - 5)], Kind::kReply, 0, "250 ok");
+      store.AddMessage(*handles[static_cast<size_t>(i - 5)], NewMessage(7));
+    }
+  }
+  EXPECT_EQ(store.stats().sessions, 3u);
+  for (int i = 0; i < 3; ++i) store.Open(NewSession());  // pushes out the last written ones
+  for (const auto& s : store.Sessions()) {
+    EXPECT_TRUE(s->messages.empty());
+    EXPECT_TRUE(s->transcript.empty());
+  }
+  const uint64_t empty_session = BytesOf([](CaptureStore&, CapturedSession&) {});
+  EXPECT_EQ(store.stats().bytes, 3 * empty_session);
+  EXPECT_EQ(store.stats().messages, 0u);
+  EXPECT_EQ(store.stats().sessions_evicted, 50u);
+  EXPECT_EQ(store.stats().messages_total, store.stats().messages_evicted);
+}
+
+TEST(CaptureStore, TranscriptIsBoundedPerSessionAndCountsWhatItDrops) {
+  CaptureStore store({.max_transcript_bytes = 10});
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  store.Append(*s, Kind::kCommand, 0, "NOOP");    // 4
+  store.Append(*s, Kind::kReply, 1, "250 ok");    // 10
+  store.Append(*s, Kind::kCommand, 2, "N");       // 11: dropped
+  store.Append(*s, Kind::kCommand, 3, "");        // still fits
+  store.Append(*s, Kind::kCommand, 4, "NOOP NOOP NOOP");  // dropped
+  ASSERT_EQ(s->transcript.size(), 3u);
+  EXPECT_EQ(s->transcript[2].offset_us, 3);
+  EXPECT_EQ(s->transcript_dropped, 2u);
+  // Messages are not transcript: they still go in.
+  store.AddMessage(*s, NewMessage(100));
+  EXPECT_EQ(s->messages.size(), 1u);
+}
+
+TEST(CaptureStore, ClearForgetsSessionsButKeepsTotals) {
+  CaptureStore store({.max_sessions = 2});
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  store.AddMessage(*a, NewMessage(10));
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> c = store.Open(NewSession());  // evicts a
+  store.Clear();
+
+  CaptureStats stats = store.stats();
+  EXPECT_EQ(stats.sessions, 0u);
+  EXPECT_EQ(stats.messages, 0u);
+  EXPECT_EQ(stats.bytes, 0u);
+  EXPECT_EQ(stats.sessions_total, 3u);
+  EXPECT_EQ(stats.sessions_evicted, 1u);
+  EXPECT_EQ(stats.messages_total, 1u);
+  EXPECT_TRUE(store.Sessions().empty());
+  EXPECT_EQ(store.Session(b->id), nullptr);
+
+  // A handle held across Clear() writes nowhere; new sessions carry on.
+  store.Append(*c, Kind::kCommand, 0, "RSET");
+  EXPECT_EQ(store.stats().bytes, 0u);
+  std::shared_ptr<CapturedSession> d = store.Open(NewSession());
+  EXPECT_EQ(d->id, 4u);
+  EXPECT_EQ(store.Session(4).get(), d.get());
+  EXPECT_EQ(store.stats().sessions_total, 4u);
+}
+
+// A copy of a stored session has its id but is not the stored one: writes
+// to it must not be accounted against the original.
+TEST(CaptureStore, WritesToACopyAreNotAccounted) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  CapturedSession copy = *s;
+  const uint64_t before = store.stats().bytes;
+  store.Append(copy, Kind::kCommand, 0, "QUIT");
+  store.AddMessage(copy, NewMessage(10));
+  EXPECT_EQ(store.stats().bytes, before);
+  EXPECT_TRUE(s->transcript.empty());
+  EXPECT_TRUE(s->messages.empty());
+}
+
+}  // namespace
+}  // namespace mxkit::fakemx

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# fakemx's command line against the real binary: --list-scenarios, the
+# errors that must come before anything listens (bad file, unknown name,
+# per-receiver flags with several receivers), the start-up banner of a
+# two-receiver scenario and of an overridden catalogue entry, the TLS
+# files, and the stop line. Every wait is bounded; every fakemx started is
+# stopped, pass or fail.
+#
+#   fakemx/command_line_test.sh FAKEMX_BINARY
+set -euo pipefail
+
+BIN="$1"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$TMP"/*.out "$TMP"/*.err; do
+    [[ -f "$f" ]] && { echo "--- $f" >&2; cat "$f" >&2; }
+  done
+  exit 1
+}
+
+# start NAME FLAGS...: runs fakemx in the background, waits (at most 20 s)
+# for its "listening on" line; sets PID.
+start() {
+  local name="$1"
+  shift
+  : >"$TMP/$name.out"
+  "$BIN" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PID=$!
+  PIDS+=("$PID")
+  local i
+  for ((i = 0; i < 200; i++)); do
+    grep -q '^fakemx: listening on smtp ' "$TMP/$name.out" && return 0
+    kill -0 "$PID" 2>/dev/null || fail "$name: fakemx exited at start"
+    sleep 0.1
+  done
+  fail "$name: no 'listening on smtp' line within 20 s"
+}
+
+# stop NAME: SIGTERM, at most 10 s.
+stop() {
+  kill -TERM "$PID"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$PID" 2>/dev/null && fail "$1: fakemx did not stop within 10 s"
+  wait "$PID" || fail "$1: fakemx exited $?"
+}
+
+# expect_usage_error NAME REGEX FLAGS...: fakemx exits 2 at once, prints
+# nothing on stdout (nothing listened), and stderr matches REGEX.
+expect_usage_error() {
+  local name="$1" regex="$2"
+  shift 2
+  set +e
+  timeout 20 "$BIN" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+  local rc=$?
+  set -e
+  [[ $rc == 2 ]] || fail "$name: exit $rc, expected 2"
+  [[ ! -s "$TMP/$name.out" ]] || fail "$name: printed on stdout: $(cat "$TMP/$name.out")"
+  grep -Eq "$regex" "$TMP/$name.err" || fail "$name: stderr does not match $regex"
+}
+
+# greeting HOST PORT: the first reply line of the server there.
+greeting() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+f = s.makefile("rb")
+print(f.readline().decode("ascii", "replace").rstrip("\r\n"))
+s.sendall(b"QUIT\r\n")
+f.readline()
+s.close()
+PY
+}
+
+# --- --list-scenarios: the catalogue, "NAME  summary" per line, exit 0.
+"$BIN" --list-scenarios >"$TMP/list.out" 2>"$TMP/list.err" || fail "--list-scenarios exited $?"
+[[ $(wc -l <"$TMP/list.out") == 21 ]] || fail "--list-scenarios: $(wc -l <"$TMP/list.out") lines"
+head -n 1 "$TMP/list.out" | grep -Eq '^good  +[^ ]' || fail "--list-scenarios: first line not good"
+for name in greylist tarpit smuggling-vulnerable garbage-replies tls1.0-only; do
+  grep -Eq "^$name  +[^ ]" "$TMP/list.out" || fail "--list-scenarios: no $name"
+done
+
+# --- Errors before anything listens.
+cat >"$TMP/typo.yaml" <<'YAML'
+receivers:
+  - name: example.test
+    listeners: ["127.0.0.1:0"]
+    gretting: {code: 554}
+YAML
+expect_usage_error typo "^fakemx: $TMP/typo.yaml:4:5: " --scenario="$TMP/typo.yaml"
+expect_usage_error unknown_name "^fakemx: .*no-such-scenario" --scenario=no-such-scenario
+expect_usage_error missing_file "^fakemx: .*$TMP/missing.yaml" --scenario="$TMP/missing.yaml"
+
+cat >"$TMP/two.yaml" <<'YAML'
+name: two
+receivers:
+  - name: a.test
+    listeners: ["127.0.0.2:0"]
+  - name: b.test
+    listeners: ["127.0.0.3:0"]
+    starttls: {certificate: expired}
+YAML
+expect_usage_error several_hostname \
+  '^fakemx: --hostname: scenario two has 2 receivers \(a\.test, b\.test\); these flags set one receiver' \
+  --scenario="$TMP/two.yaml" --hostname=mx.test
+expect_usage_error several_smtp '^fakemx: --smtp, --cert: scenario two has 2 receivers' \
+  --scenario="$TMP/two.yaml" --cert=good --smtp=127.0.0.1:0
+expect_usage_error bad_cipher '^fakemx: --tls-ciphers=NOPE: cipher_list: ' \
+  --smtp=127.0.0.1:0 --tls-ciphers=NOPE
+
+# --- Two receivers in one process: a banner line per listener, each
+# receiver its own hostname and certificate, process-wide flags allowed.
+start two --scenario="$TMP/two.yaml" --tls-dir="$TMP/tls-two" --idle-timeout=30 --verbose
+OUT="$TMP/two.out"
+[[ $(sed -n 1p "$OUT") == "fakemx: scenario two" ]] || fail "two: first line"
+grep -qx 'fakemx: hostname mx.a.test' "$OUT" || fail "two: hostname line"
+grep -qx 'fakemx: maildir none (capture in memory only)' "$OUT" || fail "two: maildir line"
+grep -qx "fakemx: tls-dir $TMP/tls-two" "$OUT" || fail "two: tls-dir line"
+grep -qx 'fakemx: certificate good for mx.a.test' "$OUT" || fail "two: certificate line"
+grep -qx 'fakemx: starttls offer' "$OUT" || fail "two: starttls line"
+PORT_A=$(sed -n 's/^fakemx: receiver a\.test smtp 127\.0\.0\.2:\([0-9]*\)$/\1/p' "$OUT")
+PORT_B=$(sed -n 's/^fakemx: receiver b\.test smtp 127\.0\.0\.3:\([0-9]*\)$/\1/p' "$OUT")
+[[ -n "$PORT_A" && "$PORT_A" != 0 && -n "$PORT_B" && "$PORT_B" != 0 ]] || fail "two: receiver lines"
+[[ $(tail -n 1 "$OUT") == "fakemx: listening on smtp 127.0.0.2:$PORT_A" ]] ||
+  fail "two: last line is not the first receiver's listener"
+[[ $(greeting 127.0.0.2 "$PORT_A") == "220 mx.a.test ESMTP mxkit" ]] || fail "two: a.test greeting"
+[[ $(greeting 127.0.0.3 "$PORT_B") == "220 mx.b.test ESMTP mxkit" ]] || fail "two: b.test greeting"
+for f in ca.pem chain.pem key.pem a.test.chain.pem a.test.key.pem b.test.chain.pem b.test.key.pem; do
+  [[ -s "$TMP/tls-two/$f" ]] || fail "two: $f missing"
+done
+cmp -s "$TMP/tls-two/chain.pem" "$TMP/tls-two/a.test.chain.pem" || fail "two: chain.pem is not a.test's"
+openssl verify -CAfile "$TMP/tls-two/ca.pem" -untrusted "$TMP/tls-two/a.test.chain.pem" \
+  "$TMP/tls-two/a.test.chain.pem" >/dev/null 2>&1 || fail "two: a.test's chain does not verify"
+openssl x509 -in "$TMP/tls-two/b.test.chain.pem" -noout -ext subjectAltName 2>/dev/null |
+  grep -q 'DNS:mx.b.test' || fail "two: b.test's leaf is not for mx.b.test"
+stop two
+grep -qx 'fakemx: stopped; 0 messages stored, 0 storage failures, 2 connections' "$OUT" ||
+  fail "two: stop line"
+
+# --- A catalogue entry with overrides; --maildir; the smuggling warning.
+start good --smtp=127.0.0.1:0 --hostname=mx.test --cert=expired --maildir="$TMP/maildir"
+OUT="$TMP/good.out"
+grep -qx 'fakemx: scenario good' "$OUT" || fail "good: scenario line"
+grep -qx 'fakemx: hostname mx.test' "$OUT" || fail "good: --hostname not applied"
+grep -qx "fakemx: maildir $TMP/maildir" "$OUT" || fail "good: maildir line"
+grep -qx 'fakemx: certificate expired for mx.test' "$OUT" || fail "good: --cert not applied"
+grep -Eqx 'fakemx: listening on smtp 127\.0\.0\.1:[1-9][0-9]*' "$OUT" || fail "good: --smtp not applied"
+grep -q 'warning' "$TMP/good.err" && fail "good: unexpected warning"
+stop good
+
+start smuggling --scenario=smuggling-vulnerable --smtp=127.0.0.1:0
+grep -q '^fakemx: warning: receiver example.test (scenario smuggling-vulnerable, .*accept-bare-lf-as-line-end) makes this server vulnerable to SMTP smuggling' \
+  "$TMP/smuggling.err" || fail "smuggling: no warning"
+stop smuggling
+
+echo PASS

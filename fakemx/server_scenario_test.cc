@@ -1,0 +1,783 @@
+// fakemx's Server driving scenario behaviours, in process: several
+// receivers on their own loopback addresses, delayed and trickled replies,
+// stalls, resets, a drop in the middle of DATA, and what the capture store
+// records. The server runs on its own thread on ephemeral ports; each test
+// drives it with blocking sockets, every read bounded by poll(), so a server
+// that hangs fails the test instead of hanging it. The behaviours are written
+// here by hand so each test names exactly the decision it exercises.
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "fakemx/behaviour.h"
+#include "fakemx/capture.h"
+#include "fakemx/maildir.h"
+#include "fakemx/server.h"
+#include "gtest/gtest.h"
+#include "tls/cert_factory.h"
+#include "tls/engine.h"
+#include "tls/receiver_profile.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr milliseconds kReplyTimeout{5000};
+
+std::string TempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/server_scenario_test-XXXXXX";
+  const char* made = mkdtemp(tmpl.data());
+  EXPECT_NE(made, nullptr);
+  return tmpl;
+}
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') out.push_back(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+size_t ThreadCount() { return FilesIn("/proc/self/task").size(); }
+
+// ---- A behaviour scripted by the test ----------------------------------------
+
+struct Script {
+  std::function<smtp::Decision(const smtp::CommandRequest&)> on_command;
+  std::function<smtp::Decision(const smtp::HelloRequest&)> on_hello;
+  std::function<smtp::Decision(const smtp::Recipient&)> on_rcpt;
+  milliseconds per_byte_delay{0};
+  std::optional<uint64_t> drop_after_data_bytes;
+  bool disconnect_resets = false;
+  std::optional<std::chrono::seconds> idle_timeout;
+};
+
+class ScriptedBehaviour : public Behaviour {
+ public:
+  explicit ScriptedBehaviour(const Script& script) : script_(script) {}
+
+  smtp::Decision OnCommand(const smtp::CommandRequest& request) override {
+    if (!script_.on_command) return smtp::Decision::Accept();
+    smtp::Decision d = script_.on_command(request);
+    if (d.action != smtp::Decision::Action::kAccept) Note("script: " + std::string(request.verb));
+    return d;
+  }
+  smtp::Decision OnHello(const smtp::HelloRequest& hello) override {
+    return script_.on_hello ? script_.on_hello(hello) : smtp::Decision::Accept();
+  }
+  smtp::Decision OnRcptTo(const smtp::Envelope&, const smtp::Recipient& r) override {
+    if (!script_.on_rcpt) return smtp::Decision::Accept();
+    smtp::Decision d = script_.on_rcpt(r);
+    if (d.action != smtp::Decision::Action::kAccept) Note("script: rcpt " + r.forward_path);
+    return d;
+  }
+  milliseconds per_byte_delay() const override { return script_.per_byte_delay; }
+  std::optional<uint64_t> drop_after_data_bytes() const override {
+    return script_.drop_after_data_bytes;
+  }
+  bool disconnect_resets() const override { return script_.disconnect_resets; }
+  std::optional<std::chrono::seconds> idle_timeout() const override {
+    return script_.idle_timeout;
+  }
+
+ private:
+  Script script_;
+};
+
+BehaviourFactory Scripted(Script script) {
+  return [script](const ConnectionInfo&) { return std::make_unique<ScriptedBehaviour>(script); };
+}
+
+const tls::CertificateSet& Certs() {
+  static const tls::CertificateSet* certs = [] {
+    auto generated = tls::CertificateSet::Generate(
+        tls::CertFactoryOptions{}, std::vector<tls::CertVariant>{tls::CertVariant::kGood});
+    EXPECT_TRUE(generated.ok()) << generated.status();
+    return new tls::CertificateSet(std::move(*generated));
+  }();
+  return *certs;
+}
+
+std::shared_ptr<const tls::ServerContext> GoodTls() {
+  auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
+  EXPECT_TRUE(context.ok()) << context.status();
+  return *context;
+}
+
+ReceiverOptions Receiver(std::string name, std::string address, Script script = {}) {
+  ReceiverOptions r;
+  r.name = name;
+  r.listeners.push_back({{asio::ip::make_address(address), 0}, false});
+  r.session.hostname = std::move(name);
+  r.behaviour = Scripted(std::move(script));
+  return r;
+}
+
+// ---- The server on its own thread ----------------------------------------------
+
+struct Setup {
+  std::vector<ReceiverOptions> receivers;
+  bool maildir = false;
+  size_t storage_threads = 0;
+  std::chrono::seconds idle_timeout{30};
+};
+
+class RunningServer {
+ public:
+  explicit RunningServer(Setup setup) {
+    if (setup.maildir) {
+      dir_ = TempDir();
+      auto maildir = Maildir::Open(dir_, {.hostname = "mx.test"});
+      EXPECT_TRUE(maildir.ok()) << maildir.status();
+      maildir_ = std::move(*maildir);
+    }
+    ServerOptions options;
+    options.receivers = std::move(setup.receivers);
+    options.idle_timeout = setup.idle_timeout;
+    options.storage_threads = setup.storage_threads;
+    options.scenario = "test-scenario";
+    options.capture = &capture_;
+    server_ = std::make_unique<Server>(io_, std::move(options), maildir_.get());
+    const absl::Status listening = server_->Listen();
+    EXPECT_TRUE(listening.ok()) << listening;
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  ~RunningServer() { Stop(); }
+
+  // Shuts the server down and joins its thread; the capture and stats() are
+  // safe to read after.
+  void Stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      server_->Shutdown([this] { io_.stop(); });
+      server_->ForceClose();
+    });
+    thread_.join();
+  }
+
+  const asio::ip::tcp::endpoint& endpoint(size_t i) {
+    if (listeners_.empty()) {
+      for (const BoundListener& l : server_->listeners()) listeners_.push_back(l.endpoint);
+    }
+    return listeners_.at(i);
+  }
+  std::vector<BoundListener> listeners() const { return server_->listeners(); }
+  ServerStats stats() const { return server_->stats(); }
+  const CaptureStore& capture() const { return capture_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Maildir> maildir_;
+  CaptureStore capture_;
+  asio::io_context io_{1};
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::vector<asio::ip::tcp::endpoint> listeners_;
+};
+
+// ---- A blocking client ------------------------------------------------------------
+
+class Client {
+ public:
+  explicit Client(const asio::ip::tcp::endpoint& to) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(to.port());
+    addr.sin_addr.s_addr = htonl(to.address().to_v4().to_uint());
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+  bool eof() const { return eof_; }
+  int error() const { return error_; }  // errno of a failed recv (ECONNRESET)
+  int reads() const { return reads_; }
+
+  void Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  // What arrives within `timeout` (one read; "" on timeout, EOF or error).
+  std::string ReadSome(milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return "";
+    char buf[16384];
+    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n < 0) error_ = errno;
+    if (n <= 0) {
+      eof_ = true;
+      return "";
+    }
+    ++reads_;
+    return std::string(buf, static_cast<size_t>(n));
+  }
+
+  // Everything until EOF or `timeout`.
+  std::string ReadUntilEof(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    std::string all;
+    while (!eof_) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      all += ReadSome(left);
+    }
+    return all;
+  }
+
+  // One whole reply (all its lines), or "" when none came in time.
+  std::string ReadReply(milliseconds timeout = kReplyTimeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (true) {
+      size_t start = 0;
+      while (true) {
+        const size_t end = in_.find("\r\n", start);
+        if (end == std::string::npos) break;
+        if (end - start >= 4 && in_[start + 3] == ' ') {
+          std::string reply = in_.substr(0, end + 2);
+          in_.erase(0, end + 2);
+          return reply;
+        }
+        start = end + 2;
+      }
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0 || eof_) return "";
+      in_ += ReadSome(left);
+    }
+  }
+
+  std::string Command(std::string_view line) {
+    Send(line);
+    return ReadReply();
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool eof_ = false;
+  int error_ = 0;
+  int reads_ = 0;
+  std::string in_;
+};
+
+std::string Code(const std::string& reply) { return reply.substr(0, 4); }
+
+void Greet(Client& c) {
+  EXPECT_EQ(Code(c.ReadReply()), "220 ");
+  EXPECT_EQ(Code(c.Command("EHLO client.test\r\n")), "250-");
+}
+
+void SendMessage(Client& c) {
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+  EXPECT_EQ(Code(c.Command("Subject: t\r\n\r\nhello\r\n.\r\n")), "250 ");
+}
+
+bool HasEntry(const CapturedSession& s, TranscriptEntry::Kind kind, std::string_view prefix) {
+  for (const TranscriptEntry& e : s.transcript) {
+    if (e.kind == kind && e.text.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+std::string Dump(const CapturedSession& s) {
+  std::string out = "end_reason=" + s.end_reason + "\n";
+  for (const TranscriptEntry& e : s.transcript) {
+    out += std::to_string(e.offset_us) + " " + std::to_string(static_cast<int>(e.kind)) + " " +
+           e.text + "\n";
+  }
+  return out;
+}
+
+// ---- Receivers and listeners ------------------------------------------------------
+
+TEST(ServerScenario, TwoReceiversOnTwoLoopbackAddressesAnswerTheSameClientDifferently) {
+  Script refusing;
+  refusing.on_rcpt = [](const smtp::Recipient&) {
+    return smtp::Decision::Reject(550, "5.1.1", "No such user here");
+  };
+  RunningServer server({.receivers = {Receiver("a.test", "127.0.0.2"),
+                                      Receiver("b.test", "127.0.0.3", refusing)}});
+  const std::vector<BoundListener> listeners = server.listeners();
+  ASSERT_EQ(listeners.size(), 2u);
+  EXPECT_EQ(listeners[0].receiver, "a.test");
+  EXPECT_EQ(listeners[0].endpoint.address().to_string(), "127.0.0.2");
+  EXPECT_EQ(listeners[1].receiver, "b.test");
+  EXPECT_EQ(listeners[1].endpoint.address().to_string(), "127.0.0.3");
+  EXPECT_NE(listeners[0].endpoint.port(), 0);
+
+  const std::string rcpt = "RCPT TO:<someone@example.test>\r\n";
+  Client a(server.endpoint(0));
+  ASSERT_TRUE(a.connected());
+  EXPECT_EQ(a.ReadReply().substr(0, 11), "220 a.test ");
+  EXPECT_EQ(Code(a.Command("EHLO client.test\r\n")), "250-");
+  EXPECT_EQ(Code(a.Command("MAIL FROM:<x@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(a.Command(rcpt)), "250 ");
+
+  Client b(server.endpoint(1));
+  ASSERT_TRUE(b.connected());
+  EXPECT_EQ(b.ReadReply().substr(0, 11), "220 b.test ");
+  EXPECT_EQ(Code(b.Command("EHLO client.test\r\n")), "250-");
+  EXPECT_EQ(Code(b.Command("MAIL FROM:<x@client.test>\r\n")), "250 ");
+  EXPECT_EQ(b.Command(rcpt), "550 5.1.1 No such user here\r\n");
+  a.Command("QUIT\r\n");
+  b.Command("QUIT\r\n");
+  server.Stop();
+
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions[0]->receiver, "a.test");
+  EXPECT_EQ(sessions[0]->local_address, "127.0.0.2");
+  EXPECT_EQ(sessions[1]->receiver, "b.test");
+  EXPECT_EQ(sessions[1]->local_address, "127.0.0.3");
+  EXPECT_EQ(sessions[1]->scenario, "test-scenario");
+  EXPECT_TRUE(HasEntry(*sessions[1], TranscriptEntry::Kind::kNote,
+                       "script: rcpt someone@example.test"))
+      << Dump(*sessions[1]);
+}
+
+// A port nobody listens on right now (bound and released).
+uint16_t FreePort(const char* address) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, address, &addr.sin_addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(ServerScenario, ListenBindsEveryListenerOrNoneAndNamesTheFailingOne) {
+  // Occupy 127.0.0.3:P so the second receiver cannot bind it.
+  const int busy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.3", &addr.sin_addr);
+  ASSERT_EQ(bind(busy, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(busy, 1), 0);
+  socklen_t len = sizeof addr;
+  getsockname(busy, reinterpret_cast<sockaddr*>(&addr), &len);
+  const uint16_t busy_port = ntohs(addr.sin_port);
+  const uint16_t first_port = FreePort("127.0.0.2");
+
+  ServerOptions options;
+  options.receivers.push_back(Receiver("a.test", "127.0.0.2"));
+  options.receivers[0].listeners[0].endpoint.port(first_port);
+  options.receivers.push_back(Receiver("b.test", "127.0.0.3"));
+  options.receivers[1].listeners[0].endpoint.port(busy_port);
+  asio::io_context io;
+  Server server(io, options, nullptr);
+  const absl::Status status = server.Listen();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  const std::string message(status.message());
+  EXPECT_NE(message.find("127.0.0.3:" + std::to_string(busy_port)), std::string::npos) << message;
+  EXPECT_NE(message.find("b.test"), std::string::npos) << message;
+  // None: the first receiver's port was released again.
+  const int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in first{};
+  first.sin_family = AF_INET;
+  first.sin_port = htons(first_port);
+  inet_pton(AF_INET, "127.0.0.2", &first.sin_addr);
+  EXPECT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&first), sizeof first), 0) << errno;
+  close(probe);
+  close(busy);
+}
+
+TEST(ServerScenario, ImplicitTlsListenerWithoutTlsIsRefusedBeforeBinding) {
+  ServerOptions options;
+  options.receivers.push_back(Receiver("a.test", "127.0.0.2"));
+  options.receivers[0].listeners[0].implicit_tls = true;
+  asio::io_context io;
+  Server server(io, options, nullptr);
+  const absl::Status status = server.Listen();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("a.test"), std::string_view::npos) << status;
+}
+
+// The old single-receiver fields still make one receiver.
+TEST(ServerScenario, SingleReceiverFieldsMakeOneReceiverNamedAfterTheHostname) {
+  ServerOptions options;
+  options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
+  options.session.hostname = "single.test";
+  asio::io_context io;
+  Server server(io, options, nullptr);
+  ASSERT_TRUE(server.Listen().ok());
+  const std::vector<BoundListener> listeners = server.listeners();
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(listeners[0].receiver, "single.test");
+  EXPECT_FALSE(listeners[0].implicit_tls);
+  EXPECT_EQ(listeners[0].endpoint, server.local_endpoint());
+  EXPECT_NE(server.local_endpoint().port(), 0);
+  EXPECT_FALSE(server.smtps_local_endpoint().has_value());
+}
+
+// ---- Tarpits, stalls, resets, drops ------------------------------------------------
+
+TEST(ServerScenario, DelayedDecisionHoldsTheReplyAtLeastTheDelay) {
+  Script script;
+  script.on_hello = [](const smtp::HelloRequest&) {
+    smtp::Decision d = smtp::Decision::Accept();
+    d.delay = milliseconds(400);
+    return d;
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  ASSERT_EQ(Code(c.ReadReply()), "220 ");
+  const auto start = Clock::now();
+  c.Send("EHLO client.test\r\n");
+  EXPECT_EQ(c.ReadSome(milliseconds(250)), "") << "the reply came before its delay";
+  EXPECT_EQ(Code(c.ReadReply()), "250-");
+  EXPECT_GE(Clock::now() - start, milliseconds(400));
+  // Not a client wait: the session goes on normally.
+  SendMessage(c);
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+}
+
+TEST(ServerScenario, DelayedReplyBetweenTransactionsIsCutShortByShutdownWith421) {
+  Script script;
+  script.on_command = [](const smtp::CommandRequest& r) {
+    if (r.verb != "NOOP") return smtp::Decision::Accept();
+    smtp::Decision d = smtp::Decision::Reply(250, "2.0.0", "slow ok");
+    d.delay = std::chrono::hours(1);
+    return d;
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  c.Send("NOOP\r\n");
+  EXPECT_EQ(c.ReadSome(milliseconds(200)), "");
+  const auto start = Clock::now();
+  server.Stop();
+  EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_LT(Clock::now() - start, milliseconds(3000));
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->end_reason, "shutdown");
+}
+
+TEST(ServerScenario, PerByteDelayWritesRepliesOneByteAtATime) {
+  Script script;
+  script.per_byte_delay = milliseconds(15);
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  const auto start = Clock::now();
+  const std::string greeting = c.ReadReply();
+  const auto took = Clock::now() - start;
+  EXPECT_EQ(greeting, "220 mx.test ESMTP mxkit\r\n");
+  // Bytes 15 ms apart arrive in many reads, and not faster than the gaps.
+  EXPECT_GE(took, milliseconds(15) * static_cast<int>(greeting.size() - 1) * 9 / 10);
+  EXPECT_GE(c.reads(), 5);
+  const auto sessions_start = Clock::now();
+  EXPECT_EQ(c.Command("NOOP\r\n").substr(0, 4), "250 ");
+  EXPECT_GE(Clock::now() - sessions_start, milliseconds(15) * 10);
+}
+
+// The next command arrives while a reply is still being written, so its
+// readiness event comes while no read is pending (the reactor is
+// edge-triggered): the driver must still pick it up rather than wait for
+// bytes that already came.
+TEST(ServerScenario, ACommandArrivingWhileAReplyIsWrittenIsStillRead) {
+  Script script;
+  script.per_byte_delay = milliseconds(10);
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  ASSERT_EQ(Code(c.ReadReply()), "220 ");
+  c.Send("NOOP\r\n");
+  std::string got = c.ReadSome(kReplyTimeout);  // the first byte of the 250 is out
+  EXPECT_FALSE(got.empty());
+  c.Send("NOOP\r\n");
+  const auto deadline = Clock::now() + kReplyTimeout;
+  while (got.size() < 28 && Clock::now() < deadline && !c.eof()) got += c.ReadSome(milliseconds(500));
+  EXPECT_EQ(got, "250 2.0.0 OK\r\n250 2.0.0 OK\r\n");
+}
+
+TEST(ServerScenario, StallSendsNothingThenClosesAtTheIdleTimeoutWithout421) {
+  Script script;
+  script.on_command = [](const smtp::CommandRequest& r) {
+    return r.verb == "NOOP" ? smtp::Decision::Stall() : smtp::Decision::Accept();
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .idle_timeout = std::chrono::seconds(1)});
+  Client c(server.endpoint(0));
+  Greet(c);
+  const auto start = Clock::now();
+  c.Send("NOOP\r\n");
+  // What the client sends meanwhile changes nothing and gets no reply.
+  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  c.Send("RSET\r\nQUIT\r\n");
+  EXPECT_EQ(c.ReadUntilEof(milliseconds(4000)), "");
+  EXPECT_TRUE(c.eof());
+  EXPECT_GE(Clock::now() - start, milliseconds(900));
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->end_reason, "stalled") << Dump(*sessions[0]);
+  EXPECT_FALSE(HasEntry(*sessions[0], TranscriptEntry::Kind::kReply, "421"));
+}
+
+TEST(ServerScenario, ResetDecisionResetsTheConnection) {
+  Script script;
+  script.on_command = [](const smtp::CommandRequest& r) {
+    return r.verb == "RSET" ? smtp::Decision::Reset() : smtp::Decision::Accept();
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  c.Send("RSET\r\n");
+  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(c.error(), ECONNRESET);
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->end_reason.substr(0, 10), "rule reset") << Dump(*sessions[0]);
+}
+
+TEST(ServerScenario, DropAfterDataBytesEndsTheConnectionMidMessage) {
+  struct Row {
+    const char* name;
+    bool resets;
+    bool pipelined;  // the content rides behind "DATA" in the same write
+    int want_errno;
+  };
+  const Row rows[] = {
+      {"close", false, false, 0},
+      {"reset", true, false, ECONNRESET},
+      {"close, content pipelined behind DATA", false, true, 0},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Script script;
+    script.drop_after_data_bytes = 10;
+    script.disconnect_resets = row.resets;
+    RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+    Client c(server.endpoint(0));
+    Greet(c);
+    EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+    EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+    const std::string content = "Subject: a long one\r\n\r\n" + std::string(200, 'x') + "\r\n.\r\n";
+    if (row.pipelined) {
+      c.Send("DATA\r\n" + content);
+      EXPECT_EQ(Code(c.ReadReply()), "354 ");
+    } else {
+      EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+      c.Send(content);
+    }
+    // No reply to the message: the connection just ends.
+    EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+    EXPECT_TRUE(c.eof());
+    EXPECT_EQ(c.error(), row.want_errno);
+    server.Stop();
+    EXPECT_EQ(server.stats().messages_stored, 0u);
+    const auto sessions = server.capture().Sessions();
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_TRUE(sessions[0]->messages.empty());
+    EXPECT_EQ(sessions[0]->end_reason,
+              std::string(row.resets ? "rule reset" : "rule drop") + " after 10 DATA bytes");
+  }
+}
+
+TEST(ServerScenario, DropAfterDataBytesLetsAShorterMessageThrough) {
+  Script script;
+  script.drop_after_data_bytes = 1000;
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  SendMessage(c);
+  // The count starts again with the next message.
+  SendMessage(c);
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+  server.Stop();
+  EXPECT_EQ(server.stats().messages_stored, 2u);
+}
+
+TEST(ServerScenario, BehaviourIdleTimeoutOverridesTheServers) {
+  Script script;
+  script.idle_timeout = std::chrono::seconds(1);
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .idle_timeout = std::chrono::seconds(60)});
+  Client c(server.endpoint(0));
+  ASSERT_EQ(Code(c.ReadReply()), "220 ");
+  const auto start = Clock::now();
+  EXPECT_EQ(c.ReadReply(milliseconds(4000)).substr(0, 10), "421 4.4.2 ");
+  EXPECT_GE(Clock::now() - start, milliseconds(900));
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->end_reason, "idle timeout");
+}
+
+// ---- Capture -------------------------------------------------------------------------
+
+TEST(ServerScenario, CaptureRecordsARejectedRecipientSession) {
+  Script script;
+  script.on_rcpt = [](const smtp::Recipient& r) {
+    return r.forward_path.rfind("unknown", 0) == 0
+               ? smtp::Decision::Reject(550, "5.1.1", "No such user here")
+               : smtp::Decision::Accept();
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(c.Command("RCPT TO:<unknown@mx.test>\r\n"), "550 5.1.1 No such user here\r\n");
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+  server.Stop();
+
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  const CapturedSession& s = *sessions[0];
+  EXPECT_EQ(s.receiver, "mx.test");
+  EXPECT_EQ(s.client_address, "127.0.0.1");
+  EXPECT_NE(s.client_port, 0);
+  EXPECT_EQ(s.local_address, "127.0.0.1");
+  EXPECT_EQ(s.local_port, server.endpoint(0).port());
+  EXPECT_FALSE(s.implicit_tls);
+  EXPECT_TRUE(s.ended_at_us.has_value());
+  EXPECT_EQ(s.end_reason, "quit");
+  EXPECT_TRUE(s.messages.empty());
+  // Every command, every reply exactly as sent, in order, with offsets.
+  std::vector<std::pair<TranscriptEntry::Kind, std::string>> want = {
+      {TranscriptEntry::Kind::kReply, "220 mx.test ESMTP mxkit\r\n"},
+      {TranscriptEntry::Kind::kCommand, "EHLO client.test"},
+      {TranscriptEntry::Kind::kReply, "250-mx.test"},
+      {TranscriptEntry::Kind::kCommand, "MAIL FROM:<a@client.test>"},
+      {TranscriptEntry::Kind::kReply, "250 "},
+      {TranscriptEntry::Kind::kCommand, "RCPT TO:<unknown@mx.test>"},
+      {TranscriptEntry::Kind::kNote, "script: rcpt unknown@mx.test"},
+      {TranscriptEntry::Kind::kReply, "550 5.1.1 No such user here\r\n"},
+      {TranscriptEntry::Kind::kCommand, "QUIT"},
+      {TranscriptEntry::Kind::kReply, "221 "},
+  };
+  ASSERT_EQ(s.transcript.size(), want.size()) << Dump(s);
+  int64_t last = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(s.transcript[i].kind, want[i].first) << Dump(s);
+    EXPECT_EQ(s.transcript[i].text.substr(0, want[i].second.size()), want[i].second) << Dump(s);
+    EXPECT_GE(s.transcript[i].offset_us, last);
+    last = s.transcript[i].offset_us;
+  }
+}
+
+TEST(ServerScenario, CaptureRecordsAFailedHandshake) {
+  ReceiverOptions receiver = Receiver("mx.test", "127.0.0.1");
+  receiver.tls_context = GoodTls();
+  receiver.tls_certificate = "good";
+  RunningServer server({.receivers = {receiver}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  EXPECT_EQ(c.Command("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+  // Not a ClientHello at all: the server's engine fails on the record.
+  c.Send(std::string("\x16\x03\x01\x00\x05hello", 10));
+  c.ReadUntilEof(kReplyTimeout);
+  EXPECT_TRUE(c.eof());
+  server.Stop();
+  EXPECT_EQ(server.stats().tls_failed, 1u);
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  const CapturedSession& s = *sessions[0];
+  EXPECT_FALSE(s.tls.used);
+  EXPECT_FALSE(s.tls_error.empty());
+  EXPECT_EQ(s.end_reason, "tls failed") << Dump(s);
+  EXPECT_TRUE(HasEntry(s, TranscriptEntry::Kind::kCommand, "STARTTLS"));
+  EXPECT_TRUE(HasEntry(s, TranscriptEntry::Kind::kNote, "tls failed: "));
+}
+
+TEST(ServerScenario, CaptureRecordsEachStoredMessageExactlyOnceWithItsMaildirName) {
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")},
+                        .maildir = true,
+                        .storage_threads = 2});
+  Client c(server.endpoint(0));
+  Greet(c);
+  SendMessage(c);
+  SendMessage(c);
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+  server.Stop();
+  EXPECT_EQ(server.stats().messages_stored, 2u);
+  EXPECT_EQ(server.capture().stats().messages_total, 2u);
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  const CapturedSession& s = *sessions[0];
+  ASSERT_EQ(s.messages.size(), 2u);
+  std::vector<std::string> stored = FilesIn(server.dir() + "/new");
+  ASSERT_EQ(stored.size(), 2u);
+  for (const CapturedMessage& m : s.messages) {
+    EXPECT_EQ(m.raw, "Subject: t\r\n\r\nhello\r\n");
+    EXPECT_EQ(m.delivery.reverse_path, "a@client.test");
+    ASSERT_EQ(m.delivery.recipients.size(), 1u);
+    EXPECT_EQ(m.delivery.recipients[0].address, "b@mx.test");
+    EXPECT_EQ(m.delivery.helo, "client.test");
+    EXPECT_EQ(m.delivery.server_hostname, "mx.test");
+    EXPECT_NE(std::find(stored.begin(), stored.end(), m.maildir_name), stored.end())
+        << m.maildir_name;
+  }
+  EXPECT_NE(s.messages[0].maildir_name, s.messages[1].maildir_name);
+}
+
+TEST(ServerScenario, WithoutAMaildirMessagesAreCapturedAndAnswered250WithoutStorageThreads) {
+  const size_t threads_before = ThreadCount();
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")},
+                        .maildir = false,
+                        .storage_threads = 4});
+  // Only the io_context thread of the test was added.
+  EXPECT_EQ(ThreadCount(), threads_before + 1);
+  Client c(server.endpoint(0));
+  Greet(c);
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+  EXPECT_EQ(c.Command("Subject: t\r\n\r\nhello\r\n.\r\n"), "250 2.0.0 OK: message accepted\r\n");
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+  server.Stop();
+  EXPECT_EQ(server.stats().messages_stored, 1u);
+  EXPECT_EQ(server.stats().storage_failures, 0u);
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  EXPECT_EQ(sessions[0]->messages[0].raw, "Subject: t\r\n\r\nhello\r\n");
+  EXPECT_EQ(sessions[0]->messages[0].maildir_name, "");
+}
+
+}  // namespace
+}  // namespace mxkit::fakemx

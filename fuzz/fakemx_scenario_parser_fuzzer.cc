@@ -1,0 +1,154 @@
+// Fuzzes fakemx's scenario file parser (fakemx/scenario.h): YAML text in.
+//
+// Properties:
+//   - never crashes or hangs (yaml-cpp throws; ParseScenario must catch it;
+//     alias bombs and deep nesting must stay bounded);
+//   - an error is InvalidArgument shaped "fuzz.yaml:LINE:COLUMN: what",
+//     LINE and COLUMN positive and within the input, "what" not empty and
+//     printable (a message never carries a raw control byte);
+//   - a parsed scenario obeys the bounds of scenario.h: counts, delays,
+//     reply shapes, the RFC floors of the limits, unique receiver names.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "base/absl_interop.h"
+#include "fakemx/scenario.h"
+#include "fuzz/property_check.h"
+
+namespace {
+
+using mxkit::fakemx::kMaxScenarioDelay;
+using std::chrono::milliseconds;
+
+constexpr std::string_view kSource = "fuzz.yaml";
+
+// "LINE:COLUMN: " after the source; returns the rest, or npos on a bad shape.
+size_t AfterPosition(std::string_view message, std::string_view input) {
+  if (message.substr(0, kSource.size() + 1) != std::string(kSource) + ":") {
+    return std::string_view::npos;
+  }
+  size_t i = kSource.size() + 1;
+  uint64_t numbers[2] = {0, 0};
+  for (int part = 0; part < 2; ++part) {
+    const size_t start = i;
+    while (i < message.size() && message[i] >= '0' && message[i] <= '9' && i - start < 10) {
+      numbers[part] = numbers[part] * 10 + static_cast<uint64_t>(message[i] - '0');
+      ++i;
+    }
+    if (i == start || i >= message.size() || message[i] != ':') return std::string_view::npos;
+    ++i;
+  }
+  if (numbers[0] == 0 || numbers[1] == 0) return std::string_view::npos;
+  // The line exists in the input (an error at the very end may name the
+  // line after the last newline).
+  uint64_t lines = 1;
+  for (char c : input) lines += c == '\n';
+  if (numbers[0] > lines + 1) return std::string_view::npos;
+  if (i >= message.size() || message[i] != ' ') return std::string_view::npos;
+  return i + 1;
+}
+
+bool ValidReply(const mxkit::fakemx::ScenarioReply& r) {
+  if (!r.raw.empty()) {
+    return r.code == 0 && r.enhanced.empty() && r.lines.empty() &&
+           r.raw.size() <= mxkit::fakemx::kMaxRawReplyBytes;
+  }
+  if (r.code < 200 || r.code > 599) return false;
+  if (r.lines.size() > mxkit::fakemx::kMaxReplyLines) return false;
+  if (!r.enhanced.empty() && r.enhanced[0] - '0' != r.code / 100) return false;
+  for (const std::string& line : r.lines) {
+    for (char c : line) {
+      if (c < 0x20 || c > 0x7E) return false;
+    }
+  }
+  return true;
+}
+
+bool ValidDelay(milliseconds d) { return d >= milliseconds(0) && d <= kMaxScenarioDelay; }
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const auto scenario = mxkit::fakemx::ParseScenario(input, kSource);
+  if (!scenario.ok()) {
+    MXKIT_FUZZ_CHECK(scenario.status().code() == absl::StatusCode::kInvalidArgument);
+    const std::string message = mxkit::base::StatusText(scenario.status());
+    const size_t what = AfterPosition(message, input);
+    MXKIT_FUZZ_CHECK(what != std::string_view::npos);
+    MXKIT_FUZZ_CHECK(what < message.size());
+    for (size_t i = what; i < message.size(); ++i) {
+      // Printable ASCII, or the UTF-8 of a "§" in an RFC citation.
+      const unsigned char c = static_cast<unsigned char>(message[i]);
+      MXKIT_FUZZ_CHECK(c >= 0x20 && c != 0x7F);
+    }
+    return 0;
+  }
+
+  const mxkit::fakemx::Scenario& s = *scenario;
+  MXKIT_FUZZ_CHECK(!s.name.empty());
+  MXKIT_FUZZ_CHECK(s.source == kSource);
+  MXKIT_FUZZ_CHECK(s.description.size() <= mxkit::fakemx::kMaxScenarioDescription);
+  MXKIT_FUZZ_CHECK(!s.receivers.empty() && s.receivers.size() <= mxkit::fakemx::kMaxReceivers);
+  std::set<std::string> names;
+  for (const mxkit::fakemx::Receiver& r : s.receivers) {
+    MXKIT_FUZZ_CHECK(!r.name.empty() && names.insert(r.name).second);
+    MXKIT_FUZZ_CHECK(!r.hostname.empty() && r.hostname.size() <= mxkit::smtp::kMaxDomain);
+    MXKIT_FUZZ_CHECK(!r.listeners.empty() &&
+                     r.listeners.size() <= mxkit::fakemx::kMaxListenersPerReceiver);
+    for (const mxkit::fakemx::ListenerSpec& l : r.listeners) {
+      MXKIT_FUZZ_CHECK(!l.host.empty());
+      MXKIT_FUZZ_CHECK(r.tls.enabled || l.mode == mxkit::fakemx::ListenerMode::kSmtp);
+    }
+    if (r.greeting.reply) MXKIT_FUZZ_CHECK(ValidReply(*r.greeting.reply));
+    MXKIT_FUZZ_CHECK(ValidDelay(r.greeting.delay));
+    MXKIT_FUZZ_CHECK(!(r.greeting.drop && r.greeting.reset));
+    if (r.ehlo.before_tls) {
+      MXKIT_FUZZ_CHECK(r.ehlo.esmtp && r.ehlo.before_tls->size() <= mxkit::fakemx::kMaxEhloKeywords);
+    }
+    if (r.ehlo.after_tls) {
+      MXKIT_FUZZ_CHECK(r.ehlo.esmtp && r.ehlo.after_tls->size() <= mxkit::fakemx::kMaxEhloKeywords);
+    }
+    if (r.tls.reply) MXKIT_FUZZ_CHECK(ValidReply(*r.tls.reply));
+    MXKIT_FUZZ_CHECK(r.auth.credentials.size() <= mxkit::fakemx::kMaxCredentials);
+    MXKIT_FUZZ_CHECK(!r.auth.required || !r.auth.mechanisms.empty());
+    MXKIT_FUZZ_CHECK(r.rules.size() <= mxkit::fakemx::kMaxRulesPerReceiver);
+    for (const mxkit::fakemx::Rule& rule : r.rules) {
+      MXKIT_FUZZ_CHECK(!rule.name.empty() && !rule.at.empty());
+      MXKIT_FUZZ_CHECK(rule.position.line >= 1 && rule.position.column >= 1);
+      MXKIT_FUZZ_CHECK(ValidDelay(rule.delay));
+      if (rule.reply) MXKIT_FUZZ_CHECK(ValidReply(*rule.reply));
+      MXKIT_FUZZ_CHECK(!rule.nth || *rule.nth >= 1);
+      MXKIT_FUZZ_CHECK(!rule.after_recipients || rule.at == "RCPT");
+    }
+    if (r.greylist) {
+      MXKIT_FUZZ_CHECK(r.greylist->delay > milliseconds(0) && ValidDelay(r.greylist->delay));
+      MXKIT_FUZZ_CHECK(ValidReply(r.greylist->reply));
+      MXKIT_FUZZ_CHECK(r.greylist->max_entries >= 1 &&
+                       r.greylist->max_entries <= mxkit::fakemx::kMaxGreylistEntries);
+    }
+    MXKIT_FUZZ_CHECK(ValidDelay(r.tarpit.per_reply) && ValidDelay(r.tarpit.per_byte));
+    if (r.chaos) {
+      MXKIT_FUZZ_CHECK(!r.chaos->stages.empty());
+      for (const auto& [stage, p] : r.chaos->stages) {
+        MXKIT_FUZZ_CHECK(!stage.empty() && p >= 0.0 && p <= 1.0);
+      }
+      MXKIT_FUZZ_CHECK(r.chaos->replies.size() <= mxkit::fakemx::kMaxChaosReplies);
+      for (const auto& reply : r.chaos->replies) MXKIT_FUZZ_CHECK(ValidReply(reply));
+    }
+    // RFC 5321 §4.5.3.1 floors.
+    MXKIT_FUZZ_CHECK(r.limits.max_message_size >= mxkit::smtp::kMinMessageContent);
+    MXKIT_FUZZ_CHECK(r.limits.max_command_line >= mxkit::smtp::kMaxCommandLine);
+    MXKIT_FUZZ_CHECK(r.limits.max_text_line >= mxkit::smtp::kMaxTextLine);
+    MXKIT_FUZZ_CHECK(r.limits.max_recipients >= 1);
+    if (r.idle_timeout) MXKIT_FUZZ_CHECK(r.idle_timeout->count() >= 1);
+    MXKIT_FUZZ_CHECK(r.max_protocol_errors >= 1 &&
+                     r.max_protocol_errors <= mxkit::smtp::kMaxProtocolErrorsCeiling);
+  }
+  return 0;
+}
