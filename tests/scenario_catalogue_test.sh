@@ -1,9 +1,10 @@
 #!/bin/bash
 # One built-in fakemx scenario (fakemx --scenario=NAME) as real clients see
-# it: swaks and openssl s_client here, Python's smtplib (and a raw socket
-# where only one can show it) in scenario_catalogue_test.py. Each client is
-# asserted on what it reports: its exit code, the reply it printed, its own
-# diagnosis ("*** TLS startup failed", s_client's verify return code), and
+# it: swaks, openssl s_client and (for certificates) Postfix's posttls-finger
+# here; Python's smtplib (and a raw socket where only one can show it) in
+# scenario_catalogue_test.py. Each client is asserted on what it reports:
+# its exit code, the reply it printed, its own diagnosis ("*** TLS startup
+# failed", s_client's verify return code, posttls-finger's verdict), and
 # what was stored. The contract is the catalogue in docs/scenarios.md.
 #
 #   scenario_catalogue_test.sh FAKEMX SCRIPT NAME
@@ -104,6 +105,28 @@ s_client_verify() {
   fi
 }
 
+# posttls_finger VERDICT REGEX: Postfix's posttls-finger at "-l secure"
+# (chain and name verified against fakemx's root, as an MTA with a
+# secure-channel policy would) reports VERDICT ("Verified" or "Untrusted")
+# TLS connection established, after a line matching REGEX (its reason).
+# It exits 0 either way: the verdict is what it prints.
+posttls_finger() {
+  local verdict="$1" reason="$2" log="$FIXTURE_TMP/posttls-finger.log" bin candidate
+  require_peer posttls-finger "test -x /usr/sbin/posttls-finger -o -x /usr/lib/postfix/sbin/posttls-finger" \
+    "Debian package postfix"
+  for candidate in /usr/lib/postfix/sbin/posttls-finger /usr/sbin/posttls-finger; do
+    if [[ -x $candidate ]]; then bin=$candidate; fi
+  done
+  set +e
+  timeout 60 "$bin" -c -l secure -s "$TLS_HOSTNAME" -F "$FAKEMX_CA" \
+    "[127.0.0.1]:$FAKEMX_PORT" "$TLS_HOSTNAME" >"$log" 2>&1
+  RC=$?
+  set -e
+  echo "[posttls-finger exited $RC]" >>"$log"
+  expect_in "$log" "^posttls-finger: $verdict TLS connection established to 127\\.0\\.0\\.1" "posttls-finger -l secure"
+  expect_in "$log" "$reason" "posttls-finger -l secure"
+}
+
 # A certificate variant: (variant, final verify code, first error).
 bad_certificate() {
   local variant="$1" code="$2" strict="$3"
@@ -151,6 +174,7 @@ case "$SCENARIO" in
     expect_in "$FAKEMX_OUT" '^fakemx: certificate good for mx\.example\.test$' "banner"
     expect_in "$FAKEMX_OUT" '^fakemx: starttls offer$' "banner"
     s_client_verify 0 0
+    posttls_finger Verified "^posttls-finger: .*: matched peername: mx\\.example\\.test$"
     log="$FIXTURE_TMP/swaks-tls.log"
     expect_swaks "$log" 0 --tls --tls-verify --tls-ca-path "$FAKEMX_CA" --tls-sni "$TLS_HOSTNAME"
     expect_in "$log" '^<-  250-STARTTLS$' "EHLO"
@@ -202,13 +226,36 @@ case "$SCENARIO" in
     expect_not_in "$log" '^=== TLS started' "swaks --tls"
     expect_stored 0
     ;;
-  expired-cert) run_python; bad_certificate expired 10 10 ;;
-  self-signed) run_python; bad_certificate self-signed 18 18 ;;
-  wrong-host) run_python; bad_certificate wrong-host 62 62 ;;
+  expired-cert)
+    run_python
+    bad_certificate expired 10 10
+    posttls_finger Untrusted '^posttls-finger: server certificate verification failed for .*: certificate has expired$'
+    ;;
+  self-signed)
+    run_python
+    bad_certificate self-signed 18 18
+    posttls_finger Untrusted '^posttls-finger: certificate verification failed for .*: self-signed certificate$'
+    ;;
+  wrong-host)
+    run_python
+    bad_certificate wrong-host 62 62
+    posttls_finger Untrusted '^posttls-finger: server certificate verification failed for .*: num=62:hostname mismatch$'
+    ;;
   # unknown-ca: the leaf is served alone, so OpenSSL first cannot find its
   # issuer (20) and, told to go on, ends at 21 (tests/BUILD.bazel).
-  unknown-ca) run_python; bad_certificate unknown-ca 21 20 ;;
-  weak-rsa-1024) run_python; bad_certificate rsa-1024 66 66 ;;
+  unknown-ca)
+    run_python
+    bad_certificate unknown-ca 21 20
+    posttls_finger Untrusted '^posttls-finger: certificate verification failed for .*: untrusted issuer .*CN=mxkit unknown root CA'
+    ;;
+  # A 1024-bit RSA leaf: OpenSSL's clients at security level 2 refuse it
+  # (66), but Postfix 3.7's TLS verifies it: an MTA delivering to such a
+  # receiver with a "secure" policy would not notice.
+  weak-rsa-1024)
+    run_python
+    bad_certificate rsa-1024 66 66
+    posttls_finger Verified 'server-signature RSA-PSS \(1024 bits\)'
+    ;;
   tls1.0-only)
     run_python
     log="$FIXTURE_TMP/s_client-default.log"
