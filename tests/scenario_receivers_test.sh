@@ -26,11 +26,18 @@ for flag in --hostname=mx.test --smtp=127.0.0.1:0; do
 done
 
 # 2. Start: one banner line per listener, the first receiver's last.
-fakemx_start_scenario "$FAKEMX_BIN" --scenario="$YAML"
+fakemx_start_scenario "$FAKEMX_BIN" --scenario="$YAML" --tls-dir="$FIXTURE_TMP/tls"
 ACCEPT=${RECEIVER_SMTP[accept.test]:-}
 STRICT=${RECEIVER_SMTP[strict.test]:-}
 [[ $ACCEPT =~ ^127\.0\.0\.2:[1-9][0-9]*$ ]] || failing "$FAKEMX_OUT" "accept.test listens on '$ACCEPT', want 127.0.0.2:PORT"
 [[ $STRICT =~ ^127\.0\.0\.3:[1-9][0-9]*$ ]] || failing "$FAKEMX_OUT" "strict.test listens on '$STRICT', want 127.0.0.3:PORT"
+STRICT_SMTPS=$(sed -n 's/^fakemx: receiver strict\.test smtps \(127\.0\.0\.3:[1-9][0-9]*\)$/\1/p' "$FAKEMX_OUT")
+[[ -n $STRICT_SMTPS && $STRICT_SMTPS != "$STRICT" ]] ||
+  failing "$FAKEMX_OUT" "no 'receiver strict.test smtps 127.0.0.3:PORT' line of its own"
+# Only the first receiver's smtps listener gets a "listening on smtps" line.
+if grep -q '^fakemx: listening on smtps' "$FAKEMX_OUT"; then
+  failing "$FAKEMX_OUT" "'listening on smtps' for an smtps listener of the second receiver"
+fi
 [[ "$FAKEMX_HOST:$FAKEMX_PORT" == "$ACCEPT" ]] ||
   failing "$FAKEMX_OUT" "'listening on smtp' names $FAKEMX_HOST:$FAKEMX_PORT, want the first receiver's $ACCEPT"
 grep -qx 'fakemx: scenario two-receivers' "$FAKEMX_OUT" || failing "$FAKEMX_OUT" "no 'scenario two-receivers' line"
@@ -70,8 +77,9 @@ grep -q '^<\*\* 550 5\.1\.1 No such user at strict\.test$' "$log" || failing "$l
 
 # 4. smtplib, the same traffic to each; and each address answers only on its
 # own port (the listeners are bound to their addresses, not to all).
-ACCEPT=$ACCEPT STRICT=$STRICT MAILDIR=$FAKEMX_MAILDIR timeout 60 /usr/bin/python3 - <<'PY' ||
-import json, os, smtplib, socket
+ACCEPT=$ACCEPT STRICT=$STRICT STRICT_SMTPS=$STRICT_SMTPS MAILDIR=$FAKEMX_MAILDIR CA="$FIXTURE_TMP/tls/ca.pem" \
+  timeout 60 /usr/bin/python3 - <<'PY' ||
+import json, os, smtplib, socket, ssl
 
 MAILDIR = os.environ["MAILDIR"]
 
@@ -111,6 +119,36 @@ assert strict["rcpt b"] == (451, b"4.7.1 Greylisted, try again later"), strict
 assert strict["rcpt unknown"] == (550, b"5.1.1 No such user at strict.test"), strict
 assert accept["sendmail"] == "delivered", accept
 assert strict["sendmail"] == (451, b"4.7.1 Greylisted, try again later"), strict
+
+# Each receiver's certificate names its own hostname, and only that.
+for name, hostname, other in (("ACCEPT", "mx.accept.test", "mx.strict.test"),
+                              ("STRICT", "mx.strict.test", "mx.accept.test")):
+    for verify, ok in ((hostname, True), (other, False)):
+        s = smtplib.SMTP(local_hostname="client.test", timeout=30)
+        s.connect(*address(name))
+        s._host = verify  # the name starttls() verifies
+        s.ehlo()
+        try:
+            s.starttls(context=ssl.create_default_context(cafile=os.environ["CA"]))
+            assert ok, f"{name}: the certificate passed as {verify}"
+            s.quit()
+        except ssl.SSLCertVerificationError as e:
+            assert not ok and e.verify_code == 62, f"{name} verified as {verify}: {e}"
+            s.close()
+
+# strict.test over implicit TLS: the same receiver, the same answers.
+s = smtplib.SMTP_SSL(local_hostname="client.test", timeout=30,
+                     context=ssl.create_default_context(cafile=os.environ["CA"]))
+s._host = "mx.strict.test"
+host, port = address("STRICT_SMTPS")
+greeting = s.connect(host, port)
+assert greeting[0] == 220 and greeting[1].startswith(b"mx.strict.test "), greeting
+s.ehlo()
+assert not s.has_extn("starttls"), "STARTTLS offered over implicit TLS"
+assert s.mail("a@example.org")[0] == 250
+assert s.rcpt("b@example.net") == (451, b"4.7.1 Greylisted, try again later")
+assert s.rcpt("unknown-3@example.net") == (550, b"5.1.1 No such user at strict.test")
+s.quit()
 
 for mine, other in (("ACCEPT", "STRICT"), ("STRICT", "ACCEPT")):
     host, _ = address(mine)
