@@ -106,10 +106,9 @@ using smtp::Decision;
 using Action = Decision::Action;
 
 // Verbs the session asks a hook about after its own checks (syntax,
-// sequence): rules for them that refuse, accept or close are judged there,
-// with the parsed envelope. Every other verb is judged on the line
-// (OnCommand), as are rules that answer instead of the command (reply,
-// unknown): those must not depend on the session's parse.
+// sequence): their chaos is drawn there, after AUTH required and
+// greylisting, and a rule's `accept` words are answered there. Rules are
+// judged on the line (OnCommand), before the session's own answer.
 bool VerbHasHook(std::string_view verb) {
   static constexpr std::array<std::string_view, 7> kHooked = {"HELO", "EHLO", "MAIL", "RCPT",
                                                               "DATA", "STARTTLS", "AUTH"};
@@ -121,13 +120,6 @@ constexpr std::string_view kMessageStage = "message";
 constexpr std::string_view kAnyStage = "any";
 
 bool IsCommandStage(std::string_view at) { return at != kConnectStage && at != kMessageStage; }
-
-// Whether a rule is judged in OnCommand (see VerbHasHook).
-bool JudgedOnLine(const Rule& rule) {
-  if (!IsCommandStage(rule.at)) return false;
-  return rule.at == kAnyStage || rule.action == RuleAction::kReply ||
-         rule.action == RuleAction::kUnknown || !VerbHasHook(rule.at);
-}
 
 // What a rule is matched against at one visit of a stage.
 struct StageFacts {
@@ -304,7 +296,7 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     }
     std::optional<Decision> chaos = DrawChaos(kConnectStage);
     StageFacts facts{kConnectStage, info_.client_address, tls_, 0, std::nullopt};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) {
+    if (std::optional<Decision> d = MatchRules(facts)) {
       return Delayed(*std::move(d), delay);
     }
     if (chaos) return Delayed(*std::move(chaos), delay);
@@ -317,6 +309,7 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     tls_ = request.tls_active;
     if (!request.in_transaction) recipients_ = 0;
     auth_step_fresh_ = false;
+    accepted_by_rule_.reset();
     const std::string_view verb = request.verb;
     const std::string_view argument = ArgumentOfLine(request.line);
     const bool path_verb = verb == "MAIL" || verb == "RCPT";
@@ -329,7 +322,16 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
 
     StageFacts facts{verb, path_verb ? PathOfArgument(argument) : argument, tls_, recipients_,
                      verb == "MAIL" ? DeclaredSizeOfArgument(argument) : std::nullopt};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/true)) return Tarpit(*std::move(d));
+    if (std::optional<Decision> d = MatchRules(facts)) {
+      if (d->action != Action::kAccept) return Tarpit(*std::move(d));
+      // The session handles the command as usual; its hook answers with
+      // the rule's words and skips greylisting and chaos (the rule decided).
+      Decision go = Decision::Accept();
+      go.delay = std::exchange(d->delay, std::chrono::milliseconds(0));
+      if (VerbHasHook(verb)) accepted_by_rule_ = *std::move(d);
+      if (verb == "AUTH") auth_step_fresh_ = true;
+      return Tarpit(std::move(go));
+    }
 
     if (verb == "EHLO" && !r_.ehlo.esmtp) {
       Note("ehlo: not ESMTP, EHLO answered as unknown");
@@ -363,12 +365,10 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   }
 
   Decision OnHello(const smtp::HelloRequest& hello) override {
-    const std::string_view verb = hello.extended ? "EHLO" : "HELO";
-    std::optional<Decision> chaos = DrawChaos(verb);
-    StageFacts facts{verb, hello.domain, tls_, 0, std::nullopt};
+    std::optional<Decision> chaos = DrawChaos(hello.extended ? "EHLO" : "HELO");
     Decision d = Decision::Accept();
-    if (std::optional<Decision> rule = MatchRules(facts, /*on_line=*/false)) {
-      d = *std::move(rule);
+    if (accepted_by_rule_) {
+      d = *std::exchange(accepted_by_rule_, std::nullopt);
     } else if (chaos) {
       d = *std::move(chaos);
     }
@@ -376,11 +376,10 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     return d;
   }
 
-  Decision OnMailFrom(const smtp::Envelope& envelope) override {
+  Decision OnMailFrom(const smtp::Envelope&) override {
     recipients_ = 0;
     std::optional<Decision> chaos = DrawChaos("MAIL");
-    StageFacts facts{"MAIL", envelope.reverse_path, tls_, 0, envelope.declared_size};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) return *std::move(d);
+    if (accepted_by_rule_) return *std::exchange(accepted_by_rule_, std::nullopt);
     if (chaos) return *std::move(chaos);
     return Decision::Accept();
   }
@@ -388,11 +387,9 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   Decision OnRcptTo(const smtp::Envelope& envelope, const smtp::Recipient& recipient) override {
     recipients_ = envelope.recipients.size();
     std::optional<Decision> chaos = DrawChaos("RCPT");
-    StageFacts facts{"RCPT", recipient.forward_path, tls_, envelope.recipients.size(),
-                     envelope.declared_size};
     Decision d = Decision::Accept();
-    if (std::optional<Decision> rule = MatchRules(facts, /*on_line=*/false)) {
-      d = *std::move(rule);
+    if (accepted_by_rule_) {
+      d = *std::exchange(accepted_by_rule_, std::nullopt);
     } else if (std::optional<Decision> grey = Greylist(envelope, recipient)) {
       d = *std::move(grey);
     } else if (chaos) {
@@ -403,13 +400,11 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   }
 
   Decision OnDataStart(const smtp::Envelope& envelope) override {
-    // The first BDAT chunk also comes here; BDAT rules and chaos are judged
-    // on every BDAT line instead (OnCommand).
+    // The first BDAT chunk also comes here; BDAT's chaos is drawn on every
+    // BDAT line instead (OnCommand).
     if (envelope.via_bdat) return Decision::Accept();
     std::optional<Decision> chaos = DrawChaos("DATA");
-    StageFacts facts{"DATA", "", tls_, envelope.recipients.size(),
-                     envelope.declared_size};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) return *std::move(d);
+    if (accepted_by_rule_) return *std::exchange(accepted_by_rule_, std::nullopt);
     if (chaos) return *std::move(chaos);
     return Decision::Accept();
   }
@@ -424,19 +419,16 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
       return Delayed(r_.disconnect.reset ? Decision::Reset() : Decision::Drop(), delay);
     }
     std::optional<Decision> chaos = DrawChaos(kMessageStage);
-    StageFacts facts{kMessageStage, envelope.reverse_path, tls_, envelope.recipients.size(),
+    StageFacts facts{kMessageStage, "", tls_, envelope.recipients.size(),
                      static_cast<uint64_t>(message.size())};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) {
-      return Delayed(*std::move(d), delay);
-    }
+    if (std::optional<Decision> d = MatchRules(facts)) return Delayed(*std::move(d), delay);
     if (chaos) return Delayed(*std::move(chaos), delay);
     return Delayed(Decision::Accept(), delay);
   }
 
   Decision OnStartTls() override {
     std::optional<Decision> chaos = DrawChaos("STARTTLS");
-    StageFacts facts{"STARTTLS", "", tls_, 0, std::nullopt};
-    if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) return *std::move(d);
+    if (accepted_by_rule_) return *std::exchange(accepted_by_rule_, std::nullopt);
     if (chaos) return *std::move(chaos);
     Decision d = ReceiverBehaviour::OnStartTls();
     if (d.action != Action::kAccept) {
@@ -463,9 +455,8 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     if (first) {
       cram_challenge_.reset();
       std::optional<Decision> chaos = DrawChaos("AUTH");
-      StageFacts facts{"AUTH", request.mechanism, tls_, 0, std::nullopt};
-      if (std::optional<Decision> d = MatchRules(facts, /*on_line=*/false)) return *std::move(d);
-      if (chaos) return *std::move(chaos);
+      // A rule's accept lets the exchange run: the credentials decide.
+      if (!std::exchange(accepted_by_rule_, std::nullopt) && chaos) return *std::move(chaos);
     }
     return Delayed(Sasl(request), delay);
   }
@@ -570,13 +561,13 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
 
   const std::string& HostName() const { return hostname_; }
 
-  // The first rule (file order) judged here that matches, as a decision;
-  // counts `nth` for every rule whose other conditions hold.
-  std::optional<Decision> MatchRules(const StageFacts& facts, bool on_line) {
+  // The first rule (file order) for this stage whose conditions hold, as a
+  // decision; counts `nth` for every rule whose other conditions hold.
+  std::optional<Decision> MatchRules(const StageFacts& facts) {
+    const bool command = IsCommandStage(facts.stage);
     for (size_t i = 0; i < r_.rules.size(); ++i) {
       const Rule& rule = r_.rules[i];
-      if (JudgedOnLine(rule) != on_line) continue;
-      if (rule.at != facts.stage && !(rule.at == kAnyStage && on_line)) continue;
+      if (rule.at != facts.stage && !(command && rule.at == kAnyStage)) continue;
       if (rule.match && !ScenarioGlobMatches(*rule.match, facts.subject)) continue;
       if (rule.tls && *rule.tls != facts.tls) continue;
       if (rule.after_recipients && facts.recipients < *rule.after_recipients) continue;
@@ -790,6 +781,8 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   bool hello_done_ = false;
   size_t recipients_ = 0;      // accepted in the transaction, for rules judged on the line
   bool auth_step_fresh_ = false;  // the next OnAuth is the AUTH command's first step
+  // A rule accepted the current command: its hook answers with this.
+  std::optional<Decision> accepted_by_rule_;
   std::optional<std::string> cram_challenge_;
   uint64_t challenges_ = 0;
 };

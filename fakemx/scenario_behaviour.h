@@ -11,30 +11,34 @@
 // noted (Behaviour::TakeNotes) with the rule's name.
 //
 // Where each part is judged:
-//   - Rules for HELO/EHLO, MAIL, RCPT, DATA, STARTTLS and AUTH that reject,
-//     accept, stall or close are judged in the session's hook for that
-//     step, after the session's own syntax and sequence checks, on the
-//     parsed envelope (the MAIL/RCPT address without <>, the HELO domain,
-//     the AUTH mechanism). Rules at `any`, rules for every other verb, and
-//     rules that answer instead of the command (reply, unknown) are judged
-//     when the line arrives (OnCommand), before the session parses it: their
-//     `match` sees the argument as sent (for MAIL/RCPT the path between
-//     "<" and ">"). Line rules are tried before hook rules. A rule at
-//     `connect` matches on the client's address, at `message` on the
-//     reverse path.
+//   - Rules at a verb or `any` are judged when the line arrives
+//     (ServerPolicy::OnCommand), before the session parses or checks it,
+//     so they come before its own answers (a MAIL rule answers even when
+//     AUTH is required, a DATA rule even without recipients). `match` sees
+//     the argument as sent; for MAIL and RCPT the path between "<" and ">"
+//     (leniently: a space after the colon or no brackets still give the
+//     address), and MAIL's SIZE= is read from the line. A rule's `accept`
+//     lets the session handle the command; for HELO/EHLO, MAIL, RCPT, DATA
+//     and STARTTLS its reply text replaces the session's (for other verbs
+//     the session's text stays) and greylisting and chaos are skipped.
+//     Rules at `connect` are judged before the greeting (in code, `match`
+//     sees the client's address; the parser allows none), at `message` at
+//     the end of the data, before the final reply.
 //   - AUTH required is the session's check (ServerExtensions::auth_required,
-//     530 5.7.0), made with its sequence checks: after line rules, before
-//     the MAIL hook's rules. It is noted here.
+//     530 5.7.0), noted here; with auth.tls_only the 530 before TLS is ours
+//     (no mechanism is offered then, so the session would not refuse).
 //   - Greylisting: at RCPT, on (client address, reverse path, forward path).
 //   - Chaos: each visit of a stage listed in the chaos section draws two
 //     numbers from a SplitMix64 stream (seeded from the seed and the
 //     connection's ordinal; exact 64-bit integer arithmetic, so the same on
 //     every platform): a probability and which reply. The draw happens at
 //     every visit whatever else decides, in a fixed order (`any`, then the
-//     verb), so the same traffic gives the same replies. A stage is visited
-//     where its rules are judged: a hooked verb in its hook, other verbs and
-//     `any` per command line, `connect` at the greeting, `message` at the
-//     end of data. A 421 closes; other codes refuse the step.
+//     verb), so the same traffic gives the same replies. Where a stage is
+//     visited: HELO/EHLO, MAIL, RCPT, DATA, STARTTLS and AUTH in the
+//     session's hook for them (after its checks, AUTH required and
+//     greylisting), every other verb and `any` per command line, `connect`
+//     at the greeting, `message` at the end of data. A 421 closes; other
+//     codes refuse the step.
 //   - Tarpit (per_reply): once per reply: the greeting, every command line
 //     (whatever answers it), the final reply to DATA content and each
 //     AUTH continuation step. Rule delays add to it.

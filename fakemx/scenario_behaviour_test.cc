@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "base/base64.h"
 #include "fakemx/scenario.h"
@@ -484,6 +485,32 @@ TEST(ScenarioRules, AReplyAtMailStartsNoTransaction) {
   EXPECT_THAT(c.Send("RCPT TO:<b@example.test>\r\n"), StartsWith("503"));
 }
 
+TEST(ScenarioRules, RulesComeBeforeAuthRequiredAndGreylisting) {
+  Receiver r = BaseReceiver();
+  r.auth.mechanisms = {"PLAIN"};
+  r.auth.credentials = {{"test", "test"}};
+  r.auth.required = true;
+  r.greylist = GreylistSpec{};
+  Rule blocked = MakeRule("MAIL", RuleAction::kReject, Reply(550, "5.7.1", "Sender blocked"));
+  blocked.match = "spammer@*";
+  Rule vip = MakeRule("RCPT", RuleAction::kAccept, Reply(250, "", "Welcome, VIP"));
+  vip.match = "vip@*";
+  r.rules = {blocked, vip};
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\n");
+  EXPECT_EQ(c.Send("MAIL FROM:<spammer@client.test>\r\n"), "550 5.7.1 Sender blocked\r\n");
+  EXPECT_THAT(c.Send("MAIL FROM:<a@client.test>\r\n"), StartsWith("530 5.7.0"));
+  c.Send("AUTH PLAIN " + base::EncodeBase64(std::string("\0test\0test", 10)) + "\r\n");
+  c.Send("MAIL FROM:<a@client.test>\r\n");
+  c.Notes();
+  EXPECT_EQ(c.Send("RCPT TO:<vip@example.test>\r\n"), "250 2.1.5 Welcome, VIP\r\n");
+  EXPECT_THAT(c.Notes(), ElementsAre("rules[0] (at RCPT) accept"));
+  EXPECT_THAT(c.Send("RCPT TO:<other@example.test>\r\n"), StartsWith("451 4.7.1"));
+  EXPECT_EQ(state.greylist_size(), 1u);
+}
+
 TEST(ScenarioRules, RuleDelayHoldsTheReply) {
   Receiver r = BaseReceiver();
   Rule rule = MakeRule("RCPT", RuleAction::kReject, Reply(450, "4.2.0", "Later"));
@@ -829,6 +856,206 @@ TEST(ScenarioAuth, RequiredAndTlsOnlyRefusesMailBeforeStarttls) {
   EXPECT_THAT(c.Send("AUTH PLAIN " + B64(std::string("\0test\0test", 10)) + "\r\n"),
               StartsWith("235"));
   EXPECT_THAT(c.Send("MAIL FROM:<a@client.test>\r\n"), StartsWith("250"));
+}
+
+// ---- The catalogue, as a client sees it (s9-catalogue.md) ----------------------
+
+Receiver CatalogueReceiver(std::string_view name) {
+  absl::StatusOr<Scenario> scenario = CatalogueScenario(name);
+  EXPECT_TRUE(scenario.ok()) << name;
+  if (!scenario.ok() || scenario->receivers.size() != 1) return BaseReceiver();
+  return scenario->receivers.front();
+}
+
+TEST(ScenarioCatalogue, GoodAcceptsMailAndOffersStarttls) {
+  Receiver r = CatalogueReceiver("good");
+  ReceiverState state;
+  Connection c(r, &state);
+  EXPECT_EQ(c.Start(), "220 mx.example.test ESMTP mxkit\r\n");
+  const std::string ehlo = c.Send("EHLO client.test\r\n");
+  EXPECT_THAT(ehlo, HasSubstr("STARTTLS"));
+  EXPECT_THAT(ehlo, Not(HasSubstr("AUTH")));
+  c.Send("MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  EXPECT_THAT(c.Send("hi\r\n.\r\n"), StartsWith("250"));
+  EXPECT_EQ(c.messages_accepted, 1);
+}
+
+TEST(ScenarioCatalogue, StarttlsEntries) {
+  struct Row {
+    std::string_view name;
+    bool advertised;
+    std::string reply;  // start of the answer to STARTTLS
+    bool handshake;
+    tls::StartTlsBehaviour after_220;
+  };
+  const Row rows[] = {
+      {"no-starttls", false, "502 5.5.1", false, tls::StartTlsBehaviour::kHide},
+      {"starttls-refused", true, "454 4.7.0 TLS not available due to temporary reason\r\n", false,
+       tls::StartTlsBehaviour::kRefuse454},
+      {"starttls-advertised-then-502", true, "502 5.5.1 Command not implemented\r\n", false,
+       tls::StartTlsBehaviour::kRefuse502},
+      {"handshake-abort", true, "220 2.0.0 Ready to start TLS\r\n", true,
+       tls::StartTlsBehaviour::kAbortAfter220},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Receiver r = CatalogueReceiver(row.name);
+    ReceiverState state;
+    Connection c(r, &state);
+    c.Start();
+    EXPECT_EQ(c.Send("EHLO client.test\r\n").find("STARTTLS") != std::string::npos, row.advertised);
+    EXPECT_EQ(c.behaviour().advertises_starttls(), row.advertised);
+    EXPECT_THAT(c.Send("STARTTLS\r\n"), StartsWith(row.reply));
+    EXPECT_EQ(c.tls_requested, row.handshake);
+    EXPECT_EQ(c.behaviour().after_starttls_220(), row.after_220);
+  }
+}
+
+TEST(ScenarioCatalogue, NonEsmtpAnswersEhloUnknownAndTakesMailAfterHelo) {
+  Receiver r = CatalogueReceiver("non-esmtp");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  EXPECT_THAT(c.Send("EHLO client.test\r\n"), StartsWith("500 "));
+  EXPECT_THAT(c.Send("HELO client.test\r\n"), StartsWith("250 "));
+  c.Send("MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  EXPECT_THAT(c.Send("hi\r\n.\r\n"), StartsWith("250"));
+}
+
+TEST(ScenarioCatalogue, AuthRequired) {
+  Receiver r = CatalogueReceiver("auth-required");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  EXPECT_THAT(c.Send("EHLO client.test\r\n"), HasSubstr("AUTH PLAIN LOGIN CRAM-MD5"));
+  EXPECT_EQ(c.Send("MAIL FROM:<a@client.test>\r\n"), "530 5.7.0 Authentication required\r\n");
+  EXPECT_THAT(c.Send("AUTH PLAIN " + base::EncodeBase64(std::string("\0test\0bad", 9)) + "\r\n"),
+              StartsWith("535 5.7.8"));
+  EXPECT_THAT(c.Send("AUTH PLAIN " + base::EncodeBase64(std::string("\0test\0test", 10)) + "\r\n"),
+              StartsWith("235"));
+  EXPECT_THAT(c.Send("MAIL FROM:<a@client.test>\r\n"), StartsWith("250"));
+}
+
+TEST(ScenarioCatalogue, GreylistTwoSeconds) {
+  Receiver r = CatalogueReceiver("greylist");
+  FakeClock clock;
+  ReceiverState state(clock.AsClock());
+  EXPECT_EQ(TryRcpt(r, &state, "127.0.0.1", "a@client.test", "b@example.test"),
+            "451 4.7.1 Greylisted, try again later\r\n");
+  clock.now += milliseconds(1999);
+  EXPECT_THAT(TryRcpt(r, &state, "127.0.0.1", "a@client.test", "b@example.test"), StartsWith("451"));
+  clock.now += milliseconds(1);
+  EXPECT_THAT(TryRcpt(r, &state, "127.0.0.1", "a@client.test", "b@example.test"), StartsWith("250"));
+  EXPECT_THAT(TryRcpt(r, &state, "127.0.0.1", "a@client.test", "c@example.test"), StartsWith("451"));
+}
+
+TEST(ScenarioCatalogue, TarpitDelaysEveryReplyOneSecond) {
+  Receiver r = CatalogueReceiver("tarpit");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\n");
+  c.Send("QUIT\r\n");
+  EXPECT_EQ(c.delays, std::vector<milliseconds>(3, milliseconds(1000)));
+}
+
+TEST(ScenarioCatalogue, RejectRcpt) {
+  Receiver r = CatalogueReceiver("reject-rcpt");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+  EXPECT_EQ(c.Send("RCPT TO:<unknown.user@example.test>\r\n"), "550 5.1.1 No such user here\r\n");
+  EXPECT_THAT(c.Send("RCPT TO:<b@example.test>\r\n"), StartsWith("250"));
+  EXPECT_THAT(c.Send("RCPT TO:<c@example.test>\r\n"), StartsWith("250"));
+  EXPECT_EQ(c.Send("RCPT TO:<d@example.test>\r\n"), "452 4.5.3 Too many recipients\r\n");
+}
+
+TEST(ScenarioCatalogue, DisconnectAfterData) {
+  Receiver r = CatalogueReceiver("disconnect-after-data");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  EXPECT_EQ(c.Send("hi\r\n.\r\n"), "");
+  EXPECT_TRUE(c.closed);
+  EXPECT_FALSE(c.reset);
+  EXPECT_EQ(c.messages_accepted, 0);
+}
+
+TEST(ScenarioCatalogue, Busy421) {
+  Receiver r = CatalogueReceiver("busy-421");
+  ReceiverState state;
+  Connection c(r, &state);
+  EXPECT_EQ(c.Start(), "421 4.3.2 mx.example.test Too busy, try again later\r\n");
+  EXPECT_TRUE(c.closed);
+}
+
+TEST(ScenarioCatalogue, SizeLimit) {
+  Receiver r = CatalogueReceiver("size-limit");
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  EXPECT_THAT(c.Send("EHLO client.test\r\n"), HasSubstr("250-SIZE 65536\r\n"));
+  EXPECT_THAT(c.Send("MAIL FROM:<a@client.test> SIZE=65537\r\n"), StartsWith("552 5.3.4"));
+  c.Send("MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+  std::string big;
+  for (int i = 0; i < 700; ++i) big += std::string(98, 'x') + "\r\n";
+  EXPECT_THAT(c.Send(big + ".\r\n"), StartsWith("552 5.3.4"));
+}
+
+TEST(ScenarioCatalogue, SmugglingVulnerableAcceptsBareLf) {
+  Receiver r = CatalogueReceiver("smuggling-vulnerable");
+  EXPECT_EQ(ReceiverSessionConfig(r, {}, true).data_bare_line_endings,
+            smtp::BareLineEndingPolicy::kAcceptBareLfAsLineEnd);
+}
+
+TEST(ScenarioCatalogue, GarbageReplies) {
+  Receiver r = CatalogueReceiver("garbage-replies");
+  ReceiverState state;
+  Connection c(r, &state);
+  EXPECT_THAT(c.Start(), StartsWith("220 "));
+  EXPECT_EQ(c.Send("EHLO client.test\r\n"),
+            "250-mx.example.test\r\n250-PIPELINING\r\n251 broken continuation\r\n");
+  EXPECT_EQ(c.Send("HELO client.test\r\n"), "hello there\r\n");
+  EXPECT_EQ(c.Send("MAIL FROM:<a@client.test>\r\n"), "25\r\n");
+  EXPECT_EQ(c.Send("RCPT TO:<b@example.test>\r\n"), "250 Ok\n");
+  EXPECT_EQ(c.Send("DATA\r\n"), "999 what\r\n");
+  EXPECT_EQ(c.Send("NOOP\r\n"), std::string("\0\xff\r\n", 4));
+  EXPECT_THAT(c.Send("RSET\r\n"), StartsWith("250"));
+  EXPECT_THAT(c.Send("QUIT\r\n"), StartsWith("221"));
+}
+
+// The same bytes cut differently (pipelined in one read, one byte at a
+// time, at every split point) get the same replies: decisions depend on the
+// traffic, not on how it arrives.
+TEST(ScenarioBehaviour, RepliesDoNotDependOnHowTheInputIsCut) {
+  Receiver r = BaseReceiver();
+  r.chaos = ChaosSpec{};
+  r.chaos->seed = 7;
+  r.chaos->stages = {{"NOOP", 0.5}, {"RCPT", 0.3}, {"any", 0.1}};
+  Rule unknown_user = MakeRule("RCPT", RuleAction::kReject, Reply(550, "5.1.1", "No such user"));
+  unknown_user.match = "unknown*@*";
+  r.rules = {unknown_user};
+  r.tarpit.per_reply = milliseconds(3);
+  const std::string traffic =
+      "EHLO client.test\r\nNOOP\r\nNOOP\r\nMAIL FROM:<a@client.test>\r\n"
+      "RCPT TO:<unknown@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n"
+      "NOOP\r\nRSET\r\nNOOP\r\nQUIT\r\n";
+  auto run = [&](size_t cut, size_t step) {
+    ReceiverState state;
+    Connection c(r, &state);
+    std::string out = c.Start();
+    out += c.Send(traffic.substr(0, cut));
+    for (size_t i = cut; i < traffic.size(); i += step) out += c.Send(traffic.substr(i, step));
+    return out;
+  };
+  const std::string whole = run(traffic.size(), 1);
+  EXPECT_THAT(whole, HasSubstr("550 5.1.1 No such user"));
+  EXPECT_EQ(run(0, 1), whole);
+  for (size_t cut = 0; cut <= traffic.size(); ++cut) {
+    EXPECT_EQ(run(cut, traffic.size()), whole) << "cut at " << cut;
+  }
 }
 
 // ---- Chaos ----------------------------------------------------------------------

@@ -1086,7 +1086,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // last one names the rule in a close reason.
   void AfterSessionStep() {
     std::vector<std::string> notes = behaviour_->TakeNotes();
-    if (!notes.empty()) last_note_ = notes.back();
+    // Only a rule that decided in this step can have asked for a close.
+    last_note_ = notes.empty() ? std::string() : notes.back();
     DrainEvents();
     for (const std::string& note : notes) {
       if (server_->options.verbose) Log("rule: " + note);

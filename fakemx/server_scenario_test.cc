@@ -556,6 +556,23 @@ TEST(ServerScenario, StallSendsNothingThenClosesAtTheIdleTimeoutWithout421) {
   EXPECT_FALSE(HasEntry(*sessions[0], TranscriptEntry::Kind::kReply, "421"));
 }
 
+TEST(ServerScenario, StalledConnectionIsClosedAtShutdownWithoutAReply) {
+  Script script;
+  script.on_command = [](const smtp::CommandRequest& r) {
+    return r.verb == "NOOP" ? smtp::Decision::Stall() : smtp::Decision::Accept();
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  c.Send("NOOP\r\n");
+  EXPECT_EQ(c.ReadSome(milliseconds(200)), "");
+  const auto start = Clock::now();
+  server.Stop();
+  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(c.eof());
+  EXPECT_LT(Clock::now() - start, milliseconds(3000));
+}
+
 TEST(ServerScenario, ResetDecisionResetsTheConnection) {
   Script script;
   script.on_command = [](const smtp::CommandRequest& r) {
@@ -777,6 +794,31 @@ TEST(ServerScenario, WithoutAMaildirMessagesAreCapturedAndAnswered250WithoutStor
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
   EXPECT_EQ(sessions[0]->messages[0].raw, "Subject: t\r\n\r\nhello\r\n");
   EXPECT_EQ(sessions[0]->messages[0].maildir_name, "");
+}
+
+// A message larger than the shared read buffer many times over: reads that
+// fill the buffer are followed by more at once, and the message arrives
+// whole, byte for byte.
+TEST(ServerScenario, AMessageManyReadBuffersLongArrivesWhole) {
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")}});
+  Client c(server.endpoint(0));
+  Greet(c);
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+  std::string body = "Subject: big\r\n\r\n";
+  for (int i = 0; body.size() < 3 * kReadBufferSize * 5; ++i) {
+    body += "line " + std::to_string(i) + " " + std::string(60, 'a' + i % 26) + "\r\n";
+  }
+  std::thread sender([&] { c.Send(body + ".\r\n"); });
+  EXPECT_EQ(Code(c.ReadReply()), "250 ");
+  sender.join();
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  EXPECT_TRUE(sessions[0]->messages[0].raw == body) << sessions[0]->messages[0].raw.size();
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include <boost/asio/post.hpp>
 
 #include "fakemx/behaviour.h"
+#include "fakemx/capture.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
 #include "gtest/gtest.h"
@@ -89,6 +90,7 @@ class RunningServer {
     options.tls_context = *context;
     options.tls_certificate = "good";
     options.behaviour = ReceiverBehaviourFactory(setup.starttls);
+    options.capture = &capture_;
     server_ = std::make_unique<Server>(io_, options, maildir_.get());
     const absl::Status listening = server_->Listen();
     EXPECT_TRUE(listening.ok()) << listening;
@@ -111,6 +113,8 @@ class RunningServer {
   uint16_t port() const { return server_->local_endpoint().port(); }
   uint16_t smtps_port() const { return server_->smtps_local_endpoint()->port(); }
   ServerStats stats() const { return server_->stats(); }
+  // Safe to read after Stop().
+  const CaptureStore& capture() const { return capture_; }
 
   // The sidecars written so far.
   std::vector<std::string> Sidecars() const {
@@ -132,6 +136,7 @@ class RunningServer {
  private:
   std::string dir_;
   std::unique_ptr<Maildir> maildir_;
+  CaptureStore capture_;
   asio::io_context io_{1};
   std::unique_ptr<Server> server_;
   std::thread thread_;
@@ -320,6 +325,21 @@ TEST(ServerTls, StarttlsDeliversAndTheSidecarRecordsTheSession) {
   EXPECT_NE(sidecars[0].find(R"("version":"TLSv1.3")"), std::string::npos);
   EXPECT_EQ(server.stats().tls_established, 1u);
   EXPECT_EQ(server.stats().tls_failed, 0u);
+  // The capture has the same TLS facts, for the session and its message.
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  const CapturedSession& session = *sessions[0];
+  EXPECT_TRUE(session.tls.used);
+  EXPECT_FALSE(session.tls.implicit);
+  EXPECT_EQ(session.tls.version, "TLSv1.3");
+  EXPECT_EQ(session.tls.cipher, c.engine()->info().cipher);
+  EXPECT_EQ(session.tls.sni, "mx.test");
+  EXPECT_EQ(session.tls.certificate, "good");
+  EXPECT_TRUE(session.tls_error.empty());
+  ASSERT_EQ(session.messages.size(), 1u);
+  EXPECT_TRUE(session.messages[0].delivery.tls.used);
+  EXPECT_FALSE(session.messages[0].maildir_name.empty());
+  EXPECT_EQ(session.end_reason, "quit");
 }
 
 // CVE-2011-0411: RSET pipelined behind STARTTLS in one write is neither
@@ -366,6 +386,11 @@ TEST(ServerTls, ImplicitTlsListenerHandshakesFirstAndOffersNoStarttls) {
   EXPECT_NE(sidecars[0].find(R"("tls":{"used":true,"implicit":true,"version":"TLSv1.3")"),
             std::string::npos)
       << sidecars[0];
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(sessions[0]->implicit_tls);
+  EXPECT_TRUE(sessions[0]->tls.used);
+  EXPECT_TRUE(sessions[0]->tls.implicit);
 }
 
 TEST(ServerTls, PlaintextMessageRecordsTlsAsUnused) {
@@ -496,6 +521,11 @@ TEST(ServerTls, FailedHandshakeClosesAndIsCounted) {
   server.Stop();
   EXPECT_EQ(server.stats().tls_failed, 1u);
   EXPECT_EQ(server.stats().tls_established, 0u);
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_FALSE(sessions[0]->tls.used);
+  EXPECT_FALSE(sessions[0]->tls_error.empty());
+  EXPECT_EQ(sessions[0]->end_reason, "tls failed");
 }
 
 TEST(ServerTls, SilentClientAfter220IsClosedAtTheIdleTimeout) {
