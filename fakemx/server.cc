@@ -1,7 +1,5 @@
 #include "fakemx/server.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -87,17 +85,6 @@ ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls, 
     info.local_port = local.port();
   }
   return info;
-}
-
-// Each connection holds a socket, and 10,000 of them (issue 9) exceed the
-// usual soft limit of 1024 descriptors; the hard limit is what the
-// administrator allows. Best effort: without it accept fails with EMFILE
-// and backs off (kAcceptRetryDelay), it does not crash.
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 class Connection;
@@ -1399,7 +1386,6 @@ absl::Status Server::Listen() {
           listener->receiver->options.name + ")");
     }
   }
-  RaiseDescriptorLimit();
   for (const auto& listener : s.listeners) {
     absl::Status bound =
         Bind(listener->acceptor, listener->options.endpoint, listener->receiver->options.name);
