@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,7 +15,9 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -1328,6 +1332,52 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
   return scenario;
 }
 
+// A first pass over the YAML events, before any node is built: it counts
+// the values (yaml-cpp spends ~10 us building each node, so a 1 MiB file of
+// "x," would take seconds; events cost a tenth of that) and stops at
+// kMaxScenarioNodes, which a file the walk accepts never exceeds; and it
+// finds where a second document (or content no document can hold) starts:
+// the mark of its first event, else of its start.
+class Prescan : public YAML::EventHandler {
+ public:
+  struct TooManyValues {
+    YAML::Mark mark;
+  };
+
+  YAML::Mark second_document() const { return content_ ? *content_ : start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Note(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Note(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Note(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Note(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Note(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Note(const YAML::Mark& mark) {
+    if (documents_ >= 2 && !content_) content_ = mark;
+    if (++values_ > kMaxScenarioNodes) throw TooManyValues{mark};
+  }
+  int documents_ = 0;
+  size_t values_ = 0;
+  YAML::Mark start_;
+  std::optional<YAML::Mark> content_;
+};
+
 // Line and column (1-based, in octets) of offset `pos` in `text`.
 YAML::Mark MarkAt(std::string_view text, size_t pos) {
   YAML::Mark mark;
@@ -1389,13 +1439,24 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view s
     }
   }
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.size() > 1) {
-      return parser.Fail(documents[1].Mark(),
-                         "a scenario file holds one YAML document; this is a second one");
+    const std::string text(yaml);
+    // Not YAML::LoadAll: on input such as "," (a token no document can
+    // start with) it returns an empty document without consuming the token,
+    // forever, allocating as it goes (found by the fuzzer). Two steps of the
+    // event parser at most tell whether anything follows the first document.
+    std::istringstream stream(text);
+    YAML::Parser events(stream);
+    Prescan prescan;
+    try {
+      if (events.HandleNextDocument(prescan) && events.HandleNextDocument(prescan)) {
+        return parser.Fail(prescan.second_document(),
+                           "a scenario file holds one YAML document; this is more");
+      }
+    } catch (const Prescan::TooManyValues& e) {
+      return parser.Fail(e.mark, "more than " + std::to_string(kMaxScenarioNodes) +
+                                     " YAML values; a scenario has far fewer");
     }
-    absl::StatusOr<Scenario> scenario =
-        parser.ParseDocument(documents.empty() ? YAML::Node() : documents[0]);
+    absl::StatusOr<Scenario> scenario = parser.ParseDocument(YAML::Load(text));
     if (scenario.ok() && scenario->name.empty()) scenario->name = FileStem(source);
     return scenario;
   } catch (const YAML::DeepRecursion& e) {
@@ -1403,8 +1464,8 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view s
                                    " levels deep; yaml-cpp refuses it");
   } catch (const YAML::Exception& e) {
     // yaml-cpp's messages may repeat input (an anchor's name).
-    return parser.Fail(e.mark, "YAML syntax error: " +
-                                   (IsPrintableAscii(e.msg) ? e.msg : Quote(e.msg)));
+    return parser.Fail(e.mark,
+                       "YAML syntax error: " + (IsPrintableAscii(e.msg) ? e.msg : Quote(e.msg)));
   } catch (const std::exception& e) {
     return parser.Fail(YAML::Mark(), std::string("could not read the YAML: ") + e.what());
   } catch (...) {

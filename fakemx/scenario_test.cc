@@ -893,6 +893,21 @@ TEST(ParseScenario, NodeBoundStopsAWalkThatAliasesMultiply) {
       << s.status();
 }
 
+TEST(ParseScenario, AFileOfTooManyValuesIsRefusedBeforeItsNodesAreBuilt) {
+  std::string yaml = "receivers: [{name: a.test, rules: [";
+  while (yaml.size() < kMaxScenarioFileBytes - 8) yaml += "x,";
+  yaml += "]}]\n";
+  absl::StatusOr<Scenario> s = ParseScenario(yaml, "flow.yaml");
+  ASSERT_FALSE(s.ok());
+  // The error is the first pass's, at value 100,001: the walk, which runs
+  // on built nodes, would have said "rules: 524270 entries, more than 1024"
+  // (building yaml-cpp's nodes for the 524,270 values took 13 s here). Eight
+  // values come before the first "x" (at column 36).
+  const size_t column = 36 + 2 * (kMaxScenarioNodes + 1 - 8 - 1);
+  EXPECT_EQ(Message(s.status()), "flow.yaml:1:" + std::to_string(column) +
+                                     ": more than 100000 YAML values; a scenario has far fewer");
+}
+
 TEST(ParseScenario, RefusesMoreThanTheBounds) {
   std::string many = "receivers:\n";
   for (size_t i = 0; i <= kMaxReceivers; ++i) {
@@ -938,6 +953,21 @@ TEST(ParseScenario, DeepNestingIsAnErrorNotACrash) {
   absl::StatusOr<Scenario> s = ParseScenario(deep, "deep.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(Message(s.status()).rfind("deep.yaml:1:", 0), 0u) << s.status();
+}
+
+// fuzz/regressions/fakemx_scenario_parser_fuzzer/timeout-comma: yaml-cpp's
+// LoadAll never returns on ",".
+TEST(ParseScenario, StrayFlowIndicatorIsAnErrorNotAHang) {
+  for (const std::string text : {",", "receivers: [{name: a.test}]\n,\n", "a: 1\n...\n,"}) {
+    SCOPED_TRACE(text);
+    absl::StatusOr<Scenario> s = ParseScenario(text, "comma.yaml");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(Message(s.status()).rfind("comma.yaml:", 0), 0u) << s.status();
+  }
+  absl::StatusOr<Scenario> s = ParseScenario(",", "comma.yaml");
+  EXPECT_EQ(Message(s.status()).rfind("comma.yaml:1:1: a scenario file holds one YAML document", 0),
+            0u)
+      << s.status();
 }
 
 TEST(ParseScenario, NulInTheTextIsRefusedWithItsPosition) {

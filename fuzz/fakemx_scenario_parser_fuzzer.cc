@@ -109,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MXKIT_FUZZ_CHECK(ValidDelay(r.greeting.delay));
     MXKIT_FUZZ_CHECK(!(r.greeting.drop && r.greeting.reset));
     if (r.ehlo.before_tls) {
-      MXKIT_FUZZ_CHECK(r.ehlo.esmtp && r.ehlo.before_tls->size() <= mxkit::fakemx::kMaxEhloKeywords);
+      MXKIT_FUZZ_CHECK(r.ehlo.esmtp &&
+                       r.ehlo.before_tls->size() <= mxkit::fakemx::kMaxEhloKeywords);
     }
     if (r.ehlo.after_tls) {
       MXKIT_FUZZ_CHECK(r.ehlo.esmtp && r.ehlo.after_tls->size() <= mxkit::fakemx::kMaxEhloKeywords);

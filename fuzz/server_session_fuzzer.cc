@@ -1,4 +1,5 @@
-// Fuzzes ServerSession with arbitrary client bytes.
+// Fuzzes ServerSession with arbitrary client bytes and, in "hooks" mode,
+// arbitrary policy decisions.
 //
 // Input: 4 configuration bytes, then the client's byte stream.
 //   byte 0: extension bits (pipelining, chunking, binarymime, starttls,
@@ -8,25 +9,45 @@
 //           before path and missing angle brackets (bit 5), HELO address
 //           literal (bit 6), long AUTH line (bit 7)
 //   byte 2: feed chunk size - 1 (the stream is fed in chunks of this size)
-//   byte 3: policy script: which hook calls defer, and how deferred decisions
-//           are answered (accept, reject 4xx/5xx with hostile text, disconnect)
+//   byte 3: policy script: which hook calls defer (bits 0-3), and how
+//           deferred decisions are answered (bits 4-7: accept, reject 4xx/5xx
+//           with hostile text, disconnect). With bits 6 and 7 both set, the
+//           "hooks" mode of issue 9: OnCommand, every hook and every deferred
+//           answer draw from all actions (kReply with any code, lines, raw
+//           bytes, kUnknown, kStall, kReset, delays, ...), Extensions()
+//           differs before and after TLS (extra keywords, auth_required),
+//           command events are on, delayed decisions are released at once
+//           (before or after the next chunk is fed). The draws come from a
+//           generator stirred with each command line, so the client's bytes
+//           steer them. Seeds from before hooks mode keep their meaning
+//           unless both bits were set (they then answered every deferral
+//           with Accept).
 //
 // Properties checked (__builtin_trap on violation):
 //   - every byte the session writes parses as well-formed replies (strict
-//     ReplyParser), including policy texts with CR/LF/8-bit bytes in them;
+//     ReplyParser), including policy texts with CR/LF/8-bit bytes in them,
+//     except a raw reply, which must appear byte for byte as the policy gave
+//     it (the policy frames raw bytes with \x02...\x03, which the session
+//     never writes otherwise, so they can be cut out before parsing);
 //   - between StartTlsRequestedEvent and OnTlsEstablished() the session writes
 //     nothing and reports nothing but PlaintextInjectionEvent (CVE-2011-0411);
 //   - a DATA message completes only after a 354 was sent for it, a BDAT one
 //     only when CHUNKING is offered;
 //   - accepted envelopes respect max_recipients, accepted messages
 //     max_message_size;
-//   - once closed, the session writes nothing more.
+//   - once closed, the session writes nothing more; once stalled, it writes
+//     nothing and reports nothing, whatever it is fed;
+//   - while a delayed decision is held, feeding writes nothing;
+//   - CloseRequestedEvent::reset only after the policy said kReset;
+//   - pending decisions always end: answering and releasing them drains the
+//     input in a bounded number of steps.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fuzz/property_check.h"
 #include "smtp/reply.h"
@@ -35,20 +56,53 @@
 namespace {
 
 using namespace mxkit::smtp;
+using std::chrono::milliseconds;
+
+// Raw replies are framed by these so the checker can find them; the session
+// writes neither byte itself (reply text is sanitized to printable ASCII).
+constexpr char kRawBegin = '\x02';
+constexpr char kRawEnd = '\x03';
+
+// Garbage a misbehaving server sends (the catalogue's garbage-replies and
+// worse); none holds kRawBegin or kRawEnd.
+const std::vector<std::string>& RawPayloads() {
+  static const std::vector<std::string> payloads = {
+      "250-mx.example.test\r\n250-PIPELINING\r\n251 broken continuation\r\n",
+      "hello there\r\n",
+      "25\r\n",
+      "250 Ok\n",
+      "999 what\r\n",
+      std::string("\0\xff\r\n", 4),
+      "354 go ahead\r\n",
+      "220-unterminated",
+      "\r\n",
+  };
+  return payloads;
+}
 
 class ScriptedPolicy : public ServerPolicy {
  public:
-  explicit ScriptedPolicy(uint8_t script) : script_(script) {}
+  explicit ScriptedPolicy(uint8_t script, uint32_t seed)
+      : script_(script), hooks_((script & 0xc0) == 0xc0), state_(seed | 1) {}
+
+  bool hooks() const { return hooks_; }
+  bool reset_given() const { return reset_given_; }
+
+  // A coin the driver loop uses in hooks mode.
+  bool Coin() { return Draw() & 1; }
 
   Decision Next() {
     ++calls_;
     // Defer one call in (script & 3) + 1 when bit 2 is set.
     if ((script_ & 4) && calls_ % ((script_ & 3) + 1) == 0) return Decision::Defer();
+    if (hooks_) return Any(/*may_defer=*/true);
     if ((script_ & 8) && calls_ % 5 == 0) return Decision::Reject(450, "4.7.1", "greylisted\r\n250 x\xff");
     return Decision::Accept();
   }
-  // How a deferred decision is finally answered.
+  // How a deferred decision is finally answered (never kDefer: the driver's
+  // loop relies on Decide() making progress).
   Decision Answer() {
+    if (hooks_) return Any(/*may_defer=*/false);
     switch ((script_ >> 4) + answers_++ % 4) {
       case 0: return Decision::Accept("tarpit over");
       case 1: return Decision::Reject(550, "5.7.1", "refused\n");
@@ -66,15 +120,110 @@ class ScriptedPolicy : public ServerPolicy {
   Decision OnDataStart(const Envelope&) override { return Next(); }
   Decision OnMessage(const Envelope&, std::string_view) override { return Next(); }
   Decision OnAuth(const AuthRequest& a) override {
-    if (a.responses.empty()) return Decision::Reject(334, "", "");
+    if (a.responses.empty()) {
+      Decision challenge = Decision::Reject(334, "", "");
+      if (hooks_ && Draw() % 4 == 0) challenge.raw = Raw();
+      return challenge;
+    }
     return Next();
+  }
+  Decision OnStartTls() override { return hooks_ ? Next() : Decision::Accept(); }
+  Decision OnCommand(const CommandRequest& r) override {
+    if (!hooks_) return {};
+    // The command's bytes steer what comes next.
+    for (char c : r.line) state_ = (state_ ^ static_cast<uint8_t>(c)) * 16777619u;
+    if (Draw() % 3 != 0) return {};
+    return Any(/*may_defer=*/true);
+  }
+  std::optional<ServerExtensions> Extensions(bool tls_active) override {
+    if (!hooks_) return std::nullopt;
+    uint32_t r = Draw();
+    if (r % 4 == 0) return std::nullopt;
+    ServerExtensions x;
+    x.pipelining = r & 2;
+    x.size = r & 4;
+    x.eight_bit_mime = r & 8;
+    x.smtputf8 = r & 16;
+    x.starttls = !tls_active && (r & 32);
+    x.chunking = r & 64;
+    x.binarymime = r & 128;  // without chunking the session drops it
+    x.dsn = r & 256;
+    x.enhanced_status_codes = r & 512;
+    if (r & 1024) x.auth_mechanisms = {"PLAIN"};
+    x.auth_required = r & 2048;
+    if (r & 4096) x.extra_keywords = {"X-EXPS GSSAPI", "BAD\r\n250 INJECTED", "8BIT\xff", ""};
+    return x;
   }
 
  private:
+  uint32_t Draw() {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 17;
+    state_ ^= state_ << 5;
+    return state_;
+  }
+
+  std::string Raw() {
+    const auto& p = RawPayloads();
+    return kRawBegin + p[Draw() % p.size()] + kRawEnd;
+  }
+
+  // Any decision at all, hostile texts included.
+  Decision Any(bool may_defer) {
+    static const char* const kEnhanced[] = {"", "2.1.0", "4.7.1", "5.9.9", "9.9.9", "x"};
+    static const int kCodes[] = {0, 199, 200, 220, 221, 250, 251, 299, 334, 354, 421,
+                                 450, 452, 500, 530, 550, 554, 599, 600, 999};
+    uint32_t r = Draw();
+    Decision d;
+    d.code = kCodes[(r >> 8) % (sizeof kCodes / sizeof kCodes[0])];
+    d.enhanced = kEnhanced[(r >> 16) % 6];
+    switch (r % 16) {
+      case 0: d.action = Decision::Action::kReply; break;
+      case 1: d.action = Decision::Action::kReject; break;
+      case 2: d.action = Decision::Action::kUnknown; break;
+      case 3: d.action = Decision::Action::kDisconnect; break;
+      case 4: d.action = Decision::Action::kReply; d.raw = Raw(); break;
+      case 5: d.action = Decision::Action::kAccept; d.raw = Raw(); break;
+      case 6: d.action = may_defer ? Decision::Action::kDefer : Decision::Action::kAccept; break;
+      case 7: d.action = Decision::Action::kStall; break;
+      case 8: d.action = Decision::Action::kReset; break;
+      case 9: d.action = Decision::Action::kDrop; break;
+      default: d.action = Decision::Action::kAccept; break;
+    }
+    if (d.action == Decision::Action::kReset) reset_given_ = true;
+    if (r & (1u << 24)) d.text = "hostile\r\n250 injected\xff \xc2\xa7";
+    if (r & (1u << 25)) d.lines = {"first", "second\r\n250 x", "", "\xc2\xa7 last"};
+    if (r & (1u << 26)) d.delay = milliseconds((r & (1u << 27)) ? 1000 : -5);
+    return d;
+  }
+
   uint8_t script_;
+  bool hooks_;
+  uint32_t state_;
   unsigned calls_ = 0;
   unsigned answers_ = 0;
+  bool reset_given_ = false;
 };
+
+// Splits `out` into the session's own bytes (appended to `own`) and the raw
+// replies in it, each of which must be exactly one of RawPayloads().
+void SeparateRaw(std::string_view out, std::string* own) {
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t begin = out.find(kRawBegin, pos);
+    if (begin == std::string_view::npos) begin = out.size();
+    own->append(out.substr(pos, begin - pos));
+    MXKIT_FUZZ_CHECK(out.substr(pos, begin - pos).find(kRawEnd) == std::string_view::npos);
+    if (begin == out.size()) break;
+    size_t end = out.find(kRawEnd, begin + 1);
+    MXKIT_FUZZ_CHECK(end != std::string_view::npos);
+    std::string_view payload = out.substr(begin + 1, end - begin - 1);
+    bool known = false;
+    for (const std::string& p : RawPayloads()) known = known || payload == p;
+    MXKIT_FUZZ_CHECK(known);
+    pos = end + 1;
+  }
+}
 
 }  // namespace
 
@@ -104,20 +253,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     config.limits.max_message_size = 64;
     config.max_protocol_errors = 4;
   }
-  const bool chunking = config.extensions.chunking;
+  ScriptedPolicy policy(script, (uint32_t{ext} << 24) | (uint32_t{lim} << 16) |
+                                    (uint32_t{chunk} << 8) | script);
+  config.command_events = policy.hooks();
   const size_t max_recipients = config.limits.max_recipients;
   const uint64_t max_message = config.limits.max_message_size;
 
-  ScriptedPolicy policy(script);
   ServerSession session(config, &policy);
   std::string output;
   bool awaiting_tls = false;
   bool closed = false;
+  bool stalled = false;
+  bool chunking_ever = config.extensions.chunking;
   size_t data_354 = 0, data_messages = 0;
 
   auto drain = [&] {
-    std::string out = session.TakeOutput();
-    if (closed || awaiting_tls) MXKIT_FUZZ_CHECK(out.empty());
+    std::string raw_out = session.TakeOutput();
+    if (closed || awaiting_tls || stalled) MXKIT_FUZZ_CHECK(raw_out.empty());
+    std::string out;
+    SeparateRaw(raw_out, &out);
     output += out;
     size_t pos = 0;
     while ((pos = out.find("354 ", pos)) != std::string::npos) {
@@ -125,12 +279,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ++pos;
     }
     while (auto e = session.NextEvent()) {
+      MXKIT_FUZZ_CHECK(!stalled && !closed);
       if (awaiting_tls) MXKIT_FUZZ_CHECK(std::holds_alternative<PlaintextInjectionEvent>(*e));
       if (std::holds_alternative<StartTlsRequestedEvent>(*e)) awaiting_tls = true;
-      if (std::holds_alternative<CloseRequestedEvent>(*e)) closed = true;
+      if (std::holds_alternative<StalledEvent>(*e)) stalled = true;
+      if (auto* c = std::get_if<CloseRequestedEvent>(&*e)) {
+        closed = true;
+        if (c->reset) MXKIT_FUZZ_CHECK(policy.reset_given());
+      }
       if (auto* m = std::get_if<MessageCompleteEvent>(&*e)) {
         if (m->via_bdat) {
-          MXKIT_FUZZ_CHECK(chunking);
+          MXKIT_FUZZ_CHECK(chunking_ever);
         } else {
           ++data_messages;
           MXKIT_FUZZ_CHECK(data_messages <= data_354);
@@ -139,30 +298,57 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         MXKIT_FUZZ_CHECK(m->envelope.recipients.size() <= max_recipients);
       }
     }
+    if (stalled) {
+      MXKIT_FUZZ_CHECK(session.state() == ServerState::kStalled && !session.wants_input());
+    }
     MXKIT_FUZZ_CHECK(session.envelope().recipients.size() <= max_recipients);
   };
+
+  // Ends a pending decision: a delayed one is released, a deferred one
+  // answered.
+  auto settle = [&] {
+    if (session.decision_delayed()) {
+      session.ReleaseDelayedDecision();
+    } else {
+      session.Decide(policy.Answer());
+    }
+    drain();
+  };
+
+  // In hooks mode Extensions() may offer CHUNKING although the config does
+  // not; a BDAT message is then legitimate.
+  if (policy.hooks()) chunking_ever = true;
 
   session.Start();
   drain();
   const size_t step = static_cast<size_t>(chunk) + 1;
   for (size_t off = 0; off < input.size(); off += step) {
-    if (session.decision_point()) {
-      session.Decide(policy.Answer());
-      drain();
-    }
+    bool feed_first = policy.hooks() && policy.Coin();
+    if (!feed_first && session.decision_point()) settle();
     if (awaiting_tls && (script & 1)) {
       session.OnTlsEstablished();
       awaiting_tls = false;
     }
+    const bool held = session.decision_delayed();
+    const bool was_closed = closed;
     session.Feed(input.substr(off, step));
+    if (held && !was_closed) MXKIT_FUZZ_CHECK(!session.has_output());
     drain();
+    if (feed_first && session.decision_point()) settle();
   }
-  while (session.decision_point()) {
-    session.Decide(policy.Answer());
-    drain();
+  // Every pending decision ends, and the buffered input with it: each step
+  // applies a decision, which consumes a command or a message.
+  for (size_t steps = 0; session.decision_point(); ++steps) {
+    MXKIT_FUZZ_CHECK(steps <= input.size() + 16);
+    settle();
   }
 
   RepliesParseResult replies = ParseReplies(output);
+  if (replies.error) {
+    // What the crash report needs to be read without a debugger.
+    std::fprintf(stderr, "reply parse error: %s\nsession output (raw replies cut out):\n%s\n",
+                 replies.error->message.c_str(), output.c_str());
+  }
   MXKIT_FUZZ_CHECK(!replies.error.has_value());
   for (const Reply& r : replies.replies) MXKIT_FUZZ_CHECK(r.code >= 200 && r.code <= 599);
   return 0;

@@ -139,9 +139,11 @@ std::string_view ReplyErrorKindName(ReplyErrorKind kind) {
   return "unknown";
 }
 
+bool IsReplyCode(int code) { return code >= 200 && code <= 599 && (code / 10) % 10 <= 5; }
+
 absl::Status ValidateReply(const Reply& reply, const ReplyParserOptions& options) {
   int c = reply.code;
-  if (c < 200 || c > 599 || (c / 10) % 10 > 5) {
+  if (!IsReplyCode(c)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "reply code ", c, " is outside RFC 5321 §4.2 Reply-code (2-5, 0-5, 0-9)"));
   }

@@ -228,6 +228,10 @@ struct RepliesParseResult {
 };
 RepliesParseResult ParseReplies(std::string_view bytes, const ReplyParserOptions& options = {});
 
+// True when `code` is an RFC 5321 §4.2 Reply-code: %x32-35 %x30-35 %x30-39
+// (so 200-599 with a second digit of 0-5; 470 or 599 is not one).
+bool IsReplyCode(int code);
+
 // Convenience constructors. Texts follow RFC 5321 §4.2.2/§4.2.3 and §4.3.2
 // wording where it gives one.
 Reply MakeReply(int code, std::string_view text);

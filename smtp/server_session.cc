@@ -73,6 +73,9 @@ std::string SanitizeText(std::string_view text) {
   return s;
 }
 
+// A 4yz or 5yz RFC 5321 §4.2 Reply-code: what a refusal may send.
+bool IsFailureCode(int code) { return code >= 400 && IsReplyCode(code); }
+
 std::string_view EnhancedForCode(int code) {
   switch (code / 100) {
     case 2: return "2.0.0";
@@ -148,9 +151,11 @@ struct ServerSession::Impl {
   std::optional<Decision> held;
   // The command line OnCommand deferred or delayed, interpreted on kAccept.
   std::string pending_command;
-  // Scratch for CommandRequest::verb: reused, so upper-casing the verb does
-  // not allocate per command.
-  std::string verb;
+  // Scratch for CommandRequest::verb, so upper-casing it does not allocate
+  // per command: every RFC verb fits `verb_buffer`; a longer first word
+  // (garbage, mostly) goes to `long_verb`, whose capacity is reused.
+  char verb_buffer[16];
+  std::string long_verb;
   HelloRequest pending_hello;
   Envelope pending_mail;
   Recipient pending_rcpt;
@@ -226,9 +231,11 @@ struct ServerSession::Impl {
       Send(code, enh, text, plain);
       return;
     }
+    // A reply the client's parser can take whole (garbage is what `raw` is for).
+    size_t count = std::min(d.lines.size(), kMaxReplyLines);
     std::vector<std::string> lines;
-    lines.reserve(d.lines.size());
-    for (const std::string& l : d.lines) lines.push_back(SanitizeText(l));
+    lines.reserve(count);
+    for (size_t i = 0; i < count; ++i) lines.push_back(SanitizeText(d.lines[i]));
     Reply reply = MakeMultilineReply(code, std::move(lines));
     int klass = code / 100;
     // RFC 2034 §4: every line of a multi-line reply carries the enhanced code.
@@ -289,12 +296,12 @@ struct ServerSession::Impl {
       case Decision::Action::kReject:
       case Decision::Action::kReply:
       case Decision::Action::kUnknown: {
-        int code = (d.code >= 400 && d.code <= 599) ? d.code : 451;
+        int code = IsFailureCode(d.code) ? d.code : 451;
         SendFor(code, d.enhanced, d, d.text.empty() ? "Requested action not taken" : d.text);
         return true;
       }
       case Decision::Action::kDisconnect: {
-        int code = (d.code >= 400 && d.code <= 599) ? d.code : 421;
+        int code = IsFailureCode(d.code) ? d.code : 421;
         SendFor(code, d.enhanced, d,
                 d.text.empty() ? config.hostname + " closing connection" : d.text);
         Close(CloseRequestedEvent::Reason::kPolicy);
@@ -413,9 +420,6 @@ struct ServerSession::Impl {
     }
   }
 
-  // A reply code a kReply may send (RFC 5321 §4.2: 2yz to 5yz).
-  static bool IsReplyCode(int code) { return code >= 200 && code <= 599; }
-
   void ApplyConnect(const Decision& d) {
     if (d.action == Decision::Action::kAccept) {
       std::string text = config.hostname;
@@ -440,7 +444,7 @@ struct ServerSession::Impl {
       // RFC 5321 §3.1: a 554 greeting; the server then waits for QUIT and
       // answers every other command 503. (kReply without a valid code and
       // kUnknown are outside OnConnect's contract and degrade to this.)
-      int code = (d.code >= 400 && d.code <= 599) ? d.code : 554;
+      int code = IsFailureCode(d.code) ? d.code : 554;
       std::string text = config.hostname + " " + (d.text.empty() ? "No SMTP service here" : d.text);
       SendFor(code, "", d, text, /*plain=*/true);
       events.push_back(GreetingSentEvent{code});
@@ -452,7 +456,9 @@ struct ServerSession::Impl {
       }
       return;
     }
-    if (d.action == Decision::Action::kDisconnect) events.push_back(GreetingSentEvent{d.code ? d.code : 421});
+    if (d.action == Decision::Action::kDisconnect) {
+      events.push_back(GreetingSentEvent{IsFailureCode(d.code) ? d.code : 421});
+    }
     Refuse(d);
   }
 
@@ -539,12 +545,15 @@ struct ServerSession::Impl {
   }
 
   void ApplyMessage(const Decision& d) {
-    MessageCompleteEvent e{envelope, std::move(message), via_bdat, false};
-    if (!Refuse(d)) {
-      e.accepted = true;
+    // Reported before a refusal's CloseRequestedEvent or StalledEvent, so
+    // that no event ever follows those.
+    const bool accepted = d.action == Decision::Action::kAccept;
+    events.push_back(MessageCompleteEvent{envelope, std::move(message), via_bdat, accepted});
+    if (accepted) {
       SendFor(250, "2.0.0", d, TextOr(d, "OK: message accepted"));
+    } else {
+      Refuse(d);
     }
-    events.push_back(std::move(e));
     ResetTransaction();
   }
 
@@ -678,12 +687,16 @@ struct ServerSession::Impl {
     return true;
   }
 
-  // CommandRequest::verb: the first word upper-cased into `verb`, whose
-  // capacity is reused from line to line.
+  // CommandRequest::verb: the first word, upper-cased.
   std::string_view UpperVerb(std::string_view line) {
-    verb.assign(FirstWord(line));
-    for (char& c : verb) c = base::ToUpperAscii(c);
-    return verb;
+    std::string_view word = FirstWord(line);
+    char* to = verb_buffer;
+    if (word.size() > sizeof verb_buffer) {
+      long_verb.resize(word.size());
+      to = long_verb.data();
+    }
+    for (size_t i = 0; i < word.size(); ++i) to[i] = base::ToUpperAscii(word[i]);
+    return std::string_view(to, word.size());
   }
 
   // The line as the transcript shows it: as sent, except that an AUTH
@@ -704,7 +717,7 @@ struct ServerSession::Impl {
     if (config.command_events) events.push_back(CommandReceivedEvent{TranscriptLine(line, v)});
     Decision d = policy->OnCommand(CommandRequest{v, line, tls_active, in_transaction, authenticated});
     // The hot path: the default answer is neither copied nor stored.
-    if (d.action == Decision::Action::kAccept && d.delay.count() <= 0) {
+    if (d.action == Decision::Action::kAccept && d.delay.count() <= 0) [[likely]] {
       InterpretCommand(line);
       return;
     }
@@ -1163,7 +1176,7 @@ void ServerSession::Abort(int code, std::string_view enhanced, std::string_view 
     s.Close(CloseRequestedEvent::Reason::kPolicy);
     return;
   }
-  if (code < 400 || code > 599) code = 421;
+  if (!IsFailureCode(code)) code = 421;
   s.Send(code, enhanced, s.config.hostname + " " + std::string(text));
   s.Close(CloseRequestedEvent::Reason::kPolicy);
 }

@@ -169,23 +169,26 @@ struct HelloRequest {
 // the greeting's and HELO/EHLO's carries the enhanced code (RFC 2034 §4):
 // `enhanced` when it matches the reply code's class, else X.0.0.
 // `lines` are whole line texts: the session adds nothing to them (not the
-// hostname it puts before a greeting's or an EHLO reply's `text`).
+// hostname it puts before a greeting's or an EHLO reply's `text`); at most
+// kMaxReplyLines (smtp/reply.h) of them are sent, so that a client's parser
+// can take the reply whole.
 //
 // The same action means the same at every hook:
 //   kAccept      the hook's step goes ahead with the session's reply (its
 //                `text`, `lines` or `raw` replacing the session's words);
-//   kReject      the step is refused with `code` (4xx/5xx, else 451; 554
-//                at OnConnect, after which only QUIT is served) and the
-//                session goes on; not counted as a protocol error;
-//   kDisconnect  `code` (4xx/5xx, else 421) is sent, then the session closes;
+//   kReject      the step is refused with `code` (a 4yz/5yz reply code,
+//                see IsReplyCode in smtp/reply.h, else 451; else 554 at
+//                OnConnect, after which only QUIT is served) and the session
+//                goes on; not counted as a protocol error;
+//   kDisconnect  `code` (4yz/5yz, else 421) is sent, then the session closes;
 //   kDrop        the session closes without a reply;
 //   kReset       as kDrop, with CloseRequestedEvent::reset set;
 //   kStall       no reply and no more processing, ever (kStalled);
 //   kDefer       pending until ServerSession::Decide() (which may also defer);
 //   kReply       OnCommand and OnConnect only (see below); elsewhere it is
 //                outside the contract and handled as kReject (with its code
-//                when that is 4xx/5xx), as is a kReply with neither `raw`
-//                nor a code in 200-599;
+//                when that is 4yz/5yz), as is a kReply with neither `raw`
+//                nor a valid reply code;
 //   kUnknown     OnCommand only; elsewhere handled as kReject.
 // A `delay` applies to any action but kDefer, at any hook, and also to the
 // decision given to Decide().
@@ -196,8 +199,8 @@ struct Decision {
     kDisconnect,  // send `code` (normally 421), then close
     kDrop,        // close without any reply (simulates a crashed peer)
     kDefer,       // answer later with ServerSession::Decide()
-    // Only from OnCommand and OnConnect: send this reply (any code 200-599,
-    // or `raw`) instead of what the session would have done; the command
+    // Only from OnCommand and OnConnect: send this reply (any RFC 5321 §4.2
+    // reply code, 200-559 with a second digit of 0-5, or `raw`) instead of what the session would have done; the command
     // has no other effect (a MAIL answered 250 this way starts no
     // transaction); `text` is sent as given. From OnConnect: the greeting
     // ("<code> <hostname> <text>", or `lines`/`raw` as given), after which
@@ -333,12 +336,14 @@ class ServerPolicy {
   // kAccept lets the session handle it as usual (its other hooks still
   // apply; its text is not used); kReply, kUnknown, kReject, kStall,
   // kDisconnect, kDrop and kReset answer it instead, and the command has no
-  // other effect. kDefer (DecisionPoint::kCommand) and a delay hold it and
+  // other effect (a BDAT answered so starts no chunk: the bytes that follow
+  // it are read as commands, as by a server that does not know BDAT). kDefer (DecisionPoint::kCommand) and a delay hold it and
   // everything after it; a kAccept through Decide() or after the delay then
   // hands the command to the session as usual. A kReply to HELO/EHLO
   // carries no enhanced code (RFC 2034 §4). Called on the hot path: the
-  // default answer costs the session no allocation.
-  virtual Decision OnCommand(const CommandRequest&) { return Decision::Accept(); }
+  // default answer costs the session no allocation. (`{}` is kAccept, built
+  // without Accept()'s string argument: this runs for every command.)
+  virtual Decision OnCommand(const CommandRequest&) { return {}; }
 
   // The extensions EHLO offers (and the session then accepts) before
   // (tls_active false) and after TLS; nullopt = the config's. Asked at

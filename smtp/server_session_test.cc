@@ -1272,6 +1272,9 @@ TEST(ServerSession, ActionsOutsideTheirHookDegradeToAReject) {
       {"kReply 550 keeps its code", Decision::Reply(550, "5.1.1", "gone"), "550 5.1.1 gone"},
       {"kUnknown from OnRcptTo", Decision::Unknown(), "451 4.0.0 Requested action not taken"},
       {"kReject with a 2xx code", Decision::Reject(250, "", "odd"), "451 4.0.0 odd"},
+      {"kReject with 599, not an RFC 5321 reply code", Decision::Reject(599, "5.1.1", "x"),
+       "451 4.0.0 x"},
+      {"kReply with 470, not a reply code either", Decision::Reply(470, "", "y"), "451 4.0.0 y"},
   };
   for (const Row& row : rows) {
     Scripted policy;
