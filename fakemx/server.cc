@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/absl_interop.h"
+#include "base/ascii.h"
 #include "fakemx/delivery.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
@@ -38,6 +39,9 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // handshake_failure(40)) in a TLS 1.0 record header (0x0301), which every
 // client version parses before version negotiation.
 constexpr char kHandshakeFailureAlert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28};
+// --verbose quotes at most this much of a raw (not well-formed) reply.
+constexpr size_t kMaxLoggedRawReply = 200;
+
 // Reads one connection makes in a row, when the client keeps its socket
 // full (a large message), before the others get a turn.
 constexpr int kMaxInlineReads = 4;
@@ -1089,16 +1093,18 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // --verbose: one line per reply, its code and first line. A scenario may
-  // send raw bytes that are not a reply at all; those are logged by size.
+  // send raw bytes that are not a reply at all (garbage-replies): a write
+  // that does not parse whole is logged as the bytes sent, quoted.
   void LogReplies(std::string_view wire) {
     const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
+    if (parsed.error) {
+      Log("sent raw " + base::QuoteForMessage(wire, kMaxLoggedRawReply));
+      return;
+    }
     for (const smtp::Reply& reply : parsed.replies) {
       std::string first = std::to_string(reply.code);
       if (!reply.lines.empty()) first += " " + reply.lines[0];
       Log("sent " + first);
-    }
-    if (parsed.error) {
-      Log("sent " + std::to_string(wire.size()) + " bytes that are not all well-formed replies");
     }
   }
 
