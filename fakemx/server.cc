@@ -1,7 +1,5 @@
 #include "fakemx/server.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/absl_interop.h"
+#include "base/ascii.h"
 #include "fakemx/delivery.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
@@ -40,6 +39,9 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // handshake_failure(40)) in a TLS 1.0 record header (0x0301), which every
 // client version parses before version negotiation.
 constexpr char kHandshakeFailureAlert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28};
+// --verbose quotes at most this much of a raw (not well-formed) reply.
+constexpr size_t kMaxLoggedRawReply = 200;
+
 // Reads one connection makes in a row, when the client keeps its socket
 // full (a large message), before the others get a turn.
 constexpr int kMaxInlineReads = 4;
@@ -87,17 +89,6 @@ ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls, 
     info.local_port = local.port();
   }
   return info;
-}
-
-// Each connection holds a socket, and 10,000 of them (issue 9) exceed the
-// usual soft limit of 1024 descriptors; the hard limit is what the
-// administrator allows. Best effort: without it accept fails with EMFILE
-// and backs off (kAcceptRetryDelay), it does not crash.
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 class Connection;
@@ -1102,16 +1093,18 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // --verbose: one line per reply, its code and first line. A scenario may
-  // send raw bytes that are not a reply at all; those are logged by size.
+  // send raw bytes that are not a reply at all (garbage-replies): a write
+  // that does not parse whole is logged as the bytes sent, quoted.
   void LogReplies(std::string_view wire) {
     const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
+    if (parsed.error) {
+      Log("sent raw " + base::QuoteForMessage(wire, kMaxLoggedRawReply));
+      return;
+    }
     for (const smtp::Reply& reply : parsed.replies) {
       std::string first = std::to_string(reply.code);
       if (!reply.lines.empty()) first += " " + reply.lines[0];
       Log("sent " + first);
-    }
-    if (parsed.error) {
-      Log("sent " + std::to_string(wire.size()) + " bytes that are not all well-formed replies");
     }
   }
 
@@ -1399,7 +1392,6 @@ absl::Status Server::Listen() {
           listener->receiver->options.name + ")");
     }
   }
-  RaiseDescriptorLimit();
   for (const auto& listener : s.listeners) {
     absl::Status bound =
         Bind(listener->acceptor, listener->options.endpoint, listener->receiver->options.name);

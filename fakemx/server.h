@@ -149,9 +149,9 @@ class Server {
   // Binds and listens on every receiver's listeners (port 0 = ephemeral):
   // all of them or, on an error, none. Errors name the endpoint and the
   // receiver; an implicit-TLS listener without a tls_context is
-  // FailedPrecondition, a receiver without listeners InvalidArgument. Also
-  // raises RLIMIT_NOFILE's soft limit to the hard one (best effort), since
-  // every connection is a descriptor.
+  // FailedPrecondition, a receiver without listeners InvalidArgument. Every
+  // connection is a descriptor: the caller raises RLIMIT_NOFILE as it needs
+  // (fakemx's main does, for 10,000 connections).
   absl::Status Listen();
   // The first receiver's first plain-SMTP listener, with the real port
   // after Listen() (options.endpoint for the single-receiver fields).

@@ -149,6 +149,7 @@ struct Setup {
   bool maildir = false;
   size_t storage_threads = 0;
   std::chrono::seconds idle_timeout{30};
+  std::chrono::seconds session_timeout{600};
 };
 
 class RunningServer {
@@ -163,6 +164,7 @@ class RunningServer {
     ServerOptions options;
     options.receivers = std::move(setup.receivers);
     options.idle_timeout = setup.idle_timeout;
+    options.session_timeout = setup.session_timeout;
     options.storage_threads = setup.storage_threads;
     options.scenario = "test-scenario";
     options.capture = &capture_;
@@ -494,6 +496,32 @@ TEST(ServerScenario, DelayedReplyBetweenTransactionsIsCutShortByShutdownWith421)
   const auto sessions = server.capture().Sessions();
   ASSERT_EQ(sessions.size(), 1u);
   EXPECT_EQ(sessions[0]->end_reason, "shutdown");
+}
+
+// A delay is not a client wait, so the idle timeout does not end it; the
+// session time limit does, with 421 instead of the held reply.
+TEST(ServerScenario, DelayOutlastingTheIdleTimeoutEndsOnlyAtTheSessionTimeout) {
+  Script script;
+  script.on_hello = [](const smtp::HelloRequest&) {
+    smtp::Decision d = smtp::Decision::Accept();
+    d.delay = std::chrono::hours(1);
+    return d;
+  };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .idle_timeout = std::chrono::seconds(1),
+                        .session_timeout = std::chrono::seconds(2)});
+  Client c(server.endpoint(0));
+  const auto start = Clock::now();
+  ASSERT_EQ(Code(c.ReadReply()), "220 ");
+  c.Send("EHLO client.test\r\n");
+  EXPECT_EQ(c.ReadReply(), "421 4.4.2 mx.test Error: session time limit exceeded\r\n");
+  EXPECT_GE(Clock::now() - start, milliseconds(1900));
+  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(c.eof());
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->end_reason, "session timeout");
 }
 
 TEST(ServerScenario, PerByteDelayWritesRepliesOneByteAtATime) {
