@@ -43,7 +43,7 @@ fi
 ./bazelw build --config=opt //fakemx >&2 || exit 1
 FAKEMX_BIN="$(./bazelw info --config=opt bazel-bin 2>/dev/null)/fakemx/fakemx"
 export FAKEMX_BIN
-echo "run_all: fakemx $("$FAKEMX_BIN" --version 2>/dev/null || echo '(no --version)'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "run_all: $("$FAKEMX_BIN" --version 2>/dev/null || echo "fakemx (no --version)"), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
 
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
