@@ -20,6 +20,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/base64.h"
+#include "smtp/reply.h"
 
 namespace mxkit::fakemx {
 
@@ -201,6 +202,32 @@ std::optional<uint64_t> DeclaredSizeOfArgument(std::string_view argument) {
   return std::nullopt;
 }
 
+// At a stage whose step goes ahead or is refused (a hooked verb, the end
+// of data), whether a reply accepts: by its code, 2xx/3xx accepting (RFC
+// 5321 §4.2.1: the first digit says success or failure). For raw bytes the
+// code of the first reply in them; bytes that are no reply refuse, so the
+// store never keeps a message, nor the envelope a recipient, that the
+// client was not told was taken.
+bool ReplyAccepts(const Decision& d) {
+  // No code and no bytes: the session's own positive reply.
+  if (d.raw.empty() && d.code == 0) return true;
+  int code = d.code;
+  if (!d.raw.empty()) {
+    smtp::RepliesParseResult parsed = smtp::ParseReplies(d.raw);
+    code = parsed.replies.empty() ? 0 : parsed.replies.front().code;
+  }
+  return code >= 200 && code < 400;
+}
+
+// `d` at a hooked stage: kAccept when its reply accepts, else a kReject
+// carrying the same words (raw bytes included), so what the session does
+// matches what the client reads.
+Decision SettleAtHook(Decision d) {
+  d.action = ReplyAccepts(d) ? Action::kAccept : Action::kReject;
+  if (d.action == Action::kAccept && d.raw.empty()) d.code = 0;
+  return d;
+}
+
 std::string_view ArgumentOfLine(std::string_view line) {
   size_t space = line.find(' ');
   if (space == std::string_view::npos) return {};
@@ -328,7 +355,7 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
       // the rule's words and skips greylisting and chaos (the rule decided).
       Decision go = Decision::Accept();
       go.delay = std::exchange(d->delay, std::chrono::milliseconds(0));
-      if (VerbHasHook(verb)) accepted_by_rule_ = *std::move(d);
+      if (VerbHasHook(verb)) accepted_by_rule_ = SettleAtHook(*std::move(d));
       if (verb == "AUTH") auth_step_fresh_ = true;
       return Tarpit(std::move(go));
     }
@@ -589,9 +616,9 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
       case RuleAction::kReply:
         d = FromReply(Action::kReply, rule.reply, 250, "", "OK");
         if (stage == kMessageStage) {
-          // No "instead" at the end of data: a failure code refuses the
-          // message, anything else accepts it with these words.
-          d.action = d.raw.empty() && d.code >= 400 ? Action::kReject : Action::kAccept;
+          // No "instead" at the end of data: the reply's code decides
+          // whether the message is taken (raw bytes included).
+          d = SettleAtHook(std::move(d));
         }
         break;
       case RuleAction::kReject:
@@ -652,10 +679,15 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     }
     if (d.code == 421) {
       d.action = Action::kDisconnect;
-    } else if (d.code < 400 || !d.raw.empty()) {
-      // A scenario's own non-failure reply: in place of the command where
-      // that exists, else as the accepting answer.
-      d.action = IsCommandStage(stage) && !VerbHasHook(stage) ? Action::kReply : Action::kAccept;
+    } else if (stage == kConnectStage) {
+      // A greeting the scenario wrote (raw bytes, a 2xx): sent as such.
+      if (d.code < 400 || !d.raw.empty()) d.action = Action::kAccept;
+    } else if (IsCommandStage(stage) && !VerbHasHook(stage)) {
+      // In place of the command, whatever the words (no step to refuse).
+      if (d.code < 400 || !d.raw.empty()) d.action = Action::kReply;
+    } else {
+      // At a hooked stage the reply's code decides, raw bytes included.
+      d = SettleAtHook(std::move(d));
     }
     if (stage == kConnectStage) FitGreetingHostname(d);
     Note(absl::StrCat("chaos: ", d.raw.empty() ? absl::StrCat(d.code) : "raw", " at ", Av(stage)));

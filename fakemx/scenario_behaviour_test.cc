@@ -1108,5 +1108,65 @@ TEST(ScenarioChaos, NotesTheFaultAndUsesTheScenariosReplies) {
   EXPECT_THAT(c.Send("RSET\r\n"), StartsWith("250"));
 }
 
+// A message or a recipient is taken exactly when the client was told so:
+// at a stage that goes ahead or is refused, raw bytes decide by the code of
+// their first reply, and bytes that are no reply refuse.
+struct RawAtHookRow {
+  std::string name;
+  std::string raw;
+  bool accepts;
+};
+const RawAtHookRow kRawAtHookRows[] = {
+    {"451", "451 later\r\n", false},
+    {"550 multi-line", "550-no\r\n550 really\r\n", false},
+    {"250", "250 fine\r\n", true},
+    {"garbage", "garbage\r\n", false},
+    {"no CRLF", "250", false},
+};
+
+TEST(ScenarioRules, ARawReplyAtMessageAcceptsOnlyWhenItsCodeIs2xx) {
+  for (const RawAtHookRow& row : kRawAtHookRows) {
+    SCOPED_TRACE(row.name);
+    Receiver r = BaseReceiver();
+    r.rules = {MakeRule("message", RuleAction::kReply, Raw(row.raw))};
+    ReceiverState state;
+    Connection c(r, &state);
+    c.Start();
+    c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\n");
+    EXPECT_THAT(c.Send("DATA\r\n"), StartsWith("354"));
+    EXPECT_EQ(c.Send("Subject: x\r\n\r\nbody\r\n.\r\n"), row.raw);
+    EXPECT_EQ(c.messages_accepted, row.accepts ? 1 : 0);
+    EXPECT_FALSE(c.closed);
+  }
+}
+
+TEST(ScenarioChaos, ARawReplyAtRcptAddsTheRecipientOnlyWhenItsCodeIs2xx) {
+  for (const RawAtHookRow& row : kRawAtHookRows) {
+    SCOPED_TRACE(row.name);
+    Receiver r = BaseReceiver();
+    r.chaos = ChaosSpec{};
+    r.chaos->stages = {{"RCPT", 1.0}};
+    r.chaos->replies = {Raw(row.raw)};
+    ReceiverState state;
+    Connection c(r, &state);
+    c.Start();
+    c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+    EXPECT_EQ(c.Send("RCPT TO:<b@example.test>\r\n"), row.raw);
+    // RFC 5321 §3.3: DATA without a recipient is refused.
+    EXPECT_THAT(c.Send("DATA\r\n"), StartsWith(row.accepts ? "354" : "5"));
+  }
+}
+
+TEST(ScenarioRules, AnAcceptRuleWithARawRefusalAtRcptAddsNoRecipient) {
+  Receiver r = BaseReceiver();
+  r.rules = {MakeRule("RCPT", RuleAction::kAccept, Raw("550 not here\r\n"))};
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+  EXPECT_EQ(c.Send("RCPT TO:<b@example.test>\r\n"), "550 not here\r\n");
+  EXPECT_THAT(c.Send("DATA\r\n"), StartsWith("5"));
+}
+
 }  // namespace
 }  // namespace mxkit::fakemx

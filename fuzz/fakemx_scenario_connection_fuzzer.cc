@@ -28,6 +28,9 @@
 //   - without raw replies, everything written parses as strict replies with
 //     codes 200-599;
 //   - with disconnect after DATA, no message is ever accepted;
+//   - a message is accepted exactly when its final reply is 2xx, and a
+//     recipient only when its reply is: for raw replies (rules and chaos
+//     at `message` and RCPT), the code of the first reply in the bytes;
 //   - the greylist never holds more than its max_entries;
 //   - the same input run twice gives the same bytes (chaos is replayable).
 
@@ -35,6 +38,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -148,8 +152,20 @@ Receiver MakeReceiver(uint8_t flags, uint8_t seed, uint8_t variant) {
   r.rules = {unknown_user, too_many, big_mail, big_message, third_noop, drop, reset, data_tls, plugh,
              ten, bad_helo, second_starttls, login_twice, help, mail_reply,
              MakeRule("VRFY", RuleAction::kUnknown),
-             MakeRule("EXPN", RuleAction::kDisconnect),
-             MakeRule("message", RuleAction::kAccept, Reply(250, "", {"Queued"}))};
+             MakeRule("EXPN", RuleAction::kDisconnect)};
+  if (raw) {
+    // Raw words at the stages that accept or refuse: their code decides.
+    Rule later = MakeRule("message", RuleAction::kReply, ScenarioReply{0, "", {}, "451 later\r\n"});
+    later.size_over = 50;
+    Rule fine = MakeRule("message", RuleAction::kReply, ScenarioReply{0, "", {}, "250 fine\r\n"});
+    fine.size_over = 20;
+    Rule garbage = MakeRule("message", RuleAction::kReply, ScenarioReply{0, "", {}, "garbage\r\n"});
+    garbage.size_over = 10;
+    Rule raw_rcpt = MakeRule("RCPT", RuleAction::kAccept, ScenarioReply{0, "", {}, "550 raw no\r\n"});
+    raw_rcpt.match = "raw*";
+    r.rules.insert(r.rules.end(), {later, fine, garbage, raw_rcpt});
+  }
+  r.rules.push_back(MakeRule("message", RuleAction::kAccept, Reply(250, "", {"Queued"})));
   for (size_t i = 0; i < r.rules.size(); ++i) r.rules[i].name = "rules[" + std::to_string(i) + "]";
 
   r.greylist = fakemx::GreylistSpec{};
@@ -163,6 +179,10 @@ Receiver MakeReceiver(uint8_t flags, uint8_t seed, uint8_t variant) {
   r.chaos->seed = seed;
   r.chaos->stages = {{"connect", 0.05}, {"EHLO", 0.05}, {"MAIL", 0.2}, {"RCPT", 0.2},
                      {"NOOP", 0.3},     {"AUTH", 0.1},  {"message", 0.1}, {"any", 0.05}};
+  if (raw) {
+    r.chaos->replies = {ScenarioReply{0, "", {}, "550 raw\r\n"}, ScenarioReply{0, "", {}, "250 raw\r\n"},
+                        ScenarioReply{0, "", {}, "garbage\r\n"}, Reply(451, "4.3.0", {"Later"})};
+  }
   r.limits.max_recipients = 5;
   r.limits.max_message_size = 4096;
   r.leniencies.allow_space_before_path = seed & 1;
@@ -170,6 +190,52 @@ Receiver MakeReceiver(uint8_t flags, uint8_t seed, uint8_t variant) {
   r.max_protocol_errors = 5;
   return r;
 }
+
+// True when the reply `d` puts on the wire starts with a 2xx, given what the
+// session did with it (`accepted`). Raw bytes are sent verbatim, so their
+// first reply's code is what the client reads; otherwise the session writes
+// its 2xx for an accepted step and a 4yz/5yz (or nothing) for a refused one.
+bool SendsA2xx(const smtp::Decision& d, bool accepted) {
+  if (d.raw.empty()) return accepted;
+  smtp::RepliesParseResult parsed = smtp::ParseReplies(d.raw);
+  return !parsed.replies.empty() && parsed.replies.front().code / 100 == 2;
+}
+
+// The scenario behaviour as the session's policy, with the decisions of
+// OnMessage and OnRcptTo kept (in order) to compare with what the session
+// then reports: each OnMessage is answered by exactly one
+// MessageCompleteEvent, each accepted OnRcptTo by one RecipientAcceptedEvent.
+class RecordingPolicy : public smtp::ServerPolicy {
+ public:
+  explicit RecordingPolicy(smtp::ServerPolicy* inner) : inner_(inner) {}
+
+  smtp::Decision OnConnect() override { return inner_->OnConnect(); }
+  smtp::Decision OnHello(const smtp::HelloRequest& h) override { return inner_->OnHello(h); }
+  smtp::Decision OnMailFrom(const smtp::Envelope& e) override { return inner_->OnMailFrom(e); }
+  smtp::Decision OnRcptTo(const smtp::Envelope& e, const smtp::Recipient& r) override {
+    smtp::Decision d = inner_->OnRcptTo(e, r);
+    if (d.action == smtp::Decision::Action::kAccept) accepted_rcpts.push_back(d);
+    return d;
+  }
+  smtp::Decision OnDataStart(const smtp::Envelope& e) override { return inner_->OnDataStart(e); }
+  smtp::Decision OnMessage(const smtp::Envelope& e, std::string_view m) override {
+    smtp::Decision d = inner_->OnMessage(e, m);
+    messages.push_back(d);
+    return d;
+  }
+  smtp::Decision OnAuth(const smtp::AuthRequest& a) override { return inner_->OnAuth(a); }
+  smtp::Decision OnStartTls() override { return inner_->OnStartTls(); }
+  smtp::Decision OnCommand(const smtp::CommandRequest& c) override { return inner_->OnCommand(c); }
+  std::optional<smtp::ServerExtensions> Extensions(bool tls_active) override {
+    return inner_->Extensions(tls_active);
+  }
+
+  std::deque<smtp::Decision> messages;
+  std::deque<smtp::Decision> accepted_rcpts;
+
+ private:
+  smtp::ServerPolicy* inner_;
+};
 
 // One run over the whole input; returns every byte written.
 std::string Run(const Receiver& receiver, std::string_view stream, size_t step,
@@ -189,8 +255,8 @@ std::string Run(const Receiver& receiver, std::string_view stream, size_t step,
     std::unique_ptr<fakemx::Behaviour> behaviour = factory(info);
     smtp::ServerSessionConfig base;
     base.command_events = true;
-    smtp::ServerSession session(fakemx::ReceiverSessionConfig(receiver, base, true),
-                                behaviour.get());
+    RecordingPolicy policy(behaviour.get());
+    smtp::ServerSession session(fakemx::ReceiverSessionConfig(receiver, base, true), &policy);
     bool closed = false, stalled = false, awaiting_tls = false;
     std::string output;
 
@@ -214,6 +280,13 @@ std::string Run(const Receiver& receiver, std::string_view stream, size_t step,
             stalled = true;
           } else if (auto* m = std::get_if<smtp::MessageCompleteEvent>(&*e)) {
             if (receiver.disconnect.after_data) MXKIT_FUZZ_CHECK(!m->accepted);
+            MXKIT_FUZZ_CHECK(!policy.messages.empty());
+            MXKIT_FUZZ_CHECK(SendsA2xx(policy.messages.front(), m->accepted) == m->accepted);
+            policy.messages.pop_front();
+          } else if (std::holds_alternative<smtp::RecipientAcceptedEvent>(*e)) {
+            MXKIT_FUZZ_CHECK(!policy.accepted_rcpts.empty());
+            MXKIT_FUZZ_CHECK(SendsA2xx(policy.accepted_rcpts.front(), true));
+            policy.accepted_rcpts.pop_front();
           }
         }
         if (stalled) MXKIT_FUZZ_CHECK(session.state() == smtp::ServerState::kStalled);
