@@ -1,5 +1,6 @@
 #include "fakemx/capture.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace mxkit::fakemx {
@@ -55,10 +56,12 @@ CaptureStore::Entry* CaptureStore::Find(const CapturedSession& session) {
 }
 
 const CaptureStore::Entry* CaptureStore::FindId(uint64_t id) const {
-  if (entries_.empty()) return nullptr;
-  const uint64_t front = entries_.front().session->id;
-  if (id < front || id - front >= entries_.size()) return nullptr;
-  return &entries_[static_cast<size_t>(id - front)];
+  // Ids increase along the deque, with gaps where a session was evicted
+  // from the middle.
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                             [](const Entry& e, uint64_t v) { return e.session->id < v; });
+  if (it == entries_.end() || it->session->id != id) return nullptr;
+  return &*it;
 }
 
 void CaptureStore::Account(Entry& entry, size_t bytes) {
@@ -69,14 +72,34 @@ void CaptureStore::Account(Entry& entry, size_t bytes) {
 void CaptureStore::EvictAsNeeded() {
   while (!entries_.empty() &&
          (entries_.size() > limits_.max_sessions || stats_.bytes > limits_.max_bytes)) {
-    Entry& oldest = entries_.front();
-    stats_.bytes -= oldest.bytes;
-    stats_.sessions -= 1;
-    stats_.messages -= oldest.messages;
-    stats_.sessions_evicted += 1;
-    stats_.messages_evicted += oldest.messages;
-    entries_.pop_front();
+    // The oldest closed session, else the oldest.
+    auto victim = entries_.begin();
+    if (!closed_ids_.empty()) {
+      const uint64_t id = *closed_ids_.begin();
+      victim = std::lower_bound(entries_.begin(), entries_.end(), id,
+                                [](const Entry& e, uint64_t v) { return e.session->id < v; });
+    }
+    Evict(victim);
   }
+}
+
+void CaptureStore::Evict(std::deque<Entry>::iterator it) {
+  Entry& e = *it;
+  stats_.bytes -= e.bytes;
+  stats_.sessions -= 1;
+  stats_.messages -= e.messages;
+  stats_.sessions_evicted += 1;
+  stats_.messages_evicted += e.messages;
+  CapturedSession& s = *e.session;
+  s.evicted = true;
+  if (!s.ended_at_us) {
+    // Its connection keeps the handle: free what the store accounted here,
+    // or a long-lived connection would hold it past max_bytes unseen.
+    std::vector<CapturedMessage>().swap(s.messages);
+    std::vector<TranscriptEntry>().swap(s.transcript);
+  }
+  closed_ids_.erase(s.id);
+  entries_.erase(it);
 }
 
 std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
@@ -91,6 +114,7 @@ std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
   stats_.sessions += 1;
   stats_.messages_total += handle->messages.size();
   stats_.messages += handle->messages.size();
+  if (handle->ended_at_us) closed_ids_.insert(handle->id);
   entries_.push_back(std::move(entry));
   size_t bytes = HeaderBytes(*handle);
   for (const TranscriptEntry& t : handle->transcript) bytes += EntryBytes(t.text);
@@ -136,6 +160,7 @@ void CaptureStore::Close(CapturedSession& session, int64_t ended_at_us, std::str
   session.ended_at_us = ended_at_us;
   session.end_reason = std::string(reason);
   if (Entry* entry = Find(session)) {
+    closed_ids_.insert(session.id);
     Account(*entry, reason.size());
     EvictAsNeeded();
   }
@@ -158,6 +183,7 @@ CaptureStats CaptureStore::stats() const { return stats_; }
 
 void CaptureStore::Clear() {
   entries_.clear();
+  closed_ids_.clear();
   stats_.sessions = 0;
   stats_.messages = 0;
   stats_.bytes = 0;

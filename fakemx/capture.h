@@ -2,8 +2,17 @@
 // never delivered (a failed handshake, rejected recipients, a dropped line),
 // with its transcript, TLS facts, the receiver and scenario rules that
 // answered, and the messages it carried. Bounded: beyond max_sessions or
-// max_bytes the oldest sessions are evicted (and counted), so a long run
-// cannot exhaust memory. The HTTP API (issue 11) serves this store.
+// max_bytes sessions are evicted (and counted), so a long run cannot exhaust
+// memory. The HTTP API (issue 11) serves this store.
+//
+// Eviction policy: closed sessions go first, oldest first; only when none is
+// left is the oldest open session evicted. An open session's connection
+// still holds its handle, so evicting it frees its messages and transcript
+// through the handle (cleared, capacity released) and marks it `evicted`;
+// what its connection sends afterwards is no longer kept (see Append and
+// AddMessage). A closed session is only dropped from the store: a reader
+// that still holds it keeps what it read. Either way the store's accounting
+// (stats().bytes) falls by what that session had added.
 //
 // Single-threaded: the store and everything in it are used on the server's
 // io_context thread only (the API will run on the same io_context). A
@@ -18,6 +27,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +75,9 @@ struct CapturedSession {
   uint64_t transcript_dropped = 0;
   // How it ended: "quit", "client closed", "idle timeout", "rule rules[2] drop", ...
   std::string end_reason;
+  // Set when the store evicted it; an open session's messages and
+  // transcript are then emptied (see the eviction policy above).
+  bool evicted = false;
 };
 
 struct CaptureLimits {
@@ -90,8 +103,8 @@ class CaptureStore {
   CaptureStore(const CaptureStore&) = delete;
   CaptureStore& operator=(const CaptureStore&) = delete;
 
-  // A new session; `session.id` is assigned. Evicts the oldest sessions as
-  // needed (with max_sessions 0, the new one at once). The returned handle
+  // A new session; `session.id` is assigned. Evicts sessions as needed, by
+  // the policy above (with max_sessions 0, the new one at once). The returned handle
   // stays valid (and writable) even after the session has been evicted:
   // writes to it are then simply not visible.
   std::shared_ptr<CapturedSession> Open(CapturedSession session);
@@ -104,8 +117,8 @@ class CaptureStore {
   // Adds a message (assigns its id) and returns the id. Counted in
   // messages_total either way; on a session no longer in the store the
   // message is not kept and is counted in messages_evicted. A message that
-  // takes the store over max_bytes evicts the oldest sessions, and so
-  // possibly its own (a single session larger than max_bytes is not kept).
+  // takes the store over max_bytes evicts sessions (closed ones first), and
+  // so possibly its own (a single session larger than max_bytes is not kept).
   uint64_t AddMessage(CapturedSession& session, CapturedMessage message);
   // Marks the session ended (also on a handle no longer in the store).
   void Close(CapturedSession& session, int64_t ended_at_us, std::string_view reason);
@@ -137,13 +150,18 @@ class CaptureStore {
   Entry* Find(const CapturedSession& session);
   const Entry* FindId(uint64_t id) const;
   void Account(Entry& entry, size_t bytes);
-  // Evicts the oldest sessions until both limits hold again.
+  // Evicts sessions (closed ones first, oldest first) until both limits
+  // hold again.
   void EvictAsNeeded();
+  void Evict(std::deque<Entry>::iterator it);
 
   CaptureLimits limits_;
-  // Oldest first; ids are consecutive (Open appends, eviction pops the
-  // front, Clear empties), so a session's index is its id minus the front's.
+  // Oldest first, so ids increase along it (Open appends; eviction may
+  // remove from the middle, leaving gaps): found by binary search.
   std::deque<Entry> entries_;
+  // Ids of the sessions in the store that are closed; the first is the next
+  // to evict.
+  std::set<uint64_t> closed_ids_;
   CaptureStats stats_;
   uint64_t next_session_id_ = 1;
   uint64_t next_message_id_ = 1;

@@ -179,7 +179,9 @@ TEST(CaptureStore, WritesThroughAnEvictedHandleAreNotAccounted) {
   store.Close(*old, 2, "quit");
 
   EXPECT_GT(id, 0u);
-  EXPECT_EQ(old->transcript.size(), 1u);  // only what was written before eviction
+  // Evicted while open: what it held was freed, and nothing came back.
+  EXPECT_TRUE(old->evicted);
+  EXPECT_TRUE(old->transcript.empty());
   EXPECT_TRUE(old->messages.empty());
   EXPECT_EQ(old->end_reason, "quit");
   const CaptureStats after = store.stats();
@@ -281,6 +283,66 @@ TEST(CaptureStore, WritesToACopyAreNotAccounted) {
   EXPECT_EQ(store.stats().bytes, before);
   EXPECT_TRUE(s->transcript.empty());
   EXPECT_TRUE(s->messages.empty());
+}
+
+TEST(CaptureStore, EvictsClosedSessionsBeforeOpenOnes) {
+  CaptureStore store({.max_sessions = 3});
+  std::shared_ptr<CapturedSession> long_lived = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> first_closed = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> second_closed = store.Open(NewSession());
+  store.Close(*second_closed, 2, "quit");
+  store.Close(*first_closed, 3, "quit");  // closed later, but opened earlier
+
+  std::shared_ptr<CapturedSession> fourth = store.Open(NewSession());
+  EXPECT_EQ(store.Session(first_closed->id), nullptr);
+  EXPECT_NE(store.Session(long_lived->id), nullptr);
+  EXPECT_NE(store.Session(second_closed->id), nullptr);
+  // A closed session is only dropped: a reader holding it keeps it whole.
+  EXPECT_TRUE(first_closed->evicted);
+  EXPECT_EQ(first_closed->end_reason, "quit");
+
+  store.Open(NewSession());
+  EXPECT_EQ(store.Session(second_closed->id), nullptr);
+  EXPECT_NE(store.Session(long_lived->id), nullptr);
+  // No closed session left: the oldest open one goes.
+  store.Open(NewSession());
+  EXPECT_EQ(store.Session(long_lived->id), nullptr);
+  EXPECT_TRUE(long_lived->evicted);
+  std::vector<std::shared_ptr<const CapturedSession>> all = store.Sessions();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].get(), fourth.get());
+  EXPECT_LT(all[0]->id, all[1]->id);
+  EXPECT_LT(all[1]->id, all[2]->id);
+  EXPECT_EQ(store.stats().sessions_evicted, 3u);
+  // Lookups still find every session left after evictions from the middle.
+  for (const auto& s : all) EXPECT_EQ(store.Session(s->id).get(), s.get());
+}
+
+// Long-lived connections keep their handles: evicting their sessions must
+// free the bodies, so what all handles hold stays within max_bytes.
+TEST(CaptureStore, OpenSessionsHoldNoMoreThanMaxBytesThroughTheirHandles) {
+  const size_t max_bytes = 64 * 1024;
+  CaptureStore store({.max_bytes = max_bytes});
+  std::vector<std::shared_ptr<CapturedSession>> open;
+  for (int i = 0; i < 20; ++i) open.push_back(store.Open(NewSession()));
+  for (int round = 0; round < 30; ++round) {
+    for (auto& s : open) {
+      store.Append(*s, Kind::kCommand, round, "MAIL FROM:<alice@example.org>");
+      store.AddMessage(*s, NewMessage(1024));
+    }
+  }
+  size_t held = 0;
+  for (const auto& s : open) {
+    for (const CapturedMessage& m : s->messages) held += m.raw.capacity();
+    for (const TranscriptEntry& t : s->transcript) held += t.text.capacity();
+    if (s->evicted) {
+      EXPECT_EQ(s->messages.capacity(), 0u);
+      EXPECT_EQ(s->transcript.capacity(), 0u);
+    }
+  }
+  EXPECT_LE(held, max_bytes);
+  EXPECT_LE(store.stats().bytes, max_bytes);
+  EXPECT_GT(store.stats().sessions_evicted, 0u);
 }
 
 }  // namespace
