@@ -17,6 +17,11 @@ namespace mxkit::base {
 // absl::EqualsIgnoreCase and friends.
 inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// A formatter for absl::StrJoin over std::string_view (or std::string)
+// elements, which absl's AlphaNum does not take here:
+// absl::StrJoin(names, ", ", base::AppendStdView).
+inline void AppendStdView(std::string* out, std::string_view s) { out->append(s); }
+
 // The message of `status` as a std::string (absl::Status::message() is an
 // absl::string_view here).
 inline std::string StatusText(const absl::Status& status) {

@@ -24,7 +24,7 @@ std::string QuoteForMessage(std::string_view s, std::size_t max_octets) {
       case '\\': out += "\\\\"; continue;
       default: break;
     }
-    if (u >= 0x20 && u < 0x7F) {
+    if (IsPrintableAscii(c)) {
       out += c;
     } else {
       out += "\\x";

@@ -26,6 +26,16 @@ constexpr bool IsCtl(char c) {
   return u < 0x20 || u == 0x7F;
 }
 
+// Printable US-ASCII: RFC 5234 B.1 VCHAR (%x21-7E) and SP (%x20).
+constexpr bool IsPrintableAscii(char c) { return c >= 0x20 && c < 0x7F; }
+// Every byte of `s` is printable US-ASCII (true for the empty string).
+constexpr bool IsPrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (!IsPrintableAscii(c)) return false;
+  }
+  return true;
+}
+
 // RFC 5322 §3.2.3 atext, the characters of an atom (RFC 5321 §4.1.2 Atom
 // is built from it). US-ASCII only; RFC 6532 §3.2 widening to UTF-8 is the
 // caller's choice.

@@ -21,9 +21,19 @@ TEST(Ascii, ClassesMatchRfc5234CoreRulesForEveryByte) {
     EXPECT_EQ(IsAlnum(c), alpha || digit) << i;
     EXPECT_EQ(IsHexDigit(c), hex) << i;
     EXPECT_EQ(IsCtl(c), i < 0x20 || i == 0x7F) << i;
+    EXPECT_EQ(IsPrintableAscii(c), i >= 0x20 && i <= 0x7E) << i;
     EXPECT_EQ(ToLowerAscii(c), (i >= 0x41 && i <= 0x5A) ? static_cast<char>(i + 32) : c) << i;
     EXPECT_EQ(ToUpperAscii(c), (i >= 0x61 && i <= 0x7A) ? static_cast<char>(i - 32) : c) << i;
   }
+}
+
+TEST(Ascii, PrintableAsciiStringsHoldOnlySpAndVchar) {
+  EXPECT_TRUE(IsPrintableAscii(std::string_view("")));
+  EXPECT_TRUE(IsPrintableAscii(std::string_view("250 OK ~!")));
+  EXPECT_FALSE(IsPrintableAscii(std::string_view("tab\there")));
+  EXPECT_FALSE(IsPrintableAscii(std::string_view("del\x7f")));
+  EXPECT_FALSE(IsPrintableAscii(std::string_view("caf\xc3\xa9")));
+  EXPECT_FALSE(IsPrintableAscii(std::string_view("nul\0x", 5)));
 }
 
 TEST(Ascii, EqualsIgnoreCaseFoldsAsciiLettersOnly) {

@@ -23,10 +23,12 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/utf8.h"
 #include "fakemx/flags.h"
+#include "smtp/reply.h"
 #include "tls/cert_factory.h"
 #include "tls/version.h"
 
@@ -46,15 +48,6 @@ constexpr size_t kQuoteOctets = 64;
 
 std::string Quote(std::string_view s) { return base::QuoteForMessage(s, kQuoteOctets); }
 
-std::string Join(absl::Span<const std::string_view> words) {
-  std::string out;
-  for (std::string_view w : words) {
-    if (!out.empty()) out += ", ";
-    out += w;
-  }
-  return out;
-}
-
 // The verbs a rule or a chaos stage may name (RFC 5321 §4.1.1, RFC 3207,
 // RFC 4954, RFC 3030), and the stages that are not commands.
 constexpr std::string_view kVerbs[] = {"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT",     "RSET",
@@ -64,7 +57,7 @@ constexpr std::string_view kPseudoStages[] = {"connect", "message", "any"};
 std::string StageNameList() {
   std::vector<std::string_view> all(std::begin(kVerbs), std::end(kVerbs));
   all.insert(all.end(), std::begin(kPseudoStages), std::end(kPseudoStages));
-  return Join(all);
+  return absl::StrJoin(all, ", ", base::AppendStdView);
 }
 
 // The canonical stage for `text` (verbs upper-cased, the others lower), or
@@ -104,10 +97,6 @@ constexpr std::string_view kAuthMechanisms[] = {"PLAIN", "LOGIN", "CRAM-MD5"};
 
 constexpr std::string_view kListenerModes[] = {"smtp", "smtps"};
 
-bool IsPrintableAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
-}
-
 bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return base::IsCtl(c); });
 }
@@ -116,17 +105,8 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), base::IsDigit);
 }
 
-// RFC 3463 §2: class "." subject "." detail; class 2, 4 or 5; subject and
-// detail 1-3 digits.
-bool IsEnhancedCode(std::string_view s) {
-  const size_t a = s.find('.');
-  if (a != 1 || (s[0] != '2' && s[0] != '4' && s[0] != '5')) return false;
-  const size_t b = s.find('.', a + 1);
-  if (b == std::string_view::npos) return false;
-  const std::string_view subject = s.substr(a + 1, b - a - 1);
-  const std::string_view detail = s.substr(b + 1);
-  return AllDigits(subject) && subject.size() <= 3 && AllDigits(detail) && detail.size() <= 3;
-}
+// RFC 3463 §2: class "." subject "." detail, as the reply parser reads it.
+bool IsEnhancedCode(std::string_view s) { return smtp::ParseEnhancedStatusCode(s).has_value(); }
 
 // A parsed value with where it came from.
 struct Field {
@@ -274,7 +254,7 @@ class Parser {
     if (out->size() > max) {
       return Fail(f.mark(), f.path + ": longer than " + std::to_string(max) + " octets");
     }
-    if (ascii_only ? !IsPrintableAscii(*out) : HasControl(*out)) {
+    if (ascii_only ? !base::IsPrintableAscii(*out) : HasControl(*out)) {
       return Fail(f.mark(), f.path + ": " + Quote(*out) +
                                 (ascii_only ? " has a character that is not printable ASCII"
                                             : " has a control character"));
@@ -359,7 +339,7 @@ class Parser {
       if (n == *out) return absl::OkStatus();
     }
     return Fail(f.mark(), f.path + ": " + Quote(*out) + " is not " + std::string(what) +
-                              "; expected one of: " + Join(names));
+                              "; expected one of: " + absl::StrJoin(names, ", ", base::AppendStdView));
   }
 
   absl::Status ReplyKey(const Field& f, std::string_view key, ScenarioReply* reply);
@@ -404,7 +384,7 @@ absl::Status Parser::Mapping(const Field& f, std::string_view what,
     if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
       return Fail(key.Mark(),
                   "unknown key " + Quote(name) + " in " + context +
-                      "; expected one of: " + Join(std::vector<std::string_view>(keys)));
+                      "; expected one of: " + absl::StrJoin(keys, ", ", base::AppendStdView));
     }
     if (auto [first, inserted] = seen.emplace(name, key.Mark()); !inserted) {
       return Fail(key.Mark(), "duplicate key " + Quote(name) + " in " + context +
@@ -496,7 +476,7 @@ absl::Status Parser::CheckReply(const YAML::Mark& mark, const std::string& path,
                           std::to_string(reply.code) + " (RFC 3463 §2)");
   }
   for (const std::string& line : reply.lines) {
-    if (!IsPrintableAscii(line)) {
+    if (!base::IsPrintableAscii(line)) {
       return Fail(mark, path + ": reply text " + Quote(line) +
                             " has a character that is not printable ASCII (RFC 5321 §4.2: "
                             "textstring)");
@@ -742,7 +722,7 @@ absl::Status Parser::Auth(const Field& f, AuthSpec* out) {
               return Fail(item.mark(), item.path + ": " + Quote(name) +
                                            " is not a mechanism fakemx speaks; expected one "
                                            "of: " +
-                                           Join(kAuthMechanisms));
+                                           absl::StrJoin(kAuthMechanisms, ", ", base::AppendStdView));
             }
             if (std::find(out->mechanisms.begin(), out->mechanisms.end(), name) !=
                 out->mechanisms.end()) {
@@ -845,7 +825,7 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
           std::vector<std::string_view> names;
           for (const ActionName& a : kActionNames) names.push_back(a.name);
           return Fail(v.mark(), v.path + ": " + Quote(text) +
-                                    " is not an action; expected one of: " + Join(names));
+                                    " is not an action; expected one of: " + absl::StrJoin(names, ", ", base::AppendStdView));
         }
         if (key == "reply") {
           ScenarioReply reply;
@@ -1465,7 +1445,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view s
   } catch (const YAML::Exception& e) {
     // yaml-cpp's messages may repeat input (an anchor's name).
     return parser.Fail(e.mark,
-                       "YAML syntax error: " + (IsPrintableAscii(e.msg) ? e.msg : Quote(e.msg)));
+                       "YAML syntax error: " + (base::IsPrintableAscii(e.msg) ? e.msg : Quote(e.msg)));
   } catch (const std::exception& e) {
     return parser.Fail(YAML::Mark(), std::string("could not read the YAML: ") + e.what());
   } catch (...) {
@@ -1496,7 +1476,7 @@ constexpr CatalogueEntry kCatalogue[] = {
 std::string CatalogueNames() {
   std::vector<std::string_view> names;
   for (const CatalogueEntry& e : kCatalogue) names.push_back(e.name);
-  return Join(names);
+  return absl::StrJoin(names, ", ", base::AppendStdView);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/str_join.h"
+#include "base/absl_interop.h"
+
 namespace mxkit::fakemx {
 namespace {
 
@@ -26,15 +29,6 @@ void SetListener(Receiver& receiver, ListenerMode mode, const std::string& host,
   }
 }
 
-std::string Join(const std::vector<std::string_view>& words) {
-  std::string out;
-  for (std::string_view w : words) {
-    if (!out.empty()) out += ", ";
-    out += w;
-  }
-  return out;
-}
-
 bool VulnerableToSmuggling(smtp::BareLineEndingPolicy policy) {
   return policy != smtp::BareLineEndingPolicy::kReject &&
          policy != smtp::BareLineEndingPolicy::kPassThrough;
@@ -48,8 +42,8 @@ absl::Status ApplyFlagsToScenario(const FakemxFlags& flags, Scenario& scenario) 
     std::vector<std::string_view> names;
     for (const Receiver& r : scenario.receivers) names.push_back(r.name);
     return absl::InvalidArgumentError(
-        Join(per_receiver) + ": scenario " + scenario.name + " has " +
-        std::to_string(scenario.receivers.size()) + " receivers (" + Join(names) +
+        absl::StrJoin(per_receiver, ", ", base::AppendStdView) + ": scenario " + scenario.name + " has " +
+        std::to_string(scenario.receivers.size()) + " receivers (" + absl::StrJoin(names, ", ", base::AppendStdView) +
         "); these flags set one receiver, so they apply only to a scenario of one. Set them "
         "per receiver in the scenario file");
   }
