@@ -15,11 +15,12 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/base64.h"
+#include "smtp/address.h"
+#include "smtp/command.h"
 #include "smtp/reply.h"
 
 namespace mxkit::fakemx {
@@ -171,35 +172,41 @@ std::string_view WithoutHostname(std::string_view hostname, std::string_view tex
   return text;
 }
 
-// "FROM:<a@b> SIZE=10" -> "a@b": the path of a MAIL/RCPT line, for rules
-// judged before the session parses it. Lenient on purpose (space after the
-// colon, no brackets), as a rule should still see what a sloppy client sent.
-std::string_view PathOfArgument(std::string_view argument) {
-  size_t colon = argument.find(':');
-  if (colon == std::string_view::npos) return {};
-  std::string_view rest = argument.substr(colon + 1);
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  if (!rest.empty() && rest.front() == '<') {
-    size_t close = rest.find('>');
-    return close == std::string_view::npos ? rest.substr(1) : rest.substr(1, close - 1);
-  }
-  return rest.substr(0, rest.find(' '));
-}
+// What a rule at MAIL or RCPT is matched against: the path (without "<>",
+// as the session records it; "" for the null path) and, for MAIL, the
+// declared SIZE (RFC 1870 §3). Rules are judged on the line, before the
+// session parses it, so the line is parsed here with smtp::ParseCommand:
+// with the receiver's leniencies, and also with the path leniencies RFC
+// 5321 §4.1.2 refuses (a space after the colon, no angle brackets), so a
+// rule still reads the path of a sloppy client's line that the session
+// then refuses. A line even those cannot read is matched as its raw
+// argument text ("FROM:<a@b" for "MAIL FROM:<a@b").
+struct PathFacts {
+  std::string subject;
+  std::optional<uint64_t> size;
+};
 
-// RFC 1870 §3: "SIZE=" esmtp-value among MAIL's parameters.
-std::optional<uint64_t> DeclaredSizeOfArgument(std::string_view argument) {
-  size_t pos = 0;
-  while (pos < argument.size()) {
-    size_t end = argument.find(' ', pos);
-    if (end == std::string_view::npos) end = argument.size();
-    std::string_view word = argument.substr(pos, end - pos);
-    if (base::StartsWithIgnoreCase(word, "SIZE=")) {
-      uint64_t size = 0;
-      if (absl::SimpleAtoi(Av(word.substr(5)), &size)) return size;
+PathFacts PathFactsOfLine(std::string_view line, std::string_view argument,
+                          const smtp::CommandLeniencies& receiver_leniencies) {
+  smtp::CommandParseOptions options;
+  static_cast<smtp::CommandLeniencies&>(options) = receiver_leniencies;
+  options.allow_space_before_path = true;
+  options.allow_missing_angle_brackets = true;
+  // RFC 6531 §3.3 paths, whatever the transaction said: a rule may name them.
+  options.allow_utf8 = true;
+  // The session has already bounded the line by its own limit.
+  options.max_command_line = std::max(options.max_command_line, line.size() + 2);
+  smtp::CommandResult parsed = smtp::ParseCommand(line, options);
+  if (parsed.ok()) {
+    if (const auto* mail = parsed.command.get_if<smtp::MailCommand>()) {
+      return {mail->reverse_path.is_null ? "" : smtp::FormatMailbox(mail->reverse_path.mailbox),
+              mail->size};
     }
-    pos = end + 1;
+    if (const auto* rcpt = parsed.command.get_if<smtp::RcptCommand>()) {
+      return {smtp::FormatMailbox(rcpt->forward_path.mailbox), std::nullopt};
+    }
   }
-  return std::nullopt;
+  return {std::string(argument), std::nullopt};
 }
 
 // At a stage whose step goes ahead or is refused (a hooked verb, the end
@@ -347,8 +354,10 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     std::optional<Decision> chaos_verb;
     if (!verb.empty() && !VerbHasHook(verb)) chaos_verb = DrawChaos(verb);
 
-    StageFacts facts{verb, path_verb ? PathOfArgument(argument) : argument, tls_, recipients_,
-                     verb == "MAIL" ? DeclaredSizeOfArgument(argument) : std::nullopt};
+    PathFacts path;
+    if (path_verb) path = PathFactsOfLine(request.line, argument, r_.leniencies);
+    StageFacts facts{verb, path_verb ? std::string_view(path.subject) : argument, tls_, recipients_,
+                     path.size};
     if (std::optional<Decision> d = MatchRules(facts)) {
       if (d->action != Action::kAccept) return Tarpit(*std::move(d));
       // The session handles the command as usual; its hook answers with
@@ -589,7 +598,10 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   const std::string& HostName() const { return hostname_; }
 
   // The first rule (file order) for this stage whose conditions hold, as a
-  // decision; counts `nth` for every rule whose other conditions hold.
+  // decision. Rules are tried in file order and the search stops at the
+  // first that decides, so a rule's `nth` counter counts the visits that
+  // reached it with its other conditions holding, not those an earlier rule
+  // answered. A counted visit other than the Nth goes on to later rules.
   std::optional<Decision> MatchRules(const StageFacts& facts) {
     const bool command = IsCommandStage(facts.stage);
     for (size_t i = 0; i < r_.rules.size(); ++i) {
@@ -793,7 +805,9 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
         }
         std::string expected = absl::BytesToHexString(
             absl::string_view(reinterpret_cast<const char*>(mac), mac_len));
-        if (base::EqualsIgnoreCase(expected, digest)) ok = true;
+        // RFC 2195 §2: the digest is "represented in lowercase hex"
+        // (BytesToHexString writes lowercase); anything else is wrong.
+        if (expected == digest) ok = true;
       }
       return AuthResult("CRAM-MD5", user, ok);
     }

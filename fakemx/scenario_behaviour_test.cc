@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "base/base64.h"
 #include "fakemx/scenario.h"
@@ -783,7 +784,7 @@ TEST(ScenarioAuth, LoginGoodAndBad) {
 
 // What a CRAM-MD5 client answers to the 334 line `challenge_line`.
 std::string CramResponse(std::string_view challenge_line, std::string_view user,
-                         std::string_view password) {
+                         std::string_view password, bool upper_hex = false) {
   EXPECT_THAT(std::string(challenge_line), StartsWith("334 "));
   std::string_view b64 = challenge_line.substr(4);
   b64 = b64.substr(0, b64.find('\r'));
@@ -796,6 +797,7 @@ std::string CramResponse(std::string_view challenge_line, std::string_view user,
        &mac_len);
   std::string hex =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  if (upper_hex) absl::AsciiStrToUpper(&hex);
   return B64(std::string(user) + " " + hex);
 }
 
@@ -1166,6 +1168,99 @@ TEST(ScenarioRules, AnAcceptRuleWithARawRefusalAtRcptAddsNoRecipient) {
   c.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
   EXPECT_EQ(c.Send("RCPT TO:<b@example.test>\r\n"), "550 not here\r\n");
   EXPECT_THAT(c.Send("DATA\r\n"), StartsWith("5"));
+}
+
+// RFC 2195 §2: the digest is lowercase hex; the right digest in uppercase is
+// not what the RFC says a client sends.
+TEST(ScenarioAuth, CramMd5RefusesAnUppercaseDigest) {
+  ReceiverState state;
+  Receiver r = AuthReceiver();
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\n");
+  const std::string challenge = c.Send("AUTH CRAM-MD5\r\n");
+  EXPECT_THAT(c.Send(CramResponse(challenge, "alice", "s3cret", /*upper_hex=*/true) + "\r\n"),
+              StartsWith("535 5.7.8"));
+}
+
+// Rules at MAIL and RCPT see the path as smtp::ParseCommand reads it (also
+// from a line the receiver then refuses for a space or missing brackets),
+// and MAIL's declared SIZE; a line no parser reads is matched as its raw
+// argument.
+TEST(ScenarioRules, MailAndRcptRulesMatchTheParsedPath) {
+  struct Row {
+    std::string name;
+    std::string match;
+    std::string line;
+    std::string expected;  // prefix of the reply
+  };
+  const Row rows[] = {
+      {"strict", "x@*", "MAIL FROM:<x@client.test> SIZE=10", "550"},
+      {"space before path", "x@*", "MAIL FROM: <x@client.test>", "550"},
+      {"no brackets", "x@*", "MAIL FROM:x@client.test", "550"},
+      {"null path", "", "MAIL FROM:<>", "550"},
+      {"quoted local part", "\"a b\"@*", "MAIL FROM:<\"a b\"@client.test>", "550"},
+      {"source route dropped", "x@client.test", "MAIL FROM:<@relay.test:x@client.test>", "550"},
+      {"other sender", "x@*", "MAIL FROM:<y@client.test>", "250"},
+      {"unreadable: raw argument", "FROM:<x@*", "MAIL FROM:<x@client.test", "550"},
+      {"unreadable: not the path", "x@*", "MAIL FROM:<x@client.test", "5"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Receiver r = BaseReceiver();
+    Rule rule = MakeRule("MAIL", RuleAction::kReject, Reply(550, "5.7.1", "Matched"));
+    rule.match = row.match;
+    r.rules = {rule};
+    ReceiverState state;
+    Connection c(r, &state);
+    c.Start();
+    c.Send("EHLO client.test\r\n");
+    const std::string reply = c.Send(row.line + "\r\n");
+    EXPECT_THAT(reply, StartsWith(row.expected));
+    if (row.name == "unreadable: not the path") {
+      EXPECT_THAT(reply, Not(HasSubstr("Matched")));
+    }
+  }
+  Receiver r = BaseReceiver();
+  Rule big = MakeRule("MAIL", RuleAction::kReject, Reply(552, "5.3.4", "Too big"));
+  big.size_over = 1000;
+  r.rules = {big};
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  c.Send("EHLO client.test\r\n");
+  EXPECT_THAT(c.Send("MAIL FROM:<a@client.test> SIZE=1001\r\n"), StartsWith("552"));
+  EXPECT_THAT(c.Send("MAIL FROM:<a@client.test> SIZE=1000\r\n"), StartsWith("250"));
+  c.Send("RSET\r\n");
+  Rule rcpt = MakeRule("RCPT", RuleAction::kReject, Reply(550, "5.1.1", "No such user"));
+  rcpt.match = "unknown*@*";
+  Receiver r2 = BaseReceiver();
+  r2.rules = {rcpt};
+  ReceiverState state2;
+  Connection c2(r2, &state2);
+  c2.Start();
+  c2.Send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+  EXPECT_THAT(c2.Send("RCPT TO:<unknown1@example.test> NOTIFY=NEVER\r\n"), StartsWith("550"));
+  EXPECT_THAT(c2.Send("RCPT TO:<Postmaster>\r\n"), StartsWith("250"));
+}
+
+// A visit an earlier rule answered is not counted for a later rule's `nth`.
+TEST(ScenarioRules, NthCountsOnlyVisitsThatReachTheRule) {
+  Receiver r = BaseReceiver();
+  Rule first = MakeRule("NOOP", RuleAction::kReply, Reply(250, "", "first"));
+  first.nth = 1;
+  Rule second = MakeRule("NOOP", RuleAction::kReply, Reply(250, "", "second"));
+  second.nth = 2;
+  first.name = "first";
+  second.name = "second";
+  r.rules = {first, second};
+  ReceiverState state;
+  Connection c(r, &state);
+  c.Start();
+  EXPECT_EQ(c.Send("NOOP\r\n"), "250 2.0.0 first\r\n");
+  // The first NOOP never reached `second`: this is its first visit.
+  EXPECT_THAT(c.Send("NOOP\r\n"), StartsWith("250 2.0.0 O"));
+  EXPECT_EQ(c.Send("NOOP\r\n"), "250 2.0.0 second\r\n");
 }
 
 }  // namespace
