@@ -214,7 +214,9 @@ namespace {
 // it (the client is waiting for us) and starts again with the next read. The
 // session timeout, a shutdown (between transactions, or once its grace is
 // over) cut a delay short: the held decision is dropped and 421 is sent
-// instead. A stall has a fixed deadline, the idle timeout from when it began
+// instead. With a Maildir, the delay of a message's accepting reply runs
+// before the message is stored, so what a cut delay drops is never a 250
+// for a message already in new/. A stall has a fixed deadline, the idle timeout from when it began
 // (a hung server does not notice client traffic); it then closes without any
 // reply, as do a shutdown and the session timeout.
 class Connection : public std::enable_shared_from_this<Connection>,
@@ -389,9 +391,16 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // Without one the message is only captured, when the session's
   // MessageCompleteEvent says it was answered 2xx. A message the behaviour
   // refuses is neither stored nor captured as a message.
+  //
+  // A behaviour's delay on the accepting reply (a tarpit) runs before the
+  // message is stored, not after: a timeout or a shutdown that cuts the
+  // delay short answers 421 for a message that is not in new/, so the
+  // client's retry cannot make a duplicate, and every 250 stays a message
+  // on disk (the stop line's count equals new/).
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
     smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
     pending_delivery_.reset();
+    unstored_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
     if (server_->maildir == nullptr && capture_ == nullptr) return verdict;
     Delivery delivery = MakeDelivery(envelope);
@@ -399,9 +408,19 @@ class Connection : public std::enable_shared_from_this<Connection>,
       pending_delivery_ = std::move(delivery);
       return verdict;
     }
-    // The behaviour's delay (a tarpit) still applies, after storing.
-    stored_reply_delay_ = verdict.delay;
     if (capture_ != nullptr) pending_delivery_ = delivery;
+    const std::chrono::milliseconds delay = verdict.delay;
+    if (delay.count() > 0) {
+      unstored_ = Unstored{std::move(delivery), std::string(message)};
+      delay_until_ = std::chrono::steady_clock::now() + delay;
+      return smtp::Decision::Defer();  // Pump starts the delay; OnDelayOver stores
+    }
+    return Store(std::move(delivery), message);
+  }
+
+  // Writes the message into the Maildir: on this thread (the final reply
+  // at once) or on a storage thread (Defer; OnStored answers).
+  smtp::Decision Store(Delivery delivery, std::string_view message) {
     if (server_->storage->inline_storage()) {
       return Stored(server_->maildir->Deliver(delivery, message));
     }
@@ -462,9 +481,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   smtp::Decision Stored(absl::StatusOr<std::string> result) {
     if (result.ok()) {
       stored_name_ = *result;
-      smtp::Decision accept = smtp::Decision::Accept("Ok: queued as " + *result);
-      accept.delay = stored_reply_delay_;
-      return accept;
+      return smtp::Decision::Accept("Ok: queued as " + *result);
     }
     ++server_->stats.storage_failures;
     std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
@@ -500,7 +517,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // one: it is cut short.
   bool InTransaction() const {
     return session_.in_transaction() ||
-           (session_.state() == smtp::ServerState::kAwaitingDecision && !delayed_);
+           (session_.state() == smtp::ServerState::kAwaitingDecision && !delayed_ && !unstored_);
   }
 
   void DrainEvents() {
@@ -564,7 +581,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // idle timeout) goes first, and the 421 then goes out under TLS. A
     // stalled session sends nothing, not even a 421.
     const smtp::ServerState state = session_.state();
-    const bool storing = state == smtp::ServerState::kAwaitingDecision && !delayed_;
+    const bool storing = state == smtp::ServerState::kAwaitingDecision && !delayed_ && !unstored_;
     if (state == smtp::ServerState::kStalled) {
       if (session_expired_ || (draining_ && !session_.has_output())) {
         Close();
@@ -607,7 +624,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
         StartStallRead();
         return;
       case smtp::ServerState::kAwaitingDecision:
-        if (delayed_) StartDelay();
+        if (delayed_ || unstored_) StartDelay();
         return;  // else storing: OnStored resumes
       default:
         break;
@@ -625,12 +642,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // Ends the session from our side with a 421 (no-op once it is closed);
   // Pump writes it, within kFinalReplyTimeout, and then closes. A held
-  // (delayed) decision is dropped.
+  // (delayed) decision is dropped, as is a message still in its tarpit
+  // delay: it was never stored, so the 421 loses nothing the client was
+  // told we have.
   void End(std::string_view reason, std::string_view enhanced, std::string_view text) {
     if (session_.state() == smtp::ServerState::kClosed) return;
     SetEndReason(reason);
     ending_ = true;
     delayed_ = false;
+    unstored_.reset();
     session_.Abort(421, enhanced, text);
   }
 
@@ -920,6 +940,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnDelayOver() {
     op_ = Op::kNone;
+    if (unstored_) {
+      Unstored m = std::move(*unstored_);
+      unstored_.reset();
+      session_.Decide(Store(std::move(m.delivery), m.message));
+      AfterSessionStep();
+      Pump();
+      return;
+    }
     delayed_ = false;
     session_.ReleaseDelayedDecision();
     AfterSessionStep();
@@ -1277,7 +1305,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::optional<smtp::HelloRequest> hello_;
   std::optional<Delivery> pending_delivery_;  // the message being answered
   std::string stored_name_;                   // its name in new/, once stored
-  std::chrono::milliseconds stored_reply_delay_{0};
+  // A message whose tarpit delay runs before it is stored (OnMessage).
+  struct Unstored {
+    Delivery delivery;
+    std::string message;
+  };
+  std::optional<Unstored> unstored_;
   std::string end_reason_;
   std::string last_note_;
   Op op_ = Op::kNone;

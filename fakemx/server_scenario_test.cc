@@ -75,6 +75,7 @@ struct Script {
   std::function<smtp::Decision(const smtp::CommandRequest&)> on_command;
   std::function<smtp::Decision(const smtp::HelloRequest&)> on_hello;
   std::function<smtp::Decision(const smtp::Recipient&)> on_rcpt;
+  std::function<smtp::Decision(std::string_view)> on_message;
   milliseconds per_byte_delay{0};
   std::optional<uint64_t> drop_after_data_bytes;
   bool disconnect_resets = false;
@@ -99,6 +100,9 @@ class ScriptedBehaviour : public Behaviour {
     smtp::Decision d = script_.on_rcpt(r);
     if (d.action != smtp::Decision::Action::kAccept) Note("script: rcpt " + r.forward_path);
     return d;
+  }
+  smtp::Decision OnMessage(const smtp::Envelope&, std::string_view message) override {
+    return script_.on_message ? script_.on_message(message) : smtp::Decision::Accept();
   }
   milliseconds per_byte_delay() const override { return script_.per_byte_delay; }
   std::optional<uint64_t> drop_after_data_bytes() const override {
@@ -150,6 +154,7 @@ struct Setup {
   size_t storage_threads = 0;
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds session_timeout{600};
+  std::chrono::seconds shutdown_grace{60};
 };
 
 class RunningServer {
@@ -165,6 +170,7 @@ class RunningServer {
     options.receivers = std::move(setup.receivers);
     options.idle_timeout = setup.idle_timeout;
     options.session_timeout = setup.session_timeout;
+    options.shutdown_grace = setup.shutdown_grace;
     options.storage_threads = setup.storage_threads;
     options.scenario = "test-scenario";
     options.capture = &capture_;
@@ -186,6 +192,22 @@ class RunningServer {
       server_->ForceClose();
     });
     thread_.join();
+  }
+
+  // A graceful shutdown only (no ForceClose): the grace period runs, and
+  // the server thread ends once the last connection is gone.
+  void BeginShutdown() {
+    asio::post(io_, [this] { server_->Shutdown([this] { io_.stop(); }); });
+  }
+  // Waits (up to `timeout`) for the server thread a shutdown ends.
+  bool Drained(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!io_.stopped()) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    thread_.join();
+    return true;
   }
 
   const asio::ip::tcp::endpoint& endpoint(size_t i) {
@@ -847,6 +869,66 @@ TEST(ServerScenario, AMessageManyReadBuffersLongArrivesWhole) {
   ASSERT_EQ(sessions.size(), 1u);
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
   EXPECT_TRUE(sessions[0]->messages[0].raw == body) << sessions[0]->messages[0].raw.size();
+}
+
+// ---- A tarpit on the stored message, and shutdown's grace --------------------
+
+smtp::Decision AcceptAfter(milliseconds delay) {
+  smtp::Decision d = smtp::Decision::Accept();
+  d.delay = delay;
+  return d;
+}
+
+void SendEnvelopeAndContent(Client& c) {
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+  c.Send("Subject: t\r\n\r\nhello\r\n.\r\n");
+}
+
+// The delay of a tarpitted message reply runs before the message is
+// stored: a ForceClose (or session timeout) that cuts it short answers 421
+// for a message that is not in new/, so the client's retry cannot make a
+// duplicate and every 250 is a message on disk.
+TEST(ServerScenario, ATarpittedMessageCutShortIsAnswered421AndNotStored) {
+  for (const size_t threads : {size_t{0}, size_t{2}}) {
+    SCOPED_TRACE("storage_threads=" + std::to_string(threads));
+    Script script;
+    script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(1000)); };
+    RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                          .maildir = true,
+                          .storage_threads = threads});
+    Client c(server.endpoint(0));
+    Greet(c);
+    SendEnvelopeAndContent(c);
+    EXPECT_EQ(c.ReadSome(milliseconds(300)), "") << "the reply came before its delay";
+    server.Stop();  // Shutdown + ForceClose: the grace is over at once
+    EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+    EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+    EXPECT_TRUE(c.eof());
+    EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u);
+    EXPECT_EQ(server.stats().messages_stored, 0u);
+  }
+}
+
+TEST(ServerScenario, ATarpittedMessageIsStoredOnlyOnceItsDelayIsOver) {
+  Script script;
+  script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(800)); };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .maildir = true,
+                        .storage_threads = 2});
+  Client c(server.endpoint(0));
+  Greet(c);
+  const auto start = Clock::now();
+  SendEnvelopeAndContent(c);
+  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u) << "stored before its delay was over";
+  const std::string reply = c.ReadReply();
+  EXPECT_EQ(Code(reply), "250 ");
+  EXPECT_NE(reply.find("queued as"), std::string::npos) << reply;
+  EXPECT_GE(Clock::now() - start, milliseconds(800));
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
 }
 
 }  // namespace
