@@ -409,7 +409,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
       return verdict;
     }
     if (capture_ != nullptr) pending_delivery_ = delivery;
-    const std::chrono::milliseconds delay = verdict.delay;
+    const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
+    accepted_verdict_ = std::move(verdict);
     if (delay.count() > 0) {
       unstored_ = Unstored{std::move(delivery), std::string(message)};
       delay_until_ = std::chrono::steady_clock::now() + delay;
@@ -477,11 +478,17 @@ class Connection : public std::enable_shared_from_this<Connection>,
     Pump();
   }
 
-  // The final reply for a storage result.
+  // The final reply for a storage result: the behaviour's accepting
+  // verdict (a scenario's own 250 text, lines or raw bytes), with the
+  // Maildir name as its text only when it has no words of its own.
   smtp::Decision Stored(absl::StatusOr<std::string> result) {
+    smtp::Decision accept = std::exchange(accepted_verdict_, smtp::Decision::Accept());
     if (result.ok()) {
       stored_name_ = *result;
-      return smtp::Decision::Accept("Ok: queued as " + *result);
+      if (accept.text.empty() && accept.lines.empty() && accept.raw.empty()) {
+        accept.text = "Ok: queued as " + *result;
+      }
+      return accept;
     }
     ++server_->stats.storage_failures;
     std::fprintf(stderr, "fakemx: storing a message from %s failed: %s\n",
@@ -1305,6 +1312,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::optional<smtp::HelloRequest> hello_;
   std::optional<Delivery> pending_delivery_;  // the message being answered
   std::string stored_name_;                   // its name in new/, once stored
+  // The behaviour's accepting verdict on the message being stored, for
+  // its final reply (Stored).
+  smtp::Decision accepted_verdict_ = smtp::Decision::Accept();
   // A message whose tarpit delay runs before it is stored (OnMessage).
   struct Unstored {
     Delivery delivery;

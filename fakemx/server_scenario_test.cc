@@ -931,5 +931,39 @@ TEST(ServerScenario, ATarpittedMessageIsStoredOnlyOnceItsDelayIsOver) {
   EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
 }
 
+// With a Maildir the behaviour's accepting reply is kept (a scenario's own
+// 250 text or raw bytes); the Maildir name fills in only a reply without
+// words of its own.
+TEST(ServerScenario, AStoredMessageKeepsTheBehavioursOwnReply) {
+  struct Row {
+    const char* name;
+    smtp::Decision verdict;
+    std::string want;  // a part of the reply
+  };
+  smtp::Decision raw = smtp::Decision::Accept();
+  raw.raw = "250 raw words\r\n";
+  const Row rows[] = {
+      {"text", smtp::Decision::Accept("custom words"), "250 2.0.0 custom words\r\n"},
+      {"raw", raw, "250 raw words\r\n"},
+      {"none", smtp::Decision::Accept(), "Ok: queued as "},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Script script;
+    script.on_message = [verdict = row.verdict](std::string_view) { return verdict; };
+    RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                          .maildir = true});
+    Client c(server.endpoint(0));
+    Greet(c);
+    SendEnvelopeAndContent(c);
+    const std::string reply = c.ReadReply();
+    EXPECT_NE(reply.find(row.want), std::string::npos) << reply;
+    EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+    server.Stop();
+    EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+    EXPECT_EQ(server.stats().messages_stored, 1u);
+  }
+}
+
 }  // namespace
 }  // namespace mxkit::fakemx
