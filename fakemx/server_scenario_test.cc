@@ -965,5 +965,62 @@ TEST(ServerScenario, AStoredMessageKeepsTheBehavioursOwnReply) {
   }
 }
 
+// Shutdown alone, with a long grace: a connection between transactions gets
+// 421 at once; one inside a transaction finishes it (its 250 included) and
+// then gets 421; the server is drained long before the grace is over.
+TEST(ServerScenario, ShutdownEndsAnIdleConnectionAtOnceAndLetsATransactionFinish) {
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")},
+                        .maildir = true,
+                        .storage_threads = 2,
+                        .shutdown_grace = std::chrono::seconds(60)});
+  Client idle(server.endpoint(0));
+  Greet(idle);
+  Client busy(server.endpoint(0));
+  Greet(busy);
+  EXPECT_EQ(Code(busy.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(busy.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  const auto start = Clock::now();
+  server.BeginShutdown();
+  EXPECT_EQ(idle.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_LT(Clock::now() - start, milliseconds(3000));
+  EXPECT_EQ(idle.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(idle.eof());
+  // The transaction goes on as if nothing happened.
+  EXPECT_EQ(busy.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(Code(busy.Command("DATA\r\n")), "354 ");
+  EXPECT_EQ(Code(busy.Command("Subject: t\r\n\r\nhello\r\n.\r\n")), "250 ");
+  EXPECT_EQ(busy.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_EQ(busy.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(busy.eof());
+  EXPECT_TRUE(server.Drained(milliseconds(5000))) << "still running after the last connection";
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(server.stats().messages_stored, 1u);
+}
+
+// A delayed (tarpitted) message reply inside the grace period is waited
+// for: the client gets its 250, the message is in new/, then the 421.
+TEST(ServerScenario, ShutdownLetsADelayedMessageReplyFinishWithinTheGrace) {
+  Script script;
+  script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(1000)); };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .maildir = true,
+                        .storage_threads = 2,
+                        .shutdown_grace = std::chrono::seconds(60)});
+  Client c(server.endpoint(0));
+  Greet(c);
+  const auto start = Clock::now();
+  SendEnvelopeAndContent(c);
+  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  server.BeginShutdown();
+  EXPECT_EQ(Code(c.ReadReply()), "250 ");
+  EXPECT_GE(Clock::now() - start, milliseconds(1000));
+  EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(c.eof());
+  EXPECT_TRUE(server.Drained(milliseconds(5000)));
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(server.stats().messages_stored, 1u);
+}
+
 }  // namespace
 }  // namespace mxkit::fakemx
