@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -194,6 +195,11 @@ struct Server::Impl {
   bool shutting_down = false;
   bool grace_over = false;
   std::function<void()> on_drained;
+  // Expires with the server: a handler of the server's own (accept, its
+  // retry, the grace timer) that runs after ~Server finds it expired and
+  // touches nothing. (Connections reach the server through a plain
+  // pointer: a server is destroyed only once Shutdown drained them.)
+  std::shared_ptr<const bool> alive = std::make_shared<const bool>(true);
 };
 
 namespace {
@@ -1355,14 +1361,20 @@ class Connection : public std::enable_shared_from_this<Connection>,
 }  // namespace
 
 void Server::Impl::Accept(Listener& listener) {
-  listener.acceptor.async_accept([this, &listener](error_code ec, tcp::socket socket) {
+  listener.acceptor.async_accept([this, &listener, alive = std::weak_ptr<const bool>(alive)](
+                                     error_code ec, tcp::socket socket) {
+    // Closing the acceptor (Shutdown, ~Server) completes this handler with
+    // operation_aborted, perhaps after the server (this, the listener) is
+    // gone: neither is looked at before we know it is still there.
+    if (ec == asio::error::operation_aborted || alive.expired()) return;
     if (shutting_down || !listener.acceptor.is_open()) return;
     if (ec) {
       std::fprintf(stderr, "fakemx: accept on %s failed: %s\n",
                    FormatEndpoint(listener.options.endpoint).c_str(), ec.message().c_str());
       listener.retry.expires_after(kAcceptRetryDelay);
-      listener.retry.async_wait([this, &listener](error_code wait_ec) {
-        if (!wait_ec) Accept(listener);
+      listener.retry.async_wait([this, &listener, alive](error_code wait_ec) {
+        if (wait_ec || alive.expired()) return;
+        Accept(listener);
       });
       return;
     }
@@ -1488,8 +1500,9 @@ void Server::Shutdown(std::function<void()> done) {
   s.CloseAcceptors();
   for (const auto& connection : s.Snapshot()) connection->BeginDrain();
   s.grace_timer.expires_after(s.options.shutdown_grace);
-  s.grace_timer.async_wait([this](error_code ec) {
-    if (!ec) ForceClose();
+  s.grace_timer.async_wait([this, alive = std::weak_ptr<const bool>(s.alive)](error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled, or the server is gone
+    ForceClose();
   });
   s.MaybeDone();
 }

@@ -1022,5 +1022,21 @@ TEST(ServerScenario, ShutdownLetsADelayedMessageReplyFinishWithinTheGrace) {
   EXPECT_EQ(server.stats().messages_stored, 1u);
 }
 
+// Destroying the server closes its acceptors; their handlers run later,
+// when the io_context does, and must not touch the server that is gone
+// (ASan reports a heap-use-after-free here if they do).
+TEST(ServerScenario, AcceptHandlersRunningAfterTheServerIsGoneTouchNothing) {
+  asio::io_context io{1};
+  {
+    ServerOptions options;
+    options.receivers = {Receiver("mx.test", "127.0.0.1"), Receiver("mx2.test", "127.0.0.2")};
+    Server server(io, std::move(options), nullptr);
+    ASSERT_TRUE(server.Listen().ok());
+    server.Start();
+  }
+  io.run_for(milliseconds(200));
+  EXPECT_TRUE(io.stopped()) << "a handler of the destroyed server is still pending";
+}
+
 }  // namespace
 }  // namespace mxkit::fakemx
