@@ -60,8 +60,9 @@ class Behaviour : public smtp::ServerPolicy {
   // (zero: write them whole). Delays per reply ride on the decisions
   // (smtp::Decision::delay).
   virtual std::chrono::milliseconds per_byte_delay() const { return {}; }
-  // Drop the connection after this many octets of DATA content have been
-  // received (a receiver that dies mid-message); `reset` sends RST.
+  // Drop the connection after this many octets of a message's content have
+  // been received (a receiver that dies mid-message): DATA content as sent,
+  // or the bytes of its BDAT chunks together (RFC 3030); `reset` sends RST.
   virtual std::optional<uint64_t> drop_after_data_bytes() const { return std::nullopt; }
   // Whether a disconnect this behaviour asks for (drop_after_data_bytes)
   // resets the connection rather than closing it.

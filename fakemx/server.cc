@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@
 #include "fakemx/delivery.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
+#include "smtp/command.h"
+#include "smtp/limits.h"
 #include "smtp/reply.h"
 #include "tls/version.h"
 
@@ -51,6 +54,11 @@ constexpr int kMaxInlineReads = 4;
 // 2^14 octets; a longer length field is not a ClientHello worth waiting for.
 constexpr size_t kTlsRecordHeader = 5;
 constexpr size_t kMaxTlsPlaintextRecord = 1u << 14;
+
+// drop_after_data_bytes keeps the command line it feeds, to read a BDAT
+// chunk's size; a BDAT line is far shorter than RFC 5321 §4.5.3.1.4's 512
+// octets, and a longer line is no BDAT the session would accept.
+constexpr size_t kMaxTrackedCommandLine = smtp::kMaxCommandLine;
 
 std::string BodyName(smtp::BodyType body) {
   switch (body) {
@@ -810,12 +818,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // Hands client bytes to the session. With Behaviour::drop_after_data_bytes
-  // the DATA content of each message is counted and fed only up to that
-  // many octets; then the connection is dropped (or reset), mid-message, the
-  // message never complete. To count exactly, commands are then fed one
-  // line at a time (content pipelined behind "DATA" in the same read would
-  // otherwise be fed uncounted), and what the session cannot take yet (a
-  // decision is pending) waits in held_input_ instead of its own buffer.
+  // the content of each message (DATA content, or the bytes of its BDAT
+  // chunks together) is counted and fed only up to that many octets; then
+  // the connection is dropped (or reset), mid-message, the message never
+  // complete. To count exactly, commands are then fed one line at a time
+  // (content pipelined behind "DATA" or a BDAT line in the same read would
+  // otherwise be fed uncounted), a BDAT chunk's bytes are fed up to its
+  // size (what follows it is the next command, not content), and what the
+  // session cannot take yet (a decision is pending) waits in held_input_
+  // instead of its own buffer.
   void FeedInput(std::string_view bytes) {
     if (!drop_after_data_bytes_) {
       session_.Feed(bytes);
@@ -823,6 +834,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
       return;
     }
     const uint64_t limit = *drop_after_data_bytes_;
+    const auto in_content = [this] {
+      const smtp::ServerState state = session_.state();
+      return state == smtp::ServerState::kDataContent || state == smtp::ServerState::kBdatContent;
+    };
     while (!bytes.empty() && !close_requested_) {
       if (session_.state() == smtp::ServerState::kAwaitingDecision) {
         held_input_.append(bytes);
@@ -835,28 +850,59 @@ class Connection : public std::enable_shared_from_this<Connection>,
         AfterSessionStep();
         return;
       }
-      if (session_.state() != smtp::ServerState::kDataContent) {
-        data_bytes_ = 0;  // per message
+      if (!in_content()) {
+        if (!session_.in_transaction()) data_bytes_ = 0;  // per message
         const size_t eol = bytes.find('\n');
         const size_t n = eol == std::string_view::npos ? bytes.size() : eol + 1;
-        session_.Feed(bytes.substr(0, n));
+        const std::string_view piece = bytes.substr(0, n);
+        if (command_line_.size() + piece.size() <= kMaxTrackedCommandLine) {
+          command_line_.append(piece);
+        }
+        session_.Feed(piece);
         AfterSessionStep();
         bytes.remove_prefix(n);
+        if (eol != std::string_view::npos) {
+          if (session_.state() == smtp::ServerState::kBdatContent) {
+            bdat_remaining_ = BdatChunkSize(command_line_);
+          }
+          command_line_.clear();
+        }
         continue;
       }
-      const size_t n = static_cast<size_t>(
-          std::min<uint64_t>(limit - std::min(limit, data_bytes_), bytes.size()));
+      uint64_t n = std::min<uint64_t>(limit - std::min(limit, data_bytes_), bytes.size());
+      if (session_.state() == smtp::ServerState::kBdatContent) n = std::min(n, bdat_remaining_);
       if (n > 0) {
         session_.Feed(bytes.substr(0, n));
         AfterSessionStep();
         data_bytes_ += n;
+        bdat_remaining_ -= std::min(n, bdat_remaining_);
         bytes.remove_prefix(n);
       }
-      if (data_bytes_ >= limit && session_.state() == smtp::ServerState::kDataContent) {
+      if (data_bytes_ >= limit && in_content()) {
         DropMidData(limit);
         return;
       }
+      if (n == 0) {
+        // Not reachable while the chunk size is tracked right; rather than
+        // spin, the rest goes to the session uncounted.
+        session_.Feed(bytes);
+        AfterSessionStep();
+        return;
+      }
     }
+  }
+
+  // The size of the BDAT chunk the session has just started on `line`
+  // (RFC 3030 §2); the session accepted the line, so it parses. Should it
+  // not, every byte fed until the chunk ends counts.
+  uint64_t BdatChunkSize(std::string_view line) const {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    smtp::CommandParseOptions options;
+    static_cast<smtp::CommandLeniencies&>(options) = receiver_->options.session.command_leniencies;
+    options.extensions.chunking = true;
+    const smtp::CommandResult parsed = smtp::ParseCommand(line, options);
+    const smtp::BdatCommand* bdat = parsed.ok() ? parsed.command.get_if<smtp::BdatCommand>() : nullptr;
+    return bdat != nullptr ? bdat->chunk_size : std::numeric_limits<uint64_t>::max();
   }
 
   // Replies already due (the 354 of a DATA the content was pipelined
@@ -1314,7 +1360,11 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::string write_buffer_;
   size_t trickle_at_ = 0;    // bytes of write_buffer_ written, per-byte mode
   std::string held_input_;   // drop_after_data_bytes: fed once the session wants it
-  uint64_t data_bytes_ = 0;  // DATA content octets of this message fed so far
+  uint64_t data_bytes_ = 0;  // content octets of this message fed so far
+  // drop_after_data_bytes: the command line being fed, and what is left of
+  // the BDAT chunk being fed.
+  std::string command_line_;
+  uint64_t bdat_remaining_ = 0;
   std::optional<smtp::HelloRequest> hello_;
   std::optional<Delivery> pending_delivery_;  // the message being answered
   std::string stored_name_;                   // its name in new/, once stored

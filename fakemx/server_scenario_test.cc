@@ -698,6 +698,63 @@ TEST(ServerScenario, DropAfterDataBytesLetsAShorterMessageThrough) {
   EXPECT_EQ(server.stats().messages_stored, 2u);
 }
 
+// BDAT content counts like DATA content, over all the chunks of a message,
+// and only the chunks' bytes count: the BDAT line pipelined behind a chunk
+// is the next command, not content.
+TEST(ServerScenario, DropAfterDataBytesCountsTheBdatChunksOfAMessage) {
+  struct Row {
+    const char* name;
+    std::vector<std::string> writes;  // each answered by one reply, but the last
+    int chunk_replies;                // to the last write, before the end
+    bool dropped;
+  };
+  const Row rows[] = {
+      {"one chunk over the limit", {"BDAT 100 LAST\r\n" + std::string(100, 'x')}, 0, true},
+      {"two chunks together over it", {"BDAT 6\r\nabcdef", "BDAT 6 LAST\r\nghijkl"}, 0, true},
+      {"two chunks pipelined, together over it",
+       {"BDAT 6\r\nabcdefBDAT 6 LAST\r\nghijkl"}, 1, true},
+      {"two chunks pipelined, together under it",
+       {"BDAT 6\r\nabcdefBDAT 3 LAST\r\nghi"}, 1, false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Script script;
+    script.drop_after_data_bytes = 10;
+    ReceiverOptions receiver = Receiver("mx.test", "127.0.0.1", script);
+    receiver.session.extensions.chunking = true;
+    RunningServer server({.receivers = {receiver}});
+    Client c(server.endpoint(0));
+    Greet(c);
+    EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+    EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+    for (size_t i = 0; i + 1 < row.writes.size(); ++i) {
+      EXPECT_EQ(Code(c.Command(row.writes[i])), "250 ");
+    }
+    c.Send(row.writes.back());
+    for (int i = 0; i < row.chunk_replies; ++i) {
+      EXPECT_EQ(c.ReadReply(), "250 2.0.0 Chunk received, 6 octets so far\r\n");
+    }
+    if (row.dropped) {
+      EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+      EXPECT_TRUE(c.eof());
+    } else {
+      EXPECT_EQ(Code(c.ReadReply()), "250 ");  // the message
+      // The count starts again with the next message.
+      EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+      EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+      EXPECT_EQ(Code(c.Command("BDAT 9 LAST\r\n123456789")), "250 ");
+      EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+    }
+    server.Stop();
+    EXPECT_EQ(server.stats().messages_stored, row.dropped ? 0u : 2u);
+    const auto sessions = server.capture().Sessions();
+    ASSERT_EQ(sessions.size(), 1u);
+    if (row.dropped) {
+      EXPECT_EQ(sessions[0]->end_reason, "rule drop after 10 DATA bytes");
+    }
+  }
+}
+
 TEST(ServerScenario, BehaviourIdleTimeoutOverridesTheServers) {
   Script script;
   script.idle_timeout = std::chrono::seconds(1);
