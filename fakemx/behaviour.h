@@ -35,8 +35,12 @@ struct ConnectionInfo {
   bool implicit_tls = false;   // accepted on the --smtps listener
   std::string local_address;   // the listener's address, "127.0.0.2"
   uint16_t local_port = 0;
-  // Connections accepted by this receiver before this one (0 for the
-  // first): seeds per-connection randomness (chaos) reproducibly.
+  // Connections of this receiver before this one (0 for the first): seeds
+  // per-connection randomness (chaos) reproducibly. The driver leaves it 0;
+  // the factory that needs it numbers the connections, and its count is the
+  // only one: ScenarioBehaviourFactory takes it from the receiver's
+  // ReceiverState::NextOrdinal() (fakemx/scenario_behaviour.h), called once
+  // per connection as the driver makes each connection's behaviour.
   uint64_t ordinal = 0;
 };
 

@@ -32,6 +32,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().is_v6()
+                                  ? "[" + endpoint.address().to_string() + "]"
+                                  : endpoint.address().to_string();
+  return address + ":" + std::to_string(endpoint.port());
+}
+
 namespace {
 
 // After a failed accept (EMFILE, ENFILE, ENOBUFS) retrying at once would
@@ -75,17 +82,9 @@ int64_t NowMicros() {
       .count();
 }
 
-std::string FormatEndpoint(const tcp::endpoint& endpoint) {
-  const std::string address = endpoint.address().is_v6()
-                                  ? "[" + endpoint.address().to_string() + "]"
-                                  : endpoint.address().to_string();
-  return address + ":" + std::to_string(endpoint.port());
-}
-
-ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls, uint64_t ordinal) {
+ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls) {
   ConnectionInfo info;
   info.implicit_tls = implicit_tls;
-  info.ordinal = ordinal;
   error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   if (!ec) {
@@ -109,7 +108,6 @@ struct Server::Impl {
   struct Receiver {
     ReceiverOptions options;
     std::chrono::seconds idle_timeout;
-    uint64_t accepted = 0;  // connections so far, for ConnectionInfo::ordinal
   };
   // One listening socket of a receiver.
   struct Listener {
@@ -240,7 +238,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
              bool implicit_tls)
       : server_(server),
         receiver_(receiver),
-        info_(DescribeConnection(socket, implicit_tls, receiver->accepted++)),
+        info_(DescribeConnection(socket, implicit_tls)),
         accepted_at_(std::chrono::steady_clock::now()),
         transport_(std::move(socket)),
         deadline_timer_(transport_.socket().get_executor()),
