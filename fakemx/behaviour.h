@@ -35,8 +35,12 @@ struct ConnectionInfo {
   bool implicit_tls = false;   // accepted on the --smtps listener
   std::string local_address;   // the listener's address, "127.0.0.2"
   uint16_t local_port = 0;
-  // Connections accepted by this receiver before this one (0 for the
-  // first): seeds per-connection randomness (chaos) reproducibly.
+  // Connections of this receiver before this one (0 for the first): seeds
+  // per-connection randomness (chaos) reproducibly. The driver leaves it 0;
+  // the factory that needs it numbers the connections, and its count is the
+  // only one: ScenarioBehaviourFactory takes it from the receiver's
+  // ReceiverState::NextOrdinal() (fakemx/scenario_behaviour.h), called once
+  // per connection as the driver makes each connection's behaviour.
   uint64_t ordinal = 0;
 };
 
@@ -60,8 +64,9 @@ class Behaviour : public smtp::ServerPolicy {
   // (zero: write them whole). Delays per reply ride on the decisions
   // (smtp::Decision::delay).
   virtual std::chrono::milliseconds per_byte_delay() const { return {}; }
-  // Drop the connection after this many octets of DATA content have been
-  // received (a receiver that dies mid-message); `reset` sends RST.
+  // Drop the connection after this many octets of a message's content have
+  // been received (a receiver that dies mid-message): DATA content as sent,
+  // or the bytes of its BDAT chunks together (RFC 3030); `reset` sends RST.
   virtual std::optional<uint64_t> drop_after_data_bytes() const { return std::nullopt; }
   // Whether a disconnect this behaviour asks for (drop_after_data_bytes)
   // resets the connection rather than closing it.

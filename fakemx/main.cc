@@ -77,13 +77,6 @@ std::string MakeTemporaryDirectory(std::string_view prefix) {
   return path;
 }
 
-std::string Format(const asio::ip::tcp::endpoint& endpoint) {
-  const std::string address = endpoint.address().is_v6()
-                                  ? "[" + endpoint.address().to_string() + "]"
-                                  : endpoint.address().to_string();
-  return address + ":" + std::to_string(endpoint.port());
-}
-
 int ListScenarios() {
   size_t width = 0;
   for (const fakemx::CatalogueEntry& e : fakemx::ScenarioCatalogue()) {
@@ -232,7 +225,7 @@ int Run(const FakemxFlags& flags) {
   const std::vector<fakemx::BoundListener> bound = server.listeners();
   for (const fakemx::BoundListener& l : bound) {
     std::printf("fakemx: receiver %s %s %s\n", l.receiver.c_str(),
-                l.implicit_tls ? "smtps" : "smtp", Format(l.endpoint).c_str());
+                l.implicit_tls ? "smtps" : "smtp", fakemx::FormatEndpoint(l.endpoint).c_str());
   }
   for (const std::string& warning : fakemx::ScenarioWarnings(flags, *scenario)) {
     std::fprintf(stderr, "fakemx: warning: %s\n", warning.c_str());
@@ -259,8 +252,8 @@ int Run(const FakemxFlags& flags) {
     std::optional<asio::ip::tcp::endpoint>& slot = l.implicit_tls ? smtps : smtp;
     if (!slot) slot = l.endpoint;
   }
-  if (smtps) std::printf("fakemx: listening on smtps %s\n", Format(*smtps).c_str());
-  if (smtp) std::printf("fakemx: listening on smtp %s\n", Format(*smtp).c_str());
+  if (smtps) std::printf("fakemx: listening on smtps %s\n", fakemx::FormatEndpoint(*smtps).c_str());
+  if (smtp) std::printf("fakemx: listening on smtp %s\n", fakemx::FormatEndpoint(*smtp).c_str());
   std::fflush(stdout);
   std::fflush(stderr);
 

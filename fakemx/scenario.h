@@ -204,7 +204,7 @@ struct TarpitSpec {
 //   disconnect: {mid_data_after_bytes: 512, reset: true}
 struct DisconnectSpec {
   bool after_data = false;                  // after the end of data, before the reply
-  std::optional<uint64_t> mid_data_after_bytes;  // after this many DATA content octets
+  std::optional<uint64_t> mid_data_after_bytes;  // after this many DATA or BDAT content octets
   bool reset = false;                       // these disconnects send RST instead of FIN
 };
 

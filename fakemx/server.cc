@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +21,8 @@
 #include "fakemx/delivery.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
+#include "smtp/command.h"
+#include "smtp/limits.h"
 #include "smtp/reply.h"
 #include "tls/version.h"
 
@@ -27,6 +31,13 @@ namespace mxkit::fakemx {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().is_v6()
+                                  ? "[" + endpoint.address().to_string() + "]"
+                                  : endpoint.address().to_string();
+  return address + ":" + std::to_string(endpoint.port());
+}
 
 namespace {
 
@@ -51,6 +62,11 @@ constexpr int kMaxInlineReads = 4;
 constexpr size_t kTlsRecordHeader = 5;
 constexpr size_t kMaxTlsPlaintextRecord = 1u << 14;
 
+// drop_after_data_bytes keeps the command line it feeds, to read a BDAT
+// chunk's size; a BDAT line is far shorter than RFC 5321 §4.5.3.1.4's 512
+// octets, and a longer line is no BDAT the session would accept.
+constexpr size_t kMaxTrackedCommandLine = smtp::kMaxCommandLine;
+
 std::string BodyName(smtp::BodyType body) {
   switch (body) {
     case smtp::BodyType::k7Bit: return "7BIT";
@@ -66,17 +82,9 @@ int64_t NowMicros() {
       .count();
 }
 
-std::string FormatEndpoint(const tcp::endpoint& endpoint) {
-  const std::string address = endpoint.address().is_v6()
-                                  ? "[" + endpoint.address().to_string() + "]"
-                                  : endpoint.address().to_string();
-  return address + ":" + std::to_string(endpoint.port());
-}
-
-ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls, uint64_t ordinal) {
+ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls) {
   ConnectionInfo info;
   info.implicit_tls = implicit_tls;
-  info.ordinal = ordinal;
   error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   if (!ec) {
@@ -100,7 +108,6 @@ struct Server::Impl {
   struct Receiver {
     ReceiverOptions options;
     std::chrono::seconds idle_timeout;
-    uint64_t accepted = 0;  // connections so far, for ConnectionInfo::ordinal
   };
   // One listening socket of a receiver.
   struct Listener {
@@ -194,6 +201,11 @@ struct Server::Impl {
   bool shutting_down = false;
   bool grace_over = false;
   std::function<void()> on_drained;
+  // Expires with the server: a handler of the server's own (accept, its
+  // retry, the grace timer) that runs after ~Server finds it expired and
+  // touches nothing. (Connections reach the server through a plain
+  // pointer: a server is destroyed only once Shutdown drained them.)
+  std::shared_ptr<const bool> alive = std::make_shared<const bool>(true);
 };
 
 namespace {
@@ -214,7 +226,9 @@ namespace {
 // it (the client is waiting for us) and starts again with the next read. The
 // session timeout, a shutdown (between transactions, or once its grace is
 // over) cut a delay short: the held decision is dropped and 421 is sent
-// instead. A stall has a fixed deadline, the idle timeout from when it began
+// instead. With a Maildir, the delay of a message's accepting reply runs
+// before the message is stored, so what a cut delay drops is never a 250
+// for a message already in new/. A stall has a fixed deadline, the idle timeout from when it began
 // (a hung server does not notice client traffic); it then closes without any
 // reply, as do a shutdown and the session timeout.
 class Connection : public std::enable_shared_from_this<Connection>,
@@ -224,7 +238,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
              bool implicit_tls)
       : server_(server),
         receiver_(receiver),
-        info_(DescribeConnection(socket, implicit_tls, receiver->accepted++)),
+        info_(DescribeConnection(socket, implicit_tls)),
         accepted_at_(std::chrono::steady_clock::now()),
         transport_(std::move(socket)),
         deadline_timer_(transport_.socket().get_executor()),
@@ -389,9 +403,16 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // Without one the message is only captured, when the session's
   // MessageCompleteEvent says it was answered 2xx. A message the behaviour
   // refuses is neither stored nor captured as a message.
+  //
+  // A behaviour's delay on the accepting reply (a tarpit) runs before the
+  // message is stored, not after: a timeout or a shutdown that cuts the
+  // delay short answers 421 for a message that is not in new/, so the
+  // client's retry cannot make a duplicate, and every 250 stays a message
+  // on disk (the stop line's count equals new/).
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
     smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
     pending_delivery_.reset();
+    unstored_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
     if (server_->maildir == nullptr && capture_ == nullptr) return verdict;
     Delivery delivery = MakeDelivery(envelope);
@@ -399,9 +420,20 @@ class Connection : public std::enable_shared_from_this<Connection>,
       pending_delivery_ = std::move(delivery);
       return verdict;
     }
-    // The behaviour's delay (a tarpit) still applies, after storing.
-    stored_reply_delay_ = verdict.delay;
     if (capture_ != nullptr) pending_delivery_ = delivery;
+    const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
+    accepted_verdict_ = std::move(verdict);
+    if (delay.count() > 0) {
+      unstored_ = Unstored{std::move(delivery), std::string(message)};
+      delay_until_ = std::chrono::steady_clock::now() + delay;
+      return smtp::Decision::Defer();  // Pump starts the delay; OnDelayOver stores
+    }
+    return Store(std::move(delivery), message);
+  }
+
+  // Writes the message into the Maildir: on this thread (the final reply
+  // at once) or on a storage thread (Defer; OnStored answers).
+  smtp::Decision Store(Delivery delivery, std::string_view message) {
     if (server_->storage->inline_storage()) {
       return Stored(server_->maildir->Deliver(delivery, message));
     }
@@ -458,12 +490,16 @@ class Connection : public std::enable_shared_from_this<Connection>,
     Pump();
   }
 
-  // The final reply for a storage result.
+  // The final reply for a storage result: the behaviour's accepting
+  // verdict (a scenario's own 250 text, lines or raw bytes), with the
+  // Maildir name as its text only when it has no words of its own.
   smtp::Decision Stored(absl::StatusOr<std::string> result) {
+    smtp::Decision accept = std::exchange(accepted_verdict_, smtp::Decision::Accept());
     if (result.ok()) {
       stored_name_ = *result;
-      smtp::Decision accept = smtp::Decision::Accept("Ok: queued as " + *result);
-      accept.delay = stored_reply_delay_;
+      if (accept.text.empty() && accept.lines.empty() && accept.raw.empty()) {
+        accept.text = "Ok: queued as " + *result;
+      }
       return accept;
     }
     ++server_->stats.storage_failures;
@@ -500,7 +536,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // one: it is cut short.
   bool InTransaction() const {
     return session_.in_transaction() ||
-           (session_.state() == smtp::ServerState::kAwaitingDecision && !delayed_);
+           (session_.state() == smtp::ServerState::kAwaitingDecision && !delayed_ && !unstored_);
   }
 
   void DrainEvents() {
@@ -564,7 +600,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // idle timeout) goes first, and the 421 then goes out under TLS. A
     // stalled session sends nothing, not even a 421.
     const smtp::ServerState state = session_.state();
-    const bool storing = state == smtp::ServerState::kAwaitingDecision && !delayed_;
+    const bool storing = state == smtp::ServerState::kAwaitingDecision && !delayed_ && !unstored_;
     if (state == smtp::ServerState::kStalled) {
       if (session_expired_ || (draining_ && !session_.has_output())) {
         Close();
@@ -607,7 +643,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
         StartStallRead();
         return;
       case smtp::ServerState::kAwaitingDecision:
-        if (delayed_) StartDelay();
+        if (delayed_ || unstored_) StartDelay();
         return;  // else storing: OnStored resumes
       default:
         break;
@@ -625,12 +661,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // Ends the session from our side with a 421 (no-op once it is closed);
   // Pump writes it, within kFinalReplyTimeout, and then closes. A held
-  // (delayed) decision is dropped.
+  // (delayed) decision is dropped, as is a message still in its tarpit
+  // delay: it was never stored, so the 421 loses nothing the client was
+  // told we have.
   void End(std::string_view reason, std::string_view enhanced, std::string_view text) {
     if (session_.state() == smtp::ServerState::kClosed) return;
     SetEndReason(reason);
     ending_ = true;
     delayed_ = false;
+    unstored_.reset();
     session_.Abort(421, enhanced, text);
   }
 
@@ -777,12 +816,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // Hands client bytes to the session. With Behaviour::drop_after_data_bytes
-  // the DATA content of each message is counted and fed only up to that
-  // many octets; then the connection is dropped (or reset), mid-message, the
-  // message never complete. To count exactly, commands are then fed one
-  // line at a time (content pipelined behind "DATA" in the same read would
-  // otherwise be fed uncounted), and what the session cannot take yet (a
-  // decision is pending) waits in held_input_ instead of its own buffer.
+  // the content of each message (DATA content, or the bytes of its BDAT
+  // chunks together) is counted and fed only up to that many octets; then
+  // the connection is dropped (or reset), mid-message, the message never
+  // complete. To count exactly, commands are then fed one line at a time
+  // (content pipelined behind "DATA" or a BDAT line in the same read would
+  // otherwise be fed uncounted), a BDAT chunk's bytes are fed up to its
+  // size (what follows it is the next command, not content), and what the
+  // session cannot take yet (a decision is pending) waits in held_input_
+  // instead of its own buffer.
   void FeedInput(std::string_view bytes) {
     if (!drop_after_data_bytes_) {
       session_.Feed(bytes);
@@ -790,6 +832,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
       return;
     }
     const uint64_t limit = *drop_after_data_bytes_;
+    const auto in_content = [this] {
+      const smtp::ServerState state = session_.state();
+      return state == smtp::ServerState::kDataContent || state == smtp::ServerState::kBdatContent;
+    };
     while (!bytes.empty() && !close_requested_) {
       if (session_.state() == smtp::ServerState::kAwaitingDecision) {
         held_input_.append(bytes);
@@ -802,28 +848,59 @@ class Connection : public std::enable_shared_from_this<Connection>,
         AfterSessionStep();
         return;
       }
-      if (session_.state() != smtp::ServerState::kDataContent) {
-        data_bytes_ = 0;  // per message
+      if (!in_content()) {
+        if (!session_.in_transaction()) data_bytes_ = 0;  // per message
         const size_t eol = bytes.find('\n');
         const size_t n = eol == std::string_view::npos ? bytes.size() : eol + 1;
-        session_.Feed(bytes.substr(0, n));
+        const std::string_view piece = bytes.substr(0, n);
+        if (command_line_.size() + piece.size() <= kMaxTrackedCommandLine) {
+          command_line_.append(piece);
+        }
+        session_.Feed(piece);
         AfterSessionStep();
         bytes.remove_prefix(n);
+        if (eol != std::string_view::npos) {
+          if (session_.state() == smtp::ServerState::kBdatContent) {
+            bdat_remaining_ = BdatChunkSize(command_line_);
+          }
+          command_line_.clear();
+        }
         continue;
       }
-      const size_t n = static_cast<size_t>(
-          std::min<uint64_t>(limit - std::min(limit, data_bytes_), bytes.size()));
+      uint64_t n = std::min<uint64_t>(limit - std::min(limit, data_bytes_), bytes.size());
+      if (session_.state() == smtp::ServerState::kBdatContent) n = std::min(n, bdat_remaining_);
       if (n > 0) {
         session_.Feed(bytes.substr(0, n));
         AfterSessionStep();
         data_bytes_ += n;
+        bdat_remaining_ -= std::min(n, bdat_remaining_);
         bytes.remove_prefix(n);
       }
-      if (data_bytes_ >= limit && session_.state() == smtp::ServerState::kDataContent) {
+      if (data_bytes_ >= limit && in_content()) {
         DropMidData(limit);
         return;
       }
+      if (n == 0) {
+        // Not reachable while the chunk size is tracked right; rather than
+        // spin, the rest goes to the session uncounted.
+        session_.Feed(bytes);
+        AfterSessionStep();
+        return;
+      }
     }
+  }
+
+  // The size of the BDAT chunk the session has just started on `line`
+  // (RFC 3030 §2); the session accepted the line, so it parses. Should it
+  // not, every byte fed until the chunk ends counts.
+  uint64_t BdatChunkSize(std::string_view line) const {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    smtp::CommandParseOptions options;
+    static_cast<smtp::CommandLeniencies&>(options) = receiver_->options.session.command_leniencies;
+    options.extensions.chunking = true;
+    const smtp::CommandResult parsed = smtp::ParseCommand(line, options);
+    const smtp::BdatCommand* bdat = parsed.ok() ? parsed.command.get_if<smtp::BdatCommand>() : nullptr;
+    return bdat != nullptr ? bdat->chunk_size : std::numeric_limits<uint64_t>::max();
   }
 
   // Replies already due (the 354 of a DATA the content was pipelined
@@ -920,6 +997,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void OnDelayOver() {
     op_ = Op::kNone;
+    if (unstored_) {
+      Unstored m = std::move(*unstored_);
+      unstored_.reset();
+      session_.Decide(Store(std::move(m.delivery), m.message));
+      AfterSessionStep();
+      Pump();
+      return;
+    }
     delayed_ = false;
     session_.ReleaseDelayedDecision();
     AfterSessionStep();
@@ -1273,11 +1358,23 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::string write_buffer_;
   size_t trickle_at_ = 0;    // bytes of write_buffer_ written, per-byte mode
   std::string held_input_;   // drop_after_data_bytes: fed once the session wants it
-  uint64_t data_bytes_ = 0;  // DATA content octets of this message fed so far
+  uint64_t data_bytes_ = 0;  // content octets of this message fed so far
+  // drop_after_data_bytes: the command line being fed, and what is left of
+  // the BDAT chunk being fed.
+  std::string command_line_;
+  uint64_t bdat_remaining_ = 0;
   std::optional<smtp::HelloRequest> hello_;
   std::optional<Delivery> pending_delivery_;  // the message being answered
   std::string stored_name_;                   // its name in new/, once stored
-  std::chrono::milliseconds stored_reply_delay_{0};
+  // The behaviour's accepting verdict on the message being stored, for
+  // its final reply (Stored).
+  smtp::Decision accepted_verdict_ = smtp::Decision::Accept();
+  // A message whose tarpit delay runs before it is stored (OnMessage).
+  struct Unstored {
+    Delivery delivery;
+    std::string message;
+  };
+  std::optional<Unstored> unstored_;
   std::string end_reason_;
   std::string last_note_;
   Op op_ = Op::kNone;
@@ -1312,14 +1409,20 @@ class Connection : public std::enable_shared_from_this<Connection>,
 }  // namespace
 
 void Server::Impl::Accept(Listener& listener) {
-  listener.acceptor.async_accept([this, &listener](error_code ec, tcp::socket socket) {
+  listener.acceptor.async_accept([this, &listener, alive = std::weak_ptr<const bool>(alive)](
+                                     error_code ec, tcp::socket socket) {
+    // Closing the acceptor (Shutdown, ~Server) completes this handler with
+    // operation_aborted, perhaps after the server (this, the listener) is
+    // gone: neither is looked at before we know it is still there.
+    if (ec == asio::error::operation_aborted || alive.expired()) return;
     if (shutting_down || !listener.acceptor.is_open()) return;
     if (ec) {
       std::fprintf(stderr, "fakemx: accept on %s failed: %s\n",
                    FormatEndpoint(listener.options.endpoint).c_str(), ec.message().c_str());
       listener.retry.expires_after(kAcceptRetryDelay);
-      listener.retry.async_wait([this, &listener](error_code wait_ec) {
-        if (!wait_ec) Accept(listener);
+      listener.retry.async_wait([this, &listener, alive](error_code wait_ec) {
+        if (wait_ec || alive.expired()) return;
+        Accept(listener);
       });
       return;
     }
@@ -1445,8 +1548,9 @@ void Server::Shutdown(std::function<void()> done) {
   s.CloseAcceptors();
   for (const auto& connection : s.Snapshot()) connection->BeginDrain();
   s.grace_timer.expires_after(s.options.shutdown_grace);
-  s.grace_timer.async_wait([this](error_code ec) {
-    if (!ec) ForceClose();
+  s.grace_timer.async_wait([this, alive = std::weak_ptr<const bool>(s.alive)](error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled, or the server is gone
+    ForceClose();
   });
   s.MaybeDone();
 }

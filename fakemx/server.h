@@ -51,6 +51,10 @@ inline constexpr size_t kReadBufferSize = 64 * 1024;
 // How long a 421 sent while closing (timeout, shutdown) may take to write.
 inline constexpr std::chrono::seconds kFinalReplyTimeout{5};
 
+// "address:port", an IPv6 address in brackets ("[::1]:25", RFC 3986
+// §3.2.2), as fakemx writes endpoints in its messages and errors.
+std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
+
 // One listening socket of a receiver.
 struct ListenerOptions {
   boost::asio::ip::tcp::endpoint endpoint;  // port 0 = ephemeral

@@ -75,6 +75,7 @@ struct Script {
   std::function<smtp::Decision(const smtp::CommandRequest&)> on_command;
   std::function<smtp::Decision(const smtp::HelloRequest&)> on_hello;
   std::function<smtp::Decision(const smtp::Recipient&)> on_rcpt;
+  std::function<smtp::Decision(std::string_view)> on_message;
   milliseconds per_byte_delay{0};
   std::optional<uint64_t> drop_after_data_bytes;
   bool disconnect_resets = false;
@@ -99,6 +100,9 @@ class ScriptedBehaviour : public Behaviour {
     smtp::Decision d = script_.on_rcpt(r);
     if (d.action != smtp::Decision::Action::kAccept) Note("script: rcpt " + r.forward_path);
     return d;
+  }
+  smtp::Decision OnMessage(const smtp::Envelope&, std::string_view message) override {
+    return script_.on_message ? script_.on_message(message) : smtp::Decision::Accept();
   }
   milliseconds per_byte_delay() const override { return script_.per_byte_delay; }
   std::optional<uint64_t> drop_after_data_bytes() const override {
@@ -150,6 +154,7 @@ struct Setup {
   size_t storage_threads = 0;
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds session_timeout{600};
+  std::chrono::seconds shutdown_grace{60};
 };
 
 class RunningServer {
@@ -165,6 +170,7 @@ class RunningServer {
     options.receivers = std::move(setup.receivers);
     options.idle_timeout = setup.idle_timeout;
     options.session_timeout = setup.session_timeout;
+    options.shutdown_grace = setup.shutdown_grace;
     options.storage_threads = setup.storage_threads;
     options.scenario = "test-scenario";
     options.capture = &capture_;
@@ -186,6 +192,22 @@ class RunningServer {
       server_->ForceClose();
     });
     thread_.join();
+  }
+
+  // A graceful shutdown only (no ForceClose): the grace period runs, and
+  // the server thread ends once the last connection is gone.
+  void BeginShutdown() {
+    asio::post(io_, [this] { server_->Shutdown([this] { io_.stop(); }); });
+  }
+  // Waits (up to `timeout`) for the server thread a shutdown ends.
+  bool Drained(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!io_.stopped()) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    thread_.join();
+    return true;
   }
 
   const asio::ip::tcp::endpoint& endpoint(size_t i) {
@@ -676,6 +698,63 @@ TEST(ServerScenario, DropAfterDataBytesLetsAShorterMessageThrough) {
   EXPECT_EQ(server.stats().messages_stored, 2u);
 }
 
+// BDAT content counts like DATA content, over all the chunks of a message,
+// and only the chunks' bytes count: the BDAT line pipelined behind a chunk
+// is the next command, not content.
+TEST(ServerScenario, DropAfterDataBytesCountsTheBdatChunksOfAMessage) {
+  struct Row {
+    const char* name;
+    std::vector<std::string> writes;  // each answered by one reply, but the last
+    int chunk_replies;                // to the last write, before the end
+    bool dropped;
+  };
+  const Row rows[] = {
+      {"one chunk over the limit", {"BDAT 100 LAST\r\n" + std::string(100, 'x')}, 0, true},
+      {"two chunks together over it", {"BDAT 6\r\nabcdef", "BDAT 6 LAST\r\nghijkl"}, 0, true},
+      {"two chunks pipelined, together over it",
+       {"BDAT 6\r\nabcdefBDAT 6 LAST\r\nghijkl"}, 1, true},
+      {"two chunks pipelined, together under it",
+       {"BDAT 6\r\nabcdefBDAT 3 LAST\r\nghi"}, 1, false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Script script;
+    script.drop_after_data_bytes = 10;
+    ReceiverOptions receiver = Receiver("mx.test", "127.0.0.1", script);
+    receiver.session.extensions.chunking = true;
+    RunningServer server({.receivers = {receiver}});
+    Client c(server.endpoint(0));
+    Greet(c);
+    EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+    EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+    for (size_t i = 0; i + 1 < row.writes.size(); ++i) {
+      EXPECT_EQ(Code(c.Command(row.writes[i])), "250 ");
+    }
+    c.Send(row.writes.back());
+    for (int i = 0; i < row.chunk_replies; ++i) {
+      EXPECT_EQ(c.ReadReply(), "250 2.0.0 Chunk received, 6 octets so far\r\n");
+    }
+    if (row.dropped) {
+      EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+      EXPECT_TRUE(c.eof());
+    } else {
+      EXPECT_EQ(Code(c.ReadReply()), "250 ");  // the message
+      // The count starts again with the next message.
+      EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+      EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+      EXPECT_EQ(Code(c.Command("BDAT 9 LAST\r\n123456789")), "250 ");
+      EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+    }
+    server.Stop();
+    EXPECT_EQ(server.stats().messages_stored, row.dropped ? 0u : 2u);
+    const auto sessions = server.capture().Sessions();
+    ASSERT_EQ(sessions.size(), 1u);
+    if (row.dropped) {
+      EXPECT_EQ(sessions[0]->end_reason, "rule drop after 10 DATA bytes");
+    }
+  }
+}
+
 TEST(ServerScenario, BehaviourIdleTimeoutOverridesTheServers) {
   Script script;
   script.idle_timeout = std::chrono::seconds(1);
@@ -847,6 +926,173 @@ TEST(ServerScenario, AMessageManyReadBuffersLongArrivesWhole) {
   ASSERT_EQ(sessions.size(), 1u);
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
   EXPECT_TRUE(sessions[0]->messages[0].raw == body) << sessions[0]->messages[0].raw.size();
+}
+
+// ---- A tarpit on the stored message, and shutdown's grace --------------------
+
+smtp::Decision AcceptAfter(milliseconds delay) {
+  smtp::Decision d = smtp::Decision::Accept();
+  d.delay = delay;
+  return d;
+}
+
+void SendEnvelopeAndContent(Client& c) {
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
+  c.Send("Subject: t\r\n\r\nhello\r\n.\r\n");
+}
+
+// The delay of a tarpitted message reply runs before the message is
+// stored: a ForceClose (or session timeout) that cuts it short answers 421
+// for a message that is not in new/, so the client's retry cannot make a
+// duplicate and every 250 is a message on disk.
+TEST(ServerScenario, ATarpittedMessageCutShortIsAnswered421AndNotStored) {
+  for (const size_t threads : {size_t{0}, size_t{2}}) {
+    SCOPED_TRACE("storage_threads=" + std::to_string(threads));
+    Script script;
+    script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(1000)); };
+    RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                          .maildir = true,
+                          .storage_threads = threads});
+    Client c(server.endpoint(0));
+    Greet(c);
+    SendEnvelopeAndContent(c);
+    EXPECT_EQ(c.ReadSome(milliseconds(300)), "") << "the reply came before its delay";
+    server.Stop();  // Shutdown + ForceClose: the grace is over at once
+    EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+    EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+    EXPECT_TRUE(c.eof());
+    EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u);
+    EXPECT_EQ(server.stats().messages_stored, 0u);
+  }
+}
+
+TEST(ServerScenario, ATarpittedMessageIsStoredOnlyOnceItsDelayIsOver) {
+  Script script;
+  script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(800)); };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .maildir = true,
+                        .storage_threads = 2});
+  Client c(server.endpoint(0));
+  Greet(c);
+  const auto start = Clock::now();
+  SendEnvelopeAndContent(c);
+  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u) << "stored before its delay was over";
+  const std::string reply = c.ReadReply();
+  EXPECT_EQ(Code(reply), "250 ");
+  EXPECT_NE(reply.find("queued as"), std::string::npos) << reply;
+  EXPECT_GE(Clock::now() - start, milliseconds(800));
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+}
+
+// With a Maildir the behaviour's accepting reply is kept (a scenario's own
+// 250 text or raw bytes); the Maildir name fills in only a reply without
+// words of its own.
+TEST(ServerScenario, AStoredMessageKeepsTheBehavioursOwnReply) {
+  struct Row {
+    const char* name;
+    smtp::Decision verdict;
+    std::string want;  // a part of the reply
+  };
+  smtp::Decision raw = smtp::Decision::Accept();
+  raw.raw = "250 raw words\r\n";
+  const Row rows[] = {
+      {"text", smtp::Decision::Accept("custom words"), "250 2.0.0 custom words\r\n"},
+      {"raw", raw, "250 raw words\r\n"},
+      {"none", smtp::Decision::Accept(), "Ok: queued as "},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    Script script;
+    script.on_message = [verdict = row.verdict](std::string_view) { return verdict; };
+    RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                          .maildir = true});
+    Client c(server.endpoint(0));
+    Greet(c);
+    SendEnvelopeAndContent(c);
+    const std::string reply = c.ReadReply();
+    EXPECT_NE(reply.find(row.want), std::string::npos) << reply;
+    EXPECT_EQ(Code(c.Command("QUIT\r\n")), "221 ");
+    server.Stop();
+    EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+    EXPECT_EQ(server.stats().messages_stored, 1u);
+  }
+}
+
+// Shutdown alone, with a long grace: a connection between transactions gets
+// 421 at once; one inside a transaction finishes it (its 250 included) and
+// then gets 421; the server is drained long before the grace is over.
+TEST(ServerScenario, ShutdownEndsAnIdleConnectionAtOnceAndLetsATransactionFinish) {
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")},
+                        .maildir = true,
+                        .storage_threads = 2,
+                        .shutdown_grace = std::chrono::seconds(60)});
+  Client idle(server.endpoint(0));
+  Greet(idle);
+  Client busy(server.endpoint(0));
+  Greet(busy);
+  EXPECT_EQ(Code(busy.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
+  EXPECT_EQ(Code(busy.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
+  const auto start = Clock::now();
+  server.BeginShutdown();
+  EXPECT_EQ(idle.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_LT(Clock::now() - start, milliseconds(3000));
+  EXPECT_EQ(idle.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(idle.eof());
+  // The transaction goes on as if nothing happened.
+  EXPECT_EQ(busy.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(Code(busy.Command("DATA\r\n")), "354 ");
+  EXPECT_EQ(Code(busy.Command("Subject: t\r\n\r\nhello\r\n.\r\n")), "250 ");
+  EXPECT_EQ(busy.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_EQ(busy.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(busy.eof());
+  EXPECT_TRUE(server.Drained(milliseconds(5000))) << "still running after the last connection";
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(server.stats().messages_stored, 1u);
+}
+
+// A delayed (tarpitted) message reply inside the grace period is waited
+// for: the client gets its 250, the message is in new/, then the 421.
+TEST(ServerScenario, ShutdownLetsADelayedMessageReplyFinishWithinTheGrace) {
+  Script script;
+  script.on_message = [](std::string_view) { return AcceptAfter(milliseconds(1000)); };
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1", script)},
+                        .maildir = true,
+                        .storage_threads = 2,
+                        .shutdown_grace = std::chrono::seconds(60)});
+  Client c(server.endpoint(0));
+  Greet(c);
+  const auto start = Clock::now();
+  SendEnvelopeAndContent(c);
+  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  server.BeginShutdown();
+  EXPECT_EQ(Code(c.ReadReply()), "250 ");
+  EXPECT_GE(Clock::now() - start, milliseconds(1000));
+  EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_TRUE(c.eof());
+  EXPECT_TRUE(server.Drained(milliseconds(5000)));
+  EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
+  EXPECT_EQ(server.stats().messages_stored, 1u);
+}
+
+// Destroying the server closes its acceptors; their handlers run later,
+// when the io_context does, and must not touch the server that is gone
+// (ASan reports a heap-use-after-free here if they do).
+TEST(ServerScenario, AcceptHandlersRunningAfterTheServerIsGoneTouchNothing) {
+  asio::io_context io{1};
+  {
+    ServerOptions options;
+    options.receivers = {Receiver("mx.test", "127.0.0.1"), Receiver("mx2.test", "127.0.0.2")};
+    Server server(io, std::move(options), nullptr);
+    ASSERT_TRUE(server.Listen().ok());
+    server.Start();
+  }
+  io.run_for(milliseconds(200));
+  EXPECT_TRUE(io.stopped()) << "a handler of the destroyed server is still pending";
 }
 
 }  // namespace

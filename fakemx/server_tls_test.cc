@@ -68,6 +68,7 @@ struct Setup {
   StartTlsBehaviour starttls = StartTlsBehaviour::kOffer;
   std::chrono::seconds idle_timeout{30};
   bool verbose = false;
+  std::chrono::seconds shutdown_grace{60};
 };
 
 // A Server on 127.0.0.1:0 (SMTP with STARTTLS) and 127.0.0.1:0 (implicit
@@ -85,6 +86,7 @@ class RunningServer {
     options.idle_timeout = setup.idle_timeout;
     options.storage_threads = 0;
     options.verbose = setup.verbose;
+    options.shutdown_grace = setup.shutdown_grace;
     auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
     EXPECT_TRUE(context.ok()) << context.status();
     options.tls_context = *context;
@@ -108,6 +110,12 @@ class RunningServer {
       server_->ForceClose();
     });
     thread_.join();
+  }
+
+  // A graceful shutdown only (no ForceClose): the grace period runs, and
+  // the server thread ends once the last connection is gone.
+  void BeginShutdown() {
+    asio::post(io_, [this] { server_->Shutdown([this] { io_.stop(); }); });
   }
 
   uint16_t port() const { return server_->local_endpoint().port(); }
@@ -540,15 +548,19 @@ TEST(ServerTls, SilentClientAfter220IsClosedAtTheIdleTimeout) {
   EXPECT_EQ(server.stats().tls_failed, 1u);
 }
 
+// A graceful shutdown alone (the grace period a minute long) ends a TLS
+// session between transactions at once, with its 421 under TLS.
 TEST(ServerTls, ShutdownEndsATlsSessionWith421UnderTls) {
-  RunningServer server({});
+  RunningServer server({.shutdown_grace = std::chrono::seconds(60)});
   Client c(server.port());
   Greet(c);
   EXPECT_EQ(c.Command(kStartTls), k220);
   ASSERT_FALSE(c.Handshake().has_value());
   EXPECT_EQ(c.Command(kEhlo).substr(0, 4), "250-");
-  server.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  server.BeginShutdown();
   EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
   c.ReadReply(milliseconds(1000));
   EXPECT_TRUE(c.eof());
   // close_notify came before the EOF.
