@@ -27,12 +27,22 @@
 //   - every byte the session writes parses as well-formed replies (strict
 //     ReplyParser), including policy texts with CR/LF/8-bit bytes in them,
 //     except a raw reply, which must appear byte for byte as the policy gave
-//     it (the policy frames raw bytes with \x02...\x03, which the session
-//     never writes otherwise, so they can be cut out before parsing);
+//     it (the policy frames raw bytes with \x02, a tag byte, and \x03, which
+//     the session never writes otherwise, so they can be cut out before
+//     parsing);
 //   - between StartTlsRequestedEvent and OnTlsEstablished() the session writes
 //     nothing and reports nothing but PlaintextInjectionEvent (CVE-2011-0411);
-//   - a DATA message completes only after a 354 was sent for it, a BDAT one
-//     only when CHUNKING is offered;
+//   - a DATA message completes only after a go-ahead was sent for it, a BDAT
+//     one only when CHUNKING is offered. A go-ahead is what the session
+//     sends when the kDataStart hook accepts DATA: its 354 (default text,
+//     the decision's text or lines) or the decision's raw bytes, which
+//     replace the 354 and still take the step (ServerSession test
+//     OnlyAnAcceptedDataStartStartsAMessageWhateverItsReplySays). Other
+//     354s are not go-aheads: a kReply 354 from OnCommand (for DATA too:
+//     the command has no other effect) or OnConnect, and the raw "354 go
+//     ahead" of any other decision. The count is exact (policy decisions
+//     carry a go-ahead mark, kGoAheadMark and kRawGoAhead), so a session
+//     that entered DATA after one of those fails the check;
 //   - accepted envelopes respect max_recipients, accepted messages
 //     max_message_size;
 //   - once closed, the session writes nothing more; once stalled, it writes
@@ -60,8 +70,20 @@ using std::chrono::milliseconds;
 
 // Raw replies are framed by these so the checker can find them; the session
 // writes neither byte itself (reply text is sanitized to printable ASCII).
+// The byte after kRawBegin says whether the raw reply is a DATA go-ahead
+// (kRawGoAhead) or anything else (kRawOther).
 constexpr char kRawBegin = '\x02';
 constexpr char kRawEnd = '\x03';
+constexpr char kRawGoAhead = 'G';
+constexpr char kRawOther = '-';
+
+// Appended to the text and the last line of every decision the kDataStart
+// hook gives, so a formatted 354 that is a go-ahead can be told from one a
+// policy sent as a kReply (which never carries it). Printable ASCII: the
+// session's sanitizing leaves it as it is.
+constexpr std::string_view kGoAheadMark = " [go-ahead]";
+// The session's own 354 text (smtp/server_session.cc ApplyDataStart).
+constexpr std::string_view kDefaultGoAheadText = "End data with <CR><LF>.<CR><LF>";
 
 // Garbage a misbehaving server sends (the catalogue's garbage-replies and
 // worse); none holds kRawBegin or kRawEnd.
@@ -91,20 +113,22 @@ class ScriptedPolicy : public ServerPolicy {
   // A coin the driver loop uses in hooks mode.
   bool Coin() { return Draw() & 1; }
 
-  Decision Next() {
+  // `data_start`: the decision answers kDataStart (see kGoAheadMark).
+  Decision Next(bool data_start = false) {
     ++calls_;
     // Defer one call in (script & 3) + 1 when bit 2 is set.
     if ((script_ & 4) && calls_ % ((script_ & 3) + 1) == 0) return Decision::Defer();
-    if (hooks_) return Any(/*may_defer=*/true);
+    if (hooks_) return Any(/*may_defer=*/true, data_start);
     if ((script_ & 8) && calls_ % 5 == 0) return Decision::Reject(450, "4.7.1", "greylisted\r\n250 x\xff");
     return Decision::Accept();
   }
   // How a deferred decision is finally answered (never kDefer: the driver's
   // loop relies on Decide() making progress).
-  Decision Answer() {
-    if (hooks_) return Any(/*may_defer=*/false);
+  Decision Answer(bool data_start) {
+    if (hooks_) return Any(/*may_defer=*/false, data_start);
     switch ((script_ >> 4) + answers_++ % 4) {
-      case 0: return Decision::Accept("tarpit over");
+      case 0: return Decision::Accept(data_start ? "tarpit over" + std::string(kGoAheadMark)
+                                                 : "tarpit over");
       case 1: return Decision::Reject(550, "5.7.1", "refused\n");
       case 2: return Decision::Reject(299, "9.9.9", "bogus code");  // clamped by the session
       case 3: return Decision::Disconnect();
@@ -117,12 +141,12 @@ class ScriptedPolicy : public ServerPolicy {
   Decision OnHello(const HelloRequest&) override { return Next(); }
   Decision OnMailFrom(const Envelope&) override { return Next(); }
   Decision OnRcptTo(const Envelope&, const Recipient&) override { return Next(); }
-  Decision OnDataStart(const Envelope&) override { return Next(); }
+  Decision OnDataStart(const Envelope&) override { return Next(/*data_start=*/true); }
   Decision OnMessage(const Envelope&, std::string_view) override { return Next(); }
   Decision OnAuth(const AuthRequest& a) override {
     if (a.responses.empty()) {
       Decision challenge = Decision::Reject(334, "", "");
-      if (hooks_ && Draw() % 4 == 0) challenge.raw = Raw();
+      if (hooks_ && Draw() % 4 == 0) challenge.raw = Raw(/*go_ahead=*/false);
       return challenge;
     }
     return Next();
@@ -133,7 +157,7 @@ class ScriptedPolicy : public ServerPolicy {
     // The command's bytes steer what comes next.
     for (char c : r.line) state_ = (state_ ^ static_cast<uint8_t>(c)) * 16777619u;
     if (Draw() % 3 != 0) return {};
-    return Any(/*may_defer=*/true);
+    return Any(/*may_defer=*/true, /*data_start=*/false);
   }
   std::optional<ServerExtensions> Extensions(bool tls_active) override {
     if (!hooks_) return std::nullopt;
@@ -163,13 +187,15 @@ class ScriptedPolicy : public ServerPolicy {
     return state_;
   }
 
-  std::string Raw() {
+  std::string Raw(bool go_ahead) {
     const auto& p = RawPayloads();
-    return kRawBegin + p[Draw() % p.size()] + kRawEnd;
+    return std::string{kRawBegin, go_ahead ? kRawGoAhead : kRawOther} + p[Draw() % p.size()] +
+           kRawEnd;
   }
 
-  // Any decision at all, hostile texts included.
-  Decision Any(bool may_defer) {
+  // Any decision at all, hostile texts included. `data_start`: it answers
+  // kDataStart, where an accepting one is a go-ahead.
+  Decision Any(bool may_defer, bool data_start) {
     static const char* const kEnhanced[] = {"", "2.1.0", "4.7.1", "5.9.9", "9.9.9", "x"};
     static const int kCodes[] = {0, 199, 200, 220, 221, 250, 251, 299, 334, 354, 421,
                                  450, 452, 500, 530, 550, 554, 599, 600, 999};
@@ -182,8 +208,12 @@ class ScriptedPolicy : public ServerPolicy {
       case 1: d.action = Decision::Action::kReject; break;
       case 2: d.action = Decision::Action::kUnknown; break;
       case 3: d.action = Decision::Action::kDisconnect; break;
-      case 4: d.action = Decision::Action::kReply; d.raw = Raw(); break;
-      case 5: d.action = Decision::Action::kAccept; d.raw = Raw(); break;
+      case 4: d.action = Decision::Action::kReply; d.raw = Raw(/*go_ahead=*/false); break;
+      case 5:
+        d.action = Decision::Action::kAccept;
+        // Replaces the 354 and still starts the message (kAccept's contract).
+        d.raw = Raw(/*go_ahead=*/data_start);
+        break;
       case 6: d.action = may_defer ? Decision::Action::kDefer : Decision::Action::kAccept; break;
       case 7: d.action = Decision::Action::kStall; break;
       case 8: d.action = Decision::Action::kReset; break;
@@ -193,6 +223,10 @@ class ScriptedPolicy : public ServerPolicy {
     if (d.action == Decision::Action::kReset) reset_given_ = true;
     if (r & (1u << 24)) d.text = "hostile\r\n250 injected\xff \xc2\xa7";
     if (r & (1u << 25)) d.lines = {"first", "second\r\n250 x", "", "\xc2\xa7 last"};
+    if (data_start) {
+      if (!d.text.empty()) d.text += kGoAheadMark;
+      if (!d.lines.empty()) d.lines.back() += kGoAheadMark;
+    }
     if (r & (1u << 26)) d.delay = milliseconds((r & (1u << 27)) ? 1000 : -5);
     return d;
   }
@@ -206,8 +240,10 @@ class ScriptedPolicy : public ServerPolicy {
 };
 
 // Splits `out` into the session's own bytes (appended to `own`) and the raw
-// replies in it, each of which must be exactly one of RawPayloads().
-void SeparateRaw(std::string_view out, std::string* own) {
+// replies in it, each of which must be exactly one of RawPayloads(); returns
+// how many of those were DATA go-aheads.
+size_t SeparateRaw(std::string_view out, std::string* own) {
+  size_t go_aheads = 0;
   size_t pos = 0;
   while (pos < out.size()) {
     size_t begin = out.find(kRawBegin, pos);
@@ -217,12 +253,31 @@ void SeparateRaw(std::string_view out, std::string* own) {
     if (begin == out.size()) break;
     size_t end = out.find(kRawEnd, begin + 1);
     MXKIT_FUZZ_CHECK(end != std::string_view::npos);
-    std::string_view payload = out.substr(begin + 1, end - begin - 1);
+    MXKIT_FUZZ_CHECK(end >= begin + 2);
+    const char tag = out[begin + 1];
+    MXKIT_FUZZ_CHECK(tag == kRawGoAhead || tag == kRawOther);
+    if (tag == kRawGoAhead) ++go_aheads;
+    std::string_view payload = out.substr(begin + 2, end - begin - 2);
     bool known = false;
     for (const std::string& p : RawPayloads()) known = known || payload == p;
     MXKIT_FUZZ_CHECK(known);
     pos = end + 1;
   }
+  return go_aheads;
+}
+
+// The formatted DATA go-aheads in `own`, the session's own replies (whole
+// replies: the session writes each at once): 354 replies whose last line is
+// the session's text or carries kGoAheadMark. A reply that does not parse
+// counts nothing; the final whole-output check reports it.
+size_t CountGoAheadReplies(std::string_view own) {
+  size_t n = 0;
+  for (const Reply& r : ParseReplies(own).replies) {
+    if (r.code != 354 || r.lines.empty()) continue;
+    std::string_view last = r.lines.back();
+    if (last == kDefaultGoAheadText || last.ends_with(kGoAheadMark)) ++n;
+  }
+  return n;
 }
 
 }  // namespace
@@ -265,19 +320,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool closed = false;
   bool stalled = false;
   bool chunking_ever = config.extensions.chunking;
-  size_t data_354 = 0, data_messages = 0;
+  size_t go_aheads = 0, data_messages = 0;
 
   auto drain = [&] {
     std::string raw_out = session.TakeOutput();
     if (closed || awaiting_tls || stalled) MXKIT_FUZZ_CHECK(raw_out.empty());
     std::string out;
-    SeparateRaw(raw_out, &out);
+    go_aheads += SeparateRaw(raw_out, &out);
+    go_aheads += CountGoAheadReplies(out);
     output += out;
-    size_t pos = 0;
-    while ((pos = out.find("354 ", pos)) != std::string::npos) {
-      if (pos == 0 || out[pos - 1] == '\n') ++data_354;
-      ++pos;
-    }
     while (auto e = session.NextEvent()) {
       MXKIT_FUZZ_CHECK(!stalled && !closed);
       if (awaiting_tls) MXKIT_FUZZ_CHECK(std::holds_alternative<PlaintextInjectionEvent>(*e));
@@ -292,7 +343,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           MXKIT_FUZZ_CHECK(chunking_ever);
         } else {
           ++data_messages;
-          MXKIT_FUZZ_CHECK(data_messages <= data_354);
+          MXKIT_FUZZ_CHECK(data_messages <= go_aheads);
         }
         if (m->accepted) MXKIT_FUZZ_CHECK(m->message.size() <= max_message);
         MXKIT_FUZZ_CHECK(m->envelope.recipients.size() <= max_recipients);
@@ -310,7 +361,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (session.decision_delayed()) {
       session.ReleaseDelayedDecision();
     } else {
-      session.Decide(policy.Answer());
+      session.Decide(policy.Answer(session.decision_point() == DecisionPoint::kDataStart));
     }
     drain();
   };

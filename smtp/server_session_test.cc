@@ -916,6 +916,7 @@ class Scripted : public ServerPolicy {
   }
   Decision OnMailFrom(const Envelope&) override { return mail; }
   Decision OnRcptTo(const Envelope&, const Recipient&) override { return rcpt; }
+  Decision OnDataStart(const Envelope&) override { return data; }
   Decision OnAuth(const AuthRequest& a) override {
     if (a.responses.empty()) return Decision::Reject(334, "", "");
     if (a.responses.back() == std::string("\0test\0test", 10)) return Decision::Accept();
@@ -928,6 +929,7 @@ class Scripted : public ServerPolicy {
   Decision connect = Decision::Accept();
   Decision mail = Decision::Accept();
   Decision rcpt = Decision::Accept();
+  Decision data = Decision::Accept();
   std::map<std::string, Decision> by_verb;
   std::optional<ServerExtensions> before_tls, after_tls;
   std::vector<std::string> seen;
@@ -1035,6 +1037,70 @@ TEST(ServerSession, RawOnAnAcceptedStepStillTakesTheStep) {
   s.Feed("MAIL FROM:<a@b.example>\r\n");
   EXPECT_EQ(s.TakeOutput(), "250 raw\n");
   EXPECT_TRUE(s.in_transaction());
+}
+
+// What the reply to DATA is and whether the session then reads a message:
+// only an accepting OnDataStart starts one, whatever bytes stand in for its
+// 354; a 354 from anywhere else is only words. The server_session_fuzzer's
+// go-ahead count relies on exactly this. The fuzz input
+// fuzz/regressions/server_session_fuzzer/raw_reply_in_place_of_354 is the
+// second row: its policy accepted DATA with the raw bytes "250 Ok\n", and the
+// fuzzer, counting only "354 " lines, took the message it then read for one
+// completed without a go-ahead.
+TEST(ServerSession, OnlyAnAcceptedDataStartStartsAMessageWhateverItsReplySays) {
+  struct Row {
+    const char* name;
+    Decision data;                      // OnDataStart
+    std::optional<Decision> on_command;  // OnCommand for DATA
+    std::string reply;                   // what DATA gets
+    bool reads_message;
+  };
+  Decision raw_accept = Decision::Accept();
+  raw_accept.raw = "250 Ok\n";
+  Decision raw_reject = Decision::Reject(554, "", "");
+  raw_reject.raw = "354 go ahead\r\n";
+  const std::vector<Row> rows = {
+      {"the session's 354", Decision::Accept(), std::nullopt,
+       "354 End data with <CR><LF>.<CR><LF>\r\n", true},
+      {"raw bytes in place of the 354", raw_accept, std::nullopt, "250 Ok\n", true},
+      {"lines in place of its text", WithLines(Decision::Accept(), {"go", "on"}), std::nullopt,
+       "354-go\r\n354 on\r\n", true},
+      {"raw bytes after a delay", WithDelay(raw_accept, milliseconds(5)), std::nullopt,
+       "250 Ok\n", true},
+      {"a kReply 354 from OnCommand", Decision::Accept(), Decision::Reply(354, "", "go ahead"),
+       "354 go ahead\r\n", false},
+      {"raw 354 from OnCommand", Decision::Accept(), Decision::Raw("354 go ahead\r\n"),
+       "354 go ahead\r\n", false},
+      {"a refusal whose raw bytes say 354", raw_reject, std::nullopt, "354 go ahead\r\n", false},
+  };
+  for (const Row& row : rows) {
+    Scripted policy;
+    policy.data = row.data;
+    if (row.on_command) policy.by_verb["DATA"] = *row.on_command;
+    ServerSession s({}, &policy);
+    s.Start();
+    s.Feed(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    Session before;
+    Drain(s, before);
+    s.Feed("DATA\r\n");
+    if (s.decision_delayed()) s.ReleaseDelayedDecision();
+    EXPECT_EQ(s.TakeOutput(), row.reply) << row.name;
+    s.Feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+    Session after;
+    Drain(s, after);
+    const std::string message = "message accepted data from <a@b.example> to <c@d.example> "
+                                "[Subject: x\r\n\r\nbody\r\n]";
+    EXPECT_EQ(std::count(after.events.begin(), after.events.end(), message),
+              row.reads_message ? 1 : 0)
+        << row.name;
+    if (row.reads_message) {
+      EXPECT_EQ(after.output, "250 2.0.0 OK: message accepted\r\n") << row.name;
+    } else {
+      // The content was read as commands: four lines, four refusals.
+      EXPECT_EQ(Replies(after.output).size(), 4u) << row.name << "\n" << after.output;
+      EXPECT_TRUE(s.in_transaction()) << row.name;
+    }
+  }
 }
 
 // The first line each ReleaseDelayedDecision() writes, and the events it causes.
