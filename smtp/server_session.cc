@@ -88,7 +88,7 @@ std::string_view EnhancedForCode(int code) {
 // (SP included, RFC 5321 §4.1.1.1 ehlo-line), bounded like our reply text.
 bool IsAdvertisableKeywordLine(std::string_view line) {
   if (line.empty() || line.size() > kMaxReplyText) return false;
-  return std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  return base::IsPrintableAscii(line);
 }
 
 // What the session offers and accepts, made consistent: BINARYMIME needs
