@@ -250,6 +250,13 @@ class Connection : public std::enable_shared_from_this<Connection>,
         session_(SessionConfig(*server, *receiver, *behaviour_, implicit_tls), this) {
     error_code ec;
     transport_.socket().set_option(tcp::no_delay(true), ec);
+    if (server_->options.verbose) {
+      // Once per connection, and only for --verbose: the closing line is
+      // logged after the socket no longer knows its peer.
+      const tcp::endpoint remote = transport_.socket().remote_endpoint(ec);
+      peer_ = ec ? info_.client_address + ":" + std::to_string(info_.client_port)
+                 : FormatEndpoint(remote);
+    }
     if (server_->options.capture != nullptr) {
       CapturedSession c;
       c.receiver = receiver_->options.name;
@@ -1194,12 +1201,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   void Log(std::string_view what) {
-    const bool v6 = info_.client_address.find(':') != std::string::npos;
-    const std::string peer = (v6 ? "[" + info_.client_address + "]" : info_.client_address) +
-                             ":" + std::to_string(info_.client_port);
     // The time as the sidecars' received_at writes it (RFC 3339, UTC, µs).
     const std::string line =
-        "fakemx: " + FormatRfc3339Micros(NowMicros()) + " " + peer + " " + std::string(what) + "\n";
+        "fakemx: " + FormatRfc3339Micros(NowMicros()) + " " + peer_ + " " + std::string(what) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
 
@@ -1344,6 +1348,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   Server::Impl* server_;
   Server::Impl::Receiver* receiver_;
   const ConnectionInfo info_;
+  std::string peer_;  // "address:port" ("[v6]:port") for --verbose; empty without it
   const std::chrono::steady_clock::time_point accepted_at_;
   Transport transport_;
   asio::steady_timer deadline_timer_;
