@@ -55,11 +55,15 @@ CaptureStore::Entry* CaptureStore::Find(const CapturedSession& session) {
   return entry;
 }
 
-const CaptureStore::Entry* CaptureStore::FindId(uint64_t id) const {
+std::deque<CaptureStore::Entry>::iterator CaptureStore::LowerBound(uint64_t id) {
   // Ids increase along the deque, with gaps where a session was evicted
   // from the middle.
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
-                             [](const Entry& e, uint64_t v) { return e.session->id < v; });
+  return std::lower_bound(entries_.begin(), entries_.end(), id,
+                          [](const Entry& e, uint64_t v) { return e.session->id < v; });
+}
+
+const CaptureStore::Entry* CaptureStore::FindId(uint64_t id) const {
+  const auto it = const_cast<CaptureStore*>(this)->LowerBound(id);
   if (it == entries_.end() || it->session->id != id) return nullptr;
   return &*it;
 }
@@ -74,11 +78,7 @@ void CaptureStore::EvictAsNeeded() {
          (entries_.size() > limits_.max_sessions || stats_.bytes > limits_.max_bytes)) {
     // The oldest closed session, else the oldest.
     auto victim = entries_.begin();
-    if (!closed_ids_.empty()) {
-      const uint64_t id = *closed_ids_.begin();
-      victim = std::lower_bound(entries_.begin(), entries_.end(), id,
-                                [](const Entry& e, uint64_t v) { return e.session->id < v; });
-    }
+    if (!closed_ids_.empty()) victim = LowerBound(*closed_ids_.begin());
     Evict(victim);
   }
 }

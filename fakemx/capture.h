@@ -149,6 +149,8 @@ class CaptureStore {
   // evicted or cleared (or for a session that never came from Open).
   Entry* Find(const CapturedSession& session);
   const Entry* FindId(uint64_t id) const;
+  // The first entry whose id is not below `id` (entries_ is sorted by id).
+  std::deque<Entry>::iterator LowerBound(uint64_t id);
   void Account(Entry& entry, size_t bytes);
   // Evicts sessions (closed ones first, oldest first) until both limits
   // hold again.
