@@ -310,6 +310,13 @@ StsPolicyResult ParseStsPolicy(std::string_view text) {
   return StsPolicyResult(std::move(policy));
 }
 
+absl::Status CheckDomainSyntax(std::string_view name) {
+  const std::string problem = DomainProblem(name);
+  if (problem.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(base::QuoteForMessage(name, kQuoted), " is not a domain name: ", problem));
+}
+
 // ---------------------------------------------------------------------------
 // §4.1
 

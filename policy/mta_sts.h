@@ -126,6 +126,11 @@ class StsPolicyResult {
 // reported just past the end of the text.
 StsPolicyResult ParseStsPolicy(std::string_view text);
 
+// OK when `name` is an RFC 5321 §4.1.2 Domain (LDH labels, no trailing dot,
+// RFC 1035 §2.3.4 lengths), the syntax of a policy's mx values and of a
+// policy domain; otherwise InvalidArgument saying what is wrong.
+absl::Status CheckDomainSyntax(std::string_view name);
+
 // ---------------------------------------------------------------------------
 // §4.1 MX host validation.
 
