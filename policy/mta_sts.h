@@ -131,6 +131,11 @@ StsPolicyResult ParseStsPolicy(std::string_view text);
 // policy domain; otherwise InvalidArgument saying what is wrong.
 absl::Status CheckDomainSyntax(std::string_view name);
 
+// The policy as RFC 8461 §3.2 text: version, mode, each mx, max_age, then
+// the extensions, one "key: value" per CRLF-terminated line. For a policy
+// ParseStsPolicy returned, ParseStsPolicy(FormatStsPolicy(p)) gives p back.
+std::string FormatStsPolicy(const StsPolicy& policy);
+
 // ---------------------------------------------------------------------------
 // §4.1 MX host validation.
 
