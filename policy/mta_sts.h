@@ -36,8 +36,8 @@ inline constexpr size_t kMaxStsMaxAgeDigits = 10;
 inline constexpr size_t kMaxDomainNameLength = 253;
 inline constexpr size_t kMaxDomainLabelLength = 63;
 // A policy is what one HTTP body holds, and policy/mta_sts_fetcher.h bounds
-// that body (RFC 8461 §3.3 leaves the limit to the sender; 64 KiB is what
-// Postfix's mta-sts-resolver and Google use). The parser applies the same
+// that body (RFC 8461 leaves the limit to the sender; real policies are a few
+// hundred octets, 64 KiB leaves room for any). The parser applies the same
 // bound so a caller that got text elsewhere cannot hand it more.
 inline constexpr size_t kMaxStsPolicySize = 64 * 1024;
 

@@ -37,8 +37,8 @@ inline constexpr char kStsPolicyHostPrefix[] = "mta-sts.";
 // Response header block bound (Beast's default is 8 KiB; a policy host has no
 // reason to send more).
 inline constexpr size_t kMaxStsResponseHeaderSize = 8 * 1024;
-// RFC 8461 §3.3 leaves the fetch timeout to the sender and suggests a short
-// one ("senders SHOULD ... timeout"); we default to 10 s for the whole fetch.
+// RFC 8461 §3.3 leaves the fetch timeout to the sender; we default to 10 s
+// for the whole fetch (connect, handshake, request and response).
 inline constexpr std::chrono::milliseconds kDefaultStsFetchTimeout{10000};
 
 struct StsFetchRequest {

@@ -41,7 +41,7 @@ std::string_view TlsResultTypeName(TlsResultType type);
 // The inverse: exact and case-sensitive (RFC 8460 §4.4 JSON values are
 // lower-case strings). InvalidArgument quotes the input (escaped, bounded)
 // and lists the names there are. Note that a report parser must not refuse
-// result types registered after RFC 8460 (§6.6 IANA registry); see
+// result types registered after RFC 8460 (RFC 8460 §6: an IANA registry); see
 // policy/tlsrpt.h, which keeps result-type as text for that reason.
 absl::StatusOr<TlsResultType> ParseTlsResultType(std::string_view name);
 

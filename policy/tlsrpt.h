@@ -64,9 +64,9 @@ struct TlsRptPolicy {
 };
 
 struct TlsRptFailureDetails {
-  // Text, not TlsResultType: RFC 8460 §6.6 lets the registry grow, so a
-  // parser keeps types it does not know. known_result_type() maps the ones
-  // RFC 8460 defines.
+  // Text, not TlsResultType: RFC 8460 §6 makes result types an IANA
+  // registry that grows, so a parser keeps types it does not know.
+  // known_result_type() maps the ones RFC 8460 defines.
   std::string result_type;
   std::string sending_mta_ip;         // "" = absent
   std::string receiving_mx_hostname;  // "" = absent
