@@ -1,11 +1,17 @@
 #include "policy/chain.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "policy/internal/test_cert.h"
+#include "testing/conformance.h"
 #include "tls/cert_factory.h"
 
 namespace mxkit::policy {
@@ -64,6 +70,46 @@ TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
     if (!v.ok) {
       EXPECT_EQ(ResultTypeForX509Error(v.x509_error), row.type);
     }
+  }
+}
+
+// `openssl verify` (Debian's OpenSSL 3, not BoringSSL) reaches the same
+// X.509 error for every factory variant at the same time.
+TEST_F(ChainTest, AgreesWithOpensslVerify) {
+  if (access("/usr/bin/openssl", X_OK) != 0) {
+    MXKIT_SKIP_OR_FAIL("/usr/bin/openssl (Debian's openssl) for openssl verify");
+  }
+  const char* tmp_env = std::getenv("TEST_TMPDIR");
+  const std::string tmp = tmp_env != nullptr ? tmp_env : "/tmp";
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(tmp + "/" + name, std::ios::trunc) << text;
+    return tmp + "/" + name;
+  };
+  const std::string root = write("root.pem", set_->root_pem());
+  for (tls::CertVariant variant : tls::AllCertVariants()) {
+    auto served = set_->Get(variant);
+    ASSERT_TRUE(served.ok());
+    const std::string chain = write("chain.pem", (*served)->chain_pem);
+    const std::string command = "openssl verify -purpose sslserver -attime " +
+                                std::to_string(absl::ToUnixSeconds(kNow)) + " -CAfile " + root +
+                                " -untrusted " + chain + " " + chain + " 2>&1";
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buf[4096];
+    size_t n = 0;
+    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
+    pclose(pipe);
+    long openssl_error = -1;
+    if (output.find(": OK") != std::string::npos) {
+      openssl_error = 0;
+    } else if (const size_t at = output.find("error "); at != std::string::npos) {
+      openssl_error = std::atol(output.c_str() + at + 6);
+    }
+    const ChainVerification ours =
+        VerifyChainToRoots(*PemCertificatesToDer((*served)->chain_pem), set_->root_pem(), kNow);
+    EXPECT_EQ(ours.x509_error, openssl_error)
+        << tls::CertVariantName(variant) << ": ours " << ours.detail << "; openssl " << output;
   }
 }
 

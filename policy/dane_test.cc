@@ -1,5 +1,11 @@
 #include "policy/dane.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -7,6 +13,7 @@
 #include "base/absl_interop.h"
 #include "gtest/gtest.h"
 #include "policy/chain.h"
+#include "testing/conformance.h"
 #include "tls/cert_factory.h"
 
 namespace mxkit::policy {
@@ -218,6 +225,56 @@ TEST_F(DaneTest, AnyUsableMatchWinsOverUnusableAndMismatchingRecords) {
   EXPECT_EQ(v.outcome, DaneVerdict::Outcome::kMatch);
   EXPECT_EQ(v.matched_record, 2u);
   EXPECT_EQ(v.usable_records, 2u);
+}
+
+std::string RunShell(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
+  pclose(pipe);
+  return output;
+}
+
+// Our association data against the openssl CLI's (Debian's openssl, the
+// pipeline RFC 6698 §A.1 / RFC 7671 practice uses to make TLSA records).
+TEST_F(DaneTest, AssociationDataAgreesWithOpensslCli) {
+  if (access("/usr/bin/openssl", X_OK) != 0) {
+    MXKIT_SKIP_OR_FAIL("/usr/bin/openssl (Debian's openssl) to compute TLSA digests");
+  }
+  auto served = set_->Get(tls::CertVariant::kRsa2048);
+  ASSERT_TRUE(served.ok());
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string pem = std::string(tmp != nullptr ? tmp : "/tmp") + "/dane-leaf.pem";
+  {
+    std::ofstream out(pem, std::ios::trunc);
+    out << (*served)->chain_pem;  // openssl x509 reads the first block, the leaf
+  }
+  struct Row {
+    uint8_t selector, matching;
+    std::string command;
+  };
+  const std::string spki = "openssl x509 -in " + pem + " -noout -pubkey | openssl pkey -pubin -outform DER";
+  const std::string cert = "openssl x509 -in " + pem + " -outform DER";
+  const Row rows[] = {
+      {1, 1, spki + " | openssl dgst -sha256 -hex"},
+      {1, 2, spki + " | openssl dgst -sha512 -hex"},
+      {0, 1, cert + " | openssl dgst -sha256 -hex"},
+      {0, 2, cert + " | openssl dgst -sha512 -hex"},
+  };
+  const std::string leaf = (*served)->leaf_der;
+  for (const Row& row : rows) {
+    const std::string output = RunShell(row.command);
+    const size_t eq = output.rfind("= ");
+    ASSERT_NE(eq, std::string::npos) << row.command << ": " << output;
+    std::string hex = output.substr(eq + 2);
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+    auto ours = TlsaAssociationData(leaf, row.selector, row.matching);
+    ASSERT_TRUE(ours.ok());
+    EXPECT_EQ(absl::BytesToHexString(*ours), hex) << row.command;
+  }
 }
 
 TEST(TlsaAssociationData, RefusesUnknownValuesAndBadDer) {
