@@ -32,7 +32,8 @@ start() {
   local name="$1"
   shift
   : >"$TMP/$name.out"
-  "$BIN" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  # A free DNS port: tests run in parallel (5353 is fakemx's default).
+  "$BIN" --dns=127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PID=$!
   PIDS+=("$PID")
   local i
