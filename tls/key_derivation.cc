@@ -120,7 +120,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveEcP256Key(uint64_t seed, std::st
   if (!group) return BoringSslFailure("EC_GROUP_new_by_curve_name(P-256)");
   EC_KEY* key = EC_KEY_derive_from_secret(group.get(), secret, sizeof(secret));
   OPENSSL_cleanse(secret, sizeof(secret));
-  if (key == nullptr) return BoringSslFailure(absl::StrCat("EC_KEY_derive_from_secret for ", Av(label)));
+  if (key == nullptr)
+    return BoringSslFailure(absl::StrCat("EC_KEY_derive_from_secret for ", Av(label)));
   return WrapEcKey(key);
 }
 
@@ -131,8 +132,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveRsaKey(uint64_t seed, std::strin
                                                        int bits) {
   // RFC 8301 §3.2 is the floor for DKIM; 4096 bounds the prime search.
   if (bits < 1024 || bits > 4096 || bits % 16 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "RSA key size ", bits, " is not supported (1024 to 4096, a multiple of 16)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RSA key size ", bits, " is not supported (1024 to 4096, a multiple of 16)"));
   }
   uint8_t entropy[CTR_DRBG_ENTROPY_LEN];
   if (absl::Status s = DeriveBytes(seed, absl::StrCat("rsa-", bits, "/", Av(label)), entropy);
@@ -152,14 +153,14 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveRsaKey(uint64_t seed, std::strin
   if (BN_cmp(p->get(), q->get()) < 0) std::swap(*p, *q);
 
   bssl::UniquePtr<BIGNUM> n(BN_new()), e(BN_new()), d(BN_new()), p1(BN_new()), q1(BN_new()),
-      phi(BN_new()), g(BN_new()), lambda(BN_new()), dmp1(BN_new()), dmq1(BN_new()),
-      iqmp(BN_new());
+      phi(BN_new()), g(BN_new()), lambda(BN_new()), dmp1(BN_new()), dmq1(BN_new()), iqmp(BN_new());
   if (!n || !e || !d || !p1 || !q1 || !phi || !g || !lambda || !dmp1 || !dmq1 || !iqmp) {
     return BoringSslFailure("BN_new");
   }
   // d = e^-1 mod lcm(p-1, q-1) (RFC 8017 §3.2; the smallest private
   // exponent, as FIPS 186-5 §A.1.1 specifies).
-  if (!BN_set_word(e.get(), kRsaPublicExponent) || !BN_mul(n.get(), p->get(), q->get(), ctx.get()) ||
+  if (!BN_set_word(e.get(), kRsaPublicExponent) ||
+      !BN_mul(n.get(), p->get(), q->get(), ctx.get()) ||
       !BN_sub(p1.get(), p->get(), BN_value_one()) || !BN_sub(q1.get(), q->get(), BN_value_one()) ||
       !BN_mul(phi.get(), p1.get(), q1.get(), ctx.get()) ||
       !BN_gcd(g.get(), p1.get(), q1.get(), ctx.get()) ||
@@ -171,8 +172,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveRsaKey(uint64_t seed, std::strin
     return BoringSslFailure("RSA key arithmetic");
   }
   if (BN_num_bits(n.get()) != static_cast<unsigned>(bits)) {
-    return absl::InternalError(absl::StrCat("RSA modulus has ", BN_num_bits(n.get()),
-                                            " bits, not ", bits));
+    return absl::InternalError(
+        absl::StrCat("RSA modulus has ", BN_num_bits(n.get()), " bits, not ", bits));
   }
   bssl::UniquePtr<RSA> rsa(RSA_new());
   if (!rsa) return BoringSslFailure("RSA_new");
@@ -195,8 +196,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveRsaKey(uint64_t seed, std::strin
 
 absl::StatusOr<std::string> PrivateKeyToPkcs8Pem(EVP_PKEY* key) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio || !PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                             nullptr)) {
+  if (!bio ||
+      !PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)) {
     return BoringSslFailure("PEM_write_bio_PKCS8PrivateKey");
   }
   const uint8_t* data = nullptr;
@@ -208,15 +209,14 @@ absl::StatusOr<std::string> PrivateKeyToPkcs8Pem(EVP_PKEY* key) {
 absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> DeriveEd25519Key(uint64_t seed, std::string_view label) {
   // RFC 8032 §5.1.5: the private key is 32 random octets.
   uint8_t secret[32];
-  if (absl::Status s = DeriveBytes(seed, absl::StrCat("ed25519/", Av(label)), secret);
-      !s.ok()) {
+  if (absl::Status s = DeriveBytes(seed, absl::StrCat("ed25519/", Av(label)), secret); !s.ok()) {
     return s;
   }
   bssl::UniquePtr<EVP_PKEY> key(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, secret, sizeof(secret)));
   OPENSSL_cleanse(secret, sizeof(secret));
-  if (!key) return BoringSslFailure(absl::StrCat("EVP_PKEY_new_raw_private_key(Ed25519) for ",
-                                                 Av(label)));
+  if (!key)
+    return BoringSslFailure(absl::StrCat("EVP_PKEY_new_raw_private_key(Ed25519) for ", Av(label)));
   return key;
 }
 
