@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -201,6 +202,34 @@ TEST(DnsListener, AnswersPipelinedTcpQueriesInOrderSkippingTimeouts) {
   EXPECT_EQ(parsed->header.id, 4);
   EXPECT_EQ(served.stats().tcp_queries, 4u);
   EXPECT_EQ(served.stats().unanswered, 1u);
+}
+
+// The TCP framing at every split point (style: every incremental parser):
+// three queries, written in two pieces cut at each byte, always give the
+// same three answers in order.
+TEST(DnsListener, AnswersTcpStreamsCutAtEveryByte) {
+  Served served;
+  const std::string stream = Framed(Query(1, "mx.example.test", RrType::kA)) +
+                             Framed(Query(2, "www.example.test", RrType::kA)) +
+                             Framed(Query(3, "none.example.test", RrType::kA));
+  asio::io_context io;
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    tcp::socket socket(io);
+    socket.connect(served.listener().tcp_endpoint());
+    socket.set_option(tcp::no_delay(true));
+    asio::write(socket, asio::buffer(stream.data(), cut));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    asio::write(socket, asio::buffer(stream.data() + cut, stream.size() - cut));
+    std::vector<std::pair<uint16_t, size_t>> got;
+    for (int i = 0; i < 3; ++i) {
+      auto parsed = dns::ParseMessage(ReadFramed(socket));
+      ASSERT_TRUE(parsed.ok()) << "cut " << cut;
+      got.emplace_back(parsed->header.id, parsed->answers.size());
+    }
+    EXPECT_EQ(got, (std::vector<std::pair<uint16_t, size_t>>{{1, 1}, {2, 2}, {3, 0}}))
+        << "cut " << cut;
+  }
+  EXPECT_EQ(served.stats().tcp_queries, 3 * (stream.size() - 1));
 }
 
 TEST(DnsListener, ClosesIdleAndHalfReadConnectionsAfterTheTimeout) {
