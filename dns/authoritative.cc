@@ -573,7 +573,9 @@ bool AuthoritativeResponder::Respond(std::string_view query, QueryTransport tran
     key = node->cname_target_key;
   }
 
-  if (zone >= 0 && rcode != Rcode::kRefused) {
+  // AA for answers from the zone data; a SERVFAIL or REFUSED speaks for no
+  // zone (BIND sets AA on neither).
+  if (zone >= 0 && rcode == Rcode::kNoError) {
     out[2] = static_cast<char>(out[2] | kFlagAa);
   }
   if (wants_ad && zone >= 0 && all_authenticated && rcode == Rcode::kNoError) {
