@@ -89,9 +89,9 @@ PY
 
 # --- --list-scenarios: the catalogue, "NAME  summary" per line, exit 0.
 "$BIN" --list-scenarios >"$TMP/list.out" 2>"$TMP/list.err" || fail "--list-scenarios exited $?"
-[[ $(wc -l <"$TMP/list.out") == 21 ]] || fail "--list-scenarios: $(wc -l <"$TMP/list.out") lines"
+[[ $(wc -l <"$TMP/list.out") == 34 ]] || fail "--list-scenarios: $(wc -l <"$TMP/list.out") lines"
 head -n 1 "$TMP/list.out" | grep -Eq '^good  +[^ ]' || fail "--list-scenarios: first line not good"
-for name in greylist tarpit smuggling-vulnerable garbage-replies tls1.0-only; do
+for name in greylist tarpit smuggling-vulnerable garbage-replies tls1.0-only no-mx mta-sts-redirect dane-unsigned; do
   grep -Eq "^$name  +[^ ]" "$TMP/list.out" || fail "--list-scenarios: no $name"
 done
 
@@ -153,12 +153,11 @@ openssl x509 -in "$TMP/tls-two/b.test.chain.pem" -noout -ext subjectAltName 2>/d
 DNS_UDP=$(sed -n 's/^fakemx: dns udp 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
 DNS_TCP=$(sed -n 's/^fakemx: dns tcp 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
 [[ -n "$DNS_UDP" && "$DNS_UDP" == "$DNS_TCP" ]] || fail "two: dns udp/tcp lines"
-if command -v dig >/dev/null; then
-  dig @127.0.0.1 -p "$DNS_UDP" +short +time=2 +tries=1 b.test MX | grep -qx '10 mx.b.test.' ||
-    fail "two: no MX for b.test from fakemx's DNS"
-  dig @127.0.0.1 -p "$DNS_UDP" +short +tcp +time=2 +tries=1 mx.a.test A | grep -qx '127.0.0.2' ||
-    fail "two: no A for mx.a.test over TCP"
-fi
+command -v dig >/dev/null || fail "dig not found (Debian package bind9-dnsutils, tools/debian-packages.txt)"
+dig @127.0.0.1 -p "$DNS_UDP" +short +time=2 +tries=1 b.test MX | grep -qx '10 mx.b.test.' ||
+  fail "two: no MX for b.test from fakemx's DNS"
+dig @127.0.0.1 -p "$DNS_UDP" +short +tcp +time=2 +tries=1 mx.a.test A | grep -qx '127.0.0.2' ||
+  fail "two: no A for mx.a.test over TCP"
 stop two
 grep -qx 'fakemx: stopped; 0 messages stored, 0 storage failures, 2 connections' "$OUT" ||
   fail "two: stop line"
@@ -177,13 +176,12 @@ start sts --scenario="$TMP/sts.yaml" --mta-sts-port=0 --tls-dir="$TMP/tls-sts"
 OUT="$TMP/sts.out"
 STS_PORT=$(sed -n 's/^fakemx: mta-sts example\.test https 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
 [[ -n "$STS_PORT" ]] || fail "sts: no 'mta-sts example.test https' line"
-if command -v curl >/dev/null; then
-  curl -sf --max-time 10 --cacert "$TMP/tls-sts/ca.pem" \
-    --resolve "mta-sts.example.test:$STS_PORT:127.0.0.1" \
-    "https://mta-sts.example.test:$STS_PORT/.well-known/mta-sts.txt" | tr -d "\r" |
-    grep -qx "mode: testing" ||
-    fail "sts: the policy host does not serve mode: testing"
-fi
+command -v curl >/dev/null || fail "curl not found (Debian package curl, tools/debian-packages.txt)"
+curl -sf --max-time 10 --cacert "$TMP/tls-sts/ca.pem" \
+  --resolve "mta-sts.example.test:$STS_PORT:127.0.0.1" \
+  "https://mta-sts.example.test:$STS_PORT/.well-known/mta-sts.txt" | tr -d "\r" |
+  grep -qx "mode: testing" ||
+  fail "sts: the policy host does not serve mode: testing"
 stop sts
 
 # --- A DNS port in use is a start failure naming the address, exit 1.

@@ -1074,6 +1074,8 @@ TEST(ParseScenario, DnsAndMtaStsErrorsNameTheLineColumnAndWhatIsWrong) {
        "unknown key \"weight\" in receivers[0].dns.mx[0]"},
       {r + "    dns: {address: nope}\n", "nope", "is not an IPv4 or IPv6 address"},
       {r + "    dns: {spf: [a]}\n", "[a]", "expected true, false or the record's text"},
+      {r + "    dns: {spf: yes}\n", "yes", "\"yes\" is ambiguous; write true or false, or quote"},
+      {r + "    dns: {dmarc: fAlse}\n", "fAlse", "expected true or false, got \"fAlse\""},
       {r + "    dns: {dmarc: \"" + std::string(kMaxDnsTextBytes + 1, 'v') + "\"}\n", "\"vvv",
        "receivers[0].dns.dmarc: longer than 4096 octets"},
       {r + "    dns: {tls_rpt: \"a\\x01b\"}\n", "\"a\\x01", "has a control character"},
