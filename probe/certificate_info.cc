@@ -98,4 +98,9 @@ absl::StatusOr<CertificateInfo> DescribeCertificate(std::string_view der) {
   return info;
 }
 
+std::string X509ErrorText(long x509_error) {
+  const char* text = X509_verify_cert_error_string(x509_error);
+  return text != nullptr ? text : "unknown X.509 error";
+}
+
 }  // namespace mxkit::probe

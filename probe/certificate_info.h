@@ -37,6 +37,10 @@ struct CertificateInfo {
 // certificate is never partly described.
 absl::StatusOr<CertificateInfo> DescribeCertificate(std::string_view der);
 
+// BoringSSL's text for an X509_V_ERR_* number ("certificate has expired"),
+// the words openssl s_client and posttls-finger print beside it.
+std::string X509ErrorText(long x509_error);
+
 }  // namespace mxkit::probe
 
 #endif  // MXKIT_PROBE_CERTIFICATE_INFO_H_

@@ -29,6 +29,7 @@
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
+#include "base/absl_interop.h"
 #include "base/base64.h"
 #include "base/utf8.h"
 #include "base/version.h"
@@ -37,6 +38,9 @@
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
 #include "message/header_block.h"
+#include "probe/probe.h"
+#include "tls/engine.h"
+#include "tools/mxkit/probe_output.h"
 
 namespace mxkit::cli {
 namespace {
@@ -59,12 +63,19 @@ struct Failure {
 class Flags {
  public:
   // `with_value`: flags that take a value; `boolean`: flags that do not.
+  // `positional`: when given, arguments that are not flags are collected
+  // there instead of being refused.
   static std::variant<Flags, Failure> Parse(const std::vector<std::string>& args, std::size_t first,
                                             const std::set<std::string>& with_value,
-                                            const std::set<std::string>& boolean) {
+                                            const std::set<std::string>& boolean,
+                                            std::vector<std::string>* positional = nullptr) {
     Flags f;
     for (std::size_t i = first; i < args.size(); ++i) {
       const std::string& a = args[i];
+      if (positional != nullptr && (a.rfind("--", 0) != 0 || a.size() == 2)) {
+        positional->push_back(a);
+        continue;
+      }
       if (a.rfind("--", 0) != 0 || a.size() == 2) {
         return Failure{kExitUsage, "unexpected argument \"" + a + "\" (flags start with --)"};
       }
@@ -702,6 +713,101 @@ int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input
   return kExitOk;
 }
 
+
+// ---- probe ----
+
+// Debian's ca-certificates bundle: the roots a sending MTA on this system
+// trusts (Postfix's smtp_tls_CAfile is commonly set to it).
+constexpr const char* kSystemRootsPath = "/etc/ssl/certs/ca-certificates.crt";
+
+int ExitForProbeFailure(probe::ProbeFailure f) {
+  switch (f) {
+    case probe::ProbeFailure::kNone: return kExitOk;
+    case probe::ProbeFailure::kNameNotFound:
+    case probe::ProbeFailure::kNullMx: return kExitNameNotFound;
+    case probe::ProbeFailure::kDnsFailure: return kExitDnsFailure;
+    case probe::ProbeFailure::kUnreachable: return kExitUnreachable;
+    case probe::ProbeFailure::kTimeout: return kExitTimeout;
+  }
+  return kExitEnvironment;
+}
+
+int CmdProbe(const std::vector<std::string>& args, std::ostream& out) {
+  std::vector<std::string> positional;
+  auto parsed = Flags::Parse(args, 1,
+                             {"zone", "dns-server", "port", "trust", "timeout", "helo",
+                              "mta-sts-port"},
+                             {"json"}, &positional);
+  if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
+  const Flags& flags = std::get<Flags>(parsed);
+  if (positional.empty()) throw Failure{kExitUsage, "probe needs a DOMAIN or HOST[:PORT]"};
+  if (positional.size() > 1) {
+    throw Failure{kExitUsage, "probe takes one DOMAIN or HOST[:PORT], got \"" + positional[0] +
+                                  "\" and \"" + positional[1] + "\""};
+  }
+  absl::StatusOr<probe::ProbeTarget> target = probe::ParseProbeTarget(positional[0]);
+  if (!target.ok()) {
+    throw Failure{kExitUsage, "\"" + positional[0] + "\": " + base::StatusText(target.status())};
+  }
+  probe::ProbeOptions options;
+  auto port = ParseInt(flags, "port", 25, 1, 65535);
+  if (auto* f = std::get_if<Failure>(&port)) throw *f;
+  options.port = static_cast<uint16_t>(std::get<int64_t>(port));
+  auto timeout = ParseInt(flags, "timeout", 30, 1, 3600);
+  if (auto* f = std::get_if<Failure>(&timeout)) throw *f;
+  options.timeout = std::chrono::seconds(std::get<int64_t>(timeout));
+  if (auto helo = flags.Get("helo")) {
+    absl::StatusOr<probe::ProbeTarget> name = probe::ParseProbeTarget(*helo);
+    if (!name.ok() || name->port || name->is_ip) {
+      throw Failure{kExitUsage, "--helo=" + *helo + ": not a host name"};
+    }
+    options.helo_domain = name->name;
+  }
+  auto sts_port = ParseInt(flags, "mta-sts-port", 443, 1, 65535);
+  if (auto* f = std::get_if<Failure>(&sts_port)) throw *f;
+
+  std::string roots;
+  if (auto trust = flags.Get("trust")) {
+    auto data = ReadFile("trust", *trust);
+    if (auto* f = std::get_if<Failure>(&data)) throw *f;
+    roots = std::move(std::get<std::string>(data));
+  } else {
+    std::ifstream in(kSystemRootsPath, std::ios::binary);
+    if (!in) {
+      throw Failure{kExitEnvironment, std::string("no --trust=CA.pem and the system roots (") +
+                                          kSystemRootsPath +
+                                          ") cannot be read: install ca-certificates or pass --trust"};
+    }
+    roots.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  tls::ClientContextOptions tls_options;
+  // A sending MTA offers every version it has (Postfix: smtp_tls_protocols
+  // >=TLSv1), so a receiver stuck on TLS 1.0 is seen encrypted, on TLS 1.0.
+  tls_options.versions = {tls::TlsVersion::kTls10, tls::TlsVersion::kTls13};
+  tls_options.verify = tls::ClientVerify::kRecord;
+  tls_options.trusted_roots_pem = roots;
+  auto context = tls::ClientContext::Create(tls_options);
+  if (!context.ok()) {
+    throw Failure{flags.Has("trust") ? kExitInput : kExitEnvironment,
+                  std::string(flags.Has("trust") ? "--trust=" + *flags.Get("trust")
+                                                 : std::string(kSystemRootsPath)) +
+                      ": " + base::StatusText(context.status())};
+  }
+  options.tls_context = *context;
+
+  auto holder = MakeResolver(flags);
+  if (auto* f = std::get_if<Failure>(&holder)) throw *f;
+  ResolverHolder& h = std::get<ResolverHolder>(holder);
+  if (!h.io) h.io = std::make_unique<boost::asio::io_context>();
+  probe::ProbeReport report = probe::RunProbe(*h.io, *h.resolver, *target, options);
+  if (flags.Has("json")) {
+    PrintJson(out, ProbeReportJson(report));
+  } else {
+    PrintProbeReport(out, report);
+  }
+  return ExitForProbeFailure(report.failure);
+}
+
 }  // namespace
 
 std::string Usage() {
@@ -776,6 +882,7 @@ int Run(const std::vector<std::string>& args, const InputReader& read_input, std
     const std::string& cmd = args[0];
     if (cmd == "spf") return CmdSpf(args, out, err);
     if (cmd == "dmarc") return CmdDmarc(args, read_input, out);
+    if (cmd == "probe") return CmdProbe(args, out);
     if (cmd == "dkim") {
       if (args.size() < 2) throw Failure{kExitUsage, "dkim needs a subcommand: verify or sign"};
       if (args[1] == "verify") return CmdDkimVerify(args, read_input, out);
