@@ -837,6 +837,18 @@ Commands:
       --psl defaults to /usr/share/publicsuffix/public_suffix_list.dat.
       --pct-sample defaults to a random number (pct= sampling).
 
+  probe DOMAIN|HOST[:PORT] [--port=25] [--trust=CA.pem] [--timeout=SECONDS]
+        [--helo=NAME] [--mta-sts-port=443]
+      Connects as a sending MTA would: MX lookup (preference order; no MX:
+      the domain itself; "MX 0 ." (RFC 7505): no mail), each MX in turn,
+      EHLO, STARTTLS, TLS (verified under --trust, default the system
+      roots, but never refused for it), EHLO again, QUIT. No mail is sent.
+      Prints banner, capabilities before and after TLS, the STARTTLS reply,
+      protocol, cipher, the served chain, reply injection after STARTTLS,
+      and whether the hop is a "red lock" (mail would travel unencrypted).
+      An IP literal or a HOST:PORT skips the MX lookup. --timeout (1..3600,
+      default 30) bounds every wait.
+
 Common flags:
   --zone=FILE         answer DNS from an RFC 1035 zone file (with $SERVFAIL and
                       $TIMEOUT fault directives) instead of the network
@@ -857,7 +869,12 @@ Exit codes (the result of an evaluation never changes them; read "result"):
   2  usage error: unknown command or flag, missing or malformed flag value,
      a flag given twice
   3  input error: unreadable file, bad zone file, bad key, unparseable message
-  4  the system resolver could not be set up
+  4  the system resolver or the system trust store could not be set up
+  5  probe: no such name (NXDOMAIN, no MX and no address) or a null MX
+  6  probe: every connection was refused or had no route
+  7  probe: no MX answered and a wait timed out
+  8  probe: the DNS lookups failed (SERVFAIL, REFUSED, timeout)
+A probe that reached a server exits 0 whatever it found: read "red_lock".
 )";
 }
 
