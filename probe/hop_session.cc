@@ -137,7 +137,7 @@ struct HopSession::Impl {
           report.tls_error = engine->error();
           Finish(report.tls_established
                      ? "TLS failed after the handshake: " + engine->error()->ToString()
-                     : "TLS " + engine->error()->ToString());
+                     : "TLS handshake failed: " + engine->error()->ToString());
           return;
         }
         if (engine->has_plaintext()) {
