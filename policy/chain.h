@@ -11,12 +11,21 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
 
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "policy/tls_report_types.h"
 
 namespace mxkit::policy {
+
+// The certificates of a PEM text ("-----BEGIN CERTIFICATE-----" blocks, in
+// order) as DER, e.g. a chain as tls::ServedCertificate::chain_pem holds it.
+// InvalidArgument naming the block that does not parse; an input without
+// any certificate is InvalidArgument too.
+absl::StatusOr<std::vector<std::string>> PemCertificatesToDer(std::string_view pem);
 
 struct ChainVerification {
   bool ok = false;
@@ -46,8 +55,9 @@ ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
 
 // The RFC 8460 result type for a failed verification: 9 and 10 are
 // certificate-expired (the validity window, either end), 2/18/19/20/21/27/
-// 28 and a bad anchor are certificate-not-trusted, 62 (host name) is
-// certificate-host-mismatch, anything else validation-failure.
+// 28 are certificate-not-trusted, 62 (host name) is
+// certificate-host-mismatch, anything else (and -1, unusable input)
+// validation-failure.
 TlsResultType ResultTypeForX509Error(long x509_error);
 
 }  // namespace mxkit::policy

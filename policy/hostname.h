@@ -5,7 +5,9 @@
 // TLSA base domain or the MX host name (RFC 7672 §3.2.3). tls::Engine's
 // verify_hostname stays the check for a single name during a handshake; this
 // library reads the names with BoringSSL's X.509 parser and applies the rules
-// below, which a differential test holds against BoringSSL's X509_check_host.
+// below, which a differential test holds against BoringSSL's X509_check_host
+// (hostname_test.cc lists the four places we are stricter or, for a root
+// dot, more lenient, and why).
 //
 // Rules (RFC 6125 §6.4.1-§6.4.3, with the choices RFC 6125 leaves open):
 //  - comparison is ASCII case-insensitive (§6.4.1); one trailing dot on the
@@ -17,9 +19,9 @@
 //  - no wildcard over fewer than two labels after it: "*.com" or "*.test"
 //    match nothing (§7.2: a wildcard near a public suffix is a risk; the
 //    two-label rule is BoringSSL's and Chrome's, not a public suffix list);
-//  - a wildcard never matches an A-label ("xn--..."): §6.4.3 says not to
-//    match a wildcard embedded in an IDN label, and BoringSSL also refuses
-//    to let "*" stand for an A-label;
+//  - a wildcard never stands for an A-label ("xn--..."): §6.4.3 says not to
+//    match a wildcard within an IDN label (Debian's BoringSSL does match it);
+//  - a reference name with an empty label or a "*" matches nothing;
 //  - the subject CN is consulted only with allow_subject_cn_fallback and only
 //    when the certificate has no dNSName SAN (§6.4.4). That is a leniency:
 //    RFC 6125 §6.4.4 permits it as a fallback, but CA/B forbids CN-only

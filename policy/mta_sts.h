@@ -112,14 +112,18 @@ class StsPolicyResult {
 };
 
 // Parses a policy text (RFC 8461 §3.2). Lines end in LF or CRLF (a bare CR
-// is an error), the last terminator is optional; each line is "key:" *WSP
-// value *WSP. Keys are case-sensitive as the ABNF's %s strings: "version"
-// (must be the first line and be "STSv1"), "mode" (enforce, testing, none),
-// "max_age" (1-10 digits, <= kMaxStsMaxAge), "mx" (repeatable; ["*."]
-// domain). version, mode and max_age must each appear exactly once; at least
-// one mx is required unless mode is none. Other keys that fit the extension
-// grammar are kept and ignored; a line that fits no grammar is an error.
-// Texts longer than kMaxStsPolicySize are refused at line 1, column 1.
+// is an error), the last terminator is optional, empty lines are errors (the
+// ABNF has none); each line is "key:" *WSP value *WSP. Keys are
+// case-sensitive as the ABNF's %s strings: "version" ("STSv1"), "mode"
+// (enforce, testing, none), "max_age" (1-10 digits, <= kMaxStsMaxAge), "mx"
+// (repeatable; ["*."] Domain as RFC 5321 §4.1.2, LDH labels). version, mode
+// and max_age must each appear exactly once (RFC 8461 leaves a repeat
+// undefined; taking either copy would let an appended line change the
+// policy); at least one mx is required unless mode is none. Other keys that
+// fit the extension grammar are kept and ignored (their values: VCHAR and
+// UTF-8, no controls); a line that fits no grammar is an error. Texts longer
+// than kMaxStsPolicySize are refused at line 1, column 1; a missing field is
+// reported just past the end of the text.
 StsPolicyResult ParseStsPolicy(std::string_view text);
 
 // ---------------------------------------------------------------------------
