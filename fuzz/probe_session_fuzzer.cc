@@ -14,7 +14,8 @@
 // Properties (MXKIT_FUZZ_CHECK):
 //   - in the clear the probe sends only EHLO, HELO, STARTTLS and QUIT
 //     lines: it never starts a mail transaction;
-//   - while the handshake runs it writes only TLS records, never SMTP;
+//   - once it has started TLS it writes only TLS records, never SMTP in
+//     the clear;
 //   - nothing is written once done();
 //   - after FeedEof the hop is done;
 //   - the report is consistent: TLS established only after a 220 to
@@ -57,8 +58,8 @@ void CheckPlainCommands(std::string_view out) {
 }
 
 // A TLS record starts with a content type 20-23 (RFC 8446 §5.1).
-bool LooksLikeTlsRecords(std::string_view out) {
-  return out.empty() || (static_cast<uint8_t>(out[0]) >= 20 && static_cast<uint8_t>(out[0]) <= 23);
+bool IsRecordStart(char c) {
+  return static_cast<uint8_t>(c) >= 20 && static_cast<uint8_t>(c) <= 23;
 }
 
 class Harness {
@@ -74,91 +75,113 @@ class Harness {
     return o;
   }
 
-  // Takes and checks what the hop wrote; hands it to the server engine.
-  void Drain() {
-    const HopStage stage = hop_.stage();
-    std::string out = hop_.TakeOutput();
-    if (out.empty()) return;
-    MXKIT_FUZZ_CHECK(!written_after_done_);
-    if (engine_ == nullptr && stage != HopStage::kTlsHandshake && stage != HopStage::kSmtpOverTls &&
-        !tls_started_) {
-      CheckPlainCommands(out);
-    } else {
-      MXKIT_FUZZ_CHECK(LooksLikeTlsRecords(out));
+  // `plain` is fed in the clear; once the hop starts TLS, the rest goes raw
+  // (kFlagRawTls) or `tls_part` becomes the server's replies inside TLS.
+  void Run(std::string_view plain, std::string_view tls_part) {
+    std::string_view rest_of_plain = FeedClear(plain);
+    std::string_view rest = tls_part;
+    if (!tls_started_) {
+      rest = FeedClear(tls_part);
+      rest_of_plain = {};
     }
-    if (engine_ != nullptr) engine_->FeedCiphertext(out);
+    if (!tls_started_ || hop_.done()) return;
+    if (flags_ & kFlagRawTls) {
+      FeedChunks(std::string(rest_of_plain) + std::string(rest));
+      return;
+    }
+    RunServer(rest);
   }
 
-  void Feed(std::string_view bytes) {
+  void FeedEof() {
+    hop_.FeedEof();
+    TakeAndCheck();
+    MXKIT_FUZZ_CHECK(hop_.done());
+  }
+
+  const mxkit::probe::HopReport& report() const { return hop_.report(); }
+
+ private:
+  // Feeds until the hop starts TLS; returns what was not fed.
+  std::string_view FeedClear(std::string_view bytes) {
+    while (!bytes.empty() && !hop_.done() && !tls_started_) {
+      const size_t n = chunk_ == 0 ? bytes.size() : std::min(chunk_, bytes.size());
+      hop_.Feed(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+      TakeAndCheck();
+    }
+    return bytes;
+  }
+
+  void FeedChunks(std::string_view bytes) {
     while (!bytes.empty() && !hop_.done()) {
       const size_t n = chunk_ == 0 ? bytes.size() : std::min(chunk_, bytes.size());
       hop_.Feed(bytes.substr(0, n));
       bytes.remove_prefix(n);
-      AfterStep();
+      TakeAndCheck();
     }
   }
 
-  void AfterStep() {
-    if (hop_.stage() == HopStage::kTlsHandshake) tls_started_ = true;
-    Drain();
+  // Takes what the hop wrote and checks it: command lines in the clear, then
+  // (once TLS started) TLS records only; nothing once done.
+  void TakeAndCheck() {
+    std::string out = hop_.TakeOutput();
+    if (!out.empty()) {
+      MXKIT_FUZZ_CHECK(!written_after_done_);
+      size_t records = 0;
+      if (!tls_started_) {
+        while (records < out.size() && !IsRecordStart(out[records])) {
+          const size_t eol = out.find("\r\n", records);
+          if (eol == std::string::npos) {
+            records = out.size();
+            break;
+          }
+          records = eol + 2;
+        }
+        CheckPlainCommands(std::string_view(out).substr(0, records));
+        if (records < out.size()) {
+          MXKIT_FUZZ_CHECK(hop_.stage() != mxkit::probe::HopStage::kGreeting &&
+                           hop_.stage() != mxkit::probe::HopStage::kSmtp);
+          tls_started_ = true;
+        }
+      }
+      const std::string_view tls = std::string_view(out).substr(records);
+      MXKIT_FUZZ_CHECK(tls.empty() || IsRecordStart(tls[0]));
+      if (server_) {
+        server_->FeedCiphertext(tls);
+      } else {
+        client_hello_ += tls;
+      }
+    }
     if (hop_.done()) written_after_done_ = true;
   }
 
-  // The plaintext part is done; when the hop is in its handshake, run the
-  // server side (or feed the TLS part raw).
-  void RunTls(std::string_view tls_part) {
-    if (hop_.done() || hop_.stage() != HopStage::kTlsHandshake) {
-      Feed(tls_part);  // still SMTP in the clear, or done: more plaintext
-      return;
-    }
-    if (flags_ & kFlagRawTls) {
-      Feed(tls_part);
-      return;
-    }
+  // A real server engine answers the ClientHello; `replies` is what it says
+  // inside TLS once established.
+  void RunServer(std::string_view replies) {
     auto server = mxkit::tls::Engine::NewServer(mxkit::fuzz::FuzzServerContext(flags_));
     MXKIT_FUZZ_CHECK(server.ok());
     server_.emplace(std::move(*server));
-    engine_ = &*server_;
-    // The ClientHello the hop already wrote went out before the server
-    // existed: the hop wrote it when STARTTLS was answered.
-    engine_->FeedCiphertext(pending_client_hello_);
-    for (int round = 0; round < 16 && !hop_.done() &&
-                        engine_->state() == mxkit::tls::EngineState::kHandshaking;
-         ++round) {
-      if (!engine_->has_ciphertext()) break;
-      Feed(engine_->TakeCiphertext());
+    server_->FeedCiphertext(client_hello_);
+    for (int round = 0; round < 16 && !hop_.done() && server_->has_ciphertext(); ++round) {
+      FeedChunks(server_->TakeCiphertext());
     }
-    if (engine_->state() != mxkit::tls::EngineState::kEstablished) return;
-    if (engine_->has_ciphertext()) Feed(engine_->TakeCiphertext());
-    // The TLS part as the server's replies inside TLS.
-    while (!tls_part.empty() && !hop_.done() &&
-           engine_->state() == mxkit::tls::EngineState::kEstablished) {
-      const size_t n = chunk_ == 0 ? tls_part.size() : std::min(chunk_, tls_part.size());
-      if (!engine_->WritePlaintext(tls_part.substr(0, n)).ok()) break;
-      tls_part.remove_prefix(n);
-      Feed(engine_->TakeCiphertext());
+    if (server_->state() != mxkit::tls::EngineState::kEstablished) return;
+    while (!replies.empty() && !hop_.done() &&
+           server_->state() == mxkit::tls::EngineState::kEstablished) {
+      const size_t n = chunk_ == 0 ? replies.size() : std::min(chunk_, replies.size());
+      if (!server_->WritePlaintext(replies.substr(0, n)).ok()) break;
+      replies.remove_prefix(n);
+      FeedChunks(server_->TakeCiphertext());
     }
   }
 
-  // The ClientHello is written in the same call that saw the STARTTLS 220;
-  // keep it for the server engine made afterwards.
-  void KeepClientHello(std::string bytes) {
-    tls_started_ = true;
-    pending_client_hello_ += bytes;
-  }
-
-  HopSession& hop() { return hop_; }
-  bool tls_started() const { return tls_started_; }
-
- private:
   uint8_t flags_;
   size_t chunk_;
   HopSession hop_;
   std::optional<mxkit::tls::Engine> server_;
-  mxkit::tls::Engine* engine_ = nullptr;
   bool tls_started_ = false;
   bool written_after_done_ = false;
-  std::string pending_client_hello_;
+  std::string client_hello_;  // the hop's TLS bytes before the server engine exists
 };
 
 }  // namespace
@@ -169,43 +192,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t chunk = data[1];
   const size_t plain_len = std::min<size_t>((size_t{data[2]} << 8) | data[3], size - 4);
   const std::string_view rest(reinterpret_cast<const char*>(data) + 4, size - 4);
-  const std::string_view plain = rest.substr(0, plain_len);
-  const std::string_view tls_part = rest.substr(plain_len);
 
   Harness h(flags, chunk);
-  // Plaintext part, watching for the switch to TLS so the ClientHello can be
-  // handed to the server engine.
-  std::string_view p = plain;
-  while (!p.empty() && !h.hop().done()) {
-    const size_t n = chunk == 0 ? p.size() : std::min(chunk, p.size());
-    h.hop().Feed(p.substr(0, n));
-    p.remove_prefix(n);
-    const HopStage stage = h.hop().stage();
-    if (stage == HopStage::kTlsHandshake) {
-      // The output holds any plaintext command before the 220 and then the
-      // ClientHello: split on the TLS record start.
-      std::string out = h.hop().TakeOutput();
-      size_t record = 0;
-      while (record < out.size() && !LooksLikeTlsRecords(out.substr(record, 1))) {
-        const size_t eol = out.find("\r\n", record);
-        if (eol == std::string::npos) break;
-        record = eol + 2;
-      }
-      CheckPlainCommands(std::string_view(out).substr(0, record));
-      MXKIT_FUZZ_CHECK(record < out.size());  // a ClientHello follows the 220
-      h.KeepClientHello(out.substr(record));
-      break;
-    }
-    h.AfterStep();
-  }
-  h.RunTls(p.empty() ? tls_part : std::string(p) + std::string(tls_part));
-  if (flags & kFlagEof) {
-    h.hop().FeedEof();
-    h.AfterStep();
-    MXKIT_FUZZ_CHECK(h.hop().done());
-  }
+  h.Run(rest.substr(0, plain_len), rest.substr(plain_len));
+  if (flags & kFlagEof) h.FeedEof();
 
-  const mxkit::probe::HopReport& r = h.hop().report();
+  const mxkit::probe::HopReport& r = h.report();
   const bool got_220 = r.starttls_reply.has_value() && r.starttls_reply->code == 220;
   if (r.tls_established) {
     MXKIT_FUZZ_CHECK(got_220);

@@ -38,6 +38,7 @@
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
 #include "message/header_block.h"
+#include "policy/tlsrpt.h"
 #include "probe/probe.h"
 #include "tls/engine.h"
 #include "tools/mxkit/probe_output.h"
@@ -808,6 +809,104 @@ int CmdProbe(const std::vector<std::string>& args, std::ostream& out) {
   return ExitForProbeFailure(report.failure);
 }
 
+// ---- tlsrpt ----
+
+int CmdTlsRpt(const std::vector<std::string>& args, const InputReader& read_input,
+              std::ostream& out) {
+  std::vector<std::string> positional;
+  auto parsed = Flags::Parse(args, 1, {}, {"json"}, &positional);
+  if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
+  const Flags& flags = std::get<Flags>(parsed);
+  if (positional.size() != 1) {
+    throw Failure{kExitUsage, "tlsrpt takes one FILE (or - for standard input)"};
+  }
+  std::string text;
+  if (positional[0] == "-") {
+    text = read_input();
+    if (text.size() > kMaxInputBytes) {
+      throw Failure{kExitInput, "report larger than " + std::to_string(kMaxInputBytes) + " bytes"};
+    }
+  } else {
+    std::ifstream in(positional[0], std::ios::binary);
+    if (!in) throw Failure{kExitInput, positional[0] + ": cannot open the file"};
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      text.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > policy::kMaxTlsReportSize) {
+        throw Failure{kExitInput, positional[0] + ": larger than " +
+                                      std::to_string(policy::kMaxTlsReportSize) + " bytes"};
+      }
+    }
+  }
+  const std::string source = positional[0] == "-" ? "standard input" : positional[0];
+  absl::StatusOr<policy::TlsReport> report = policy::ParseTlsReport(text);
+  if (!report.ok()) throw Failure{kExitInput, source + ": " + base::StatusText(report.status())};
+  if (flags.Has("json")) {
+    json::object o;
+    o["method"] = "tlsrpt";
+    o["organization_name"] = report->organization_name;
+    o["report_id"] = report->report_id;
+    o["start_datetime"] = report->start_datetime;
+    o["end_datetime"] = report->end_datetime;
+    o["contact_info"] = report->contact_info;
+    json::array policies;
+    for (const policy::TlsRptPolicyResult& p : report->policies) {
+      json::object po;
+      po["policy_type"] = std::string(policy::TlsRptPolicyTypeName(p.policy.policy_type));
+      po["policy_domain"] = p.policy.policy_domain;
+      json::array mx;
+      for (const std::string& m : p.policy.mx_host) mx.emplace_back(m);
+      po["mx_host"] = std::move(mx);
+      po["successful_sessions"] = p.total_successful_session_count;
+      po["failed_sessions"] = p.total_failure_session_count;
+      // Failures by result type, summed over the failure-details entries.
+      std::map<std::string, uint64_t> by_type;
+      for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+        by_type[d.result_type] += d.failed_session_count;
+      }
+      json::object failures;
+      for (const auto& [type, count] : by_type) failures[type] = count;
+      po["failures_by_result_type"] = std::move(failures);
+      policies.emplace_back(std::move(po));
+    }
+    o["policies"] = std::move(policies);
+    PrintJson(out, o);
+    return kExitOk;
+  }
+  out << "report " << report->report_id << " from " << report->organization_name << ", "
+      << report->start_datetime << " to " << report->end_datetime << " (contact "
+      << report->contact_info << ")\n";
+  for (const policy::TlsRptPolicyResult& p : report->policies) {
+    out << "policy " << policy::TlsRptPolicyTypeName(p.policy.policy_type) << " "
+        << p.policy.policy_domain;
+    if (!p.policy.mx_host.empty()) {
+      out << " (mx";
+      for (const std::string& m : p.policy.mx_host) out << " " << m;
+      out << ")";
+    }
+    out << ": " << p.total_successful_session_count << " successful, "
+        << p.total_failure_session_count << " failed\n";
+    std::map<std::string, uint64_t> by_type;
+    for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+      by_type[d.result_type] += d.failed_session_count;
+    }
+    for (const auto& [type, count] : by_type) {
+      policy::TlsRptFailureDetails probe_type;
+      probe_type.result_type = type;
+      out << "  " << type << ": " << count << " session" << (count == 1 ? "" : "s")
+          << (probe_type.known_result_type() ? "" : " (a result type RFC 8460 does not define)")
+          << "\n";
+    }
+    for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+      if (d.receiving_mx_hostname.empty() && d.receiving_ip.empty()) continue;
+      out << "    " << d.result_type << " at " << d.receiving_mx_hostname
+          << (d.receiving_ip.empty() ? "" : " [" + d.receiving_ip + "]") << ": "
+          << d.failed_session_count << "\n";
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string Usage() {
@@ -848,6 +947,10 @@ Commands:
       and whether the hop is a "red lock" (mail would travel unencrypted).
       An IP literal or a HOST:PORT skips the MX lookup. --timeout (1..3600,
       default 30) bounds every wait.
+  tlsrpt FILE|-
+      Parses an SMTP TLS report (RFC 8460 §4, JSON) and prints, per policy,
+      the successful and failed sessions and the failures by result type.
+      A report that does not parse is an input error naming the JSON path.
 
 Common flags:
   --zone=FILE         answer DNS from an RFC 1035 zone file (with $SERVFAIL and
@@ -900,6 +1003,7 @@ int Run(const std::vector<std::string>& args, const InputReader& read_input, std
     if (cmd == "spf") return CmdSpf(args, out, err);
     if (cmd == "dmarc") return CmdDmarc(args, read_input, out);
     if (cmd == "probe") return CmdProbe(args, out);
+    if (cmd == "tlsrpt") return CmdTlsRpt(args, read_input, out);
     if (cmd == "dkim") {
       if (args.size() < 2) throw Failure{kExitUsage, "dkim needs a subcommand: verify or sign"};
       if (args[1] == "verify") return CmdDkimVerify(args, read_input, out);
