@@ -310,6 +310,21 @@ StsPolicyResult ParseStsPolicy(std::string_view text) {
   return StsPolicyResult(std::move(policy));
 }
 
+std::string FormatStsPolicy(const StsPolicy& policy) {
+  std::string out = absl::StrCat("version: STSv1\r\nmode: ", Av(StsModeName(policy.mode)), "\r\n");
+  for (const std::string& mx : policy.mx) absl::StrAppend(&out, "mx: ", mx, "\r\n");
+  absl::StrAppend(&out, "max_age: ", policy.max_age, "\r\n");
+  for (const auto& [key, value] : policy.extensions) absl::StrAppend(&out, key, ": ", value, "\r\n");
+  return out;
+}
+
+absl::Status CheckDomainSyntax(std::string_view name) {
+  const std::string problem = DomainProblem(name);
+  if (problem.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(base::QuoteForMessage(name, kQuoted), " is not a domain name: ", problem));
+}
+
 // ---------------------------------------------------------------------------
 // §4.1
 

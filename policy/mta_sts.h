@@ -126,6 +126,16 @@ class StsPolicyResult {
 // reported just past the end of the text.
 StsPolicyResult ParseStsPolicy(std::string_view text);
 
+// OK when `name` is an RFC 5321 §4.1.2 Domain (LDH labels, no trailing dot,
+// RFC 1035 §2.3.4 lengths), the syntax of a policy's mx values and of a
+// policy domain; otherwise InvalidArgument saying what is wrong.
+absl::Status CheckDomainSyntax(std::string_view name);
+
+// The policy as RFC 8461 §3.2 text: version, mode, each mx, max_age, then
+// the extensions, one "key: value" per CRLF-terminated line. For a policy
+// ParseStsPolicy returned, ParseStsPolicy(FormatStsPolicy(p)) gives p back.
+std::string FormatStsPolicy(const StsPolicy& policy);
+
 // ---------------------------------------------------------------------------
 // §4.1 MX host validation.
 

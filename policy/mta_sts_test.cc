@@ -175,6 +175,19 @@ TEST(ParseStsPolicy, CrlfAndLfGiveTheSamePolicy) {
   EXPECT_EQ(a.policy().max_age, b.policy().max_age);
 }
 
+TEST(FormatStsPolicy, ParsesBackToTheSamePolicy) {
+  StsPolicyResult parsed = ParseStsPolicy(
+      "max_age: 600\nmx: *.a.example\nnote:  x  y \nversion: STSv1\nmode: testing\nmx: b.example\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  const std::string text = FormatStsPolicy(parsed.policy());
+  EXPECT_EQ(text,
+            "version: STSv1\r\nmode: testing\r\nmx: *.a.example\r\nmx: b.example\r\n"
+            "max_age: 600\r\nnote: x  y\r\n");
+  StsPolicyResult again = ParseStsPolicy(text);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(FormatStsPolicy(again.policy()), text);
+}
+
 TEST(ParseStsPolicy, RefusesOversizeText) {
   std::string text = "version: STSv1\nmode: none\nmax_age: 1\n";
   text += "x: " + std::string(kMaxStsPolicySize, 'a') + "\n";
