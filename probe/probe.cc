@@ -12,7 +12,11 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
+#include "absl/time/clock.h"
 #include "dns/idna.h"
+#include "policy/chain.h"
+#include "policy/mta_sts.h"
+#include "tls/version.h"
 
 namespace mxkit::probe {
 namespace {
@@ -231,7 +235,98 @@ class Prober : public std::enable_shared_from_this<Prober> {
       return Fail(dns_failed ? ProbeFailure::kDnsFailure : ProbeFailure::kNameNotFound,
                   absl::StrCat("no address to connect to: ", why));
     }
+    if (options_.evaluate_policies && report_.target.mx_lookup()) return StartMtaSts();
     NextMx(0);
+  }
+
+  // ---- MTA-STS (RFC 8461 §3) ----
+
+  void StartMtaSts() {
+    MtaStsReport& sts = report_.mta_sts;
+    sts.applicable = true;
+    const std::string name = "_mta-sts." + report_.target.name;
+    auto self = shared_from_this();
+    resolver_.Lookup(name, dns::RrType::kTxt, [self, name](dns::LookupResult r) {
+      self->OnStsTxt(name, std::move(r));
+    });
+  }
+
+  void NoSts(policy::MtaStsObservation::State state, std::optional<policy::TlsResultType> failure,
+             std::string detail) {
+    policy::MtaStsObservation& o = report_.mta_sts.observation;
+    o.state = state;
+    o.failure = failure;
+    o.detail = std::move(detail);
+    auto self = shared_from_this();
+    asio::post(io_, [self] { self->NextMx(0); });
+  }
+
+  void OnStsTxt(const std::string& name, dns::LookupResult r) {
+    MtaStsReport& sts = report_.mta_sts;
+    sts.txt_detail = LookupText(name, dns::RrType::kTxt, r);
+    if (!r.ok()) {
+      // RFC 8461 §3.1: no record (or no usable answer) is no policy.
+      return NoSts(policy::MtaStsObservation::State::kNoPolicy, std::nullopt,
+                   "no MTA-STS TXT record: " + sts.txt_detail);
+    }
+    std::vector<std::string> texts;
+    for (const dns::ResourceRecord& rr : r.records) {
+      if (const auto* txt = std::get_if<dns::TxtData>(&rr.data)) {
+        std::string joined;
+        for (const std::string& part : txt->strings) joined += part;
+        texts.push_back(std::move(joined));
+      }
+    }
+    absl::StatusOr<policy::StsTxtRecord> record = policy::DiscoverStsTxtRecord(texts);
+    if (!record.ok()) {
+      return NoSts(policy::MtaStsObservation::State::kNoPolicy, std::nullopt,
+                   absl::StrCat("no usable MTA-STS TXT record: ", record.status().message()));
+    }
+    sts.id = record->id;
+    sts.policy_host = policy::kStsPolicyHostPrefix + report_.target.name;
+    auto self = shared_from_this();
+    resolver_.Lookup(sts.policy_host, dns::RrType::kA,
+                     [self](dns::LookupResult a) { self->OnStsHost(std::move(a)); });
+  }
+
+  void OnStsHost(dns::LookupResult r) {
+    MtaStsReport& sts = report_.mta_sts;
+    for (const dns::ResourceRecord& rr : r.records) {
+      if (const auto* a = std::get_if<dns::AData>(&rr.data)) {
+        sts.policy_host_address = asio::ip::address_v4(a->address).to_string();
+        break;
+      }
+    }
+    if (sts.policy_host_address.empty()) {
+      // RFC 8460 §4.3.2: the policy could not be fetched.
+      return NoSts(policy::MtaStsObservation::State::kFailed,
+                   policy::TlsResultType::kStsPolicyFetchError,
+                   absl::StrCat("the policy host has no address: ",
+                                LookupText(sts.policy_host, dns::RrType::kA, r)));
+    }
+    policy::StsFetchRequest request;
+    request.policy_domain = report_.target.name;
+    request.connect_address = sts.policy_host_address;
+    request.connect_port = options_.mta_sts_port;
+    request.trusted_roots_pem = options_.trusted_roots_pem;
+    request.timeout = options_.mta_sts_timeout;
+    auto self = shared_from_this();
+    policy::AsyncFetchStsPolicy(io_, std::move(request), [self](policy::StsFetchResult f) {
+      self->OnStsFetch(std::move(f));
+    });
+  }
+
+  void OnStsFetch(policy::StsFetchResult f) {
+    MtaStsReport& sts = report_.mta_sts;
+    sts.fetch = f;
+    if (f.ok() && f.policy) {
+      policy::MtaStsObservation& o = sts.observation;
+      o.state = policy::MtaStsObservation::State::kPolicy;
+      o.policy = *f.policy;
+      o.detail = f.detail;
+      return NextMx(0);
+    }
+    NoSts(policy::MtaStsObservation::State::kFailed, f.failure, "the policy fetch failed: " + f.detail);
   }
 
   void NextMx(size_t i) {
@@ -370,7 +465,90 @@ class Prober : public std::enable_shared_from_this<Prober> {
     mx.timings.total_ms = MsSince(start_);
     mx.hop = hop_->report();
     hop_.reset();
-    NextMx(mx_ + 1);
+    AfterHop(mx_);
+  }
+
+  // ---- DANE (RFC 7672) and the verdicts ----
+
+  void AfterHop(size_t i) {
+    MxReport& mx = report_.mx[i];
+    if (!options_.evaluate_policies || !mx.hop || !mx.hop->hello_accepted()) return NextMx(i + 1);
+    if (report_.target.is_ip) {
+      Evaluate(i);
+      return NextMx(i + 1);
+    }
+    const std::string name = absl::StrCat("_", report_.port, "._tcp.", mx.host);
+    auto self = shared_from_this();
+    resolver_.Lookup(name, dns::RrType::kTlsa, [self, i, name](dns::LookupResult r) {
+      self->OnTlsa(i, name, std::move(r));
+      self->Evaluate(i);
+      asio::post(self->io_, [self, i] { self->NextMx(i + 1); });
+    });
+  }
+
+  void OnTlsa(size_t i, const std::string& name, dns::LookupResult r) {
+    TlsaReport t;
+    t.name = name;
+    t.authenticated = r.authenticated;
+    t.detail = LookupText(name, dns::RrType::kTlsa, r);
+    if (r.authenticated) t.detail += ", authenticated (AD)";
+    switch (r.status) {
+      case dns::LookupStatus::kAnswer:
+        // RFC 7672 §2.2: only a validated (AD) answer makes DANE apply.
+        t.lookup = r.authenticated ? policy::TlsaLookup::kAuthenticated
+                                   : policy::TlsaLookup::kUnauthenticated;
+        break;
+      case dns::LookupStatus::kNxDomain:
+      case dns::LookupStatus::kNoData:
+        t.lookup = policy::TlsaLookup::kNoRecords;
+        break;
+      default:
+        t.lookup = policy::TlsaLookup::kFailed;
+        break;
+    }
+    size_t malformed = 0;
+    for (const dns::ResourceRecord& rr : r.records) {
+      const auto* data = std::get_if<dns::TlsaData>(&rr.data);
+      if (data == nullptr) continue;
+      absl::StatusOr<policy::TlsaRecord> record = policy::TlsaRecordFromDns(*data);
+      if (record.ok()) {
+        t.records.push_back(*std::move(record));
+      } else {
+        // RFC 7671 §10.1.2: a malformed record is unusable; the others count.
+        ++malformed;
+      }
+    }
+    if (malformed > 0) absl::StrAppend(&t.detail, "; ", malformed, " malformed TLSA record(s) ignored");
+    report_.mx[i].tlsa = std::move(t);
+  }
+
+  void Evaluate(size_t i) {
+    MxReport& mx = report_.mx[i];
+    const HopReport& h = *mx.hop;
+    policy::HopObservation o;
+    o.mx_host = mx.host;
+    o.starttls_offered = h.starttls_offered;
+    o.starttls_accepted = h.starttls_reply.has_value() && h.starttls_reply->code == 220;
+    o.handshake_ok = h.tls_established;
+    if (h.tls_error) {
+      o.handshake_error = h.tls_error->ToString();
+    } else if (o.starttls_accepted && !h.tls_established) {
+      o.handshake_error = h.detail;
+    }
+    o.now = absl::Now();
+    if (h.tls_established) {
+      o.tls_version = std::string(tls::VersionName(h.tls->version));
+      o.cipher = h.tls->cipher;
+      o.chain_der = h.tls->peer_chain_der;
+      mx.chain_verification = policy::VerifyChainToRoots(o.chain_der, options_.trusted_roots_pem, o.now);
+      o.chain_verification = mx.chain_verification;
+    }
+    o.mta_sts = report_.mta_sts.observation;
+    if (mx.tlsa) {
+      o.tlsa_lookup = mx.tlsa->lookup;
+      o.tlsa_records = mx.tlsa->records;
+    }
+    mx.verdicts = policy::EvaluateAllPolicies(o);
   }
 
   void Finish() {

@@ -24,6 +24,9 @@
 
 #include "absl/status/statusor.h"
 #include "dns/resolver.h"
+#include "policy/dane.h"
+#include "policy/mta_sts_fetcher.h"
+#include "policy/tls_policy.h"
 #include "probe/hop_session.h"
 #include "tls/engine.h"
 
@@ -62,6 +65,38 @@ struct ProbeOptions {
   std::string helo_domain = "localhost";
   // kRecord: the chain is verified under the roots and the result recorded.
   std::shared_ptr<const tls::ClientContext> tls_context;
+  // The same roots as PEM, for the verdicts of verify and MTA-STS
+  // (policy::VerifyChainToRoots) and for the MTA-STS policy host.
+  std::string trusted_roots_pem;
+  // Evaluate the sender policies (MTA-STS discovery and fetch, TLSA lookups,
+  // verdicts). Off, the probe reports what it saw on the wire only.
+  bool evaluate_policies = true;
+  // Where the MTA-STS policy host is reached (RFC 8461 §3.3 says 443; tests
+  // point it at fakemx's policy host).
+  uint16_t mta_sts_port = 443;
+  std::chrono::milliseconds mta_sts_timeout = policy::kDefaultStsFetchTimeout;
+};
+
+// The TLSA lookup for one MX (RFC 7672 §2.2: _PORT._tcp.HOST).
+struct TlsaReport {
+  std::string name;  // "_25._tcp.mx.example.test"
+  policy::TlsaLookup lookup = policy::TlsaLookup::kNoRecords;
+  bool authenticated = false;  // the answer's AD bit
+  std::vector<policy::TlsaRecord> records;
+  std::string detail;  // the lookup's outcome; records that did not parse
+};
+
+// MTA-STS for the target domain (RFC 8461 §3): TXT discovery, then the
+// policy fetched from mta-sts.DOMAIN. A probe has no cache: a domain whose
+// fetch fails has no policy now (kFailed), as for a first-time sender.
+struct MtaStsReport {
+  bool applicable = false;  // a domain target (not an IP or HOST:PORT)
+  std::string txt_detail;   // the TXT lookup and discovery outcome
+  std::string id;           // the TXT record's id
+  std::string policy_host;  // "mta-sts.example.test"
+  std::string policy_host_address;  // what the resolver gave for it
+  std::optional<policy::StsFetchResult> fetch;
+  policy::MtaStsObservation observation;
 };
 
 // One connect attempt to one address.
@@ -90,6 +125,12 @@ struct MxReport {
   std::optional<HopReport> hop;  // the session on the first address that connected
   std::string hop_address;
   Timings timings;
+  // With evaluate_policies and a session: the TLSA lookup (not for an IP
+  // target), the chain checked against the roots, and the verdict of every
+  // sender policy (policy::AllSenderPolicies order).
+  std::optional<TlsaReport> tlsa;
+  std::optional<policy::ChainVerification> chain_verification;
+  std::vector<policy::PolicyVerdict> verdicts;
 };
 
 enum class ProbeFailure {
@@ -109,6 +150,7 @@ struct ProbeReport {
   std::string mx_lookup_detail;  // the MX lookup's outcome, for humans
   bool mx_truncated = false;     // more than kMaxMxHosts MX records
   std::vector<MxReport> mx;      // in preference order
+  MtaStsReport mta_sts;
   ProbeFailure failure = ProbeFailure::kNone;
   std::string error;  // for a failure: what, where, why
 

@@ -86,26 +86,38 @@ for sc in good expired-cert wrong-host self-signed unknown-ca tls1.0-only no-sta
         $H.tls.verify_result=0 $H.tls.version~'^TLSv1\.[23]$' $H.tls.cipher~'^TLS_' \
         $H.tls.sni='"mx.example.test"' $H.tls.chain.0.dns_names='["mx.example.test"]' \
         $H.tls.chain.1.subject~'intermediate' $H.outcome='"completed"' \
+        mx.0.policies.verify.deliver=true mx.0.policies.verify.authenticated=true \
+        mx.0.policies.verify.result_type=null mx.0.chain_verification.ok=true \
+        mx.0.tlsa.lookup='"no-records"' mta_sts.state='"no-policy"' \
         $H.injection_detected=false \
         $H.ehlo_after_tls='["PIPELINING","SIZE 10485760","ENHANCEDSTATUSCODES","8BITMIME"]' ;;
     expired-cert)
       # Encrypted under may, not verified: X509_V_ERR_CERT_HAS_EXPIRED.
       expect "$sc" red_lock=false $H.tls.established=true $H.tls.verified=false \
         $H.tls.verify_result=10 $H.tls.verify_error~'expired' \
-        $H.tls.chain.0.not_after~'^202[01]-' ;;
+        $H.tls.chain.0.not_after~'^202[01]-' \
+        mx.0.policies.may.deliver=true mx.0.policies.may.encrypted=true \
+        mx.0.policies.verify.deliver=false mx.0.policies.verify.result_type='"certificate-expired"' ;;
     wrong-host)
       expect "$sc" red_lock=false $H.tls.established=true $H.tls.verify_result=62 \
-        $H.tls.chain.0.dns_names='["wrong-host.invalid"]' ;;
+        $H.tls.chain.0.dns_names='["wrong-host.invalid"]' \
+        mx.0.policies.verify.deliver=false \
+        mx.0.policies.verify.result_type='"certificate-host-mismatch"' ;;
     self-signed)
-      expect "$sc" red_lock=false $H.tls.established=true $H.tls.verify_result=18 ;;
+      expect "$sc" red_lock=false $H.tls.established=true $H.tls.verify_result=18 \
+        mx.0.policies.verify.result_type='"certificate-not-trusted"' ;;
     unknown-ca)
-      expect "$sc" red_lock=false $H.tls.established=true $H.tls.verify_result=20 ;;
+      expect "$sc" red_lock=false $H.tls.established=true $H.tls.verify_result=20 \
+        mx.0.policies.verify.result_type='"certificate-not-trusted"' ;;
     tls1.0-only)
       expect "$sc" red_lock=false $H.tls.established=true $H.tls.version='"TLSv1"' \
         $H.tls.verified=true ;;
     no-starttls)
       expect "$sc" red_lock=true $H.starttls_offered=false $H.starttls_reply=null \
-        $H.tls.established=false $H.outcome='"completed"' ;;
+        $H.tls.established=false $H.outcome='"completed"' \
+        mx.0.policies.may.deliver=true mx.0.policies.may.encrypted=false \
+        mx.0.policies.may.result_type='"starttls-not-supported"' \
+        mx.0.policies.encrypt.deliver=false ;;
     starttls-refused)
       expect "$sc" red_lock=true $H.starttls_offered=true $H.starttls_reply.code=454 \
         $H.starttls_accepted=false $H.tls.established=false ;;

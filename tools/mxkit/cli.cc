@@ -795,6 +795,8 @@ int CmdProbe(const std::vector<std::string>& args, std::ostream& out) {
                       ": " + base::StatusText(context.status())};
   }
   options.tls_context = *context;
+  options.trusted_roots_pem = roots;
+  options.mta_sts_port = static_cast<uint16_t>(std::get<int64_t>(sts_port));
 
   auto holder = MakeResolver(flags);
   if (auto* f = std::get_if<Failure>(&holder)) throw *f;

@@ -4,6 +4,10 @@
 #include <ostream>
 #include <string>
 
+#include "policy/dane.h"
+#include "policy/mta_sts.h"
+#include "policy/tls_policy.h"
+#include "policy/tls_report_types.h"
 #include "probe/certificate_info.h"
 #include "tls/version.h"
 
@@ -38,6 +42,70 @@ std::string_view ErrorKindName(tls::EngineError::Kind k) {
     case tls::EngineError::Kind::kUsage: return "usage";
   }
   return "unknown";
+}
+
+
+std::string_view TlsaLookupName(policy::TlsaLookup l) {
+  switch (l) {
+    case policy::TlsaLookup::kNoRecords: return "no-records";
+    case policy::TlsaLookup::kUnauthenticated: return "unauthenticated";
+    case policy::TlsaLookup::kAuthenticated: return "authenticated";
+    case policy::TlsaLookup::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string_view StsStateName(policy::MtaStsObservation::State s) {
+  switch (s) {
+    case policy::MtaStsObservation::State::kNoPolicy: return "no-policy";
+    case policy::MtaStsObservation::State::kPolicy: return "policy";
+    case policy::MtaStsObservation::State::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+json::object VerdictJson(const policy::PolicyVerdict& v) {
+  json::object o;
+  o["deliver"] = v.deliver;
+  o["encrypted"] = v.encrypted;
+  o["authenticated"] = v.authenticated;
+  if (v.failure) {
+    o["result_type"] = std::string(policy::TlsResultTypeName(*v.failure));
+  } else {
+    o["result_type"] = nullptr;
+  }
+  o["reason"] = v.reason;
+  return o;
+}
+
+json::object MtaStsJson(const probe::MtaStsReport& m) {
+  json::object o;
+  o["applicable"] = m.applicable;
+  o["state"] = std::string(StsStateName(m.observation.state));
+  o["txt"] = m.txt_detail;
+  o["id"] = m.id;
+  o["policy_host"] = m.policy_host;
+  o["policy_host_address"] = m.policy_host_address;
+  if (m.observation.policy) {
+    const policy::StsPolicy& p = *m.observation.policy;
+    json::object po;
+    po["mode"] = std::string(policy::StsModeName(p.mode));
+    po["max_age"] = p.max_age;
+    json::array mx;
+    for (const std::string& pattern : p.mx) mx.emplace_back(pattern);
+    po["mx"] = std::move(mx);
+    o["policy"] = std::move(po);
+  } else {
+    o["policy"] = nullptr;
+  }
+  if (m.observation.failure) {
+    o["result_type"] = std::string(policy::TlsResultTypeName(*m.observation.failure));
+  } else {
+    o["result_type"] = nullptr;
+  }
+  if (m.fetch) o["http_status"] = m.fetch->http_status;
+  o["detail"] = m.observation.detail;
+  return o;
 }
 
 json::value ReplyJson(const std::optional<smtp::Reply>& r) {
@@ -160,6 +228,35 @@ json::object MxJson(const MxReport& m) {
     o["hop"] = nullptr;
     o["red_lock"] = false;
   }
+  if (m.tlsa) {
+    json::object t;
+    t["name"] = m.tlsa->name;
+    t["lookup"] = std::string(TlsaLookupName(m.tlsa->lookup));
+    t["authenticated"] = m.tlsa->authenticated;
+    json::array records;
+    for (const policy::TlsaRecord& r : m.tlsa->records) {
+      records.emplace_back(policy::TlsaRecordToString(r));
+    }
+    t["records"] = std::move(records);
+    t["detail"] = m.tlsa->detail;
+    o["tlsa"] = std::move(t);
+  } else {
+    o["tlsa"] = nullptr;
+  }
+  if (m.chain_verification) {
+    json::object c;
+    c["ok"] = m.chain_verification->ok;
+    c["x509_error"] = m.chain_verification->x509_error;
+    c["detail"] = m.chain_verification->detail;
+    o["chain_verification"] = std::move(c);
+  } else {
+    o["chain_verification"] = nullptr;
+  }
+  json::object policies;
+  for (const policy::PolicyVerdict& v : m.verdicts) {
+    policies[std::string(policy::SenderPolicyName(v.policy))] = VerdictJson(v);
+  }
+  o["policies"] = std::move(policies);
   return o;
 }
 
@@ -231,6 +328,16 @@ void PrintHop(std::ostream& out, const MxReport& m) {
   } else if (h.tls_error) {
     out << "  TLS: " << h.tls_error->ToString() << "\n";
   }
+  if (m.tlsa) out << "  TLSA: " << m.tlsa->detail << "\n";
+  for (const policy::PolicyVerdict& v : m.verdicts) {
+    out << "  policy " << policy::SenderPolicyName(v.policy) << ": "
+        << (!v.deliver ? "REFUSED" : v.authenticated ? "delivered, authenticated"
+                                   : v.encrypted     ? "delivered, encrypted"
+                                                     : "delivered in plaintext");
+    if (v.failure) out << " [" << policy::TlsResultTypeName(*v.failure) << "]";
+    if (!v.reason.empty()) out << " (" << v.reason << ")";
+    out << "\n";
+  }
   out << "  session: " << OutcomeName(h.outcome);
   if (!h.detail.empty()) out << " (" << h.detail << ")";
   out << "\n";
@@ -263,11 +370,24 @@ json::object ProbeReportJson(const ProbeReport& r) {
   json::array mx;
   for (const MxReport& m : r.mx) mx.emplace_back(MxJson(m));
   o["mx"] = std::move(mx);
+  o["mta_sts"] = MtaStsJson(r.mta_sts);
   return o;
 }
 
 void PrintProbeReport(std::ostream& out, const ProbeReport& r) {
   out << "probe " << r.target.name << " port " << r.port << ": " << r.mx_lookup_detail << "\n";
+  if (r.mta_sts.applicable) {
+    out << "MTA-STS: " << StsStateName(r.mta_sts.observation.state);
+    if (r.mta_sts.observation.policy) {
+      const policy::StsPolicy& p = *r.mta_sts.observation.policy;
+      out << ", mode " << policy::StsModeName(p.mode) << ", mx";
+      for (const std::string& pattern : p.mx) out << " " << pattern;
+    }
+    if (r.mta_sts.observation.failure) {
+      out << " [" << policy::TlsResultTypeName(*r.mta_sts.observation.failure) << "]";
+    }
+    out << " (" << r.mta_sts.observation.detail << ")\n";
+  }
   for (const MxReport& m : r.mx) {
     out << (m.implicit_mx ? "implicit MX " : m.preference >= 0 ? "MX " : "host ");
     if (m.preference >= 0) out << m.preference << " ";
