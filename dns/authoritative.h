@@ -90,6 +90,10 @@ class AuthoritativeResponder {
   // is sent with TC set and the records dropped.
   DnsResponse Respond(std::string_view query, QueryTransport transport) const;
 
+  // The same answer written into `out` (cleared first, its capacity reused:
+  // a server loop answers without allocating). Returns DnsResponse::send.
+  bool Respond(std::string_view query, QueryTransport transport, std::string& out) const;
+
  private:
   struct Index;
   explicit AuthoritativeResponder(std::shared_ptr<const Index> index);

@@ -32,7 +32,11 @@ start() {
   local name="$1"
   shift
   : >"$TMP/$name.out"
-  "$BIN" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  # A free DNS port unless the test chose: tests run in parallel (5353 is
+  # fakemx's default).
+  local dns=(--dns=127.0.0.1:0) flag
+  for flag in "$@"; do [[ $flag == --dns=* ]] && dns=(); done
+  "$BIN" "${dns[@]+"${dns[@]}"}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PID=$!
   PIDS+=("$PID")
   local i
@@ -144,9 +148,70 @@ openssl verify -CAfile "$TMP/tls-two/ca.pem" -untrusted "$TMP/tls-two/a.test.cha
   "$TMP/tls-two/a.test.chain.pem" >/dev/null 2>&1 || fail "two: a.test's chain does not verify"
 openssl x509 -in "$TMP/tls-two/b.test.chain.pem" -noout -ext subjectAltName 2>/dev/null |
   grep -q 'DNS:mx.b.test' || fail "two: b.test's leaf is not for mx.b.test"
+# DNS (--dns=127.0.0.1:0, from start): UDP and TCP on one port, announced
+# before the last line, answering for both receivers' domains.
+DNS_UDP=$(sed -n 's/^fakemx: dns udp 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
+DNS_TCP=$(sed -n 's/^fakemx: dns tcp 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
+[[ -n "$DNS_UDP" && "$DNS_UDP" == "$DNS_TCP" ]] || fail "two: dns udp/tcp lines"
+if command -v dig >/dev/null; then
+  dig @127.0.0.1 -p "$DNS_UDP" +short +time=2 +tries=1 b.test MX | grep -qx '10 mx.b.test.' ||
+    fail "two: no MX for b.test from fakemx's DNS"
+  dig @127.0.0.1 -p "$DNS_UDP" +short +tcp +time=2 +tries=1 mx.a.test A | grep -qx '127.0.0.2' ||
+    fail "two: no A for mx.a.test over TCP"
+fi
 stop two
 grep -qx 'fakemx: stopped; 0 messages stored, 0 storage failures, 2 connections' "$OUT" ||
   fail "two: stop line"
+grep -Eqx 'fakemx: dns stopped; [0-9]+ udp queries, [0-9]+ tcp queries, 0 unanswered' "$OUT" ||
+  fail "two: dns stop line"
+
+# --- MTA-STS: the policy host on --mta-sts-port=0, announced with its port.
+cat >"$TMP/sts.yaml" <<'YAML'
+name: sts
+receivers:
+  - name: example.test
+    listeners: ["127.0.0.1:0"]
+    mta_sts: {mode: testing}
+YAML
+start sts --scenario="$TMP/sts.yaml" --mta-sts-port=0 --tls-dir="$TMP/tls-sts"
+OUT="$TMP/sts.out"
+STS_PORT=$(sed -n 's/^fakemx: mta-sts example\.test https 127\.0\.0\.1:\([1-9][0-9]*\)$/\1/p' "$OUT")
+[[ -n "$STS_PORT" ]] || fail "sts: no 'mta-sts example.test https' line"
+if command -v curl >/dev/null; then
+  curl -sf --max-time 10 --cacert "$TMP/tls-sts/ca.pem" \
+    --resolve "mta-sts.example.test:$STS_PORT:127.0.0.1" \
+    "https://mta-sts.example.test:$STS_PORT/.well-known/mta-sts.txt" | tr -d "\r" |
+    grep -qx "mode: testing" ||
+    fail "sts: the policy host does not serve mode: testing"
+fi
+stop sts
+
+# --- A DNS port in use is a start failure naming the address, exit 1.
+/usr/bin/python3 - "$TMP/dns-port" <<'PY' &
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+open(sys.argv[1], "w").write(str(u.getsockname()[1]))
+time.sleep(30)
+PY
+HOLDER=$!
+PIDS+=("$HOLDER")
+for ((i = 0; i < 100; i++)); do [[ -s "$TMP/dns-port" ]] && break; sleep 0.1; done
+TAKEN=$(cat "$TMP/dns-port")
+set +e
+timeout 20 "$BIN" --smtp=127.0.0.1:0 --dns="127.0.0.1:$TAKEN" >"$TMP/taken.out" 2>"$TMP/taken.err"
+rc=$?
+set -e
+kill "$HOLDER" 2>/dev/null || true
+[[ $rc == 1 ]] || fail "dns port taken: exit $rc, expected 1"
+grep -q "cannot listen for DNS on udp 127.0.0.1:$TAKEN: .*--dns=off" "$TMP/taken.err" ||
+  fail "dns port taken: stderr $(cat "$TMP/taken.err")"
+grep -q 'listening on' "$TMP/taken.out" && fail "dns port taken: announced listening"
+
+# --- --dns=off: no DNS server, said so.
+start nodns --smtp=127.0.0.1:0 --dns=off
+grep -qx 'fakemx: dns off' "$TMP/nodns.out" || fail "nodns: no 'dns off' line"
+stop nodns
 
 # --- A catalogue entry with overrides; --maildir; the smuggling warning.
 start good --smtp=127.0.0.1:0 --hostname=mx.test --cert=expired --maildir="$TMP/maildir"

@@ -84,7 +84,7 @@ const std::set<std::string_view>& ValuedFlags() {
       "--session-timeout", "--shutdown-grace", "--max-message-size", "--storage-threads",
       "--data-bare-line-endings", "--data-nul", "--cert", "--tls-versions", "--tls-ciphers",
       "--tls-groups", "--starttls", "--smtps", "--tls-dir", "--cert-seed", "--scenario",
-      "--capture-max-sessions", "--capture-max-bytes"};
+      "--capture-max-sessions", "--capture-max-bytes", "--dns", "--mta-sts-port"};
   return flags;
 }
 
@@ -354,6 +354,14 @@ std::string FlagsUsage() {
          "                            --maildir (default 16); 0 stores on the network\n"
          "                            thread (for tmpfs: a slow disk then stalls every\n"
          "                            connection)\n"
+         "  --dns=HOST:PORT|off       serve the scenario's DNS (MX, A, SPF, DKIM, DMARC,\n"
+         "                            MTA-STS, TLS-RPT, TLSA records and its faults) over\n"
+         "                            UDP and TCP on this address (default\n"
+         "                            127.0.0.1:5353; port 0 picks a free port, printed\n"
+         "                            at start); off: no DNS server\n"
+         "  --mta-sts-port=N          the HTTPS port of every MTA-STS policy host,\n"
+         "                            replacing the scenario's (443 by default); 0 picks\n"
+         "                            a free one, printed at start\n"
          "  --verbose                 log to stderr one line per connection and per reply\n"
          "                            sent (time, client address:port, reply code and\n"
          "                            text), and the TLS outcome of each handshake\n"
@@ -534,6 +542,20 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
     } else if (name == "--smtps") {
       status = ParseEndpoint(name, value, &flags.smtps_host, &flags.smtps_port);
       flags.smtps = status.ok();
+    } else if (name == "--dns") {
+      if (value == "off") {
+        flags.dns = false;
+      } else {
+        status = ParseEndpoint(name, value, &flags.dns_host, &flags.dns_port);
+      }
+    } else if (name == "--mta-sts-port") {
+      uint64_t n = 0;
+      if (!ParseUnsigned(value, &n) || n > 65535) {
+        status = Bad(name, value, "not a port number from 0 to 65535");
+      } else {
+        flags.mta_sts_port_given = true;
+        flags.mta_sts_port = static_cast<uint16_t>(n);
+      }
     } else if (name == "--cert") {
       absl::StatusOr<tls::CertVariant> variant = tls::ParseCertVariant(value);
       if (variant.ok()) {

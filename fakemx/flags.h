@@ -47,6 +47,9 @@ inline constexpr size_t kMaxTlsListFlag = 4096;
 // --scenario names a catalogue entry or a file; PATH_MAX (Linux, 4096) bounds
 // any path open() accepts.
 inline constexpr size_t kMaxScenarioFlag = 4096;
+// --dns's default: the port mDNS uses, free on a machine without Avahi, and
+// one a test can point a stub resolver at without root (53 needs it).
+inline constexpr uint16_t kDefaultDnsPort = 5353;
 // The scenario fakemx runs without --scenario.
 inline constexpr std::string_view kDefaultScenario = "good";
 
@@ -80,6 +83,16 @@ struct FakemxFlags {
   uint16_t smtps_port = 0;
   std::string tls_dir;      // --tls-dir; empty = a fresh temporary directory
   uint64_t cert_seed = 1;   // --cert-seed: same seed, same keys and certificates
+
+  // --dns=HOST:PORT|off: where the scenario's DNS is served, UDP and TCP on
+  // one port (fakemx/dns_listener.h); port 0 = any free one, printed.
+  bool dns = true;
+  std::string dns_host = "127.0.0.1";
+  uint16_t dns_port = kDefaultDnsPort;
+  // --mta-sts-port=N: the port every MTA-STS policy site listens on,
+  // replacing the scenario's (443 by default); 0 = any free one, for tests.
+  bool mta_sts_port_given = false;
+  uint16_t mta_sts_port = 0;
 
   // --scenario=NAME|FILE: a catalogue name, or a YAML file (a path: it
   // contains '/' or ends in .yaml/.yml); empty = kDefaultScenario.

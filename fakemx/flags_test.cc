@@ -41,6 +41,11 @@ TEST(ParseFlags, DefaultsFollowTheRfcAndTheBrief) {
   EXPECT_FALSE(flags->smtps);
   EXPECT_EQ(flags->tls_dir, "");
   EXPECT_EQ(flags->cert_seed, 1u);
+  // DNS on 127.0.0.1:5353; MTA-STS sites on the scenario's ports.
+  EXPECT_TRUE(flags->dns);
+  EXPECT_EQ(flags->dns_host, "127.0.0.1");
+  EXPECT_EQ(flags->dns_port, 5353);
+  EXPECT_FALSE(flags->mta_sts_port_given);
   // Scenarios: good unless named; capture bounded as capture.h says.
   EXPECT_EQ(flags->scenario, "");
   EXPECT_FALSE(flags->list_scenarios);
@@ -175,6 +180,35 @@ TEST(ParseFlags, AcceptsEveryFlagInBothForms) {
   EXPECT_EQ(flags->storage_threads, 3);
 }
 
+TEST(ParseFlags, AcceptsTheDnsAndMtaStsFlags) {
+  struct Row {
+    std::vector<std::string_view> args;
+    bool dns;
+    std::string host;
+    uint16_t port;
+    bool sts_given;
+    uint16_t sts_port;
+  };
+  const Row rows[] = {
+      {{"--dns=127.0.0.1:0"}, true, "127.0.0.1", 0, false, 0},
+      {{"--dns", "[::1]:53"}, true, "::1", 53, false, 0},
+      {{"--dns=off"}, false, "127.0.0.1", 5353, false, 0},
+      {{"--mta-sts-port=0"}, true, "127.0.0.1", 5353, true, 0},
+      {{"--dns=127.0.0.2:5300", "--mta-sts-port", "8443"}, true, "127.0.0.2", 5300, true, 8443},
+  };
+  for (const Row& row : rows) {
+    auto flags = Parse(row.args);
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->dns, row.dns) << row.args[0];
+    EXPECT_EQ(flags->dns_host, row.host) << row.args[0];
+    EXPECT_EQ(flags->dns_port, row.port) << row.args[0];
+    EXPECT_EQ(flags->mta_sts_port_given, row.sts_given) << row.args[0];
+    EXPECT_EQ(flags->mta_sts_port, row.sts_port) << row.args[0];
+  }
+  // Neither sets one receiver: they apply to any scenario.
+  EXPECT_TRUE(GivenPerReceiverFlags(*Parse({"--dns=off", "--mta-sts-port=0"})).empty());
+}
+
 TEST(ParseFlags, EachSwitchSetsItsLeniencyAndNothingElse) {
   struct Row {
     std::string_view flag;
@@ -253,7 +287,8 @@ TEST(ParseFlags, HelpWarnsThatSmugglingPoliciesAreVulnerable) {
         "--tls-versions", "--tls-ciphers", "--tls-groups", "--starttls", "--smtps", "--tls-dir",
         "--cert-seed", "missing-intermediate", "inject-after-220", "mx.test", "--scenario",
         "--list-scenarios", "--capture-max-sessions", "--capture-max-bytes",
-        "docs/scenarios.md", "NAME.chain.pem"}) {
+        "docs/scenarios.md", "NAME.chain.pem", "--dns=HOST:PORT|off", "127.0.0.1:5353",
+        "--mta-sts-port"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -390,6 +425,14 @@ TEST(ParseFlags, ErrorsNameTheFlagAndSayWhy) {
        "--smtps=localhost:465: 'localhost' is not an IPv4 address (names are not resolved)"},
       {{"--smtps=127.0.0.1"},
        "--smtps=127.0.0.1: expected HOST:PORT, e.g. 127.0.0.1:2525 (port 0 = any free port)"},
+      {{"--dns=localhost:53"},
+       "--dns=localhost:53: 'localhost' is not an IPv4 address (names are not resolved)"},
+      {{"--dns=on"},
+       "--dns=on: expected HOST:PORT, e.g. 127.0.0.1:2525 (port 0 = any free port)"},
+      {{"--dns="}, "--dns=: expected HOST:PORT, e.g. 127.0.0.1:2525 (port 0 = any free port)"},
+      {{"--mta-sts-port=65536"}, "--mta-sts-port=65536: not a port number from 0 to 65535"},
+      {{"--mta-sts-port=-1"}, "--mta-sts-port=-1: not a port number from 0 to 65535"},
+      {{"--dns=off", "--dns=off"}, "--dns given more than once; give each flag once"},
       {{"--tls-dir="}, "--tls-dir=: must not be empty (omit it for a temporary one)"},
       {{"--cert-seed=-1"},
        "--cert-seed=-1: not a whole number from 0 to 18446744073709551615"},

@@ -19,11 +19,15 @@
 
 #include "base/absl_interop.h"
 #include "base/version.h"
+#include "dns/authoritative.h"
 #include "fakemx/capture.h"
+#include "fakemx/dns_listener.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
+#include "fakemx/mta_sts_host.h"
 #include "fakemx/scenario.h"
 #include "fakemx/scenario_behaviour.h"
+#include "fakemx/scenario_dns.h"
 #include "fakemx/scenario_flags.h"
 #include "fakemx/server.h"
 #include "fakemx/tls_setup.h"
@@ -155,6 +159,39 @@ int Run(const FakemxFlags& flags) {
     return tls.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
 
+  // The DNS world next (zones, MTA-STS sites, DKIM keys written beside the
+  // certificates), and the responder over it: a scenario whose records do
+  // not make zones is reported before anything is bound.
+  absl::StatusOr<fakemx::ScenarioDns> dns_world =
+      fakemx::BuildScenarioDns(*scenario, *tls, tls->dir);
+  if (!dns_world.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(dns_world.status()).c_str());
+    return dns_world.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                           : kExitFailure;
+  }
+  if (flags.mta_sts_port_given) {
+    for (fakemx::MtaStsSite& site : dns_world->policy_sites) site.port = flags.mta_sts_port;
+  }
+  std::optional<mxkit::dns::AuthoritativeResponder> responder;
+  fakemx::DnsListenerOptions dns_options;
+  if (flags.dns) {
+    absl::StatusOr<mxkit::dns::AuthoritativeResponder> created =
+        mxkit::dns::AuthoritativeResponder::Create(dns_world->zones);
+    if (!created.ok()) {
+      std::fprintf(stderr, "fakemx: scenario %s: DNS zones: %s\n", scenario->name.c_str(),
+                   StatusText(created.status()).c_str());
+      return kExitUsage;
+    }
+    responder = *std::move(created);
+    boost::system::error_code ec;
+    dns_options.address = asio::ip::make_address(flags.dns_host, ec);
+    if (ec) {  // ParseHostPort accepted it as a literal; still no throw here
+      std::fprintf(stderr, "fakemx: --dns: %s is not an IP address\n", flags.dns_host.c_str());
+      return kExitUsage;
+    }
+    dns_options.port = flags.dns_port;
+  }
+
   // Without --maildir, messages live in the capture only: no disk, no fsync.
   std::unique_ptr<fakemx::Maildir> maildir;
   if (!flags.maildir.empty()) {
@@ -201,6 +238,36 @@ int Run(const FakemxFlags& flags) {
     return kExitFailure;
   }
 
+  // DNS and the MTA-STS policy host listen before anything is announced, so
+  // a sender started on the "listening on smtp" line finds them up.
+  std::unique_ptr<fakemx::DnsListener> dns;
+  if (responder) {
+    absl::StatusOr<std::unique_ptr<fakemx::DnsListener>> listening =
+        fakemx::DnsListener::Listen(io, *std::move(responder), dns_options);
+    if (!listening.ok()) {
+      std::fprintf(stderr,
+                   "fakemx: %s; give --dns=off to run without a DNS server, or another "
+                   "--dns=HOST:PORT (port 0 picks a free one)\n",
+                   StatusText(listening.status()).c_str());
+      return kExitFailure;
+    }
+    dns = *std::move(listening);
+  }
+  std::unique_ptr<fakemx::MtaStsHost> mta_sts;
+  if (!dns_world->policy_sites.empty()) {
+    absl::StatusOr<std::unique_ptr<fakemx::MtaStsHost>> listening =
+        fakemx::MtaStsHost::Listen(io, dns_world->policy_sites);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "fakemx: MTA-STS policy host: %s%s\n",
+                   StatusText(listening.status()).c_str(),
+                   flags.mta_sts_port_given ? ""
+                                            : "; --mta-sts-port=N moves every policy host to "
+                                              "port N (0 picks a free one)");
+      return kExitFailure;
+    }
+    mta_sts = *std::move(listening);
+  }
+
   // One fact per line, flushed, so a test can start us on port 0 and read
   // the real ports; "listening on smtp" comes last, when connections are
   // accepted on every listener.
@@ -226,6 +293,25 @@ int Run(const FakemxFlags& flags) {
   for (const fakemx::BoundListener& l : bound) {
     std::printf("fakemx: receiver %s %s %s\n", l.receiver.c_str(),
                 l.implicit_tls ? "smtps" : "smtp", fakemx::FormatEndpoint(l.endpoint).c_str());
+  }
+  if (dns) {
+    const asio::ip::udp::endpoint udp = dns->udp_endpoint();
+    std::printf("fakemx: dns udp %s\n",
+                fakemx::FormatEndpoint(asio::ip::tcp::endpoint(udp.address(), udp.port())).c_str());
+    std::printf("fakemx: dns tcp %s\n", fakemx::FormatEndpoint(dns->tcp_endpoint()).c_str());
+  } else {
+    std::printf("fakemx: dns off\n");
+  }
+  if (mta_sts) {
+    const std::vector<asio::ip::tcp::endpoint> at = mta_sts->endpoints();
+    for (size_t i = 0; i < at.size() && i < dns_world->policy_sites.size(); ++i) {
+      std::printf("fakemx: mta-sts %s https %s\n", dns_world->policy_sites[i].domain.c_str(),
+                  fakemx::FormatEndpoint(at[i]).c_str());
+    }
+  }
+  for (const fakemx::DkimKey& key : dns_world->dkim_keys) {
+    std::printf("fakemx: dkim-key %s %s %s\n", key.domain.c_str(), key.selector.c_str(),
+                key.key_file.c_str());
   }
   for (const std::string& warning : fakemx::ScenarioWarnings(flags, *scenario)) {
     std::fprintf(stderr, "fakemx: warning: %s\n", warning.c_str());
@@ -267,6 +353,9 @@ int Run(const FakemxFlags& flags) {
                     signal_number == SIGINT ? "SIGINT" : "SIGTERM",
                     static_cast<long long>(flags.shutdown_grace_seconds));
         std::fflush(stdout);
+        // DNS and the policy host have nothing in flight worth finishing.
+        if (dns) dns->Stop();
+        if (mta_sts) mta_sts->Stop();
         server.Shutdown([&] {
           signals.cancel();
           io.stop();
@@ -283,6 +372,13 @@ int Run(const FakemxFlags& flags) {
   server.Start();
   io.run();
 
+  if (dns) {
+    const fakemx::DnsListenerStats d = dns->stats();
+    std::printf("fakemx: dns stopped; %llu udp queries, %llu tcp queries, %llu unanswered\n",
+                static_cast<unsigned long long>(d.udp_queries),
+                static_cast<unsigned long long>(d.tcp_queries),
+                static_cast<unsigned long long>(d.unanswered));
+  }
   const fakemx::ServerStats stats = server.stats();
   std::printf("fakemx: stopped; %llu messages stored, %llu storage failures, %llu connections\n",
               static_cast<unsigned long long>(stats.messages_stored),

@@ -8,6 +8,7 @@
 #define MXKIT_FAKEMX_MTA_STS_HOST_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@ struct MtaStsSite {
   std::string domain;       // the policy domain, "example.test"; served as mta-sts.example.test
   std::string host;         // listen address (IPv4/IPv6 literal); the site's A/AAAA record
   uint16_t port = 443;      // RFC 8461 §3.3: HTTPS on the default port; 0 = any free port
+                            // (sites with the same host and port 0 share one)
   int status = 200;         // HTTP status of the answer
   std::string body;         // the policy text, possibly invalid on purpose
   std::string content_type = "text/plain";  // RFC 8461 §3.2 requires text/plain
@@ -33,6 +35,23 @@ struct MtaStsSite {
   std::chrono::milliseconds delay{0};  // before the response headers
   std::string chain_pem;    // certificate chain, leaf first, for mta-sts.<domain>
   std::string key_pem;
+};
+
+// The host's limits. The defaults keep a slow or hostile client from holding
+// a connection or memory for long; tests shorten them.
+struct MtaStsHostOptions {
+  // From accepting a connection (the TLS handshake included), or from the
+  // first byte of a further request on a kept-alive one, until the request's
+  // header has arrived; then the connection is closed without an answer.
+  std::chrono::milliseconds header_timeout{10'000};
+  // A kept-alive connection waiting for its next request (RFC 9112 §9.8: a
+  // server may close an idle connection at any time).
+  std::chrono::milliseconds idle_timeout{5'000};
+  // Writing one response (after the site's delay), and the TLS close.
+  std::chrono::milliseconds write_timeout{10'000};
+  // Connections open at once over all addresses; one accepted beyond this is
+  // closed at once, before the TLS handshake.
+  size_t max_connections = 256;
 };
 
 class MtaStsHost {
@@ -43,10 +62,18 @@ class MtaStsHost {
   // address (bind failures, a bad certificate or key).
   static absl::StatusOr<std::unique_ptr<MtaStsHost>> Listen(boost::asio::io_context& io,
                                                             std::vector<MtaStsSite> sites);
+  // The same with limits other than the defaults. Also refuses a site whose
+  // status is outside 200-599, whose domain is no host name, or whose
+  // header values (content_type, location) hold control characters.
+  static absl::StatusOr<std::unique_ptr<MtaStsHost>> Listen(boost::asio::io_context& io,
+                                                            std::vector<MtaStsSite> sites,
+                                                            const MtaStsHostOptions& options);
   virtual ~MtaStsHost() = default;
   // Where each site listens after binding, in `sites` order (port 0 resolved).
   virtual std::vector<boost::asio::ip::tcp::endpoint> endpoints() const = 0;
-  // Stops accepting and closes open connections.
+  // Stops accepting and closes open connections (no TLS close_notify, no
+  // response still delayed is sent), so the io_context runs out of work.
+  // Idempotent; the destructor calls it.
   virtual void Stop() = 0;
 };
 

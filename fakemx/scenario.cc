@@ -27,6 +27,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/utf8.h"
+#include "dns/zone.h"
 #include "fakemx/flags.h"
 #include "smtp/reply.h"
 #include "tls/cert_factory.h"
@@ -203,9 +204,29 @@ bool DecodeOctets(std::string_view text, std::string* out, size_t* bad_offset) {
   return true;
 }
 
+bool IsAtOrBelow(std::string_view name, std::string_view apex) {
+  if (apex.empty()) return true;
+  const std::string n = base::AsciiLower(name);
+  const std::string a = base::AsciiLower(apex);
+  return n == a || (n.size() > a.size() && n.ends_with(a) && n[n.size() - a.size() - 1] == '.');
+}
+
+// The record types a fault may name.
+constexpr dns::RrType kFaultTypes[] = {dns::RrType::kA,   dns::RrType::kNs,   dns::RrType::kCname,
+                                       dns::RrType::kSoa, dns::RrType::kPtr,  dns::RrType::kMx,
+                                       dns::RrType::kTxt, dns::RrType::kAaaa, dns::RrType::kTlsa};
+constexpr dns::ServeFault kServeFaults[] = {dns::ServeFault::kNxDomain, dns::ServeFault::kNoData,
+                                            dns::ServeFault::kServfail, dns::ServeFault::kRefused,
+                                            dns::ServeFault::kTimeout,  dns::ServeFault::kTruncate};
+
+constexpr std::string_view kMtaStsModes[] = {"enforce", "testing", "none"};
+constexpr std::string_view kDkimAlgorithms[] = {"ed25519", "rsa"};
+
 class Parser {
  public:
   explicit Parser(std::string_view source) : source_(source) {}
+  // The whole file, for positions inside zone text.
+  void set_text(std::string_view text) { text_ = text; }
 
   absl::Status Fail(const YAML::Mark& mark, std::string_view what) const {
     const int line = mark.is_null() ? 1 : mark.line + 1;
@@ -359,8 +380,15 @@ class Parser {
   absl::Status Chaos(const Field& f, ChaosSpec* out);
   absl::Status Limits(const Field& f, smtp::SessionLimits* out);
   absl::Status OneReceiver(const Field& f, Receiver* out);
+  absl::Status TextSetting(const Field& f, DnsTextSetting* out);
+  absl::Status RecordText(const Field& f, const std::string& text, std::string* out);
+  absl::Status Dns(const Field& f, ReceiverDns* out);
+  absl::Status MtaSts(const Field& f, MtaStsSpec* out, std::set<std::string>* keys_given);
+  YAML::Mark ZoneMark(const YAML::Node& node, const dns::ZoneError& error) const;
+  absl::Status OneZone(const Field& f, ExtraZone* out);
 
   std::string_view source_;
+  std::string_view text_;
   size_t nodes_ = 0;
 };
 
@@ -1028,19 +1056,502 @@ absl::Status Parser::Limits(const Field& f, smtp::SessionLimits* out) {
       });
 }
 
+// `true` (generated), `false` (none) or the record's text. A quoted "true"
+// is text: yaml-cpp tags a quoted scalar "!".
+absl::Status Parser::TextSetting(const Field& f, DnsTextSetting* out) {
+  std::string text;
+  MXKIT_SCENARIO_TRY(Scalar(f, "true, false or the record's text", &text));
+  if (f.node.Tag() != "!") {
+    if (text == "true" || text == "false") {
+      out->publish = text == "true";
+      out->text.reset();
+      return absl::OkStatus();
+    }
+  }
+  return RecordText(f, text, &out->text.emplace());
+}
+
+absl::Status Parser::RecordText(const Field& f, const std::string& text, std::string* out) {
+  if (text.size() > kMaxDnsTextBytes) {
+    return Fail(f.mark(), f.path + ": longer than " + std::to_string(kMaxDnsTextBytes) + " octets");
+  }
+  if (HasControl(text)) {
+    return Fail(f.mark(), f.path + ": " + Quote(text) + " has a control character");
+  }
+  *out = text;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
+  return Mapping(
+      f, "the receiver's DNS",
+      {"mx", "address", "spf", "dkim", "dmarc", "tls_rpt", "tlsa", "authenticated", "faults"},
+      [&](const Field& v) -> absl::Status {
+        const std::string key = v.path.substr(v.path.rfind('.') + 1);
+        if (key == "spf") return TextSetting(v, &out->spf);
+        if (key == "dmarc") return TextSetting(v, &out->dmarc);
+        if (key == "tls_rpt") return TextSetting(v, &out->tls_rpt);
+        if (key == "authenticated") return Bool(v, &out->authenticated);
+        if (key == "mx") {
+          if (v.node.IsScalar()) {
+            bool on = true;
+            MXKIT_SCENARIO_TRY(Bool(v, &on));
+            if (on) {
+              return Fail(v.mark(), v.path +
+                                        ": true is the default; write false for no MX or a "
+                                        "list such as [{preference: 10, host: mx.example.test}]");
+            }
+            out->mx.emplace();
+            return absl::OkStatus();
+          }
+          std::vector<MxSpec> mx;
+          MXKIT_SCENARIO_TRY(List(v, kMaxMxRecords, "MX records", [&](const Field& item) {
+            MxSpec m;
+            bool has_host = false;
+            MXKIT_SCENARIO_TRY(
+                Mapping(item, "an MX record", {"preference", "host"}, [&](const Field& w) {
+                  if (w.path.ends_with(".preference")) {
+                    uint64_t n = 0;
+                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 65535, "", &n));
+                    m.preference = static_cast<uint16_t>(n);
+                    return absl::OkStatus();
+                  }
+                  has_host = true;
+                  std::string host;
+                  MXKIT_SCENARIO_TRY(String(w, 254, true, &host));
+                  if (host == ".") {
+                    m.host.clear();  // RFC 7505 null MX
+                    return absl::OkStatus();
+                  }
+                  if (host.ends_with('.')) host.pop_back();
+                  const absl::Status status = CheckDnsName(host, "the host");
+                  if (!status.ok()) {
+                    return Fail(w.mark(),
+                                w.path + ": " + Quote(host) + ": " + base::StatusText(status));
+                  }
+                  m.host = host;
+                  return absl::OkStatus();
+                }));
+            if (!has_host) {
+              return Fail(item.mark(), item.path +
+                                           ": an MX record needs a host (\".\" for a "
+                                           "null MX, RFC 7505)");
+            }
+            mx.push_back(std::move(m));
+            return absl::OkStatus();
+          }));
+          if (mx.empty()) {
+            return Fail(v.mark(), v.path + ": an empty list; write mx: false for no MX");
+          }
+          out->mx = std::move(mx);
+          return absl::OkStatus();
+        }
+        if (key == "address") {
+          std::string text;
+          MXKIT_SCENARIO_TRY(Scalar(v, "false or an IPv4 or IPv6 address", &text));
+          if (text == "false" && v.node.Tag() != "!") {
+            out->address = "";
+            return absl::OkStatus();
+          }
+          unsigned char addr[16];
+          if (text.size() > 64 || (inet_pton(AF_INET, text.c_str(), addr) != 1 &&
+                                   inet_pton(AF_INET6, text.c_str(), addr) != 1)) {
+            return Fail(v.mark(), v.path + ": " + Quote(text) +
+                                      " is not an IPv4 or IPv6 address (or false for none)");
+          }
+          out->address = text;
+          return absl::OkStatus();
+        }
+        if (key == "dkim") {
+          if (v.node.IsScalar()) {
+            bool on = true;
+            MXKIT_SCENARIO_TRY(Bool(v, &on));
+            if (on) {
+              return Fail(v.mark(), v.path +
+                                        ": true is the default; write false for no key, or "
+                                        "{selector, algorithm, text}");
+            }
+            out->dkim.publish = false;
+            return absl::OkStatus();
+          }
+          return Mapping(v, "a DKIM key", {"selector", "algorithm", "text"}, [&](const Field& w) {
+            const std::string k = w.path.substr(w.path.rfind('.') + 1);
+            if (k == "selector") {
+              MXKIT_SCENARIO_TRY(String(w, 63, true, &out->dkim.selector));
+              // RFC 6376 §3.1: selector = sub-domain *( "." sub-domain ).
+              const absl::Status status = CheckDnsName(out->dkim.selector, "the selector");
+              if (!status.ok() || out->dkim.selector.find_first_of("_*") != std::string::npos) {
+                return Fail(w.mark(), w.path + ": " + Quote(out->dkim.selector) +
+                                          " is not a selector (RFC 6376 §3.1: letters, "
+                                          "digits and '-' in dot-separated labels)");
+              }
+              return absl::OkStatus();
+            }
+            if (k == "algorithm") {
+              std::string name;
+              MXKIT_SCENARIO_TRY(Choice(w, kDkimAlgorithms, "a DKIM key algorithm", &name));
+              out->dkim.algorithm = name == "rsa" ? DkimAlgorithm::kRsa : DkimAlgorithm::kEd25519;
+              return absl::OkStatus();
+            }
+            std::string text;
+            MXKIT_SCENARIO_TRY(Scalar(w, "the key record's text", &text));
+            return RecordText(w, text, &out->dkim.text.emplace());
+          });
+        }
+        if (key == "tlsa") {
+          return List(v, kMaxTlsaRecords, "TLSA records", [&](const Field& item) {
+            TlsaSpec t;
+            MXKIT_SCENARIO_TRY(Mapping(
+                item, "a TLSA record", {"usage", "selector", "matching", "mismatch"},
+                [&](const Field& w) {
+                  const std::string k = w.path.substr(w.path.rfind('.') + 1);
+                  if (k == "mismatch") return Bool(w, &t.mismatch);
+                  uint64_t n = 0;
+                  if (k == "usage") {
+                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 255, "", &n));
+                    if (n != 2 && n != 3) {
+                      return Fail(w.mark(), w.path + ": usage " + std::to_string(n) +
+                                                " is not one SMTP uses; RFC 7672 §3.1 allows 2 "
+                                                "(DANE-TA) and 3 (DANE-EE)");
+                    }
+                    t.usage = static_cast<uint8_t>(n);
+                  } else if (k == "selector") {
+                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 1, "", &n));
+                    t.selector = static_cast<uint8_t>(n);
+                  } else {
+                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 2, "", &n));
+                    t.matching = static_cast<uint8_t>(n);
+                  }
+                  return absl::OkStatus();
+                }));
+            out->tlsa.push_back(t);
+            return absl::OkStatus();
+          });
+        }
+        // faults
+        return List(v, kMaxDnsFaults, "DNS faults", [&](const Field& item) {
+          DnsFaultSpec spec;
+          spec.position = {item.mark().line + 1, item.mark().column + 1};
+          bool has_name = false, has_fault = false;
+          MXKIT_SCENARIO_TRY(
+              Mapping(item, "a DNS fault", {"name", "type", "fault"}, [&](const Field& w) {
+                const std::string k = w.path.substr(w.path.rfind('.') + 1);
+                std::string text;
+                MXKIT_SCENARIO_TRY(String(w, 254, true, &text));
+                if (k == "name") {
+                  has_name = true;
+                  // Resolved against the receiver's name once it is known.
+                  const std::string bare =
+                      text.ends_with('.') ? text.substr(0, text.size() - 1) : text;
+                  if (text != "@") {
+                    const absl::Status status = CheckDnsName(bare, "the name");
+                    if (!status.ok()) {
+                      return Fail(w.mark(),
+                                  w.path + ": " + Quote(text) + ": " + base::StatusText(status));
+                    }
+                  }
+                  spec.name = text;
+                } else if (k == "type") {
+                  const std::string upper = base::AsciiUpper(text);
+                  for (dns::RrType t : kFaultTypes) {
+                    if (dns::RrTypeName(t) == upper) spec.type = t;
+                  }
+                  if (!spec.type) {
+                    std::vector<std::string> names;
+                    for (dns::RrType t : kFaultTypes) names.push_back(dns::RrTypeName(t));
+                    return Fail(w.mark(), w.path + ": " + Quote(text) +
+                                              " is not a record type; expected one of: " +
+                                              absl::StrJoin(names, ", "));
+                  }
+                } else {
+                  has_fault = true;
+                  bool found = false;
+                  for (dns::ServeFault sf : kServeFaults) {
+                    if (dns::ServeFaultName(sf) == text) {
+                      spec.fault = sf;
+                      found = true;
+                    }
+                  }
+                  if (!found) {
+                    std::vector<std::string_view> names;
+                    for (dns::ServeFault sf : kServeFaults)
+                      names.push_back(dns::ServeFaultName(sf));
+                    return Fail(w.mark(), w.path + ": " + Quote(text) +
+                                              " is not a fault; expected one of: " +
+                                              absl::StrJoin(names, ", ", base::AppendStdView));
+                  }
+                }
+                return absl::OkStatus();
+              }));
+          if (!has_name || !has_fault) {
+            return Fail(item.mark(), item.path +
+                                         ": a fault needs a name and a fault, e.g. {name: "
+                                         "_dmarc, type: TXT, fault: timeout}");
+          }
+          out->faults.push_back(std::move(spec));
+          return absl::OkStatus();
+        });
+      });
+}
+
+absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::string>* keys_given) {
+  bool status_given = false;
+  YAML::Mark status_mark;
+  MXKIT_SCENARIO_TRY(Mapping(
+      f, "an MTA-STS policy",
+      {"mode", "mx", "max_age", "id", "body", "status", "redirect", "content_type", "delay",
+       "certificate", "listen", "txt"},
+      [&](const Field& v) -> absl::Status {
+        const std::string key = v.path.substr(v.path.rfind('.') + 1);
+        keys_given->insert(key);
+        if (key == "mode") {
+          std::string name;
+          MXKIT_SCENARIO_TRY(Choice(v, kMtaStsModes, "an MTA-STS mode", &name));
+          out->mode = name == "enforce"   ? MtaStsMode::kEnforce
+                      : name == "testing" ? MtaStsMode::kTesting
+                                          : MtaStsMode::kNone;
+          return absl::OkStatus();
+        }
+        if (key == "mx") {
+          std::vector<std::string> patterns;
+          MXKIT_SCENARIO_TRY(List(v, kMaxMtaStsPatterns, "MX patterns", [&](const Field& item) {
+            std::string p;
+            MXKIT_SCENARIO_TRY(String(item, 254, true, &p));
+            if (p.find(' ') != std::string::npos) {
+              return Fail(item.mark(), item.path + ": " + Quote(p) +
+                                           " has a space; a policy's mx value is one name "
+                                           "(RFC 8461 §3.2)");
+            }
+            patterns.push_back(std::move(p));
+            return absl::OkStatus();
+          }));
+          out->mx = std::move(patterns);
+          return absl::OkStatus();
+        }
+        if (key == "max_age") {
+          return Unsigned(v, 0, kMaxMtaStsMaxAge, "seconds (RFC 8461 §3.2)", &out->max_age);
+        }
+        if (key == "id") {
+          std::string id;
+          MXKIT_SCENARIO_TRY(String(v, kMaxMtaStsId, true, &id));
+          if (!std::all_of(id.begin(), id.end(), base::IsAlnum)) {
+            return Fail(v.mark(), v.path + ": " + Quote(id) +
+                                      " is not a policy id (RFC 8461 §3.1: 1 to 32 letters and "
+                                      "digits)");
+          }
+          out->id = id;
+          return absl::OkStatus();
+        }
+        if (key == "body") {
+          std::string text;
+          MXKIT_SCENARIO_TRY(Scalar(v, "the policy text", &text));
+          if (text.size() > kMaxMtaStsBodyBytes) {
+            return Fail(v.mark(), v.path + ": longer than " + std::to_string(kMaxMtaStsBodyBytes) +
+                                      " octets");
+          }
+          out->body = text;
+          return absl::OkStatus();
+        }
+        if (key == "status") {
+          status_given = true;
+          status_mark = v.mark();
+          uint64_t n = 0;
+          MXKIT_SCENARIO_TRY(Unsigned(v, 100, 599, "", &n));
+          out->status = static_cast<int>(n);
+          return absl::OkStatus();
+        }
+        if (key == "redirect") {
+          MXKIT_SCENARIO_TRY(String(v, 2048, true, &out->location));
+          if (out->location.find(' ') != std::string::npos) {
+            return Fail(v.mark(), v.path + ": a Location is a URI, without spaces");
+          }
+          return absl::OkStatus();
+        }
+        if (key == "content_type") {
+          return String(v, 200, true, &out->content_type);
+        }
+        if (key == "delay") return Duration(v, Ms(0), kMaxScenarioDelay, &out->delay);
+        if (key == "certificate") {
+          std::string text;
+          MXKIT_SCENARIO_TRY(String(v, 64, true, &text));
+          absl::StatusOr<tls::CertVariant> c = tls::ParseCertVariant(text);
+          if (!c.ok()) {
+            return Fail(v.mark(), v.path + ": " + Quote(text) +
+                                      " is not a certificate variant; expected one of: " +
+                                      tls::CertVariantNameList());
+          }
+          out->certificate = *c;
+          return absl::OkStatus();
+        }
+        if (key == "listen") {
+          std::string address;
+          MXKIT_SCENARIO_TRY(String(v, 64, true, &address));
+          std::string host;
+          uint16_t port = 0;
+          const absl::Status status = ParseHostPort(address, &host, &port);
+          if (!status.ok()) {
+            return Fail(v.mark(), v.path + ": " + Quote(address) + ": " + base::StatusText(status));
+          }
+          out->host = host;
+          out->port = port;
+          return absl::OkStatus();
+        }
+        return TextSetting(v, &out->txt);
+      }));
+  if (!out->location.empty()) {
+    if (!status_given) {
+      out->status = 301;
+    } else if (out->status < 300 || out->status > 399) {
+      return Fail(status_mark, f.path + ".status: redirect needs a 3xx status, not " +
+                                   std::to_string(out->status));
+    }
+  } else if (status_given && out->status >= 300 && out->status <= 399) {
+    return Fail(status_mark, f.path + ".status: a 3xx status needs redirect: (the Location)");
+  }
+  if (out->body) {
+    for (const char* k : {"mode", "mx", "max_age"}) {
+      if (keys_given->count(k) != 0) {
+        return Fail(f.mark(), f.path + ": body replaces the generated policy, so " +
+                                  std::string(k) + " has no effect; remove one of them");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Maps a position in zone text to the scenario file: exact for a literal
+// block scalar (`text: |`), whose lines are the file's lines after the
+// indicator, and for a one-line plain or quoted scalar without escapes;
+// otherwise the value's own position.
+YAML::Mark Parser::ZoneMark(const YAML::Node& node, const dns::ZoneError& error) const {
+  const YAML::Mark m = node.Mark();
+  YAML::Mark out = m;
+  if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text_.size()) return out;
+  const char first = text_[static_cast<size_t>(m.pos)];
+  if (first == '|') {
+    // The content starts on the line after the indicator, at the block's
+    // indentation: that of its first non-empty line.
+    size_t line_start = text_.find('\n', static_cast<size_t>(m.pos));
+    if (line_start == std::string_view::npos) return out;
+    ++line_start;
+    size_t indent = 0;
+    for (size_t p = line_start; p < text_.size();) {
+      size_t spaces = 0;
+      while (p + spaces < text_.size() && text_[p + spaces] == ' ') ++spaces;
+      if (p + spaces < text_.size() && text_[p + spaces] != '\n' && text_[p + spaces] != '\r') {
+        indent = spaces;
+        break;
+      }
+      const size_t nl = text_.find('\n', p);
+      if (nl == std::string_view::npos) break;
+      p = nl + 1;
+    }
+    out.line = m.line + static_cast<int>(error.line);
+    out.column = static_cast<int>(indent + (error.column > 0 ? error.column - 1 : 0));
+    return out;
+  }
+  const std::string& scalar = node.Scalar();
+  const size_t quote = (first == '"' || first == '\'') ? 1 : 0;
+  const std::string_view raw = text_.substr(static_cast<size_t>(m.pos) + quote, scalar.size());
+  if (error.line == 1 && raw == scalar) {
+    out.column = m.column + static_cast<int>(quote + (error.column > 0 ? error.column - 1 : 0));
+  }
+  return out;
+}
+
+absl::Status Parser::OneZone(const Field& f, ExtraZone* out) {
+  *out = ExtraZone{};
+  out->position = {f.mark().line + 1, f.mark().column + 1};
+  std::string text;
+  YAML::Node text_node;
+  bool has_apex = false, has_text = false;
+  MXKIT_SCENARIO_TRY(
+      Mapping(f, "a zone", {"apex", "authenticated", "text"}, [&](const Field& v) -> absl::Status {
+        const std::string key = v.path.substr(v.path.rfind('.') + 1);
+        if (key == "apex") {
+          has_apex = true;
+          MXKIT_SCENARIO_TRY(String(v, 254, true, &out->apex));
+          if (out->apex.ends_with('.')) out->apex.pop_back();
+          out->apex = base::AsciiLower(out->apex);
+          const absl::Status status = CheckDnsName(out->apex, "the apex");
+          if (!status.ok()) {
+            return Fail(v.mark(), v.path + ": " + base::StatusText(status));
+          }
+          return absl::OkStatus();
+        }
+        if (key == "authenticated") {
+          bool a = false;
+          MXKIT_SCENARIO_TRY(Bool(v, &a));
+          out->authenticated = a;
+          return absl::OkStatus();
+        }
+        has_text = true;
+        MXKIT_SCENARIO_TRY(Scalar(v, "zone file text", &text));
+        if (text.size() > kMaxZoneTextBytes) {
+          return Fail(v.mark(),
+                      v.path + ": longer than " + std::to_string(kMaxZoneTextBytes) + " octets");
+        }
+        text_node = v.node;
+        return absl::OkStatus();
+      }));
+  if (!has_apex || !has_text) {
+    return Fail(f.mark(), f.path +
+                              ": a zone needs an apex and its text, e.g. {apex: "
+                              "other.test, text: \"@ 300 IN A 192.0.2.1\"}");
+  }
+  dns::ZoneError error;
+  absl::StatusOr<dns::Zone> zone = dns::ParseZone(text, source_, out->apex, &error);
+  if (!zone.ok()) {
+    return Fail(ZoneMark(text_node, error),
+                f.path + ".text: line " + std::to_string(error.line) + ": " + error.message);
+  }
+  for (const dns::ResourceRecord& r : zone->records) {
+    if (!IsAtOrBelow(r.name, out->apex)) {
+      return Fail(text_node.Mark(), f.path + ".text: the " + dns::RrTypeName(r.type) +
+                                        " record of " + Quote(r.name) + " is outside the zone " +
+                                        out->apex);
+    }
+  }
+  for (const dns::ZoneFault& zf : zone->faults) {
+    if (!IsAtOrBelow(zf.name, out->apex)) {
+      return Fail(text_node.Mark(), f.path + ".text: the fault on " + Quote(zf.name) +
+                                        " is outside the zone " + out->apex);
+    }
+    out->faults.push_back(dns::ServedFault{
+        zf.name, zf.type,
+        zf.fault == dns::Fault::kTimeout ? dns::ServeFault::kTimeout : dns::ServeFault::kServfail});
+  }
+  out->records = std::move(zone->records);
+  return absl::OkStatus();
+}
+
 absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
   *out = Receiver{};
   out->position = {f.mark().line + 1, f.mark().column + 1};
   bool has_name = false, has_listeners = false;
-  std::set<std::string> tls_keys;
-  YAML::Mark ehlo_mark, auth_mark, tls_mark;
+  std::set<std::string> tls_keys, mta_sts_keys;
+  YAML::Mark ehlo_mark, auth_mark, tls_mark, dns_mark, mta_sts_mark;
   MXKIT_SCENARIO_TRY(Mapping(
-      f, "a receiver",
-      {"name", "hostname", "listeners", "greeting", "ehlo", "starttls", "auth", "rules", "greylist",
-       "tarpit", "disconnect", "chaos", "leniencies", "data_bare_line_endings", "data_nul",
-       "limits", "idle_timeout", "max_protocol_errors"},
+      f, "a receiver", {"name",         "hostname",
+                        "listeners",    "greeting",
+                        "ehlo",         "starttls",
+                        "auth",         "rules",
+                        "greylist",     "tarpit",
+                        "disconnect",   "chaos",
+                        "leniencies",   "data_bare_line_endings",
+                        "data_nul",     "limits",
+                        "idle_timeout", "max_protocol_errors",
+                        "dns",          "mta_sts"},
       [&](const Field& v) -> absl::Status {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
+        if (key == "dns") {
+          dns_mark = v.mark();
+          return Dns(v, &out->dns);
+        }
+        if (key == "mta_sts") {
+          mta_sts_mark = v.mark();
+          return MtaSts(v, &out->mta_sts.emplace(), &mta_sts_keys);
+        }
         if (key == "name" || key == "hostname") {
           std::string name;
           MXKIT_SCENARIO_TRY(String(v, smtp::kMaxDomain, true, &name));
@@ -1169,6 +1680,42 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
                             base::StatusText(status) + "; give hostname:");
     }
   }
+  // Fault names relative to the receiver's domain, now that it is known.
+  std::set<std::pair<std::string, std::optional<dns::RrType>>> faulted;
+  for (DnsFaultSpec& fault : out->dns.faults) {
+    const std::string given = fault.name;
+    if (fault.name == "@") {
+      fault.name = out->name;
+    } else if (fault.name.ends_with('.')) {
+      fault.name.pop_back();
+    } else {
+      fault.name += "." + out->name;
+    }
+    fault.name = base::AsciiLower(fault.name);
+    YAML::Mark fmark;
+    fmark.line = fault.position.line - 1;
+    fmark.column = fault.position.column - 1;
+    if (fault.name.size() > 253) {
+      return Fail(fmark, f.path + ".dns.faults: " + Quote(given) + " under " + out->name +
+                             " is longer than 253 octets (RFC 1035 §2.3.4)");
+    }
+    if (!faulted.emplace(fault.name, fault.type).second) {
+      return Fail(fmark, f.path + ".dns.faults: " + fault.name + " " +
+                             (fault.type ? dns::RrTypeName(*fault.type) : "(every type)") +
+                             " has two faults; give one");
+    }
+  }
+  if (!out->dns.tlsa.empty() && !out->tls.enabled) {
+    return Fail(dns_mark, f.path +
+                              ".dns.tlsa: TLSA records describe the receiver's "
+                              "certificate, but starttls.enabled is false");
+  }
+  if (out->mta_sts && !out->mta_sts->mx && !out->mta_sts->body && out->dns.mx &&
+      out->dns.mx->empty()) {
+    return Fail(mta_sts_mark, f.path +
+                                  ".mta_sts: the default mx patterns are the receiver's MX "
+                                  "hosts, and dns.mx is false; give mta_sts.mx");
+  }
   if (has_listeners && out->listeners.empty()) {
     return Fail(mark, f.path + ": listeners is empty; omit it for the default 127.0.0.1:2525");
   }
@@ -1231,8 +1778,16 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
   bool has_receivers = false;
   YAML::Mark receivers_mark;
   MXKIT_SCENARIO_TRY(Mapping(
-      Field{"", root, YAML::Mark()}, "the scenario", {"name", "description", "receivers"},
+      Field{"", root, YAML::Mark()}, "the scenario", {"name", "description", "receivers", "zones"},
       [&](const Field& v) -> absl::Status {
+        if (v.path == "zones") {
+          return List(v, kMaxExtraZones, "zones", [&](const Field& item) {
+            ExtraZone z;
+            MXKIT_SCENARIO_TRY(OneZone(item, &z));
+            scenario.zones.push_back(std::move(z));
+            return absl::OkStatus();
+          });
+        }
         if (v.path == "name") {
           MXKIT_SCENARIO_TRY(String(v, kMaxScenarioName, true, &scenario.name));
           const bool word = std::all_of(scenario.name.begin(), scenario.name.end(), [](char c) {
@@ -1306,6 +1861,25 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
                                " is already used by receiver " + Quote(first->second.first->name) +
                                " (line " + std::to_string(first->second.second.line) +
                                "); each address and port can be bound once (port 0 excepted)");
+      }
+    }
+  }
+  // Zones: one per apex; one at a receiver's domain adds to its zone, whose
+  // AD bit the receiver's dns.authenticated sets.
+  std::map<std::string, SourcePosition> apexes;
+  for (const ExtraZone& z : scenario.zones) {
+    YAML::Mark mark;
+    mark.line = z.position.line - 1;
+    mark.column = z.position.column - 1;
+    if (auto [first, inserted] = apexes.emplace(z.apex, z.position); !inserted) {
+      return Fail(mark, "zones: the apex " + z.apex + " is given twice (first on line " +
+                            std::to_string(first->second.line) + ")");
+    }
+    for (const Receiver& r : scenario.receivers) {
+      if (base::AsciiLower(r.name) == z.apex && z.authenticated) {
+        return Fail(mark, "zones: " + z.apex + " is receiver " + Quote(r.name) +
+                              "'s zone, whose AD bit is its dns.authenticated; remove "
+                              "authenticated here");
       }
     }
   }
@@ -1390,6 +1964,53 @@ std::string FileStem(std::string_view source) {
 
 }  // namespace
 
+absl::Status CheckDnsName(std::string_view name, std::string_view what) {
+  if (name.empty()) return absl::InvalidArgumentError(std::string(what) + " is empty");
+  if (name.size() > 253) {
+    return absl::InvalidArgumentError(std::string(what) +
+                                      " is longer than 253 octets (RFC 1035 §2.3.4)");
+  }
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    const std::string_view label = name.substr(start, dot - start);
+    if (label.empty()) {
+      return absl::InvalidArgumentError(std::string(what) +
+                                        " has an empty label (a leading dot or two dots)");
+    }
+    if (label.size() > 63) {
+      return absl::InvalidArgumentError(std::string(what) + " has the label " + Quote(label) +
+                                        " of more than 63 octets (RFC 1035 §2.3.4)");
+    }
+    for (char c : label) {
+      if (!(base::IsAlnum(c) || c == '-' || c == '_' || c == '*')) {
+        return absl::InvalidArgumentError(
+            std::string(what) + " has " + base::DescribeOctet(c) +
+            " in a label; labels are letters, digits, '-', '_' and '*'");
+      }
+    }
+    start = dot + 1;
+  }
+  return absl::OkStatus();
+}
+
+std::string_view DkimAlgorithmName(DkimAlgorithm algorithm) {
+  return algorithm == DkimAlgorithm::kRsa ? "rsa" : "ed25519";
+}
+
+std::string_view MtaStsModeName(MtaStsMode mode) {
+  switch (mode) {
+    case MtaStsMode::kEnforce:
+      return "enforce";
+    case MtaStsMode::kTesting:
+      return "testing";
+    case MtaStsMode::kNone:
+      return "none";
+  }
+  return "enforce";
+}
+
 std::string_view RuleActionName(RuleAction action) {
   for (const ActionName& a : kActionNames) {
     if (a.action == action) return a.name;
@@ -1399,6 +2020,7 @@ std::string_view RuleActionName(RuleAction action) {
 
 absl::StatusOr<Scenario> ParseScenario(std::string_view yaml, std::string_view source) {
   Parser parser(source);
+  parser.set_text(yaml);
   if (yaml.size() > kMaxScenarioFileBytes) {
     return parser.Fail(YAML::Mark(),
                        "the file is " + std::to_string(yaml.size()) + " octets, more than the " +

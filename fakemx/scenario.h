@@ -25,10 +25,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "dns/authoritative.h"
+#include "dns/resolver.h"
 #include "smtp/command.h"
 #include "smtp/data.h"
 #include "smtp/limits.h"
 #include "smtp/server_session.h"
+#include "tls/cert_factory.h"
 #include "tls/receiver_profile.h"
 
 namespace mxkit::fakemx {
@@ -63,6 +66,29 @@ inline constexpr size_t kMaxScenarioRecipients = 100000;
 inline constexpr size_t kMaxScenarioCommandLine = 64 * 1024;
 inline constexpr size_t kMaxScenarioTextLine = 1024 * 1024;
 inline constexpr uint64_t kMaxScenarioMessageSize = uint64_t{1} << 32;
+
+// DNS and MTA-STS bounds. A TXT record's text is split into strings of at
+// most 255 octets (RFC 1035 §3.3.14); 4096 octets is far more than any SPF,
+// DMARC or DKIM record and still fits a DNS message over TCP.
+inline constexpr size_t kMaxDnsTextBytes = 4096;
+inline constexpr size_t kMaxMxRecords = 64;
+inline constexpr size_t kMaxTlsaRecords = 64;
+inline constexpr size_t kMaxDnsFaults = 1024;
+inline constexpr size_t kMaxExtraZones = 256;
+// A zone's text, as dns/zone.h master-file lines.
+inline constexpr size_t kMaxZoneTextBytes = 256 * 1024;
+// RFC 8461 §3.2: max_age is at most 31557600 seconds (about a year).
+inline constexpr uint64_t kMaxMtaStsMaxAge = 31557600;
+// RFC 8461 §3.1: id is 1 to 32 letters and digits.
+inline constexpr size_t kMaxMtaStsId = 32;
+inline constexpr size_t kMaxMtaStsPatterns = 64;
+// An invalid policy body is test garbage, not a document (RFC 8461 §3.3
+// lets senders stop reading at 64 KiB).
+inline constexpr size_t kMaxMtaStsBodyBytes = 64 * 1024;
+// The default max_age: one week, as RFC 8461 §3.2's example suggests
+// ("weeks or greater").
+inline constexpr uint64_t kDefaultMtaStsMaxAge = 604800;
+inline constexpr uint16_t kDefaultMtaStsPort = 443;  // RFC 8461 §3.3: HTTPS
 
 // Where a value came from, for errors and for naming rules in captures.
 struct SourcePosition {
@@ -220,6 +246,101 @@ struct ChaosSpec {
   std::vector<ScenarioReply> replies;  // empty = 421 4.3.2, 451 4.3.0, 452 4.5.3, 550 5.7.1, 554 5.3.0
 };
 
+// A TXT record fakemx generates for a receiver (SPF, DMARC, TLS-RPT):
+//   spf: true                 # the generated record (the default)
+//   spf: false                # no record at all
+//   spf: "v=spf1 +all"        # this text instead (broken text is just text)
+struct DnsTextSetting {
+  bool publish = true;
+  std::optional<std::string> text;  // the literal text; unset = generated
+};
+
+// One MX record. `host` is absolute without the trailing dot; "" is the
+// root, a null MX (RFC 7505).
+struct MxSpec {
+  uint16_t preference = 10;
+  std::string host;
+};
+
+enum class DkimAlgorithm { kEd25519, kRsa };
+// "ed25519" (RFC 8463), "rsa" (RFC 8301, 2048 bits).
+std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);
+
+//   dkim: false                                 # no key made, no record
+//   dkim: {selector: s1, algorithm: rsa}
+//   dkim: {text: "v=DKIM1; p="}                 # the key is still made and
+//                                               # exported; this is published
+struct DkimSpec {
+  bool publish = true;
+  std::string selector = "mxkit";
+  DkimAlgorithm algorithm = DkimAlgorithm::kEd25519;
+  std::optional<std::string> text;
+};
+
+// A TLSA record derived from the certificate the receiver serves (RFC 6698
+// §2.1; RFC 7672 §3.1 allows usages 2 and 3 for SMTP):
+// usage 3 (DANE-EE) matches the leaf, usage 2 (DANE-TA) the CA that issued
+// it. `mismatch` publishes the complement of every octet of the data, which
+// matches nothing.
+struct TlsaSpec {
+  uint8_t usage = 3;     // 2 or 3
+  uint8_t selector = 1;  // 0 full certificate, 1 SubjectPublicKeyInfo
+  uint8_t matching = 1;  // 0 exact, 1 SHA-256, 2 SHA-512
+  bool mismatch = false;
+};
+
+// A fault on a name (relative to the receiver's domain, "@" for the
+// domain itself, or absolute with a trailing dot) and optionally one type.
+struct DnsFaultSpec {
+  std::string name;  // absolute, no trailing dot
+  std::optional<dns::RrType> type;
+  dns::ServeFault fault = dns::ServeFault::kServfail;
+  SourcePosition position;
+};
+
+// What fakemx's DNS server publishes for a receiver's domain
+// (fakemx/scenario_dns.h makes the records). Absent, a complete and passing
+// world: MX, A/AAAA, SPF, DKIM, DMARC, TLS-RPT; no TLSA, not authenticated.
+struct ReceiverDns {
+  // Unset = one MX 10 pointing at the receiver's hostname; empty = no MX
+  // (`mx: false`: senders fall back to the domain's A record, RFC 5321 §5.1).
+  std::optional<std::vector<MxSpec>> mx;
+  // The receiver hostname's A/AAAA record: unset = the first smtp
+  // listener's address; "" = none (`address: false`); else this literal.
+  std::optional<std::string> address;
+  DnsTextSetting spf;
+  DkimSpec dkim;
+  DnsTextSetting dmarc;
+  DnsTextSetting tls_rpt;
+  std::vector<TlsaSpec> tlsa;
+  bool authenticated = false;  // answers carry the AD bit (dns::ServedZone)
+  std::vector<DnsFaultSpec> faults;
+};
+
+enum class MtaStsMode { kEnforce, kTesting, kNone };
+// "enforce", "testing", "none" (RFC 8461 §5).
+std::string_view MtaStsModeName(MtaStsMode mode);
+
+// The receiver's MTA-STS policy (RFC 8461) and how its policy host behaves.
+//   mta_sts: {mode: enforce}
+//   mta_sts: {mode: enforce, mx: ["*.elsewhere.test"]}       # does not match the MX
+//   mta_sts: {status: 404} / {redirect: "https://..."} / {certificate: expired}
+struct MtaStsSpec {
+  MtaStsMode mode = MtaStsMode::kEnforce;
+  std::optional<std::vector<std::string>> mx;  // unset = the receiver's MX hosts
+  uint64_t max_age = kDefaultMtaStsMaxAge;     // seconds, as the policy writes it
+  std::optional<std::string> id;               // unset = derived from the policy text
+  std::optional<std::string> body;             // served instead of the generated policy
+  int status = 200;
+  std::string location;  // with a 3xx status (`redirect:`)
+  std::string content_type = "text/plain";
+  std::chrono::milliseconds delay{0};
+  tls::CertVariant certificate = tls::CertVariant::kGood;
+  std::optional<std::string> host;  // unset = the first listener's host
+  uint16_t port = kDefaultMtaStsPort;
+  DnsTextSetting txt;  // the _mta-sts record
+};
+
 struct Receiver {
   std::string name;      // the domain it plays, "example.test"
   std::string hostname;  // name in the greeting and EHLO; default "mx." + name
@@ -244,6 +365,19 @@ struct Receiver {
   smtp::SessionLimits limits;
   std::optional<std::chrono::seconds> idle_timeout;  // unset = the server's
   int max_protocol_errors = smtp::kDefaultMaxProtocolErrors;
+  ReceiverDns dns;
+  std::optional<MtaStsSpec> mta_sts;
+};
+
+// A zone of the scenario's own, as dns/zone.h master-file text. A zone whose
+// apex is a receiver's domain adds its records to that receiver's zone.
+//   zones: [{apex: other.test, authenticated: true, text: "@ 300 IN A 192.0.2.1"}]
+struct ExtraZone {
+  std::string apex;  // absolute, no trailing dot, lower case
+  std::optional<bool> authenticated;
+  std::vector<dns::ResourceRecord> records;  // parsed at load time
+  std::vector<dns::ServedFault> faults;      // its $TIMEOUT and $SERVFAIL lines
+  SourcePosition position;
 };
 
 struct Scenario {
@@ -251,7 +385,16 @@ struct Scenario {
   std::string description;  // one line
   std::string source;       // the file name given to the parser, "<catalogue>" for built-ins
   std::vector<Receiver> receivers;
+  std::vector<ExtraZone> zones;
 };
+
+// OK when `name` is a DNS name as a scenario writes one (a receiver's
+// domain, an MX host, a DKIM selector, a fault name): labels of 1 to 63
+// octets (RFC 1035 §2.3.4) of letters, digits, '-', '_' (RFC 8552
+// underscored names such as _dmarc) and '*' (a wildcard owner), at most 253
+// octets written with dots, no trailing dot. Otherwise InvalidArgument
+// saying why, naming it `what` ("the host").
+absl::Status CheckDnsName(std::string_view name, std::string_view what);
 
 // Parses scenario YAML. `source` names the text in errors ("good.yaml",
 // "--scenario=/tmp/x.yaml"). Errors are InvalidArgument "SOURCE:LINE:COLUMN:

@@ -835,6 +835,283 @@ TEST(ParseScenario, ErrorsNameTheLineColumnAndWhatIsWrong) {
   }
 }
 
+// ---- DNS and MTA-STS (issue 10) ---------------------------------------------
+
+TEST(ParseScenario, DnsAndMtaStsAreTheDefaultWorldWhenAbsent) {
+  absl::StatusOr<Scenario> s = ParseScenario("receivers: [{name: b.test}]\n", "d.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  const ReceiverDns& d = Only(*s).dns;
+  EXPECT_FALSE(d.mx);
+  EXPECT_FALSE(d.address);
+  EXPECT_TRUE(d.spf.publish);
+  EXPECT_FALSE(d.spf.text);
+  EXPECT_TRUE(d.dkim.publish);
+  EXPECT_EQ(d.dkim.selector, "mxkit");
+  EXPECT_EQ(d.dkim.algorithm, DkimAlgorithm::kEd25519);
+  EXPECT_FALSE(d.dkim.text);
+  EXPECT_TRUE(d.dmarc.publish);
+  EXPECT_TRUE(d.tls_rpt.publish);
+  EXPECT_TRUE(d.tlsa.empty());
+  EXPECT_FALSE(d.authenticated);
+  EXPECT_TRUE(d.faults.empty());
+  EXPECT_FALSE(Only(*s).mta_sts);
+  EXPECT_TRUE(s->zones.empty());
+}
+
+constexpr char kDnsFile[] = R"yaml(receivers:
+  - name: example.test
+    listeners: ["127.0.0.2:25"]
+    dns:
+      mx: [{preference: 5, host: mx1.example.test.}, {host: "."}]
+      address: "::1"
+      spf: "v=spf1 +all"
+      dkim: {selector: s2024, algorithm: rsa, text: "v=DKIM1; p="}
+      dmarc: false
+      tls_rpt: "true"
+      tlsa:
+        - {usage: 3, selector: 1, matching: 1}
+        - {usage: 2, selector: 0, matching: 0, mismatch: true}
+      authenticated: true
+      faults:
+        - {name: _dmarc, type: txt, fault: timeout}
+        - {name: "@", fault: nxdomain}
+        - {name: abs.other.test., type: MX, fault: truncate}
+    mta_sts:
+      mode: testing
+      mx: ["*.example.test"]
+      max_age: 86400
+      id: abc123
+      status: 302
+      redirect: "https://x.test/p"
+      content_type: "text/html"
+      delay: 250ms
+      certificate: wrong-host
+      listen: "127.0.0.5:8443"
+      txt: "v=STSv1; id=other"
+  - name: b.test
+    listeners: ["127.0.0.3:25"]
+    mta_sts: {body: "not a policy", txt: false}
+zones:
+  - apex: Other.TEST.
+    authenticated: true
+    text: |
+      $ORIGIN other.test.
+      @     300 IN A 192.0.2.1
+      _mta-sts 300 IN TXT "v=STSv1; id=1"
+      $SERVFAIL slow.other.test. TXT
+)yaml";
+
+TEST(ParseScenario, DnsMtaStsAndZonesLandWhereTheySay) {
+  absl::StatusOr<Scenario> s = ParseScenario(kDnsFile, "dns.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->receivers.size(), 2u);
+  const Receiver& a = s->receivers[0];
+  const ReceiverDns& d = a.dns;
+  ASSERT_TRUE(d.mx);
+  ASSERT_EQ(d.mx->size(), 2u);
+  EXPECT_EQ((*d.mx)[0].preference, 5);
+  EXPECT_EQ((*d.mx)[0].host, "mx1.example.test");
+  EXPECT_EQ((*d.mx)[1].preference, 10);
+  EXPECT_EQ((*d.mx)[1].host, "");  // null MX
+  EXPECT_EQ(d.address, "::1");
+  EXPECT_EQ(d.spf.text, "v=spf1 +all");
+  EXPECT_EQ(d.dkim.selector, "s2024");
+  EXPECT_EQ(d.dkim.algorithm, DkimAlgorithm::kRsa);
+  EXPECT_EQ(d.dkim.text, "v=DKIM1; p=");
+  EXPECT_FALSE(d.dmarc.publish);
+  EXPECT_EQ(d.tls_rpt.text, "true");  // quoted: text, not a switch
+  ASSERT_EQ(d.tlsa.size(), 2u);
+  EXPECT_EQ(d.tlsa[0].usage, 3);
+  EXPECT_EQ(d.tlsa[0].selector, 1);
+  EXPECT_EQ(d.tlsa[0].matching, 1);
+  EXPECT_FALSE(d.tlsa[0].mismatch);
+  EXPECT_EQ(d.tlsa[1].usage, 2);
+  EXPECT_EQ(d.tlsa[1].selector, 0);
+  EXPECT_EQ(d.tlsa[1].matching, 0);
+  EXPECT_TRUE(d.tlsa[1].mismatch);
+  EXPECT_TRUE(d.authenticated);
+  ASSERT_EQ(d.faults.size(), 3u);
+  EXPECT_EQ(d.faults[0].name, "_dmarc.example.test");
+  EXPECT_EQ(d.faults[0].type, dns::RrType::kTxt);
+  EXPECT_EQ(d.faults[0].fault, dns::ServeFault::kTimeout);
+  EXPECT_EQ(d.faults[0].position.line, 16);
+  EXPECT_EQ(d.faults[1].name, "example.test");
+  EXPECT_FALSE(d.faults[1].type);
+  EXPECT_EQ(d.faults[1].fault, dns::ServeFault::kNxDomain);
+  EXPECT_EQ(d.faults[2].name, "abs.other.test");
+  EXPECT_EQ(d.faults[2].type, dns::RrType::kMx);
+  EXPECT_EQ(d.faults[2].fault, dns::ServeFault::kTruncate);
+
+  ASSERT_TRUE(a.mta_sts);
+  const MtaStsSpec& m = *a.mta_sts;
+  EXPECT_EQ(m.mode, MtaStsMode::kTesting);
+  EXPECT_EQ(m.mx, std::vector<std::string>{"*.example.test"});
+  EXPECT_EQ(m.max_age, 86400u);
+  EXPECT_EQ(m.id, "abc123");
+  EXPECT_FALSE(m.body);
+  EXPECT_EQ(m.status, 302);
+  EXPECT_EQ(m.location, "https://x.test/p");
+  EXPECT_EQ(m.content_type, "text/html");
+  EXPECT_EQ(m.delay, milliseconds(250));
+  EXPECT_EQ(m.certificate, tls::CertVariant::kWrongHost);
+  EXPECT_EQ(m.host, "127.0.0.5");
+  EXPECT_EQ(m.port, 8443);
+  EXPECT_TRUE(m.txt.publish);
+  EXPECT_EQ(m.txt.text, "v=STSv1; id=other");
+
+  const Receiver& b = s->receivers[1];
+  ASSERT_TRUE(b.mta_sts);
+  EXPECT_EQ(b.mta_sts->body, "not a policy");
+  EXPECT_EQ(b.mta_sts->status, 200);
+  EXPECT_EQ(b.mta_sts->port, kDefaultMtaStsPort);
+  EXPECT_FALSE(b.mta_sts->host);
+  EXPECT_FALSE(b.mta_sts->txt.publish);
+
+  ASSERT_EQ(s->zones.size(), 1u);
+  const ExtraZone& z = s->zones[0];
+  EXPECT_EQ(z.apex, "other.test");
+  EXPECT_EQ(z.authenticated, true);
+  ASSERT_EQ(z.records.size(), 2u);
+  EXPECT_EQ(z.records[0].name, "other.test");
+  EXPECT_EQ(z.records[0].type, dns::RrType::kA);
+  EXPECT_EQ(z.records[1].name, "_mta-sts.other.test");
+  ASSERT_EQ(z.faults.size(), 1u);
+  EXPECT_EQ(z.faults[0].name, "slow.other.test");
+  EXPECT_EQ(z.faults[0].type, dns::RrType::kTxt);
+  EXPECT_EQ(z.faults[0].fault, dns::ServeFault::kServfail);
+}
+
+TEST(ParseScenario, RedirectAloneIsA301) {
+  absl::StatusOr<Scenario> s = ParseScenario(
+      "receivers: [{name: a.test, mta_sts: {redirect: \"https://b.test/\"}}]\n", "r.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(Only(*s).mta_sts->status, 301);
+}
+
+TEST(ParseScenario, DnsAndMtaStsErrorsNameTheLineColumnAndWhatIsWrong) {
+  const std::string r = "receivers:\n  - name: a.test\n";
+  const ErrorRow rows[] = {
+      {r + "    dns: {spff: false}\n", "spff", "unknown key \"spff\" in receivers[0].dns"},
+      {r + "    dns: [mx]\n", "[mx]", "receivers[0].dns: expected the receiver's DNS"},
+      {r + "    dns: {mx: true}\n", "true}", "true is the default; write false for no MX"},
+      {r + "    dns: {mx: []}\n", "[]}", "an empty list; write mx: false"},
+      {r + "    dns: {mx: [{preference: 10}]}\n", "{preference", "an MX record needs a host"},
+      {r + "    dns: {mx: [{host: \"mx..a.test\"}]}\n", "\"mx..a", "has an empty label"},
+      {r + "    dns: {mx: [{host: \"mx a.test\"}]}\n", "\"mx a", "in a label"},
+      {r + "    dns: {mx: [{host: m.a.test, preference: 70000}]}\n", "70000",
+       "\"70000\" is out of range (0 to 65535)"},
+      {r + "    dns: {mx: [{host: m.a.test, weight: 1}]}\n", "weight",
+       "unknown key \"weight\" in receivers[0].dns.mx[0]"},
+      {r + "    dns: {address: nope}\n", "nope", "is not an IPv4 or IPv6 address"},
+      {r + "    dns: {spf: [a]}\n", "[a]", "expected true, false or the record's text"},
+      {r + "    dns: {dmarc: \"" + std::string(kMaxDnsTextBytes + 1, 'v') + "\"}\n", "\"vvv",
+       "receivers[0].dns.dmarc: longer than 4096 octets"},
+      {r + "    dns: {tls_rpt: \"a\\x01b\"}\n", "\"a\\x01", "has a control character"},
+      {r + "    dns: {dkim: true}\n", "true}", "true is the default; write false for no key"},
+      {r + "    dns: {dkim: {selector: a_b}}\n", "a_b", "is not a selector (RFC 6376 §3.1"},
+      {r + "    dns: {dkim: {algorithm: dsa}}\n", "dsa",
+       "\"dsa\" is not a DKIM key algorithm; expected one of: ed25519, rsa"},
+      {r + "    dns: {tlsa: [{usage: 1}]}\n", "1}]", "RFC 7672 §3.1 allows 2 (DANE-TA) and 3"},
+      {r + "    dns: {tlsa: [{selector: 2}]}\n", "2}]", "\"2\" is out of range (0 to 1)"},
+      {r + "    dns: {tlsa: [{matching: 3}]}\n", "3}]", "\"3\" is out of range (0 to 2)"},
+      {r + "    dns: {tlsa: [{mismatch: yes}]}\n", "yes", "expected true or false"},
+      {r + "    starttls: {enabled: false}\n    dns: {tlsa: [{usage: 3}]}\n", "{tlsa",
+       "receivers[0].dns.tlsa: TLSA records describe the receiver's certificate, but "
+       "starttls.enabled is false"},
+      {r + "    dns: {authenticated: maybe}\n", "maybe", "expected true or false"},
+      {r + "    dns: {faults: [{name: x}]}\n", "{name: x}",
+       "a fault needs a name and a fault, e.g."},
+      {r + "    dns: {faults: [{name: x, fault: timeout, type: XYZ}]}\n", "XYZ",
+       "\"XYZ\" is not a record type; expected one of: A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, "
+       "TLSA"},
+      {r + "    dns: {faults: [{name: x, fault: explode}]}\n", "explode",
+       "\"explode\" is not a fault; expected one of: nxdomain, nodata, servfail, refused, "
+       "timeout, truncate"},
+      {r + "    dns: {faults: [{name: \"a b\", fault: timeout}]}\n", "\"a b\"", "in a label"},
+      {r + "    dns:\n      faults:\n        - {name: x, fault: timeout}\n"
+           "        - {name: x.a.test., fault: refused}\n",
+       "{name: x.a.test.", "x.a.test (every type) has two faults"},
+      {r + "    mta_sts: {mod: enforce}\n",
+       "mod:", "unknown key \"mod\" in receivers[0].mta_sts; expected one of: mode, mx, max_age"},
+      {r + "    mta_sts: {mode: strict}\n", "strict",
+       "\"strict\" is not an MTA-STS mode; expected one of: enforce, testing, none"},
+      {r + "    mta_sts: {max_age: 31557601}\n", "31557601",
+       "is out of range (0 to 31557600 seconds (RFC 8461 §3.2))"},
+      {r + "    mta_sts: {max_age: 1d}\n", "1d", "expected a whole number of seconds"},
+      {r + "    mta_sts: {id: a-b}\n", "a-b", "is not a policy id (RFC 8461 §3.1"},
+      {r + "    mta_sts: {id: " + std::string(33, 'a') + "}\n", "aaa", "longer than 32 octets"},
+      {r + "    mta_sts: {status: 302}\n", "302", "a 3xx status needs redirect:"},
+      {r + "    mta_sts: {status: 404, redirect: \"https://b.test/\"}\n", "404",
+       "redirect needs a 3xx status, not 404"},
+      {r + "    mta_sts: {status: 99}\n", "99", "out of range (100 to 599)"},
+      {r + "    mta_sts: {redirect: \"https://b.test/ x\"}\n", "\"https",
+       "a Location is a URI, without spaces"},
+      {r + "    mta_sts: {body: x, mode: testing}\n", "{body",
+       "body replaces the generated policy, so mode has no effect"},
+      {r + "    mta_sts: {delay: 2}\n", "2}", "\"2\" is not a duration"},
+      {r + "    mta_sts: {certificate: bogus}\n", "bogus",
+       "\"bogus\" is not a certificate variant; expected one of: good, expired"},
+      {r + "    mta_sts: {listen: \"127.0.0.1\"}\n", "\"127.0.0.1\"", "mta_sts.listen:"},
+      {r + "    mta_sts: {mx: [\"a b\"]}\n", "\"a b\"", "has a space"},
+      {r + "    mta_sts: {txt: [x]}\n", "[x]", "expected true, false or the record's text"},
+      {r + "    dns: {mx: false}\n    mta_sts: {mode: enforce}\n", "{mode",
+       "the default mx patterns are the receiver's MX hosts, and dns.mx is false"},
+      // Zones.
+      {"receivers: [{name: a.test}]\nzone: []\n", "zone:",
+       "unknown key \"zone\" in the top level; expected one of: name, description, receivers, "
+       "zones"},
+      {"receivers: [{name: a.test}]\nzones: [{apex: b.test}]\n", "{apex",
+       "zones[0]: a zone needs an apex and its text"},
+      {"receivers: [{name: a.test}]\nzones: [{apex: \"b..test\", text: x}]\n", "\"b..test\"",
+       "zones[0].apex: the apex has an empty label"},
+      {"receivers: [{name: a.test}]\nzones:\n  - apex: b.test\n    text: |\n"
+       "      @ 300 IN A 192.0.2.1\n      www 300 IN A 999.0.2.1\n",
+       "999.0", "zones[0].text: line 2: "},
+      {"receivers: [{name: a.test}]\nzones: [{apex: b.test, text: \"@ 300 IN MX x\"}]\n",
+       "@ 300 IN MX", "zones[0].text: line 1: MX record needs a preference and an exchange"},
+      {"receivers: [{name: a.test}]\nzones:\n  - apex: b.test\n    text: |\n"
+       "      c.test. 300 IN A 192.0.2.1\n",
+       "|", "zones[0].text: the A record of \"c.test\" is outside the zone b.test"},
+      {"receivers: [{name: a.test}]\nzones:\n  - {apex: b.test, text: \"\"}\n"
+       "  - {apex: B.test., text: \"\"}\n",
+       "{apex: B", "zones: the apex b.test is given twice (first on line 3)"},
+      {"receivers: [{name: a.test}]\nzones: [{apex: a.test, authenticated: true, text: \"\"}]\n",
+       "{apex", "its dns.authenticated; remove authenticated here"},
+  };
+  for (const ErrorRow& row : rows) {
+    SCOPED_TRACE(row.yaml);
+    absl::StatusOr<Scenario> s = ParseScenario(row.yaml, "bad.yaml");
+    ASSERT_FALSE(s.ok()) << "parsed";
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string message = Message(s.status());
+    EXPECT_EQ(message.rfind("bad.yaml:" + Where(row) + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find(row.what), std::string::npos) << message;
+  }
+}
+
+TEST(ParseScenario, RefusesMoreDnsEntriesThanTheBounds) {
+  std::string mx = "receivers: [{name: a.test, dns: {mx: [";
+  for (size_t i = 0; i <= kMaxMxRecords; ++i)
+    mx += (i ? ", " : "") + std::string("{host: m.a.test}");
+  mx += "]}}]\n";
+  absl::StatusOr<Scenario> s = ParseScenario(mx, "m.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(Message(s.status()).find("65 entries, more than 64"), std::string::npos) << s.status();
+
+  std::string tlsa = "receivers: [{name: a.test, dns: {tlsa: [";
+  for (size_t i = 0; i <= kMaxTlsaRecords; ++i) tlsa += (i ? ", " : "") + std::string("{usage: 3}");
+  tlsa += "]}}]\n";
+  s = ParseScenario(tlsa, "t.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(Message(s.status()).find("65 entries, more than 64"), std::string::npos) << s.status();
+
+  const std::string body = "receivers: [{name: a.test, mta_sts: {body: \"" +
+                           std::string(kMaxMtaStsBodyBytes + 1, 'x') + "\"}}]\n";
+  s = ParseScenario(body, "b.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(Message(s.status()).find("longer than 65536 octets"), std::string::npos) << s.status();
+}
+
 TEST(ParseScenario, PortZeroMayRepeatAcrossReceivers) {
   absl::StatusOr<Scenario> s = ParseScenario(
       "receivers:\n  - {name: a.test, listeners: [\"127.0.0.1:0\"]}\n"

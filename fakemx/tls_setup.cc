@@ -23,46 +23,7 @@ absl::Status FileError(int err, const std::string& what) {
   return absl::UnavailableError(what + ": " + std::strerror(err));
 }
 
-absl::Status MakeDirectory(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0700) == 0) return absl::OkStatus();
-  const int err = errno;
-  struct stat st;
-  if (err == EEXIST && stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return absl::OkStatus();
-  }
-  return FileError(err == EEXIST ? ENOTDIR : err, "cannot create " + dir);
-}
-
-// Writes `bytes` to dir/name with `mode`, through a temporary name and a
-// rename, so a client reading the file while fakemx starts again never sees
-// half a key; the mode is set before any byte is written.
-absl::Status WriteFile(const std::string& dir, std::string_view name, std::string_view bytes,
-                       mode_t mode) {
-  const std::string path = dir + "/" + std::string(name);
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return FileError(errno, "cannot create " + tmp);
-  absl::Status status;
-  if (fchmod(fd, mode) != 0) status = FileError(errno, "cannot chmod " + tmp);
-  size_t done = 0;
-  while (status.ok() && done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      status = FileError(errno, "cannot write " + tmp);
-    } else {
-      done += static_cast<size_t>(n);
-    }
-  }
-  if (close(fd) != 0 && status.ok()) status = FileError(errno, "cannot write " + tmp);
-  if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    status = FileError(errno, "cannot rename " + tmp + " to " + path);
-  }
-  if (!status.ok()) unlink(tmp.c_str());
-  return status;
-}
-
-// NAME_MAX (255) less the longest suffix we add and the ".tmp" of WriteFile.
+// NAME_MAX (255) less the longest suffix we add and the ".tmp" of WriteOutputFile.
 constexpr size_t kMaxReceiverFileStem = 255 - 16;
 
 // ServerContext and CertificateSet name what failed ("cipher_list: ...");
@@ -115,6 +76,42 @@ absl::Status CheckReceiverFileStem(std::string_view name) {
 
 }  // namespace
 
+absl::Status MakeOutputDirectory(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) == 0) return absl::OkStatus();
+  const int err = errno;
+  struct stat st;
+  if (err == EEXIST && stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::OkStatus();
+  }
+  return FileError(err == EEXIST ? ENOTDIR : err, "cannot create " + dir);
+}
+
+absl::Status WriteOutputFile(const std::string& dir, std::string_view name, std::string_view bytes,
+                             mode_t mode) {
+  const std::string path = dir + "/" + std::string(name);
+  const std::string tmp = path + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return FileError(errno, "cannot create " + tmp);
+  absl::Status status;
+  if (fchmod(fd, mode) != 0) status = FileError(errno, "cannot chmod " + tmp);
+  size_t done = 0;
+  while (status.ok() && done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = FileError(errno, "cannot write " + tmp);
+    } else {
+      done += static_cast<size_t>(n);
+    }
+  }
+  if (close(fd) != 0 && status.ok()) status = FileError(errno, "cannot write " + tmp);
+  if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    status = FileError(errno, "cannot rename " + tmp + " to " + path);
+  }
+  if (!status.ok()) unlink(tmp.c_str());
+  return status;
+}
+
 std::string CertificateHostname(std::string_view hostname) {
   // The factory's own rule (one home): a lower-cased --hostname it accepts is
   // used as it is, anything else falls back.
@@ -127,6 +124,7 @@ absl::StatusOr<ScenarioTls> SetUpScenarioTls(const Scenario& scenario, const Fak
                                              const std::string& dir) {
   ScenarioTls out;
   out.dir = dir;
+  out.cert_seed = flags.cert_seed;
   // Which variants each certificate name needs: one CertificateSet per name.
   std::map<std::string, std::vector<tls::CertVariant>> variants_by_host;
   for (const Receiver& r : scenario.receivers) {
@@ -181,9 +179,10 @@ absl::StatusOr<ScenarioTls> SetUpScenarioTls(const Scenario& scenario, const Fak
     out.receivers[i].context = *std::move(context);
   }
 
-  if (absl::Status s = MakeDirectory(dir); !s.ok()) return s;
+  if (absl::Status s = MakeOutputDirectory(dir); !s.ok()) return s;
   if (!sets.empty()) {
-    if (absl::Status s = WriteFile(dir, kCaFile, sets.begin()->second.root_pem(), 0644); !s.ok()) {
+    if (absl::Status s = WriteOutputFile(dir, kCaFile, sets.begin()->second.root_pem(), 0644);
+        !s.ok()) {
       return s;
     }
   }
@@ -194,21 +193,22 @@ absl::StatusOr<ScenarioTls> SetUpScenarioTls(const Scenario& scenario, const Fak
         sets.at(rt.certificate_hostname).Get(scenario.receivers[i].tls.profile.certificate);
     if (!served.ok()) return served.status();
     const std::string stem = scenario.receivers[i].name;
-    if (absl::Status s = WriteFile(dir, stem + std::string(kReceiverChainSuffix),
-                                   (*served)->chain_pem, 0644);
+    if (absl::Status s = WriteOutputFile(dir, stem + std::string(kReceiverChainSuffix),
+                                         (*served)->chain_pem, 0644);
         !s.ok()) {
       return s;
     }
     if (absl::Status s =
-            WriteFile(dir, stem + std::string(kReceiverKeySuffix), (*served)->key_pem, 0600);
+            WriteOutputFile(dir, stem + std::string(kReceiverKeySuffix), (*served)->key_pem, 0600);
         !s.ok()) {
       return s;
     }
     if (i == 0) {
-      if (absl::Status s = WriteFile(dir, kChainFile, (*served)->chain_pem, 0644); !s.ok()) {
+      if (absl::Status s = WriteOutputFile(dir, kChainFile, (*served)->chain_pem, 0644); !s.ok()) {
         return s;
       }
-      if (absl::Status s = WriteFile(dir, kKeyFile, (*served)->key_pem, 0600); !s.ok()) return s;
+      if (absl::Status s = WriteOutputFile(dir, kKeyFile, (*served)->key_pem, 0600); !s.ok())
+        return s;
     }
   }
   return out;

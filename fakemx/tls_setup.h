@@ -7,6 +7,9 @@
 #ifndef MXKIT_FAKEMX_TLS_SETUP_H_
 #define MXKIT_FAKEMX_TLS_SETUP_H_
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,8 +60,21 @@ struct ReceiverTls {
 
 struct ScenarioTls {
   std::string dir;
+  // --cert-seed, which the certificates were made from: BuildScenarioDns
+  // (fakemx/scenario_dns.h) derives TLSA data, the MTA-STS host's chain and
+  // DKIM keys from it, under the same test root.
+  uint64_t cert_seed = 1;
   std::vector<ReceiverTls> receivers;  // one per scenario receiver, in order
 };
+
+// Creates `dir` (mode 0700) unless it is a directory already.
+absl::Status MakeOutputDirectory(const std::string& dir);
+
+// Writes `bytes` to dir/name with `mode`, through a temporary name and a
+// rename, so a client reading the file while fakemx starts again never sees
+// half a key; the mode is set before any byte is written.
+absl::Status WriteOutputFile(const std::string& dir, std::string_view name, std::string_view bytes,
+                             mode_t mode);
 
 // Generates, from --cert-seed, every certificate the scenario's receivers
 // present, each issued for its receiver's CertificateHostname (one

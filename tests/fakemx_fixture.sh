@@ -26,6 +26,22 @@ _fixture_cleanup() {
 }
 trap _fixture_cleanup EXIT
 
+# fakemx_dns_flag FLAGS...: "--dns=127.0.0.1:0" unless FLAGS choose --dns:
+# tests run in parallel, and fakemx's default DNS port (5353) is one port.
+fakemx_dns_flag() {
+  local flag
+  for flag in "$@"; do
+    [[ $flag == --dns || $flag == --dns=* ]] && return 0
+  done
+  echo --dns=127.0.0.1:0
+}
+
+# fakemx_dns_port OUT: the port of the "fakemx: dns udp HOST:PORT" banner
+# line in the file OUT (empty with --dns=off).
+fakemx_dns_port() {
+  sed -n 's/^fakemx: dns udp .*:\([0-9][0-9]*\)$/\1/p' "$1"
+}
+
 fail() {
   echo "FAIL: $*" >&2
   if [[ -n "${FAKEMX_OUT:-}" && -f "$FAKEMX_OUT" ]]; then
@@ -44,8 +60,8 @@ fakemx_start() {
   FAKEMX_MAILDIR="$FIXTURE_TMP/maildir.$n"
   FAKEMX_OUT="$FIXTURE_TMP/fakemx.$n.out"
   : >"$FAKEMX_OUT"  # exists before the background shell opens it
-  "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname="${FAKEMX_HOSTNAME:-mx.test}" "$@" \
-    >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
+  "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname="${FAKEMX_HOSTNAME:-mx.test}" \
+    $(fakemx_dns_flag "$@") "$@" >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
   FAKEMX_PID=$!
   FAKEMX_PIDS+=("$FAKEMX_PID")
   local i

@@ -129,6 +129,38 @@ bssl::UniquePtr<SSL_CTX> NewContext() {
   return ctx;
 }
 
+// Loads a chain (leaf first) and the leaf's key into `ctx`. Errors name the
+// option, after `where` (which entry of sni_certificates, or nothing).
+absl::Status UseChainAndKey(SSL_CTX* ctx, std::string_view chain_pem, std::string_view key_pem,
+                            std::string_view where) {
+  auto chain = ReadCertificates(chain_pem, absl::StrCat(Av(where), "certificate_chain_pem"));
+  if (!chain.ok()) return chain.status();
+  if (!SSL_CTX_use_certificate(ctx, (*chain)[0].get())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Av(where), "certificate_chain_pem: leaf refused (", QueuedOr("no reason given"), ")"));
+  }
+  for (size_t i = 1; i < chain->size(); ++i) {
+    if (!SSL_CTX_add1_chain_cert(ctx, (*chain)[i].get())) {
+      return absl::InvalidArgumentError(absl::StrCat(Av(where), "certificate_chain_pem: certificate ",
+                                                     i + 1, " refused (",
+                                                     QueuedOr("no reason given"), ")"));
+    }
+  }
+  bssl::UniquePtr<BIO> key_bio = MemBio(key_pem);
+  bssl::UniquePtr<EVP_PKEY> key(
+      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Av(where), "private_key_pem: no private key read (", QueuedOr("empty"), ")"));
+  }
+  if (!SSL_CTX_use_PrivateKey(ctx, key.get()) || !SSL_CTX_check_private_key(ctx)) {
+    return absl::InvalidArgumentError(absl::StrCat(Av(where),
+                                                   "private_key_pem: does not match the certificate (",
+                                                   QueuedOr("no reason given"), ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EngineError::ToString() const {
@@ -156,6 +188,24 @@ std::string EngineError::ToString() const {
 
 struct ServerContext::Impl {
   bssl::UniquePtr<SSL_CTX> ctx;
+  // ServerContextOptions::sni_certificates: lower-cased name, its context.
+  std::vector<std::pair<std::string, bssl::UniquePtr<SSL_CTX>>> by_server_name;
+
+  // Switches the connection to the named certificate; an unknown name keeps
+  // the default one and the handshake goes on, as a web server's default
+  // virtual host answers (RFC 6066 §3 leaves the choice to the server).
+  static int SelectByServerName(SSL* ssl, int* /*out_alert*/, void* arg) {
+    const auto* self = static_cast<const Impl*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == nullptr) return SSL_TLSEXT_ERR_OK;
+    for (const auto& [server_name, named_ctx] : self->by_server_name) {
+      if (base::EqualsIgnoreCase(server_name, name)) {
+        SSL_set_SSL_CTX(ssl, named_ctx.get());
+        break;
+      }
+    }
+    return SSL_TLSEXT_ERR_OK;
+  }
 };
 
 ServerContext::ServerContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -172,30 +222,43 @@ absl::StatusOr<std::shared_ptr<const ServerContext>> ServerContext::Create(
   if (absl::Status s = ApplyCipherList(ctx, options.cipher_list); !s.ok()) return s;
   if (absl::Status s = ApplyGroups(ctx, options.groups); !s.ok()) return s;
 
-  auto chain = ReadCertificates(options.certificate_chain_pem, "certificate_chain_pem");
-  if (!chain.ok()) return chain.status();
-  if (!SSL_CTX_use_certificate(ctx, (*chain)[0].get())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "certificate_chain_pem: leaf refused (", QueuedOr("no reason given"), ")"));
+  if (absl::Status s = UseChainAndKey(ctx, options.certificate_chain_pem,
+                                      options.private_key_pem, "");
+      !s.ok()) {
+    return s;
   }
-  for (size_t i = 1; i < chain->size(); ++i) {
-    if (!SSL_CTX_add1_chain_cert(ctx, (*chain)[i].get())) {
-      return absl::InvalidArgumentError(absl::StrCat("certificate_chain_pem: certificate ", i + 1,
-                                                     " refused (", QueuedOr("no reason given"),
-                                                     ")"));
+  for (size_t i = 0; i < options.sni_certificates.size(); ++i) {
+    const ServerContextOptions::NamedCertificate& named = options.sni_certificates[i];
+    const std::string where = absl::StrCat("sni_certificates[", i, "] ",
+                                           QuoteOption(named.server_name), ": ");
+    if (named.server_name.empty() || named.server_name.back() == '.' ||
+        !base::IsPrintableAscii(named.server_name) ||
+        named.server_name.find(' ') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "server_name must be a host name (printable ASCII, no space, no trailing dot)"));
     }
+    std::string key = base::AsciiLower(named.server_name);
+    for (const auto& [name, unused] : impl->by_server_name) {
+      if (name == key) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "server_name given twice (names are case-insensitive)"));
+      }
+    }
+    // A context of its own per name: SSL_set_SSL_CTX in the servername
+    // callback takes only its certificate settings (BoringSSL ssl.h), the
+    // versions, ciphers and session cache stay the listener's.
+    bssl::UniquePtr<SSL_CTX> named_ctx = NewContext();
+    if (!named_ctx) return absl::ResourceExhaustedError("SSL_CTX_new failed");
+    if (absl::Status s = UseChainAndKey(named_ctx.get(), named.certificate_chain_pem,
+                                        named.private_key_pem, where);
+        !s.ok()) {
+      return s;
+    }
+    impl->by_server_name.emplace_back(std::move(key), std::move(named_ctx));
   }
-
-  bssl::UniquePtr<BIO> key_bio = MemBio(options.private_key_pem);
-  bssl::UniquePtr<EVP_PKEY> key(
-      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "private_key_pem: no private key read (", QueuedOr("empty"), ")"));
-  }
-  if (!SSL_CTX_use_PrivateKey(ctx, key.get()) || !SSL_CTX_check_private_key(ctx)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "private_key_pem: does not match the certificate (", QueuedOr("no reason given"), ")"));
+  if (!impl->by_server_name.empty()) {
+    SSL_CTX_set_tlsext_servername_callback(ctx, &ServerContext::Impl::SelectByServerName);
+    SSL_CTX_set_tlsext_servername_arg(ctx, impl.get());
   }
   return std::shared_ptr<const ServerContext>(new ServerContext(std::move(impl)));
 }

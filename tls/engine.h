@@ -99,6 +99,17 @@ struct ServerContextOptions {
   // (PEM, PKCS#8 or traditional).
   std::string certificate_chain_pem;
   std::string private_key_pem;
+  // A shared host's further names (a web server's virtual hosts; fakemx's
+  // MTA-STS policy hosts, RFC 8461 §3.3, several behind one address): each
+  // entry's chain is presented when the client's server_name (RFC 6066 §3)
+  // equals its name, ASCII case-insensitively (RFC 4343). A ClientHello
+  // without server_name, or naming none of them, gets the chain above.
+  struct NamedCertificate {
+    std::string server_name;  // a host name, no trailing dot; unique among the entries
+    std::string certificate_chain_pem;
+    std::string private_key_pem;
+  };
+  std::vector<NamedCertificate> sni_certificates;
 };
 
 // Immutable after Create; share one among all connections of a listener.

@@ -521,6 +521,65 @@ TEST(Engine, TamperedRecordFailsWithBadRecordMac) {
   EXPECT_FALSE(p.server.has_plaintext());
 }
 
+TEST(Engine, ServerPresentsTheCertificateNamedByServerNameElseTheDefault) {
+  ServerContextOptions options = ServerOptions(kEcdsa);
+  options.sni_certificates.push_back({"rsa.mx.test", kRsa.chain_pem, kRsa.key_pem});
+  options.sni_certificates.push_back({"expired.mx.test", kExpired.chain_pem, kExpired.key_pem});
+  struct Row {
+    const char* sni;
+    Leaf expected;
+  };
+  const Row rows[] = {
+      {"rsa.mx.test", kRsa},
+      {"RSA.Mx.Test", kRsa},  // RFC 4343: DNS names compare case-insensitively
+      {"expired.mx.test", kExpired},
+      {"", kEcdsa},
+      {"other.mx.test", kEcdsa},
+      {"rsa.mx.test.example", kEcdsa},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.sni);
+    Pair p = Connect(options, ClientOptions(ClientVerify::kRecord), {row.sni, "mx.test"});
+    ASSERT_EQ(p.server.state(), EngineState::kEstablished) << ErrorText(p.server);
+    ASSERT_EQ(p.client.state(), EngineState::kEstablished) << ErrorText(p.client);
+    EXPECT_EQ(p.client.info().peer_certificate_der, DerOf(row.expected.chain_pem));
+    EXPECT_EQ(p.server.info().sni, row.sni);
+  }
+}
+
+TEST(ServerContext, SniCertificateErrorsNameTheEntry) {
+  struct Row {
+    const char* name;
+    std::vector<ServerContextOptions::NamedCertificate> entries;
+    const char* mentions;
+  };
+  const Row rows[] = {
+      {"mismatched key",
+       {{"rsa.mx.test", kRsa.chain_pem, kEcdsa.key_pem}},
+       "sni_certificates[0] \"rsa.mx.test\": private_key_pem: does not match"},
+      {"no chain",
+       {{"a.mx.test", kRsa.chain_pem, kRsa.key_pem}, {"b.mx.test", "", kRsa.key_pem}},
+       "sni_certificates[1] \"b.mx.test\": certificate_chain_pem: no PEM"},
+      {"duplicate",
+       {{"a.mx.test", kRsa.chain_pem, kRsa.key_pem}, {"A.mx.test", kRsa.chain_pem, kRsa.key_pem}},
+       "sni_certificates[1] \"A.mx.test\": server_name given twice"},
+      {"empty name", {{"", kRsa.chain_pem, kRsa.key_pem}}, "server_name must be a host name"},
+      {"trailing dot", {{"a.mx.test.", kRsa.chain_pem, kRsa.key_pem}},
+       "server_name must be a host name"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    ServerContextOptions options = ServerOptions(kEcdsa);
+    options.sni_certificates = row.entries;
+    auto ctx = ServerContext::Create(options);
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_EQ(ctx.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(ctx.status().message().find(row.mentions), absl::string_view::npos)
+        << ctx.status();
+  }
+}
+
+
 // --- Contexts ----------------------------------------------------------------------
 
 TEST(ServerContext, ErrorsNameTheOptionBoringSslRefused) {
