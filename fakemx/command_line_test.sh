@@ -89,9 +89,9 @@ PY
 
 # --- --list-scenarios: the catalogue, "NAME  summary" per line, exit 0.
 "$BIN" --list-scenarios >"$TMP/list.out" 2>"$TMP/list.err" || fail "--list-scenarios exited $?"
-[[ $(wc -l <"$TMP/list.out") == 21 ]] || fail "--list-scenarios: $(wc -l <"$TMP/list.out") lines"
+[[ $(wc -l <"$TMP/list.out") == 34 ]] || fail "--list-scenarios: $(wc -l <"$TMP/list.out") lines"
 head -n 1 "$TMP/list.out" | grep -Eq '^good  +[^ ]' || fail "--list-scenarios: first line not good"
-for name in greylist tarpit smuggling-vulnerable garbage-replies tls1.0-only; do
+for name in greylist tarpit smuggling-vulnerable garbage-replies tls1.0-only no-mx mta-sts-redirect dane-unsigned; do
   grep -Eq "^$name  +[^ ]" "$TMP/list.out" || fail "--list-scenarios: no $name"
 done
 

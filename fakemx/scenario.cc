@@ -1057,15 +1057,25 @@ absl::Status Parser::Limits(const Field& f, smtp::SessionLimits* out) {
 }
 
 // `true` (generated), `false` (none) or the record's text. A quoted "true"
-// is text: yaml-cpp tags a quoted scalar "!".
+// is text: yaml-cpp tags a quoted scalar "!". An unquoted YAML 1.1 boolean
+// word (yes, no, on, off) is refused rather than published as text: it is
+// far likelier a switch written another way than a record.
 absl::Status Parser::TextSetting(const Field& f, DnsTextSetting* out) {
   std::string text;
   MXKIT_SCENARIO_TRY(Scalar(f, "true, false or the record's text", &text));
   if (f.node.Tag() != "!") {
-    if (text == "true" || text == "false") {
-      out->publish = text == "true";
+    const std::string lower = base::AsciiLower(text);
+    if (lower == "true" || lower == "false") {
+      MXKIT_SCENARIO_TRY(Bool(f, &out->publish));
       out->text.reset();
       return absl::OkStatus();
+    }
+    for (std::string_view word : {"yes", "no", "on", "off", "y", "n"}) {
+      if (lower == word) {
+        return Fail(f.mark(), f.path + ": " + Quote(text) +
+                                  " is ambiguous; write true or false, or quote it to publish "
+                                  "it as text");
+      }
     }
   }
   return RecordText(f, text, &out->text.emplace());
@@ -1149,7 +1159,9 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
         if (key == "address") {
           std::string text;
           MXKIT_SCENARIO_TRY(Scalar(v, "false or an IPv4 or IPv6 address", &text));
-          if (text == "false" && v.node.Tag() != "!") {
+          if (base::AsciiLower(text) == "false" && v.node.Tag() != "!") {
+            bool on = true;
+            MXKIT_SCENARIO_TRY(Bool(v, &on));
             out->address = "";
             return absl::OkStatus();
           }

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -596,6 +597,192 @@ TEST(BuildScenarioDns, EveryCatalogueScenarioBuildsZonesTheResponderAccepts) {
     absl::StatusOr<ScenarioDns> dns = BuildScenarioDns(*s, *tls, dir);
     ASSERT_TRUE(dns.ok()) << dns.status();
     EXPECT_TRUE(dns::AuthoritativeResponder::Create(dns->zones).ok());
+  }
+}
+
+// ---- The catalogue's DNS worlds, as a sender's resolver sees them -----------
+
+absl::StatusOr<Built> BuildCatalogue(const std::string& name) {
+  absl::StatusOr<Scenario> scenario = CatalogueScenario(name);
+  if (!scenario.ok()) return scenario.status();
+  FakemxFlags flags;
+  const std::string dir = TempDir("world-" + name);
+  absl::StatusOr<ScenarioTls> tls = SetUpScenarioTls(*scenario, flags, dir);
+  if (!tls.ok()) return tls.status();
+  absl::StatusOr<ScenarioDns> dns = BuildScenarioDns(*scenario, *tls, dir);
+  if (!dns.ok()) return dns.status();
+  return Built{*std::move(scenario), *std::move(tls), *std::move(dns)};
+}
+
+// One query over UDP with the AD bit set (RFC 6840 §5.7: a stub asking for
+// the AD bit), answered by the responder fakemx runs.
+struct Answer {
+  bool sent = false;
+  bool ad = false;
+  dns::LookupResult result;
+};
+
+Answer Ask(const dns::AuthoritativeResponder& responder, const std::string& name,
+           dns::RrType type) {
+  dns::Message query = dns::MakeQuery(0x1234, name, static_cast<uint16_t>(type));
+  query.header.z = 0x2;  // AD: the middle of the three bits (RFC 4035 §3.2.3)
+  auto wire = dns::BuildMessage(query);
+  Answer out;
+  if (!wire.ok()) return out;
+  const dns::DnsResponse response = responder.Respond(*wire, dns::QueryTransport::kUdp);
+  out.sent = response.send;
+  if (!response.send) return out;
+  auto parsed = dns::ParseMessage(response.wire);
+  out.ad = parsed.ok() && (parsed->header.z & 0x2) != 0;
+  out.result = dns::InterpretAnswer(name, type, response.wire);
+  return out;
+}
+
+std::string AnswerText(const Answer& a) {
+  if (!a.sent) return "(no answer)";
+  if (!a.result.ok()) return "(status " + std::to_string(static_cast<int>(a.result.status)) + ")";
+  std::string out;
+  for (const dns::ResourceRecord& r : a.result.records) out += (out.empty() ? "" : "|") + Show(r);
+  return out;
+}
+
+struct WorldRow {
+  std::string name;
+  std::function<void(const Built&, const dns::AuthoritativeResponder&)> check;
+};
+
+std::string ServedLeafSpki(const Built& b) {
+  auto chain = ReadChain(ReadFile(b.tls.receivers.at(0).chain_file));
+  return chain.empty() ? "" : SpkiSha256(chain[0].get());
+}
+
+TEST(BuildScenarioDns, CatalogueDnsWorldsAnswerAsTheirEntriesSay) {
+  using dns::RrType;
+  const auto default_mx = [](const dns::AuthoritativeResponder& r) {
+    EXPECT_EQ(AnswerText(Ask(r, "example.test", RrType::kMx)),
+              "example.test MX 10 mx.example.test");
+    EXPECT_EQ(AnswerText(Ask(r, "mx.example.test", RrType::kA)), "mx.example.test A 127.0.0.1");
+  };
+  const auto site_of = [](const Built& b) -> const MtaStsSite& {
+    EXPECT_EQ(b.dns.policy_sites.size(), 1u);
+    return b.dns.policy_sites.at(0);
+  };
+  const auto sts_txt = [](const dns::AuthoritativeResponder& r) {
+    const Answer a = Ask(r, "_mta-sts.example.test", RrType::kTxt);
+    EXPECT_TRUE(absl::StartsWith(AnswerText(a), "_mta-sts.example.test TXT \"v=STSv1; id="))
+        << AnswerText(a);
+    EXPECT_EQ(AnswerText(Ask(r, "mta-sts.example.test", RrType::kA)),
+              "mta-sts.example.test A 127.0.0.1");
+  };
+  const WorldRow rows[] = {
+      {"good",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         default_mx(r);
+         EXPECT_EQ(AnswerText(Ask(r, "example.test", RrType::kTxt)),
+                   "example.test TXT \"v=spf1 ip4:127.0.0.1 -all\"");
+         EXPECT_EQ(Ask(r, "_mta-sts.example.test", RrType::kTxt).result.status,
+                   dns::LookupStatus::kNxDomain);
+         EXPECT_EQ(Ask(r, "_25._tcp.mx.example.test", RrType::kTlsa).result.status,
+                   dns::LookupStatus::kNxDomain);
+         EXPECT_FALSE(Ask(r, "example.test", RrType::kMx).ad);
+         EXPECT_TRUE(b.dns.policy_sites.empty());
+       }},
+      {"no-mx",
+       [&](const Built&, const dns::AuthoritativeResponder& r) {
+         EXPECT_EQ(Ask(r, "example.test", RrType::kMx).result.status, dns::LookupStatus::kNoData);
+         // RFC 5321 §5.1: the implicit MX, the domain's own address.
+         EXPECT_EQ(AnswerText(Ask(r, "example.test", RrType::kA)), "example.test A 127.0.0.1");
+       }},
+      {"no-spf",
+       [&](const Built&, const dns::AuthoritativeResponder& r) {
+         default_mx(r);
+         EXPECT_EQ(Ask(r, "example.test", RrType::kTxt).result.status, dns::LookupStatus::kNoData);
+         EXPECT_EQ(Ask(r, "_dmarc.example.test", RrType::kTxt).result.status,
+                   dns::LookupStatus::kAnswer);
+       }},
+      {"broken-dmarc",
+       [&](const Built&, const dns::AuthoritativeResponder& r) {
+         EXPECT_EQ(AnswerText(Ask(r, "_dmarc.example.test", RrType::kTxt)),
+                   "_dmarc.example.test TXT \"v=DMARC1; p=bogus\"");
+       }},
+      {"dns-timeout",
+       [&](const Built&, const dns::AuthoritativeResponder& r) {
+         default_mx(r);
+         EXPECT_FALSE(Ask(r, "example.test", RrType::kTxt).sent);
+         EXPECT_FALSE(Ask(r, "_dmarc.example.test", RrType::kTxt).sent);
+         EXPECT_TRUE(Ask(r, "mxkit._domainkey.example.test", RrType::kTxt).sent);
+       }},
+      {"mta-sts-enforce",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         default_mx(r);
+         sts_txt(r);
+         const MtaStsSite& s = site_of(b);
+         EXPECT_EQ(s.status, 200);
+         EXPECT_EQ(s.body,
+                   "version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n");
+       }},
+      {"mta-sts-mismatch",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         sts_txt(r);
+         EXPECT_EQ(site_of(b).body,
+                   "version: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\n"
+                   "max_age: 604800\r\n");
+       }},
+      {"mta-sts-testing-mismatch",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         sts_txt(r);
+         EXPECT_EQ(site_of(b).body,
+                   "version: STSv1\r\nmode: testing\r\nmx: mx.elsewhere.test\r\n"
+                   "max_age: 604800\r\n");
+       }},
+      {"mta-sts-bad-cert",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         sts_txt(r);
+         auto chain = ReadChain(site_of(b).chain_pem);
+         ASSERT_FALSE(chain.empty());
+         EXPECT_LT(X509_cmp_time(X509_get0_notAfter(chain[0].get()), nullptr), 0);
+       }},
+      {"mta-sts-404",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         sts_txt(r);
+         EXPECT_EQ(site_of(b).status, 404);
+       }},
+      {"mta-sts-redirect",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         sts_txt(r);
+         EXPECT_EQ(site_of(b).status, 301);
+         EXPECT_EQ(site_of(b).location, "https://mta-sts.elsewhere.test/.well-known/mta-sts.txt");
+       }},
+      {"dane-good",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         const Answer a = Ask(r, "_25._tcp.mx.example.test", RrType::kTlsa);
+         EXPECT_TRUE(a.ad);
+         EXPECT_EQ(AnswerText(a), "_25._tcp.mx.example.test TLSA 3 1 1 " +
+                                      absl::BytesToHexString(ServedLeafSpki(b)));
+       }},
+      {"dane-mismatch",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         const Answer a = Ask(r, "_25._tcp.mx.example.test", RrType::kTlsa);
+         EXPECT_TRUE(a.ad);
+         EXPECT_EQ(AnswerText(a), "_25._tcp.mx.example.test TLSA 3 1 1 " +
+                                      absl::BytesToHexString(Complement(ServedLeafSpki(b))));
+       }},
+      {"dane-unsigned",
+       [&](const Built& b, const dns::AuthoritativeResponder& r) {
+         const Answer a = Ask(r, "_25._tcp.mx.example.test", RrType::kTlsa);
+         EXPECT_FALSE(a.ad);
+         EXPECT_EQ(AnswerText(a), "_25._tcp.mx.example.test TLSA 3 1 1 " +
+                                      absl::BytesToHexString(Complement(ServedLeafSpki(b))));
+       }},
+  };
+  for (const WorldRow& row : rows) {
+    SCOPED_TRACE(row.name);
+    absl::StatusOr<Built> b = BuildCatalogue(row.name);
+    ASSERT_TRUE(b.ok()) << b.status();
+    absl::StatusOr<dns::AuthoritativeResponder> responder =
+        dns::AuthoritativeResponder::Create(b->dns.zones);
+    ASSERT_TRUE(responder.ok()) << responder.status();
+    row.check(*b, *responder);
   }
 }
 

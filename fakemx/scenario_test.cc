@@ -160,6 +160,76 @@ const std::vector<CatalogueRow>& CatalogueRows() {
            EXPECT_EQ(r.rules[i].reply->code, 0);
          }
        }},
+      {"no-mx",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.dns.mx);
+         EXPECT_TRUE(r.dns.mx->empty());
+       }},
+      {"no-spf", [](const Receiver& r) { EXPECT_FALSE(r.dns.spf.publish); }},
+      {"broken-dmarc", [](const Receiver& r) { EXPECT_EQ(r.dns.dmarc.text, "v=DMARC1; p=bogus"); }},
+      {"dns-timeout",
+       [](const Receiver& r) {
+         ASSERT_EQ(r.dns.faults.size(), 2u);
+         EXPECT_EQ(r.dns.faults[0].name, "example.test");
+         EXPECT_EQ(r.dns.faults[1].name, "_dmarc.example.test");
+         for (const DnsFaultSpec& f : r.dns.faults) {
+           EXPECT_EQ(f.type, dns::RrType::kTxt);
+           EXPECT_EQ(f.fault, dns::ServeFault::kTimeout);
+         }
+       }},
+      {"mta-sts-enforce",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->mode, MtaStsMode::kEnforce);
+         EXPECT_FALSE(r.mta_sts->mx);
+         EXPECT_EQ(r.mta_sts->status, 200);
+       }},
+      {"mta-sts-mismatch",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->mode, MtaStsMode::kEnforce);
+         EXPECT_EQ(r.mta_sts->mx, std::vector<std::string>{"mx.elsewhere.test"});
+       }},
+      {"mta-sts-testing-mismatch",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->mode, MtaStsMode::kTesting);
+         EXPECT_EQ(r.mta_sts->mx, std::vector<std::string>{"mx.elsewhere.test"});
+       }},
+      {"mta-sts-bad-cert",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->certificate, tls::CertVariant::kExpired);
+       }},
+      {"mta-sts-404",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->status, 404);
+       }},
+      {"mta-sts-redirect",
+       [](const Receiver& r) {
+         ASSERT_TRUE(r.mta_sts);
+         EXPECT_EQ(r.mta_sts->status, 301);
+         EXPECT_EQ(r.mta_sts->location, "https://mta-sts.elsewhere.test/.well-known/mta-sts.txt");
+       }},
+      {"dane-good",
+       [](const Receiver& r) {
+         EXPECT_TRUE(r.dns.authenticated);
+         ASSERT_EQ(r.dns.tlsa.size(), 1u);
+         EXPECT_FALSE(r.dns.tlsa[0].mismatch);
+       }},
+      {"dane-mismatch",
+       [](const Receiver& r) {
+         EXPECT_TRUE(r.dns.authenticated);
+         ASSERT_EQ(r.dns.tlsa.size(), 1u);
+         EXPECT_TRUE(r.dns.tlsa[0].mismatch);
+       }},
+      {"dane-unsigned",
+       [](const Receiver& r) {
+         EXPECT_FALSE(r.dns.authenticated);
+         ASSERT_EQ(r.dns.tlsa.size(), 1u);
+         EXPECT_TRUE(r.dns.tlsa[0].mismatch);
+       }},
   };
   return *rows;
 }
@@ -1004,6 +1074,8 @@ TEST(ParseScenario, DnsAndMtaStsErrorsNameTheLineColumnAndWhatIsWrong) {
        "unknown key \"weight\" in receivers[0].dns.mx[0]"},
       {r + "    dns: {address: nope}\n", "nope", "is not an IPv4 or IPv6 address"},
       {r + "    dns: {spf: [a]}\n", "[a]", "expected true, false or the record's text"},
+      {r + "    dns: {spf: yes}\n", "yes", "\"yes\" is ambiguous; write true or false, or quote"},
+      {r + "    dns: {dmarc: fAlse}\n", "fAlse", "expected true or false, got \"fAlse\""},
       {r + "    dns: {dmarc: \"" + std::string(kMaxDnsTextBytes + 1, 'v') + "\"}\n", "\"vvv",
        "receivers[0].dns.dmarc: longer than 4096 octets"},
       {r + "    dns: {tls_rpt: \"a\\x01b\"}\n", "\"a\\x01", "has a control character"},

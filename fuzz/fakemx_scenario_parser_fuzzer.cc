@@ -7,7 +7,10 @@
 //     LINE and COLUMN positive and within the input, "what" not empty and
 //     printable (a message never carries a raw control byte);
 //   - a parsed scenario obeys the bounds of scenario.h: counts, delays,
-//     reply shapes, the RFC floors of the limits, unique receiver names.
+//     reply shapes, the RFC floors of the limits, unique receiver names;
+//     and for DNS and MTA-STS (issue 10): TLSA usages 2/3 only with TLS,
+//     absolute fault names, MTA-STS ids, statuses and redirects as RFC 8461
+//     allows, zone records at or below their apex.
 
 #include <chrono>
 #include <cstddef>
@@ -17,6 +20,7 @@
 #include <string_view>
 
 #include "base/absl_interop.h"
+#include "base/ascii.h"
 #include "fakemx/scenario.h"
 #include "fuzz/property_check.h"
 
@@ -70,6 +74,48 @@ bool ValidReply(const mxkit::fakemx::ScenarioReply& r) {
 }
 
 bool ValidDelay(milliseconds d) { return d >= milliseconds(0) && d <= kMaxScenarioDelay; }
+
+bool ValidText(const mxkit::fakemx::DnsTextSetting& t) {
+  return !t.text || (t.publish && t.text->size() <= mxkit::fakemx::kMaxDnsTextBytes);
+}
+
+bool AtOrBelow(std::string_view name, std::string_view apex) {
+  return name == apex || (name.size() > apex.size() && name.ends_with(apex) &&
+                          name[name.size() - apex.size() - 1] == '.');
+}
+
+void CheckDns(const mxkit::fakemx::Receiver& r) {
+  namespace fx = mxkit::fakemx;
+  const fx::ReceiverDns& d = r.dns;
+  if (d.mx) MXKIT_FUZZ_CHECK(d.mx->size() <= fx::kMaxMxRecords);
+  MXKIT_FUZZ_CHECK(ValidText(d.spf) && ValidText(d.dmarc) && ValidText(d.tls_rpt));
+  MXKIT_FUZZ_CHECK(!d.dkim.text || d.dkim.text->size() <= fx::kMaxDnsTextBytes);
+  MXKIT_FUZZ_CHECK(!d.dkim.selector.empty() && d.dkim.selector.size() <= 63);
+  MXKIT_FUZZ_CHECK(d.tlsa.size() <= fx::kMaxTlsaRecords);
+  MXKIT_FUZZ_CHECK(d.tlsa.empty() || r.tls.enabled);
+  for (const fx::TlsaSpec& t : d.tlsa) {
+    MXKIT_FUZZ_CHECK((t.usage == 2 || t.usage == 3) && t.selector <= 1 && t.matching <= 2);
+  }
+  MXKIT_FUZZ_CHECK(d.faults.size() <= fx::kMaxDnsFaults);
+  for (const fx::DnsFaultSpec& f : d.faults) {
+    MXKIT_FUZZ_CHECK(!f.name.empty() && f.name.size() <= 253 && f.name.back() != '.');
+    MXKIT_FUZZ_CHECK(f.position.line >= 1 && f.position.column >= 1);
+  }
+  if (!r.mta_sts) return;
+  const fx::MtaStsSpec& m = *r.mta_sts;
+  if (m.mx) MXKIT_FUZZ_CHECK(m.mx->size() <= fx::kMaxMtaStsPatterns);
+  MXKIT_FUZZ_CHECK(m.max_age <= fx::kMaxMtaStsMaxAge);
+  if (m.id) {
+    MXKIT_FUZZ_CHECK(!m.id->empty() && m.id->size() <= fx::kMaxMtaStsId);
+    for (char c : *m.id) MXKIT_FUZZ_CHECK(mxkit::base::IsAlnum(c));
+  }
+  MXKIT_FUZZ_CHECK(!m.body || m.body->size() <= fx::kMaxMtaStsBodyBytes);
+  MXKIT_FUZZ_CHECK(m.status >= 100 && m.status <= 599);
+  MXKIT_FUZZ_CHECK(m.location.empty() == (m.status < 300 || m.status > 399));
+  MXKIT_FUZZ_CHECK(ValidDelay(m.delay));
+  MXKIT_FUZZ_CHECK(ValidText(m.txt));
+  MXKIT_FUZZ_CHECK(!m.host || !m.host->empty());
+}
 
 }  // namespace
 
@@ -150,6 +196,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.idle_timeout) MXKIT_FUZZ_CHECK(r.idle_timeout->count() >= 1);
     MXKIT_FUZZ_CHECK(r.max_protocol_errors >= 1 &&
                      r.max_protocol_errors <= mxkit::smtp::kMaxProtocolErrorsCeiling);
+    CheckDns(r);
+  }
+  MXKIT_FUZZ_CHECK(s.zones.size() <= mxkit::fakemx::kMaxExtraZones);
+  std::set<std::string> apexes;
+  for (const mxkit::fakemx::ExtraZone& z : s.zones) {
+    MXKIT_FUZZ_CHECK(!z.apex.empty() && apexes.insert(z.apex).second);
+    for (const auto& record : z.records) MXKIT_FUZZ_CHECK(AtOrBelow(record.name, z.apex));
+    for (const auto& fault : z.faults) MXKIT_FUZZ_CHECK(AtOrBelow(fault.name, z.apex));
   }
   return 0;
 }
