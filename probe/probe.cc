@@ -477,7 +477,12 @@ class Prober : public std::enable_shared_from_this<Prober> {
       Evaluate(i);
       return NextMx(i + 1);
     }
-    const std::string name = absl::StrCat("_", report_.port, "._tcp.", mx.host);
+    // RFC 7672 §2.2: mail to an MX goes to port 25, so its TLSA records are
+    // at _25._tcp.MX; --port only moves the listener for tests (fakemx
+    // publishes _25 for every receiver). A HOST:PORT target names its own
+    // port, whose records are at _PORT._tcp.HOST (RFC 6698 §3).
+    const std::string name =
+        absl::StrCat("_", report_.target.port.value_or(uint16_t{25}), "._tcp.", mx.host);
     auto self = shared_from_this();
     resolver_.Lookup(name, dns::RrType::kTlsa, [self, i, name](dns::LookupResult r) {
       self->OnTlsa(i, name, std::move(r));

@@ -77,7 +77,8 @@ struct ProbeOptions {
   std::chrono::milliseconds mta_sts_timeout = policy::kDefaultStsFetchTimeout;
 };
 
-// The TLSA lookup for one MX (RFC 7672 §2.2: _PORT._tcp.HOST).
+// The TLSA lookup for one MX: _25._tcp.MX (RFC 7672 §2.2), whatever
+// ProbeOptions::port says; _PORT._tcp.HOST for a HOST:PORT target.
 struct TlsaReport {
   std::string name;  // "_25._tcp.mx.example.test"
   policy::TlsaLookup lookup = policy::TlsaLookup::kNoRecords;
