@@ -10,6 +10,9 @@
 # connect to [127.0.0.1]:PORT and are told the MX name: posttls-finger as its
 # match argument, mxkit through a zone file whose MX points at 127.0.0.1.
 #
+# The DANE part (at the end) runs both with fakemx's DNS as the system
+# resolver, in a namespace of their own.
+#
 # Named differences:
 #  - TLS 1.3 cipher: the server (BoringSSL) follows the client's preference;
 #    OpenSSL 3 lists TLS_AES_256_GCM_SHA384 first, BoringSSL
@@ -162,4 +165,91 @@ for sc in expired-cert wrong-host self-signed unknown-ca no-starttls starttls-re
   run "$sc" 1 ""
 done
 run tls1.0-only 1 tls10-legacy-sigalg
+
+# DANE, with fakemx's DNS as the system resolver of both: in a network and
+# mount namespace of their own (unshare -nm; we are root, so posttls-finger
+# can still drop to the postfix user), fakemx serves DNS on 127.0.0.1:53 and
+# SMTP on 127.0.0.1:25, a resolv.conf naming it (with glibc's trust-ad, so
+# the AD bit reaches Postfix) is bind-mounted over /etc/resolv.conf, and
+# both tools look up example.test's MX and TLSA themselves:
+# `posttls-finger -l dane example.test` and `mxkit probe example.test`
+# (c-ares reading the same resolv.conf).
+if ! unshare -nm --propagation private true 2>/dev/null; then
+  skip_or_fail "no network+mount namespace (unshare -nm) for the DANE part" && {
+    echo "PASS: posttls-finger and mxkit probe agree (DANE part skipped)"
+    exit 0
+  }
+  exit 1
+fi
+NS="$FIXTURE_TMP/ns"
+mkdir -p "$NS"
+printf 'nameserver 127.0.0.1\noptions trust-ad\n' >"$NS/resolv.conf"
+cat >"$NS/inner.sh" <<'INNER'
+set -u
+ns=$1 fakemx=$2 mxkit=$3 ptf=$4 sc=$5
+ip link set lo up
+mount --bind "$ns/resolv.conf" /etc/resolv.conf
+dir="$ns/$sc"
+mkdir -p "$dir"
+"$fakemx" --scenario="$sc" --smtp=127.0.0.1:25 --dns=127.0.0.1:53 --tls-dir="$dir/tls" \
+  --maildir="$dir/maildir" >"$dir/fakemx.out" 2>&1 &
+pid=$!
+trap 'kill -KILL $pid 2>/dev/null' EXIT
+for ((i = 0; i < 200; i++)); do
+  grep -q '^fakemx: listening on smtp' "$dir/fakemx.out" && break
+  sleep 0.1
+done
+timeout 60 "$ptf" -c -l dane -F "$dir/tls/ca.pem" example.test >"$dir/ptf.log" 2>&1
+timeout 60 "$mxkit" probe example.test --trust="$dir/tls/ca.pem" --timeout=10 --json \
+  >"$dir/probe.json" 2>"$dir/probe.err"
+echo "$?" >"$dir/probe.rc"
+INNER
+for sc in dane-good dane-mismatch dane-unsigned; do
+  unshare -nm --propagation private bash "$NS/inner.sh" "$NS" "$(realpath "$FAKEMX_BIN")" \
+    "$(realpath "$MXKIT_BIN")" "$PTF" "$sc" || fail "$sc: the namespace run failed"
+  [[ $(cat "$NS/$sc/probe.rc") == 0 ]] || {
+    cat "$NS/$sc/fakemx.out" "$NS/$sc/probe.err" >&2
+    fail "$sc: mxkit probe exited $(cat "$NS/$sc/probe.rc") in the namespace"
+  }
+  /usr/bin/python3 - "$sc" "$NS/$sc/probe.json" "$NS/$sc/ptf.log" <<'PY' ||
+import json, re, sys
+sc, json_path, log_path = sys.argv[1:4]
+mx = json.load(open(json_path, encoding="utf-8"))["mx"][0]
+log = open(log_path, encoding="utf-8", errors="replace").read()
+dane = mx["policies"]["dane"]
+tlsa = mx["tlsa"]
+problems = []
+if sc == "dane-good":
+    # Both match the same record against the leaf.
+    m = re.search(r"Matched DANE EE certificate at depth 0: (\d \d \d [0-9A-F]+)", log)
+    if not m or "Verified TLS connection established" not in log:
+        problems.append("posttls-finger did not verify by DANE-EE")
+    elif [m.group(1).lower()] != [r.lower() for r in tlsa["records"]]:
+        problems.append(f"records: posttls-finger matched {m.group(1)}, mxkit saw {tlsa['records']}")
+    if not (tlsa["lookup"] == "authenticated" and dane["deliver"] and dane["authenticated"]):
+        problems.append(f"mxkit dane verdict {dane}, tlsa {tlsa}")
+elif sc == "dane-mismatch":
+    # Authenticated TLSA, no match: Postfix's X.509 error 65, our tlsa-invalid.
+    if "num=65:no matching DANE TLSA records" not in log or "Untrusted TLS connection" not in log:
+        problems.append("posttls-finger did not report 'no matching DANE TLSA records'")
+    if not (tlsa["lookup"] == "authenticated" and not dane["deliver"]
+            and dane["result_type"] == "tlsa-invalid"):
+        problems.append(f"mxkit dane verdict {dane}, tlsa {tlsa}")
+else:
+    # No AD: both ignore the TLSA records. Named difference: posttls-finger,
+    # finding DNSSEC unavailable, falls back to its "secure" level (PKIX with
+    # -F), while mxkit's dane verdict falls back to may.
+    if "DANE" in log or "DNSSEC validation may be unavailable" not in log:
+        problems.append("posttls-finger used the unauthenticated TLSA records")
+    if not (tlsa["lookup"] == "unauthenticated" and dane["deliver"]
+            and dane["result_type"] is None and not dane["authenticated"]):
+        problems.append(f"mxkit dane verdict {dane}, tlsa {tlsa}")
+if problems:
+    print(log, file=sys.stderr)
+    sys.exit("\n".join(f"{sc}: {p}" for p in problems))
+print(f"{sc}: DANE agrees: tlsa {tlsa['lookup']}, mxkit dane deliver={dane['deliver']} "
+      f"authenticated={dane['authenticated']} result_type={dane['result_type']}")
+PY
+    fail "$sc: posttls-finger -l dane and mxkit probe disagree"
+done
 echo "PASS: posttls-finger and mxkit probe agree"
