@@ -136,6 +136,16 @@ for sc in good expired-cert wrong-host self-signed unknown-ca tls1.0-only no-sta
   fakemx_stop
 done
 
+# Reply bytes injected after the STARTTLS 220 (fakemx --starttls=inject-after-220):
+# detected, discarded, and TLS still comes up.
+scenario good --starttls=inject-after-220
+probe example.test --zone="$ZONE" --port="$FAKEMX_PORT" --trust="$FAKEMX_CA" --timeout=10
+[[ $RC == 0 ]] || fail "inject-after-220: exit $RC"
+expect "inject-after-220" $H.injection_detected=true $H.tls.established=true red_lock=false
+/usr/bin/python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["mx"][0]["hop"]; sys.exit(0 if h["injected_bytes"] > 0 else 1)' "$OUT" ||
+  fail "inject-after-220: injected_bytes is 0"
+fakemx_stop
+
 # Human output names the red lock in one line.
 scenario no-starttls
 set +e
