@@ -149,6 +149,9 @@ struct AresResolver::Impl {
 
   void Lookup(std::string_view name, RrType type, Callback done) {
     Message query = MakeQuery(0, name, static_cast<uint16_t>(type));
+    // RFC 6840 §5.7: a stub that wants the AD bit back sets it in the query
+    // (no EDNS DO bit needed, and no DNSSEC records in the answer).
+    query.header.z |= kZAuthenticData;
     WireResult<std::string> wire = BuildMessage(query);
     if (!wire.ok()) {
       boost::asio::post(io, [done = std::move(done), why = wire.error().message]() {

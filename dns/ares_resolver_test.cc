@@ -77,6 +77,10 @@ class FakeDnsServer {
     const Question& q = parsed->questions[0];
     std::string name = absl::AsciiStrToLower(q.name);
     auto type = static_cast<RrType>(q.type);
+    // AD only for the signed name, and only when the query asked for it
+    // (RFC 6840 §5.7), as a validating resolver answers.
+    const bool asked_ad = (parsed->header.z & kZAuthenticData) != 0;
+    reply.header.z = (name == "signed.test" && asked_ad) ? kZAuthenticData : 0;
     if (name == "slow.test") return std::nullopt;
     if (name == "servfail.test") {
       reply.header.rcode = static_cast<uint8_t>(Rcode::kServFail);
@@ -89,6 +93,8 @@ class FakeDnsServer {
       if (type == RrType::kA) {
         reply.answers.push_back(Rr("a.test", RrType::kA, AData{{192, 0, 2, 1}}));
       }
+    } else if (name == "signed.test" && type == RrType::kA) {
+      reply.answers.push_back(Rr(q.name, RrType::kA, AData{{192, 0, 2, 7}}));
     } else if (name == "txt.test" && type == RrType::kTxt) {
       reply.answers.push_back(
           Rr(q.name, RrType::kTxt, TxtData{{"v=spf1 ip4:192.0.2.0/24 ", "-all"}}));
@@ -207,6 +213,16 @@ TEST(AresResolver, ResolvesMxRecords) {
   EXPECT_EQ(std::get<MxData>(result.records[0].data).preference, 10);
   EXPECT_EQ(std::get<MxData>(result.records[0].data).exchange, "mail.test");
   EXPECT_EQ(std::get<MxData>(result.records[1].data).exchange, "mx2.test");
+}
+
+TEST(AresResolver, AsksForAndReportsTheAdBit) {
+  FakeDnsServer server;
+  LookupResult signed_answer = RunLookup(OptionsFor(server), "signed.test", RrType::kA);
+  ASSERT_EQ(signed_answer.status, LookupStatus::kAnswer) << signed_answer.detail;
+  EXPECT_TRUE(signed_answer.authenticated) << "the query must set AD for the server to answer it";
+  LookupResult unsigned_answer = RunLookup(OptionsFor(server), "a.test", RrType::kA);
+  ASSERT_EQ(unsigned_answer.status, LookupStatus::kAnswer);
+  EXPECT_FALSE(unsigned_answer.authenticated);
 }
 
 TEST(AresResolver, ReportsTheCnameChain) {

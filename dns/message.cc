@@ -709,6 +709,7 @@ LookupResult InterpretAnswer(std::string_view name, RrType type, std::string_vie
   if (m.header.tc) {
     return fail(LookupStatus::kTemporaryFailure, "answer truncated (TC) and not retried over TCP");
   }
+  result.authenticated = (m.header.z & kZAuthenticData) != 0;
   // Records along the chain, also for NXDOMAIN, where the chain tells which
   // name did not exist (RFC 6604 §3).
   std::string current(name);

@@ -59,12 +59,17 @@ enum class Rcode : uint8_t {
   kRefused = 5,
 };
 
+// The bits of Header::z that RFC 4035 §3.2 took from RFC 1035's Z field:
+// AD (authentic data, §3.2.3) and CD (checking disabled, §3.2.2).
+inline constexpr uint8_t kZAuthenticData = 0x2;
+inline constexpr uint8_t kZCheckingDisabled = 0x1;
+
 struct Header {
   uint16_t id = 0;
   bool qr = false;  // a response
   uint8_t opcode = 0;  // 4 bits
   bool aa = false, tc = false, rd = false, ra = false;
-  uint8_t z = 0;  // 3 bits, reserved (RFC 1035); AD/CD live here (RFC 4035 §3.2)
+  uint8_t z = 0;  // 3 bits, reserved (RFC 1035); AD/CD live here (RFC 4035 §3.2): kZ*
   uint8_t rcode = 0;  // 4 bits
 
   friend bool operator==(const Header&, const Header&) = default;
@@ -191,6 +196,7 @@ inline constexpr size_t kMaxAnswerCnameChain = 16;
 // the records of `type` at the end of the chain make kAnswer, none kNoData.
 // An unparseable answer, one for another question, or a CNAME loop is
 // kPermanentFailure; a truncated (TC) answer is kTemporaryFailure.
+// `authenticated` is the answer's AD bit, whatever the status.
 LookupResult InterpretAnswer(std::string_view name, RrType type, std::string_view wire);
 
 }  // namespace mxkit::dns

@@ -359,6 +359,31 @@ TEST(InterpretAnswer, FollowsCnamesToTheQueriedType) {
   EXPECT_EQ(r.cname_chain[1].name, "web.example.net");
 }
 
+TEST(InterpretAnswer, ReportsTheAdBitForAnswersAndDenials) {
+  struct Row {
+    Rcode rcode;
+    uint8_t z;
+    bool authenticated;
+  };
+  const Row rows[] = {
+      {Rcode::kNoError, kZAuthenticData, true},
+      {Rcode::kNoError, 0, false},
+      {Rcode::kNoError, kZCheckingDisabled, false},
+      {Rcode::kNxDomain, kZAuthenticData, true},  // authenticated denial
+      {Rcode::kNxDomain, 0, false},
+  };
+  for (const Row& row : rows) {
+    Message m = Response("_25._tcp.mx.example", RrType::kTlsa, row.rcode);
+    m.header.z = row.z;
+    if (row.rcode == Rcode::kNoError) {
+      m.answers.push_back(
+          Record("_25._tcp.mx.example", RrType::kTlsa, TlsaData{3, 1, 1, std::string(32, 'x')}));
+    }
+    LookupResult r = Interpret(m, "_25._tcp.mx.example", RrType::kTlsa);
+    EXPECT_EQ(r.authenticated, row.authenticated) << static_cast<int>(row.rcode) << " z=" << int{row.z};
+  }
+}
+
 TEST(InterpretAnswer, MapsRcodesAndEmptyAnswers) {
   struct Row {
     Rcode rcode;

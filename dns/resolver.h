@@ -78,6 +78,13 @@ struct LookupResult {
   std::vector<ResourceRecord> cname_chain;
   // For failures: what went wrong, for humans ("timeout after 5s from 127.0.0.1:5353").
   std::string detail;
+  // The AD bit of the answer (RFC 4035 §3.2.3): the resolver says it
+  // validated the answer (or the denial) with DNSSEC. Only as trustworthy
+  // as the resolver and the path to it (RFC 7672 §2.1.1 asks for a local,
+  // validating one); DANE applies TLSA records only when it is set.
+  // AresResolver asks for it by setting AD in the query (RFC 6840 §5.7);
+  // StaticResolver never sets it (a zone file is not validated).
+  bool authenticated = false;
 
   bool ok() const { return status == LookupStatus::kAnswer; }
 };

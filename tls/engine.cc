@@ -394,6 +394,12 @@ struct Engine::Impl {
       const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
       info.peer_certificate_der.assign(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
                                        CRYPTO_BUFFER_len(leaf));
+      info.peer_chain_der.clear();
+      for (size_t i = 0; i < sk_CRYPTO_BUFFER_num(chain); ++i) {
+        const CRYPTO_BUFFER* cert = sk_CRYPTO_BUFFER_value(chain, i);
+        info.peer_chain_der.emplace_back(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(cert)),
+                                         CRYPTO_BUFFER_len(cert));
+      }
     }
   }
 

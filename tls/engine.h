@@ -81,6 +81,10 @@ struct HandshakeInfo {
   long verify_result = 0;
   // Client: the server's leaf certificate, DER. Server: empty.
   std::string peer_certificate_der;
+  // Client: every certificate the server sent, in the order it sent them
+  // (leaf first, RFC 8446 §4.4.2), DER; what a probe reports as the served
+  // chain, which is not the chain verification built. Server: empty.
+  std::vector<std::string> peer_chain_der;
 };
 
 struct ServerContextOptions {

@@ -4,6 +4,7 @@
 
 #include "tls/engine.h"
 
+#include <openssl/err.h>
 #include <openssl/mem.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -115,6 +116,20 @@ std::string DerOf(const char* pem) {
   return out;
 }
 
+// Every certificate of a PEM chain, DER, in order.
+std::vector<std::string> ChainDerOf(const char* pem) {
+  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem, -1));
+  std::vector<std::string> out;
+  while (bssl::UniquePtr<X509> cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
+    uint8_t* der = nullptr;
+    const int len = i2d_X509(cert.get(), &der);
+    out.emplace_back(reinterpret_cast<char*>(der), len > 0 ? len : 0);
+    OPENSSL_free(der);
+  }
+  ERR_clear_error();  // the PEM reader's end-of-data
+  return out;
+}
+
 // --- Handshakes that succeed -------------------------------------------------
 
 struct HandshakeRow {
@@ -158,7 +173,9 @@ TEST(Engine, CompletesHandshakesAndReportsWhatWasAgreed) {
     }
     EXPECT_EQ(p.client.info().verify_result, X509_V_OK);
     EXPECT_EQ(p.client.info().peer_certificate_der, DerOf(row.leaf.chain_pem));
+    EXPECT_EQ(p.client.info().peer_chain_der, ChainDerOf(row.leaf.chain_pem));
     EXPECT_TRUE(p.server.info().peer_certificate_der.empty());
+    EXPECT_TRUE(p.server.info().peer_chain_der.empty());
   }
 }
 

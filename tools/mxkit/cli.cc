@@ -29,6 +29,7 @@
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
+#include "base/absl_interop.h"
 #include "base/base64.h"
 #include "base/utf8.h"
 #include "base/version.h"
@@ -37,6 +38,10 @@
 #include "dns/ares_resolver.h"
 #include "dns/static_resolver.h"
 #include "message/header_block.h"
+#include "policy/tlsrpt.h"
+#include "probe/probe.h"
+#include "tls/engine.h"
+#include "tools/mxkit/probe_output.h"
 
 namespace mxkit::cli {
 namespace {
@@ -59,12 +64,19 @@ struct Failure {
 class Flags {
  public:
   // `with_value`: flags that take a value; `boolean`: flags that do not.
+  // `positional`: when given, arguments that are not flags are collected
+  // there instead of being refused.
   static std::variant<Flags, Failure> Parse(const std::vector<std::string>& args, std::size_t first,
                                             const std::set<std::string>& with_value,
-                                            const std::set<std::string>& boolean) {
+                                            const std::set<std::string>& boolean,
+                                            std::vector<std::string>* positional = nullptr) {
     Flags f;
     for (std::size_t i = first; i < args.size(); ++i) {
       const std::string& a = args[i];
+      if (positional != nullptr && (a.rfind("--", 0) != 0 || a.size() == 2)) {
+        positional->push_back(a);
+        continue;
+      }
       if (a.rfind("--", 0) != 0 || a.size() == 2) {
         return Failure{kExitUsage, "unexpected argument \"" + a + "\" (flags start with --)"};
       }
@@ -702,6 +714,201 @@ int CmdDmarc(const std::vector<std::string>& args, const InputReader& read_input
   return kExitOk;
 }
 
+
+// ---- probe ----
+
+// Debian's ca-certificates bundle: the roots a sending MTA on this system
+// trusts (Postfix's smtp_tls_CAfile is commonly set to it).
+constexpr const char* kSystemRootsPath = "/etc/ssl/certs/ca-certificates.crt";
+
+int ExitForProbeFailure(probe::ProbeFailure f) {
+  switch (f) {
+    case probe::ProbeFailure::kNone: return kExitOk;
+    case probe::ProbeFailure::kNameNotFound:
+    case probe::ProbeFailure::kNullMx: return kExitNameNotFound;
+    case probe::ProbeFailure::kDnsFailure: return kExitDnsFailure;
+    case probe::ProbeFailure::kUnreachable: return kExitUnreachable;
+    case probe::ProbeFailure::kTimeout: return kExitTimeout;
+  }
+  return kExitEnvironment;
+}
+
+int CmdProbe(const std::vector<std::string>& args, std::ostream& out) {
+  std::vector<std::string> positional;
+  auto parsed = Flags::Parse(args, 1,
+                             {"zone", "dns-server", "port", "trust", "timeout", "helo",
+                              "mta-sts-port"},
+                             {"json"}, &positional);
+  if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
+  const Flags& flags = std::get<Flags>(parsed);
+  if (positional.empty()) throw Failure{kExitUsage, "probe needs a DOMAIN or HOST[:PORT]"};
+  if (positional.size() > 1) {
+    throw Failure{kExitUsage, "probe takes one DOMAIN or HOST[:PORT], got \"" + positional[0] +
+                                  "\" and \"" + positional[1] + "\""};
+  }
+  absl::StatusOr<probe::ProbeTarget> target = probe::ParseProbeTarget(positional[0]);
+  if (!target.ok()) {
+    throw Failure{kExitUsage, "\"" + positional[0] + "\": " + base::StatusText(target.status())};
+  }
+  probe::ProbeOptions options;
+  auto port = ParseInt(flags, "port", 25, 1, 65535);
+  if (auto* f = std::get_if<Failure>(&port)) throw *f;
+  options.port = static_cast<uint16_t>(std::get<int64_t>(port));
+  auto timeout = ParseInt(flags, "timeout", 30, 1, 3600);
+  if (auto* f = std::get_if<Failure>(&timeout)) throw *f;
+  options.timeout = std::chrono::seconds(std::get<int64_t>(timeout));
+  if (auto helo = flags.Get("helo")) {
+    absl::StatusOr<probe::ProbeTarget> name = probe::ParseProbeTarget(*helo);
+    if (!name.ok() || name->port || name->is_ip) {
+      throw Failure{kExitUsage, "--helo=" + *helo + ": not a host name"};
+    }
+    options.helo_domain = name->name;
+  }
+  auto sts_port = ParseInt(flags, "mta-sts-port", 443, 1, 65535);
+  if (auto* f = std::get_if<Failure>(&sts_port)) throw *f;
+
+  std::string roots;
+  if (auto trust = flags.Get("trust")) {
+    auto data = ReadFile("trust", *trust);
+    if (auto* f = std::get_if<Failure>(&data)) throw *f;
+    roots = std::move(std::get<std::string>(data));
+  } else {
+    std::ifstream in(kSystemRootsPath, std::ios::binary);
+    if (!in) {
+      throw Failure{kExitEnvironment, std::string("no --trust=CA.pem and the system roots (") +
+                                          kSystemRootsPath +
+                                          ") cannot be read: install ca-certificates or pass --trust"};
+    }
+    roots.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  tls::ClientContextOptions tls_options;
+  // A sending MTA offers every version it has (Postfix: smtp_tls_protocols
+  // >=TLSv1), so a receiver stuck on TLS 1.0 is seen encrypted, on TLS 1.0.
+  tls_options.versions = {tls::TlsVersion::kTls10, tls::TlsVersion::kTls13};
+  tls_options.verify = tls::ClientVerify::kRecord;
+  tls_options.trusted_roots_pem = roots;
+  auto context = tls::ClientContext::Create(tls_options);
+  if (!context.ok()) {
+    throw Failure{flags.Has("trust") ? kExitInput : kExitEnvironment,
+                  std::string(flags.Has("trust") ? "--trust=" + *flags.Get("trust")
+                                                 : std::string(kSystemRootsPath)) +
+                      ": " + base::StatusText(context.status())};
+  }
+  options.tls_context = *context;
+  options.trusted_roots_pem = roots;
+  options.mta_sts_port = static_cast<uint16_t>(std::get<int64_t>(sts_port));
+
+  auto holder = MakeResolver(flags);
+  if (auto* f = std::get_if<Failure>(&holder)) throw *f;
+  ResolverHolder& h = std::get<ResolverHolder>(holder);
+  if (!h.io) h.io = std::make_unique<boost::asio::io_context>();
+  probe::ProbeReport report = probe::RunProbe(*h.io, *h.resolver, *target, options);
+  if (flags.Has("json")) {
+    PrintJson(out, ProbeReportJson(report));
+  } else {
+    PrintProbeReport(out, report);
+  }
+  return ExitForProbeFailure(report.failure);
+}
+
+// ---- tlsrpt ----
+
+int CmdTlsRpt(const std::vector<std::string>& args, const InputReader& read_input,
+              std::ostream& out) {
+  std::vector<std::string> positional;
+  auto parsed = Flags::Parse(args, 1, {}, {"json"}, &positional);
+  if (auto* f = std::get_if<Failure>(&parsed)) throw *f;
+  const Flags& flags = std::get<Flags>(parsed);
+  if (positional.size() != 1) {
+    throw Failure{kExitUsage, "tlsrpt takes one FILE (or - for standard input)"};
+  }
+  std::string text;
+  if (positional[0] == "-") {
+    text = read_input();
+    if (text.size() > kMaxInputBytes) {
+      throw Failure{kExitInput, "report larger than " + std::to_string(kMaxInputBytes) + " bytes"};
+    }
+  } else {
+    std::ifstream in(positional[0], std::ios::binary);
+    if (!in) throw Failure{kExitInput, positional[0] + ": cannot open the file"};
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      text.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > policy::kMaxTlsReportSize) {
+        throw Failure{kExitInput, positional[0] + ": larger than " +
+                                      std::to_string(policy::kMaxTlsReportSize) + " bytes"};
+      }
+    }
+  }
+  const std::string source = positional[0] == "-" ? "standard input" : positional[0];
+  absl::StatusOr<policy::TlsReport> report = policy::ParseTlsReport(text);
+  if (!report.ok()) throw Failure{kExitInput, source + ": " + base::StatusText(report.status())};
+  if (flags.Has("json")) {
+    json::object o;
+    o["method"] = "tlsrpt";
+    o["organization_name"] = report->organization_name;
+    o["report_id"] = report->report_id;
+    o["start_datetime"] = report->start_datetime;
+    o["end_datetime"] = report->end_datetime;
+    o["contact_info"] = report->contact_info;
+    json::array policies;
+    for (const policy::TlsRptPolicyResult& p : report->policies) {
+      json::object po;
+      po["policy_type"] = std::string(policy::TlsRptPolicyTypeName(p.policy.policy_type));
+      po["policy_domain"] = p.policy.policy_domain;
+      json::array mx;
+      for (const std::string& m : p.policy.mx_host) mx.emplace_back(m);
+      po["mx_host"] = std::move(mx);
+      po["successful_sessions"] = p.total_successful_session_count;
+      po["failed_sessions"] = p.total_failure_session_count;
+      // Failures by result type, summed over the failure-details entries.
+      std::map<std::string, uint64_t> by_type;
+      for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+        by_type[d.result_type] += d.failed_session_count;
+      }
+      json::object failures;
+      for (const auto& [type, count] : by_type) failures[type] = count;
+      po["failures_by_result_type"] = std::move(failures);
+      policies.emplace_back(std::move(po));
+    }
+    o["policies"] = std::move(policies);
+    PrintJson(out, o);
+    return kExitOk;
+  }
+  out << "report " << report->report_id << " from " << report->organization_name << ", "
+      << report->start_datetime << " to " << report->end_datetime << " (contact "
+      << report->contact_info << ")\n";
+  for (const policy::TlsRptPolicyResult& p : report->policies) {
+    out << "policy " << policy::TlsRptPolicyTypeName(p.policy.policy_type) << " "
+        << p.policy.policy_domain;
+    if (!p.policy.mx_host.empty()) {
+      out << " (mx";
+      for (const std::string& m : p.policy.mx_host) out << " " << m;
+      out << ")";
+    }
+    out << ": " << p.total_successful_session_count << " successful, "
+        << p.total_failure_session_count << " failed\n";
+    std::map<std::string, uint64_t> by_type;
+    for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+      by_type[d.result_type] += d.failed_session_count;
+    }
+    for (const auto& [type, count] : by_type) {
+      policy::TlsRptFailureDetails probe_type;
+      probe_type.result_type = type;
+      out << "  " << type << ": " << count << " session" << (count == 1 ? "" : "s")
+          << (probe_type.known_result_type() ? "" : " (a result type RFC 8460 does not define)")
+          << "\n";
+    }
+    for (const policy::TlsRptFailureDetails& d : p.failure_details) {
+      if (d.receiving_mx_hostname.empty() && d.receiving_ip.empty()) continue;
+      out << "    " << d.result_type << " at " << d.receiving_mx_hostname
+          << (d.receiving_ip.empty() ? "" : " [" + d.receiving_ip + "]") << ": "
+          << d.failed_session_count << "\n";
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string Usage() {
@@ -731,6 +938,22 @@ Commands:
       --psl defaults to /usr/share/publicsuffix/public_suffix_list.dat.
       --pct-sample defaults to a random number (pct= sampling).
 
+  probe DOMAIN|HOST[:PORT] [--port=25] [--trust=CA.pem] [--timeout=SECONDS]
+        [--helo=NAME] [--mta-sts-port=443]
+      Connects as a sending MTA would: MX lookup (preference order; no MX:
+      the domain itself; "MX 0 ." (RFC 7505): no mail), each MX in turn,
+      EHLO, STARTTLS, TLS (verified under --trust, default the system
+      roots, but never refused for it), EHLO again, QUIT. No mail is sent.
+      Prints banner, capabilities before and after TLS, the STARTTLS reply,
+      protocol, cipher, the served chain, reply injection after STARTTLS,
+      and whether the hop is a "red lock" (mail would travel unencrypted).
+      An IP literal or a HOST:PORT skips the MX lookup. --timeout (1..3600,
+      default 30) bounds every wait.
+  tlsrpt FILE|-
+      Parses an SMTP TLS report (RFC 8460 §4, JSON) and prints, per policy,
+      the successful and failed sessions and the failures by result type.
+      A report that does not parse is an input error naming the JSON path.
+
 Common flags:
   --zone=FILE         answer DNS from an RFC 1035 zone file (with $SERVFAIL and
                       $TIMEOUT fault directives) instead of the network
@@ -751,7 +974,12 @@ Exit codes (the result of an evaluation never changes them; read "result"):
   2  usage error: unknown command or flag, missing or malformed flag value,
      a flag given twice
   3  input error: unreadable file, bad zone file, bad key, unparseable message
-  4  the system resolver could not be set up
+  4  the system resolver or the system trust store could not be set up
+  5  probe: no such name (NXDOMAIN, no MX and no address) or a null MX
+  6  probe: every connection was refused or had no route
+  7  probe: no MX answered and a wait timed out
+  8  probe: the DNS lookups failed (SERVFAIL, REFUSED, timeout)
+A probe that reached a server exits 0 whatever it found: read "red_lock".
 )";
 }
 
@@ -776,6 +1004,8 @@ int Run(const std::vector<std::string>& args, const InputReader& read_input, std
     const std::string& cmd = args[0];
     if (cmd == "spf") return CmdSpf(args, out, err);
     if (cmd == "dmarc") return CmdDmarc(args, read_input, out);
+    if (cmd == "probe") return CmdProbe(args, out);
+    if (cmd == "tlsrpt") return CmdTlsRpt(args, read_input, out);
     if (cmd == "dkim") {
       if (args.size() < 2) throw Failure{kExitUsage, "dkim needs a subcommand: verify or sign"};
       if (args[1] == "verify") return CmdDkimVerify(args, read_input, out);

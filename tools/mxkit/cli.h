@@ -19,7 +19,13 @@ namespace mxkit::cli {
 inline constexpr int kExitOk = 0;           // evaluated (any result) or signed
 inline constexpr int kExitUsage = 2;        // bad subcommand, flag or flag value
 inline constexpr int kExitInput = 3;        // unreadable/invalid file, message, key or zone
-inline constexpr int kExitEnvironment = 4;  // the system resolver could not be set up
+inline constexpr int kExitEnvironment = 4;  // the system resolver (or trust store) could not be set up
+// mxkit probe only: why nothing could be probed. A probe that reached a
+// server exits 0 whatever it found (read "red_lock" and the verdicts).
+inline constexpr int kExitNameNotFound = 5;  // NXDOMAIN, no MX and no address, or a null MX
+inline constexpr int kExitUnreachable = 6;   // every connection refused or without a route
+inline constexpr int kExitTimeout = 7;       // no MX answered and a wait timed out
+inline constexpr int kExitDnsFailure = 8;    // the MX or address lookups failed (SERVFAIL, REFUSED, ...)
 
 // The message and the key files are bounded so a wrong path (a device, a
 // huge log) fails clearly instead of exhausting memory: Postfix's default

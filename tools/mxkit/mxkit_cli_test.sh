@@ -249,5 +249,22 @@ else
     failed=$((failed + 1))
 fi
 
+# --- tlsrpt (RFC 8460 §4 reports) -------------------------------------------
+report="$data/tlsrpt_report.json"
+expect_exit 0 "tlsrpt summary" -- "$mxkit" tlsrpt "$report"
+expect_out '^policy sts example.test \(mx mx.example.test\): 40 successful, 7 failed$' "tlsrpt sts totals"
+expect_out '^  certificate-expired: 6 sessions$' "tlsrpt sums failures by result type"
+expect_out '^  future-result-type: 1 session \(a result type RFC 8460 does not define\)$' "tlsrpt keeps unknown types"
+expect_out '^policy tlsa example.test: 12 successful, 0 failed$' "tlsrpt tlsa totals"
+expect_exit 0 "tlsrpt from standard input, --json" -- bash -c "\"$mxkit\" tlsrpt - --json < \"$report\""
+expect_out '"failures_by_result_type":\{"certificate-expired":6,"future-result-type":1\}' "tlsrpt --json"
+expect_exit 3 "tlsrpt: a field of the wrong type" -- bash -c \
+  "sed 's/\"total-failure-session-count\": 7/\"total-failure-session-count\": \"7\"/' \"$report\" | \"$mxkit\" tlsrpt -"
+expect_err_text 'policies[0].summary.total-failure-session-count' "tlsrpt names the JSON path"
+expect_exit 3 "tlsrpt: not JSON" -- bash -c "printf '{\"organization-name\":' | \"$mxkit\" tlsrpt -"
+expect_err 'not JSON' "tlsrpt says the input is not JSON"
+expect_exit 3 "tlsrpt: missing file" -- "$mxkit" tlsrpt "$tmp/no-such-report.json"
+expect_exit 2 "tlsrpt: no file" -- "$mxkit" tlsrpt
+
 echo "$passed passed, $failed failed"
 [[ "$failed" == 0 ]]

@@ -1,0 +1,145 @@
+#include "probe/probe.h"
+
+#include <chrono>
+#include <string>
+
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "dns/static_resolver.h"
+#include "gtest/gtest.h"
+
+namespace mxkit::probe {
+namespace {
+
+namespace asio = boost::asio;
+
+struct TargetRow {
+  const char* text;
+  bool ok;
+  const char* name;
+  bool is_ip;
+  int port;  // -1: none
+};
+
+TEST(ParseProbeTarget, DomainsHostsAndIpLiterals) {
+  const TargetRow rows[] = {
+      {"example.com", true, "example.com", false, -1},
+      {"Example.COM.", true, "Example.COM", false, -1},
+      {"mx.example.com:2525", true, "mx.example.com", false, 2525},
+      {"192.0.2.1", true, "192.0.2.1", true, -1},
+      {"192.0.2.1:25", true, "192.0.2.1", true, 25},
+      {"2001:db8::1", true, "2001:db8::1", true, -1},
+      {"[2001:db8::1]:587", true, "2001:db8::1", true, 587},
+      {"b\xC3\xBC" "cher.example", true, "xn--bcher-kva.example", false, -1},
+      {"", false, "", false, -1},
+      {"example.com:0", false, "", false, -1},
+      {"example.com:65536", false, "", false, -1},
+      {"example.com:", false, "", false, -1},
+      {"example.com:2x", false, "", false, -1},
+      {"exa mple.com", false, "", false, -1},
+      {"example..com", false, "", false, -1},
+      {"[2001:db8::1", false, "", false, -1},
+      {"[example.com]:25", false, "", false, -1},
+      {"2001:db8::zz", false, "", false, -1},
+  };
+  for (const TargetRow& row : rows) {
+    SCOPED_TRACE(row.text);
+    absl::StatusOr<ProbeTarget> t = ParseProbeTarget(row.text);
+    ASSERT_EQ(t.ok(), row.ok) << (t.ok() ? "" : std::string(t.status().message()));
+    if (!row.ok) continue;
+    EXPECT_EQ(t->name, row.name);
+    EXPECT_EQ(t->is_ip, row.is_ip);
+    EXPECT_EQ(t->port ? *t->port : -1, row.port);
+    EXPECT_EQ(t->mx_lookup(), !row.is_ip && row.port < 0);
+  }
+}
+
+// A port on 127.0.0.1 with nothing listening: bound, never listened on.
+uint16_t ClosedPort(asio::io_context& io, asio::ip::tcp::acceptor* keep) {
+  (void)io;
+  keep->open(asio::ip::tcp::v4());
+  keep->bind({asio::ip::make_address("127.0.0.1"), 0});
+  return keep->local_endpoint().port();
+}
+
+ProbeReport Probe(dns::StaticResolver& resolver, const std::string& target, uint16_t port,
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  asio::io_context io;
+  ProbeOptions o;
+  o.port = port;
+  o.timeout = timeout;
+  return RunProbe(io, resolver, *ParseProbeTarget(target), o);
+}
+
+TEST(RunProbe, NxDomainIsNameNotFound) {
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("other.test. 300 IN A 127.0.0.1\n").ok());
+  ProbeReport p = Probe(r, "nowhere.test", 25);
+  EXPECT_EQ(p.failure, ProbeFailure::kNameNotFound);
+  EXPECT_NE(p.error.find("NXDOMAIN"), std::string::npos) << p.error;
+}
+
+TEST(RunProbe, NullMxMeansNoMail) {
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("nomail.test. 300 IN MX 0 .\n").ok());
+  ProbeReport p = Probe(r, "nomail.test", 25);
+  EXPECT_EQ(p.failure, ProbeFailure::kNullMx);
+  EXPECT_NE(p.error.find("RFC 7505"), std::string::npos) << p.error;
+}
+
+TEST(RunProbe, NoMxAndNoAddressIsNameNotFound) {
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("bare.test. 300 IN TXT \"v=spf1 -all\"\n").ok());
+  ProbeReport p = Probe(r, "bare.test", 25);
+  EXPECT_EQ(p.failure, ProbeFailure::kNameNotFound);
+  ASSERT_EQ(p.mx.size(), 1u);
+  EXPECT_TRUE(p.mx[0].implicit_mx);
+}
+
+TEST(RunProbe, ServfailOnMxIsADnsFailure) {
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("$SERVFAIL broken.test.\n").ok());
+  ProbeReport p = Probe(r, "broken.test", 25);
+  EXPECT_EQ(p.failure, ProbeFailure::kDnsFailure);
+}
+
+TEST(RunProbe, MxInPreferenceOrderAndRefusedEverywhereIsUnreachable) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor closed(io);
+  const uint16_t port = ClosedPort(io, &closed);
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("d.test. 300 IN MX 20 b.d.test.\n"
+                         "d.test. 300 IN MX 10 a.d.test.\n"
+                         "a.d.test. 300 IN A 127.0.0.1\n"
+                         "b.d.test. 300 IN A 127.0.0.1\n")
+                  .ok());
+  ProbeReport p = Probe(r, "d.test", port);
+  ASSERT_EQ(p.mx.size(), 2u);
+  EXPECT_EQ(p.mx[0].host, "a.d.test");
+  EXPECT_EQ(p.mx[0].preference, 10);
+  EXPECT_EQ(p.mx[1].host, "b.d.test");
+  EXPECT_EQ(p.failure, ProbeFailure::kUnreachable);
+  ASSERT_EQ(p.mx[0].attempts.size(), 1u);
+  EXPECT_FALSE(p.mx[0].attempts[0].connected);
+  EXPECT_EQ(p.mx[0].attempts[0].address, "127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(p.delivery_mx(), nullptr);
+  EXPECT_FALSE(p.red_lock());
+}
+
+TEST(RunProbe, ServerThatNeverGreetsIsATimeout) {
+  asio::io_context io;
+  // Listening but never accepting: the kernel completes the connect, no
+  // greeting ever comes.
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  dns::StaticResolver r;
+  ProbeReport p = Probe(r, "127.0.0.1:" + std::to_string(silent.local_endpoint().port()), 25,
+                        std::chrono::milliseconds(300));
+  EXPECT_EQ(p.failure, ProbeFailure::kTimeout) << p.error;
+  ASSERT_EQ(p.mx.size(), 1u);
+  ASSERT_TRUE(p.mx[0].hop.has_value());
+  EXPECT_TRUE(p.mx[0].hop->timed_out);
+  EXPECT_NE(p.error.find("the greeting"), std::string::npos) << p.error;
+}
+
+}  // namespace
+}  // namespace mxkit::probe

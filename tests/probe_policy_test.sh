@@ -1,0 +1,129 @@
+#!/bin/bash
+# mxkit probe against fakemx's DNS and MTA-STS catalogue entries (issue 10,
+# "Done means": MTA-STS enforce with a non-matching MX is refused under
+# MTA-STS; a TLSA mismatch with AD is refused under DANE and ignored without
+# AD). Everything comes from fakemx, as a sender would see it: MX, A,
+# _mta-sts TXT and TLSA from its DNS server (--dns-server, c-ares asking for
+# the AD bit), the policy from its HTTPS policy host (--mta-sts-port), the
+# certificates from its --tls-dir root (--trust).
+#
+#   tests/probe_policy_test.sh FAKEMX MXKIT
+source tests/fakemx_fixture.sh
+FAKEMX_BIN="$1"
+MXKIT_BIN="$2"
+export FAKEMX_HOSTNAME=mx.example.test
+
+# expect WHAT PATH=JSON...: as in tests/probe_test.sh.
+expect() {
+  local what="$1"
+  shift
+  /usr/bin/python3 - "$OUT" "$@" <<'PY' || { cat "$OUT" "$OUT.err" >&2; fail "$what"; }
+import json, re, sys
+path, checks = sys.argv[1], sys.argv[2:]
+with open(path, "rb") as f:
+    doc = json.loads(f.read().decode("utf-8"))
+bad = []
+for check in checks:
+    key, op, want = re.match(r"^([^=~]+)([=~])(.*)$", check, re.S).groups()
+    v = doc
+    try:
+        for part in key.split("."):
+            v = v[int(part)] if isinstance(v, list) else v[part]
+    except (KeyError, IndexError, TypeError):
+        bad.append(f"{key}: missing")
+        continue
+    if op == "=" and v != json.loads(want):
+        bad.append(f"{key}: {json.dumps(v)}, want {want}")
+    if op == "~" and not (isinstance(v, str) and re.search(want, v)):
+        bad.append(f"{key}: {json.dumps(v)} does not match {want}")
+if bad:
+    sys.exit("\n".join(bad))
+PY
+}
+
+# run SCENARIO [TARGET]: fakemx with DNS and policy hosts on free ports, then
+# mxkit probe --json through them; sets RC and OUT.
+RUNS=0
+run() {
+  local sc="$1" target="${2:-example.test}"
+  RUNS=$((RUNS + 1))
+  local dir="$FIXTURE_TMP/tls.$RUNS"
+  fakemx_start "$FAKEMX_BIN" --scenario="$sc" --tls-dir="$dir" --dns=127.0.0.1:0 --mta-sts-port=0
+  local dns sts
+  dns=$(fakemx_dns_port "$FAKEMX_OUT")
+  [[ -n "$dns" ]] || fail "$sc: no 'fakemx: dns udp' line"
+  sts=$(sed -n 's/^fakemx: mta-sts [^ ]* https 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$FAKEMX_OUT" | head -1)
+  OUT="$FIXTURE_TMP/probe.$RUNS.json"
+  set +e
+  timeout 120 "$MXKIT_BIN" probe "$target" --dns-server="127.0.0.1:$dns" --port="$FAKEMX_PORT" \
+    ${sts:+--mta-sts-port="$sts"} --trust="$dir/ca.pem" --timeout=10 --json >"$OUT" 2>"$OUT.err"
+  RC=$?
+  set -e
+  fakemx_stop
+}
+
+P=mx.0.policies
+run mta-sts-enforce
+[[ $RC == 0 ]] || fail "mta-sts-enforce: exit $RC"
+expect mta-sts-enforce mta_sts.state='"policy"' mta_sts.policy.mode='"enforce"' \
+  mta_sts.policy.mx='["mx.example.test"]' mta_sts.http_status=200 \
+  $P.mta-sts.deliver=true $P.mta-sts.authenticated=true $P.mta-sts.result_type=null
+
+run mta-sts-mismatch
+[[ $RC == 0 ]] || fail "mta-sts-mismatch: exit $RC"
+# Refused under MTA-STS (RFC 8461 §5), still delivered and encrypted under may.
+expect mta-sts-mismatch mta_sts.policy.mx='["mx.elsewhere.test"]' $P.mta-sts.deliver=false \
+  $P.mta-sts.result_type~'.' $P.mta-sts.reason~'matches no mx pattern' \
+  $P.may.deliver=true $P.may.encrypted=true red_lock=false
+
+run mta-sts-testing-mismatch
+[[ $RC == 0 ]] || fail "mta-sts-testing-mismatch: exit $RC"
+# testing: reported, delivered (RFC 8461 §5).
+expect mta-sts-testing-mismatch mta_sts.policy.mode='"testing"' $P.mta-sts.deliver=true \
+  $P.mta-sts.result_type~'.'
+
+run mta-sts-404
+[[ $RC == 0 ]] || fail "mta-sts-404: exit $RC"
+expect mta-sts-404 mta_sts.state='"failed"' mta_sts.http_status=404 \
+  mta_sts.result_type='"sts-policy-fetch-error"' $P.mta-sts.deliver=true
+
+run mta-sts-redirect
+[[ $RC == 0 ]] || fail "mta-sts-redirect: exit $RC"
+# RFC 8461 §3.3: redirects are not followed.
+expect mta-sts-redirect mta_sts.state='"failed"' mta_sts.http_status=301 \
+  mta_sts.result_type='"sts-policy-fetch-error"' mta_sts.detail~'redirect'
+
+run mta-sts-bad-cert
+[[ $RC == 0 ]] || fail "mta-sts-bad-cert: exit $RC"
+expect mta-sts-bad-cert mta_sts.state='"failed"' mta_sts.result_type='"sts-webpki-invalid"'
+
+run dane-good
+[[ $RC == 0 ]] || fail "dane-good: exit $RC"
+expect dane-good mx.0.tlsa.name='"_25._tcp.mx.example.test"' mx.0.tlsa.lookup='"authenticated"' \
+  mx.0.tlsa.authenticated=true $P.dane.deliver=true $P.dane.authenticated=true \
+  $P.dane-only.deliver=true
+
+run dane-mismatch
+[[ $RC == 0 ]] || fail "dane-mismatch: exit $RC"
+# Authenticated TLSA that matches nothing: refused under DANE (RFC 7672 §2.2).
+expect dane-mismatch mx.0.tlsa.lookup='"authenticated"' $P.dane.deliver=false \
+  $P.dane.result_type='"tlsa-invalid"' $P.may.deliver=true $P.verify.deliver=true
+
+run dane-unsigned
+[[ $RC == 0 ]] || fail "dane-unsigned: exit $RC"
+# The same mismatching TLSA without AD: ignored, DANE does not apply.
+expect dane-unsigned mx.0.tlsa.lookup='"unauthenticated"' mx.0.tlsa.authenticated=false \
+  $P.dane.deliver=true $P.dane.authenticated=false $P.dane.result_type=null \
+  $P.dane-only.deliver=false $P.dane-only.result_type='"dane-required"'
+
+run no-mx
+[[ $RC == 0 ]] || fail "no-mx: exit $RC"
+# The implicit MX is the domain itself; the certificate names mx.example.test.
+expect no-mx mx.0.implicit_mx=true mx.0.host='"example.test"' mx.0.hop.tls.verify_result=62 \
+  $P.verify.result_type='"certificate-host-mismatch"' $P.may.encrypted=true
+
+# A name inside the served zone that does not exist: NXDOMAIN from the server.
+run good nosuch.example.test
+[[ $RC == 5 ]] || { cat "$OUT" "$OUT.err" >&2; fail "NXDOMAIN through fakemx's DNS: exit $RC, want 5"; }
+expect nxdomain result='"name-not-found"' error~'NXDOMAIN'
+echo "PASS: $RUNS probes through fakemx's DNS and MTA-STS policy hosts"
