@@ -18,22 +18,22 @@
 # file mixes positive answers (A, AAAA, MX, TXT, TLSA, CNAME chains),
 # NODATA and NXDOMAIN, the answers a sending MTA's lookups get.
 #
-# fakemx's DNS is the server fakemx runs (fakemx/dns_listener.h driving
-# dns::AuthoritativeResponder, one thread), started through the test-only
-# //fakemx/testing:dns_zone_server that loads a zone file (the same
-# listener and responder; a scenario is not needed to serve a zone file).
-# NSD 4 runs in the foreground with one server process (server-count: 1),
-# so both answer on one core, on a port of its own, from its own temporary
-# directory. Exact commands (PORTs free, chosen by the script):
-#   dns_zone_server --listen=127.0.0.1:0 --zone=bench.test=ZONE
+# fakemx itself serves the zone (fakemx/dns_listener.h driving
+# dns::AuthoritativeResponder, on its one io_context thread): a scenario
+# whose `zones:` entry holds the zone file's text, and one receiver of
+# another domain (its SMTP listener idles). NSD 4 runs in the foreground
+# with one server process (server-count: 1), so both answer on one core, on
+# a port of its own, from its own temporary directory. Exact commands
+# (PORTs free, chosen by the script):
+#   fakemx --scenario=BENCH.yaml --dns=127.0.0.1:0 --tls-dir=DIR
 #   nsd -d -c NSD.CONF                        (server-count: 1, port PORT)
 #   dnsperf -s 127.0.0.1 -p PORT -d QUERIES -l SECONDS -c CLIENTS -T 1 -q 200
 # The dnsperf command is the same for both (one function builds it). A run
 # that loses more than 1% of its queries is broken (exit 1): the rate would
 # not be that of answered queries.
 #
-# Environment: DNS_SERVER_BIN (a dns_zone_server binary instead of building
-# one with --config=opt), PERF_SETTLE_SECONDS / PERF_ALLOW_LOAD (perf_lib.sh:
+# Environment: FAKEMX_BIN (a fakemx binary instead of building //fakemx
+# with --config=opt, as run_all.sh passes it), PERF_SETTLE_SECONDS / PERF_ALLOW_LOAD (perf_lib.sh:
 # wait for an idle machine, or measure anyway with every figure marked).
 # Not a Bazel test: it measures, it does not judge.
 set -euo pipefail
@@ -61,14 +61,14 @@ done
 
 PERF_WORK=$(mktemp -d "${PERF_DIR:-/tmp}/perf_${PERF_NAME}.XXXXXX")
 trap perf_cleanup EXIT
-bin=${DNS_SERVER_BIN:-}
+bin=${FAKEMX_BIN:-}
 if [[ -z "$bin" ]]; then
   root="$(cd "$(dirname "$0")/../.." && pwd)"
-  (cd "$root" && ./bazelw build --config=opt //fakemx/testing:dns_zone_server >&2)
-  bin="$(cd "$root" && ./bazelw info --config=opt bazel-bin 2>/dev/null)/fakemx/testing/dns_zone_server"
+  (cd "$root" && ./bazelw build --config=opt //fakemx >&2)
+  bin="$(cd "$root" && ./bazelw info --config=opt bazel-bin 2>/dev/null)/fakemx/fakemx"
 fi
-[[ -x "$bin" ]] || perf_die "no dns_zone_server binary at $bin"
-cp "$bin" "$PERF_WORK/dns_zone_server"
+[[ -x "$bin" ]] || perf_die "no fakemx binary at $bin"
+cp "$bin" "$PERF_WORK/fakemx"
 
 # The zone, in master-file syntax both parsers read.
 zone="$PERF_WORK/bench.test.zone"
@@ -91,6 +91,19 @@ zone="$PERF_WORK/bench.test.zone"
   done
 } >"$zone"
 
+# The same text as fakemx's scenario: a zones: entry, its text indented.
+scenario="$PERF_WORK/bench.yaml"
+{
+  echo 'name: dns-bench'
+  echo 'receivers:'
+  echo '  - name: receiver.test'
+  echo '    listeners: ["127.0.0.1:0"]'
+  echo 'zones:'
+  echo '  - apex: bench.test'
+  echo '    text: |'
+  sed 's/^/      /' "$zone"
+} >"$scenario"
+
 queries="$PERF_WORK/queries.txt"
 {
   for i in $(seq 1 200); do
@@ -112,17 +125,22 @@ queries="$PERF_WORK/queries.txt"
 
 start_fakemx_dns() {
   local out="$PERF_WORK/fakemx-dns.out" i
-  "$PERF_WORK/dns_zone_server" --listen=127.0.0.1:0 --zone=bench.test="$zone" >"$out" 2>&1 &
+  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --scenario="$scenario" --dns=127.0.0.1:0 \
+    --tls-dir="$PERF_WORK/tls" >"$out" 2>&1 &
   FAKEMX_DNS_PID=$!
   PERF_PIDS+=("$FAKEMX_DNS_PID")
   FAKEMX_DNS_PORT=""
-  for ((i = 0; i < 100; i++)); do
-    FAKEMX_DNS_PORT=$(sed -n 's/^dns udp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
-    [[ -n "$FAKEMX_DNS_PORT" ]] && grep -q '^ready$' "$out" && return
-    kill -0 "$FAKEMX_DNS_PID" 2>/dev/null || { cat "$out" >&2; perf_die "dns_zone_server exited at start"; }
+  for ((i = 0; i < 300; i++)); do
+    if grep -q '^fakemx: listening on smtp ' "$out"; then
+      FAKEMX_DNS_PORT=$(sed -n 's/^fakemx: dns udp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
+      [[ -n "$FAKEMX_DNS_PORT" ]] && return
+      cat "$out" >&2
+      perf_die "fakemx printed no 'dns udp' line"
+    fi
+    kill -0 "$FAKEMX_DNS_PID" 2>/dev/null || { cat "$out" >&2; perf_die "fakemx exited at start"; }
     sleep 0.1
   done
-  perf_die "dns_zone_server did not start in 10 s"
+  perf_die "fakemx did not start in 30 s"
 }
 
 start_nsd() {
