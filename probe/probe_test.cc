@@ -126,6 +126,41 @@ TEST(RunProbe, MxInPreferenceOrderAndRefusedEverywhereIsUnreachable) {
   EXPECT_FALSE(p.red_lock());
 }
 
+TEST(RunProbe, MtaStsRecordWithoutPolicyHostAddressIsAFetchError) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor closed(io);
+  const uint16_t port = ClosedPort(io, &closed);
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("d.test. 300 IN MX 10 mx.d.test.\n"
+                         "mx.d.test. 300 IN A 127.0.0.1\n"
+                         "_mta-sts.d.test. 300 IN TXT \"v=STSv1; id=20261129\"\n")
+                  .ok());
+  ProbeReport p = Probe(r, "d.test", port);
+  EXPECT_TRUE(p.mta_sts.applicable);
+  EXPECT_EQ(p.mta_sts.id, "20261129");
+  EXPECT_EQ(p.mta_sts.policy_host, "mta-sts.d.test");
+  EXPECT_EQ(p.mta_sts.observation.state, policy::MtaStsObservation::State::kFailed);
+  ASSERT_TRUE(p.mta_sts.observation.failure.has_value());
+  EXPECT_EQ(*p.mta_sts.observation.failure, policy::TlsResultType::kStsPolicyFetchError);
+  EXPECT_EQ(p.failure, ProbeFailure::kUnreachable) << "MTA-STS never stops the probe";
+}
+
+TEST(RunProbe, NoMtaStsRecordIsNoPolicyAndHostTargetsHaveNone) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor closed(io);
+  const uint16_t port = ClosedPort(io, &closed);
+  dns::StaticResolver r;
+  ASSERT_TRUE(r.LoadZone("d.test. 300 IN MX 10 mx.d.test.\n"
+                         "mx.d.test. 300 IN A 127.0.0.1\n"
+                         "_mta-sts.d.test. 300 IN TXT \"v=spf1 -all\"\n")
+                  .ok());
+  ProbeReport p = Probe(r, "d.test", port);
+  EXPECT_EQ(p.mta_sts.observation.state, policy::MtaStsObservation::State::kNoPolicy);
+  EXPECT_FALSE(p.mta_sts.observation.failure.has_value());
+  ProbeReport host = Probe(r, "mx.d.test:" + std::to_string(port), 25);
+  EXPECT_FALSE(host.mta_sts.applicable);
+}
+
 TEST(RunProbe, ServerThatNeverGreetsIsATimeout) {
   asio::io_context io;
   // Listening but never accepting: the kernel completes the connect, no
