@@ -205,11 +205,6 @@ std::string PolicyText(const MtaStsSpec& spec, const std::vector<std::string>& m
   return text;
 }
 
-bool IsAtOrBelow(std::string_view name, std::string_view apex) {
-  return name == apex || (name.size() > apex.size() && name.ends_with(apex) &&
-                          name[name.size() - apex.size() - 1] == '.');
-}
-
 // Zones by apex, filled as records are made.
 class ZoneSet {
  public:
@@ -228,7 +223,7 @@ class ZoneSet {
   dns::ServedZone* Holding(std::string_view name) {
     dns::ServedZone* best = nullptr;
     for (dns::ServedZone& z : zones_) {
-      if (IsAtOrBelow(name, z.apex) && (best == nullptr || z.apex.size() > best->apex.size())) {
+      if (NameAtOrBelow(name, z.apex) && (best == nullptr || z.apex.size() > best->apex.size())) {
         best = &z;
       }
     }
