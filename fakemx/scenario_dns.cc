@@ -400,7 +400,8 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
       }
       MtaStsSite site;
       site.domain = domain;
-      site.host = Reachable(m.host.value_or(r.listeners.front().host));
+      // Bound as given (0.0.0.0 listens everywhere); published reachable.
+      site.host = m.host.value_or(r.listeners.front().host);
       site.port = m.port;
       site.status = m.status;
       site.body = m.body.value_or(PolicyText(m, patterns));
@@ -427,7 +428,7 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
         zones.Place(TxtRecord("_mta-sts." + domain, m.txt.text.value_or("v=STSv1; id=" + id)),
                     authenticated);
       }
-      zones.Place(AddressRecord("mta-sts." + domain, site.host), authenticated);
+      zones.Place(AddressRecord("mta-sts." + domain, Reachable(site.host)), authenticated);
       out.policy_sites.push_back(std::move(site));
     }
 
