@@ -24,6 +24,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "fakemx/server.h"
@@ -90,6 +94,19 @@ std::string_view ReasonPhrase(int status) {
 // split the response (CR, LF) by accident or on purpose.
 bool IsFieldValue(std::string_view value) { return base::IsPrintableAscii(value); }
 
+// RFC 9110 §5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", spelled
+// out here: strftime's names follow the locale.
+std::string HttpDate(absl::Time now) {
+  static constexpr const char* kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const absl::CivilSecond t = absl::ToCivilSecond(now, absl::UTCTimeZone());
+  // absl::Weekday counts from Monday.
+  const int day = static_cast<int>(absl::GetWeekday(t));
+  return absl::StrFormat("%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[day], t.day(),
+                         kMonths[t.month() - 1], t.year(), t.hour(), t.minute(), t.second());
+}
+
 struct Response {
   int status = 200;
   std::string content_type = "text/plain";
@@ -102,9 +119,11 @@ struct Response {
 // Content-Length (RFC 9110 §8.6) and, like 304, no content (§6.4.1); a
 // HEAD response carries the Content-Length a GET would get, without the
 // content (RFC 9110 §9.3.2).
-std::string Serialize(const Response& r, bool head) {
+// RFC 9110 §6.6.1: an origin server with a clock sends Date in 2xx-4xx
+// answers (and may in 5xx); we send it in all.
+std::string Serialize(const Response& r, bool head, absl::Time now) {
   std::string out = absl::StrCat("HTTP/1.1 ", r.status, " ", Av(ReasonPhrase(r.status)), "\r\n");
-  out += "Server: fakemx\r\n";
+  absl::StrAppend(&out, "Date: ", HttpDate(now), "\r\nServer: fakemx\r\n");
   if (!r.content_type.empty()) absl::StrAppend(&out, "Content-Type: ", r.content_type, "\r\n");
   if (!r.location.empty()) absl::StrAppend(&out, "Location: ", r.location, "\r\n");
   const bool has_content = r.status != 204 && r.status != 304;
@@ -337,7 +356,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Answer(Response response, bool head, std::string_view extra_fields = "") {
-    std::string wire = Serialize(response, head);
+    std::string wire = Serialize(response, head, absl::Now());
     if (!extra_fields.empty()) wire.insert(wire.find("\r\n") + 2, extra_fields);
     const bool close = response.close;
     ArmDeadline(shared_->options.write_timeout);

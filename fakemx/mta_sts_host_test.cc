@@ -392,6 +392,15 @@ TEST_F(MtaStsHostTest, CurlGetsEachSitesAnswerChosenBySniAndHost) {
     EXPECT_NE(r.headers.find("Content-Length: " + std::to_string(row.body.size()) + "\r\n"),
               std::string::npos)
         << r.headers;
+    // RFC 9110 §5.6.7 IMF-fixdate; the day and month names in English.
+    const size_t date = r.headers.find("\r\nDate: ");
+    ASSERT_NE(date, std::string::npos) << r.headers;
+    const std::string value = r.headers.substr(date + 8, r.headers.find("\r\n", date + 2) - date - 8);
+    EXPECT_EQ(value.size(), 29u) << value;
+    EXPECT_EQ(value.substr(25), " GMT") << value;
+    // The date part as date(1) spells today (a run across midnight UTC
+    // would differ; the test takes seconds).
+    EXPECT_EQ(value.substr(0, 16), Shell("LC_ALL=C date -u +'%a, %d %b %Y'").out.substr(0, 16));
   }
 }
 

@@ -1,0 +1,185 @@
+#include "policy/chain.h"
+
+#include <openssl/err.h>
+#include <openssl/mem.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tls/boringssl_error.h"
+
+namespace mxkit::policy {
+namespace {
+
+// A served chain longer than this is refused before verification: RFC 8446
+// §4.4.2 sets no count, but BoringSSL's default verify depth is 100 and no
+// real server sends more than a handful (Postfix's smtp_tls_scert_verifydepth
+// default is 9).
+constexpr size_t kMaxChainLength = 16;
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct StoreFree {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct CtxFree {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
+struct StackFree {
+  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+ChainVerification Unusable(std::string detail) {
+  ChainVerification v;
+  v.ok = false;
+  v.x509_error = -1;
+  v.detail = std::move(detail);
+  return v;
+}
+
+X509Ptr ParseDer(std::string_view der) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert && p != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) cert.reset();
+  return cert;
+}
+
+ChainVerification Verify(absl::Span<const std::string> chain_der, X509_STORE* store,
+                         unsigned long extra_flags, absl::Time now) {
+  if (chain_der.empty()) return Unusable("no certificate was served");
+  if (chain_der.size() > kMaxChainLength) {
+    return Unusable(absl::StrCat("chain of ", chain_der.size(), " certificates exceeds ",
+                                 kMaxChainLength));
+  }
+  std::vector<X509Ptr> chain;
+  for (size_t i = 0; i < chain_der.size(); ++i) {
+    X509Ptr cert = ParseDer(chain_der[i]);
+    if (!cert) {
+      return Unusable(absl::StrCat("certificate ", i, " of the chain is not DER (",
+                                   tls::TakeQueuedReason(), ")"));
+    }
+    chain.push_back(std::move(cert));
+  }
+  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  for (size_t i = 1; i < chain.size(); ++i) {
+    X509_up_ref(chain[i].get());
+    sk_X509_push(untrusted.get(), chain[i].get());
+  }
+  std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
+  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store, chain[0].get(), untrusted.get())) {
+    return Unusable(absl::StrCat("X509_STORE_CTX_init failed (", tls::TakeQueuedReason(), ")"));
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(absl::ToUnixSeconds(now)));
+  if (extra_flags != 0) X509_VERIFY_PARAM_set_flags(param, extra_flags);
+  // serverAuth: an SMTP server's certificate is a TLS server certificate.
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
+  ChainVerification v;
+  v.ok = X509_verify_cert(ctx.get()) == 1;
+  v.x509_error = v.ok ? X509_V_OK : X509_STORE_CTX_get_error(ctx.get());
+  if (!v.ok) {
+    v.detail = absl::StrCat(X509_verify_cert_error_string(v.x509_error), " (X.509 error ",
+                            v.x509_error, ") at depth ", X509_STORE_CTX_get_error_depth(ctx.get()));
+  }
+  return v;
+}
+
+// PEM_read_bio_X509 ends with "no start line" at the end of its input; any
+// other reason means a block that did not parse.
+bool IsEndOfPem(uint32_t packed) {
+  return ERR_GET_LIB(packed) == ERR_LIB_PEM && ERR_GET_REASON(packed) == PEM_R_NO_START_LINE;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> PemCertificatesToDer(std::string_view pem) {
+  tls::ErrorQueueScope errors;
+  std::vector<std::string> out;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return absl::InternalError("BIO_new_mem_buf failed");
+  for (;;) {
+    X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    if (!cert) break;
+    uint8_t* der = nullptr;
+    const int len = i2d_X509(cert.get(), &der);
+    if (len <= 0) break;
+    out.emplace_back(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+  }
+  BIO_free(bio);
+  const uint32_t last = ERR_peek_last_error();
+  if (last != 0 && !IsEndOfPem(last)) {
+    return absl::InvalidArgumentError(absl::StrCat("PEM certificate ", out.size() + 1,
+                                                   " does not parse (", tls::ReasonOf(last), ")"));
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no PEM certificate in the input");
+  return out;
+}
+
+ChainVerification VerifyChainToRoots(absl::Span<const std::string> chain_der,
+                                     std::string_view trusted_roots_pem, absl::Time now) {
+  tls::ErrorQueueScope errors;
+  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  if (!store) return Unusable("X509_STORE_new failed");
+  BIO* bio = BIO_new_mem_buf(trusted_roots_pem.data(), static_cast<int>(trusted_roots_pem.size()));
+  size_t roots = 0;
+  for (;;) {
+    X509Ptr root(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    if (!root) break;
+    X509_STORE_add_cert(store.get(), root.get());
+    ++roots;
+  }
+  BIO_free(bio);
+  const uint32_t last = ERR_peek_last_error();
+  if (last != 0 && !IsEndOfPem(last)) {
+    return Unusable(absl::StrCat("trusted roots: certificate ", roots + 1, " does not parse (",
+                                 tls::ReasonOf(last), ")"));
+  }
+  ERR_clear_error();
+  return Verify(chain_der, store.get(), 0, now);
+}
+
+ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
+                                      std::string_view trust_anchor_der, absl::Time now) {
+  tls::ErrorQueueScope errors;
+  X509Ptr anchor = ParseDer(trust_anchor_der);
+  if (!anchor) {
+    return Unusable(absl::StrCat("trust anchor is not a DER certificate (",
+                                 tls::TakeQueuedReason(), ")"));
+  }
+  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  if (!store || !X509_STORE_add_cert(store.get(), anchor.get())) {
+    return Unusable("X509_STORE_add_cert failed");
+  }
+  // RFC 7671 §5.2.2: a DANE-TA anchor is trusted as published, also when it
+  // is an intermediate rather than a self-signed root.
+  return Verify(chain_der, store.get(), X509_V_FLAG_PARTIAL_CHAIN, now);
+}
+
+TlsResultType ResultTypeForX509Error(long x509_error) {
+  switch (x509_error) {
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return TlsResultType::kCertificateExpired;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+      return TlsResultType::kCertificateNotTrusted;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      return TlsResultType::kCertificateHostMismatch;
+    default:
+      return TlsResultType::kValidationFailure;
+  }
+}
+
+}  // namespace mxkit::policy

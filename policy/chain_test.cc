@@ -1,0 +1,141 @@
+#include "policy/chain.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "policy/internal/test_cert.h"
+#include "tls/cert_factory.h"
+
+namespace mxkit::policy {
+namespace {
+
+// Inside the factory's fixed validity windows (tls/cert_factory.h).
+const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+
+class ChainTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tls::CertFactoryOptions options;
+    options.hostname = "mx.example.test";
+    auto set = tls::CertificateSet::Generate(options);
+    ASSERT_TRUE(set.ok()) << set.status();
+    set_ = new tls::CertificateSet(std::move(*set));
+  }
+  static void TearDownTestSuite() { delete set_; }
+
+  static std::vector<std::string> Chain(tls::CertVariant variant) {
+    auto served = set_->Get(variant);
+    EXPECT_TRUE(served.ok());
+    auto der = PemCertificatesToDer((*served)->chain_pem);
+    EXPECT_TRUE(der.ok()) << der.status();
+    return *der;
+  }
+  static std::string Der(const std::string& pem) {
+    auto der = PemCertificatesToDer(pem);
+    EXPECT_TRUE(der.ok() && der->size() == 1);
+    return der->front();
+  }
+
+  static tls::CertificateSet* set_;
+};
+tls::CertificateSet* ChainTest::set_ = nullptr;
+
+TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
+  struct Row {
+    tls::CertVariant variant;
+    long x509_error;
+    TlsResultType type;
+  };
+  const Row rows[] = {
+      {tls::CertVariant::kGood, 0, TlsResultType::kValidationFailure},
+      {tls::CertVariant::kWrongHost, 0, TlsResultType::kValidationFailure},  // no name check here
+      {tls::CertVariant::kExpired, 10, TlsResultType::kCertificateExpired},
+      {tls::CertVariant::kNotYetValid, 9, TlsResultType::kCertificateExpired},
+      {tls::CertVariant::kSelfSigned, 18, TlsResultType::kCertificateNotTrusted},
+      {tls::CertVariant::kUnknownCa, 20, TlsResultType::kCertificateNotTrusted},
+      {tls::CertVariant::kMissingIntermediate, 20, TlsResultType::kCertificateNotTrusted},
+  };
+  for (const Row& row : rows) {
+    const ChainVerification v = VerifyChainToRoots(Chain(row.variant), set_->root_pem(), kNow);
+    EXPECT_EQ(v.ok, row.x509_error == 0) << tls::CertVariantName(row.variant) << ": " << v.detail;
+    EXPECT_EQ(v.x509_error, row.x509_error) << tls::CertVariantName(row.variant) << ": " << v.detail;
+    if (!v.ok) {
+      EXPECT_EQ(ResultTypeForX509Error(v.x509_error), row.type);
+    }
+  }
+}
+
+TEST_F(ChainTest, TimeIsTheCallersNotTheClock) {
+  const auto chain = Chain(tls::CertVariant::kGood);
+  EXPECT_TRUE(VerifyChainToRoots(chain, set_->root_pem(), kNow).ok);
+  const auto later = absl::FromCivil(absl::CivilSecond(2051, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  EXPECT_EQ(VerifyChainToRoots(chain, set_->root_pem(), later).x509_error, 10);
+  // The expired leaf is fine before its notAfter (2021-01-01).
+  const auto before = absl::FromCivil(absl::CivilSecond(2020, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  const auto expired = Chain(tls::CertVariant::kExpired);
+  const auto v = VerifyChainToRoots(expired, set_->root_pem(), before);
+  // The CAs are valid from 2025 only, so the chain still fails, on the CA's dates.
+  EXPECT_EQ(v.x509_error, 9) << v.detail;
+}
+
+TEST_F(ChainTest, NoRootsTrustsNothing) {
+  const ChainVerification v = VerifyChainToRoots(Chain(tls::CertVariant::kGood), "", kNow);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.x509_error, 20);
+}
+
+TEST_F(ChainTest, UnusableInputIsMinusOneWithAReason) {
+  EXPECT_EQ(VerifyChainToRoots({}, set_->root_pem(), kNow).x509_error, -1);
+  const ChainVerification bad_der =
+      VerifyChainToRoots({std::string("\x30\x00", 2)}, set_->root_pem(), kNow);
+  EXPECT_EQ(bad_der.x509_error, -1);
+  EXPECT_NE(bad_der.detail.find("certificate 0"), std::string::npos) << bad_der.detail;
+  std::string broken_root = set_->root_pem();
+  broken_root[broken_root.size() / 2] = '!';
+  const ChainVerification bad_root =
+      VerifyChainToRoots(Chain(tls::CertVariant::kGood), broken_root, kNow);
+  EXPECT_EQ(bad_root.x509_error, -1) << bad_root.detail;
+  EXPECT_NE(bad_root.detail.find("trusted roots"), std::string::npos) << bad_root.detail;
+  EXPECT_EQ(ResultTypeForX509Error(-1), TlsResultType::kValidationFailure);
+}
+
+TEST_F(ChainTest, AnchorMayBeTheIntermediateOrTheLeaf) {
+  const auto chain = Chain(tls::CertVariant::kGood);
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_TRUE(VerifyChainToAnchor(chain, chain[1], kNow).ok);            // intermediate
+  EXPECT_TRUE(VerifyChainToAnchor(chain, Der(set_->root_pem()), kNow).ok);  // root, not served
+  EXPECT_TRUE(VerifyChainToAnchor(chain, chain[0], kNow).ok);            // the leaf itself
+}
+
+TEST_F(ChainTest, AnchorElsewhereOrExpiredLeafFails) {
+  const auto chain = Chain(tls::CertVariant::kGood);
+  const ChainVerification other =
+      VerifyChainToAnchor(chain, Der(set_->unknown_root_pem()), kNow);
+  EXPECT_FALSE(other.ok);
+  EXPECT_EQ(ResultTypeForX509Error(other.x509_error), TlsResultType::kCertificateNotTrusted)
+      << other.detail;
+  const auto expired = Chain(tls::CertVariant::kExpired);
+  const ChainVerification v = VerifyChainToAnchor(expired, expired[1], kNow);
+  EXPECT_EQ(v.x509_error, 10) << v.detail;
+  EXPECT_EQ(VerifyChainToAnchor(chain, "not der", kNow).x509_error, -1);
+}
+
+TEST(PemCertificatesToDer, ReadsEveryBlockAndRefusesGarbage) {
+  testing::TestCertSpec spec;
+  spec.dns_names = {"a.example.test"};
+  const auto a = testing::MakeTestCert(spec);
+  const auto b = testing::MakeTestCert(spec);
+  auto both = PemCertificatesToDer(a.pem + b.pem);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(*both, (std::vector<std::string>{a.der, b.der}));
+  EXPECT_FALSE(PemCertificatesToDer("").ok());
+  EXPECT_FALSE(PemCertificatesToDer("hello").ok());
+  std::string broken = a.pem;
+  broken[40] = '*';
+  EXPECT_FALSE(PemCertificatesToDer(broken).ok());
+}
+
+}  // namespace
+}  // namespace mxkit::policy
