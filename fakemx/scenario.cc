@@ -204,13 +204,6 @@ bool DecodeOctets(std::string_view text, std::string* out, size_t* bad_offset) {
   return true;
 }
 
-bool IsAtOrBelow(std::string_view name, std::string_view apex) {
-  if (apex.empty()) return true;
-  const std::string n = base::AsciiLower(name);
-  const std::string a = base::AsciiLower(apex);
-  return n == a || (n.size() > a.size() && n.ends_with(a) && n[n.size() - a.size() - 1] == '.');
-}
-
 // The record types a fault may name.
 constexpr dns::RrType kFaultTypes[] = {dns::RrType::kA,   dns::RrType::kNs,   dns::RrType::kCname,
                                        dns::RrType::kSoa, dns::RrType::kPtr,  dns::RrType::kMx,
@@ -1518,14 +1511,14 @@ absl::Status Parser::OneZone(const Field& f, ExtraZone* out) {
                 f.path + ".text: line " + std::to_string(error.line) + ": " + error.message);
   }
   for (const dns::ResourceRecord& r : zone->records) {
-    if (!IsAtOrBelow(r.name, out->apex)) {
+    if (!NameAtOrBelow(r.name, out->apex)) {
       return Fail(text_node.Mark(), f.path + ".text: the " + dns::RrTypeName(r.type) +
                                         " record of " + Quote(r.name) + " is outside the zone " +
                                         out->apex);
     }
   }
   for (const dns::ZoneFault& zf : zone->faults) {
-    if (!IsAtOrBelow(zf.name, out->apex)) {
+    if (!NameAtOrBelow(zf.name, out->apex)) {
       return Fail(text_node.Mark(), f.path + ".text: the fault on " + Quote(zf.name) +
                                         " is outside the zone " + out->apex);
     }
@@ -2005,6 +1998,13 @@ absl::Status CheckDnsName(std::string_view name, std::string_view what) {
     start = dot + 1;
   }
   return absl::OkStatus();
+}
+
+bool NameAtOrBelow(std::string_view name, std::string_view apex) {
+  if (apex.empty()) return true;
+  const std::string n = base::AsciiLower(name);
+  const std::string a = base::AsciiLower(apex);
+  return n == a || (n.size() > a.size() && n.ends_with(a) && n[n.size() - a.size() - 1] == '.');
 }
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm) {

@@ -396,6 +396,11 @@ struct Scenario {
 // saying why, naming it `what` ("the host").
 absl::Status CheckDnsName(std::string_view name, std::string_view what);
 
+// Whether `name` is `apex` or a name below it (dotted text, ASCII
+// case-insensitive as DNS compares names, RFC 4343); the empty apex (the
+// root) holds every name.
+bool NameAtOrBelow(std::string_view name, std::string_view apex);
+
 // Parses scenario YAML. `source` names the text in errors ("good.yaml",
 // "--scenario=/tmp/x.yaml"). Errors are InvalidArgument "SOURCE:LINE:COLUMN:
 // what is wrong" (a YAML syntax error included). Never throws.

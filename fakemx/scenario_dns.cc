@@ -205,11 +205,6 @@ std::string PolicyText(const MtaStsSpec& spec, const std::vector<std::string>& m
   return text;
 }
 
-bool IsAtOrBelow(std::string_view name, std::string_view apex) {
-  return name == apex || (name.size() > apex.size() && name.ends_with(apex) &&
-                          name[name.size() - apex.size() - 1] == '.');
-}
-
 // Zones by apex, filled as records are made.
 class ZoneSet {
  public:
@@ -228,7 +223,7 @@ class ZoneSet {
   dns::ServedZone* Holding(std::string_view name) {
     dns::ServedZone* best = nullptr;
     for (dns::ServedZone& z : zones_) {
-      if (IsAtOrBelow(name, z.apex) && (best == nullptr || z.apex.size() > best->apex.size())) {
+      if (NameAtOrBelow(name, z.apex) && (best == nullptr || z.apex.size() > best->apex.size())) {
         best = &z;
       }
     }
@@ -405,7 +400,8 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
       }
       MtaStsSite site;
       site.domain = domain;
-      site.host = Reachable(m.host.value_or(r.listeners.front().host));
+      // Bound as given (0.0.0.0 listens everywhere); published reachable.
+      site.host = m.host.value_or(r.listeners.front().host);
       site.port = m.port;
       site.status = m.status;
       site.body = m.body.value_or(PolicyText(m, patterns));
@@ -432,7 +428,7 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
         zones.Place(TxtRecord("_mta-sts." + domain, m.txt.text.value_or("v=STSv1; id=" + id)),
                     authenticated);
       }
-      zones.Place(AddressRecord("mta-sts." + domain, site.host), authenticated);
+      zones.Place(AddressRecord("mta-sts." + domain, Reachable(site.host)), authenticated);
       out.policy_sites.push_back(std::move(site));
     }
 

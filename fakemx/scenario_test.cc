@@ -1051,6 +1051,22 @@ TEST(ParseScenario, DnsMtaStsAndZonesLandWhereTheySay) {
   EXPECT_EQ(z.faults[0].fault, dns::ServeFault::kServfail);
 }
 
+TEST(NameAtOrBelow, ComparesWholeLabelsCaseInsensitively) {
+  struct Row {
+    std::string name, apex;
+    bool below;
+  };
+  const Row rows[] = {
+      {"example.test", "example.test", true}, {"mx.example.test", "example.test", true},
+      {"MX.Example.TEST", "example.test", true}, {"badexample.test", "example.test", false},
+      {"example.test", "mx.example.test", false}, {"test", "example.test", false},
+      {"anything.at.all", "", true},
+  };
+  for (const Row& row : rows) {
+    EXPECT_EQ(NameAtOrBelow(row.name, row.apex), row.below) << row.name << " under " << row.apex;
+  }
+}
+
 TEST(ParseScenario, RedirectAloneIsA301) {
   absl::StatusOr<Scenario> s = ParseScenario(
       "receivers: [{name: a.test, mta_sts: {redirect: \"https://b.test/\"}}]\n", "r.yaml");
