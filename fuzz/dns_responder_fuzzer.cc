@@ -1,7 +1,7 @@
 // Fuzzes the DNS server's query handling (//dns:authoritative) with
 // arbitrary bytes, read twice: as one UDP datagram, and as a TCP stream of
-// two-octet-length-prefixed messages (RFC 1035 §4.2.2, RFC 7766 §8) answered
-// in turn. The zones hold every fault kind, CNAME chains and loops, an
+// two-octet-length-prefixed messages (RFC 1035 §4.2.2, RFC 7766 §8) split by
+// the listener's framer (//dns:tcp_framer) and answered in turn. The zones hold every fault kind, CNAME chains and loops, an
 // authenticated zone and an RRset too large for UDP.
 //
 // Properties: every response parses with ParseMessage, is a response (QR),
@@ -9,6 +9,7 @@
 // over UDP (512 without EDNS, else at most kAdvertisedUdpPayload) or 65535
 // over TCP, and carries at most one question; both Respond overloads agree.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "dns/authoritative.h"
 #include "dns/message.h"
+#include "dns/tcp_framer.h"
 
 namespace {
 
@@ -107,19 +109,60 @@ void Check(std::string_view query, QueryTransport transport) {
   }
 }
 
+// The messages the listener would take from `stream` arriving in chunks of
+// `chunk` octets, appended to a buffer as its reads do; stops at a malformed
+// frame, where the listener closes the connection.
+std::vector<std::string> FramesInChunks(std::string_view stream, size_t chunk, bool& malformed) {
+  std::vector<std::string> frames;
+  std::string buffer;
+  malformed = false;
+  while (!stream.empty() && !malformed) {
+    const size_t n = std::min(chunk, stream.size());
+    buffer.append(stream.substr(0, n));
+    stream.remove_prefix(n);
+    for (;;) {
+      TcpFrame frame = NextTcpFrame(buffer);
+      if (frame.status == TcpFrameStatus::kNeedMore) break;
+      if (frame.status == TcpFrameStatus::kMalformed) {
+        if (frame.announced_length >= kDnsHeaderSize) __builtin_trap();
+        malformed = true;
+        break;
+      }
+      if (frame.consumed != frame.message.size() + kDnsTcpLengthSize ||
+          frame.consumed > buffer.size() || frame.message.size() < kDnsHeaderSize) {
+        __builtin_trap();
+      }
+      frames.emplace_back(frame.message);
+      buffer.erase(0, frame.consumed);
+    }
+  }
+  return frames;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   Check(input, QueryTransport::kUdp);
-  // As a TCP stream: each message behind its two-octet length; a last
-  // incomplete one is what a listener would wait for and time out.
-  while (input.size() >= 2) {
-    size_t length = static_cast<uint8_t>(input[0]) << 8 | static_cast<uint8_t>(input[1]);
-    input.remove_prefix(2);
-    if (length > input.size()) break;
-    Check(input.substr(0, length), QueryTransport::kTcp);
-    input.remove_prefix(length);
+  // As a TCP stream, framed by the listener's own framer (dns/tcp_framer.h):
+  // each message behind its two-octet length, answered in turn; a last
+  // incomplete one is what the listener would wait for and time out.
+  std::string_view rest = input;
+  for (;;) {
+    TcpFrame frame = NextTcpFrame(rest);
+    if (frame.status != TcpFrameStatus::kMessage) break;
+    Check(frame.message, QueryTransport::kTcp);
+    rest.remove_prefix(frame.consumed);
+  }
+  // The framing does not depend on how the stream is cut into reads: whole,
+  // one octet at a time, and in chunks of a size the input picks.
+  bool whole_malformed = false, bytewise_malformed = false, chunked_malformed = false;
+  const size_t chunk = size == 0 ? 1 : 1 + data[size - 1] % 97;
+  std::vector<std::string> whole = FramesInChunks(input, input.size() + 1, whole_malformed);
+  if (FramesInChunks(input, 1, bytewise_malformed) != whole ||
+      FramesInChunks(input, chunk, chunked_malformed) != whole ||
+      bytewise_malformed != whole_malformed || chunked_malformed != whole_malformed) {
+    __builtin_trap();
   }
   return 0;
 }
