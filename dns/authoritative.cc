@@ -548,6 +548,9 @@ bool AuthoritativeResponder::Respond(std::string_view query, QueryTransport tran
     // record at the name (what a test that asks ANY wants to see).
     if (qtype == kTypeAny) {
       for (const Index::RRset& set : node->rrsets) append_rrset(set);
+      // An empty non-terminal has no RRset to give: that is NODATA, with
+      // the SOA (RFC 2308 §2.2), as for any other type.
+      if (node->rrsets.empty()) negative = Rcode::kNoError;
       break;
     }
     if (const Index::RRset* set = node->Find(qtype)) {

@@ -175,7 +175,11 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ghost.example.test", kA, Rcode::kNxDomain, true, {}, true},
         Row{"trunc.example.test", kTxt, Rcode::kNoError, true, {}, true},
         // ANY: every record at the name (RFC 8482 §4.2 allows it).
-        Row{"nodata.example.test", kAny, Rcode::kNoError, true, {kA, kTxt}, false}));
+        Row{"nodata.example.test", kAny, Rcode::kNoError, true, {kA, kTxt}, false},
+        // ANY at an empty non-terminal is NODATA with the SOA (RFC 2308 §2.2).
+        Row{"b.example.test", kAny, Rcode::kNoError, true, {}, true},
+        Row{"www.example.test", kAny, Rcode::kNoError, true, {kCname}, false},
+        Row{"nothing.example.test", kAny, Rcode::kNxDomain, true, {}, true}));
 
 TEST(AuthoritativeResponder, EchoesIdRdAndCdAndSetsRa) {
   Message query = MakeQuery(0xbeef, "mx.example.test", kA);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/absl_interop.h"
 #include "dns/message.h"
+#include "dns/tcp_framer.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -34,6 +35,15 @@ constexpr size_t kUdpBatch = 16;
 constexpr int kUdpBatchesPerWakeup = 8;
 // Bytes read from a TCP connection at once.
 constexpr size_t kTcpReadChunk = 16 * 1024;
+// After an accept error (EMFILE, ENFILE, ENOBUFS) the listening socket stays
+// readable; accepting again at once would spin. NGINX and mta_sts_host wait.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+// After a receive error that is ours (ENOMEM, ENOBUFS), not a peer's, the
+// datagram stays queued and the socket readable: wait before reading again.
+constexpr std::chrono::milliseconds kUdpRetryDelay{50};
+// The mDNS port (RFC 6762 §3); avahi-daemon holds UDP 0.0.0.0:5353 on most
+// desktops, which makes fakemx's default --dns=127.0.0.1:5353 fail.
+constexpr uint16_t kMdnsPort = 5353;
 
 std::string Endpoint(const asio::ip::address& address, uint16_t port) {
   if (address.is_v6()) return absl::StrCat("[", address.to_string(), "]:", port);
@@ -44,6 +54,14 @@ absl::Status BindError(std::string_view protocol, const asio::ip::address& addre
                        uint16_t port, const error_code& ec) {
   std::string message = absl::StrCat("cannot listen for DNS on ", base::Av(protocol), " ",
                                      Endpoint(address, port), ": ", ec.message());
+  if (ec == asio::error::address_in_use && port == kMdnsPort && protocol == "udp") {
+    // Deliberately no SO_REUSEADDR on UDP: two fakemx would then share the
+    // port and the kernel would hand each query to one of them.
+    absl::StrAppend(&message, " (", kMdnsPort,
+                    " is the mDNS port: avahi-daemon or another mDNS responder is the likely "
+                    "holder; pick another port such as ",
+                    Endpoint(address, kMdnsPort + 1), ")");
+  }
   if (ec == asio::error::address_in_use) return absl::UnavailableError(message);
   return absl::InvalidArgumentError(message);
 }
@@ -58,13 +76,17 @@ struct DnsListener::Impl : std::enable_shared_from_this<DnsListener::Impl> {
         responder(std::move(responder)),
         options(options),
         udp_socket(io),
-        acceptor(io) {}
+        acceptor(io),
+        accept_retry(io),
+        udp_retry(io) {}
 
   asio::io_context& io;
   const dns::AuthoritativeResponder responder;
   const DnsListenerOptions options;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
+  asio::steady_timer udp_retry;
   bool stopped = false;
   DnsListenerStats stats;
   // One receive buffer, answer and address per batch slot.
@@ -98,6 +120,7 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
 
   void Close() {
     error_code ignored;
+    ++timer_generation_;
     timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -107,9 +130,14 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
   // Restarted only when a whole message has arrived: bytes trickling in
   // one at a time do not keep a half-read message alive.
   void ArmIdleTimer() {
+    // A wait that expired while its handler was queued cannot be cancelled
+    // any more (expires_after cancels only a pending wait); without the
+    // generation that stale handler would close a connection that has just
+    // been answered and re-armed, and the client would see EOF.
+    const uint64_t generation = ++timer_generation_;
     timer_.expires_after(owner_->options.tcp_idle_timeout);
-    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-      if (ec || self->owner_->stopped) return;
+    timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
+      if (ec || self->owner_->stopped || generation != self->timer_generation_) return;
       ++self->owner_->stats.tcp_timeouts;
       self->Finish();
     });
@@ -135,14 +163,23 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
   void Process() {
     size_t pos = 0;
     bool answered_any = false;
-    while (in_.size() - pos >= 2) {
-      size_t length = static_cast<uint8_t>(in_[pos]) << 8 | static_cast<uint8_t>(in_[pos + 1]);
-      if (in_.size() - pos - 2 < length) break;
-      std::string_view query(in_.data() + pos + 2, length);
-      pos += 2 + length;
+    bool malformed = false;
+    for (;;) {
+      const dns::TcpFrame frame = dns::NextTcpFrame(std::string_view(in_).substr(pos));
+      if (frame.status == dns::TcpFrameStatus::kNeedMore) break;
+      if (frame.status == dns::TcpFrameStatus::kMalformed) {
+        // Shorter than a header, zero included: not DNS, and nothing to
+        // answer with (no id). RFC 7766 §6.2.4 lets the server close rather
+        // than hold the connection until the idle timeout. The answers to
+        // the messages before it are still written first.
+        ++owner_->stats.tcp_malformed;
+        malformed = true;
+        break;
+      }
+      pos += frame.consumed;
       answered_any = true;
       ++owner_->stats.tcp_queries;
-      if (!owner_->responder.Respond(query, dns::QueryTransport::kTcp, scratch_)) {
+      if (!owner_->responder.Respond(frame.message, dns::QueryTransport::kTcp, scratch_)) {
         // A timeout fault: nothing for this query; the connection stays
         // open until the idle timeout, as a stuck server's would.
         ++owner_->stats.unanswered;
@@ -153,17 +190,22 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
       out_.append(scratch_);
     }
     in_.erase(0, pos);
-    if (answered_any) ArmIdleTimer();
+    if (malformed) in_.clear();
+    if (answered_any && !malformed) ArmIdleTimer();
     if (out_.empty()) {
-      Read();
+      if (malformed) {
+        Finish();
+      } else {
+        Read();
+      }
       return;
     }
     // Reading pauses while answers are written, so a client that sends
     // without reading cannot make us buffer without bound.
     asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](const error_code& ec, size_t) {
+                      [self = shared_from_this(), malformed](const error_code& ec, size_t) {
                         self->out_.clear();
-                        if (ec || self->owner_->stopped) {
+                        if (ec || self->owner_->stopped || malformed) {
                           self->Finish();
                           return;
                         }
@@ -182,6 +224,7 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
   std::string in_;
   std::string out_;
   std::string scratch_;
+  uint64_t timer_generation_ = 0;
 };
 
 absl::Status DnsListener::Impl::Bind() {
@@ -234,10 +277,24 @@ void DnsListener::Impl::DrainUdp() {
       h.msg_iovlen = 1;
     }
     const int received = recvmmsg(fd, udp_received.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
-    // EAGAIN: drained. ECONNREFUSED (ICMP port unreachable from an earlier
-    // answer, which Linux reports on this socket) is a peer's error, not
-    // ours: wait for the next datagram either way.
-    if (received <= 0) break;
+    if (received < 0) {
+      const int error = errno;
+      // EAGAIN: drained. ECONNREFUSED (ICMP port unreachable from an earlier
+      // answer, which Linux reports on this socket and then clears) is a
+      // peer's error; EINTR is nobody's. Wait for the next datagram.
+      if (error == EAGAIN || error == EWOULDBLOCK || error == ECONNREFUSED || error == EINTR) {
+        break;
+      }
+      // ENOMEM, ENOBUFS and the like leave the datagram queued and the
+      // socket readable: waiting for readiness again would spin.
+      ++stats.udp_receive_errors;
+      udp_retry.expires_after(kUdpRetryDelay);
+      udp_retry.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec && !self->stopped) self->DrainUdp();
+      });
+      return;
+    }
+    if (received == 0) break;
     size_t answers = 0;
     for (int i = 0; i < received; ++i) {
       UdpSlot& slot = udp_slots[i];
@@ -274,8 +331,19 @@ void DnsListener::Impl::DrainUdp() {
 
 void DnsListener::Impl::Accept() {
   acceptor.async_accept([self = shared_from_this()](const error_code& ec, tcp::socket socket) {
-    if (self->stopped) return;
-    if (!ec) {
+    if (self->stopped || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE, ENFILE, ENOBUFS: the pending connection stays in the backlog
+      // and the acceptor readable, so accepting again at once would spin.
+      // A reset before accept (ECONNABORTED) costs the same short wait.
+      ++self->stats.tcp_accept_errors;
+      self->accept_retry.expires_after(kAcceptRetryDelay);
+      self->accept_retry.async_wait([self](const error_code& ec) {
+        if (!ec && !self->stopped) self->Accept();
+      });
+      return;
+    }
+    {
       if (self->connections.size() >= self->options.max_tcp_connections) {
         // RFC 7766 §6.1 lets a server close connections it cannot serve.
         ++self->stats.tcp_connections_refused;
@@ -287,8 +355,6 @@ void DnsListener::Impl::Accept() {
         connection->Start();
       }
     }
-    // Accept errors (EMFILE, a reset before accept) are the peer's or
-    // transient; keep listening.
     self->Accept();
   });
 }
@@ -299,6 +365,8 @@ void DnsListener::Impl::Stop() {
   error_code ignored;
   udp_socket.close(ignored);
   acceptor.close(ignored);
+  accept_retry.cancel();
+  udp_retry.cancel();
   auto open = std::move(connections);
   connections.clear();
   for (const std::shared_ptr<Connection>& connection : open) connection->Close();

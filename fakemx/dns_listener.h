@@ -6,7 +6,8 @@
 // UDP: each datagram is answered with one datagram, or not at all (a
 // timeout fault). TCP (RFC 7766): messages behind a two-octet length
 // (RFC 1035 §4.2.2), several per connection, answered in the order they
-// came; a connection that sends no complete message within the idle timeout
+// came; a message shorter than a DNS header closes the connection (RFC 7766
+// §6.2.4); a connection that sends no complete message within the idle timeout
 // (a half-read one included) is closed, so a stalled or slow client cannot
 // hold a slot for ever; the number of open connections is bounded.
 //
@@ -54,6 +55,9 @@ struct DnsListenerStats {
   uint64_t udp_send_failures = 0;     // a full socket buffer drops the answer
   uint64_t tcp_connections_refused = 0;  // over max_tcp_connections
   uint64_t tcp_timeouts = 0;          // idle or half-read connections closed
+  uint64_t tcp_malformed = 0;         // closed after a message shorter than a header
+  uint64_t tcp_accept_errors = 0;     // EMFILE and the like; accepting resumes after a pause
+  uint64_t udp_receive_errors = 0;    // ENOMEM and the like; reading resumes after a pause
 };
 
 class DnsListener {
