@@ -206,6 +206,32 @@ grep -q "cannot listen for DNS on udp 127.0.0.1:$TAKEN: .*--dns=off" "$TMP/taken
   fail "dns port taken: stderr $(cat "$TMP/taken.err")"
 grep -q 'listening on' "$TMP/taken.out" && fail "dns port taken: announced listening"
 
+# --- The default port, 5353, is mDNS's: where avahi-daemon holds it the
+# error names the likely holder and the way out. Held here by us unless
+# avahi (or another mDNS responder) already holds it: taken either way.
+/usr/bin/python3 - "$TMP/mdns-held" <<'PY' &
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.bind(("127.0.0.1", 5353))
+    state = "ours"
+except OSError:
+    state = "theirs"
+open(sys.argv[1], "w").write(state)
+time.sleep(30)
+PY
+HOLDER=$!
+PIDS+=("$HOLDER")
+for ((i = 0; i < 100; i++)); do [[ -s "$TMP/mdns-held" ]] && break; sleep 0.1; done
+set +e
+timeout 20 "$BIN" --smtp=127.0.0.1:0 --dns=127.0.0.1:5353 >"$TMP/mdns.out" 2>"$TMP/mdns.err"
+rc=$?
+set -e
+kill "$HOLDER" 2>/dev/null || true
+[[ $rc == 1 ]] || fail "dns port 5353 taken ($(cat "$TMP/mdns-held")): exit $rc, expected 1"
+grep -q "cannot listen for DNS on udp 127.0.0.1:5353: .*avahi-daemon.*--dns=off.*--dns=127.0.0.1:5354" \
+  "$TMP/mdns.err" || fail "dns port 5353 taken: stderr $(cat "$TMP/mdns.err")"
+
 # --- --dns=off: no DNS server, said so.
 start nodns --smtp=127.0.0.1:0 --dns=off
 grep -qx 'fakemx: dns off' "$TMP/nodns.out" || fail "nodns: no 'dns off' line"

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <string>
@@ -44,6 +45,8 @@ constexpr std::chrono::milliseconds kUdpRetryDelay{50};
 // The mDNS port (RFC 6762 §3); avahi-daemon holds UDP 0.0.0.0:5353 on most
 // desktops, which makes fakemx's default --dns=127.0.0.1:5353 fail.
 constexpr uint16_t kMdnsPort = 5353;
+// RFC 1035 §4.1.1: QR, the high bit of the header's third octet.
+constexpr uint8_t kQrBit = 0x80;
 
 std::string Endpoint(const asio::ip::address& address, uint16_t port) {
   if (address.is_v6()) return absl::StrCat("[", address.to_string(), "]:", port);
@@ -58,9 +61,8 @@ absl::Status BindError(std::string_view protocol, const asio::ip::address& addre
     // Deliberately no SO_REUSEADDR on UDP: two fakemx would then share the
     // port and the kernel would hand each query to one of them.
     absl::StrAppend(&message, " (", kMdnsPort,
-                    " is the mDNS port: avahi-daemon or another mDNS responder is the likely "
-                    "holder; pick another port such as ",
-                    Endpoint(address, kMdnsPort + 1), ")");
+                    " is the mDNS port, RFC 6762: avahi-daemon or another mDNS responder is "
+                    "the likely holder)");
   }
   if (ec == asio::error::address_in_use) return absl::UnavailableError(message);
   return absl::InvalidArgumentError(message);
@@ -114,7 +116,7 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
       : owner_(std::move(owner)), socket_(std::move(socket)), timer_(owner_->io) {}
 
   void Start() {
-    ArmIdleTimer();
+    ArmIdleTimer(owner_->options.tcp_idle_timeout);
     Read();
   }
 
@@ -129,13 +131,13 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
  private:
   // Restarted only when a whole message has arrived: bytes trickling in
   // one at a time do not keep a half-read message alive.
-  void ArmIdleTimer() {
+  void ArmIdleTimer(std::chrono::milliseconds timeout) {
     // A wait that expired while its handler was queued cannot be cancelled
     // any more (expires_after cancels only a pending wait); without the
     // generation that stale handler would close a connection that has just
     // been answered and re-armed, and the client would see EOF.
     const uint64_t generation = ++timer_generation_;
-    timer_.expires_after(owner_->options.tcp_idle_timeout);
+    timer_.expires_after(timeout);
     timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
       if (ec || self->owner_->stopped || generation != self->timer_generation_) return;
       ++self->owner_->stats.tcp_timeouts;
@@ -180,9 +182,11 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
       answered_any = true;
       ++owner_->stats.tcp_queries;
       if (!owner_->responder.Respond(frame.message, dns::QueryTransport::kTcp, scratch_)) {
-        // A timeout fault: nothing for this query; the connection stays
-        // open until the idle timeout, as a stuck server's would.
+        // A timeout fault (or a response, QR set, which asks nothing):
+        // nothing is sent. A query so left keeps the connection open, as a
+        // stuck server's would, until kDnsTcpUnansweredHold.
         ++owner_->stats.unanswered;
+        if ((static_cast<uint8_t>(frame.message[2]) & kQrBit) == 0) ++unanswered_;
         continue;
       }
       out_.push_back(static_cast<char>(scratch_.size() >> 8));
@@ -191,7 +195,12 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
     }
     in_.erase(0, pos);
     if (malformed) in_.clear();
-    if (answered_any && !malformed) ArmIdleTimer();
+    if (answered_any && !malformed) {
+      // Not idle while a query waits for an answer (RFC 7766 §3).
+      ArmIdleTimer(unanswered_ == 0
+                       ? owner_->options.tcp_idle_timeout
+                       : std::max(owner_->options.tcp_idle_timeout, kDnsTcpUnansweredHold));
+    }
     if (out_.empty()) {
       if (malformed) {
         Finish();
@@ -225,6 +234,9 @@ class DnsListener::Impl::Connection : public std::enable_shared_from_this<Connec
   std::string out_;
   std::string scratch_;
   uint64_t timer_generation_ = 0;
+  // Queries on this connection a timeout fault left unanswered; they are
+  // never answered, so the connection is never idle again.
+  uint64_t unanswered_ = 0;
 };
 
 absl::Status DnsListener::Impl::Bind() {

@@ -8,7 +8,8 @@
 // (RFC 1035 §4.2.2), several per connection, answered in the order they
 // came; a message shorter than a DNS header closes the connection (RFC 7766
 // §6.2.4); a connection that sends no complete message within the idle timeout
-// (a half-read one included) is closed, so a stalled or slow client cannot
+// (a half-read one included) is closed, unless a query on it is still
+// unanswered (a timeout fault: then after kDnsTcpUnansweredHold), so a stalled or slow client cannot
 // hold a slot for ever; the number of open connections is bounded.
 //
 // Runs on the caller's io_context, on its thread; nothing here blocks.
@@ -35,6 +36,13 @@ namespace mxkit::fakemx {
 // tcp-idle-timeout is 30 s, Unbound's 30 s too. Ten keeps a test's stray
 // connection from lingering.
 inline constexpr std::chrono::milliseconds kDefaultDnsTcpIdleTimeout{10000};
+// RFC 7766 §3: a server's connection is idle only once every query on it
+// has been answered, and RFC 1035 §4.2.2 asks the server to keep it open
+// until then. A timeout fault never answers, so the idle timeout does not
+// apply; this bound does instead (from the last complete message), long
+// after any client has given up (dig +tcp waits 5 s a try, glibc 5 s), so a
+// test's client sees its own timeout rather than the server closing first.
+inline constexpr std::chrono::milliseconds kDnsTcpUnansweredHold{30000};
 // BIND's default tcp-clients.
 inline constexpr size_t kDefaultDnsTcpConnections = 150;
 // When port 0 is asked for, binding TCP on the port the kernel gave UDP can
@@ -54,7 +62,7 @@ struct DnsListenerStats {
   uint64_t unanswered = 0;            // timeout faults and non-queries
   uint64_t udp_send_failures = 0;     // a full socket buffer drops the answer
   uint64_t tcp_connections_refused = 0;  // over max_tcp_connections
-  uint64_t tcp_timeouts = 0;          // idle or half-read connections closed
+  uint64_t tcp_timeouts = 0;          // idle, half-read or held connections closed
   uint64_t tcp_malformed = 0;         // closed after a message shorter than a header
   uint64_t tcp_accept_errors = 0;     // EMFILE and the like; accepting resumes after a pause
   uint64_t udp_receive_errors = 0;    // ENOMEM and the like; reading resumes after a pause

@@ -1,5 +1,9 @@
 #include "fakemx/dns_listener.h"
 
+#include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -78,6 +82,11 @@ class Served {
   DnsListener& listener() { return *listener_; }
   std::string server() const {
     return "127.0.0.1:" + std::to_string(listener_->udp_endpoint().port());
+  }
+  // Keeps the io_context's thread busy for `d`, as a loaded machine does:
+  // whatever becomes ready meanwhile is handled in one batch afterwards.
+  void Stall(std::chrono::milliseconds d) {
+    asio::post(io_, [d] { std::this_thread::sleep_for(d); });
   }
   DnsListenerStats stats() {
     DnsListenerStats s;
@@ -249,6 +258,115 @@ TEST(DnsListener, ClosesIdleAndHalfReadConnectionsAfterTheTimeout) {
   EXPECT_GE(waited, std::chrono::milliseconds(150));
   EXPECT_LT(waited, std::chrono::seconds(5));
   EXPECT_EQ(served.stats().tcp_timeouts, 2u);
+}
+
+// Whether `socket` has anything to read (data or the peer's close) within
+// `wait`.
+bool ReadableWithin(tcp::socket& socket, std::chrono::milliseconds wait) {
+  pollfd p{socket.native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+}
+
+// RFC 7766 §3: a connection with an unanswered query is not idle. The
+// client gives up on a timeout fault by itself; the server closing at the
+// idle timeout raced the client's own timeout (dnspython saw EOFError).
+TEST(DnsListener, KeepsAConnectionWithAnUnansweredQueryPastTheIdleTimeout) {
+  DnsListenerOptions options;
+  options.tcp_idle_timeout = std::chrono::milliseconds(200);
+  Served served(options);
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(served.listener().tcp_endpoint());
+  asio::write(socket, asio::buffer(Framed(Query(1, "timeout.example.test", RrType::kA))));
+  EXPECT_FALSE(ReadableWithin(socket, std::chrono::milliseconds(800)));
+  // Still served: the next query is answered.
+  asio::write(socket, asio::buffer(Framed(Query(2, "mx.example.test", RrType::kA))));
+  auto parsed = dns::ParseMessage(ReadFramed(socket));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->header.id, 2);
+  EXPECT_EQ(served.stats().tcp_timeouts, 0u);
+}
+
+// An idle timer that expired while its handler waited behind a message's
+// arrival must not close the connection that message re-armed.
+TEST(DnsListener, AStaleIdleTimerDoesNotCloseAConnectionJustServed) {
+  DnsListenerOptions options;
+  options.tcp_idle_timeout = std::chrono::milliseconds(100);
+  Served served(options);
+  asio::io_context io;
+  for (int round = 0; round < 5; ++round) {
+    tcp::socket socket(io);
+    socket.connect(served.listener().tcp_endpoint());
+    asio::write(socket, asio::buffer(Framed(Query(1, "mx.example.test", RrType::kA))));
+    ASSERT_FALSE(ReadFramed(socket).empty());
+    // The timer expires (at 100 ms) and the next query arrives (at 150 ms)
+    // while the io thread is busy; both are handled together at 250 ms.
+    served.Stall(std::chrono::milliseconds(250));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    asio::write(socket, asio::buffer(Framed(Query(2, "mx.example.test", RrType::kA))));
+    auto parsed = dns::ParseMessage(ReadFramed(socket));
+    ASSERT_TRUE(parsed.ok()) << "round " << round << ": closed instead of answered";
+    EXPECT_EQ(parsed->header.id, 2);
+    // The answer goes out before a stale handler could run; the connection
+    // must still be open after it.
+    asio::write(socket, asio::buffer(Framed(Query(3, "mx.example.test", RrType::kA))));
+    parsed = dns::ParseMessage(ReadFramed(socket));
+    ASSERT_TRUE(parsed.ok()) << "round " << round << ": closed by the stale idle timer";
+    EXPECT_EQ(parsed->header.id, 3);
+  }
+  EXPECT_EQ(served.stats().tcp_timeouts, 0u);
+}
+
+// RFC 7766 §6.2.4: a message shorter than a header is not DNS; the server
+// answers what came before it and closes rather than wait for more.
+TEST(DnsListener, ClosesAConnectionAfterAMessageShorterThanAHeader) {
+  for (const std::string& bad : {std::string(2, '\0'), Framed(std::string(11, 'x'))}) {
+    Served served;
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(served.listener().tcp_endpoint());
+    asio::write(socket,
+                asio::buffer(Framed(Query(7, "mx.example.test", RrType::kA)) + bad +
+                             Framed(Query(8, "mx.example.test", RrType::kA))));
+    auto parsed = dns::ParseMessage(ReadFramed(socket));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(parsed->header.id, 7);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(ReadFramed(socket), "");  // closed, and query 8 not answered
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    EXPECT_EQ(served.stats().tcp_malformed, 1u);
+    EXPECT_EQ(served.stats().tcp_queries, 1u);
+  }
+}
+
+// EMFILE leaves the connection in the backlog and the acceptor readable:
+// the listener must pause, not spin, and serve it once descriptors free up.
+TEST(DnsListener, PausesAfterAnAcceptErrorInsteadOfSpinning) {
+  Served served;
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // The lowest free descriptor becomes the limit: the next accept fails.
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit lowered = saved;
+  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  boost::system::error_code ec;
+  socket.connect(served.listener().tcp_endpoint(), ec);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t errors = served.stats().tcp_accept_errors;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 20u) << "accept retried without pause";
+  asio::write(socket, asio::buffer(Framed(Query(3, "mx.example.test", RrType::kA))));
+  auto parsed = dns::ParseMessage(ReadFramed(socket));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->header.id, 3);
 }
 
 TEST(DnsListener, RefusesConnectionsOverTheBound) {

@@ -247,7 +247,7 @@ int Run(const FakemxFlags& flags) {
     if (!listening.ok()) {
       std::fprintf(stderr,
                    "fakemx: %s; give --dns=off to run without a DNS server, or another "
-                   "--dns=HOST:PORT (port 0 picks a free one)\n",
+                   "--dns=HOST:PORT such as --dns=127.0.0.1:5354 (port 0 picks a free one)\n",
                    StatusText(listening.status()).c_str());
       return kExitFailure;
     }
