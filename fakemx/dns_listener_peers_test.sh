@@ -95,6 +95,8 @@ for transport in +notcp +tcp; do
   expect "BADVERS" 'status: BADVERS' mx.example.test A +edns=1 +noednsnegotiation "$transport"
   expect "class CH refused" 'status: REFUSED' version.bind TXT CH "$transport"
   expect "ANY gives every record" 'ANSWER: 2,' mx.example.test ANY "$transport"
+  expect "ANY at an empty non-terminal is NODATA with SOA (RFC 2308 §2.2)" 'ANSWER: 0, AUTHORITY: 1,' b.example.test ANY "$transport"
+  expect "ANY NODATA is NOERROR" 'status: NOERROR' b.example.test ANY "$transport"
 done
 expect "TCP really used" 'SERVER: 127\.0\.0\.1#[0-9]+\(127\.0\.0\.1\) \(TCP\)' example.test MX +tcp
 # Truncation: TC over UDP, the whole answer over TCP.
