@@ -8,6 +8,9 @@
 // echoes the query's id and opcode, is no larger than the client's UDP limit
 // over UDP (512 without EDNS, else at most kAdvertisedUdpPayload) or 65535
 // over TCP, and carries at most one question; both Respond overloads agree.
+// Framing: every frame is at least a header long and consumes its length
+// plus two, and the frames (and where a malformed one stops the stream) are
+// the same whether the stream is read whole, an octet at a time or in chunks.
 
 #include <algorithm>
 #include <cstddef>
