@@ -1,10 +1,13 @@
 #include "probe/probe.h"
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/write.hpp"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
 
@@ -174,6 +177,44 @@ TEST(RunProbe, ServerThatNeverGreetsIsATimeout) {
   ASSERT_TRUE(p.mx[0].hop.has_value());
   EXPECT_TRUE(p.mx[0].hop->timed_out);
   EXPECT_NE(p.error.find("the greeting"), std::string::npos) << p.error;
+}
+
+TEST(RunProbe, ServerTricklingBytesWithinEachWaitHitsTheSessionDeadline) {
+  // A greeting that never ends, one byte every 100 ms: every 400 ms wait is
+  // satisfied, so only the session deadline (here 1.5 s) stops the probe.
+  asio::io_context server_io;
+  asio::ip::tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const uint16_t port = acceptor.local_endpoint().port();
+  std::atomic<int> sent{0};
+  std::thread server([&] {
+    boost::system::error_code ec;
+    asio::ip::tcp::socket s(server_io);
+    acceptor.accept(s, ec);
+    if (ec) return;
+    asio::write(s, asio::buffer("220 ", 4), ec);
+    // Until the probe closes, or 20 s as a backstop against a hung test.
+    for (int i = 0; i < 200 && !ec; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      asio::write(s, asio::buffer("x", 1), ec);
+      if (!ec) ++sent;
+    }
+  });
+  asio::io_context io;
+  ProbeOptions o;
+  o.timeout = std::chrono::milliseconds(400);
+  o.session_deadline = std::chrono::milliseconds(1500);
+  o.evaluate_policies = false;
+  dns::StaticResolver resolver;
+  const auto start = std::chrono::steady_clock::now();
+  ProbeReport p = RunProbe(io, resolver, *ParseProbeTarget("127.0.0.1:" + std::to_string(port)), o);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  server.join();
+  ASSERT_EQ(p.mx.size(), 1u);
+  ASSERT_TRUE(p.mx[0].hop.has_value());
+  EXPECT_TRUE(p.mx[0].hop->timed_out);
+  EXPECT_NE(p.mx[0].hop->detail.find("deadline of 1500 ms"), std::string::npos) << p.mx[0].hop->detail;
+  EXPECT_GE(sent.load(), 5);  // the server did keep each wait alive
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -198,6 +198,8 @@ json::object MxJson(const MxReport& m) {
     o["preference"] = nullptr;
   }
   o["implicit_mx"] = m.implicit_mx;
+  o["mx_authenticated"] = m.mx_authenticated;
+  o["addresses_authenticated"] = m.addresses_authenticated;
   json::array addresses;
   for (const std::string& a : m.addresses) addresses.emplace_back(a);
   o["addresses"] = std::move(addresses);
@@ -233,6 +235,11 @@ json::object MxJson(const MxReport& m) {
     t["name"] = m.tlsa->name;
     t["lookup"] = std::string(TlsaLookupName(m.tlsa->lookup));
     t["authenticated"] = m.tlsa->authenticated;
+    if (m.tlsa->insecure_reason.empty()) {
+      t["insecure_reason"] = nullptr;
+    } else {
+      t["insecure_reason"] = m.tlsa->insecure_reason;
+    }
     json::array records;
     for (const policy::TlsaRecord& r : m.tlsa->records) {
       records.emplace_back(policy::TlsaRecordToString(r));
