@@ -164,7 +164,10 @@ ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
 
 TlsResultType ResultTypeForX509Error(long x509_error) {
   switch (x509_error) {
-    case X509_V_ERR_CERT_NOT_YET_VALID:
+    // RFC 8460 §4.3.1 defines certificate-expired as "the certificate has
+    // expired"; one not yet valid (X509_V_ERR_CERT_NOT_YET_VALID) has no
+    // type of its own, so it falls to validation-failure, the same
+    // section's "general failure for a reason not matching a category".
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return TlsResultType::kCertificateExpired;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:

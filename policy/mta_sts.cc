@@ -148,21 +148,36 @@ absl::StatusOr<StsTxtRecord> ParseStsTxtRecord(std::string_view txt) {
   return record;
 }
 
+namespace {
+
+// RFC 8461 §3.1: "Records that do not begin with 'v=STSv1;' are discarded."
+// The ABNF puts sts-field-delim (*WSP ";" *WSP) after sts-version, so
+// "v=STSv1 ;" begins a record too, while "v=STSv10;" and a bare "v=STSv1"
+// (no field) do not, and must not count towards "exactly one".
+bool BeginsStsRecord(std::string_view txt) {
+  if (txt.substr(0, kStsVersion.size()) != kStsVersion) return false;
+  size_t pos = kStsVersion.size();
+  while (pos < txt.size() && IsWsp(txt[pos])) ++pos;
+  return pos < txt.size() && txt[pos] == ';';
+}
+
+}  // namespace
+
 absl::StatusOr<StsTxtRecord> DiscoverStsTxtRecord(absl::Span<const std::string> txt_records) {
   const std::string* found = nullptr;
   size_t count = 0;
   for (const std::string& record : txt_records) {
-    if (std::string_view(record).substr(0, kStsVersion.size()) != kStsVersion) continue;
+    if (!BeginsStsRecord(record)) continue;
     if (found == nullptr) found = &record;
     ++count;
   }
   if (count == 0) {
     return absl::NotFoundError(
-        absl::StrCat("no TXT record starting with \"v=STSv1\" among ", txt_records.size()));
+        absl::StrCat("no TXT record beginning with \"v=STSv1;\" among ", txt_records.size()));
   }
   if (count > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        count, " TXT records start with \"v=STSv1\"; RFC 8461 §3.1 requires exactly one"));
+        count, " TXT records begin with \"v=STSv1;\"; RFC 8461 §3.1 requires exactly one"));
   }
   return ParseStsTxtRecord(*found);
 }
