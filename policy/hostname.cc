@@ -26,11 +26,6 @@ constexpr std::string_view kAcePrefix = "xn--";
 // How many presented names a mismatch message lists before "...".
 constexpr size_t kNamesInReason = 8;
 
-std::string_view StripOneTrailingDot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
 // A reference identifier must be a plain DNS name: no empty label, no
 // wildcard (a '*' in a name we look up is data, not a pattern).
 bool IsPlainDnsName(std::string_view name) {
@@ -72,8 +67,8 @@ std::optional<std::string> Ia5Text(const ASN1_STRING* s) {
 }  // namespace
 
 bool DnsIdMatches(std::string_view presented, std::string_view reference) {
-  presented = StripOneTrailingDot(presented);
-  reference = StripOneTrailingDot(reference);
+  presented = base::StripOneTrailingDot(presented);
+  reference = base::StripOneTrailingDot(reference);
   if (!IsPlainDnsName(reference) || presented.empty()) return false;
   if (presented.find('*') == std::string_view::npos) {
     return base::EqualsIgnoreCase(presented, reference);

@@ -74,13 +74,8 @@ std::string DomainProblem(std::string_view name) {
   }
 }
 
-std::string_view StripOneTrailingDot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
 std::string CacheKey(std::string_view domain) {
-  return base::AsciiLower(StripOneTrailingDot(domain));
+  return base::AsciiLower(base::StripOneTrailingDot(domain));
 }
 
 }  // namespace
@@ -344,7 +339,7 @@ absl::Status CheckDomainSyntax(std::string_view name) {
 // §4.1
 
 bool MxPatternMatches(std::string_view pattern, std::string_view mx_host) {
-  mx_host = StripOneTrailingDot(mx_host);
+  mx_host = base::StripOneTrailingDot(mx_host);
   if (pattern.empty() || mx_host.empty()) return false;
   if (pattern.substr(0, 2) != "*.") return base::EqualsIgnoreCase(pattern, mx_host);
   const std::string_view suffix = pattern.substr(2);
