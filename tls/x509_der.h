@@ -1,6 +1,7 @@
-// DER and PEM X.509 certificates to BoringSSL objects: the one parser the
-// policy, probe and fakemx code share, so every caller refuses the same
-// inputs (trailing bytes after the certificate included) with the same words.
+// A DER X.509 certificate to a BoringSSL object: the one parser the policy,
+// probe and fakemx code share, so every caller refuses the same inputs
+// (trailing bytes after the certificate included) with the same words. PEM
+// to DER is policy::PemCertificatesToDer.
 
 #ifndef MXKIT_TLS_X509_DER_H_
 #define MXKIT_TLS_X509_DER_H_
@@ -19,10 +20,6 @@ namespace mxkit::tls {
 // InvalidArgument "not a DER certificate (<BoringSSL reason>)" or "trailing
 // bytes after the DER certificate". Leaves the thread's error queue empty.
 absl::StatusOr<bssl::UniquePtr<X509>> ParseCertificateDer(std::string_view der);
-
-// The DER of the first certificate in PEM text (RFC 7468 §5).
-// InvalidArgument "no PEM certificate (<reason>)" when there is none.
-absl::StatusOr<std::string> CertificatePemToDer(std::string_view pem);
 
 }  // namespace mxkit::tls
 

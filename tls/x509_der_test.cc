@@ -44,17 +44,5 @@ TEST(ParseCertificateDer, ParsesOneCertificateAndRefusesAnythingElse) {
   }
 }
 
-TEST(CertificatePemToDer, GivesTheDerOfTheFirstCertificate) {
-  const CertificateSet set = Certificates();
-  const ServedCertificate& served = **set.Get(CertVariant::kGood);
-  // chain_pem: the leaf, then the intermediate.
-  absl::StatusOr<std::string> der = CertificatePemToDer(served.chain_pem);
-  ASSERT_TRUE(der.ok()) << der.status();
-  EXPECT_EQ(*der, served.leaf_der);
-  absl::StatusOr<std::string> none = CertificatePemToDer("no certificate here");
-  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(none.status().message(), "no PEM certificate")) << none.status();
-}
-
 }  // namespace
 }  // namespace mxkit::tls
