@@ -49,4 +49,9 @@ std::string AsciiUpper(std::string_view s) {
   return out;
 }
 
+std::string_view StripOneTrailingDot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return name;
+}
+
 }  // namespace mxkit::base

@@ -88,6 +88,11 @@ std::string QuoteForMessage(std::string_view s, std::size_t max_octets);
 std::string AsciiLower(std::string_view s);
 std::string AsciiUpper(std::string_view s);
 
+// `name` without one trailing dot: "mx.example." and "mx.example" name the
+// same host (RFC 1034 §3.1: the dot marks an absolute name). A view into
+// `name`; "." becomes "", and "a.." keeps one dot.
+std::string_view StripOneTrailingDot(std::string_view name);
+
 }  // namespace mxkit::base
 
 #endif  // MXKIT_BASE_ASCII_H_

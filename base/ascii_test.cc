@@ -93,5 +93,13 @@ TEST(QuoteForMessage, EscapesEverythingButPrintableAsciiAndBoundsTheInput) {
   EXPECT_EQ(QuoteForMessage("", 3), "\"\"");
 }
 
+TEST(StripOneTrailingDot, RemovesExactlyOneFinalDot) {
+  const std::pair<const char*, const char*> rows[] = {
+      {"mx.example.", "mx.example"}, {"mx.example", "mx.example"}, {".", ""},
+      {"", ""}, {"a..", "a."}, {".a", ".a"},
+  };
+  for (const auto& [in, want] : rows) EXPECT_EQ(StripOneTrailingDot(in), want) << in;
+}
+
 }  // namespace
 }  // namespace mxkit::base

@@ -1,12 +1,8 @@
 #include "fakemx/scenario_dns.h"
 
 #include <arpa/inet.h>
-#include <openssl/bio.h>
-#include <openssl/digest.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/sha.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +20,8 @@
 #include "auth/dkim/signer.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
+#include "policy/chain.h"
+#include "policy/dane.h"
 #include "tls/cert_factory.h"
 #include "tls/key_derivation.h"
 
@@ -112,45 +110,22 @@ std::string Sha256Hex(std::string_view bytes) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-absl::StatusOr<bssl::UniquePtr<X509>> ParsePem(std::string_view pem) {
-  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  bssl::UniquePtr<X509> cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)
-                                 : nullptr);
-  if (!cert) return absl::InternalError("cannot read a certificate the factory made");
-  return cert;
+// The first certificate of `pem` as DER (a CA the factory made).
+absl::StatusOr<std::string> FirstCertificateDer(const std::string& pem) {
+  absl::StatusOr<std::vector<std::string>> der = policy::PemCertificatesToDer(pem);
+  if (!der.ok()) return der.status();
+  return std::move(der->front());
 }
 
-absl::StatusOr<bssl::UniquePtr<X509>> ParseDer(std::string_view der) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
-  bssl::UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert) return absl::InternalError("cannot read a certificate the factory made");
-  return cert;
-}
-
-// RFC 6698 §2.1.2-2.1.3: the certificate (selector 0) or its
-// SubjectPublicKeyInfo (1), as is (matching 0) or hashed with SHA-256 (1)
-// or SHA-512 (2).
-absl::StatusOr<std::string> TlsaAssociationData(X509* cert, const TlsaSpec& spec) {
-  uint8_t* der = nullptr;
-  const int len =
-      spec.selector == 0 ? i2d_X509(cert, &der) : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  if (len <= 0) return absl::InternalError("cannot encode the certificate for TLSA");
-  std::string selected(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  std::string data;
-  if (spec.matching == 0) {
-    data = std::move(selected);
-  } else {
-    const EVP_MD* md = spec.matching == 1 ? EVP_sha256() : EVP_sha512();
-    uint8_t digest[EVP_MAX_MD_SIZE];
-    unsigned digest_len = 0;
-    if (!EVP_Digest(selected.data(), selected.size(), digest, &digest_len, md, nullptr)) {
-      return absl::InternalError("cannot hash the certificate for TLSA");
-    }
-    data.assign(reinterpret_cast<const char*>(digest), digest_len);
-  }
+// RFC 6698 §2.1: the TLSA data for `cert_der` (policy/dane's computation,
+// the one a verifying sender makes), complemented when the scenario asks
+// for a record that matches nothing.
+absl::StatusOr<std::string> TlsaAssociationData(std::string_view cert_der, const TlsaSpec& spec) {
+  absl::StatusOr<std::string> data =
+      policy::TlsaAssociationData(cert_der, spec.selector, spec.matching);
+  if (!data.ok()) return data.status();
   if (spec.mismatch) {
-    for (char& c : data) c = static_cast<char>(~static_cast<unsigned char>(c));
+    for (char& c : *data) c = static_cast<char>(~static_cast<unsigned char>(c));
   }
   return data;
 }
@@ -364,13 +339,12 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
       if (!set.ok()) return set.status();
       absl::StatusOr<const tls::ServedCertificate*> served = set->Get(variant);
       if (!served.ok()) return served.status();
-      absl::StatusOr<bssl::UniquePtr<X509>> leaf = ParseDer((*served)->leaf_der);
-      if (!leaf.ok()) return leaf.status();
+      const std::string& leaf = (*served)->leaf_der;
       // DANE-TA (usage 2) names the CA that issued the leaf.
-      absl::StatusOr<bssl::UniquePtr<X509>> issuer =
-          variant == tls::CertVariant::kSelfSigned  ? ParseDer((*served)->leaf_der)
-          : variant == tls::CertVariant::kUnknownCa ? ParsePem(set->unknown_root_pem())
-                                                    : ParsePem(set->intermediate_pem());
+      absl::StatusOr<std::string> issuer =
+          variant == tls::CertVariant::kSelfSigned  ? leaf
+          : variant == tls::CertVariant::kUnknownCa ? FirstCertificateDer(set->unknown_root_pem())
+                                                    : FirstCertificateDer(set->intermediate_pem());
       if (!issuer.ok()) return issuer.status();
       std::vector<std::string> owners = {absl::StrCat("_", kSmtpPort, "._tcp.", host)};
       if (listener.port != 0 && listener.port != kSmtpPort) {
@@ -378,7 +352,7 @@ absl::StatusOr<ScenarioDns> BuildScenarioDns(const Scenario& scenario, const Sce
       }
       for (const TlsaSpec& t : d.tlsa) {
         absl::StatusOr<std::string> data =
-            TlsaAssociationData(t.usage == 3 ? leaf->get() : issuer->get(), t);
+            TlsaAssociationData(t.usage == 3 ? leaf : *issuer, t);
         if (!data.ok()) return data.status();
         for (const std::string& owner : owners) {
           zones.Place({owner, dns::RrType::kTlsa, kRecordTtl,

@@ -6,11 +6,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tls/boringssl_error.h"
+#include "tls/x509_der.h"
 
 namespace mxkit::policy {
 namespace {
@@ -21,19 +21,7 @@ namespace {
 // default is 9).
 constexpr size_t kMaxChainLength = 16;
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct CtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
-struct StackFree {
-  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
+using X509Ptr = bssl::UniquePtr<X509>;
 
 ChainVerification Unusable(std::string detail) {
   ChainVerification v;
@@ -41,13 +29,6 @@ ChainVerification Unusable(std::string detail) {
   v.x509_error = -1;
   v.detail = std::move(detail);
   return v;
-}
-
-X509Ptr ParseDer(std::string_view der) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert && p != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) cert.reset();
-  return cert;
 }
 
 ChainVerification Verify(absl::Span<const std::string> chain_der, X509_STORE* store,
@@ -59,19 +40,19 @@ ChainVerification Verify(absl::Span<const std::string> chain_der, X509_STORE* st
   }
   std::vector<X509Ptr> chain;
   for (size_t i = 0; i < chain_der.size(); ++i) {
-    X509Ptr cert = ParseDer(chain_der[i]);
-    if (!cert) {
-      return Unusable(absl::StrCat("certificate ", i, " of the chain is not DER (",
-                                   tls::TakeQueuedReason(), ")"));
+    absl::StatusOr<X509Ptr> cert = tls::ParseCertificateDer(chain_der[i]);
+    if (!cert.ok()) {
+      return Unusable(absl::StrCat("certificate ", i, " of the chain: ", cert.status().message()));
     }
-    chain.push_back(std::move(cert));
+    chain.push_back(*std::move(cert));
   }
-  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  // Frees its elements too (sk_X509_pop_free), so each pushed one is up-ref'd.
+  bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
   for (size_t i = 1; i < chain.size(); ++i) {
     X509_up_ref(chain[i].get());
     sk_X509_push(untrusted.get(), chain[i].get());
   }
-  std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
+  bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   if (!ctx || !X509_STORE_CTX_init(ctx.get(), store, chain[0].get(), untrusted.get())) {
     return Unusable(absl::StrCat("X509_STORE_CTX_init failed (", tls::TakeQueuedReason(), ")"));
   }
@@ -125,7 +106,7 @@ absl::StatusOr<std::vector<std::string>> PemCertificatesToDer(std::string_view p
 ChainVerification VerifyChainToRoots(absl::Span<const std::string> chain_der,
                                      std::string_view trusted_roots_pem, absl::Time now) {
   tls::ErrorQueueScope errors;
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
   if (!store) return Unusable("X509_STORE_new failed");
   BIO* bio = BIO_new_mem_buf(trusted_roots_pem.data(), static_cast<int>(trusted_roots_pem.size()));
   size_t roots = 0;
@@ -148,13 +129,10 @@ ChainVerification VerifyChainToRoots(absl::Span<const std::string> chain_der,
 ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
                                       std::string_view trust_anchor_der, absl::Time now) {
   tls::ErrorQueueScope errors;
-  X509Ptr anchor = ParseDer(trust_anchor_der);
-  if (!anchor) {
-    return Unusable(absl::StrCat("trust anchor is not a DER certificate (",
-                                 tls::TakeQueuedReason(), ")"));
-  }
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  if (!store || !X509_STORE_add_cert(store.get(), anchor.get())) {
+  absl::StatusOr<X509Ptr> anchor = tls::ParseCertificateDer(trust_anchor_der);
+  if (!anchor.ok()) return Unusable(absl::StrCat("trust anchor: ", anchor.status().message()));
+  bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
+  if (!store || !X509_STORE_add_cert(store.get(), anchor->get())) {
     return Unusable("X509_STORE_add_cert failed");
   }
   // RFC 7671 §5.2.2: a DANE-TA anchor is trusted as published, also when it
@@ -164,7 +142,10 @@ ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
 
 TlsResultType ResultTypeForX509Error(long x509_error) {
   switch (x509_error) {
-    case X509_V_ERR_CERT_NOT_YET_VALID:
+    // RFC 8460 §4.3.1 defines certificate-expired as "the certificate has
+    // expired"; one not yet valid (X509_V_ERR_CERT_NOT_YET_VALID) has no
+    // type of its own, so it falls to validation-failure, the same
+    // section's "general failure for a reason not matching a category".
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return TlsResultType::kCertificateExpired;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:

@@ -58,7 +58,7 @@ TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
       {tls::CertVariant::kGood, 0, TlsResultType::kValidationFailure},
       {tls::CertVariant::kWrongHost, 0, TlsResultType::kValidationFailure},  // no name check here
       {tls::CertVariant::kExpired, 10, TlsResultType::kCertificateExpired},
-      {tls::CertVariant::kNotYetValid, 9, TlsResultType::kCertificateExpired},
+      {tls::CertVariant::kNotYetValid, 9, TlsResultType::kValidationFailure},
       {tls::CertVariant::kSelfSigned, 18, TlsResultType::kCertificateNotTrusted},
       {tls::CertVariant::kUnknownCa, 20, TlsResultType::kCertificateNotTrusted},
       {tls::CertVariant::kMissingIntermediate, 20, TlsResultType::kCertificateNotTrusted},

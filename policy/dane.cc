@@ -13,6 +13,7 @@
 #include "policy/chain.h"
 #include "policy/hostname.h"
 #include "tls/boringssl_error.h"
+#include "tls/x509_der.h"
 
 namespace mxkit::policy {
 namespace {
@@ -71,10 +72,6 @@ std::string Describe(const TlsaRecord& r) {
   return absl::StrCat(UsageName(r.usage), " ", SelectorName(r.selector), " ",
                       MatchingName(r.matching_type));
 }
-
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
 
 }  // namespace
 
@@ -149,15 +146,11 @@ absl::StatusOr<std::string> TlsaAssociationData(std::string_view cert_der, uint8
   if (selector == 0) {
     selected = std::string(cert_der);
   } else {
+    absl::StatusOr<bssl::UniquePtr<X509>> cert = tls::ParseCertificateDer(cert_der);
+    if (!cert.ok()) return cert.status();
     tls::ErrorQueueScope errors;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(cert_der.data());
-    std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
-    if (!cert) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("not a DER certificate (", tls::TakeQueuedReason(), ")"));
-    }
     uint8_t* spki = nullptr;
-    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
+    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert->get()), &spki);
     if (len <= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot encode the SubjectPublicKeyInfo (", tls::TakeQueuedReason(), ")"));

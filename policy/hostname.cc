@@ -17,6 +17,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "tls/boringssl_error.h"
+#include "tls/x509_der.h"
 
 namespace mxkit::policy {
 namespace {
@@ -26,36 +27,12 @@ constexpr std::string_view kAcePrefix = "xn--";
 // How many presented names a mismatch message lists before "...".
 constexpr size_t kNamesInReason = 8;
 
-std::string_view StripOneTrailingDot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
 // A reference identifier must be a plain DNS name: no empty label, no
 // wildcard (a '*' in a name we look up is data, not a pattern).
 bool IsPlainDnsName(std::string_view name) {
   if (name.empty() || name.find('*') != std::string_view::npos) return false;
   if (name.front() == '.' || name.back() == '.') return false;
   return name.find("..") == std::string_view::npos;
-}
-
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-
-absl::StatusOr<X509Ptr> ParseDer(std::string_view der) {
-  tls::ErrorQueueScope errors;
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a DER certificate (", tls::TakeQueuedReason(), ")"));
-  }
-  if (p != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) {
-    return absl::InvalidArgumentError("trailing bytes after the DER certificate");
-  }
-  return cert;
 }
 
 // ASN.1 string content as text, or nullopt when it holds a NUL (RFC 5280
@@ -72,8 +49,8 @@ std::optional<std::string> Ia5Text(const ASN1_STRING* s) {
 }  // namespace
 
 bool DnsIdMatches(std::string_view presented, std::string_view reference) {
-  presented = StripOneTrailingDot(presented);
-  reference = StripOneTrailingDot(reference);
+  presented = base::StripOneTrailingDot(presented);
+  reference = base::StripOneTrailingDot(reference);
   if (!IsPlainDnsName(reference) || presented.empty()) return false;
   if (presented.find('*') == std::string_view::npos) {
     return base::EqualsIgnoreCase(presented, reference);
@@ -93,7 +70,7 @@ bool DnsIdMatches(std::string_view presented, std::string_view reference) {
 }
 
 absl::StatusOr<CertificateNames> ReadCertificateNames(std::string_view der) {
-  auto cert = ParseDer(der);
+  auto cert = tls::ParseCertificateDer(der);
   if (!cert.ok()) return cert.status();
   CertificateNames names;
   int critical = 0;

@@ -74,13 +74,8 @@ std::string DomainProblem(std::string_view name) {
   }
 }
 
-std::string_view StripOneTrailingDot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
 std::string CacheKey(std::string_view domain) {
-  return base::AsciiLower(StripOneTrailingDot(domain));
+  return base::AsciiLower(base::StripOneTrailingDot(domain));
 }
 
 }  // namespace
@@ -148,21 +143,36 @@ absl::StatusOr<StsTxtRecord> ParseStsTxtRecord(std::string_view txt) {
   return record;
 }
 
+namespace {
+
+// RFC 8461 §3.1: "Records that do not begin with 'v=STSv1;' are discarded."
+// The ABNF puts sts-field-delim (*WSP ";" *WSP) after sts-version, so
+// "v=STSv1 ;" begins a record too, while "v=STSv10;" and a bare "v=STSv1"
+// (no field) do not, and must not count towards "exactly one".
+bool BeginsStsRecord(std::string_view txt) {
+  if (txt.substr(0, kStsVersion.size()) != kStsVersion) return false;
+  size_t pos = kStsVersion.size();
+  while (pos < txt.size() && IsWsp(txt[pos])) ++pos;
+  return pos < txt.size() && txt[pos] == ';';
+}
+
+}  // namespace
+
 absl::StatusOr<StsTxtRecord> DiscoverStsTxtRecord(absl::Span<const std::string> txt_records) {
   const std::string* found = nullptr;
   size_t count = 0;
   for (const std::string& record : txt_records) {
-    if (std::string_view(record).substr(0, kStsVersion.size()) != kStsVersion) continue;
+    if (!BeginsStsRecord(record)) continue;
     if (found == nullptr) found = &record;
     ++count;
   }
   if (count == 0) {
     return absl::NotFoundError(
-        absl::StrCat("no TXT record starting with \"v=STSv1\" among ", txt_records.size()));
+        absl::StrCat("no TXT record beginning with \"v=STSv1;\" among ", txt_records.size()));
   }
   if (count > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        count, " TXT records start with \"v=STSv1\"; RFC 8461 §3.1 requires exactly one"));
+        count, " TXT records begin with \"v=STSv1;\"; RFC 8461 §3.1 requires exactly one"));
   }
   return ParseStsTxtRecord(*found);
 }
@@ -329,7 +339,7 @@ absl::Status CheckDomainSyntax(std::string_view name) {
 // §4.1
 
 bool MxPatternMatches(std::string_view pattern, std::string_view mx_host) {
-  mx_host = StripOneTrailingDot(mx_host);
+  mx_host = base::StripOneTrailingDot(mx_host);
   if (pattern.empty() || mx_host.empty()) return false;
   if (pattern.substr(0, 2) != "*.") return base::EqualsIgnoreCase(pattern, mx_host);
   const std::string_view suffix = pattern.substr(2);

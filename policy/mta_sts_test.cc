@@ -80,6 +80,37 @@ TEST(DiscoverStsTxtRecord, ExactlyOneVersionedRecordElseNone) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+struct DiscoveryRow {
+  std::vector<std::string> records;
+  absl::StatusCode code;
+  const char* id;  // when OK
+};
+
+// RFC 8461 §3.1: "Records that do not begin with 'v=STSv1;' are discarded";
+// sts-field-delim (*WSP ";" *WSP) lets whitespace precede the ';'.
+TEST(DiscoverStsTxtRecord, DiscardsRecordsNotBeginningWithTheVersionAndDelimiter) {
+  const DiscoveryRow rows[] = {
+      {{"v=STSv1 ; id=ws"}, absl::StatusCode::kOk, "ws"},
+      {{"v=STSv1\t;id=tab"}, absl::StatusCode::kOk, "tab"},
+      {{"v=STSv10; id=x"}, absl::StatusCode::kNotFound, ""},
+      {{"v=STSv1"}, absl::StatusCode::kNotFound, ""},
+      {{"v=STSv1 id=x"}, absl::StatusCode::kNotFound, ""},
+      {{"v=STSv1x; id=x"}, absl::StatusCode::kNotFound, ""},
+      // Discarded records do not make "more than one".
+      {{"v=STSv10; id=a", "v=STSv1; id=b"}, absl::StatusCode::kOk, "b"},
+      {{"v=STSv1; id=a", "v=STSv1x; id=c", "v=STSv1"}, absl::StatusCode::kOk, "a"},
+      {{"v=STSv1; id=a", "v=STSv1 ; id=b"}, absl::StatusCode::kInvalidArgument, ""},
+  };
+  for (const DiscoveryRow& row : rows) {
+    SCOPED_TRACE(row.records.front());
+    absl::StatusOr<StsTxtRecord> r = DiscoverStsTxtRecord(row.records);
+    EXPECT_EQ(r.status().code(), row.code) << r.status();
+    if (r.ok()) {
+      EXPECT_EQ(r->id, row.id);
+    }
+  }
+}
+
 TEST(ParseStsPolicy, ParsesRfc8461Example) {
   // RFC 8461 §3.2's example policy.
   const char* text =

@@ -10,6 +10,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "base/json.h"
+#include "base/status_macros.h"
 
 namespace mxkit::policy {
 namespace {
@@ -207,58 +208,51 @@ absl::StatusOr<std::vector<std::string>> OptionalStringList(const json::object& 
   return out;
 }
 
-#define MXKIT_ASSIGN(lhs, expr)          \
-  do {                                   \
-    auto _r = (expr);                    \
-    if (!_r.ok()) return _r.status();    \
-    lhs = std::move(*_r);                \
-  } while (0)
-
 absl::StatusOr<TlsRptFailureDetails> ParseFailure(const json::value& v, const std::string& path) {
   const json::object* o;
-  MXKIT_ASSIGN(o, AsObject(v, path));
+  MXKIT_ASSIGN_OR_RETURN(o, AsObject(v, path));
   TlsRptFailureDetails d;
-  MXKIT_ASSIGN(d.result_type, RequiredString(*o, path, "result-type"));
+  MXKIT_ASSIGN_OR_RETURN(d.result_type, RequiredString(*o, path, "result-type"));
   if (d.result_type.empty()) return PathError(Join(path, "result-type"), "empty");
-  MXKIT_ASSIGN(d.sending_mta_ip, OptionalString(*o, path, "sending-mta-ip"));
-  MXKIT_ASSIGN(d.receiving_mx_hostname, OptionalString(*o, path, "receiving-mx-hostname"));
-  MXKIT_ASSIGN(d.receiving_mx_helo, OptionalString(*o, path, "receiving-mx-helo"));
-  MXKIT_ASSIGN(d.receiving_ip, OptionalString(*o, path, "receiving-ip"));
-  MXKIT_ASSIGN(d.failed_session_count, RequiredCount(*o, path, "failed-session-count"));
-  MXKIT_ASSIGN(d.additional_information, OptionalString(*o, path, "additional-information"));
-  MXKIT_ASSIGN(d.failure_reason_code, OptionalString(*o, path, "failure-reason-code"));
+  MXKIT_ASSIGN_OR_RETURN(d.sending_mta_ip, OptionalString(*o, path, "sending-mta-ip"));
+  MXKIT_ASSIGN_OR_RETURN(d.receiving_mx_hostname, OptionalString(*o, path, "receiving-mx-hostname"));
+  MXKIT_ASSIGN_OR_RETURN(d.receiving_mx_helo, OptionalString(*o, path, "receiving-mx-helo"));
+  MXKIT_ASSIGN_OR_RETURN(d.receiving_ip, OptionalString(*o, path, "receiving-ip"));
+  MXKIT_ASSIGN_OR_RETURN(d.failed_session_count, RequiredCount(*o, path, "failed-session-count"));
+  MXKIT_ASSIGN_OR_RETURN(d.additional_information, OptionalString(*o, path, "additional-information"));
+  MXKIT_ASSIGN_OR_RETURN(d.failure_reason_code, OptionalString(*o, path, "failure-reason-code"));
   return d;
 }
 
 absl::StatusOr<TlsRptPolicyResult> ParsePolicyResult(const json::value& v, const std::string& path) {
   const json::object* o;
-  MXKIT_ASSIGN(o, AsObject(v, path));
+  MXKIT_ASSIGN_OR_RETURN(o, AsObject(v, path));
   TlsRptPolicyResult result;
 
   const json::value* policy_value;
-  MXKIT_ASSIGN(policy_value, Required(*o, path, "policy"));
+  MXKIT_ASSIGN_OR_RETURN(policy_value, Required(*o, path, "policy"));
   const std::string policy_path = Join(path, "policy");
   const json::object* policy;
-  MXKIT_ASSIGN(policy, AsObject(*policy_value, policy_path));
+  MXKIT_ASSIGN_OR_RETURN(policy, AsObject(*policy_value, policy_path));
   std::string type;
-  MXKIT_ASSIGN(type, RequiredString(*policy, policy_path, "policy-type"));
+  MXKIT_ASSIGN_OR_RETURN(type, RequiredString(*policy, policy_path, "policy-type"));
   auto parsed_type = ParseTlsRptPolicyType(type);
   if (!parsed_type.ok()) {
     return PathError(Join(policy_path, "policy-type"), base::StatusText(parsed_type.status()));
   }
   result.policy.policy_type = *parsed_type;
-  MXKIT_ASSIGN(result.policy.policy_string, OptionalStringList(*policy, policy_path, "policy-string"));
-  MXKIT_ASSIGN(result.policy.policy_domain, RequiredString(*policy, policy_path, "policy-domain"));
-  MXKIT_ASSIGN(result.policy.mx_host, OptionalStringList(*policy, policy_path, "mx-host"));
+  MXKIT_ASSIGN_OR_RETURN(result.policy.policy_string, OptionalStringList(*policy, policy_path, "policy-string"));
+  MXKIT_ASSIGN_OR_RETURN(result.policy.policy_domain, RequiredString(*policy, policy_path, "policy-domain"));
+  MXKIT_ASSIGN_OR_RETURN(result.policy.mx_host, OptionalStringList(*policy, policy_path, "mx-host"));
 
   const json::value* summary_value;
-  MXKIT_ASSIGN(summary_value, Required(*o, path, "summary"));
+  MXKIT_ASSIGN_OR_RETURN(summary_value, Required(*o, path, "summary"));
   const std::string summary_path = Join(path, "summary");
   const json::object* summary;
-  MXKIT_ASSIGN(summary, AsObject(*summary_value, summary_path));
-  MXKIT_ASSIGN(result.total_successful_session_count,
+  MXKIT_ASSIGN_OR_RETURN(summary, AsObject(*summary_value, summary_path));
+  MXKIT_ASSIGN_OR_RETURN(result.total_successful_session_count,
                RequiredCount(*summary, summary_path, "total-successful-session-count"));
-  MXKIT_ASSIGN(result.total_failure_session_count,
+  MXKIT_ASSIGN_OR_RETURN(result.total_failure_session_count,
                RequiredCount(*summary, summary_path, "total-failure-session-count"));
 
   if (const json::value* details = Member(*o, "failure-details")) {
@@ -267,7 +261,7 @@ absl::StatusOr<TlsRptPolicyResult> ParsePolicyResult(const json::value& v, const
     const json::array& a = details->get_array();
     for (size_t i = 0; i < a.size(); ++i) {
       TlsRptFailureDetails d;
-      MXKIT_ASSIGN(d, ParseFailure(a[i], absl::StrCat(details_path, "[", i, "]")));
+      MXKIT_ASSIGN_OR_RETURN(d, ParseFailure(a[i], absl::StrCat(details_path, "[", i, "]")));
       result.failure_details.push_back(std::move(d));
     }
   }
@@ -276,15 +270,15 @@ absl::StatusOr<TlsRptPolicyResult> ParsePolicyResult(const json::value& v, const
 
 absl::StatusOr<TlsReport> ParseReportValue(const json::value& root) {
   const json::object* o;
-  MXKIT_ASSIGN(o, AsObject(root, "(report)"));
+  MXKIT_ASSIGN_OR_RETURN(o, AsObject(root, "(report)"));
   TlsReport report;
-  MXKIT_ASSIGN(report.organization_name, RequiredString(*o, "", "organization-name"));
+  MXKIT_ASSIGN_OR_RETURN(report.organization_name, RequiredString(*o, "", "organization-name"));
   const json::value* range_value;
-  MXKIT_ASSIGN(range_value, Required(*o, "", "date-range"));
+  MXKIT_ASSIGN_OR_RETURN(range_value, Required(*o, "", "date-range"));
   const json::object* range;
-  MXKIT_ASSIGN(range, AsObject(*range_value, "date-range"));
-  MXKIT_ASSIGN(report.start_datetime, RequiredString(*range, "date-range", "start-datetime"));
-  MXKIT_ASSIGN(report.end_datetime, RequiredString(*range, "date-range", "end-datetime"));
+  MXKIT_ASSIGN_OR_RETURN(range, AsObject(*range_value, "date-range"));
+  MXKIT_ASSIGN_OR_RETURN(report.start_datetime, RequiredString(*range, "date-range", "start-datetime"));
+  MXKIT_ASSIGN_OR_RETURN(report.end_datetime, RequiredString(*range, "date-range", "end-datetime"));
   for (const auto& [key, value] : {std::pair<const char*, const std::string*>{
                                        "date-range.start-datetime", &report.start_datetime},
                                    {"date-range.end-datetime", &report.end_datetime}}) {
@@ -294,21 +288,19 @@ absl::StatusOr<TlsReport> ParseReportValue(const json::value& root) {
                                          " is not an RFC 3339 date-time: ", problem));
     }
   }
-  MXKIT_ASSIGN(report.contact_info, RequiredString(*o, "", "contact-info"));
-  MXKIT_ASSIGN(report.report_id, RequiredString(*o, "", "report-id"));
+  MXKIT_ASSIGN_OR_RETURN(report.contact_info, RequiredString(*o, "", "contact-info"));
+  MXKIT_ASSIGN_OR_RETURN(report.report_id, RequiredString(*o, "", "report-id"));
   const json::value* policies;
-  MXKIT_ASSIGN(policies, Required(*o, "", "policies"));
+  MXKIT_ASSIGN_OR_RETURN(policies, Required(*o, "", "policies"));
   if (!policies->is_array()) return Expected("policies", "an array", *policies);
   const json::array& a = policies->get_array();
   for (size_t i = 0; i < a.size(); ++i) {
     TlsRptPolicyResult result;
-    MXKIT_ASSIGN(result, ParsePolicyResult(a[i], absl::StrCat("policies[", i, "]")));
+    MXKIT_ASSIGN_OR_RETURN(result, ParsePolicyResult(a[i], absl::StrCat("policies[", i, "]")));
     report.policies.push_back(std::move(result));
   }
   return report;
 }
-
-#undef MXKIT_ASSIGN
 
 // ---------------------------------------------------------------------------
 // Writing.

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include <string>
+#include <utility>
 
 #include "base/absl_interop.h"
 
@@ -17,6 +18,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "tls/x509_der.h"
 
 namespace mxkit::probe {
 namespace {
@@ -55,11 +57,9 @@ std::string TimeText(int64_t posix) {
 }  // namespace
 
 absl::StatusOr<CertificateInfo> DescribeCertificate(std::string_view der) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
-  bssl::UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert || p != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) {
-    return absl::InvalidArgumentError("not one DER X.509 certificate");
-  }
+  absl::StatusOr<bssl::UniquePtr<X509>> parsed = tls::ParseCertificateDer(der);
+  if (!parsed.ok()) return parsed.status();
+  bssl::UniquePtr<X509> cert = *std::move(parsed);
   CertificateInfo info;
   info.der = std::string(der);
   if (!NameText(X509_get_subject_name(cert.get()), &info.subject)) {

@@ -116,6 +116,7 @@ class Prober : public std::enable_shared_from_this<Prober> {
       MxReport mx;
       mx.host = t.name;
       mx.addresses.push_back(t.name);
+      mx.mx_authenticated = true;
       report_.mx.push_back(std::move(mx));
       report_.mx_lookup_detail = "an IP address: no MX lookup";
       return NextMx(0);
@@ -123,6 +124,7 @@ class Prober : public std::enable_shared_from_this<Prober> {
     if (!t.mx_lookup()) {
       MxReport mx;
       mx.host = t.name;
+      mx.mx_authenticated = true;  // no MX involved (RFC 7672 §2.2.2 only)
       report_.mx.push_back(std::move(mx));
       report_.mx_lookup_detail = "a host with a port: no MX lookup";
       return ResolveHost(0);
@@ -143,6 +145,7 @@ class Prober : public std::enable_shared_from_this<Prober> {
         MxReport mx;
         mx.host = domain;
         mx.implicit_mx = true;
+        mx.mx_authenticated = r.authenticated;
         report_.mx.push_back(std::move(mx));
         return ResolveHost(0);
       }
@@ -176,6 +179,7 @@ class Prober : public std::enable_shared_from_this<Prober> {
       MxReport mx;
       mx.host = m.exchange;
       mx.preference = m.preference;
+      mx.mx_authenticated = r.authenticated;
       report_.mx.push_back(std::move(mx));
     }
     if (report_.mx.empty()) {
@@ -202,6 +206,11 @@ class Prober : public std::enable_shared_from_this<Prober> {
 
   void OnAddresses(size_t i, dns::RrType type, const dns::LookupResult& r) {
     MxReport& mx = report_.mx[i];
+    // RFC 7672 §2.2.2: both address RRsets (or their denial) must be
+    // secure for DANE; A is asked first, so it starts the conjunction.
+    const bool answered = r.ok() || r.status == dns::LookupStatus::kNoData;
+    const bool secure = answered && r.authenticated;
+    mx.addresses_authenticated = type == dns::RrType::kA ? secure : mx.addresses_authenticated && secure;
     if (!r.ok()) {
       if (r.status != dns::LookupStatus::kNoData) {
         if (!mx.address_error.empty()) mx.address_error += "; ";
@@ -356,24 +365,52 @@ class Prober : public std::enable_shared_from_this<Prober> {
     start_ = Clock::now();
     timed_out_ = false;
     auto self = shared_from_this();
-    ArmTimer();
+    ArmTimer(/*in_session=*/false);
     socket_.async_connect(endpoint, [self](boost::system::error_code ec) { self->OnConnect(ec); });
   }
 
-  void ArmTimer() {
+  std::chrono::milliseconds SessionDeadline() const {
+    return options_.session_deadline.value_or(kSessionDeadlineTimeouts * options_.timeout);
+  }
+
+  // Bounds the next wait by the per-wait timeout and, inside a session, by
+  // what is left of the session deadline. Each wait has a generation: a
+  // timer that fired while its operation was completing is queued with
+  // success and must not cancel the wait after it.
+  void ArmTimer(bool in_session) {
     timed_out_ = false;
-    timer_.expires_after(options_.timeout);
+    deadline_hit_ = false;
+    auto wait = options_.timeout;
+    bool deadline_bounds = false;
+    if (in_session) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          session_deadline_ - Clock::now());
+      if (left < wait) {
+        wait = std::max(left, std::chrono::milliseconds(0));
+        deadline_bounds = true;
+      }
+    }
+    const uint64_t generation = ++wait_generation_;
+    timer_.expires_after(wait);
     auto self = shared_from_this();
-    timer_.async_wait([self](boost::system::error_code ec) {
+    timer_.async_wait([self, generation, deadline_bounds](boost::system::error_code ec) {
       if (ec) return;  // cancelled: the operation finished first
+      if (generation != self->wait_generation_) return;  // a wait that already ended
       self->timed_out_ = true;
+      self->deadline_hit_ = deadline_bounds;
       boost::system::error_code ignored;
       self->socket_.cancel(ignored);
     });
   }
 
-  void OnConnect(boost::system::error_code ec) {
+  // The wait is over: its timer, even if already queued, no longer counts.
+  void EndWait() {
+    ++wait_generation_;
     timer_.cancel();
+  }
+
+  void OnConnect(boost::system::error_code ec) {
+    EndWait();
     MxReport& mx = report_.mx[mx_];
     ConnectAttempt& attempt = mx.attempts.back();
     attempt.ms = MsSince(start_);
@@ -399,6 +436,7 @@ class Prober : public std::enable_shared_from_this<Prober> {
     o.tls_name = report_.target.is_ip ? "" : mx.host;
     hop_.emplace(std::move(o));
     session_start_ = Clock::now();
+    session_deadline_ = start_ + SessionDeadline();
     stage_ = hop_->stage();
     Step();
   }
@@ -421,10 +459,10 @@ class Prober : public std::enable_shared_from_this<Prober> {
     auto self = shared_from_this();
     if (hop_->has_output()) {
       write_buffer_ = hop_->TakeOutput();
-      ArmTimer();
+      ArmTimer(/*in_session=*/true);
       asio::async_write(socket_, asio::buffer(write_buffer_),
                         [self](boost::system::error_code ec, size_t) {
-                          self->timer_.cancel();
+                          self->EndWait();
                           if (ec) {
                             self->hop_->Abort(self->WaitError("the server to take our bytes", ec),
                                               self->timed_out_);
@@ -435,10 +473,10 @@ class Prober : public std::enable_shared_from_this<Prober> {
       return;
     }
     if (hop_->done()) return EndHop();
-    ArmTimer();
+    ArmTimer(/*in_session=*/true);
     socket_.async_read_some(asio::buffer(read_buffer_),
                             [self](boost::system::error_code ec, size_t n) {
-                              self->timer_.cancel();
+                              self->EndWait();
                               if (n > 0) self->hop_->Feed(std::string_view(self->read_buffer_, n));
                               if (ec == asio::error::eof || ec == asio::error::connection_reset) {
                                 self->hop_->FeedEof();
@@ -453,6 +491,11 @@ class Prober : public std::enable_shared_from_this<Prober> {
   }
 
   std::string WaitError(const std::string& what, boost::system::error_code ec) const {
+    if (deadline_hit_) {
+      return absl::StrCat("timeout: the session passed its deadline of ", SessionDeadline().count(),
+                          " ms (", kSessionDeadlineTimeouts, " x the per-wait timeout unless set) waiting for ",
+                          what);
+    }
     if (timed_out_) return absl::StrCat("timeout: no ", what, " within ", options_.timeout.count(), " ms");
     return absl::StrCat("socket error waiting for ", what, ": ", ec.message());
   }
@@ -524,6 +567,23 @@ class Prober : public std::enable_shared_from_this<Prober> {
       }
     }
     if (malformed > 0) absl::StrAppend(&t.detail, "; ", malformed, " malformed TLSA record(s) ignored");
+    const MxReport& mx = report_.mx[i];
+    if (!mx.mx_authenticated) {
+      t.insecure_reason = absl::StrCat("the ", mx.implicit_mx ? "MX denial" : "MX answer", " for ",
+                                       report_.target.name,
+                                       " was not DNSSEC-authenticated (no AD bit); RFC 7672 §2.2.1");
+    } else if (!mx.addresses_authenticated) {
+      t.insecure_reason = absl::StrCat("the A/AAAA answers for ", mx.host,
+                                       " were not all DNSSEC-authenticated (no AD bit); RFC 7672 §2.2.2");
+    }
+    if (!t.insecure_reason.empty()) {
+      // An insecure MX or address chain means DANE does not apply, whatever
+      // the TLSA answer says: its records are as if unsigned, and a failed
+      // lookup is one a sender would not have made.
+      if (t.lookup == policy::TlsaLookup::kAuthenticated) t.lookup = policy::TlsaLookup::kUnauthenticated;
+      if (t.lookup == policy::TlsaLookup::kFailed) t.lookup = policy::TlsaLookup::kNoRecords;
+      absl::StrAppend(&t.detail, "; DANE does not apply: ", t.insecure_reason);
+    }
     report_.mx[i].tlsa = std::move(t);
   }
 
@@ -602,6 +662,9 @@ class Prober : public std::enable_shared_from_this<Prober> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   bool timed_out_ = false;
+  bool deadline_hit_ = false;  // timed_out_ by the session deadline, not the per-wait timeout
+  uint64_t wait_generation_ = 0;
+  Clock::time_point session_deadline_;
   size_t mx_ = 0, address_ = 0;
   std::optional<HopSession> hop_;
   HopStage stage_ = HopStage::kGreeting;

@@ -42,6 +42,14 @@ namespace mxkit::probe {
 inline constexpr size_t kMaxMxHosts = 16;
 // Addresses tried per MX host (A then AAAA, in the order served).
 inline constexpr size_t kMaxAddressesPerHost = 8;
+// A session's overall bound, in multiples of ProbeOptions::timeout when
+// ProbeOptions::session_deadline is unset. The per-wait timeout alone lets a
+// server that sends a byte just before each wait expires hold the probe for
+// as long as it likes; RFC 5321 §4.5.3.2 bounds each wait, and Postfix
+// bounds a whole delivery too (smtp_*_timeout per wait and, for a trickling
+// peer, smtp_per_request_deadline). Five waits cover greeting, EHLO,
+// STARTTLS, handshake and EHLO again.
+inline constexpr int kSessionDeadlineTimeouts = 5;
 
 // What the command line names: a domain (MX lookup) or one host.
 struct ProbeTarget {
@@ -62,6 +70,9 @@ struct ProbeOptions {
   uint16_t port = 25;  // when the target carries none (RFC 5321 §4.5.4.2)
   // Bounds each wait: the connect, and each read or write of the session.
   std::chrono::milliseconds timeout{30000};
+  // Bounds one hop's whole session, from the connect to the close, however
+  // the server paces its bytes; unset: kSessionDeadlineTimeouts x timeout.
+  std::optional<std::chrono::milliseconds> session_deadline;
   std::string helo_domain = "localhost";
   // kRecord: the chain is verified under the roots and the result recorded.
   std::shared_ptr<const tls::ClientContext> tls_context;
@@ -82,7 +93,14 @@ struct ProbeOptions {
 struct TlsaReport {
   std::string name;  // "_25._tcp.mx.example.test"
   policy::TlsaLookup lookup = policy::TlsaLookup::kNoRecords;
-  bool authenticated = false;  // the answer's AD bit
+  bool authenticated = false;  // the TLSA answer's AD bit
+  // Why DANE does not apply although the TLSA answer itself is
+  // authenticated, or lookup failed: RFC 7672 §2.2.1-2.2.2 also need the MX
+  // answer (when an MX was looked up) and the host's A/AAAA answers to be
+  // DNSSEC-secure. Empty when the whole chain is secure. With a reason,
+  // `lookup` is kUnauthenticated (or kNoRecords), never kAuthenticated or
+  // kFailed: an insecure chain makes the TLSA records irrelevant.
+  std::string insecure_reason;
   std::vector<policy::TlsaRecord> records;
   std::string detail;  // the lookup's outcome; records that did not parse
 };
@@ -120,7 +138,14 @@ struct MxReport {
   std::string host;
   int preference = -1;        // -1: no MX record (implicit MX or a host target)
   bool implicit_mx = false;   // the domain itself, for want of MX records (RFC 5321 §5.1)
+  // The MX answer carried the AD bit (RFC 7672 §2.2.1); for an implicit MX,
+  // the answer denying MX records did. True when no MX was looked up (an IP
+  // or HOST:PORT target).
+  bool mx_authenticated = false;
   std::vector<std::string> addresses;
+  // Every A and AAAA answer (records or no data) for this host carried the
+  // AD bit (RFC 7672 §2.2.2); false when none was looked up.
+  bool addresses_authenticated = false;
   std::string address_error;  // why no address was found ("NXDOMAIN", "SERVFAIL ...")
   std::vector<ConnectAttempt> attempts;
   std::optional<HopReport> hop;  // the session on the first address that connected

@@ -33,6 +33,20 @@ std::string WithoutCrlf(std::string s) {
 
 }  // namespace
 
+std::string_view SessionOutcomeName(SessionOutcome outcome) {
+  switch (outcome) {
+    case SessionOutcome::kInProgress: return "in-progress";
+    case SessionOutcome::kCompleted: return "completed";
+    case SessionOutcome::kGreetingRefused: return "greeting-refused";
+    case SessionOutcome::kHelloRefused: return "hello-refused";
+    case SessionOutcome::kTlsUnavailable: return "tls-unavailable";
+    case SessionOutcome::kServiceClosing: return "service-closing";
+    case SessionOutcome::kProtocolError: return "protocol-error";
+    case SessionOutcome::kConnectionClosed: return "connection-closed";
+  }
+  return "unknown";
+}
+
 struct ClientSession::Impl {
   ClientSessionConfig config;
   ReplyParser parser;

@@ -131,6 +131,11 @@ enum class SessionOutcome {
   kProtocolError,      // a malformed reply or a reply where none was due
   kConnectionClosed,   // OnConnectionClosed() before the session ended
 };
+// "in-progress", "completed", "greeting-refused", "hello-refused",
+// "tls-unavailable", "service-closing", "protocol-error",
+// "connection-closed": the names tools print (mxkit probe's JSON,
+// testing/smtp_send).
+std::string_view SessionOutcomeName(SessionOutcome outcome);
 struct SessionCompleteEvent {
   SessionOutcome outcome = SessionOutcome::kCompleted;
   std::string detail;

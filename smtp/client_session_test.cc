@@ -381,5 +381,19 @@ TEST(ClientSession, RefusedBdatChunkFailsTheTransactionAndResets) {
   EXPECT_EQ(conv.messages, std::vector<std::string>{"ok\r\n"});
 }
 
+TEST(SessionOutcomeName, EachOutcomeHasItsOwnKebabCaseName) {
+  const std::pair<SessionOutcome, const char*> rows[] = {
+      {SessionOutcome::kInProgress, "in-progress"},
+      {SessionOutcome::kCompleted, "completed"},
+      {SessionOutcome::kGreetingRefused, "greeting-refused"},
+      {SessionOutcome::kHelloRefused, "hello-refused"},
+      {SessionOutcome::kTlsUnavailable, "tls-unavailable"},
+      {SessionOutcome::kServiceClosing, "service-closing"},
+      {SessionOutcome::kProtocolError, "protocol-error"},
+      {SessionOutcome::kConnectionClosed, "connection-closed"},
+  };
+  for (const auto& [outcome, name] : rows) EXPECT_EQ(SessionOutcomeName(outcome), name);
+}
+
 }  // namespace
 }  // namespace mxkit::smtp

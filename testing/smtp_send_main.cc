@@ -35,20 +35,6 @@ int Usage(std::string_view why) {
   return 2;
 }
 
-std::string_view OutcomeName(smtp::SessionOutcome outcome) {
-  switch (outcome) {
-    case smtp::SessionOutcome::kInProgress: return "in-progress";
-    case smtp::SessionOutcome::kCompleted: return "completed";
-    case smtp::SessionOutcome::kGreetingRefused: return "greeting-refused";
-    case smtp::SessionOutcome::kHelloRefused: return "hello-refused";
-    case smtp::SessionOutcome::kTlsUnavailable: return "tls-unavailable";
-    case smtp::SessionOutcome::kServiceClosing: return "service-closing";
-    case smtp::SessionOutcome::kProtocolError: return "protocol-error";
-    case smtp::SessionOutcome::kConnectionClosed: return "connection-closed";
-  }
-  return "unknown";
-}
-
 std::string_view StatusName(smtp::TransactionStatus status) {
   switch (status) {
     case smtp::TransactionStatus::kDelivered: return "delivered";
@@ -150,7 +136,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "smtp_send: %s\n", run.status().ToString().c_str());
     return 1;
   }
-  std::printf("outcome=%s\n", std::string(OutcomeName(run->outcome)).c_str());
+  std::printf("outcome=%s\n", std::string(smtp::SessionOutcomeName(run->outcome)).c_str());
   std::printf("detail=%s\n", run->detail.c_str());
   std::printf("tls=%s\n", run->tls_established ? "yes" : "no");
   if (run->tls_info) {

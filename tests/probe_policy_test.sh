@@ -7,10 +7,12 @@
 # the AD bit), the policy from its HTTPS policy host (--mta-sts-port), the
 # certificates from its --tls-dir root (--trust).
 #
-#   tests/probe_policy_test.sh FAKEMX MXKIT
+#   tests/probe_policy_test.sh FAKEMX MXKIT DANE_UNSIGNED_MX_YAML
 source tests/fakemx_fixture.sh
 FAKEMX_BIN="$1"
 MXKIT_BIN="$2"
+DANE_UNSIGNED_MX="$3"
+[[ -f "$DANE_UNSIGNED_MX" ]] || fail "no scenario file '$DANE_UNSIGNED_MX' (the third argument)"
 export FAKEMX_HOSTNAME=mx.example.test
 
 # expect WHAT PATH=JSON...: as in tests/probe_test.sh.
@@ -106,8 +108,23 @@ expect dane-good mx.0.tlsa.name='"_25._tcp.mx.example.test"' mx.0.tlsa.lookup='"
 run dane-mismatch
 [[ $RC == 0 ]] || fail "dane-mismatch: exit $RC"
 # Authenticated TLSA that matches nothing: refused under DANE (RFC 7672 §2.2).
+# MX, A and TLSA answers are all authenticated.
 expect dane-mismatch mx.0.tlsa.lookup='"authenticated"' $P.dane.deliver=false \
-  $P.dane.result_type='"tlsa-invalid"' $P.may.deliver=true $P.verify.deliver=true
+  $P.dane.result_type='"tlsa-invalid"' $P.may.deliver=true $P.verify.deliver=true \
+  mx.0.mx_authenticated=true mx.0.addresses_authenticated=true mx.0.tlsa.insecure_reason=null
+
+# fakemx's --hostname (the fixture's FAKEMX_HOSTNAME) names the receiver's
+# host, and so its certificate and TLSA owner: the MX host in the signed zone.
+FAKEMX_HOSTNAME=mx.signed.test run "$DANE_UNSIGNED_MX"
+[[ $RC == 0 ]] || fail "dane-unsigned-mx: exit $RC"
+# The same mismatching TLSA, authenticated, on an MX host in a signed zone,
+# but the domain's MX answer is not authenticated: RFC 7672 §2.2.1 says DANE
+# does not apply, so the TLSA record is ignored and mail goes.
+expect dane-unsigned-mx mx.0.host='"mx.signed.test"' mx.0.mx_authenticated=false \
+  mx.0.addresses_authenticated=true mx.0.tlsa.authenticated=true \
+  mx.0.tlsa.lookup='"unauthenticated"' mx.0.tlsa.insecure_reason~'MX answer for example.test.*RFC 7672 §2.2.1' \
+  $P.dane.deliver=true $P.dane.authenticated=false $P.dane.result_type=null \
+  $P.dane-only.deliver=false $P.dane-only.result_type='"dane-required"'
 
 run dane-unsigned
 [[ $RC == 0 ]] || fail "dane-unsigned: exit $RC"

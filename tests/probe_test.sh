@@ -176,7 +176,7 @@ probe nowhere.test --zone="$ZONE"
 [[ $RC == 5 ]] || fail "NXDOMAIN: exit $RC, want 5"
 expect "NXDOMAIN" result='"name-not-found"' error~'NXDOMAIN'
 probe nomail.test --zone="$ZONE"
-[[ $RC == 5 ]] || fail "null MX: exit $RC, want 5"
+[[ $RC == 9 ]] || fail "null MX: exit $RC, want 9"
 expect "null MX" result='"null-mx"' error~'RFC 7505'
 probe broken.test --zone="$ZONE"
 [[ $RC == 8 ]] || fail "SERVFAIL: exit $RC, want 8"

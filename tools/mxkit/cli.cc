@@ -724,8 +724,8 @@ constexpr const char* kSystemRootsPath = "/etc/ssl/certs/ca-certificates.crt";
 int ExitForProbeFailure(probe::ProbeFailure f) {
   switch (f) {
     case probe::ProbeFailure::kNone: return kExitOk;
-    case probe::ProbeFailure::kNameNotFound:
-    case probe::ProbeFailure::kNullMx: return kExitNameNotFound;
+    case probe::ProbeFailure::kNameNotFound: return kExitNameNotFound;
+    case probe::ProbeFailure::kNullMx: return kExitNullMx;
     case probe::ProbeFailure::kDnsFailure: return kExitDnsFailure;
     case probe::ProbeFailure::kUnreachable: return kExitUnreachable;
     case probe::ProbeFailure::kTimeout: return kExitTimeout;
@@ -948,7 +948,7 @@ Commands:
       protocol, cipher, the served chain, reply injection after STARTTLS,
       and whether the hop is a "red lock" (mail would travel unencrypted).
       An IP literal or a HOST:PORT skips the MX lookup. --timeout (1..3600,
-      default 30) bounds every wait.
+      default 30) bounds every wait, and 5 x --timeout each MX's session.
   tlsrpt FILE|-
       Parses an SMTP TLS report (RFC 8460 §4, JSON) and prints, per policy,
       the successful and failed sessions and the failures by result type.
@@ -975,10 +975,11 @@ Exit codes (the result of an evaluation never changes them; read "result"):
      a flag given twice
   3  input error: unreadable file, bad zone file, bad key, unparseable message
   4  the system resolver or the system trust store could not be set up
-  5  probe: no such name (NXDOMAIN, no MX and no address) or a null MX
+  5  probe: no such name (NXDOMAIN, no MX and no address)
   6  probe: every connection was refused or had no route
   7  probe: no MX answered and a wait timed out
   8  probe: the DNS lookups failed (SERVFAIL, REFUSED, timeout)
+  9  probe: the domain publishes a null MX (RFC 7505): it accepts no mail
 A probe that reached a server exits 0 whatever it found: read "red_lock".
 )";
 }

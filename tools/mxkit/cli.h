@@ -22,10 +22,13 @@ inline constexpr int kExitInput = 3;        // unreadable/invalid file, message,
 inline constexpr int kExitEnvironment = 4;  // the system resolver (or trust store) could not be set up
 // mxkit probe only: why nothing could be probed. A probe that reached a
 // server exits 0 whatever it found (read "red_lock" and the verdicts).
-inline constexpr int kExitNameNotFound = 5;  // NXDOMAIN, no MX and no address, or a null MX
+inline constexpr int kExitNameNotFound = 5;  // NXDOMAIN, or no MX and no address
 inline constexpr int kExitUnreachable = 6;   // every connection refused or without a route
 inline constexpr int kExitTimeout = 7;       // no MX answered and a wait timed out
 inline constexpr int kExitDnsFailure = 8;    // the MX or address lookups failed (SERVFAIL, REFUSED, ...)
+// A null MX ("MX 0 .", RFC 7505 §3) is the domain saying it takes no mail:
+// an answer, not a missing name, so a script can tell it from a typo (5).
+inline constexpr int kExitNullMx = 9;
 
 // The message and the key files are bounded so a wrong path (a device, a
 // huge log) fails clearly instead of exhausting memory: Postfix's default

@@ -266,5 +266,15 @@ expect_err 'not JSON' "tlsrpt says the input is not JSON"
 expect_exit 3 "tlsrpt: missing file" -- "$mxkit" tlsrpt "$tmp/no-such-report.json"
 expect_exit 2 "tlsrpt: no file" -- "$mxkit" tlsrpt
 
+# --- probe exit codes that need no server (tests/probe_test.sh has the rest) --
+printf 'nomail.test. 300 IN MX 0 .\nnxd.test. 300 IN TXT "x"\n' >"$tmp/probe.zone"
+expect_exit 9 "probe: a null MX (RFC 7505) has its own exit code" -- \
+  "$mxkit" probe nomail.test --zone="$tmp/probe.zone" --trust=/dev/null --json
+expect_out '"result":"null-mx"' "probe: null MX in the JSON"
+expect_exit 5 "probe: no such name is not a null MX" -- \
+  "$mxkit" probe nowhere.test --zone="$tmp/probe.zone" --trust=/dev/null
+expect_exit 0 "help lists exit code 9" -- "$mxkit" --help
+expect_out '^  9  probe: the domain publishes a null MX' "help documents the null MX exit code"
+
 echo "$passed passed, $failed failed"
 [[ "$failed" == 0 ]]

@@ -19,20 +19,6 @@ using probe::HopReport;
 using probe::MxReport;
 using probe::ProbeReport;
 
-std::string_view OutcomeName(smtp::SessionOutcome o) {
-  switch (o) {
-    case smtp::SessionOutcome::kInProgress: return "in-progress";
-    case smtp::SessionOutcome::kCompleted: return "completed";
-    case smtp::SessionOutcome::kGreetingRefused: return "greeting-refused";
-    case smtp::SessionOutcome::kHelloRefused: return "hello-refused";
-    case smtp::SessionOutcome::kTlsUnavailable: return "tls-unavailable";
-    case smtp::SessionOutcome::kServiceClosing: return "service-closing";
-    case smtp::SessionOutcome::kProtocolError: return "protocol-error";
-    case smtp::SessionOutcome::kConnectionClosed: return "connection-closed";
-  }
-  return "unknown";
-}
-
 std::string_view ErrorKindName(tls::EngineError::Kind k) {
   switch (k) {
     case tls::EngineError::Kind::kProtocol: return "protocol";
@@ -182,7 +168,7 @@ json::object HopJson(const HopReport& h) {
   o["ehlo_after_tls"] = KeywordsJson(h.hello_after_tls, false);
   o["injection_detected"] = h.injected_bytes > 0;
   o["injected_bytes"] = h.injected_bytes;
-  o["outcome"] = std::string(OutcomeName(h.outcome));
+  o["outcome"] = std::string(smtp::SessionOutcomeName(h.outcome));
   o["detail"] = h.detail;
   o["timed_out"] = h.timed_out;
   o["red_lock"] = h.red_lock();
@@ -198,6 +184,8 @@ json::object MxJson(const MxReport& m) {
     o["preference"] = nullptr;
   }
   o["implicit_mx"] = m.implicit_mx;
+  o["mx_authenticated"] = m.mx_authenticated;
+  o["addresses_authenticated"] = m.addresses_authenticated;
   json::array addresses;
   for (const std::string& a : m.addresses) addresses.emplace_back(a);
   o["addresses"] = std::move(addresses);
@@ -233,6 +221,11 @@ json::object MxJson(const MxReport& m) {
     t["name"] = m.tlsa->name;
     t["lookup"] = std::string(TlsaLookupName(m.tlsa->lookup));
     t["authenticated"] = m.tlsa->authenticated;
+    if (m.tlsa->insecure_reason.empty()) {
+      t["insecure_reason"] = nullptr;
+    } else {
+      t["insecure_reason"] = m.tlsa->insecure_reason;
+    }
     json::array records;
     for (const policy::TlsaRecord& r : m.tlsa->records) {
       records.emplace_back(policy::TlsaRecordToString(r));
@@ -338,7 +331,7 @@ void PrintHop(std::ostream& out, const MxReport& m) {
     if (!v.reason.empty()) out << " (" << v.reason << ")";
     out << "\n";
   }
-  out << "  session: " << OutcomeName(h.outcome);
+  out << "  session: " << smtp::SessionOutcomeName(h.outcome);
   if (!h.detail.empty()) out << " (" << h.detail << ")";
   out << "\n";
   if (h.hello_accepted()) {
