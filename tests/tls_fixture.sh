@@ -48,39 +48,12 @@ fakemx_start_tls() {
 # check_sidecar NAME PATH=JSON...: the envelope sidecar of message NAME (in
 # $FAKEMX_MAILDIR) has each PATH (dotted keys) equal to the JSON value,
 # e.g. tls.used=true tls.certificate='"expired"'. PATH~REGEX matches a
-# string value instead.
+# whole string value instead (tests/json_expect.py --fullmatch).
 check_sidecar() {
   local name="$1"
   shift
-  /usr/bin/python3 - "$FAKEMX_MAILDIR/envelopes/$name.json" "$@" <<'PY' || fail "sidecar of $name"
-import json, re, sys
-path, checks = sys.argv[1], sys.argv[2:]
-try:
-    with open(path, "rb") as f:
-        env = json.loads(f.read().decode("utf-8"))
-except (OSError, ValueError) as e:
-    sys.exit(f"{path}: {e}")
-bad = []
-for check in checks:
-    m = re.fullmatch(r"([A-Za-z0-9_.]+)(=|~)(.*)", check, re.S)
-    if not m:
-        sys.exit(f"check_sidecar: malformed check {check!r}")
-    keys, op, want = m.groups()
-    got = env
-    for key in keys.split("."):
-        if not isinstance(got, dict) or key not in got:
-            bad.append(f"{keys}: missing ({key!r} not found)")
-            break
-        got = got[key]
-    else:
-        if op == "=" and got != json.loads(want):
-            bad.append(f"{keys}: got {json.dumps(got)}, want {want}")
-        if op == "~" and not (isinstance(got, str) and re.fullmatch(want, got)):
-            bad.append(f"{keys}: got {json.dumps(got)}, want a string matching /{want}/")
-if bad:
-    print(f"sidecar {path}:", *bad, f"whole sidecar: {json.dumps(env)}", sep="\n  ", file=sys.stderr)
-    sys.exit(1)
-PY
+  /usr/bin/python3 tests/json_expect.py --fullmatch "$FAKEMX_MAILDIR/envelopes/$name.json" "$@" ||
+    fail "sidecar of $name"
 }
 
 # The Maildir name in the last "250 2.0.0 Ok: queued as NAME" of a client's
