@@ -12,15 +12,8 @@ set -euo pipefail
 server_bin="$1"
 here="$(dirname "${BASH_SOURCE[0]}")"
 source testing/conformance.sh
-[[ "${CI:-}" == true ]] && export MXKIT_REQUIRE_CONFORMANCE=1
-
-need() {
-  bash -c "$2" >/dev/null 2>&1 && return 0
-  skip_or_fail "$1 is not available ($3; tools/debian-packages.txt)" && exit 0
-  exit 1
-}
-need dig "command -v dig" "Debian package bind9-dnsutils"
-need dnspython "/usr/bin/python3 -c 'import dns.query'" "Debian package python3-dnspython"
+require_peer dig dig "Debian package bind9-dnsutils"
+require_peer dnspython "/usr/bin/python3 -c 'import dns.query'" "Debian package python3-dnspython"
 
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 pid=""

@@ -7,12 +7,7 @@
 
 #include "fakemx/mta_sts_host.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +27,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gtest/gtest.h"
+#include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
 #include "tls/engine.h"
 
@@ -212,119 +208,28 @@ class MtaStsHostTest : public ::testing::Test {
 
 // --- A blocking TLS client for what curl does not send -----------------------
 
-class RawClient {
+using RawClient = ::mxkit::testing::BlockingClient;
+
+// A TLS connection (//testing:blocking_client) verified for `sni` against
+// the test root every site's certificate chains to.
+class TlsClient : public ::mxkit::testing::BlockingClient {
  public:
-  explicit RawClient(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() { Close(); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  bool connected() const { return connected_; }
-  bool eof() const { return eof_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // One read within `timeout`: "" on timeout or EOF (then eof() is true).
-  std::string ReadSome(milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return "";
-    char buf[16384];
-    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return "";
-    }
-    return std::string(buf, static_cast<size_t>(n));
-  }
-
-  // Reads until EOF or `timeout`; the bytes received.
-  std::string ReadUntilEof(milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    std::string all;
-    while (!eof_ && Clock::now() < deadline) {
-      all += ReadSome(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
-    }
-    return all;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-};
-
-class TlsClient {
- public:
-  TlsClient(uint16_t port, const std::string& sni) : raw_(port) {
+  TlsClient(uint16_t port, const std::string& sni) : BlockingClient(port) {
     tls::ClientContextOptions options;
     options.verify = tls::ClientVerify::kRequire;
     options.trusted_roots_pem = RootPem();
-    auto context = tls::ClientContext::Create(options);
-    EXPECT_TRUE(context.ok()) << context.status();
-    auto engine = tls::Engine::NewClient(*context, {sni, sni});
-    EXPECT_TRUE(engine.ok()) << engine.status();
-    engine_ = std::make_unique<tls::Engine>(std::move(*engine));
-    const auto deadline = Clock::now() + kReadTimeout;
-    while (engine_->state() == tls::EngineState::kHandshaking && Clock::now() < deadline) {
-      Flush();
-      const std::string in = raw_.ReadSome(milliseconds(200));
-      if (raw_.eof()) engine_->FeedEof();
-      if (!in.empty()) engine_->FeedCiphertext(in);
-    }
-    Flush();
-    EXPECT_EQ(engine_->state(), tls::EngineState::kEstablished)
-        << (engine_->error() ? engine_->error()->ToString() : "timed out");
+    const std::optional<tls::EngineError> error = Handshake(options, {sni, sni}, kReadTimeout);
+    EXPECT_FALSE(error.has_value()) << error->ToString();
   }
 
-  void Send(std::string_view plaintext) {
-    ASSERT_TRUE(engine_->WritePlaintext(plaintext).ok());
-    Flush();
-  }
-
-  // Plaintext until `done(received)` holds, EOF, or kReadTimeout.
-  std::string ReadUntil(const std::function<bool(const std::string&)>& done,
-                        milliseconds timeout = kReadTimeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!done(received_) && !closed() && Clock::now() < deadline) {
-      const std::string in = raw_.ReadSome(milliseconds(50));
-      if (raw_.eof()) {
-        engine_->FeedEof();
-      } else if (!in.empty()) {
-        engine_->FeedCiphertext(in);
-      }
-      received_ += engine_->TakePlaintext();
-      Flush();
-    }
-    return received_;
-  }
+  // Plaintext until the connection closes or `timeout`.
   std::string ReadUntilEof(milliseconds timeout = kReadTimeout) {
-    return ReadUntil([](const std::string&) { return false; }, timeout);
+    return ReadUntil([](std::string_view) { return false; }, timeout);
   }
   // Responses whose whole content has arrived (Content-Length framing).
   std::string ReadResponses(size_t count) {
-    return ReadUntil([count](const std::string& s) { return CountResponses(s) >= count; });
-  }
-
-  bool closed() const {
-    return raw_.eof() || engine_->state() == tls::EngineState::kClosed ||
-           engine_->state() == tls::EngineState::kFailed;
+    return ReadUntil([count](std::string_view s) { return CountResponses(s) >= count; },
+                     kReadTimeout);
   }
 
   static size_t CountResponses(std::string_view s) {
@@ -340,14 +245,6 @@ class TlsClient {
       s.remove_prefix(end + 4 + length);
     }
   }
-
- private:
-  void Flush() {
-    if (engine_->has_ciphertext()) raw_.Send(engine_->TakeCiphertext());
-  }
-  RawClient raw_;
-  std::unique_ptr<tls::Engine> engine_;
-  std::string received_;
 };
 
 size_t Count(std::string_view haystack, std::string_view needle) {
@@ -607,13 +504,13 @@ TEST_F(MtaStsHostTest, GarbageAndFailedHandshakesCloseOnlyTheirConnection) {
   ASSERT_TRUE(plain_http.connected());
   ASSERT_TRUE(silent.connected());
   plain_http.Send("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.test\r\n\r\n");
-  plain_http.ReadUntilEof(kReadTimeout);
+  plain_http.ReadRawUntilEof(kReadTimeout);
   EXPECT_TRUE(plain_http.eof());
   // curl refusing a certificate aborts a handshake as well.
   EXPECT_EQ(Curl(host.port(5), "expired.test").exit_code, 60);
   // Others are served meanwhile, the silent one included once it speaks.
   EXPECT_EQ(Curl(host.port(), "example.test").written, "200 text/plain");
-  silent.ReadSome(milliseconds(100));
+  silent.ReadRawSome(milliseconds(100));
   EXPECT_FALSE(silent.eof());
 }
 
@@ -626,7 +523,7 @@ TEST_F(MtaStsHostTest, SilentConnectionsCloseAtTheHeaderTimeoutIdleOnesAtTheIdle
     // No TLS byte at all.
     RawClient silent(host.port());
     const auto start = Clock::now();
-    silent.ReadUntilEof(kReadTimeout);
+    silent.ReadRawUntilEof(kReadTimeout);
     const auto took = Clock::now() - start;
     EXPECT_TRUE(silent.eof());
     EXPECT_GE(took, milliseconds(350));
@@ -663,13 +560,13 @@ TEST_F(MtaStsHostTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   auto first = std::make_unique<RawClient>(host.port());
   RawClient second(host.port());
   // Both accepted and waiting for a ClientHello.
-  first->ReadSome(milliseconds(200));
-  second.ReadSome(milliseconds(200));
+  first->ReadRawSome(milliseconds(200));
+  second.ReadRawSome(milliseconds(200));
   ASSERT_FALSE(first->eof());
   ASSERT_FALSE(second.eof());
   RawClient third(host.port());
   const auto start = Clock::now();
-  third.ReadUntilEof(kReadTimeout);
+  third.ReadRawUntilEof(kReadTimeout);
   EXPECT_TRUE(third.eof());
   EXPECT_LT(Clock::now() - start, milliseconds(1000));
   first.reset();
@@ -687,7 +584,7 @@ TEST_F(MtaStsHostTest, StopClosesOpenAndDelayedConnectionsSoRunReturns) {
   const auto start = Clock::now();
   EXPECT_TRUE(host.Stop());
   EXPECT_LT(Clock::now() - start, milliseconds(1000));  // not after the 1.2 s delay
-  idle.ReadUntilEof(kReadTimeout);
+  idle.ReadRawUntilEof(kReadTimeout);
   EXPECT_TRUE(idle.eof());
   EXPECT_EQ(delayed.ReadUntilEof(), "");
   EXPECT_TRUE(delayed.closed());

@@ -2,15 +2,15 @@
 // receivers on their own loopback addresses, delayed and trickled replies,
 // stalls, resets, a drop in the middle of DATA, and what the capture store
 // records. The server runs on its own thread on ephemeral ports; each test
-// drives it with blocking sockets, every read bounded by poll(), so a server
-// that hangs fails the test instead of hanging it. The behaviours are written
-// here by hand so each test names exactly the decision it exercises.
+// drives it with blocking sockets (//testing:blocking_client), every read
+// bounded by poll(), so a server that hangs fails the test instead of
+// hanging it. The behaviours are written here by hand so each test names
+// exactly the decision it exercises.
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +35,7 @@
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
 #include "gtest/gtest.h"
+#include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
 #include "tls/engine.h"
 #include "tls/receiver_profile.h"
@@ -233,93 +234,11 @@ class RunningServer {
 
 // ---- A blocking client ------------------------------------------------------------
 
-class Client {
+// //testing:blocking_client, connected to one of the server's listeners.
+class Client : public ::mxkit::testing::BlockingClient {
  public:
-  explicit Client(const asio::ip::tcp::endpoint& to) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(to.port());
-    addr.sin_addr.s_addr = htonl(to.address().to_v4().to_uint());
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() { close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-  bool eof() const { return eof_; }
-  int error() const { return error_; }  // errno of a failed recv (ECONNRESET)
-  int reads() const { return reads_; }
-
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // What arrives within `timeout` (one read; "" on timeout, EOF or error).
-  std::string ReadSome(milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return "";
-    char buf[16384];
-    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n < 0) error_ = errno;
-    if (n <= 0) {
-      eof_ = true;
-      return "";
-    }
-    ++reads_;
-    return std::string(buf, static_cast<size_t>(n));
-  }
-
-  // Everything until EOF or `timeout`.
-  std::string ReadUntilEof(milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    std::string all;
-    while (!eof_) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) break;
-      all += ReadSome(left);
-    }
-    return all;
-  }
-
-  // One whole reply (all its lines), or "" when none came in time.
-  std::string ReadReply(milliseconds timeout = kReplyTimeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (true) {
-      size_t start = 0;
-      while (true) {
-        const size_t end = in_.find("\r\n", start);
-        if (end == std::string::npos) break;
-        if (end - start >= 4 && in_[start + 3] == ' ') {
-          std::string reply = in_.substr(0, end + 2);
-          in_.erase(0, end + 2);
-          return reply;
-        }
-        start = end + 2;
-      }
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0 || eof_) return "";
-      in_ += ReadSome(left);
-    }
-  }
-
-  std::string Command(std::string_view line) {
-    Send(line);
-    return ReadReply();
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-  int error_ = 0;
-  int reads_ = 0;
-  std::string in_;
+  explicit Client(const asio::ip::tcp::endpoint& to)
+      : BlockingClient(to.address().to_string(), to.port()) {}
 };
 
 std::string Code(const std::string& reply) { return reply.substr(0, 4); }
@@ -490,7 +409,7 @@ TEST(ServerScenario, DelayedDecisionHoldsTheReplyAtLeastTheDelay) {
   ASSERT_EQ(Code(c.ReadReply()), "220 ");
   const auto start = Clock::now();
   c.Send("EHLO client.test\r\n");
-  EXPECT_EQ(c.ReadSome(milliseconds(250)), "") << "the reply came before its delay";
+  EXPECT_EQ(c.ReadRawSome(milliseconds(250)), "") << "the reply came before its delay";
   EXPECT_EQ(Code(c.ReadReply()), "250-");
   EXPECT_GE(Clock::now() - start, milliseconds(400));
   // Not a client wait: the session goes on normally.
@@ -510,7 +429,7 @@ TEST(ServerScenario, DelayedReplyBetweenTransactionsIsCutShortByShutdownWith421)
   Client c(server.endpoint(0));
   Greet(c);
   c.Send("NOOP\r\n");
-  EXPECT_EQ(c.ReadSome(milliseconds(200)), "");
+  EXPECT_EQ(c.ReadRawSome(milliseconds(200)), "");
   const auto start = Clock::now();
   server.Stop();
   EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
@@ -538,7 +457,7 @@ TEST(ServerScenario, DelayOutlastingTheIdleTimeoutEndsOnlyAtTheSessionTimeout) {
   c.Send("EHLO client.test\r\n");
   EXPECT_EQ(c.ReadReply(), "421 4.4.2 mx.test Error: session time limit exceeded\r\n");
   EXPECT_GE(Clock::now() - start, milliseconds(1900));
-  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_TRUE(c.eof());
   server.Stop();
   const auto sessions = server.capture().Sessions();
@@ -574,11 +493,11 @@ TEST(ServerScenario, ACommandArrivingWhileAReplyIsWrittenIsStillRead) {
   Client c(server.endpoint(0));
   ASSERT_EQ(Code(c.ReadReply()), "220 ");
   c.Send("NOOP\r\n");
-  std::string got = c.ReadSome(kReplyTimeout);  // the first byte of the 250 is out
+  std::string got = c.ReadRawSome(kReplyTimeout);  // the first byte of the 250 is out
   EXPECT_FALSE(got.empty());
   c.Send("NOOP\r\n");
   const auto deadline = Clock::now() + kReplyTimeout;
-  while (got.size() < 28 && Clock::now() < deadline && !c.eof()) got += c.ReadSome(milliseconds(500));
+  while (got.size() < 28 && Clock::now() < deadline && !c.eof()) got += c.ReadRawSome(milliseconds(500));
   EXPECT_EQ(got, "250 2.0.0 OK\r\n250 2.0.0 OK\r\n");
 }
 
@@ -594,9 +513,9 @@ TEST(ServerScenario, StallSendsNothingThenClosesAtTheIdleTimeoutWithout421) {
   const auto start = Clock::now();
   c.Send("NOOP\r\n");
   // What the client sends meanwhile changes nothing and gets no reply.
-  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(c.ReadRawSome(milliseconds(300)), "");
   c.Send("RSET\r\nQUIT\r\n");
-  EXPECT_EQ(c.ReadUntilEof(milliseconds(4000)), "");
+  EXPECT_EQ(c.ReadRawUntilEof(milliseconds(4000)), "");
   EXPECT_TRUE(c.eof());
   EXPECT_GE(Clock::now() - start, milliseconds(900));
   server.Stop();
@@ -615,10 +534,10 @@ TEST(ServerScenario, StalledConnectionIsClosedAtShutdownWithoutAReply) {
   Client c(server.endpoint(0));
   Greet(c);
   c.Send("NOOP\r\n");
-  EXPECT_EQ(c.ReadSome(milliseconds(200)), "");
+  EXPECT_EQ(c.ReadRawSome(milliseconds(200)), "");
   const auto start = Clock::now();
   server.Stop();
-  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_TRUE(c.eof());
   EXPECT_LT(Clock::now() - start, milliseconds(3000));
 }
@@ -632,7 +551,7 @@ TEST(ServerScenario, ResetDecisionResetsTheConnection) {
   Client c(server.endpoint(0));
   Greet(c);
   c.Send("RSET\r\n");
-  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_EQ(c.error(), ECONNRESET);
   server.Stop();
   const auto sessions = server.capture().Sessions();
@@ -671,7 +590,7 @@ TEST(ServerScenario, DropAfterDataBytesEndsTheConnectionMidMessage) {
       c.Send(content);
     }
     // No reply to the message: the connection just ends.
-    EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+    EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
     EXPECT_TRUE(c.eof());
     EXPECT_EQ(c.error(), row.want_errno);
     server.Stop();
@@ -735,7 +654,7 @@ TEST(ServerScenario, DropAfterDataBytesCountsTheBdatChunksOfAMessage) {
       EXPECT_EQ(c.ReadReply(), "250 2.0.0 Chunk received, 6 octets so far\r\n");
     }
     if (row.dropped) {
-      EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+      EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
       EXPECT_TRUE(c.eof());
     } else {
       EXPECT_EQ(Code(c.ReadReply()), "250 ");  // the message
@@ -834,7 +753,7 @@ TEST(ServerScenario, CaptureRecordsAFailedHandshake) {
   EXPECT_EQ(c.Command("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
   // Not a ClientHello at all: the server's engine fails on the record.
   c.Send(std::string("\x16\x03\x01\x00\x05hello", 10));
-  c.ReadUntilEof(kReplyTimeout);
+  c.ReadRawUntilEof(kReplyTimeout);
   EXPECT_TRUE(c.eof());
   server.Stop();
   EXPECT_EQ(server.stats().tls_failed, 1u);
@@ -958,10 +877,10 @@ TEST(ServerScenario, ATarpittedMessageCutShortIsAnswered421AndNotStored) {
     Client c(server.endpoint(0));
     Greet(c);
     SendEnvelopeAndContent(c);
-    EXPECT_EQ(c.ReadSome(milliseconds(300)), "") << "the reply came before its delay";
+    EXPECT_EQ(c.ReadRawSome(milliseconds(300)), "") << "the reply came before its delay";
     server.Stop();  // Shutdown + ForceClose: the grace is over at once
     EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
-    EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+    EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
     EXPECT_TRUE(c.eof());
     EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u);
     EXPECT_EQ(server.stats().messages_stored, 0u);
@@ -978,7 +897,7 @@ TEST(ServerScenario, ATarpittedMessageIsStoredOnlyOnceItsDelayIsOver) {
   Greet(c);
   const auto start = Clock::now();
   SendEnvelopeAndContent(c);
-  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(c.ReadRawSome(milliseconds(300)), "");
   EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 0u) << "stored before its delay was over";
   const std::string reply = c.ReadReply();
   EXPECT_EQ(Code(reply), "250 ");
@@ -1040,14 +959,14 @@ TEST(ServerScenario, ShutdownEndsAnIdleConnectionAtOnceAndLetsATransactionFinish
   server.BeginShutdown();
   EXPECT_EQ(idle.ReadReply().substr(0, 10), "421 4.3.2 ");
   EXPECT_LT(Clock::now() - start, milliseconds(3000));
-  EXPECT_EQ(idle.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(idle.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_TRUE(idle.eof());
   // The transaction goes on as if nothing happened.
-  EXPECT_EQ(busy.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(busy.ReadRawSome(milliseconds(300)), "");
   EXPECT_EQ(Code(busy.Command("DATA\r\n")), "354 ");
   EXPECT_EQ(Code(busy.Command("Subject: t\r\n\r\nhello\r\n.\r\n")), "250 ");
   EXPECT_EQ(busy.ReadReply().substr(0, 10), "421 4.3.2 ");
-  EXPECT_EQ(busy.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(busy.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_TRUE(busy.eof());
   EXPECT_TRUE(server.Drained(milliseconds(5000))) << "still running after the last connection";
   EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);
@@ -1067,12 +986,12 @@ TEST(ServerScenario, ShutdownLetsADelayedMessageReplyFinishWithinTheGrace) {
   Greet(c);
   const auto start = Clock::now();
   SendEnvelopeAndContent(c);
-  EXPECT_EQ(c.ReadSome(milliseconds(300)), "");
+  EXPECT_EQ(c.ReadRawSome(milliseconds(300)), "");
   server.BeginShutdown();
   EXPECT_EQ(Code(c.ReadReply()), "250 ");
   EXPECT_GE(Clock::now() - start, milliseconds(1000));
   EXPECT_EQ(c.ReadReply().substr(0, 10), "421 4.3.2 ");
-  EXPECT_EQ(c.ReadUntilEof(kReplyTimeout), "");
+  EXPECT_EQ(c.ReadRawUntilEof(kReplyTimeout), "");
   EXPECT_TRUE(c.eof());
   EXPECT_TRUE(server.Drained(milliseconds(5000)));
   EXPECT_EQ(FilesIn(server.dir() + "/new").size(), 1u);

@@ -1,15 +1,11 @@
 // fakemx's Server with TLS, in process: the server runs on its own thread
 // on ephemeral loopback ports, and each test drives it with a blocking
-// socket and a sans-IO tls::Engine as the client, so what is asserted is
-// exactly the bytes a client receives (the 220, an alert record, EOF).
-// Every read is bounded by poll(), so a server that hangs fails the test.
+// socket and a sans-IO tls::Engine as the client (//testing:blocking_client),
+// so what is asserted is exactly the bytes a client receives (the 220, an
+// alert record, EOF). Every read is bounded by poll(), so a server that
+// hangs fails the test.
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -30,6 +26,7 @@
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
 #include "gtest/gtest.h"
+#include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
 #include "tls/engine.h"
 #include "tls/receiver_profile.h"
@@ -150,149 +147,16 @@ class RunningServer {
   std::thread thread_;
 };
 
-// A blocking SMTP client that can switch to TLS through a sans-IO engine.
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() { close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
+using Client = ::mxkit::testing::BlockingClient;
 
-  bool connected() const { return connected_; }
-  bool eof() const { return eof_; }
-
-  void SendRaw(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // What arrives within `timeout` (one read; "" on timeout or EOF).
-  std::string ReadRawSome(milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return "";
-    char buf[16384];
-    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return "";
-    }
-    return std::string(buf, static_cast<size_t>(n));
-  }
-
-  // Everything until EOF or `timeout`.
-  std::string ReadRawUntilEof(milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string all;
-    while (!eof_) {
-      const auto left = std::chrono::duration_cast<milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      all += ReadRawSome(left);
-    }
-    return all;
-  }
-
-  // Plaintext, or through TLS once Handshake() succeeded.
-  void Send(std::string_view bytes) {
-    if (!engine_) {
-      SendRaw(bytes);
-      return;
-    }
-    ASSERT_TRUE(engine_->WritePlaintext(bytes).ok());
-    SendRaw(engine_->TakeCiphertext());
-  }
-
-  // One whole reply (all its lines), or "" when none came in time.
-  std::string ReadReply(milliseconds timeout = kReplyTimeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      if (std::optional<std::string> reply = TakeReply()) return *reply;
-      const auto left = std::chrono::duration_cast<milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || eof_) return "";
-      const std::string got = ReadRawSome(left);
-      if (!engine_) {
-        in_ += got;
-      } else {
-        if (!got.empty()) engine_->FeedCiphertext(got);
-        if (eof_) engine_->FeedEof();
-        in_ += engine_->TakePlaintext();
-        if (engine_->has_ciphertext()) SendRaw(engine_->TakeCiphertext());
-      }
-    }
-  }
-
-  std::string Command(std::string_view line) {
-    Send(line);
-    return ReadReply();
-  }
-
-  // Runs a client handshake (verifying mx.test against the test root);
-  // nullopt on success.
-  std::optional<tls::EngineError> Handshake(tls::VersionRange versions = {}) {
-    tls::ClientContextOptions options;
-    options.versions = versions;
-    options.trusted_roots_pem = Certs().root_pem();
-    auto context = tls::ClientContext::Create(options);
-    EXPECT_TRUE(context.ok()) << context.status();
-    auto engine = tls::Engine::NewClient(*context, {.sni = "mx.test", .verify_hostname = "mx.test"});
-    EXPECT_TRUE(engine.ok()) << engine.status();
-    engine_.emplace(std::move(*engine));
-    SendRaw(engine_->TakeCiphertext());
-    const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
-    while (engine_->state() == tls::EngineState::kHandshaking) {
-      const auto left = std::chrono::duration_cast<milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      const std::string got = ReadRawSome(left);
-      if (!got.empty()) engine_->FeedCiphertext(got);
-      if (eof_) engine_->FeedEof();
-      if (engine_->has_ciphertext()) SendRaw(engine_->TakeCiphertext());
-    }
-    if (engine_->has_ciphertext()) SendRaw(engine_->TakeCiphertext());
-    if (engine_->state() == tls::EngineState::kEstablished) {
-      in_ += engine_->TakePlaintext();
-      return std::nullopt;
-    }
-    if (engine_->error()) return engine_->error();
-    tls::EngineError timeout;
-    timeout.reason = "test: no handshake outcome in time";
-    return timeout;
-  }
-
-  const tls::Engine* engine() const { return engine_ ? &*engine_ : nullptr; }
-
- private:
-  std::optional<std::string> TakeReply() {
-    size_t start = 0;
-    while (true) {
-      const size_t end = in_.find("\r\n", start);
-      if (end == std::string::npos) return std::nullopt;
-      if (end - start >= 4 && in_[start + 3] == ' ') {
-        std::string reply = in_.substr(0, end + 2);
-        in_.erase(0, end + 2);
-        return reply;
-      }
-      start = end + 2;
-    }
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-  std::optional<tls::Engine> engine_;
-  std::string in_;  // plaintext received and not yet taken as a reply
-};
+// A client handshake verifying mx.test against the test root; nullopt on
+// success.
+std::optional<tls::EngineError> Handshake(Client& c, tls::VersionRange versions = {}) {
+  tls::ClientContextOptions options;
+  options.versions = versions;
+  options.trusted_roots_pem = Certs().root_pem();
+  return c.Handshake(options, {.sni = "mx.test", .verify_hostname = "mx.test"}, kReplyTimeout);
+}
 
 // Greeting, EHLO; returns the EHLO reply.
 std::string Greet(Client& c) {
@@ -313,7 +177,7 @@ TEST(ServerTls, StarttlsDeliversAndTheSidecarRecordsTheSession) {
   ASSERT_TRUE(c.connected());
   EXPECT_NE(Greet(c).find("250-STARTTLS\r\n"), std::string::npos);
   EXPECT_EQ(c.Command(kStartTls), k220);
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_FALSE(error.has_value()) << error->ToString();
   // RFC 3207 §4.2: EHLO again, and STARTTLS is no longer offered.
   const std::string ehlo = c.Command(kEhlo);
@@ -361,7 +225,7 @@ TEST(ServerTls, PlaintextPipelinedBehindStarttlsIsDiscardedAndCounted) {
   c.SendRaw("STARTTLS\r\nRSET\r\n");
   EXPECT_EQ(c.ReadRawSome(kReplyTimeout), k220);
   EXPECT_EQ(c.ReadRawSome(milliseconds(300)), "") << "a reply to the injected RSET";
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_FALSE(error.has_value()) << error->ToString();
   // The first reply under TLS answers our EHLO, not the RSET.
   EXPECT_EQ(c.Command(kEhlo).substr(0, 19), "250-mx.test greets ");
@@ -380,7 +244,7 @@ TEST(ServerTls, ImplicitTlsListenerHandshakesFirstAndOffersNoStarttls) {
   Client c(server.smtps_port());
   ASSERT_TRUE(c.connected());
   // RFC 8314 §3.3: no plaintext greeting before the handshake.
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_FALSE(error.has_value()) << error->ToString();
   const std::string ehlo = Greet(c);
   EXPECT_EQ(ehlo.substr(0, 4), "250-");
@@ -459,7 +323,7 @@ TEST(ServerTls, AlertAfter220AnswersTheClientHelloWithAFatalAlert) {
   Client c(server.port());
   Greet(c);
   EXPECT_EQ(c.Command(kStartTls), k220);
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind, tls::EngineError::Kind::kPeerAlert) << error->ToString();
   EXPECT_EQ(error->alert, 40) << error->ToString();  // handshake_failure
@@ -488,7 +352,7 @@ TEST(ServerTls, StallHandshakeNeverAnswersAndClosesAtTheIdleTimeout) {
   Greet(c);
   EXPECT_EQ(c.Command(kStartTls), k220);
   const auto start = std::chrono::steady_clock::now();
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(error.has_value());
   // EOF with no byte of a ServerHello, after (about) the idle timeout.
@@ -510,7 +374,7 @@ TEST(ServerTls, InjectAfter220SendsExtraRepliesInTheSameWriteThenHandshakes) {
     got += c.ReadRawSome(milliseconds(500));
   }
   EXPECT_EQ(got, want);
-  const std::optional<tls::EngineError> error = c.Handshake();
+  const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_FALSE(error.has_value()) << error->ToString();
   EXPECT_EQ(c.Command(kEhlo).substr(0, 19), "250-mx.test greets ");
 }
@@ -522,7 +386,7 @@ TEST(ServerTls, FailedHandshakeClosesAndIsCounted) {
   EXPECT_EQ(c.Command(kStartTls), k220);
   // The default profile speaks TLS 1.2-1.3 only (RFC 8996).
   const std::optional<tls::EngineError> error =
-      c.Handshake({tls::TlsVersion::kTls10, tls::TlsVersion::kTls11});
+      Handshake(c, {tls::TlsVersion::kTls10, tls::TlsVersion::kTls11});
   ASSERT_TRUE(error.has_value());
   c.ReadRawUntilEof(kReplyTimeout);
   EXPECT_TRUE(c.eof());
@@ -555,7 +419,7 @@ TEST(ServerTls, ShutdownEndsATlsSessionWith421UnderTls) {
   Client c(server.port());
   Greet(c);
   EXPECT_EQ(c.Command(kStartTls), k220);
-  ASSERT_FALSE(c.Handshake().has_value());
+  ASSERT_FALSE(Handshake(c).has_value());
   EXPECT_EQ(c.Command(kEhlo).substr(0, 4), "250-");
   const auto start = std::chrono::steady_clock::now();
   server.BeginShutdown();

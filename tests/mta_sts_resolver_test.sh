@@ -22,10 +22,11 @@
 # MX matching to Postfix), ours is checked on its own.
 #
 # Usage: mta_sts_resolver_test.sh FAKEMX SCENARIO.yaml MTA_STS_CHECK
-# Under CI=true a missing peer or namespace fails the test instead of
-# skipping it.
+# A missing peer or namespace skips, or fails under MXKIT_REQUIRE_CONFORMANCE
+# or CI=true (testing/conformance.sh).
 
 set -euo pipefail
+source testing/conformance.sh
 
 FAKEMX_BIN=$(realpath "$1")
 SCENARIO=$(realpath "$2")
@@ -39,16 +40,12 @@ fail() {
   done
   exit 1
 }
-skip_or_fail() {
-  if [[ ${CI:-} == true ]]; then fail "$*"; fi
-  echo "SKIP: $*"
-  exit 0
-}
 
 QUERY=/usr/bin/mta-sts-query
-[[ -x $QUERY ]] || skip_or_fail "mta-sts-query not installed (Debian package postfix-mta-sts-resolver)"
-command -v curl >/dev/null || skip_or_fail "curl not installed"
-unshare -rnm true 2>/dev/null || skip_or_fail "no user+network+mount namespace (unshare -rnm) here"
+require_peer mta-sts-query "test -x $QUERY" "Debian package postfix-mta-sts-resolver"
+require_peer curl curl "Debian package curl"
+unshare -rnm true 2>/dev/null ||
+  skip_or_fail_exit "no user+network+mount namespace here (unshare -rnm true failed): the resolver needs its own /etc/resolv.conf and ports 53 and 443"
 
 DOMAINS=(enforce.test testing.test none.test foreign-mx.test notfound.test redirect.test
   badcert.test html.test invalid.test slow.test tooslow.test nosts.test)

@@ -8,6 +8,7 @@
 #
 #   tests/probe_test.sh FAKEMX MXKIT
 source tests/fakemx_fixture.sh
+source tests/probe_fixture.sh
 FAKEMX_BIN="$1"
 MXKIT_BIN="$2"
 export FAKEMX_HOSTNAME=mx.example.test
@@ -30,36 +31,6 @@ probe() {
   timeout 120 "$MXKIT_BIN" probe "$@" --json >"$OUT" 2>"$OUT.err"
   RC=$?
   set -e
-}
-
-# expect WHAT PATH=JSON...: the probe's JSON has each PATH (dotted keys,
-# numbers index arrays) equal to the JSON value; PATH~REGEX matches a string.
-expect() {
-  local what="$1"
-  shift
-  /usr/bin/python3 - "$OUT" "$@" <<'PY' || { cat "$OUT" "$OUT.err" >&2; fail "$what"; }
-import json, re, sys
-path, checks = sys.argv[1], sys.argv[2:]
-with open(path, "rb") as f:
-    doc = json.loads(f.read().decode("utf-8"))
-bad = []
-for check in checks:
-    m = re.match(r"^([^=~]+)([=~])(.*)$", check, re.S)
-    key, op, want = m.groups()
-    v = doc
-    try:
-        for part in key.split("."):
-            v = v[int(part)] if isinstance(v, list) else v[part]
-    except (KeyError, IndexError, TypeError):
-        bad.append(f"{key}: missing")
-        continue
-    if op == "=" and v != json.loads(want):
-        bad.append(f"{key}: {json.dumps(v)}, want {want}")
-    if op == "~" and not (isinstance(v, str) and re.search(want, v)):
-        bad.append(f"{key}: {json.dumps(v)} does not match {want}")
-if bad:
-    sys.exit("\n".join(bad))
-PY
 }
 
 # scenario NAME [FAKEMX FLAGS...]: fakemx playing NAME, its CA in $FAKEMX_CA.

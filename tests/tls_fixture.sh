@@ -1,12 +1,12 @@
 # Sourced by the TLS interop tests (tests/tls_*), after tests/fakemx_fixture.sh
 # and testing/conformance.sh: starts fakemx with its test PKI written to a
-# fresh --tls-dir, checks that a peer is installed, and checks the "tls"
-# object of an envelope sidecar.
+# fresh --tls-dir and checks the "tls" object of an envelope sidecar (a
+# missing peer: require_peer, in testing/conformance.sh).
 #
 #   source tests/fakemx_fixture.sh
 #   source testing/conformance.sh
 #   source tests/tls_fixture.sh
-#   require_peer openssl openssl "Debian package openssl"   # exits (skip or fail) when absent
+#   require_peer openssl openssl "Debian package openssl"   # testing/conformance.sh
 #   fakemx_start_tls "$FAKEMX_BIN" --cert=expired   # also sets FAKEMX_TLS_DIR, FAKEMX_CA
 #   fakemx_start_tls "$FAKEMX_BIN" --smtps=127.0.0.1:0   # ... and FAKEMX_SMTPS_PORT
 #   check_sidecar NAME tls.used=true tls.version='"TLSv1.3"'
@@ -16,23 +16,6 @@
 # The name fakemx's certificates are issued for (fakemx_fixture.sh passes
 # --hostname=$FAKEMX_HOSTNAME, default mx.test) and the name clients verify.
 TLS_HOSTNAME="${FAKEMX_HOSTNAME:-mx.test}"
-
-# require_peer NAME COMMAND HOW: when COMMAND (a program name, or a shell
-# snippet run with bash -c) does not work, skip the test, or fail it when
-# MXKIT_REQUIRE_CONFORMANCE is set (testing/conformance.sh): a TLS check
-# whose client is missing must not pass in CI.
-require_peer() {
-  local name="$1" probe="$2" how="$3"
-  if [[ "$probe" =~ ^[A-Za-z0-9._-]+$ ]]; then
-    command -v "$probe" >/dev/null 2>&1 && return 0
-  else
-    bash -c "$probe" >/dev/null 2>&1 && return 0
-  fi
-  if skip_or_fail "$name is not available ($how; tools/debian-packages.txt, installed by ./bazelw)"; then
-    exit 0
-  fi
-  exit 1
-}
 
 # fakemx_start_tls BINARY [FLAGS...]: fakemx_start with --tls-dir set to a
 # fresh directory; sets FAKEMX_TLS_DIR and FAKEMX_CA (the root to trust),
@@ -65,39 +48,12 @@ fakemx_start_tls() {
 # check_sidecar NAME PATH=JSON...: the envelope sidecar of message NAME (in
 # $FAKEMX_MAILDIR) has each PATH (dotted keys) equal to the JSON value,
 # e.g. tls.used=true tls.certificate='"expired"'. PATH~REGEX matches a
-# string value instead.
+# whole string value instead (tests/json_expect.py --fullmatch).
 check_sidecar() {
   local name="$1"
   shift
-  /usr/bin/python3 - "$FAKEMX_MAILDIR/envelopes/$name.json" "$@" <<'PY' || fail "sidecar of $name"
-import json, re, sys
-path, checks = sys.argv[1], sys.argv[2:]
-try:
-    with open(path, "rb") as f:
-        env = json.loads(f.read().decode("utf-8"))
-except (OSError, ValueError) as e:
-    sys.exit(f"{path}: {e}")
-bad = []
-for check in checks:
-    m = re.fullmatch(r"([A-Za-z0-9_.]+)(=|~)(.*)", check, re.S)
-    if not m:
-        sys.exit(f"check_sidecar: malformed check {check!r}")
-    keys, op, want = m.groups()
-    got = env
-    for key in keys.split("."):
-        if not isinstance(got, dict) or key not in got:
-            bad.append(f"{keys}: missing ({key!r} not found)")
-            break
-        got = got[key]
-    else:
-        if op == "=" and got != json.loads(want):
-            bad.append(f"{keys}: got {json.dumps(got)}, want {want}")
-        if op == "~" and not (isinstance(got, str) and re.fullmatch(want, got)):
-            bad.append(f"{keys}: got {json.dumps(got)}, want a string matching /{want}/")
-if bad:
-    print(f"sidecar {path}:", *bad, f"whole sidecar: {json.dumps(env)}", sep="\n  ", file=sys.stderr)
-    sys.exit(1)
-PY
+  /usr/bin/python3 tests/json_expect.py --fullmatch "$FAKEMX_MAILDIR/envelopes/$name.json" "$@" ||
+    fail "sidecar of $name"
 }
 
 # The Maildir name in the last "250 2.0.0 Ok: queued as NAME" of a client's

@@ -11,62 +11,44 @@ ed25519 (RFC 8463 §3 keys). For each case dkimpy signs ID.eml with the key
 (ID.dkimpy.eml) and verifies what it signed against the published record,
 writing "ID<TAB>pass|fail<TAB>log" to results.txt. Exits 77 when dkimpy cannot
 be imported, so the test can say so.
+
+The WORKDIR files are read and written by auth/dkim/testdata/dkimpy_helper.py
+(a data dependency of the test), the one home of that code.
 """
-import io
-import logging
 import os
 import sys
 
-try:
-    import dkim
-except ImportError as e:  # python3-dkim missing
-    print("dkimpy unavailable: %s" % e, file=sys.stderr)
-    sys.exit(77)
+# In Bazel's runfiles tree and in the source tree alike, the shared helper is
+# at the same place relative to this file (abspath keeps the runfiles link).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "auth", "dkim", "testdata"))
+import dkimpy_helper as shared  # noqa: E402  (exits 77 without dkimpy)
+
+dkim = shared.dkim
 
 
 def main():
     work = sys.argv[1]
-    keys = {}
-    with open(os.path.join(work, "keys.txt"), "rb") as f:
-        for line in f.read().splitlines():
-            if line:
-                name, record = line.split(b"\t", 1)
-                keys[name.lower().rstrip(b".")] = record
-
-    def dnsfunc(name, timeout=5):
-        return keys.get(name.lower().rstrip(b"."))
-
+    dnsfunc = shared.load_dnsfunc(work)
     out = []
-    with open(os.path.join(work, "manifest.txt")) as f:
-        for line in f.read().splitlines():
-            if not line:
-                continue
-            cid, alg, selector, domain, keyfile = line.split("\t")
-            with open(os.path.join(work, cid + ".eml"), "rb") as m:
-                message = m.read()
-            with open(os.path.join(work, keyfile), "rb") as k:
-                key = k.read().strip()
-            log = io.StringIO()
-            logger = logging.getLogger("dkimpy-" + cid)
-            logger.handlers = [logging.StreamHandler(log)]
-            logger.setLevel(logging.DEBUG)
-            logger.propagate = False
-            try:
-                sig = dkim.sign(message, selector.encode(), domain.encode(), key,
-                                signature_algorithm=(b"ed25519-sha256" if alg == "ed25519"
-                                                     else b"rsa-sha256"),
-                                include_headers=[b"from", b"to", b"subject"], logger=logger)
-            except Exception as e:  # a key dkimpy cannot use is a failure to report
-                out.append("%s\tfail\tsign: %r %s" % (cid, e, log.getvalue().replace("\n", " | ")))
-                continue
-            signed = sig + message
-            with open(os.path.join(work, cid + ".dkimpy.eml"), "wb") as s:
-                s.write(signed)
-            ok = dkim.verify(signed, logger=logger, dnsfunc=dnsfunc)
-            out.append("%s\t%s\t%s" % (cid, "pass" if ok else "fail",
-                                       log.getvalue().replace("\n", " | ")))
-    with open(os.path.join(work, "results.txt"), "w") as f:
-        f.write("\n".join(out) + "\n")
+    for cid, alg, selector, domain, keyfile in shared.manifest(work):
+        log = shared.CaseLog(cid)
+        message = shared.read(work, cid + ".eml")
+        try:
+            sig = dkim.sign(message, selector.encode(), domain.encode(),
+                            shared.read(work, keyfile).strip(),
+                            signature_algorithm=(b"ed25519-sha256" if alg == "ed25519"
+                                                 else b"rsa-sha256"),
+                            include_headers=[b"from", b"to", b"subject"], logger=log.logger)
+        except Exception as e:  # a key dkimpy cannot use is a failure to report
+            log.write("sign: %r" % e)
+            out.append(shared.result(cid, False, log))
+            continue
+        signed = sig + message
+        shared.write(work, cid + ".dkimpy.eml", signed)
+        out.append(shared.result(cid, dkim.verify(signed, logger=log.logger, dnsfunc=dnsfunc),
+                                 log))
+    shared.write_results(work, out)
 
 
 if __name__ == "__main__":
