@@ -9,39 +9,12 @@
 #
 #   tests/probe_policy_test.sh FAKEMX MXKIT DANE_UNSIGNED_MX_YAML
 source tests/fakemx_fixture.sh
+source tests/probe_fixture.sh
 FAKEMX_BIN="$1"
 MXKIT_BIN="$2"
 DANE_UNSIGNED_MX="$3"
 [[ -f "$DANE_UNSIGNED_MX" ]] || fail "no scenario file '$DANE_UNSIGNED_MX' (the third argument)"
 export FAKEMX_HOSTNAME=mx.example.test
-
-# expect WHAT PATH=JSON...: as in tests/probe_test.sh.
-expect() {
-  local what="$1"
-  shift
-  /usr/bin/python3 - "$OUT" "$@" <<'PY' || { cat "$OUT" "$OUT.err" >&2; fail "$what"; }
-import json, re, sys
-path, checks = sys.argv[1], sys.argv[2:]
-with open(path, "rb") as f:
-    doc = json.loads(f.read().decode("utf-8"))
-bad = []
-for check in checks:
-    key, op, want = re.match(r"^([^=~]+)([=~])(.*)$", check, re.S).groups()
-    v = doc
-    try:
-        for part in key.split("."):
-            v = v[int(part)] if isinstance(v, list) else v[part]
-    except (KeyError, IndexError, TypeError):
-        bad.append(f"{key}: missing")
-        continue
-    if op == "=" and v != json.loads(want):
-        bad.append(f"{key}: {json.dumps(v)}, want {want}")
-    if op == "~" and not (isinstance(v, str) and re.search(want, v)):
-        bad.append(f"{key}: {json.dumps(v)} does not match {want}")
-if bad:
-    sys.exit("\n".join(bad))
-PY
-}
 
 # run SCENARIO [TARGET]: fakemx with DNS and policy hosts on free ports, then
 # mxkit probe --json through them; sets RC and OUT.
