@@ -1,6 +1,7 @@
 #include "fakemx/capture.h"
 
 #include <algorithm>
+#include <ostream>
 #include <utility>
 
 namespace mxkit::fakemx {
@@ -42,6 +43,18 @@ size_t HeaderBytes(const CapturedSession& s) {
 }
 
 }  // namespace
+
+void CapturedBytes::MoveInto(ByteArena& arena) {
+  if (placed_.data() != nullptr || owned_.empty()) return;
+  std::optional<ArenaBytes> placed = arena.Copy(owned_);
+  if (!placed) return;
+  placed_ = std::move(*placed);
+  std::string().swap(owned_);
+}
+
+std::ostream& operator<<(std::ostream& os, const CapturedBytes& bytes) {
+  return os << bytes.view();
+}
 
 CaptureStore::CaptureStore(CaptureLimits limits) : limits_(limits) {}
 
@@ -106,7 +119,10 @@ std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
   session.id = next_session_id_++;
   // A caller may hand in a session with messages already in it (none of
   // ours does); they get ids like any other, and are accounted.
-  for (CapturedMessage& m : session.messages) m.id = next_message_id_++;
+  for (CapturedMessage& m : session.messages) {
+    m.id = next_message_id_++;
+    m.raw.MoveInto(arena_);
+  }
   auto handle = std::make_shared<CapturedSession>(std::move(session));
   Entry entry{handle, 0, 0, handle->messages.size()};
   for (const TranscriptEntry& t : handle->transcript) entry.transcript_bytes += t.text.size();
@@ -148,6 +164,7 @@ uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage mess
   }
   const uint64_t id = message.id;
   const size_t bytes = MessageBytes(message);
+  message.raw.MoveInto(arena_);
   session.messages.push_back(std::move(message));
   entry->messages += 1;
   stats_.messages += 1;

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <set>
@@ -32,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fakemx/byte_arena.h"
 #include "fakemx/delivery.h"
 
 namespace mxkit::fakemx {
@@ -47,10 +49,40 @@ struct TranscriptEntry {
   std::string text;
 };
 
+// A captured message's bytes. Built from a std::string (the server moves the
+// received message in); the store then copies them into its ByteArena, so a
+// long run does not fault in fresh heap pages with every message (see
+// fakemx/byte_arena.h), and the string's own memory goes back to malloc.
+// Read as a string_view; a copy shares the arena chunk, not the bytes.
+class CapturedBytes {
+ public:
+  CapturedBytes() = default;
+  CapturedBytes(std::string bytes) : owned_(std::move(bytes)) {}  // NOLINT: implicit, as a string
+
+  std::string_view view() const { return placed_.data() != nullptr ? placed_.view() : owned_; }
+  operator std::string_view() const { return view(); }  // NOLINT: reads as a string
+  const char* data() const { return view().data(); }
+  size_t size() const { return view().size(); }
+  bool empty() const { return size() == 0; }
+  // Heap bytes held outside the arena (0 once placed).
+  size_t heap_capacity() const { return placed_.data() != nullptr ? 0 : owned_.capacity(); }
+
+  // Moves the bytes into `arena`; keeps its own copy when the arena has no
+  // memory for them (the kernel refused a mapping).
+  void MoveInto(ByteArena& arena);
+
+  friend bool operator==(const CapturedBytes& a, std::string_view b) { return a.view() == b; }
+  friend std::ostream& operator<<(std::ostream& os, const CapturedBytes& bytes);
+
+ private:
+  std::string owned_;
+  ArenaBytes placed_;
+};
+
 struct CapturedMessage {
   uint64_t id = 0;       // unique in the store, increasing
   Delivery delivery;     // envelope, HELO, TLS facts, time
-  std::string raw;       // the message as received (dot-unstuffed, CRLF line ends)
+  CapturedBytes raw;     // the message as received (dot-unstuffed, CRLF line ends)
   std::string maildir_name;  // with --maildir: the name in new/; else empty
 };
 
@@ -158,6 +190,9 @@ class CaptureStore {
   void Evict(std::deque<Entry>::iterator it);
 
   CaptureLimits limits_;
+  // Message bytes. Declared before entries_, so it outlives them (chunks
+  // stay mapped anyway while any message in them is held).
+  ByteArena arena_;
   // Oldest first, so ids increase along it (Open appends; eviction may
   // remove from the middle, leaving gaps): found by binary search.
   std::deque<Entry> entries_;

@@ -333,7 +333,7 @@ TEST(CaptureStore, OpenSessionsHoldNoMoreThanMaxBytesThroughTheirHandles) {
   }
   size_t held = 0;
   for (const auto& s : open) {
-    for (const CapturedMessage& m : s->messages) held += m.raw.capacity();
+    for (const CapturedMessage& m : s->messages) held += m.raw.size() + m.raw.heap_capacity();
     for (const TranscriptEntry& t : s->transcript) held += t.text.capacity();
     if (s->evicted) {
       EXPECT_EQ(s->messages.capacity(), 0u);

@@ -295,6 +295,8 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
         info_(info),
         hostname_(receiver.hostname.empty() ? "mx." + receiver.name : receiver.hostname),
         rule_hits_(receiver.rules.size(), 0),
+        rules_see_mail_(HasRulesAt(receiver, "MAIL")),
+        rules_see_rcpt_(HasRulesAt(receiver, "RCPT")),
         tls_(info.implicit_tls) {
     if (r_.chaos) chaos_state_ = ChaosStreamSeed(r_.chaos->seed, info.ordinal);
   }
@@ -354,8 +356,12 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
     std::optional<Decision> chaos_verb;
     if (!verb.empty() && !VerbHasHook(verb)) chaos_verb = DrawChaos(verb);
 
+    // Parsing the line again is for rules only: skipped (it is a second
+    // parse and a copy per MAIL and RCPT) when no rule looks at this verb.
     PathFacts path;
-    if (path_verb) path = PathFactsOfLine(request.line, argument, r_.leniencies);
+    if (path_verb && (verb == "MAIL" ? rules_see_mail_ : rules_see_rcpt_)) {
+      path = PathFactsOfLine(request.line, argument, r_.leniencies);
+    }
     StageFacts facts{verb, path_verb ? std::string_view(path.subject) : argument, tls_, recipients_,
                      path.size};
     if (std::optional<Decision> d = MatchRules(facts)) {
@@ -551,6 +557,13 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
 
  private:
   static std::string_view FirstWord(std::string_view s) { return s.substr(0, s.find(' ')); }
+
+  // Whether MatchRules can look at a command `verb`'s facts: a rule at it
+  // or at `any`.
+  static bool HasRulesAt(const Receiver& r, std::string_view verb) {
+    return std::any_of(r.rules.begin(), r.rules.end(),
+                       [&](const Rule& rule) { return rule.at == verb || rule.at == kAnyStage; });
+  }
 
   static Decision Delayed(Decision d, std::chrono::milliseconds delay) {
     d.delay += delay;
@@ -822,6 +835,8 @@ class ScenarioBehaviour final : public ReceiverBehaviour {
   ConnectionInfo info_;
   const std::string hostname_;
   std::vector<uint64_t> rule_hits_;  // per rule: times its conditions held (for `nth`)
+  const bool rules_see_mail_;  // HasRulesAt(MAIL), HasRulesAt(RCPT)
+  const bool rules_see_rcpt_;
   uint64_t chaos_state_ = 0;
   bool tls_ = false;           // as of the last command (or handshake)
   bool hello_done_ = false;

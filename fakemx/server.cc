@@ -421,12 +421,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
     pending_delivery_.reset();
     unstored_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
-    if (server_->maildir == nullptr && capture_ == nullptr) return verdict;
+    // Without a Maildir, OnMessageAccepted makes the capture's Delivery from
+    // the session's event, whose envelope it may take instead of copying.
+    if (server_->maildir == nullptr) return verdict;
     Delivery delivery = MakeDelivery(envelope);
-    if (server_->maildir == nullptr) {
-      pending_delivery_ = std::move(delivery);
-      return verdict;
-    }
     if (capture_ != nullptr) pending_delivery_ = delivery;
     const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
     accepted_verdict_ = std::move(verdict);
@@ -451,7 +449,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
     return smtp::Decision::Defer();
   }
 
-  Delivery MakeDelivery(const smtp::Envelope& envelope) const {
+  // Takes `envelope` by value: a caller done with it moves it in.
+  Delivery MakeDelivery(smtp::Envelope envelope) const {
     Delivery delivery;
     delivery.received_at_us = NowMicros();
     delivery.client_address = info_.client_address;
@@ -462,11 +461,11 @@ class Connection : public std::enable_shared_from_this<Connection>,
       delivery.helo = hello_->domain;
     }
     delivery.tls = TlsFacts();
-    delivery.reverse_path = envelope.reverse_path;
-    delivery.mail_params = envelope.mail_params;
+    delivery.reverse_path = std::move(envelope.reverse_path);
+    delivery.mail_params = std::move(envelope.mail_params);
     delivery.recipients.reserve(envelope.recipients.size());
-    for (const smtp::Recipient& r : envelope.recipients) {
-      delivery.recipients.push_back({r.forward_path, r.params});
+    for (smtp::Recipient& r : envelope.recipients) {
+      delivery.recipients.push_back({std::move(r.forward_path), std::move(r.params)});
     }
     delivery.body = BodyName(envelope.body);
     delivery.smtputf8 = envelope.smtputf8;
@@ -526,7 +525,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       m.delivery = std::move(*pending_delivery_);
       pending_delivery_.reset();
     } else {
-      m.delivery = MakeDelivery(event.envelope);
+      m.delivery = MakeDelivery(std::move(event.envelope));
     }
     m.raw = std::move(event.message);
     m.maildir_name = std::move(stored_name_);

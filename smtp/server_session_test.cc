@@ -654,6 +654,43 @@ TEST(ServerSession, ReplyTextSpellsTheSectionSignAndReplacesOtherNonAscii) {
   EXPECT_EQ(Replies(r.output).back(), "550 5.7.1 see RFC 5321 section 4.1.2, caf?? ?");
 }
 
+// Reply text is cut at 400 octets (kMaxReplyText, well inside RFC 5321
+// §4.5.3.1.5's 512-octet reply line), counted after sanitizing (a section
+// sign's spelling is cut too). Rows: policy text, the reply line sent.
+TEST(ServerSession, ReplyTextIsBoundedAfterSanitizing) {
+  struct Row {
+    std::string text;
+    std::string want;
+  };
+  const std::vector<Row> rows = {
+      {std::string(1000, 'x'), "550 5.7.1 " + std::string(400, 'x')},
+      {std::string(399, 'x') + "\xC2\xA7" + "tail", "550 5.7.1 " + std::string(399, 'x') + "s"},
+      {std::string(398, 'x') + "\x01\x02\x03", "550 5.7.1 " + std::string(398, 'x') + "??"},
+      {"\t tab", "550 5.7.1 \t tab"},
+  };
+  for (const Row& row : rows) {
+    class Refuses : public ServerPolicy {
+     public:
+      explicit Refuses(std::string text) : text_(std::move(text)) {}
+      Decision OnMailFrom(const Envelope&) override {
+        return Decision::Reject(550, "5.7.1", text_);
+      }
+      std::string text_;
+    } policy(row.text);
+    Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n"}, {}, &policy);
+    EXPECT_EQ(Replies(r.output).back(), row.want) << row.text.size();
+  }
+  // Without ENHANCEDSTATUSCODES (RFC 2034 §4) no enhanced code is written.
+  ServerSessionConfig plain;
+  plain.extensions.enhanced_status_codes = false;
+  class Refuses : public ServerPolicy {
+   public:
+    Decision OnMailFrom(const Envelope&) override { return Decision::Reject(550, "", "no"); }
+  } policy;
+  Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>\r\n"}, plain, &policy);
+  EXPECT_EQ(Replies(r.output).back(), "550 no");
+}
+
 TEST(ServerSession, ParserErrorRepliesCiteSectionsInAscii) {
   Session r = Dialogue({kEhlo, "MAIL FROM:<a@b.example>XFOO\r\n"});
   const std::string last = Replies(r.output).back();
