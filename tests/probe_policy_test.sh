@@ -112,6 +112,24 @@ run no-mx
 expect no-mx mx.0.implicit_mx=true mx.0.host='"example.test"' mx.0.hop.tls.verify_result=62 \
   $P.verify.result_type='"certificate-host-mismatch"' $P.may.encrypted=true
 
+# no-spf, broken-dmarc, dns-timeout: the differences are in TXT records a
+# receiver checks for mail *from* the domain (SPF, DMARC). The probe is the
+# sending side of mail *to* the domain and evaluates neither (its JSON has
+# no SPF or DMARC field), so these check that the world is served and the
+# hop is still good. dns-timeout faults only TXT example.test and TXT
+# _dmarc.example.test; the probe's lookups (MX, A, TLSA, TXT _mta-sts) are
+# answered, so it neither waits nor reports a DNS failure: the _mta-sts
+# lookup ends in NXDOMAIN, not a timeout.
+for sc in no-spf broken-dmarc dns-timeout; do
+  run "$sc"
+  [[ $RC == 0 ]] || { cat "$OUT" "$OUT.err" >&2; fail "$sc: exit $RC, want 0"; }
+  expect "$sc" result='"probed"' mx_lookup_detail='"example.test MX: answer"' \
+    mx.0.host='"mx.example.test"' red_lock=false delivery_mx='"mx.example.test"' \
+    mx.0.hop.outcome='"completed"' mx.0.hop.timed_out=false mx.0.hop.tls.verified=true \
+    $P.verify.deliver=true mta_sts.state='"no-policy"' mta_sts.detail~'NXDOMAIN' \
+    mx.0.tlsa.lookup='"no-records"'
+done
+
 # A name inside the served zone that does not exist: NXDOMAIN from the server.
 run good nosuch.example.test
 [[ $RC == 5 ]] || { cat "$OUT" "$OUT.err" >&2; fail "NXDOMAIN through fakemx's DNS: exit $RC, want 5"; }

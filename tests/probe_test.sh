@@ -44,12 +44,24 @@ scenario() {
 
 H=mx.0.hop
 for sc in good expired-cert wrong-host self-signed unknown-ca tls1.0-only no-starttls \
-  starttls-refused starttls-advertised-then-502 handshake-abort garbage-replies non-esmtp; do
+  starttls-refused starttls-advertised-then-502 handshake-abort garbage-replies non-esmtp \
+  busy-421 tarpit weak-rsa-1024 auth-required size-limit greylist reject-rcpt \
+  disconnect-after-data smuggling-vulnerable; do
   scenario "$sc"
   probe example.test --zone="$ZONE" --port="$FAKEMX_PORT" --trust="$FAKEMX_CA" --timeout=10
   [[ $RC == 0 ]] || { cat "$OUT" "$OUT.err" >&2; fail "$sc: exit $RC, want 0"; }
   expect "$sc: common" result='"probed"' mx.0.host='"mx.example.test"' mx.0.preference=10 \
-    mx.0.address="\"127.0.0.1:$FAKEMX_PORT\"" $H.banner.code=220 $H.timed_out=false
+    mx.0.address="\"127.0.0.1:$FAKEMX_PORT\"" $H.timed_out=false
+  [[ $sc == busy-421 ]] || expect "$sc: greeting" $H.banner.code=220
+  # The probe sends no mail (EHLO, STARTTLS, EHLO, QUIT): for the scenarios
+  # whose difference is in MAIL, RCPT or DATA it reports the same encrypted,
+  # verified hop as good, and the EHLO keywords are the only visible difference.
+  case $sc in
+    auth-required | size-limit | greylist | reject-rcpt | disconnect-after-data | smuggling-vulnerable | tarpit)
+      expect "$sc: verified hop" red_lock=false delivery_mx='"mx.example.test"' \
+        $H.tls.established=true $H.tls.verified=true $H.outcome='"completed"' \
+        mx.0.policies.verify.deliver=true mx.0.policies.verify.authenticated=true ;;
+  esac
   case $sc in
     good)
       expect "$sc" red_lock=false delivery_mx='"mx.example.test"' $H.starttls_offered=true \
@@ -103,6 +115,37 @@ for sc in good expired-cert wrong-host self-signed unknown-ca tls1.0-only no-sta
         $H.detail~'RFC 5321 §4\.2\.1' ;;
     non-esmtp)
       expect "$sc" red_lock=true $H.helo_fallback=true $H.starttls_offered=false ;;
+    busy-421)
+      # RFC 5321 §3.8: a 421 greeting closes the session before EHLO. Nothing
+      # can be delivered now (a sender queues or tries the next MX), so no
+      # delivery MX, no TLS, no verdicts, and no red lock: no mail goes in clear.
+      expect "$sc" red_lock=false delivery_mx=null $H.banner.code=421 \
+        $H.banner.lines='["4.3.2 mx.example.test Too busy, try again later"]' \
+        $H.outcome='"service-closing"' $H.detail~'421' $H.ehlo_before_tls='[]' \
+        $H.starttls_offered=false $H.tls.established=false mx.0.policies='{}' ;;
+    tarpit)
+      # Every reply 1 s late (greeting, EHLO, STARTTLS, EHLO): under the
+      # per-wait --timeout=10, the probe waits them out and completes.
+      /usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["mx"][0]["timings"]; sys.exit(0 if t["greeting_ms"] >= 1000 and t["total_ms"] >= 4000 else 1)' "$OUT" ||
+        { cat "$OUT" >&2; fail "$sc: timings show no 1 s delays (want greeting_ms >= 1000, total_ms >= 4000)"; } ;;
+    weak-rsa-1024)
+      # The RSA-1024 leaf is served and TLS comes up (encrypted under may).
+      # Not asserted: whether it is verified. OpenSSL at security level 2
+      # (Debian's default) reports X509_V_ERR_EE_KEY_TOO_SMALL (66) for this
+      # leaf; the probe (BoringSSL) reports it verified (issue 10 report).
+      expect "$sc" red_lock=false $H.tls.established=true \
+        $H.tls.chain.0.dns_names='["mx.example.test"]' \
+        mx.0.policies.may.deliver=true mx.0.policies.may.encrypted=true ;;
+    auth-required)
+      expect "$sc" $H.ehlo_after_tls='["PIPELINING","SIZE 10485760","AUTH PLAIN LOGIN CRAM-MD5","ENHANCEDSTATUSCODES","8BITMIME"]' ;;
+    size-limit)
+      # RFC 1870 §4: the SIZE keyword carries the receiver's fixed maximum.
+      expect "$sc" $H.ehlo_after_tls='["PIPELINING","SIZE 65536","ENHANCEDSTATUSCODES","8BITMIME"]' ;;
+    greylist | reject-rcpt | disconnect-after-data | smuggling-vulnerable)
+      # Their differences (451 on the first RCPT, 550/452 on some RCPTs, no
+      # reply after the data, a bare LF ending the data) need a transaction;
+      # EHLO is good's.
+      expect "$sc" $H.ehlo_after_tls='["PIPELINING","SIZE 10485760","ENHANCEDSTATUSCODES","8BITMIME"]' ;;
   esac
   fakemx_stop
 done
