@@ -1,6 +1,9 @@
 #include "policy/chain.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/nid.h>
+#include <openssl/obj.h>
 #include <openssl/mem.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -28,6 +31,36 @@ ChainVerification Unusable(std::string detail) {
   v.ok = false;
   v.x509_error = -1;
   v.detail = std::move(detail);
+  return v;
+}
+
+ChainVerification Weak(long x509_error, std::string detail) {
+  ChainVerification v;
+  v.ok = false;
+  v.x509_error = x509_error;
+  v.detail = std::move(detail);
+  return v;
+}
+
+ChainVerification LeafStrength(X509* leaf) {
+  bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(leaf));
+  if (!key) return Unusable("the leaf's public key does not parse");
+  const int bits = EVP_PKEY_bits(key.get());
+  const int id = EVP_PKEY_id(key.get());
+  const char* name = id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_DSA ? "DSA" : id == EVP_PKEY_EC ? "EC" : nullptr;
+  const int minimum = id == EVP_PKEY_EC ? kMinLeafEcBits : kMinLeafRsaDsaBits;
+  if (name != nullptr && bits < minimum) {
+    return Weak(kX509ErrorEeKeyTooSmall, absl::StrCat("EE certificate key too weak (", name, " ",
+                                                      bits, " bits < ", minimum, ")"));
+  }
+  const int sig = X509_get_signature_nid(leaf);
+  if (sig == NID_sha1WithRSAEncryption || sig == NID_ecdsa_with_SHA1 || sig == NID_md5WithRSAEncryption ||
+      sig == NID_dsaWithSHA1) {
+    return Weak(kX509ErrorCaMdTooWeak, absl::StrCat("CA signature digest algorithm too weak (",
+                                                    OBJ_nid2sn(sig), " on the leaf)"));
+  }
+  ChainVerification v;
+  v.ok = true;
   return v;
 }
 
@@ -67,8 +100,9 @@ ChainVerification Verify(absl::Span<const std::string> chain_der, X509_STORE* st
   if (!v.ok) {
     v.detail = absl::StrCat(X509_verify_cert_error_string(v.x509_error), " (X.509 error ",
                             v.x509_error, ") at depth ", X509_STORE_CTX_get_error_depth(ctx.get()));
+    return v;
   }
-  return v;
+  return LeafStrength(chain[0].get());
 }
 
 // PEM_read_bio_X509 ends with "no start line" at the end of its input; any
@@ -140,6 +174,13 @@ ChainVerification VerifyChainToAnchor(absl::Span<const std::string> chain_der,
   return Verify(chain_der, store.get(), X509_V_FLAG_PARTIAL_CHAIN, now);
 }
 
+ChainVerification CheckLeafStrength(std::string_view leaf_der) {
+  tls::ErrorQueueScope errors;
+  absl::StatusOr<X509Ptr> leaf = tls::ParseCertificateDer(leaf_der);
+  if (!leaf.ok()) return Unusable(absl::StrCat("leaf: ", leaf.status().message()));
+  return LeafStrength(leaf->get());
+}
+
 TlsResultType ResultTypeForX509Error(long x509_error) {
   switch (x509_error) {
     // RFC 8460 §4.3.1 defines certificate-expired as "the certificate has
@@ -155,6 +196,12 @@ TlsResultType ResultTypeForX509Error(long x509_error) {
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_UNTRUSTED:
     case X509_V_ERR_CERT_REJECTED:
+    // RFC 8460 §4.3.1: certificate-not-trusted is "a certificate chain
+    // presented by the receiving MTA that is not trusted"; a chain that
+    // validates but whose leaf key or signature the sender refuses to rely on
+    // (OpenSSL level 2) is untrusted, not a failure of the validation itself.
+    case kX509ErrorEeKeyTooSmall:
+    case kX509ErrorCaMdTooWeak:
       return TlsResultType::kCertificateNotTrusted;
     case X509_V_ERR_HOSTNAME_MISMATCH:
       return TlsResultType::kCertificateHostMismatch;

@@ -62,6 +62,11 @@ TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
       {tls::CertVariant::kSelfSigned, 18, TlsResultType::kCertificateNotTrusted},
       {tls::CertVariant::kUnknownCa, 20, TlsResultType::kCertificateNotTrusted},
       {tls::CertVariant::kMissingIntermediate, 20, TlsResultType::kCertificateNotTrusted},
+      // OpenSSL security level 2, which BoringSSL alone does not apply.
+      {tls::CertVariant::kRsa1024, 66, TlsResultType::kCertificateNotTrusted},
+      {tls::CertVariant::kSha1Signature, 68, TlsResultType::kCertificateNotTrusted},
+      {tls::CertVariant::kRsa2048, 0, TlsResultType::kValidationFailure},
+      {tls::CertVariant::kEcdsaP256, 0, TlsResultType::kValidationFailure},
   };
   for (const Row& row : rows) {
     const ChainVerification v = VerifyChainToRoots(Chain(row.variant), set_->root_pem(), kNow);
@@ -73,8 +78,9 @@ TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
   }
 }
 
-// `openssl verify` (Debian's OpenSSL 3, not BoringSSL) reaches the same
-// X.509 error for every factory variant at the same time.
+// `openssl verify` (Debian's OpenSSL 3, not BoringSSL) at security level 2
+// (-auth_level 2, what libssl applies at Debian's default SECLEVEL=2) reaches
+// the same X.509 error for every factory variant at the same time.
 TEST_F(ChainTest, AgreesWithOpensslVerify) {
   if (access("/usr/bin/openssl", X_OK) != 0) {
     MXKIT_SKIP_OR_FAIL("/usr/bin/openssl (Debian's openssl) for openssl verify");
@@ -90,7 +96,7 @@ TEST_F(ChainTest, AgreesWithOpensslVerify) {
     auto served = set_->Get(variant);
     ASSERT_TRUE(served.ok());
     const std::string chain = write("chain.pem", (*served)->chain_pem);
-    const std::string command = "openssl verify -purpose sslserver -attime " +
+    const std::string command = "openssl verify -auth_level 2 -purpose sslserver -attime " +
                                 std::to_string(absl::ToUnixSeconds(kNow)) + " -CAfile " + root +
                                 " -untrusted " + chain + " " + chain + " 2>&1";
     std::string output;
@@ -111,6 +117,26 @@ TEST_F(ChainTest, AgreesWithOpensslVerify) {
     EXPECT_EQ(ours.x509_error, openssl_error)
         << tls::CertVariantName(variant) << ": ours " << ours.detail << "; openssl " << output;
   }
+}
+
+TEST_F(ChainTest, WeakLeafKeyFailsAfterAValidChainWithOpensslsNumber) {
+  const ChainVerification v = VerifyChainToRoots(Chain(tls::CertVariant::kRsa1024), set_->root_pem(), kNow);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.x509_error, kX509ErrorEeKeyTooSmall);
+  EXPECT_EQ(v.detail, "EE certificate key too weak (RSA 1024 bits < 2048)");
+  // DANE-TA: the anchor vouches for the chain, not for the leaf's key size.
+  const auto chain = Chain(tls::CertVariant::kRsa1024);
+  const ChainVerification ta = VerifyChainToAnchor(chain, chain.back(), kNow);
+  EXPECT_EQ(ta.x509_error, kX509ErrorEeKeyTooSmall) << ta.detail;
+  EXPECT_EQ(CheckLeafStrength(chain.front()).x509_error, kX509ErrorEeKeyTooSmall);
+  // A chain error comes first: the strength check runs only on a valid chain.
+  EXPECT_EQ(VerifyChainToRoots(chain, set_->unknown_root_pem(), kNow).x509_error, 20);
+  for (tls::CertVariant ok : {tls::CertVariant::kRsa2048, tls::CertVariant::kEcdsaP256}) {
+    const auto c = Chain(ok);
+    EXPECT_TRUE(CheckLeafStrength(c.front()).ok) << tls::CertVariantName(ok);
+    EXPECT_TRUE(VerifyChainToAnchor(c, c.back(), kNow).ok) << tls::CertVariantName(ok);
+  }
+  EXPECT_EQ(CheckLeafStrength("not der").x509_error, -1);
 }
 
 TEST_F(ChainTest, TimeIsTheCallersNotTheClock) {
