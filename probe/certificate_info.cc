@@ -95,10 +95,22 @@ absl::StatusOr<CertificateInfo> DescribeCertificate(std::string_view der) {
   info.spki_sha256 = Sha256Hex(std::string_view(reinterpret_cast<const char*>(spki),
                                                 static_cast<size_t>(spki_len)));
   OPENSSL_free(spki);
+  switch (EVP_PKEY_id(key.get())) {
+    case EVP_PKEY_RSA: info.key_type = "RSA"; break;
+    case EVP_PKEY_EC: info.key_type = "EC"; break;
+    case EVP_PKEY_ED25519: info.key_type = "Ed25519"; break;
+    case EVP_PKEY_DSA: info.key_type = "DSA"; break;
+    default: info.key_type = "unknown"; break;
+  }
+  info.key_bits = EVP_PKEY_bits(key.get());
   return info;
 }
 
 std::string X509ErrorText(long x509_error) {
+  // OpenSSL's X509_V_ERR_EE_KEY_TOO_SMALL and X509_V_ERR_CA_MD_TOO_WEAK
+  // (policy::kX509ErrorEeKeyTooSmall, kX509ErrorCaMdTooWeak), in its words.
+  if (x509_error == 66) return "EE certificate key too weak";
+  if (x509_error == 68) return "CA signature digest algorithm too weak";
   const char* text = X509_verify_cert_error_string(x509_error);
   return text != nullptr ? text : "unknown X.509 error";
 }

@@ -30,6 +30,11 @@ struct CertificateInfo {
   // Of the SubjectPublicKeyInfo, lowercase hex: the value of a TLSA record
   // with selector 1 and matching type 1 (RFC 6698 §2.1.2, §2.1.3).
   std::string spki_sha256;
+  // The public key's algorithm ("RSA", "EC", "Ed25519", "DSA", or "unknown")
+  // and size in bits (RSA modulus, EC group order), what OpenSSL's security
+  // levels judge (policy::CheckLeafStrength).
+  std::string key_type;
+  int key_bits = 0;
   std::string der;
 };
 
@@ -38,7 +43,8 @@ struct CertificateInfo {
 absl::StatusOr<CertificateInfo> DescribeCertificate(std::string_view der);
 
 // BoringSSL's text for an X509_V_ERR_* number ("certificate has expired"),
-// the words openssl s_client and posttls-finger print beside it.
+// the words openssl s_client and posttls-finger print beside it; OpenSSL's
+// text for 66 and 68, which BoringSSL does not know (policy/chain.h).
 std::string X509ErrorText(long x509_error);
 
 }  // namespace mxkit::probe

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "base/absl_interop.h"
+#include "policy/chain.h"
 #include "absl/strings/str_cat.h"
 
 namespace mxkit::probe {
@@ -67,6 +68,14 @@ struct HopSession::Impl {
   void AfterHandshake() {
     report.tls_established = true;
     report.tls = engine->info();
+    // BoringSSL has no security levels: a chain it verified whose leaf an
+    // OpenSSL sender at Debian's level 2 refuses (RSA-1024, SHA-1) is not
+    // verified either, with OpenSSL's number (policy/chain.h).
+    if (report.tls->verify_result == 0 && !report.tls->peer_chain_der.empty()) {
+      const policy::ChainVerification strength =
+          policy::CheckLeafStrength(report.tls->peer_chain_der.front());
+      if (!strength.ok && strength.x509_error > 0) report.tls->verify_result = strength.x509_error;
+    }
     for (size_t i = 0; i < report.tls->peer_chain_der.size(); ++i) {
       absl::StatusOr<CertificateInfo> c = DescribeCertificate(report.tls->peer_chain_der[i]);
       if (!c.ok()) {

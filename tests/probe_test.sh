@@ -129,13 +129,19 @@ for sc in good expired-cert wrong-host self-signed unknown-ca tls1.0-only no-sta
       /usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["mx"][0]["timings"]; sys.exit(0 if t["greeting_ms"] >= 1000 and t["total_ms"] >= 4000 else 1)' "$OUT" ||
         { cat "$OUT" >&2; fail "$sc: timings show no 1 s delays (want greeting_ms >= 1000, total_ms >= 4000)"; } ;;
     weak-rsa-1024)
-      # The RSA-1024 leaf is served and TLS comes up (encrypted under may).
-      # Not asserted: whether it is verified. OpenSSL at security level 2
-      # (Debian's default) reports X509_V_ERR_EE_KEY_TOO_SMALL (66) for this
-      # leaf; the probe (BoringSSL) reports it verified (issue 10 report).
-      expect "$sc" red_lock=false $H.tls.established=true \
+      # The RSA-1024 leaf is served and TLS comes up (encrypted under may),
+      # but it is not verified: as OpenSSL at security level 2 (Debian's
+      # default) says, X509_V_ERR_EE_KEY_TOO_SMALL (66), so the verify policy
+      # does not deliver (RFC 8460 certificate-not-trusted, policy/README.md).
+      expect "$sc" red_lock=false $H.tls.established=true $H.tls.verified=false \
+        $H.tls.verify_result=66 $H.tls.verify_error='"EE certificate key too weak"' \
         $H.tls.chain.0.dns_names='["mx.example.test"]' \
-        mx.0.policies.may.deliver=true mx.0.policies.may.encrypted=true ;;
+        $H.tls.chain.0.key_type='"RSA"' $H.tls.chain.0.key_bits=1024 \
+        mx.0.chain_verification.x509_error=66 \
+        mx.0.chain_verification.detail='"EE certificate key too weak (RSA 1024 bits < 2048)"' \
+        mx.0.policies.may.deliver=true mx.0.policies.may.encrypted=true \
+        mx.0.policies.verify.deliver=false \
+        mx.0.policies.verify.result_type='"certificate-not-trusted"' ;;
     auth-required)
       expect "$sc" $H.ehlo_after_tls='["PIPELINING","SIZE 10485760","AUTH PLAIN LOGIN CRAM-MD5","ENHANCEDSTATUSCODES","8BITMIME"]' ;;
     size-limit)

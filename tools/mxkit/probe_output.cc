@@ -123,6 +123,8 @@ json::object CertificateJson(const probe::CertificateInfo& c) {
   o["dns_names"] = std::move(names);
   o["sha256"] = c.sha256_fingerprint;
   o["spki_sha256"] = c.spki_sha256;
+  o["key_type"] = c.key_type;
+  o["key_bits"] = c.key_bits;
   return o;
 }
 
