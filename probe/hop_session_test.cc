@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "policy/chain.h"
 #include "tls/cert_factory.h"
 #include "tls/engine.h"
 
@@ -180,6 +181,9 @@ TEST(HopSession, RecordsVerificationFailuresAndStaysEncrypted) {
       {"wrong-host", tls::CertVariant::kWrongHost, X509_V_ERR_HOSTNAME_MISMATCH},
       {"self-signed", tls::CertVariant::kSelfSigned, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT},
       {"unknown-ca", tls::CertVariant::kUnknownCa, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY},
+      // BoringSSL verifies these; OpenSSL at security level 2 does not.
+      {"rsa-1024", tls::CertVariant::kRsa1024, policy::kX509ErrorEeKeyTooSmall},
+      {"sha1-signature", tls::CertVariant::kSha1Signature, policy::kX509ErrorCaMdTooWeak},
   };
   for (const VerifyRow& row : rows) {
     SCOPED_TRACE(row.name);
