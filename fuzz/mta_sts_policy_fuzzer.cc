@@ -72,8 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto discovered = DiscoverStsTxtRecord(records);
   if (discovered.ok()) {
+    // RFC 8461 §3.1: only records beginning "v=STSv1" *WSP ";" count, so
+    // "v=STSv1oly" beside a real record still leaves exactly one.
     size_t versioned = 0;
-    for (const std::string& r : records) versioned += r.rfind("v=STSv1", 0) == 0 ? 1 : 0;
+    for (const std::string& r : records) {
+      if (r.rfind("v=STSv1", 0) != 0) continue;
+      const size_t field = r.find_first_not_of(" \t", 7);
+      versioned += field != std::string::npos && r[field] == ';' ? 1 : 0;
+    }
     MXKIT_FUZZ_CHECK(versioned == 1);
   }
   return 0;

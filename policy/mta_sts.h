@@ -59,9 +59,9 @@ struct StsTxtRecord {
 absl::StatusOr<StsTxtRecord> ParseStsTxtRecord(std::string_view txt);
 
 // RFC 8461 §3.1 discovery from the TXT RRset of _mta-sts.<domain> (each entry
-// one record, strings concatenated): records not starting with "v=STSv1" are
-// discarded; if not exactly one remains, or it does not parse, the domain has
-// no available policy. NotFound when none remain; InvalidArgument (saying
+// one record, strings concatenated): records not beginning with "v=STSv1"
+// *WSP ";" are discarded; if not exactly one remains, or it does not parse,
+// the domain has no available policy. NotFound when none remain; InvalidArgument (saying
 // which) when several remain or the one does not parse. Either error means
 // "no MTA-STS"; the distinction is for messages.
 absl::StatusOr<StsTxtRecord> DiscoverStsTxtRecord(absl::Span<const std::string> txt_records);
