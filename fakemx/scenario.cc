@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
+#include "base/status_macros.h"
 #include "base/utf8.h"
 #include "dns/zone.h"
 #include "fakemx/flags.h"
@@ -35,12 +36,6 @@
 
 namespace mxkit::fakemx {
 namespace {
-
-#define MXKIT_SCENARIO_TRY(expr)       \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (0)
 
 using Ms = std::chrono::milliseconds;
 
@@ -248,7 +243,7 @@ class Parser {
   absl::Status List(const Field& f, size_t max, std::string_view what, const Handler& handle);
 
   absl::Status Scalar(const Field& f, std::string_view expected, std::string* out) {
-    MXKIT_SCENARIO_TRY(Visit(f));
+    MXKIT_RETURN_IF_ERROR(Visit(f));
     if (!f.node.IsDefined() || f.node.IsNull()) {
       return Fail(f.mark(), f.path + ": needs a value (" + std::string(expected) + ")");
     }
@@ -263,7 +258,7 @@ class Parser {
   // A one-line string: UTF-8 without control characters, 1..max octets
   // (or printable ASCII only).
   absl::Status String(const Field& f, size_t max, bool ascii_only, std::string* out) {
-    MXKIT_SCENARIO_TRY(Scalar(f, "a string", out));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a string", out));
     if (out->empty()) return Fail(f.mark(), f.path + ": must not be empty");
     if (out->size() > max) {
       return Fail(f.mark(), f.path + ": longer than " + std::to_string(max) + " octets");
@@ -278,7 +273,7 @@ class Parser {
 
   absl::Status Bool(const Field& f, bool* out) {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "true or false", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "true or false", &text));
     if (text == "true" || text == "True" || text == "TRUE") {
       *out = true;
     } else if (text == "false" || text == "False" || text == "FALSE") {
@@ -292,7 +287,7 @@ class Parser {
   absl::Status Unsigned(const Field& f, uint64_t min, uint64_t max, std::string_view unit,
                         uint64_t* out) {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a whole number", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a whole number", &text));
     uint64_t n = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (!AllDigits(text) || end != text.data() + text.size() || ec == std::errc::invalid_argument) {
@@ -311,7 +306,7 @@ class Parser {
 
   absl::Status Duration(const Field& f, Ms min, Ms max, Ms* out) {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a duration such as 250ms, 2s, 1.5s, 3m, 1h", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a duration such as 250ms, 2s, 1.5s, 3m, 1h", &text));
     Ms d{0};
     if (!ParseDuration(text, &d)) {
       return Fail(f.mark(), f.path + ": " + Quote(text) +
@@ -328,7 +323,7 @@ class Parser {
 
   absl::Status Probability(const Field& f, double* out) {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a probability from 0 to 1", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a probability from 0 to 1", &text));
     const size_t dot = text.find('.');
     const bool shape = dot == std::string::npos
                            ? AllDigits(text)
@@ -348,7 +343,7 @@ class Parser {
   // One of `names` (case as given), or an error listing them.
   absl::Status Choice(const Field& f, absl::Span<const std::string_view> names,
                       std::string_view what, std::string* out) {
-    MXKIT_SCENARIO_TRY(Scalar(f, what, out));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, what, out));
     for (std::string_view n : names) {
       if (n == *out) return absl::OkStatus();
     }
@@ -387,7 +382,7 @@ class Parser {
 
 absl::Status Parser::Mapping(const Field& f, std::string_view what,
                              std::initializer_list<std::string_view> keys, const Handler& handle) {
-  MXKIT_SCENARIO_TRY(Visit(f));
+  MXKIT_RETURN_IF_ERROR(Visit(f));
   const std::string context = f.path.empty() ? "the top level" : f.path;
   if (!f.node.IsMap()) {
     return Fail(f.mark(), context + ": expected " + std::string(what) +
@@ -397,7 +392,7 @@ absl::Status Parser::Mapping(const Field& f, std::string_view what,
   for (auto it = f.node.begin(); it != f.node.end(); ++it) {
     const YAML::Node key = it->first;
     Field key_field{f.path, key, f.mark()};
-    MXKIT_SCENARIO_TRY(Visit(key_field));
+    MXKIT_RETURN_IF_ERROR(Visit(key_field));
     if (!key.IsScalar()) {
       return Fail(key_field.mark(), context + ": a key must be a word, got " + Kind(key));
     }
@@ -413,14 +408,14 @@ absl::Status Parser::Mapping(const Field& f, std::string_view what,
                                   std::to_string(first->second.line + 1) + ")");
     }
     const std::string path = f.path.empty() ? name : f.path + "." + name;
-    MXKIT_SCENARIO_TRY(handle(Field{path, it->second, key.Mark()}));
+    MXKIT_RETURN_IF_ERROR(handle(Field{path, it->second, key.Mark()}));
   }
   return absl::OkStatus();
 }
 
 absl::Status Parser::List(const Field& f, size_t max, std::string_view what,
                           const Handler& handle) {
-  MXKIT_SCENARIO_TRY(Visit(f));
+  MXKIT_RETURN_IF_ERROR(Visit(f));
   if (!f.node.IsSequence()) {
     return Fail(f.mark(),
                 f.path + ": expected a list of " + std::string(what) + ", got " + Kind(f.node));
@@ -431,7 +426,7 @@ absl::Status Parser::List(const Field& f, size_t max, std::string_view what,
   }
   size_t i = 0;
   for (auto it = f.node.begin(); it != f.node.end(); ++it, ++i) {
-    MXKIT_SCENARIO_TRY(handle(Field{f.path + "[" + std::to_string(i) + "]", *it, f.mark()}));
+    MXKIT_RETURN_IF_ERROR(handle(Field{f.path + "[" + std::to_string(i) + "]", *it, f.mark()}));
   }
   return absl::OkStatus();
 }
@@ -439,10 +434,10 @@ absl::Status Parser::List(const Field& f, size_t max, std::string_view what,
 absl::Status Parser::ReplyKey(const Field& f, std::string_view key, ScenarioReply* reply) {
   if (key == "code") {
     uint64_t code = 0;
-    MXKIT_SCENARIO_TRY(Unsigned(f, 200, 599, "", &code));
+    MXKIT_RETURN_IF_ERROR(Unsigned(f, 200, 599, "", &code));
     reply->code = static_cast<int>(code);
   } else if (key == "enhanced") {
-    MXKIT_SCENARIO_TRY(String(f, 11, true, &reply->enhanced));
+    MXKIT_RETURN_IF_ERROR(String(f, 11, true, &reply->enhanced));
     if (!IsEnhancedCode(reply->enhanced)) {
       return Fail(f.mark(), f.path + ": " + Quote(reply->enhanced) +
                                 " is not an enhanced status code (RFC 3463 §2: class.subject."
@@ -450,19 +445,19 @@ absl::Status Parser::ReplyKey(const Field& f, std::string_view key, ScenarioRepl
     }
   } else if (key == "text") {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a string", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a string", &text));
     reply->lines = {text};
   } else if (key == "lines") {
-    MXKIT_SCENARIO_TRY(List(f, kMaxReplyLines, "reply lines", [&](const Field& item) {
+    MXKIT_RETURN_IF_ERROR(List(f, kMaxReplyLines, "reply lines", [&](const Field& item) {
       std::string line;
-      MXKIT_SCENARIO_TRY(Scalar(item, "a string", &line));
+      MXKIT_RETURN_IF_ERROR(Scalar(item, "a string", &line));
       reply->lines.push_back(std::move(line));
       return absl::OkStatus();
     }));
     if (reply->lines.empty()) return Fail(f.mark(), f.path + ": must not be empty");
   } else if (key == "raw") {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a string", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a string", &text));
     size_t bad = 0;
     if (!DecodeOctets(text, &reply->raw, &bad)) {
       return Fail(f.mark(), f.path + ": raw is octets, one per character; " +
@@ -519,7 +514,7 @@ absl::Status Parser::Reply(const Field& f, ScenarioReply* out) {
   *out = ScenarioReply{};
   if (f.node.IsScalar()) {
     std::string text;
-    MXKIT_SCENARIO_TRY(Scalar(f, "a reply", &text));
+    MXKIT_RETURN_IF_ERROR(Scalar(f, "a reply", &text));
     const bool code_shape =
         text.size() >= 3 && AllDigits(text.substr(0, 3)) && (text.size() == 3 || text[3] == ' ');
     uint64_t code = 0;
@@ -541,7 +536,7 @@ absl::Status Parser::Reply(const Field& f, ScenarioReply* out) {
     if (!rest.empty()) out->lines = {std::string(rest)};
     return CheckReply(f.mark(), f.path, *out);
   }
-  MXKIT_SCENARIO_TRY(
+  MXKIT_RETURN_IF_ERROR(
       Mapping(f, "a reply", {"code", "enhanced", "text", "lines", "raw"}, [&](const Field& v) {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
         if (key == "lines" && !out->lines.empty()) {
@@ -566,7 +561,7 @@ absl::Status Parser::Listener(const Field& f, ListenerSpec* out) {
   YAML::Mark address_mark = f.mark();
   if (f.node.IsMap()) {
     std::string mode = "smtp";
-    MXKIT_SCENARIO_TRY(Mapping(f, "a listener", {"address", "mode"}, [&](const Field& v) {
+    MXKIT_RETURN_IF_ERROR(Mapping(f, "a listener", {"address", "mode"}, [&](const Field& v) {
       if (v.path.ends_with(".mode")) return Choice(v, kListenerModes, "a listener mode", &mode);
       address_mark = v.mark();
       return String(v, 64, true, &address);
@@ -578,7 +573,7 @@ absl::Status Parser::Listener(const Field& f, ListenerSpec* out) {
     }
     out->mode = mode == "smtps" ? ListenerMode::kSmtps : ListenerMode::kSmtp;
   } else {
-    MXKIT_SCENARIO_TRY(String(f, 64, true, &address));
+    MXKIT_RETURN_IF_ERROR(String(f, 64, true, &address));
   }
   const absl::Status status = ParseHostPort(address, &out->host, &out->port);
   if (!status.ok()) {
@@ -590,14 +585,14 @@ absl::Status Parser::Listener(const Field& f, ListenerSpec* out) {
 absl::Status Parser::Greeting(const Field& f, GreetingSpec* out) {
   if (f.node.IsScalar()) {
     ScenarioReply reply;
-    MXKIT_SCENARIO_TRY(Reply(f, &reply));
+    MXKIT_RETURN_IF_ERROR(Reply(f, &reply));
     out->reply = reply;
     return absl::OkStatus();
   }
   ScenarioReply reply;
   bool has_reply = false;
   bool lines_given = false;
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       f, "a greeting", {"code", "enhanced", "text", "lines", "raw", "delay", "drop", "reset"},
       [&](const Field& v) {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
@@ -620,7 +615,7 @@ absl::Status Parser::Greeting(const Field& f, GreetingSpec* out) {
                                 ": a greeting that is dropped or reset sends no reply; "
                                 "remove code/text/lines/raw or drop/reset");
     }
-    MXKIT_SCENARIO_TRY(CheckReply(f.mark(), f.path, reply));
+    MXKIT_RETURN_IF_ERROR(CheckReply(f.mark(), f.path, reply));
     out->reply = reply;
   }
   return absl::OkStatus();
@@ -631,7 +626,7 @@ absl::Status Parser::EhloKeywords(const Field& f, std::vector<std::string>* out)
   return List(f, kMaxEhloKeywords, "EHLO keywords", [&](const Field& item) {
     std::string line;
     // RFC 5321 §4.1.1.1: ehlo-line = ehlo-keyword *( SP ehlo-param ).
-    MXKIT_SCENARIO_TRY(String(item, smtp::kMaxReplyLine - 6, true, &line));
+    MXKIT_RETURN_IF_ERROR(String(item, smtp::kMaxReplyLine - 6, true, &line));
     const std::string keyword = line.substr(0, line.find(' '));
     const bool keyword_ok = base::IsAlnum(keyword[0]) &&
                             std::all_of(keyword.begin(), keyword.end(),
@@ -665,7 +660,7 @@ absl::Status Parser::Ehlo(const Field& f, EhloSpec* out) {
   return Mapping(f, "the EHLO settings", {"esmtp", "before_tls", "after_tls"}, [&](const Field& v) {
     if (v.path.ends_with(".esmtp")) return Bool(v, &out->esmtp);
     std::vector<std::string> words;
-    MXKIT_SCENARIO_TRY(EhloKeywords(v, &words));
+    MXKIT_RETURN_IF_ERROR(EhloKeywords(v, &words));
     if (v.path.ends_with(".before_tls")) {
       out->before_tls = std::move(words);
     } else {
@@ -687,12 +682,12 @@ absl::Status Parser::Tls(const Field& f, TlsSpec* out, std::set<std::string>* ke
         if (key == "switch") return Bool(v, &out->switch_to_tls);
         if (key == "reply") {
           ScenarioReply reply;
-          MXKIT_SCENARIO_TRY(Reply(v, &reply));
+          MXKIT_RETURN_IF_ERROR(Reply(v, &reply));
           out->reply = reply;
           return absl::OkStatus();
         }
         // Printable ASCII first: the tls/ parsers repeat the value in errors.
-        MXKIT_SCENARIO_TRY(String(v, kMaxTlsListFlag, true, &text));
+        MXKIT_RETURN_IF_ERROR(String(v, kMaxTlsListFlag, true, &text));
         if (key == "behaviour") {
           absl::StatusOr<tls::StartTlsBehaviour> b = tls::ParseStartTlsBehaviour(text);
           if (!b.ok()) {
@@ -727,7 +722,7 @@ absl::Status Parser::Tls(const Field& f, TlsSpec* out, std::set<std::string>* ke
 }
 
 absl::Status Parser::Auth(const Field& f, AuthSpec* out) {
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       f, "the AUTH settings", {"mechanisms", "credentials", "required", "tls_only"},
       [&](const Field& v) {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
@@ -736,7 +731,7 @@ absl::Status Parser::Auth(const Field& f, AuthSpec* out) {
         if (key == "mechanisms") {
           return List(v, std::size(kAuthMechanisms), "SASL mechanisms", [&](const Field& item) {
             std::string name;
-            MXKIT_SCENARIO_TRY(Scalar(item, "a SASL mechanism", &name));
+            MXKIT_RETURN_IF_ERROR(Scalar(item, "a SASL mechanism", &name));
             name = base::AsciiUpper(name);
             if (std::find(std::begin(kAuthMechanisms), std::end(kAuthMechanisms), name) ==
                 std::end(kAuthMechanisms)) {
@@ -756,7 +751,7 @@ absl::Status Parser::Auth(const Field& f, AuthSpec* out) {
         return List(v, kMaxCredentials, "credentials", [&](const Field& item) {
           Credential c;
           bool has_user = false, has_password = false;
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Mapping(item, "a credential", {"user", "password"}, [&](const Field& u) {
                 if (u.path.ends_with(".user")) {
                   has_user = true;
@@ -785,7 +780,7 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
   out->name = "rules[" + std::to_string(index) + "]";
   out->position = {f.mark().line + 1, f.mark().column + 1};
   bool has_at = false, has_action = false;
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       f, "a rule",
       {"name", "at", "match", "tls", "after_recipients", "size_over", "nth", "action", "reply",
        "delay"},
@@ -794,7 +789,7 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
         if (key == "name") return String(v, kMaxScenarioName, true, &out->name);
         if (key == "at") {
           std::string text;
-          MXKIT_SCENARIO_TRY(Scalar(v, "a stage", &text));
+          MXKIT_RETURN_IF_ERROR(Scalar(v, "a stage", &text));
           out->at = CanonicalStage(text);
           if (out->at.empty()) {
             return Fail(v.mark(), v.path + ": " + Quote(text) +
@@ -805,37 +800,37 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
         }
         if (key == "match") {
           std::string glob;
-          MXKIT_SCENARIO_TRY(String(v, smtp::kMaxCommandLine, false, &glob));
+          MXKIT_RETURN_IF_ERROR(String(v, smtp::kMaxCommandLine, false, &glob));
           out->match = glob;
           return absl::OkStatus();
         }
         if (key == "tls") {
           bool b = false;
-          MXKIT_SCENARIO_TRY(Bool(v, &b));
+          MXKIT_RETURN_IF_ERROR(Bool(v, &b));
           out->tls = b;
           return absl::OkStatus();
         }
         if (key == "after_recipients") {
           uint64_t n = 0;
-          MXKIT_SCENARIO_TRY(Unsigned(v, 0, kMaxScenarioRecipients, "recipients", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, 0, kMaxScenarioRecipients, "recipients", &n));
           out->after_recipients = static_cast<size_t>(n);
           return absl::OkStatus();
         }
         if (key == "size_over") {
           uint64_t n = 0;
-          MXKIT_SCENARIO_TRY(Unsigned(v, 0, kMaxScenarioMessageSize, "octets", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, 0, kMaxScenarioMessageSize, "octets", &n));
           out->size_over = n;
           return absl::OkStatus();
         }
         if (key == "nth") {
           uint64_t n = 0;
-          MXKIT_SCENARIO_TRY(Unsigned(v, 1, UINT32_MAX, "", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, 1, UINT32_MAX, "", &n));
           out->nth = n;
           return absl::OkStatus();
         }
         if (key == "action") {
           std::string text;
-          MXKIT_SCENARIO_TRY(Scalar(v, "an action", &text));
+          MXKIT_RETURN_IF_ERROR(Scalar(v, "an action", &text));
           for (const ActionName& a : kActionNames) {
             if (a.name == text) {
               out->action = a.action;
@@ -850,7 +845,7 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
         }
         if (key == "reply") {
           ScenarioReply reply;
-          MXKIT_SCENARIO_TRY(Reply(v, &reply));
+          MXKIT_RETURN_IF_ERROR(Reply(v, &reply));
           out->reply = reply;
           return absl::OkStatus();
         }
@@ -914,7 +909,7 @@ absl::Status Parser::OneRule(const Field& f, size_t index, Rule* out) {
 
 absl::Status Parser::Greylist(const Field& f, GreylistSpec* out) {
   out->reply = ScenarioReply{451, "4.7.1", {"Greylisted, try again later"}, ""};
-  MXKIT_SCENARIO_TRY(
+  MXKIT_RETURN_IF_ERROR(
       Mapping(f, "the greylist settings", {"delay", "reply", "max_entries"}, [&](const Field& v) {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
         if (key == "delay") {
@@ -922,7 +917,7 @@ absl::Status Parser::Greylist(const Field& f, GreylistSpec* out) {
         }
         if (key == "reply") return Reply(v, &out->reply);
         uint64_t n = 0;
-        MXKIT_SCENARIO_TRY(Unsigned(v, 1, kMaxGreylistEntries, "triplets", &n));
+        MXKIT_RETURN_IF_ERROR(Unsigned(v, 1, kMaxGreylistEntries, "triplets", &n));
         out->max_entries = static_cast<size_t>(n);
         return absl::OkStatus();
       }));
@@ -946,13 +941,13 @@ absl::Status Parser::Tarpit(const Field& f, TarpitSpec* out) {
 }
 
 absl::Status Parser::Disconnect(const Field& f, DisconnectSpec* out) {
-  MXKIT_SCENARIO_TRY(Mapping(f, "the disconnect settings",
+  MXKIT_RETURN_IF_ERROR(Mapping(f, "the disconnect settings",
                              {"after_data", "mid_data_after_bytes", "reset"}, [&](const Field& v) {
                                if (v.path.ends_with(".after_data"))
                                  return Bool(v, &out->after_data);
                                if (v.path.ends_with(".reset")) return Bool(v, &out->reset);
                                uint64_t n = 0;
-                               MXKIT_SCENARIO_TRY(
+                               MXKIT_RETURN_IF_ERROR(
                                    Unsigned(v, 0, kMaxScenarioMessageSize, "octets", &n));
                                out->mid_data_after_bytes = n;
                                return absl::OkStatus();
@@ -967,14 +962,14 @@ absl::Status Parser::Disconnect(const Field& f, DisconnectSpec* out) {
 
 absl::Status Parser::Chaos(const Field& f, ChaosSpec* out) {
   bool has_stages = false;
-  MXKIT_SCENARIO_TRY(
+  MXKIT_RETURN_IF_ERROR(
       Mapping(f, "the chaos settings", {"seed", "stages", "replies"}, [&](const Field& v) {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
         if (key == "seed") return Unsigned(v, 0, UINT64_MAX, "", &out->seed);
         if (key == "replies") {
           return List(v, kMaxChaosReplies, "replies", [&](const Field& item) {
             ScenarioReply reply;
-            MXKIT_SCENARIO_TRY(Reply(item, &reply));
+            MXKIT_RETURN_IF_ERROR(Reply(item, &reply));
             if (reply.raw.empty() && reply.code < 400) {
               return Fail(item.mark(),
                           item.path + ": a fault is 4xx or 5xx, not " + std::to_string(reply.code));
@@ -984,7 +979,7 @@ absl::Status Parser::Chaos(const Field& f, ChaosSpec* out) {
           });
         }
         has_stages = true;
-        MXKIT_SCENARIO_TRY(Visit(v));
+        MXKIT_RETURN_IF_ERROR(Visit(v));
         if (!v.node.IsMap()) {
           return Fail(v.mark(), v.path +
                                     ": expected a mapping of stage to probability, e.g. "
@@ -994,7 +989,7 @@ absl::Status Parser::Chaos(const Field& f, ChaosSpec* out) {
         for (auto it = v.node.begin(); it != v.node.end(); ++it) {
           Field key_field{v.path, it->first, v.mark()};
           std::string text;
-          MXKIT_SCENARIO_TRY(Scalar(key_field, "a stage", &text));
+          MXKIT_RETURN_IF_ERROR(Scalar(key_field, "a stage", &text));
           const std::string stage = CanonicalStage(text);
           if (stage.empty()) {
             return Fail(key_field.mark(),
@@ -1007,7 +1002,7 @@ absl::Status Parser::Chaos(const Field& f, ChaosSpec* out) {
             }
           }
           double p = 0;
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Probability(Field{v.path + "." + stage, it->second, it->first.Mark()}, &p));
           out->stages.emplace_back(stage, p);
         }
@@ -1027,22 +1022,22 @@ absl::Status Parser::Limits(const Field& f, smtp::SessionLimits* out) {
         uint64_t n = 0;
         if (key == "max_message_size") {
           // RFC 5321 §4.5.3.1.7: at least 64K octets.
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Unsigned(v, smtp::kMinMessageContent, kMaxScenarioMessageSize, "octets", &n));
           out->max_message_size = n;
         } else if (key == "max_recipients") {
           // §4.5.3.1.8 asks for at least 100; a receiver that allows fewer is
           // a misbehaviour worth testing (its 452 is §4.5.3.1.10's).
-          MXKIT_SCENARIO_TRY(Unsigned(v, 1, kMaxScenarioRecipients, "recipients", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, 1, kMaxScenarioRecipients, "recipients", &n));
           out->max_recipients = static_cast<size_t>(n);
         } else if (key == "max_command_line") {
           // §4.5.3.1.4: at least 512 octets.
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Unsigned(v, smtp::kMaxCommandLine, kMaxScenarioCommandLine, "octets", &n));
           out->max_command_line = static_cast<size_t>(n);
         } else {
           // §4.5.3.1.6: at least 1000 octets.
-          MXKIT_SCENARIO_TRY(Unsigned(v, smtp::kMaxTextLine, kMaxScenarioTextLine, "octets", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, smtp::kMaxTextLine, kMaxScenarioTextLine, "octets", &n));
           out->max_text_line = static_cast<size_t>(n);
         }
         return absl::OkStatus();
@@ -1055,11 +1050,11 @@ absl::Status Parser::Limits(const Field& f, smtp::SessionLimits* out) {
 // far likelier a switch written another way than a record.
 absl::Status Parser::TextSetting(const Field& f, DnsTextSetting* out) {
   std::string text;
-  MXKIT_SCENARIO_TRY(Scalar(f, "true, false or the record's text", &text));
+  MXKIT_RETURN_IF_ERROR(Scalar(f, "true, false or the record's text", &text));
   if (f.node.Tag() != "!") {
     const std::string lower = base::AsciiLower(text);
     if (lower == "true" || lower == "false") {
-      MXKIT_SCENARIO_TRY(Bool(f, &out->publish));
+      MXKIT_RETURN_IF_ERROR(Bool(f, &out->publish));
       out->text.reset();
       return absl::OkStatus();
     }
@@ -1098,7 +1093,7 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
         if (key == "mx") {
           if (v.node.IsScalar()) {
             bool on = true;
-            MXKIT_SCENARIO_TRY(Bool(v, &on));
+            MXKIT_RETURN_IF_ERROR(Bool(v, &on));
             if (on) {
               return Fail(v.mark(), v.path +
                                         ": true is the default; write false for no MX or a "
@@ -1108,20 +1103,20 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
             return absl::OkStatus();
           }
           std::vector<MxSpec> mx;
-          MXKIT_SCENARIO_TRY(List(v, kMaxMxRecords, "MX records", [&](const Field& item) {
+          MXKIT_RETURN_IF_ERROR(List(v, kMaxMxRecords, "MX records", [&](const Field& item) {
             MxSpec m;
             bool has_host = false;
-            MXKIT_SCENARIO_TRY(
+            MXKIT_RETURN_IF_ERROR(
                 Mapping(item, "an MX record", {"preference", "host"}, [&](const Field& w) {
                   if (w.path.ends_with(".preference")) {
                     uint64_t n = 0;
-                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 65535, "", &n));
+                    MXKIT_RETURN_IF_ERROR(Unsigned(w, 0, 65535, "", &n));
                     m.preference = static_cast<uint16_t>(n);
                     return absl::OkStatus();
                   }
                   has_host = true;
                   std::string host;
-                  MXKIT_SCENARIO_TRY(String(w, 254, true, &host));
+                  MXKIT_RETURN_IF_ERROR(String(w, 254, true, &host));
                   if (host == ".") {
                     m.host.clear();  // RFC 7505 null MX
                     return absl::OkStatus();
@@ -1151,10 +1146,10 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
         }
         if (key == "address") {
           std::string text;
-          MXKIT_SCENARIO_TRY(Scalar(v, "false or an IPv4 or IPv6 address", &text));
+          MXKIT_RETURN_IF_ERROR(Scalar(v, "false or an IPv4 or IPv6 address", &text));
           if (base::AsciiLower(text) == "false" && v.node.Tag() != "!") {
             bool on = true;
-            MXKIT_SCENARIO_TRY(Bool(v, &on));
+            MXKIT_RETURN_IF_ERROR(Bool(v, &on));
             out->address = "";
             return absl::OkStatus();
           }
@@ -1170,7 +1165,7 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
         if (key == "dkim") {
           if (v.node.IsScalar()) {
             bool on = true;
-            MXKIT_SCENARIO_TRY(Bool(v, &on));
+            MXKIT_RETURN_IF_ERROR(Bool(v, &on));
             if (on) {
               return Fail(v.mark(), v.path +
                                         ": true is the default; write false for no key, or "
@@ -1182,7 +1177,7 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
           return Mapping(v, "a DKIM key", {"selector", "algorithm", "text"}, [&](const Field& w) {
             const std::string k = w.path.substr(w.path.rfind('.') + 1);
             if (k == "selector") {
-              MXKIT_SCENARIO_TRY(String(w, 63, true, &out->dkim.selector));
+              MXKIT_RETURN_IF_ERROR(String(w, 63, true, &out->dkim.selector));
               // RFC 6376 §3.1: selector = sub-domain *( "." sub-domain ).
               const absl::Status status = CheckDnsName(out->dkim.selector, "the selector");
               if (!status.ok() || out->dkim.selector.find_first_of("_*") != std::string::npos) {
@@ -1194,26 +1189,26 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
             }
             if (k == "algorithm") {
               std::string name;
-              MXKIT_SCENARIO_TRY(Choice(w, kDkimAlgorithms, "a DKIM key algorithm", &name));
+              MXKIT_RETURN_IF_ERROR(Choice(w, kDkimAlgorithms, "a DKIM key algorithm", &name));
               out->dkim.algorithm = name == "rsa" ? DkimAlgorithm::kRsa : DkimAlgorithm::kEd25519;
               return absl::OkStatus();
             }
             std::string text;
-            MXKIT_SCENARIO_TRY(Scalar(w, "the key record's text", &text));
+            MXKIT_RETURN_IF_ERROR(Scalar(w, "the key record's text", &text));
             return RecordText(w, text, &out->dkim.text.emplace());
           });
         }
         if (key == "tlsa") {
           return List(v, kMaxTlsaRecords, "TLSA records", [&](const Field& item) {
             TlsaSpec t;
-            MXKIT_SCENARIO_TRY(Mapping(
+            MXKIT_RETURN_IF_ERROR(Mapping(
                 item, "a TLSA record", {"usage", "selector", "matching", "mismatch"},
                 [&](const Field& w) {
                   const std::string k = w.path.substr(w.path.rfind('.') + 1);
                   if (k == "mismatch") return Bool(w, &t.mismatch);
                   uint64_t n = 0;
                   if (k == "usage") {
-                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 255, "", &n));
+                    MXKIT_RETURN_IF_ERROR(Unsigned(w, 0, 255, "", &n));
                     if (n != 2 && n != 3) {
                       return Fail(w.mark(), w.path + ": usage " + std::to_string(n) +
                                                 " is not one SMTP uses; RFC 7672 §3.1 allows 2 "
@@ -1221,10 +1216,10 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
                     }
                     t.usage = static_cast<uint8_t>(n);
                   } else if (k == "selector") {
-                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 1, "", &n));
+                    MXKIT_RETURN_IF_ERROR(Unsigned(w, 0, 1, "", &n));
                     t.selector = static_cast<uint8_t>(n);
                   } else {
-                    MXKIT_SCENARIO_TRY(Unsigned(w, 0, 2, "", &n));
+                    MXKIT_RETURN_IF_ERROR(Unsigned(w, 0, 2, "", &n));
                     t.matching = static_cast<uint8_t>(n);
                   }
                   return absl::OkStatus();
@@ -1238,11 +1233,11 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
           DnsFaultSpec spec;
           spec.position = {item.mark().line + 1, item.mark().column + 1};
           bool has_name = false, has_fault = false;
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Mapping(item, "a DNS fault", {"name", "type", "fault"}, [&](const Field& w) {
                 const std::string k = w.path.substr(w.path.rfind('.') + 1);
                 std::string text;
-                MXKIT_SCENARIO_TRY(String(w, 254, true, &text));
+                MXKIT_RETURN_IF_ERROR(String(w, 254, true, &text));
                 if (k == "name") {
                   has_name = true;
                   // Resolved against the receiver's name once it is known.
@@ -1302,7 +1297,7 @@ absl::Status Parser::Dns(const Field& f, ReceiverDns* out) {
 absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::string>* keys_given) {
   bool status_given = false;
   YAML::Mark status_mark;
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       f, "an MTA-STS policy",
       {"mode", "mx", "max_age", "id", "body", "status", "redirect", "content_type", "delay",
        "certificate", "listen", "txt"},
@@ -1311,7 +1306,7 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         keys_given->insert(key);
         if (key == "mode") {
           std::string name;
-          MXKIT_SCENARIO_TRY(Choice(v, kMtaStsModes, "an MTA-STS mode", &name));
+          MXKIT_RETURN_IF_ERROR(Choice(v, kMtaStsModes, "an MTA-STS mode", &name));
           out->mode = name == "enforce"   ? MtaStsMode::kEnforce
                       : name == "testing" ? MtaStsMode::kTesting
                                           : MtaStsMode::kNone;
@@ -1319,9 +1314,9 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         }
         if (key == "mx") {
           std::vector<std::string> patterns;
-          MXKIT_SCENARIO_TRY(List(v, kMaxMtaStsPatterns, "MX patterns", [&](const Field& item) {
+          MXKIT_RETURN_IF_ERROR(List(v, kMaxMtaStsPatterns, "MX patterns", [&](const Field& item) {
             std::string p;
-            MXKIT_SCENARIO_TRY(String(item, 254, true, &p));
+            MXKIT_RETURN_IF_ERROR(String(item, 254, true, &p));
             if (p.find(' ') != std::string::npos) {
               return Fail(item.mark(), item.path + ": " + Quote(p) +
                                            " has a space; a policy's mx value is one name "
@@ -1338,7 +1333,7 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         }
         if (key == "id") {
           std::string id;
-          MXKIT_SCENARIO_TRY(String(v, kMaxMtaStsId, true, &id));
+          MXKIT_RETURN_IF_ERROR(String(v, kMaxMtaStsId, true, &id));
           if (!std::all_of(id.begin(), id.end(), base::IsAlnum)) {
             return Fail(v.mark(), v.path + ": " + Quote(id) +
                                       " is not a policy id (RFC 8461 §3.1: 1 to 32 letters and "
@@ -1349,7 +1344,7 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         }
         if (key == "body") {
           std::string text;
-          MXKIT_SCENARIO_TRY(Scalar(v, "the policy text", &text));
+          MXKIT_RETURN_IF_ERROR(Scalar(v, "the policy text", &text));
           if (text.size() > kMaxMtaStsBodyBytes) {
             return Fail(v.mark(), v.path + ": longer than " + std::to_string(kMaxMtaStsBodyBytes) +
                                       " octets");
@@ -1361,12 +1356,12 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
           status_given = true;
           status_mark = v.mark();
           uint64_t n = 0;
-          MXKIT_SCENARIO_TRY(Unsigned(v, 100, 599, "", &n));
+          MXKIT_RETURN_IF_ERROR(Unsigned(v, 100, 599, "", &n));
           out->status = static_cast<int>(n);
           return absl::OkStatus();
         }
         if (key == "redirect") {
-          MXKIT_SCENARIO_TRY(String(v, 2048, true, &out->location));
+          MXKIT_RETURN_IF_ERROR(String(v, 2048, true, &out->location));
           if (out->location.find(' ') != std::string::npos) {
             return Fail(v.mark(), v.path + ": a Location is a URI, without spaces");
           }
@@ -1378,7 +1373,7 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         if (key == "delay") return Duration(v, Ms(0), kMaxScenarioDelay, &out->delay);
         if (key == "certificate") {
           std::string text;
-          MXKIT_SCENARIO_TRY(String(v, 64, true, &text));
+          MXKIT_RETURN_IF_ERROR(String(v, 64, true, &text));
           absl::StatusOr<tls::CertVariant> c = tls::ParseCertVariant(text);
           if (!c.ok()) {
             return Fail(v.mark(), v.path + ": " + Quote(text) +
@@ -1390,7 +1385,7 @@ absl::Status Parser::MtaSts(const Field& f, MtaStsSpec* out, std::set<std::strin
         }
         if (key == "listen") {
           std::string address;
-          MXKIT_SCENARIO_TRY(String(v, 64, true, &address));
+          MXKIT_RETURN_IF_ERROR(String(v, 64, true, &address));
           std::string host;
           uint16_t port = 0;
           const absl::Status status = ParseHostPort(address, &host, &port);
@@ -1470,12 +1465,12 @@ absl::Status Parser::OneZone(const Field& f, ExtraZone* out) {
   std::string text;
   YAML::Node text_node;
   bool has_apex = false, has_text = false;
-  MXKIT_SCENARIO_TRY(
+  MXKIT_RETURN_IF_ERROR(
       Mapping(f, "a zone", {"apex", "authenticated", "text"}, [&](const Field& v) -> absl::Status {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
         if (key == "apex") {
           has_apex = true;
-          MXKIT_SCENARIO_TRY(String(v, 254, true, &out->apex));
+          MXKIT_RETURN_IF_ERROR(String(v, 254, true, &out->apex));
           if (out->apex.ends_with('.')) out->apex.pop_back();
           out->apex = base::AsciiLower(out->apex);
           const absl::Status status = CheckDnsName(out->apex, "the apex");
@@ -1486,12 +1481,12 @@ absl::Status Parser::OneZone(const Field& f, ExtraZone* out) {
         }
         if (key == "authenticated") {
           bool a = false;
-          MXKIT_SCENARIO_TRY(Bool(v, &a));
+          MXKIT_RETURN_IF_ERROR(Bool(v, &a));
           out->authenticated = a;
           return absl::OkStatus();
         }
         has_text = true;
-        MXKIT_SCENARIO_TRY(Scalar(v, "zone file text", &text));
+        MXKIT_RETURN_IF_ERROR(Scalar(v, "zone file text", &text));
         if (text.size() > kMaxZoneTextBytes) {
           return Fail(v.mark(),
                       v.path + ": longer than " + std::to_string(kMaxZoneTextBytes) + " octets");
@@ -1536,7 +1531,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
   bool has_name = false, has_listeners = false;
   std::set<std::string> tls_keys, mta_sts_keys;
   YAML::Mark ehlo_mark, auth_mark, tls_mark, dns_mark, mta_sts_mark;
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       f, "a receiver", {"name",         "hostname",
                         "listeners",    "greeting",
                         "ehlo",         "starttls",
@@ -1559,7 +1554,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
         }
         if (key == "name" || key == "hostname") {
           std::string name;
-          MXKIT_SCENARIO_TRY(String(v, smtp::kMaxDomain, true, &name));
+          MXKIT_RETURN_IF_ERROR(String(v, smtp::kMaxDomain, true, &name));
           const absl::Status status = CheckHostnameValue(name);
           if (!status.ok()) {
             return Fail(v.mark(), v.path + ": " + Quote(name) + ": " + base::StatusText(status));
@@ -1572,7 +1567,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
           has_listeners = true;
           return List(v, kMaxListenersPerReceiver, "listeners", [&](const Field& item) {
             ListenerSpec l;
-            MXKIT_SCENARIO_TRY(Listener(item, &l));
+            MXKIT_RETURN_IF_ERROR(Listener(item, &l));
             out->listeners.push_back(std::move(l));
             return absl::OkStatus();
           });
@@ -1594,7 +1589,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
           std::map<std::string, int> names;
           return List(v, kMaxRulesPerReceiver, "rules", [&](const Field& item) {
             Rule rule;
-            MXKIT_SCENARIO_TRY(OneRule(item, out->rules.size(), &rule));
+            MXKIT_RETURN_IF_ERROR(OneRule(item, out->rules.size(), &rule));
             if (auto [first, inserted] = names.emplace(rule.name, rule.position.line); !inserted) {
               return Fail(item.mark(), item.path + ": another rule is named " + Quote(rule.name) +
                                            " (line " + std::to_string(first->second) + ")");
@@ -1605,7 +1600,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
         }
         if (key == "greylist") {
           GreylistSpec g;
-          MXKIT_SCENARIO_TRY(Greylist(v, &g));
+          MXKIT_RETURN_IF_ERROR(Greylist(v, &g));
           out->greylist = g;
           return absl::OkStatus();
         }
@@ -1613,14 +1608,14 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
         if (key == "disconnect") return Disconnect(v, &out->disconnect);
         if (key == "chaos") {
           ChaosSpec c;
-          MXKIT_SCENARIO_TRY(Chaos(v, &c));
+          MXKIT_RETURN_IF_ERROR(Chaos(v, &c));
           out->chaos = c;
           return absl::OkStatus();
         }
         if (key == "leniencies") {
           return List(v, CommandLeniencyNames().size(), "leniencies", [&](const Field& item) {
             std::string name;
-            MXKIT_SCENARIO_TRY(Scalar(item, "a leniency", &name));
+            MXKIT_RETURN_IF_ERROR(Scalar(item, "a leniency", &name));
             for (const CommandLeniencyName& l : CommandLeniencyNames()) {
               if (l.name == name) {
                 if (out->leniencies.*(l.member)) {
@@ -1637,7 +1632,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
         }
         if (key == "data_bare_line_endings" || key == "data_nul") {
           std::string name;
-          MXKIT_SCENARIO_TRY(Scalar(v, "a policy", &name));
+          MXKIT_RETURN_IF_ERROR(Scalar(v, "a policy", &name));
           if (key == "data_nul") {
             absl::StatusOr<smtp::NulPolicy> p = ParseNulPolicy(name);
             if (!p.ok()) {
@@ -1658,7 +1653,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
         if (key == "limits") return Limits(v, &out->limits);
         if (key == "idle_timeout") {
           Ms d{0};
-          MXKIT_SCENARIO_TRY(
+          MXKIT_RETURN_IF_ERROR(
               Duration(v, std::chrono::seconds(1), std::chrono::seconds(kMaxTimeoutSeconds), &d));
           if (d.count() % 1000 != 0) {
             return Fail(v.mark(), v.path + ": the idle timeout is whole seconds");
@@ -1667,7 +1662,7 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
           return absl::OkStatus();
         }
         uint64_t n = 0;
-        MXKIT_SCENARIO_TRY(Unsigned(v, 1, smtp::kMaxProtocolErrorsCeiling, "errors", &n));
+        MXKIT_RETURN_IF_ERROR(Unsigned(v, 1, smtp::kMaxProtocolErrorsCeiling, "errors", &n));
         out->max_protocol_errors = static_cast<int>(n);
         return absl::OkStatus();
       }));
@@ -1782,19 +1777,19 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
   }
   bool has_receivers = false;
   YAML::Mark receivers_mark;
-  MXKIT_SCENARIO_TRY(Mapping(
+  MXKIT_RETURN_IF_ERROR(Mapping(
       Field{"", root, YAML::Mark()}, "the scenario", {"name", "description", "receivers", "zones"},
       [&](const Field& v) -> absl::Status {
         if (v.path == "zones") {
           return List(v, kMaxExtraZones, "zones", [&](const Field& item) {
             ExtraZone z;
-            MXKIT_SCENARIO_TRY(OneZone(item, &z));
+            MXKIT_RETURN_IF_ERROR(OneZone(item, &z));
             scenario.zones.push_back(std::move(z));
             return absl::OkStatus();
           });
         }
         if (v.path == "name") {
-          MXKIT_SCENARIO_TRY(String(v, kMaxScenarioName, true, &scenario.name));
+          MXKIT_RETURN_IF_ERROR(String(v, kMaxScenarioName, true, &scenario.name));
           const bool word = std::all_of(scenario.name.begin(), scenario.name.end(), [](char c) {
             return base::IsAlnum(c) || c == '-' || c == '_' || c == '.';
           });
@@ -1811,7 +1806,7 @@ absl::StatusOr<Scenario> Parser::ParseDocument(const YAML::Node& root) {
         receivers_mark = v.mark();
         return List(v, kMaxReceivers, "receivers", [&](const Field& item) {
           Receiver r;
-          MXKIT_SCENARIO_TRY(OneReceiver(item, &r));
+          MXKIT_RETURN_IF_ERROR(OneReceiver(item, &r));
           scenario.receivers.push_back(std::move(r));
           return absl::OkStatus();
         });
@@ -1965,7 +1960,7 @@ std::string FileStem(std::string_view source) {
   return std::string(stem);
 }
 
-#undef MXKIT_SCENARIO_TRY
+#undef MXKIT_RETURN_IF_ERROR
 
 }  // namespace
 
