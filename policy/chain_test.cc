@@ -17,26 +17,15 @@
 namespace mxkit::policy {
 namespace {
 
+const tls::CertificateSet& Set() { return testing::FactorySet(); }
+
 // Inside the factory's fixed validity windows (tls/cert_factory.h).
 const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 0, 0, 0), absl::UTCTimeZone());
 
 class ChainTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    tls::CertFactoryOptions options;
-    options.hostname = "mx.example.test";
-    auto set = tls::CertificateSet::Generate(options);
-    ASSERT_TRUE(set.ok()) << set.status();
-    set_ = new tls::CertificateSet(std::move(*set));
-  }
-  static void TearDownTestSuite() { delete set_; }
-
   static std::vector<std::string> Chain(tls::CertVariant variant) {
-    auto served = set_->Get(variant);
-    EXPECT_TRUE(served.ok());
-    auto der = PemCertificatesToDer((*served)->chain_pem);
-    EXPECT_TRUE(der.ok()) << der.status();
-    return *der;
+    return testing::FactoryChainDer(variant);
   }
   static std::string Der(const std::string& pem) {
     auto der = PemCertificatesToDer(pem);
@@ -44,9 +33,7 @@ class ChainTest : public ::testing::Test {
     return der->front();
   }
 
-  static tls::CertificateSet* set_;
 };
-tls::CertificateSet* ChainTest::set_ = nullptr;
 
 TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
   struct Row {
@@ -69,7 +56,7 @@ TEST_F(ChainTest, FactoryVariantsVerifyToTheRootAsOpensslWould) {
       {tls::CertVariant::kEcdsaP256, 0, TlsResultType::kValidationFailure},
   };
   for (const Row& row : rows) {
-    const ChainVerification v = VerifyChainToRoots(Chain(row.variant), set_->root_pem(), kNow);
+    const ChainVerification v = VerifyChainToRoots(Chain(row.variant), Set().root_pem(), kNow);
     EXPECT_EQ(v.ok, row.x509_error == 0) << tls::CertVariantName(row.variant) << ": " << v.detail;
     EXPECT_EQ(v.x509_error, row.x509_error) << tls::CertVariantName(row.variant) << ": " << v.detail;
     if (!v.ok) {
@@ -91,9 +78,9 @@ TEST_F(ChainTest, AgreesWithOpensslVerify) {
     std::ofstream(tmp + "/" + name, std::ios::trunc) << text;
     return tmp + "/" + name;
   };
-  const std::string root = write("root.pem", set_->root_pem());
+  const std::string root = write("root.pem", Set().root_pem());
   for (tls::CertVariant variant : tls::AllCertVariants()) {
-    auto served = set_->Get(variant);
+    auto served = Set().Get(variant);
     ASSERT_TRUE(served.ok());
     const std::string chain = write("chain.pem", (*served)->chain_pem);
     const std::string command = "openssl verify -auth_level 2 -purpose sslserver -attime " +
@@ -113,14 +100,14 @@ TEST_F(ChainTest, AgreesWithOpensslVerify) {
       openssl_error = std::atol(output.c_str() + at + 6);
     }
     const ChainVerification ours =
-        VerifyChainToRoots(*PemCertificatesToDer((*served)->chain_pem), set_->root_pem(), kNow);
+        VerifyChainToRoots(*PemCertificatesToDer((*served)->chain_pem), Set().root_pem(), kNow);
     EXPECT_EQ(ours.x509_error, openssl_error)
         << tls::CertVariantName(variant) << ": ours " << ours.detail << "; openssl " << output;
   }
 }
 
 TEST_F(ChainTest, WeakLeafKeyFailsAfterAValidChainWithOpensslsNumber) {
-  const ChainVerification v = VerifyChainToRoots(Chain(tls::CertVariant::kRsa1024), set_->root_pem(), kNow);
+  const ChainVerification v = VerifyChainToRoots(Chain(tls::CertVariant::kRsa1024), Set().root_pem(), kNow);
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.x509_error, kX509ErrorEeKeyTooSmall);
   EXPECT_EQ(v.detail, "EE certificate key too weak (RSA 1024 bits < 2048)");
@@ -130,7 +117,7 @@ TEST_F(ChainTest, WeakLeafKeyFailsAfterAValidChainWithOpensslsNumber) {
   EXPECT_EQ(ta.x509_error, kX509ErrorEeKeyTooSmall) << ta.detail;
   EXPECT_EQ(CheckLeafStrength(chain.front()).x509_error, kX509ErrorEeKeyTooSmall);
   // A chain error comes first: the strength check runs only on a valid chain.
-  EXPECT_EQ(VerifyChainToRoots(chain, set_->unknown_root_pem(), kNow).x509_error, 20);
+  EXPECT_EQ(VerifyChainToRoots(chain, Set().unknown_root_pem(), kNow).x509_error, 20);
   for (tls::CertVariant ok : {tls::CertVariant::kRsa2048, tls::CertVariant::kEcdsaP256}) {
     const auto c = Chain(ok);
     EXPECT_TRUE(CheckLeafStrength(c.front()).ok) << tls::CertVariantName(ok);
@@ -141,13 +128,13 @@ TEST_F(ChainTest, WeakLeafKeyFailsAfterAValidChainWithOpensslsNumber) {
 
 TEST_F(ChainTest, TimeIsTheCallersNotTheClock) {
   const auto chain = Chain(tls::CertVariant::kGood);
-  EXPECT_TRUE(VerifyChainToRoots(chain, set_->root_pem(), kNow).ok);
+  EXPECT_TRUE(VerifyChainToRoots(chain, Set().root_pem(), kNow).ok);
   const auto later = absl::FromCivil(absl::CivilSecond(2051, 1, 1, 0, 0, 0), absl::UTCTimeZone());
-  EXPECT_EQ(VerifyChainToRoots(chain, set_->root_pem(), later).x509_error, 10);
+  EXPECT_EQ(VerifyChainToRoots(chain, Set().root_pem(), later).x509_error, 10);
   // The expired leaf is fine before its notAfter (2021-01-01).
   const auto before = absl::FromCivil(absl::CivilSecond(2020, 6, 1, 0, 0, 0), absl::UTCTimeZone());
   const auto expired = Chain(tls::CertVariant::kExpired);
-  const auto v = VerifyChainToRoots(expired, set_->root_pem(), before);
+  const auto v = VerifyChainToRoots(expired, Set().root_pem(), before);
   // The CAs are valid from 2025 only, so the chain still fails, on the CA's dates.
   EXPECT_EQ(v.x509_error, 9) << v.detail;
 }
@@ -159,12 +146,12 @@ TEST_F(ChainTest, NoRootsTrustsNothing) {
 }
 
 TEST_F(ChainTest, UnusableInputIsMinusOneWithAReason) {
-  EXPECT_EQ(VerifyChainToRoots({}, set_->root_pem(), kNow).x509_error, -1);
+  EXPECT_EQ(VerifyChainToRoots({}, Set().root_pem(), kNow).x509_error, -1);
   const ChainVerification bad_der =
-      VerifyChainToRoots({std::string("\x30\x00", 2)}, set_->root_pem(), kNow);
+      VerifyChainToRoots({std::string("\x30\x00", 2)}, Set().root_pem(), kNow);
   EXPECT_EQ(bad_der.x509_error, -1);
   EXPECT_NE(bad_der.detail.find("certificate 0"), std::string::npos) << bad_der.detail;
-  std::string broken_root = set_->root_pem();
+  std::string broken_root = Set().root_pem();
   broken_root[broken_root.size() / 2] = '!';
   const ChainVerification bad_root =
       VerifyChainToRoots(Chain(tls::CertVariant::kGood), broken_root, kNow);
@@ -177,14 +164,14 @@ TEST_F(ChainTest, AnchorMayBeTheIntermediateOrTheLeaf) {
   const auto chain = Chain(tls::CertVariant::kGood);
   ASSERT_EQ(chain.size(), 2u);
   EXPECT_TRUE(VerifyChainToAnchor(chain, chain[1], kNow).ok);            // intermediate
-  EXPECT_TRUE(VerifyChainToAnchor(chain, Der(set_->root_pem()), kNow).ok);  // root, not served
+  EXPECT_TRUE(VerifyChainToAnchor(chain, Der(Set().root_pem()), kNow).ok);  // root, not served
   EXPECT_TRUE(VerifyChainToAnchor(chain, chain[0], kNow).ok);            // the leaf itself
 }
 
 TEST_F(ChainTest, AnchorElsewhereOrExpiredLeafFails) {
   const auto chain = Chain(tls::CertVariant::kGood);
   const ChainVerification other =
-      VerifyChainToAnchor(chain, Der(set_->unknown_root_pem()), kNow);
+      VerifyChainToAnchor(chain, Der(Set().unknown_root_pem()), kNow);
   EXPECT_FALSE(other.ok);
   EXPECT_EQ(ResultTypeForX509Error(other.x509_error), TlsResultType::kCertificateNotTrusted)
       << other.detail;

@@ -13,11 +13,14 @@
 #include "base/absl_interop.h"
 #include "gtest/gtest.h"
 #include "policy/chain.h"
+#include "policy/internal/test_cert.h"
 #include "testing/conformance.h"
 #include "tls/cert_factory.h"
 
 namespace mxkit::policy {
 namespace {
+
+const tls::CertificateSet& Set() { return testing::FactorySet(); }
 
 const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 0, 0, 0), absl::UTCTimeZone());
 
@@ -76,21 +79,10 @@ TEST(TlsaUnusableReason, PkixUsagesAndUnknownValuesAreUnusableForSmtp) {
 
 class DaneTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    tls::CertFactoryOptions options;
-    options.hostname = "mx.example.test";
-    auto set = tls::CertificateSet::Generate(options);
-    ASSERT_TRUE(set.ok()) << set.status();
-    set_ = new tls::CertificateSet(std::move(*set));
-  }
-  static void TearDownTestSuite() { delete set_; }
-
   static std::vector<std::string> Chain(tls::CertVariant variant) {
-    auto served = set_->Get(variant);
-    EXPECT_TRUE(served.ok());
-    return *PemCertificatesToDer((*served)->chain_pem);
+    return testing::FactoryChainDer(variant);
   }
-  static std::string RootDer() { return PemCertificatesToDer(set_->root_pem())->front(); }
+  static std::string RootDer() { return PemCertificatesToDer(Set().root_pem())->front(); }
   static TlsaRecord Record(uint8_t usage, uint8_t selector, uint8_t matching,
                            const std::string& cert_der) {
     auto data = TlsaAssociationData(cert_der, selector, matching);
@@ -108,9 +100,7 @@ class DaneTest : public ::testing::Test {
     return input;
   }
 
-  static tls::CertificateSet* set_;
 };
-tls::CertificateSet* DaneTest::set_ = nullptr;
 
 TEST_F(DaneTest, DaneEeMatchesTheLeafForEverySelectorAndMatchingType) {
   const auto chain = Chain(tls::CertVariant::kGood);
@@ -244,7 +234,7 @@ TEST_F(DaneTest, AssociationDataAgreesWithOpensslCli) {
   if (access("/usr/bin/openssl", X_OK) != 0) {
     MXKIT_SKIP_OR_FAIL("/usr/bin/openssl (Debian's openssl) to compute TLSA digests");
   }
-  auto served = set_->Get(tls::CertVariant::kRsa2048);
+  auto served = Set().Get(tls::CertVariant::kRsa2048);
   ASSERT_TRUE(served.ok());
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string pem = std::string(tmp != nullptr ? tmp : "/tmp") + "/dane-leaf.pem";

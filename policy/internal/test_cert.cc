@@ -13,6 +13,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/status/statusor.h"
+#include "policy/chain.h"
+
 namespace mxkit::policy::testing {
 namespace {
 
@@ -128,6 +131,32 @@ TestCert MakeTestCert(const TestCertSpec& spec, const TestCert* issuer) {
   X509_free(cert);
   EVP_PKEY_free(key);
   return out;
+}
+
+const tls::CertificateSet& FactorySet() {
+  static const tls::CertificateSet* const set = [] {
+    tls::CertFactoryOptions options;
+    options.hostname = "mx.example.test";
+    absl::StatusOr<tls::CertificateSet> generated = tls::CertificateSet::Generate(options);
+    if (!generated.ok()) {
+      std::fprintf(stderr, "FactorySet: %s\n", std::string(generated.status().message()).c_str());
+      std::abort();
+    }
+    return new tls::CertificateSet(std::move(*generated));
+  }();
+  return *set;
+}
+
+std::vector<std::string> FactoryChainDer(tls::CertVariant variant) {
+  absl::StatusOr<const tls::ServedCertificate*> served = FactorySet().Get(variant);
+  absl::StatusOr<std::vector<std::string>> der =
+      served.ok() ? PemCertificatesToDer((*served)->chain_pem)
+                  : absl::StatusOr<std::vector<std::string>>(served.status());
+  if (!der.ok()) {
+    std::fprintf(stderr, "FactoryChainDer: %s\n", std::string(der.status().message()).c_str());
+    std::abort();
+  }
+  return *std::move(der);
 }
 
 }  // namespace mxkit::policy::testing

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tls/cert_factory.h"
+
 namespace mxkit::policy::testing {
 
 struct TestCertSpec {
@@ -30,6 +32,13 @@ struct TestCert {
 // Aborts the test binary with a message if BoringSSL refuses a step, which
 // only a broken build or allocation failure can cause.
 TestCert MakeTestCert(const TestCertSpec& spec, const TestCert* issuer = nullptr);
+
+// The certificate factory's set for "mx.example.test" (every variant, the
+// default seed), generated once per process, for tests that need the
+// factory's chains rather than hand-made shapes. Aborts like MakeTestCert.
+const tls::CertificateSet& FactorySet();
+// `variant`'s chain as FactorySet serves it, as DER, leaf first.
+std::vector<std::string> FactoryChainDer(tls::CertVariant variant);
 
 }  // namespace mxkit::policy::testing
 
