@@ -43,8 +43,10 @@ bool Same(const FakemxFlags& a, const FakemxFlags& b) {
          a.cert_seed == b.cert_seed && a.scenario == b.scenario &&
          a.list_scenarios == b.list_scenarios &&
          a.capture_max_sessions == b.capture_max_sessions &&
-         a.capture_max_bytes == b.capture_max_bytes && a.help == b.help &&
-         a.version == b.version;
+         a.capture_max_bytes == b.capture_max_bytes && a.dns == b.dns &&
+         a.dns_host == b.dns_host && a.dns_port == b.dns_port &&
+         a.mta_sts_port_given == b.mta_sts_port_given && a.mta_sts_port == b.mta_sts_port &&
+         a.help == b.help && a.version == b.version;
 }
 
 }  // namespace
@@ -95,6 +97,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     again.push_back("--smtps=" + (smtps_v6 ? "[" + f.smtps_host + "]" : f.smtps_host) + ":" +
                     std::to_string(f.smtps_port));
   }
+  if (!f.dns) {
+    again.push_back("--dns=off");
+  } else {
+    const bool dns_v6 = f.dns_host.find(':') != std::string::npos;
+    again.push_back("--dns=" + (dns_v6 ? "[" + f.dns_host + "]" : f.dns_host) + ":" +
+                    std::to_string(f.dns_port));
+  }
+  if (f.mta_sts_port_given) again.push_back("--mta-sts-port=" + std::to_string(f.mta_sts_port));
   if (f.verbose) again.push_back("--verbose");
   const mxkit::smtp::CommandLeniencies& l = f.command_leniencies;
   if (l.allow_space_before_path) again.push_back("--allow-space-before-path");
