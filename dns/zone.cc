@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "base/ascii.h"
 #include "absl/strings/str_join.h"
 #include "base/absl_interop.h"
 
@@ -677,8 +678,8 @@ class ZoneParser {
         return Failure{rdata.back(), "TLSA data has an odd number of hex digits"};
       }
       for (size_t k = 0; k < hex.size(); k += 2) {
-        int hi = HexValue(hex[k]);
-        int lo = HexValue(hex[k + 1]);
+        int hi = base::HexDigitValue(hex[k]);
+        int lo = base::HexDigitValue(hex[k + 1]);
         if (hi < 0 || lo < 0) {
           return Failure{rdata.back(),
                          absl::StrCat("TLSA data has a non-hex character at position ",
@@ -692,13 +693,6 @@ class ZoneParser {
     }
     return Failure{type_token,
                    absl::StrCat("unknown record type \"", type_token.text, "\"")};
-  }
-
-  static int HexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
   }
 
   Tokenizer tokenizer_;

@@ -22,9 +22,27 @@ size_t TlsBytes(const DeliveryTls& tls) {
          (tls.sni ? tls.sni->size() : 0) + tls.certificate.size();
 }
 
+size_t SpfBytes(const SpfVerdict& v) {
+  return v.result.size() + v.domain.size() + v.mechanism.size() + v.reason.size();
+}
+
+size_t VerdictBytes(const MessageVerdict& v) {
+  size_t n = v.client_ip.size() + SpfBytes(v.spf_mail_from) + SpfBytes(v.spf_helo) +
+             v.authentication_results.size() + v.summary.dmarc.size();
+  for (const DkimVerdict& d : v.dkim) {
+    n += sizeof d + d.result.size() + d.domain.size() + d.selector.size() + d.algorithm.size() +
+         d.reason.size();
+  }
+  const DmarcVerdict& m = v.dmarc;
+  n += m.result.size() + m.disposition.size() + m.requested_policy.size() +
+       m.author_domain.size() + m.policy_domain.size() + m.reason.size();
+  return n;
+}
+
 size_t MessageBytes(const CapturedMessage& m) {
   const Delivery& d = m.delivery;
-  size_t n = sizeof m + m.raw.size() + m.maildir_name.size() + d.client_address.size() +
+  size_t n = sizeof m + m.raw.size() + m.maildir_name.size() + VerdictBytes(m.verdict) +
+             d.client_address.size() +
              d.server_hostname.size() + d.helo.size() + TlsBytes(d.tls) + d.reverse_path.size() +
              ParamsBytes(d.mail_params) + d.body.size();
   for (const DeliveryRecipient& r : d.recipients) {
@@ -136,6 +154,7 @@ std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
   for (const TranscriptEntry& t : handle->transcript) bytes += EntryBytes(t.text);
   for (const CapturedMessage& m : handle->messages) bytes += MessageBytes(m);
   Account(entries_.back(), bytes);
+  for (CaptureObserver* o : observers_) o->OnSessionOpened(*handle);
   EvictAsNeeded();
   return handle;
 }
@@ -169,6 +188,7 @@ uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage mess
   entry->messages += 1;
   stats_.messages += 1;
   Account(*entry, bytes);
+  for (CaptureObserver* o : observers_) o->OnMessageAdded(session, session.messages.back());
   EvictAsNeeded();
   return id;
 }
@@ -179,6 +199,7 @@ void CaptureStore::Close(CapturedSession& session, int64_t ended_at_us, std::str
   if (Entry* entry = Find(session)) {
     closed_ids_.insert(session.id);
     Account(*entry, reason.size());
+    for (CaptureObserver* o : observers_) o->OnSessionClosed(session);
     EvictAsNeeded();
   }
 }
@@ -204,6 +225,54 @@ void CaptureStore::Clear() {
   stats_.sessions = 0;
   stats_.messages = 0;
   stats_.bytes = 0;
+  for (CaptureObserver* o : observers_) o->OnMessagesDeleted();
+}
+
+std::pair<CaptureStore::Entry*, size_t> CaptureStore::FindMessageEntry(uint64_t id) {
+  // Message ids increase in each session; sessions interleave, so each is
+  // checked by its range first.
+  for (Entry& e : entries_) {
+    const std::vector<CapturedMessage>& m = e.session->messages;
+    if (m.empty() || id < m.front().id || id > m.back().id) continue;
+    const auto it = std::lower_bound(m.begin(), m.end(), id,
+                                     [](const CapturedMessage& x, uint64_t v) { return x.id < v; });
+    if (it != m.end() && it->id == id) return {&e, static_cast<size_t>(it - m.begin())};
+  }
+  return {nullptr, 0};
+}
+
+std::optional<MessageRef> CaptureStore::FindMessage(uint64_t id) const {
+  const auto [entry, index] = const_cast<CaptureStore*>(this)->FindMessageEntry(id);
+  if (entry == nullptr) return std::nullopt;
+  return MessageRef{entry->session, &entry->session->messages[index]};
+}
+
+bool CaptureStore::SetRead(uint64_t message_id, bool read) {
+  const auto [entry, index] = FindMessageEntry(message_id);
+  if (entry == nullptr) return false;
+  entry->session->messages[index].read = read;
+  return true;
+}
+
+bool CaptureStore::DeleteMessage(uint64_t message_id) {
+  const auto [entry, index] = FindMessageEntry(message_id);
+  if (entry == nullptr) return false;
+  std::vector<CapturedMessage>& messages = entry->session->messages;
+  const size_t bytes = std::min(MessageBytes(messages[index]), entry->bytes);
+  messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(index));
+  entry->bytes -= bytes;
+  stats_.bytes -= bytes;
+  entry->messages -= 1;
+  stats_.messages -= 1;
+  stats_.messages_deleted += 1;
+  for (CaptureObserver* o : observers_) o->OnMessagesDeleted();
+  return true;
+}
+
+void CaptureStore::AddObserver(CaptureObserver* observer) { observers_.push_back(observer); }
+
+void CaptureStore::RemoveObserver(CaptureObserver* observer) {
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
 }
 
 }  // namespace mxkit::fakemx

@@ -15,9 +15,10 @@
 // (stats().bytes) falls by what that session had added.
 //
 // Single-threaded: the store and everything in it are used on the server's
-// io_context thread only (the API will run on the same io_context). A
+// io_context thread only (the HTTP API runs on the same io_context). A
 // session is visible from Open() on, so a test sees a message as soon as its
-// 250 has been sent.
+// 250 has been sent. Observers (the API's long-polls and event streams) hear
+// of each change as it happens, on that thread.
 
 #ifndef MXKIT_FAKEMX_CAPTURE_H_
 #define MXKIT_FAKEMX_CAPTURE_H_
@@ -35,6 +36,7 @@
 
 #include "fakemx/byte_arena.h"
 #include "fakemx/delivery.h"
+#include "fakemx/verdict_types.h"
 
 namespace mxkit::fakemx {
 
@@ -84,6 +86,11 @@ struct CapturedMessage {
   Delivery delivery;     // envelope, HELO, TLS facts, time
   CapturedBytes raw;     // the message as received (dot-unstuffed, CRLF line ends)
   std::string maildir_name;  // with --maildir: the name in new/; else empty
+  // SPF, DKIM, DMARC and the summary (fakemx/verdict.h), set before the
+  // message is added; `evaluated` false when verdicts are off.
+  MessageVerdict verdict;
+  // Mailpit's read state (PUT /api/v1/messages, GET /api/v1/message/{ID}).
+  bool read = false;
 };
 
 struct CapturedSession {
@@ -110,6 +117,29 @@ struct CapturedSession {
   // Set when the store evicted it; an open session's messages and
   // transcript are then emptied (see the eviction policy above).
   bool evicted = false;
+  // Encrypted or not and why, kept also when no message was delivered; set
+  // by the server as the session goes (TLS established, failed) and at close.
+  SessionVerdict verdict;
+};
+
+// Hears of every change to a CaptureStore, on the store's thread, right after
+// it happened (a message is announced before any eviction its bytes cause,
+// so the references are valid for the call; keep ids, not references).
+class CaptureObserver {
+ public:
+  virtual ~CaptureObserver() = default;
+  virtual void OnSessionOpened(const CapturedSession& /*session*/) {}
+  virtual void OnMessageAdded(const CapturedSession& /*session*/,
+                              const CapturedMessage& /*message*/) {}
+  virtual void OnSessionClosed(const CapturedSession& /*session*/) {}
+  // Messages deleted through the store (DeleteMessage, Clear); not evictions.
+  virtual void OnMessagesDeleted() {}
+};
+
+// A stored message and the session that holds it (which keeps it alive).
+struct MessageRef {
+  std::shared_ptr<const CapturedSession> session;
+  const CapturedMessage* message = nullptr;
 };
 
 struct CaptureLimits {
@@ -126,6 +156,7 @@ struct CaptureStats {
   uint64_t messages_total = 0;     // ever added
   uint64_t sessions_evicted = 0;
   uint64_t messages_evicted = 0;   // with their sessions
+  uint64_t messages_deleted = 0;   // by DeleteMessage (not Clear)
 };
 
 class CaptureStore {
@@ -164,6 +195,20 @@ class CaptureStore {
   // evictions). Handles still held stay writable, as after eviction.
   void Clear();
 
+  // The stored message with `id`, or nullopt. Linear in the number of
+  // sessions (the hot path keeps no per-message index), then a binary search.
+  std::optional<MessageRef> FindMessage(uint64_t id) const;
+  // Marks a stored message read or unread; false when there is no such message.
+  bool SetRead(uint64_t message_id, bool read);
+  // Removes one message from its session (its bytes leave the accounting);
+  // false when there is no such message. The session stays.
+  bool DeleteMessage(uint64_t message_id);
+
+  // Observers must outlive the store or be removed first, and must not add
+  // or remove observers from inside a callback.
+  void AddObserver(CaptureObserver* observer);
+  void RemoveObserver(CaptureObserver* observer);
+
  private:
   // What the store holds for one session: the shared handle, and what the
   // store has accounted for it. The accounting lives here, not in the
@@ -183,6 +228,8 @@ class CaptureStore {
   const Entry* FindId(uint64_t id) const;
   // The first entry whose id is not below `id` (entries_ is sorted by id).
   std::deque<Entry>::iterator LowerBound(uint64_t id);
+  // The entry and index of message `id`, or {nullptr, 0}.
+  std::pair<Entry*, size_t> FindMessageEntry(uint64_t id);
   void Account(Entry& entry, size_t bytes);
   // Evicts sessions (closed ones first, oldest first) until both limits
   // hold again.
@@ -202,6 +249,7 @@ class CaptureStore {
   CaptureStats stats_;
   uint64_t next_session_id_ = 1;
   uint64_t next_message_id_ = 1;
+  std::vector<CaptureObserver*> observers_;
 };
 
 }  // namespace mxkit::fakemx

@@ -1,7 +1,9 @@
 #include "fakemx/capture.h"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -343,6 +345,95 @@ TEST(CaptureStore, OpenSessionsHoldNoMoreThanMaxBytesThroughTheirHandles) {
   EXPECT_LE(held, max_bytes);
   EXPECT_LE(store.stats().bytes, max_bytes);
   EXPECT_GT(store.stats().sessions_evicted, 0u);
+}
+
+TEST(CaptureStore, FindsMessagesByIdAcrossInterleavedSessions) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  const uint64_t a1 = store.AddMessage(*a, NewMessage(10));
+  const uint64_t b1 = store.AddMessage(*b, NewMessage(20));
+  const uint64_t a2 = store.AddMessage(*a, NewMessage(30));
+  for (const auto& [id, session, size] :
+       {std::tuple{a1, a.get(), 10u}, {b1, b.get(), 20u}, {a2, a.get(), 30u}}) {
+    std::optional<MessageRef> ref = store.FindMessage(id);
+    ASSERT_TRUE(ref.has_value()) << id;
+    EXPECT_EQ(ref->session.get(), session);
+    EXPECT_EQ(ref->message->id, id);
+    EXPECT_EQ(ref->message->raw.size(), size);
+  }
+  EXPECT_FALSE(store.FindMessage(0).has_value());
+  EXPECT_FALSE(store.FindMessage(a2 + 1).has_value());
+}
+
+TEST(CaptureStore, SetReadAndDeleteMessageKeepTheAccounting) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  const uint64_t before = store.stats().bytes;
+  const uint64_t first = store.AddMessage(*s, NewMessage(100));
+  const uint64_t second = store.AddMessage(*s, NewMessage(200));
+  EXPECT_TRUE(store.SetRead(first, true));
+  EXPECT_TRUE(store.FindMessage(first)->message->read);
+  EXPECT_FALSE(store.FindMessage(second)->message->read);
+  EXPECT_FALSE(store.SetRead(second + 1, true));
+
+  EXPECT_TRUE(store.DeleteMessage(first));
+  EXPECT_FALSE(store.DeleteMessage(first));
+  EXPECT_FALSE(store.FindMessage(first).has_value());
+  ASSERT_EQ(s->messages.size(), 1u);
+  EXPECT_EQ(s->messages[0].id, second);
+  EXPECT_EQ(store.stats().messages, 1u);
+  EXPECT_EQ(store.stats().messages_deleted, 1u);
+  EXPECT_TRUE(store.DeleteMessage(second));
+  EXPECT_EQ(store.stats().messages, 0u);
+  EXPECT_EQ(store.stats().bytes, before);
+  EXPECT_EQ(store.stats().sessions, 1u);
+}
+
+class RecordingObserver : public CaptureObserver {
+ public:
+  void OnSessionOpened(const CapturedSession& s) override {
+    events.push_back("open " + std::to_string(s.id));
+  }
+  void OnMessageAdded(const CapturedSession& s, const CapturedMessage& m) override {
+    events.push_back("message " + std::to_string(s.id) + "/" + std::to_string(m.id) + " " +
+                     std::to_string(m.raw.size()));
+  }
+  void OnSessionClosed(const CapturedSession& s) override {
+    events.push_back("close " + std::to_string(s.id) + " " + s.end_reason);
+  }
+  void OnMessagesDeleted() override { events.push_back("deleted"); }
+  std::vector<std::string> events;
+};
+
+TEST(CaptureStore, ObserversHearEveryChangeInOrder) {
+  CaptureStore store;
+  RecordingObserver observer;
+  store.AddObserver(&observer);
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  const uint64_t id = store.AddMessage(*s, NewMessage(5));
+  store.Close(*s, 1795000000000001, "quit");
+  store.DeleteMessage(id);
+  store.Clear();
+  store.RemoveObserver(&observer);
+  store.Open(NewSession());
+  EXPECT_EQ(observer.events,
+            (std::vector<std::string>{"open 1", "message 1/1 5", "close 1 quit", "deleted",
+                                      "deleted"}));
+}
+
+TEST(CaptureStore, AMessageIsAnnouncedBeforeTheEvictionItCauses) {
+  // A single message larger than max_bytes evicts its own session; the
+  // observer still hears of it while the reference is valid.
+  CaptureStore store({.max_sessions = 10, .max_bytes = 1000});
+  RecordingObserver observer;
+  store.AddObserver(&observer);
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  store.AddMessage(*s, NewMessage(5000));
+  ASSERT_EQ(observer.events.size(), 2u);
+  EXPECT_EQ(observer.events[1], "message 1/1 5000");
+  EXPECT_TRUE(s->evicted);
+  EXPECT_FALSE(store.FindMessage(1).has_value());
 }
 
 }  // namespace

@@ -1,0 +1,38 @@
+// A request and a response of fakemx's HTTP API as plain data, so the
+// handlers (fakemx/api.h, fakemx/mailpit_api.h) are sans-IO: the server
+// (fakemx/api_server.h) turns Beast messages into these and back, and the
+// fuzzers and unit tests call the handlers without a socket.
+
+#ifndef MXKIT_FAKEMX_HTTP_TYPES_H_
+#define MXKIT_FAKEMX_HTTP_TYPES_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mxkit::fakemx {
+
+struct HttpRequest {
+  std::string method;        // "GET", as sent (methods are case-sensitive, RFC 9110 §9.1)
+  std::string target;        // origin-form, "/api/v1/messages?limit=10" (RFC 9112 §3.2.1)
+  std::string content_type;  // the Content-Type field value, "" when absent
+  std::string body;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type/Length
+};
+
+// {"error":"<reason>","status":<status>} with `status`: fakemx's own
+// endpoints' error form (docs/api.md).
+HttpResponse JsonError(unsigned status, std::string_view reason);
+// `text` + "\n" as text/plain: Mailpit's error form, for its endpoints.
+HttpResponse PlainError(unsigned status, std::string_view text);
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_HTTP_TYPES_H_

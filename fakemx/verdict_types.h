@@ -1,0 +1,93 @@
+// What fakemx concluded about a message or a session, as plain data: the
+// capture stores it, the HTTP API serves it, a C++ test reads it. Computed by
+// fakemx/verdict.h (which stands on auth/); kept free of auth/ here so the
+// capture and the API need no DNS or crypto library.
+//
+// The summary is in the terms a mailbox user sees (docs/verdicts.md gives the
+// rules and their sources):
+//   lock:   "encrypted" when this hop used TLS, else "red_lock" (Gmail shows a
+//           red open padlock for mail that arrived without TLS);
+//   sender: "authenticated" when SPF (MAIL FROM identity) or any DKIM
+//           signature passed, else "question_mark" (Gmail's "?" avatar for
+//           mail it could not authenticate);
+//   dmarc:  the DMARC disposition asked for by the From domain's owner
+//           ("none", "quarantine", "reject"), "none" also without a record.
+
+#ifndef MXKIT_FAKEMX_VERDICT_TYPES_H_
+#define MXKIT_FAKEMX_VERDICT_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mxkit::fakemx {
+
+struct SpfVerdict {
+  std::string result;     // RFC 8601 keyword: "none", "neutral", "pass", "fail",
+                          // "softfail", "temperror", "permerror"
+  std::string domain;     // the domain check_host() started from
+  std::string mechanism;  // the deciding term, "" for the default or an error
+  std::string reason;     // for humans
+};
+
+struct DkimVerdict {
+  std::string result;     // "pass", "fail", "neutral", "temperror", "permerror", "policy"
+  std::string domain;     // d=, "" when the field did not parse
+  std::string selector;   // s=
+  std::string algorithm;  // a=, "rsa-sha256"
+  unsigned key_bits = 0;
+  std::string reason;
+};
+
+struct DmarcVerdict {
+  std::string result;        // "none", "pass", "fail", "temperror", "permerror"
+  std::string disposition;   // "none", "quarantine", "reject" (after pct / t=y)
+  std::string requested_policy;  // p=/sp=/np= as found, "" without a record
+  std::string author_domain;     // the RFC5322.From domain
+  std::string policy_domain;     // where the record was found
+  bool spf_aligned = false;
+  bool dkim_aligned = false;
+  std::string reason;
+};
+
+struct VerdictSummary {
+  bool encrypted = false;      // "encrypted" / "red_lock"
+  bool authenticated = false;  // "authenticated" / "question_mark"
+  std::string dmarc = "none";  // the disposition
+};
+
+// "encrypted" or "red_lock"; "authenticated" or "question_mark".
+inline const char* LockWord(const VerdictSummary& s) {
+  return s.encrypted ? "encrypted" : "red_lock";
+}
+inline const char* SenderWord(const VerdictSummary& s) {
+  return s.authenticated ? "authenticated" : "question_mark";
+}
+
+struct MessageVerdict {
+  // False when verdicts are off (or not computed yet): every field below is
+  // then empty, except summary.encrypted, which needs no DNS.
+  bool evaluated = false;
+  std::string client_ip;  // the IP SPF was checked for (scenario-mapped; see docs/verdicts.md)
+  SpfVerdict spf_mail_from;
+  SpfVerdict spf_helo;
+  std::vector<DkimVerdict> dkim;  // one per DKIM-Signature, message order
+  DmarcVerdict dmarc;
+  // The RFC 8601 field value, without the "Authentication-Results:" name.
+  std::string authentication_results;
+  VerdictSummary summary;
+};
+
+// A session's own verdict: kept also for sessions that never delivered.
+struct SessionVerdict {
+  bool encrypted = false;  // a TLS handshake completed on this connection
+  // Why the session was not encrypted, when it was not: "starttls not offered",
+  // "client did not use starttls", "handshake failed: <error>", "client
+  // closed after the handshake" ...; empty when encrypted.
+  std::string tls_outcome;
+  uint64_t messages = 0;  // messages delivered in the session
+};
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_VERDICT_TYPES_H_
