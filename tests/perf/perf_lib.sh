@@ -213,17 +213,45 @@ perf_figure() {
   echo "$line$PERF_LOADED"
 }
 
+# perf_cpu_ticks PID: the CPU time (user + system, all threads, in clock
+# ticks) process PID has used so far (proc(5): fields 14 and 15 of
+# /proc/PID/stat, counted after the ")" that ends the command name).
+perf_cpu_ticks() {
+  local stat
+  stat=$(<"/proc/$1/stat")
+  stat=${stat##*) }
+  read -r -a f <<<"$stat"
+  echo $((f[11] + f[12]))
+}
+
+# perf_children_ticks: the CPU time (ticks) of this shell's waited-for
+# descendants so far (fields 16 and 17, cutime + cstime): around one
+# smtp-source run, the client's CPU time.
+perf_children_ticks() {
+  local stat
+  stat=$(<"/proc/$$/stat")
+  stat=${stat##*) }
+  read -r -a f <<<"$stat"
+  echo $((f[13] + f[14]))
+}
+
 # perf_smtp_source WHAT PORT MESSAGES SESSIONS [FLAGS...]: one smtp-source
 # run of MESSAGES messages of PERF_SIZE bytes (default 1024) over SESSIONS
 # parallel sessions, sender perf@example.org, recipient sink@example.net,
 # both servers get exactly the same command. Sets RATE (messages/s, wall
-# clock, smtp-source's start and exit included). smtp-source exits non-zero
+# clock, smtp-source's start and exit included), and, when PERF_SERVER_PID
+# names the server's process, SERVER_CPU_US and CLIENT_CPU_US (CPU
+# microseconds per message each side used, all threads; with 2 CPUs a side
+# near the wall-clock time per message is the bottleneck) and CLIENT_BUSY
+# (the client's CPU time over the wall-clock time, in percent). smtp-source exits non-zero
 # on any reply that is not the expected positive one (it has -A to ignore
 # them; we do not pass it), so a run that succeeds had every end of data
 # answered 2xx: its MESSAGES are what the server must have stored.
 perf_smtp_source() {
-  local what=$1 port=$2 messages=$3 sessions=$4 start end rc=0
+  local what=$1 port=$2 messages=$3 sessions=$4 start end rc=0 server0=0 client0
   shift 4
+  [[ -n "${PERF_SERVER_PID:-}" ]] && server0=$(perf_cpu_ticks "$PERF_SERVER_PID")
+  client0=$(perf_children_ticks)
   start=$(date +%s.%N)
   timeout 600 "$SMTP_SOURCE" "$@" -s "$sessions" -m "$messages" -l "${PERF_SIZE:-1024}" \
     -f perf@example.org -t sink@example.net "127.0.0.1:$port" \
@@ -235,4 +263,14 @@ perf_smtp_source() {
     perf_die "smtp-source against $what failed (exit $rc): a reply was not the expected 2xx/3xx, or the connection failed"
   fi
   RATE=$(perf_calc "f'{$messages / ($end - $start):.0f}'")
+  local hz client1 server1=0
+  hz=$(getconf CLK_TCK)
+  client1=$(perf_children_ticks)
+  CLIENT_CPU_US=$(perf_calc "f'{($client1 - $client0) * 1e6 / $hz / $messages:.0f}'")
+  CLIENT_BUSY=$(perf_calc "f'{($client1 - $client0) * 100 / $hz / ($end - $start):.0f}'")
+  SERVER_CPU_US=""
+  if [[ -n "${PERF_SERVER_PID:-}" ]]; then
+    server1=$(perf_cpu_ticks "$PERF_SERVER_PID")
+    SERVER_CPU_US=$(perf_calc "f'{($server1 - $server0) * 1e6 / $hz / $messages:.0f}'")
+  fi
 }

@@ -82,18 +82,22 @@ run_configuration() {
   perf_start_fakemx "$config" "$@" ${FAKEMX_FLAGS:-}
   local sent=0
   for mode in connection-per-message reused-connections; do
-    local flags=() fakemx_rates=() sink_rates=()
+    local flags=() fakemx_rates=() sink_rates=() fakemx_cpu=() sink_cpu=()
     [[ $mode == reused-connections ]] && flags=(-d)
     load_start=$(perf_loads)
     for ((r = 0; r < REPS; r++)); do
       for first in 0 1; do
         if (((r + first) % 2 == 0)); then
-          perf_smtp_source smtp-sink "$SINK_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]+"${flags[@]}"}"
+          PERF_SERVER_PID=$SINK_PID \
+            perf_smtp_source smtp-sink "$SINK_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]+"${flags[@]}"}"
           sink_rates+=("$RATE")
+          sink_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
           perf_alive "$SINK_PID" smtp-sink
         else
-          perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]+"${flags[@]}"}"
+          PERF_SERVER_PID=$FAKEMX_PID \
+            perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]+"${flags[@]}"}"
           fakemx_rates+=("$RATE")
+          fakemx_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
           sent=$((sent + MESSAGES))
           perf_alive "$FAKEMX_PID" fakemx
         fi
@@ -112,6 +116,11 @@ run_configuration() {
       "fakemx $f msg/s (runs ${fakemx_rates[*]}; $FAKEMX_STORAGE)" \
       "smtp-sink $s msg/s (runs ${sink_rates[*]})" \
       "ratio $ratio" "$target" "$verdict" "load $load_start -> $(perf_loads)"
+    # Who is the bottleneck: with one CPU each, a side whose CPU time per
+    # message nears the wall-clock time per message limits the rate.
+    perf_figure "cpu-per-message/$config/$mode" \
+      "server/client µs, client busy: fakemx runs ${fakemx_cpu[*]}" \
+      "smtp-sink runs ${sink_cpu[*]}"
   done
 
   local maildir=$FAKEMX_MAILDIR in_new=""
