@@ -124,8 +124,10 @@ sender_wait() {
 
 # sender_envelope_index MAILDIR: one line per recipient of each message
 # fakemx stored, from its envelope sidecar (envelopes/NAME.json,
-# fakemx/README.md): "RCPT TLS_USED MAIL_FROM HELO_DOMAIN NAME". One Python
-# start for all cases: on a loaded machine each start costs seconds.
+# fakemx/README.md): "RCPT TLS_USED MAIL_FROM HELO_DOMAIN LOCK NAME", LOCK
+# being the sidecar's verdict.summary.lock (encrypted or red_lock,
+# docs/verdicts.md) or "-" for a fakemx that writes no verdict object. One
+# Python start for all cases: on a loaded machine each start costs seconds.
 sender_envelope_index() {
   python3 - "$1/envelopes" <<'PY'
 import json, os, sys
@@ -135,24 +137,37 @@ for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         continue
     with open(os.path.join(d, name), "rb") as f:
         doc = json.loads(f.read().decode("utf-8"))
+    verdict = doc.get("verdict")
+    lock = verdict["summary"]["lock"] if verdict is not None else "-"
     for r in doc["rcpt_to"]:
         print(r["address"], "true" if doc["tls"]["used"] else "false",
-              doc["mail_from"]["address"] or "<>", doc["helo"]["domain"], name)
+              doc["mail_from"]["address"] or "<>", doc["helo"]["domain"], lock, name)
 PY
 }
 
 # sender_expect_stored INDEX RCPT TLS: fakemx stored exactly one message for
 # RCPT (INDEX from sender_envelope_index), from sender@sender.test after
-# EHLO sender.test, over TLS when TLS is true and in plaintext when false.
+# EHLO sender.test, over TLS when TLS is true and in plaintext when false;
+# and, where the sidecar carries a verdict, its lock says the same:
+# encrypted for TLS, red_lock without (docs/verdicts.md).
 sender_expect_stored() {
   local index=$1 rcpt=$2 tls=$3
-  local lines
-  lines=$(grep -F "$rcpt " "$index" | grep "^$rcpt " || true)
+  local lines lock=red_lock
+  [[ $tls == true ]] && lock=encrypted
+  lines=$(grep "^$rcpt " "$index" || true)
   [[ -n $lines ]] || sender_fail "$rcpt: the MTA says delivered, fakemx stored nothing for it"
   [[ $(wc -l <<<"$lines") == 1 ]] || sender_fail "$rcpt: fakemx stored several messages: $lines"
   [[ $lines == "$rcpt $tls sender@sender.test sender.test "* ]] ||
-    sender_fail "$rcpt: fakemx's envelope (RCPT TLS_USED FROM HELO NAME) is '$lines', expected '$rcpt $tls sender@sender.test sender.test NAME'"
-  echo "  fakemx: tls.used=$tls ${lines##* }"
+    sender_fail "$rcpt: fakemx's envelope (RCPT TLS_USED FROM HELO LOCK NAME) is '$lines', expected '$rcpt $tls sender@sender.test sender.test ...'"
+  local got_lock=${lines#"$rcpt $tls sender@sender.test sender.test "}
+  got_lock=${got_lock%% *}
+  if [[ $got_lock == - ]]; then
+    echo "  fakemx: tls.used=$tls (no verdict in the sidecar) ${lines##* }"
+  else
+    [[ $got_lock == "$lock" ]] ||
+      sender_fail "$rcpt: fakemx's verdict.summary.lock is $got_lock, expected $lock (tls.used=$tls)"
+    echo "  fakemx: tls.used=$tls verdict.summary.lock=$lock ${lines##* }"
+  fi
 }
 
 # sender_expect_not_stored INDEX RCPT: fakemx stored nothing for RCPT.
