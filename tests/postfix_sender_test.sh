@@ -201,7 +201,7 @@ all_attempted() {
     [[ -n $(status_line "$rcpt") ]] || return 1
   done
 }
-sender_wait "one delivery attempt per recipient in $LOG" 90 all_attempted
+sender_wait "one delivery attempt per recipient in $LOG" 180 all_attempted
 
 # postqueue's JSON (postqueue(1) -j, one object per line) says which
 # recipients are still queued; a deferred case must still be there.
