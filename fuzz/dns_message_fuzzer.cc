@@ -1,6 +1,8 @@
 // Fuzzes the DNS wire codec (//dns:message). Property: every message that
 // parses builds again (compressed and not), and the built bytes parse back to
-// the same message; building is deterministic.
+// the same message; building is deterministic. Read as a resolver reads an
+// answer (InterpretAnswer), a message yields a status, a non-empty answer for
+// kAnswer, and its AD bit only when it answers the question asked.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Question& q = parsed->questions[0];
     LookupResult r = InterpretAnswer(q.name, static_cast<RrType>(q.type), input);
     if (r.status == LookupStatus::kAnswer && r.records.empty()) __builtin_trap();
+    // The AD bit (RFC 4035 §3.2.3) is reported only from a response to the
+    // question asked that is not truncated, and then exactly as set; an
+    // answer InterpretAnswer refuses outright is never authenticated.
+    const Header& h = parsed->header;
+    const bool ad = (h.z & kZAuthenticData) != 0;
+    const bool taken = h.qr && !h.tc && parsed->questions.size() == 1 && q.qclass == kClassIn;
+    if (r.authenticated != (taken && ad)) __builtin_trap();
   }
   return 0;
 }

@@ -10,7 +10,8 @@
 //     reply shapes, the RFC floors of the limits, unique receiver names;
 //     and for DNS and MTA-STS (issue 10): TLSA usages 2/3 only with TLS,
 //     absolute fault names, MTA-STS ids, statuses and redirects as RFC 8461
-//     allows, zone records at or below their apex.
+//     allows, zone records and faults at or below their apex (whole labels,
+//     ASCII case ignored as RFC 4343 says; the apex itself lower-cased).
 
 #include <chrono>
 #include <cstddef>
@@ -79,9 +80,14 @@ bool ValidText(const mxkit::fakemx::DnsTextSetting& t) {
   return !t.text || (t.publish && t.text->size() <= mxkit::fakemx::kMaxDnsTextBytes);
 }
 
+// Whole labels, compared without regard to ASCII case (RFC 4343 §3): a
+// zone's text keeps the case it was written in ("x.B.TEST."), while the
+// parser lower-cases the apex, and "x.B.TEST" lies in the zone b.test.
 bool AtOrBelow(std::string_view name, std::string_view apex) {
-  return name == apex || (name.size() > apex.size() && name.ends_with(apex) &&
-                          name[name.size() - apex.size() - 1] == '.');
+  const std::string n = mxkit::base::AsciiLower(name);
+  const std::string a = mxkit::base::AsciiLower(apex);
+  return n == a ||
+         (n.size() > a.size() && n.ends_with(a) && n[n.size() - a.size() - 1] == '.');
 }
 
 void CheckDns(const mxkit::fakemx::Receiver& r) {
@@ -202,6 +208,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::set<std::string> apexes;
   for (const mxkit::fakemx::ExtraZone& z : s.zones) {
     MXKIT_FUZZ_CHECK(!z.apex.empty() && apexes.insert(z.apex).second);
+    MXKIT_FUZZ_CHECK(z.apex == mxkit::base::AsciiLower(z.apex));
     for (const auto& record : z.records) MXKIT_FUZZ_CHECK(AtOrBelow(record.name, z.apex));
     for (const auto& fault : z.faults) MXKIT_FUZZ_CHECK(AtOrBelow(fault.name, z.apex));
   }
