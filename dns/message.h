@@ -196,7 +196,9 @@ inline constexpr size_t kMaxAnswerCnameChain = 16;
 // the records of `type` at the end of the chain make kAnswer, none kNoData.
 // An unparseable answer, one for another question, or a CNAME loop is
 // kPermanentFailure; a truncated (TC) answer is kTemporaryFailure.
-// `authenticated` is the answer's AD bit, whatever the status.
+// `authenticated` is the answer's AD bit, whatever the RCODE (a validated
+// NXDOMAIN is a validated denial), but only for a parseable, untruncated
+// response to the question asked: never for the failures above.
 LookupResult InterpretAnswer(std::string_view name, RrType type, std::string_view wire);
 
 }  // namespace mxkit::dns
