@@ -9,6 +9,7 @@
 #include "auth/dkim/signature.h"
 #include "auth/dmarc/from.h"
 #include "base/absl_interop.h"
+#include "dns/authoritative_resolver.h"
 #include "message/header_block.h"
 
 namespace mxkit::fakemx {
@@ -224,6 +225,51 @@ MessageVerdict VerdictEngine::Judge(const Delivery& delivery, std::string_view r
   }
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   return v;
+}
+
+absl::StatusOr<std::shared_ptr<VerdictEngine>> MakeReceiverVerdicts(
+    const Receiver& receiver, std::shared_ptr<dns::Resolver> resolver,
+    std::shared_ptr<const dmarc::PublicSuffixList> psl) {
+  const VerdictSpec& spec = receiver.verdicts;
+  if (!spec.enabled) return std::shared_ptr<VerdictEngine>();
+  VerdictOptions options;
+  options.authserv_id = spec.authserv_id.value_or(receiver.hostname);
+  options.client_ip = spec.client_ip;
+  options.add_authentication_results = spec.add_authentication_results;
+  absl::StatusOr<std::shared_ptr<VerdictEngine>> engine =
+      VerdictEngine::Create(std::move(resolver), std::move(psl), std::move(options));
+  if (!engine.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("receiver ", base::Av(receiver.name),
+                                                   ": verdicts: ", engine.status().message()));
+  }
+  return engine;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> MakeScenarioVerdicts(
+    const Scenario& scenario, std::vector<dns::ServedZone> zones, std::string_view psl_path) {
+  std::vector<std::shared_ptr<VerdictEngine>> out(scenario.receivers.size());
+  bool any = false;
+  for (const Receiver& r : scenario.receivers) any = any || r.verdicts.enabled;
+  if (!any) return out;
+  absl::StatusOr<dns::AuthoritativeResponder> responder =
+      dns::AuthoritativeResponder::Create(std::move(zones));
+  if (!responder.ok()) return responder.status();
+  auto resolver = std::make_shared<dns::AuthoritativeResolver>(*std::move(responder));
+  absl::StatusOr<std::shared_ptr<const dmarc::PublicSuffixList>> psl =
+      dmarc::PublicSuffixList::Load(psl_path);
+  if (!psl.ok()) {
+    return absl::Status(psl.status().code(),
+                        absl::StrCat("verdicts need the public suffix list (Debian's "
+                                     "publicsuffix package): ",
+                                     psl.status().message()));
+  }
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    absl::StatusOr<std::shared_ptr<VerdictEngine>> engine =
+        MakeReceiverVerdicts(scenario.receivers[i], resolver, *psl);
+    if (!engine.ok()) return engine.status();
+    out[i] = *std::move(engine);
+  }
+  return out;
 }
 
 std::string PrependAuthenticationResults(std::string_view raw, std::string_view value) {

@@ -25,13 +25,16 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/evaluator.h"
 #include "auth/spf/evaluator.h"
+#include "dns/authoritative.h"
 #include "dns/resolver.h"
 #include "fakemx/delivery.h"
+#include "fakemx/scenario.h"
 #include "fakemx/verdict_types.h"
 
 namespace mxkit::fakemx {
@@ -98,6 +101,23 @@ class VerdictEngine {
   auth::dmarc::Evaluator dmarc_;
   VerdictCounts counts_;
 };
+
+// The engine `receiver`'s `verdicts:` settings ask for, over `resolver` and
+// `psl`: authserv-id the receiver's hostname unless given, client_ip and
+// add_authentication_results as given. Null when `enabled: false`.
+absl::StatusOr<std::shared_ptr<VerdictEngine>> MakeReceiverVerdicts(
+    const Receiver& receiver, std::shared_ptr<dns::Resolver> resolver,
+    std::shared_ptr<const auth::dmarc::PublicSuffixList> psl);
+
+// One engine per receiver of `scenario` (null where verdicts are off), all
+// over fakemx's own DNS: an AuthoritativeResolver over `zones` (the
+// ScenarioDns zones the DNS listener serves, also with --dns=off), and the
+// public suffix list at `psl_path`. What fakemx's main and an embedding
+// test hand to ReceiverOptions::verdicts, receiver by receiver. Errors
+// name the receiver, or the list file.
+absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> MakeScenarioVerdicts(
+    const Scenario& scenario, std::vector<dns::ServedZone> zones,
+    std::string_view psl_path = auth::dmarc::kDefaultPublicSuffixListPath);
 
 // The message with "Authentication-Results: <value>" CRLF prepended, as a
 // receiver adds it (RFC 8601 §5), the value folded as it came (the builder

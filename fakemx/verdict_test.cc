@@ -354,6 +354,34 @@ TEST(VerdictEngine, ScenarioWorldPassesMailSignedWithTheExportedKeyFromLoopback)
   EXPECT_FALSE(unsigned_v.summary.encrypted);
 }
 
+TEST(MakeScenarioVerdicts, OneEnginePerReceiverAsItsVerdictsKeySays) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "receivers:\n"
+      "  - {name: a.test, listeners: [\"127.0.0.1:0\"],\n"
+      "     verdicts: {client_ip: 192.0.2.1, add_authentication_results: true}}\n"
+      "  - {name: b.test, listeners: [\"127.0.0.1:0\"], verdicts: {enabled: false}}\n"
+      "  - {name: c.test, listeners: [\"127.0.0.1:0\"], verdicts: {authserv_id: judge.c.test}}\n",
+      "t.yaml");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> engines =
+      MakeScenarioVerdicts(*scenario, {});
+  ASSERT_TRUE(engines.ok()) << engines.status();
+  ASSERT_EQ(engines->size(), 3u);
+  ASSERT_NE((*engines)[0], nullptr);
+  EXPECT_EQ((*engines)[0]->options().authserv_id, "mx.a.test");
+  EXPECT_EQ((*engines)[0]->options().client_ip, "192.0.2.1");
+  EXPECT_TRUE((*engines)[0]->options().add_authentication_results);
+  EXPECT_EQ((*engines)[1], nullptr);
+  ASSERT_NE((*engines)[2], nullptr);
+  EXPECT_EQ((*engines)[2]->options().authserv_id, "judge.c.test");
+  EXPECT_FALSE((*engines)[2]->options().add_authentication_results);
+
+  absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> no_list =
+      MakeScenarioVerdicts(*scenario, {}, "/nonexistent/public_suffix_list.dat");
+  ASSERT_FALSE(no_list.ok());
+  EXPECT_NE(no_list.status().message().find("public suffix list"), absl::string_view::npos);
+}
+
 // ---- sessions -------------------------------------------------------------
 
 TEST(JudgeSession, SaysEncryptedOrWhyNot) {
