@@ -98,6 +98,7 @@ struct Setup {
   bool verdicts = true;
   bool add_authentication_results = false;
   bool maildir = true;
+  std::chrono::seconds idle_timeout{30};
 };
 
 class RunningServer {
@@ -112,6 +113,7 @@ class RunningServer {
     options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
     options.session.hostname = "mx.test";
     options.storage_threads = 0;
+    options.idle_timeout = setup.idle_timeout;
     auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
     EXPECT_TRUE(context.ok()) << context.status();
     options.tls_context = *context;
@@ -329,6 +331,24 @@ TEST(ServerVerdicts, FailedHandshakeKeepsASessionVerdictWithoutMessages) {
       << sessions[0]->verdict.tls_outcome;
   EXPECT_EQ(server.stats().tls_failed, 1u);
   EXPECT_EQ(server.stats().tls_timed_out, 0u);
+}
+
+TEST(ServerVerdicts, HandshakeTimeoutIsCountedAndSaidApart) {
+  RunningServer server({.idle_timeout = std::chrono::seconds(1)});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
+  // No ClientHello: the handshake waits for the idle timeout.
+  c.ReadRawUntilEof(kReplyTimeout);
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "handshake timed out");
+  EXPECT_EQ(server.stats().tls_failed, 1u);
+  EXPECT_EQ(server.stats().tls_timed_out, 1u);
+  EXPECT_EQ(server.stats().tls_established, 0u);
 }
 
 TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
