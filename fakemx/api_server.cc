@@ -1,5 +1,7 @@
 #include "fakemx/api_server.h"
 
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -34,6 +36,10 @@ using asio::ip::tcp;
 // a target may be kMaxTargetBytes (8 KiB) alone, so allow it and the fields
 // a client sends (Host, User-Agent, Accept, cookies of a browser).
 constexpr uint32_t kMaxRequestHeaderBytes = kMaxTargetBytes + 8192;
+
+// How long a connection we close after an error still reads what the client
+// sends, so that it sees our answer (see LingeringClose).
+constexpr std::chrono::milliseconds kLingerTime{2000};
 
 class Connection;
 
@@ -211,9 +217,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     http::async_write(socket_, response_, [self = shared_from_this()](error_code ec, size_t) {
       ++self->deadline_generation_;
       self->deadline_.cancel();
-      if (ec || !self->response_.keep_alive()) return self->Close();
+      if (ec) return self->Close();
+      if (!self->response_.keep_alive()) return self->LingeringClose();
       self->NextRequest();
     });
+  }
+
+  // RFC 9112 §9.6: closing at once while the client still sends (a body
+  // refused with 413) makes its kernel discard our answer with a reset.
+  // Half-close, then read and drop what arrives until its EOF, for at most
+  // kLingerTime.
+  void LingeringClose() {
+    if (closed_) return;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    ArmDeadline(kLingerTime);
+    Drain();
+  }
+
+  void Drain() {
+    socket_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (self->closed_) return;
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
   }
 
   std::shared_ptr<Shared> shared_;
@@ -227,6 +255,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<ApiWait> wait_;
   bool keep_alive_ = true;
   bool closed_ = false;
+  std::array<char, 4096> drain_;
 };
 
 // Each callback answers the waits the change satisfies. Copied first:
