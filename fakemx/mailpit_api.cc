@@ -19,6 +19,7 @@
 #include "base/version.h"
 #include "fakemx/delivery.h"
 #include "fakemx/mailpit_search.h"
+#include "fakemx/verdict_json.h"
 #include "message/header_block.h"
 #include "message/mime.h"
 
@@ -240,8 +241,10 @@ void AppendFrom(std::string& out, const Parsed& p) {
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
-// fakemx's facts beside Mailpit's: the session, the envelope and TLS (the
-// sidecar JSON of fakemx/delivery.h), and the verdicts.
+// fakemx's facts beside Mailpit's: the session, the verdict summary words
+// (in the list too), and in the full message the verdicts
+// (fakemx/verdict_json.h), the session's transcript, and the envelope and
+// TLS facts (the sidecar JSON of fakemx/delivery.h).
 void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMessage& m,
                   const Parsed* parsed) {
   out += "{\"SessionID\":" + std::to_string(s.id);
@@ -256,10 +259,23 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
   out += ",\"DMARC\":";
   AppendJsonString(out, m.verdict.evaluated ? m.verdict.summary.dmarc : "");
   if (parsed != nullptr) {
-    out += ",\"VerdictsEvaluated\":";
-    out += Bool(m.verdict.evaluated);
-    out += ",\"AuthenticationResults\":";
-    AppendJsonString(out, m.verdict.authentication_results);
+    out += ",\"Verdict\":";
+    AppendMessageVerdictJson(out, m.verdict);
+    out += ",\"SessionVerdict\":";
+    AppendSessionVerdictJson(out, s.verdict);
+    out += ",\"Transcript\":[";
+    for (size_t i = 0; i < s.transcript.size(); ++i) {
+      const TranscriptEntry& t = s.transcript[i];
+      if (i > 0) out += ',';
+      out += "{\"offset_us\":" + std::to_string(t.offset_us) + ",\"kind\":";
+      out += t.kind == TranscriptEntry::Kind::kCommand ? "\"command\""
+             : t.kind == TranscriptEntry::Kind::kReply ? "\"reply\""
+                                                        : "\"note\"";
+      out += ",\"text\":";
+      AppendJsonString(out, t.text);
+      out += '}';
+    }
+    out += ']';
     std::string delivery = DeliveryToJson(m.delivery, m.maildir_name, m.raw.size());
     while (!delivery.empty() && delivery.back() == '\n') delivery.pop_back();
     out += ",\"Delivery\":" + delivery;

@@ -52,6 +52,7 @@ class MailpitApiTest : public ::testing::Test {
     session.scenario = "good";
     session.started_at_us = kNow;
     std::shared_ptr<CapturedSession> s = store_.Open(std::move(session));
+    store_.Append(*s, TranscriptEntry::Kind::kCommand, 10, "EHLO client.test");
     CapturedMessage m;
     m.delivery.received_at_us = kNow + 1000000 * static_cast<int64_t>(++count_);
     m.delivery.reverse_path = "bounce@example.test";
@@ -164,6 +165,9 @@ TEST_F(MailpitApiTest, MessageByIdOrLatestHasBodiesAndFakeMxFactsAndMarksRead) {
   EXPECT_EQ(latest.at("ID").as_string(), "2");
   EXPECT_EQ(latest.at("HTML").as_string(), "<p>See &amp; read</p>");
   EXPECT_EQ(latest.at("FakeMX").at("Lock").as_string(), "encrypted");
+  EXPECT_EQ(latest.at("FakeMX").at("Verdict").at("summary").at("lock").as_string(), "encrypted");
+  EXPECT_TRUE(latest.at("FakeMX").at("Verdict").at("spf").is_null());  // not evaluated
+  EXPECT_EQ(latest.at("FakeMX").at("Transcript").at(0).at("text").as_string(), "EHLO client.test");
   const json::array& att = latest.at("Attachments").as_array();
   ASSERT_EQ(att.size(), 1u);
   EXPECT_EQ(att[0].at("FileName").as_string(), "a.txt");
