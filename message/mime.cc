@@ -357,9 +357,10 @@ MimeHeaderValue ParseMimeHeaderValue(std::string_view raw) {
       while (i < raw.size() && raw[i] != ';') ++i;
       value = std::string(Trim(raw.substr(start, i - start)));
     }
-    if (name.empty()) continue;
-    if (name.back() == '*') {
+    if (!name.empty() && name.back() == '*') {
       name.pop_back();
+      // "*=" alone names no parameter.
+      if (name.empty()) continue;
       value = DecodeExtendedValue(value);
       // An extended value takes precedence over a plain one (RFC 2231 §4).
       bool replaced = false;
@@ -371,6 +372,7 @@ MimeHeaderValue ParseMimeHeaderValue(std::string_view raw) {
       }
       if (replaced) continue;
     }
+    if (name.empty()) continue;
     out.params.emplace_back(std::move(name), std::move(value));
   }
   return out;

@@ -110,6 +110,14 @@ TEST(ParseMimeHeaderValue, LowercasesValueUnquotesAndDecodesExtendedParameters) 
   EXPECT_FALSE(v.Param("name").has_value());
 }
 
+// A fuzz counterexample (fuzz/regressions/mime_fuzzer): "*=" became a
+// parameter with an empty name once its '*' was stripped.
+TEST(ParseMimeHeaderValue, DropsParametersWithoutAName) {
+  MimeHeaderValue v = ParseMimeHeaderValue("text/plain; *=x; =y; *; a=b");
+  ASSERT_EQ(v.params.size(), 1u);
+  EXPECT_EQ(v.params[0].first, "a");
+}
+
 constexpr char kMixed[] =
     "From: a@example.test\r\n"
     "MIME-Version: 1.0\r\n"
