@@ -820,7 +820,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
       if (leaf != "raw" && leaf != "headers") {
         // Mailpit endpoints fakemx does not serve: said so, not a bare 404.
         static constexpr std::string_view kNotImplemented[] = {
-            "part", "html-check", "link-check", "sa-check", "release", "events"};
+            "part", "html-check", "link-check", "sa-check", "release"};
         for (std::string_view n : kNotImplemented) {
           if (leaf == n) {
             return PlainError(501, "fakemx does not implement Mailpit's /api/v1/message/{ID}/" +
@@ -848,8 +848,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
   }
 
   // Mailpit's other endpoints: named, so a test learns why it fails.
-  static constexpr std::string_view kNotImplemented[] = {"send", "tags", "webui", "chaos",
-                                                         "messages-summary", "tag"};
+  static constexpr std::string_view kNotImplemented[] = {"send", "tags", "webui", "chaos"};
   for (std::string_view n : kNotImplemented) {
     if (what == n) return PlainError(501, "fakemx does not implement Mailpit's /api/v1/" + what);
   }
