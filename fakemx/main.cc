@@ -20,6 +20,8 @@
 #include "base/absl_interop.h"
 #include "base/version.h"
 #include "dns/authoritative.h"
+#include "fakemx/api_backend.h"
+#include "fakemx/api_server.h"
 #include "fakemx/capture.h"
 #include "fakemx/dns_listener.h"
 #include "fakemx/flags.h"
@@ -102,6 +104,79 @@ std::string ListenerPlace(const fakemx::Scenario& scenario, const fakemx::Receiv
   }
   return "scenario " + scenario.name + ", receiver " + receiver.name + ": ";
 }
+
+// The API's view of this process until fakemx::Instance (issue 11's
+// embedding) owns the wiring: the capture, the scenario as started, and
+// counters from the server, the capture and the DNS listener.
+class MainApiBackend : public fakemx::ApiBackend, public fakemx::CaptureObserver {
+ public:
+  MainApiBackend(fakemx::CaptureStore& capture, fakemx::ApiScenario scenario,
+                 const fakemx::Server& server, const fakemx::DnsListener* dns)
+      : capture_(capture), scenario_(std::move(scenario)), server_(server), dns_(dns) {
+    capture_.AddObserver(this);
+  }
+  ~MainApiBackend() override { capture_.RemoveObserver(this); }
+
+  fakemx::CaptureStore& capture() override { return capture_; }
+  fakemx::ApiScenario scenario() const override { return scenario_; }
+  void SwitchScenario(std::string /*spec*/,
+                      std::function<void(absl::StatusOr<fakemx::ApiScenario>)> done) override {
+    done(absl::FailedPreconditionError("switching needs fakemx::Instance"));
+  }
+  std::vector<fakemx::MetricFamily> Metrics() const override {
+    const fakemx::ServerStats s = server_.stats();
+    const fakemx::CaptureStats c = capture_.stats();
+    auto n = [](uint64_t v) { return static_cast<double>(v); };
+    std::vector<fakemx::MetricFamily> out = {
+        {"fakemx_connections_total", "SMTP connections accepted.", "counter",
+         {{"", n(s.connections_accepted)}}},
+        {"fakemx_connections_open", "SMTP connections open now.", "gauge",
+         {{"", n(s.connections_open)}}},
+        {"fakemx_messages_total", "Messages answered 250.", "counter",
+         {{"", n(s.messages_stored)}}},
+        {"fakemx_storage_failures_total", "Messages answered 451 4.3.0 (storage failed).",
+         "counter", {{"", n(s.storage_failures)}}},
+        {"fakemx_tls_handshakes_total", "TLS handshakes by outcome.", "counter",
+         {{"outcome=\"established\"", n(s.tls_established)},
+          {"outcome=\"failed\"", n(s.tls_failed)}}},
+        {"fakemx_verdicts_total", "Messages by verdict summary word.", "counter",
+         {{"lock=\"encrypted\"", n(encrypted_)},
+          {"lock=\"red_lock\"", n(added_ - encrypted_)},
+          {"sender=\"authenticated\"", n(authenticated_)},
+          {"sender=\"question_mark\"", n(added_ - authenticated_)}}},
+        {"fakemx_capture_sessions", "Sessions in the capture now.", "gauge",
+         {{"", n(c.sessions)}}},
+        {"fakemx_capture_messages", "Messages in the capture now.", "gauge",
+         {{"", n(c.messages)}}},
+        {"fakemx_capture_bytes", "Bytes the capture accounts now.", "gauge", {{"", n(c.bytes)}}},
+        {"fakemx_capture_evictions_total", "Sessions and messages evicted from the capture.",
+         "counter",
+         {{"kind=\"session\"", n(c.sessions_evicted)},
+          {"kind=\"message\"", n(c.messages_evicted)}}},
+    };
+    if (dns_ != nullptr) {
+      const fakemx::DnsListenerStats d = dns_->stats();
+      out.push_back({"fakemx_dns_queries_total", "DNS queries by transport.", "counter",
+                     {{"transport=\"udp\"", n(d.udp_queries)},
+                      {"transport=\"tcp\"", n(d.tcp_queries)}}});
+    }
+    return out;
+  }
+
+  void OnMessageAdded(const fakemx::CapturedSession& /*session*/,
+                      const fakemx::CapturedMessage& message) override {
+    ++added_;
+    encrypted_ += message.verdict.summary.encrypted ? 1 : 0;
+    authenticated_ += message.verdict.summary.authenticated ? 1 : 0;
+  }
+
+ private:
+  fakemx::CaptureStore& capture_;
+  fakemx::ApiScenario scenario_;
+  const fakemx::Server& server_;
+  const fakemx::DnsListener* dns_;
+  uint64_t added_ = 0, encrypted_ = 0, authenticated_ = 0;
+};
 
 int Run(const FakemxFlags& flags) {
   RaiseOpenFileLimit();
@@ -268,6 +343,46 @@ int Run(const FakemxFlags& flags) {
     mta_sts = *std::move(listening);
   }
 
+  // The API last: it serves what the others bound.
+  std::unique_ptr<MainApiBackend> api_backend;
+  std::unique_ptr<fakemx::ApiServer> api;
+  if (flags.api) {
+    fakemx::ApiScenario described;
+    described.name = scenario->name;
+    described.source = scenario->source == "<catalogue>" ? "catalogue" : scenario->source;
+    for (const fakemx::Receiver& r : scenario->receivers) described.receivers.push_back(r.name);
+    for (const fakemx::BoundListener& l : server.listeners()) {
+      described.listeners.push_back(
+          {l.receiver, l.implicit_tls ? "smtps" : "smtp", fakemx::FormatEndpoint(l.endpoint)});
+    }
+    if (dns) {
+      const asio::ip::udp::endpoint udp = dns->udp_endpoint();
+      described.listeners.push_back(
+          {"", "dns-udp", fakemx::FormatEndpoint(asio::ip::tcp::endpoint(udp.address(), udp.port()))});
+      described.listeners.push_back({"", "dns-tcp", fakemx::FormatEndpoint(dns->tcp_endpoint())});
+    }
+    api_backend = std::make_unique<MainApiBackend>(capture, std::move(described), server, dns.get());
+    fakemx::ApiServerOptions api_options;
+    boost::system::error_code ec;
+    const asio::ip::address api_address = asio::ip::make_address(flags.api_host, ec);
+    if (ec) {  // ParseHostPort accepted it as a literal; still no throw here
+      std::fprintf(stderr, "fakemx: --api: %s is not an IP address\n", flags.api_host.c_str());
+      return kExitUsage;
+    }
+    api_options.endpoint = asio::ip::tcp::endpoint(api_address, flags.api_port);
+    api_options.verbose = flags.verbose;
+    absl::StatusOr<std::unique_ptr<fakemx::ApiServer>> listening =
+        fakemx::ApiServer::Listen(io, *api_backend, api_options);
+    if (!listening.ok()) {
+      std::fprintf(stderr,
+                   "fakemx: %s; give --api=off to run without the HTTP API, or another "
+                   "--api=HOST:PORT (port 0 picks a free one)\n",
+                   StatusText(listening.status()).c_str());
+      return kExitFailure;
+    }
+    api = *std::move(listening);
+  }
+
   // One fact per line, flushed, so a test can start us on port 0 and read
   // the real ports; "listening on smtp" comes last, when connections are
   // accepted on every listener.
@@ -330,6 +445,11 @@ int Run(const FakemxFlags& flags) {
                  "e.g. mx.example.test, to test a wildcard they accept\n",
                  host.c_str(), host.substr(host.find('.') + 1).c_str());
   }
+  if (api) {
+    std::printf("fakemx: api http %s\n", fakemx::FormatEndpoint(api->endpoint()).c_str());
+  } else {
+    std::printf("fakemx: api off\n");
+  }
   // The first receiver's first listener of each kind; the plain one last
   // (a test waits for it), or the implicit-TLS one when there is no plain.
   std::optional<asio::ip::tcp::endpoint> smtp, smtps;
@@ -356,6 +476,8 @@ int Run(const FakemxFlags& flags) {
         // DNS and the policy host have nothing in flight worth finishing.
         if (dns) dns->Stop();
         if (mta_sts) mta_sts->Stop();
+        // Open long-polls are closed: the capture they wait on is going.
+        if (api) api->Stop();
         server.Shutdown([&] {
           signals.cancel();
           io.stop();
