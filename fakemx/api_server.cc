@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,10 +19,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "fakemx/api.h"
 #include "fakemx/http_target.h"
 #include "fakemx/http_types.h"
+#include "fakemx/mailpit_api.h"
 #include "fakemx/server.h"
 
 namespace mxkit::fakemx {
@@ -29,6 +32,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using boost::system::error_code;
 using asio::ip::tcp;
 
@@ -41,7 +45,19 @@ constexpr uint32_t kMaxRequestHeaderBytes = kMaxTargetBytes + 8192;
 // sends, so that it sees our answer (see LingeringClose).
 constexpr std::chrono::milliseconds kLingerTime{2000};
 
+// Frames an /api/events client may have queued: one that reads slower than
+// mail arrives is dropped rather than buffering without bound (the SMTP
+// side never waits for it).
+constexpr size_t kMaxQueuedEvents = 1024;
+
 class Connection;
+class EventStream;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // What the acceptor and every connection share; the connections keep it
 // alive, so a handler that runs after the server is gone finds `stopped`.
@@ -63,9 +79,84 @@ struct Shared : CaptureObserver {
   FakemxApi api;
   tcp::acceptor acceptor;
   bool stopped = false;
+  // Mailpit's endpoints (/api/v1/, /view/); it observes the store, so it is
+  // made and dropped on the io thread with the server.
+  std::unique_ptr<MailpitApi> mailpit;
   std::unordered_set<Connection*> connections;
+  // /api/events websocket clients, each sent Mailpit's "new" event.
+  std::unordered_set<EventStream*> event_streams;
   // Connections holding a long-poll, answered from the observer callbacks.
   std::unordered_set<Connection*> waiting;
+};
+
+// An /api/events websocket (Mailpit's event stream): each message added to
+// the capture is sent as MailpitApi::NewMessageEvent; what the client sends
+// is read and dropped (Mailpit's clients send nothing), which also notices
+// its close.
+class EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(std::shared_ptr<Shared> shared, tcp::socket socket)
+      : shared_(std::move(shared)), ws_(std::move(socket)) {
+    shared_->event_streams.insert(this);
+  }
+  ~EventStream() { shared_->event_streams.erase(this); }
+
+  void Accept(http::request<http::string_body> request) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(boost::beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& r) { r.set(http::field::server, "fakemx"); }));
+    ws_.async_accept(request, [self = shared_from_this()](error_code ec) {
+      if (ec) return self->Close();
+      self->open_ = true;
+      self->Read();
+      self->WriteNext();
+    });
+  }
+
+  void Send(const std::string& frame) {
+    if (closed_) return;
+    if (queue_.size() >= kMaxQueuedEvents) return Close();
+    queue_.push_back(frame);
+    if (open_ && !writing_) WriteNext();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    shared_->event_streams.erase(this);
+    error_code ignored;
+    boost::beast::get_lowest_layer(ws_).close(ignored);
+  }
+
+ private:
+  void Read() {
+    ws_.async_read(in_, [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->in_.consume(self->in_.size());
+      self->Read();
+    });
+  }
+
+  void WriteNext() {
+    if (closed_ || writing_ || queue_.empty()) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = shared_from_this()](error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (ec) return self->Close();
+                      self->queue_.pop_front();
+                      self->WriteNext();
+                    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  websocket::stream<tcp::socket> ws_;
+  boost::beast::flat_buffer in_;
+  std::deque<std::string> queue_;
+  bool open_ = false;
+  bool writing_ = false;
+  bool closed_ = false;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -152,6 +243,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     http::request<http::string_body> beast_request = parser_->release();
     keep_alive_ = beast_request.keep_alive();
+    if (websocket::is_upgrade(beast_request)) {
+      if (beast_request.target() != "/api/events") {
+        keep_alive_ = false;
+        return Write(JsonError(404, "websocket only at /api/events"));
+      }
+      // The socket moves to the event stream; this connection ends here.
+      closed_ = true;
+      ++deadline_generation_;
+      deadline_.cancel();
+      std::make_shared<EventStream>(shared_, std::move(socket_))->Accept(std::move(beast_request));
+      return;
+    }
     HttpRequest request;
     request.method = std::string(beast_request.method_string());
     request.target = std::string(beast_request.target());
@@ -173,6 +276,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                              std::string(target.status().message())));
     }
     if (!FakemxApi::Owns(*target)) {
+      if (shared_->mailpit) {
+        if (std::optional<HttpResponse> r = shared_->mailpit->Handle(request, *target, NowUs())) {
+          return Write(*std::move(r));
+        }
+      }
       return Write(JsonError(404, "no such endpoint (see docs/api.md)"));
     }
     ApiOutcome outcome = shared_->api.Handle(request, *target);
@@ -271,6 +379,12 @@ void Shared::OnSessionOpened(const CapturedSession& session) {
 void Shared::OnSessionClosed(const CapturedSession& session) { OnSessionOpened(session); }
 
 void Shared::OnMessageAdded(const CapturedSession& session, const CapturedMessage& message) {
+  if (!event_streams.empty()) {
+    const std::string frame = MailpitApi::NewMessageEvent(session, message);
+    for (EventStream* e : std::vector<EventStream*>(event_streams.begin(), event_streams.end())) {
+      e->Send(frame);
+    }
+  }
   for (Connection* c : std::vector<Connection*>(waiting.begin(), waiting.end())) {
     if (const ApiWait* w = c->wait()) {
       if (auto r = FakemxApi::AnswerWaitWithMessage(*w, session, message)) {
@@ -299,6 +413,11 @@ class ApiServerImpl : public ApiServer {
                                                   shared_->connections.end())) {
       c->Close();
     }
+    for (EventStream* e : std::vector<EventStream*>(shared_->event_streams.begin(),
+                                                    shared_->event_streams.end())) {
+      e->Close();
+    }
+    shared_->mailpit.reset();
   }
 
   static void AcceptNext(const std::shared_ptr<Shared>& shared);
@@ -330,6 +449,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Listen(asio::io_context& i
                                                             ApiBackend& backend,
                                                             ApiServerOptions options) {
   auto shared = std::make_shared<Shared>(io, backend, options);
+  shared->mailpit = std::make_unique<MailpitApi>(backend.capture(), NowUs());
   const std::string where = "api " + FormatEndpoint(options.endpoint) + ": ";
   error_code ec;
   shared->acceptor.open(options.endpoint.protocol(), ec);

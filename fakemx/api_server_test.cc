@@ -15,8 +15,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "gtest/gtest.h"
 
@@ -239,6 +241,46 @@ TEST_F(ApiServerTest, ClosesConnectionsBeyondTheCap) {
   tcp::socket second = Connect();
   EXPECT_TRUE(SeesClose(second));
   EXPECT_EQ(Send(first, http::verb::get, "/healthz").result_int(), 200);
+}
+
+TEST_F(ApiServerTest, DispatchesMailpitPathsToMailpitsHandler) {
+  StartServer();
+  AddMessage("m@example.test");
+  tcp::socket socket = Connect();
+  auto list = Send(socket, http::verb::get, "/api/v1/messages");
+  EXPECT_EQ(list.result_int(), 200);
+  EXPECT_NE(list.body().find("\"messages_count\":1"), std::string::npos) << list.body();
+  auto info = Send(socket, http::verb::get, "/api/v1/info");
+  EXPECT_EQ(info.result_int(), 200);
+  auto unknown = Send(socket, http::verb::get, "/api/v2/anything");
+  EXPECT_EQ(unknown.result_int(), 404);
+}
+
+TEST_F(ApiServerTest, TheEventsWebsocketAnnouncesEachNewMessage) {
+  StartServer();
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  AddMessage("first@example.test");
+  AddMessage("second@example.test");
+  for (std::string_view to : {"first@example.test", "second@example.test"}) {
+    boost::beast::flat_buffer buffer;
+    ws.read(buffer);
+    EXPECT_TRUE(ws.got_text());
+    const std::string frame = boost::beast::buffers_to_string(buffer.data());
+    EXPECT_NE(frame.find("\"Type\":\"new\""), std::string::npos) << frame;
+    EXPECT_NE(frame.find(to), std::string::npos) << frame;
+  }
+  ws.close(boost::beast::websocket::close_code::normal);
+}
+
+TEST_F(ApiServerTest, AWebsocketElsewhereIsRefused) {
+  StartServer();
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  boost::beast::websocket::response_type response;
+  boost::system::error_code ec;
+  ws.handshake(response, "127.0.0.1", "/fakemx/v1/messages", ec);
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(response.result_int(), 404);
 }
 
 TEST_F(ApiServerTest, StopClosesAParkedPoll) {

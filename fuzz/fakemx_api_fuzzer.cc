@@ -1,8 +1,10 @@
-// Fuzzes fakemx's HTTP API request handling without a socket: the request
-// target's parser (fakemx/http_target.h) and the router of fakemx's own
-// endpoints (fakemx/api.h) over a capture holding a few sessions and
-// messages, including the scenario-switch endpoint with arbitrary bodies,
-// whose spec is parsed as fakemx::Instance does (a catalogue name, or YAML).
+// Fuzzes fakemx's HTTP API request handling without a socket, as the server
+// dispatches it: the request target's parser (fakemx/http_target.h), then
+// the router of fakemx's own endpoints (fakemx/api.h) or Mailpit's handler
+// (fakemx/mailpit_api.h, which fuzz/mailpit_api_fuzzer checks in depth) over
+// a capture holding a few sessions and messages, including the
+// scenario-switch endpoint with arbitrary bodies, whose spec is parsed as
+// fakemx::Instance does (a catalogue name, or YAML).
 //
 // Input: "METHOD TARGET\n" then the body (everything after the first LF).
 //
@@ -30,6 +32,7 @@
 #include "fakemx/capture.h"
 #include "fakemx/http_target.h"
 #include "fakemx/http_types.h"
+#include "fakemx/mailpit_api.h"
 #include "fakemx/scenario.h"
 #include "fuzz/property_check.h"
 
@@ -133,14 +136,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MXKIT_FUZZ_CHECK(target.status().code() == absl::StatusCode::kInvalidArgument);
     return 0;
   }
-  for (const std::string& segment : target->segments) {
-    MXKIT_FUZZ_CHECK(segment.find('/') == std::string::npos);
-  }
+  // (A segment may hold '/': "%2F" decodes into it, as http_target.h says.)
 
-  FuzzBackend backend;
-  Populate(backend.store);
-  FakemxApi api(backend, ApiOptions{kMaxWait, std::chrono::seconds(5)});
-  if (!FakemxApi::Owns(*target)) return 0;
+  // One populated store for the requests that only read it; a DELETE gets
+  // a fresh one, so every input sees the same ids and contents. (A store per
+  // input would map and fault in a 2 MiB arena chunk each time.)
+  static FuzzBackend* const shared = [] {
+    auto* b = new FuzzBackend;
+    Populate(b->store);
+    return b;
+  }();
+  static MailpitApi* const shared_mailpit = new MailpitApi(shared->store, 1);
+  std::unique_ptr<FuzzBackend> fresh;
+  std::unique_ptr<MailpitApi> fresh_mailpit;
+  FuzzBackend* backend = shared;
+  MailpitApi* mailpit = shared_mailpit;
+  if (request.method != "GET" && request.method != "PUT") {
+    fresh = std::make_unique<FuzzBackend>();
+    Populate(fresh->store);
+    fresh_mailpit = std::make_unique<MailpitApi>(fresh->store, 1);
+    backend = fresh.get();
+    mailpit = fresh_mailpit.get();
+  }
+  if (!FakemxApi::Owns(*target)) {
+    // The server's other route: Mailpit's handler, or 404.
+    std::optional<HttpResponse> r = mailpit->Handle(request, *target, 2);
+    if (r) MXKIT_FUZZ_CHECK(r->status >= 200 && r->status < 600);
+    fresh_mailpit.reset();
+    return 0;
+  }
+  FakemxApi api(*backend, ApiOptions{kMaxWait, std::chrono::seconds(5)});
   ApiOutcome outcome = api.Handle(request, *target);
   if (auto* r = std::get_if<HttpResponse>(&outcome)) {
     CheckResponse(*r);
@@ -152,7 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const ApiScenarioSwitch& change = std::get<ApiScenarioSwitch>(outcome);
     MXKIT_FUZZ_CHECK(!change.spec.empty() && change.spec.size() <= (size_t{1} << 20));
     bool answered = false;
-    backend.SwitchScenario(change.spec, [&](absl::StatusOr<ApiScenario> result) {
+    backend->SwitchScenario(change.spec, [&](absl::StatusOr<ApiScenario> result) {
       answered = true;
       const HttpResponse r = FakemxApi::ScenarioSwitched(result);
       MXKIT_FUZZ_CHECK(r.status == 200 || r.status == 400 || r.status == 409 || r.status == 500);

@@ -69,6 +69,9 @@ grep -q '"name":"good"' "$TMP_BODY" || fail "scenario: $(cat "$TMP_BODY")"
 # The binary's interim backend cannot switch (fakemx::Instance will).
 expect 409 PUT /fakemx/v1/scenario --data-binary no-starttls
 grep -q 'switching needs fakemx::Instance' "$TMP_BODY" || fail "switch: $(cat "$TMP_BODY")"
+# Mailpit's paths reach its handler on the same port.
+expect 200 GET "/api/v1/messages?limit=10"
+grep -q '"messages_count":1' "$TMP_BODY" || fail "mailpit list: $(cat "$TMP_BODY")"
 expect 405 POST /healthz
 expect 404 GET /fakemx/v1/nothing
 expect 400 GET "/fakemx/v1/messages?limit=0"
