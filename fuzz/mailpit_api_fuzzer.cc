@@ -55,8 +55,12 @@ std::string Unescape(std::string_view s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  CaptureStore store;
-  MailpitApi api(store, 1);
+  // One store and handler for the process, cleared per input: a store per
+  // input would map and fault in a fresh 2 MiB arena chunk each time
+  // (fakemx/byte_arena.h keeps released chunks for reuse).
+  static CaptureStore& store = *new CaptureStore();
+  static MailpitApi& api = *new MailpitApi(store, 1);
+  store.Clear();
   std::vector<std::shared_ptr<CapturedSession>> sessions;
   auto add = [&](std::string raw, std::string rcpt) {
     std::shared_ptr<CapturedSession> s = store.Open(CapturedSession{});

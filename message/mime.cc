@@ -81,6 +81,7 @@ std::optional<std::string> DecodeBase64Lenient(std::string_view text) {
 // and length, or nullopt when `s` does not start with one.
 std::optional<std::pair<std::string, size_t>> EncodedWordAt(std::string_view s) {
   if (s.size() < 8 || s[0] != '=' || s[1] != '?') return std::nullopt;
+  s = s.substr(0, kMaxEncodedWordBytes);
   const size_t q1 = s.find('?', 2);
   if (q1 == std::string_view::npos || q1 + 2 >= s.size() || s[q1 + 2] != '?') {
     return std::nullopt;

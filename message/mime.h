@@ -41,6 +41,10 @@ inline constexpr std::size_t kMaxMimeParts = 1000;
 inline constexpr std::size_t kMaxBoundaryLength = 70;
 // Addresses returned per field (ours; a longer list is cut and noted).
 inline constexpr std::size_t kMaxAddressesPerField = 1000;
+// RFC 2047 §2: "An 'encoded-word' may not be more than 75 characters long".
+// Senders exceed it (long UTF-8 names in one word), so we read words up to
+// this many bytes; the bound keeps a field full of "=?" linear to scan.
+inline constexpr std::size_t kMaxEncodedWordBytes = 256;
 // Warnings kept per message (ours; the count goes on).
 inline constexpr std::size_t kMaxMimeWarnings = 32;
 

@@ -33,6 +33,16 @@ TEST(DecodeHeaderText, DecodesEncodedWordsAndDropsSpaceBetweenThem) {
   }
 }
 
+TEST(DecodeHeaderText, ReadsAFieldFullOfUnfinishedWordsInLinearTime) {
+  // Without the kMaxEncodedWordBytes window each "=?" scanned to the end.
+  // "=?a?q?x" has no "?=": each word start searched to the field's end.
+  std::string field;
+  for (int i = 0; i < 20000; ++i) field += "=?a?q?x";
+  EXPECT_EQ(DecodeHeaderText(field), field);
+  std::string long_word = "=?utf-8?q?" + std::string(kMaxEncodedWordBytes, 'a') + "?=";
+  EXPECT_EQ(DecodeHeaderText(long_word), long_word);
+}
+
 TEST(DecodeQuotedPrintable, DecodesEscapesSoftBreaksAndKeepsStrayEquals) {
   struct Row {
     const char* in;

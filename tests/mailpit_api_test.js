@@ -115,7 +115,7 @@ async function main() {
     assert.ok(!Number.isNaN(Date.parse(m.Date)));
     assert.equal(m.FakeMX.Delivery.mail_from.address, "bounce@example.test");
     assert.equal(m.FakeMX.Verdict.summary.lock, "red_lock");
-    assert.ok(m.FakeMX.Transcript.some((t) => t.kind === "command" && /^EHLO /.test(t.text)));
+    assert.ok(m.FakeMX.Transcript.some((t) => t.kind === "command" && /^ehlo client\.example\.test$/i.test(t.text)));
   });
 
   await step("getMessageSource and getMessageHeaders", async () => {

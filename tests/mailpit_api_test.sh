@@ -76,6 +76,57 @@ PY
 timeout 120 node "$TEST_JS" "$MXKIT_NODE_MODULES" "http://127.0.0.1:$API_PORT" ||
   fail "the mailpit-api client's checks (output above)"
 
+# The /api/events websocket (RFC 6455) announces the next message as
+# Mailpit does: {"Type":"new","Data":<summary>}. The npm client has no
+# websocket, so Python speaks the handshake and reads one unmasked frame.
+/usr/bin/python3 - "$FAKEMX_PORT" "$API_PORT" <<'PY' || fail "/api/events websocket"
+import base64, json, os, smtplib, socket, struct, sys
+smtp_port, api_port = int(sys.argv[1]), int(sys.argv[2])
+ws = socket.create_connection(("127.0.0.1", api_port), timeout=20)
+key = base64.b64encode(os.urandom(16)).decode()
+ws.sendall((f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{api_port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    chunk = ws.recv(4096)
+    assert chunk, f"connection closed during the handshake: {head!r}"
+    head += chunk
+assert head.startswith(b"HTTP/1.1 101"), head
+buf = head.split(b"\r\n\r\n", 1)[1]
+with smtplib.SMTP("127.0.0.1", smtp_port, timeout=20) as s:
+    s.sendmail("bounce@example.test", ["bob@example.test"],
+               b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: fourth\r\n\r\nhi\r\n")
+def need(n):
+    global buf
+    while len(buf) < n:
+        chunk = ws.recv(65536)
+        assert chunk, "connection closed before the event"
+        buf += chunk
+while True:
+    need(2)
+    opcode, length = buf[0] & 0x0F, buf[1] & 0x7F
+    assert not buf[1] & 0x80, "server frames must not be masked (RFC 6455 §5.1)"
+    off = 2
+    if length == 126:
+        need(4); length = struct.unpack(">H", buf[2:4])[0]; off = 4
+    elif length == 127:
+        need(10); length = struct.unpack(">Q", buf[2:10])[0]; off = 10
+    need(off + length)
+    payload, buf = buf[off:off + length], buf[off + length:]
+    if opcode != 1:  # skip pings and the like; the event is a text frame
+        continue
+    event = json.loads(payload)
+    if event.get("Type") != "new":
+        continue
+    data = event["Data"]
+    assert data["Subject"] == "fourth", event
+    assert isinstance(data["ID"], str) and data["Attachments"] == 0, event
+    assert data["From"] == {"Name": "", "Address": "alice@example.test"}, event
+    break
+print("ok - /api/events announced the new message")
+PY
+
 fakemx_stop TERM
 [[ $FAKEMX_EXIT == 0 ]] || fail "fakemx exited $FAKEMX_EXIT after SIGTERM"
 echo PASS
