@@ -58,6 +58,8 @@ void AppendTls(std::string& out, const DeliveryTls& t) {
 
 }  // namespace
 
+void AppendDeliveryTlsJson(std::string& out, const DeliveryTls& tls) { AppendTls(out, tls); }
+
 std::string FormatRfc3339Micros(int64_t unix_micros) {
   int64_t seconds = unix_micros / 1000000;
   int64_t micros = unix_micros % 1000000;

@@ -66,6 +66,11 @@ struct Delivery {
 std::string DeliveryToJson(const Delivery& delivery, const std::string& name,
                            uint64_t message_size);
 
+// Appends `tls` as the sidecar's "tls" object (the same fields and nulls), for
+// the HTTP API's session objects, so a session's TLS facts and a message's
+// are written by one function.
+void AppendDeliveryTlsJson(std::string& out, const DeliveryTls& tls);
+
 // RFC 3339 UTC time with microseconds, "2026-11-23T11:15:45.123456Z".
 std::string FormatRfc3339Micros(int64_t unix_micros);
 

@@ -21,6 +21,7 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "dns/authoritative.h"
+#include "fakemx/api_server.h"
 #include "fakemx/maildir.h"
 #include "fakemx/mta_sts_host.h"
 #include "fakemx/scenario_behaviour.h"
@@ -184,6 +185,9 @@ InstanceOptions InstanceOptions::Embedded(ScenarioSource scenario) {
   options.flags.dns = true;
   options.flags.dns_host = "127.0.0.1";
   options.flags.dns_port = 0;
+  options.flags.api = true;
+  options.flags.api_host = "127.0.0.1";
+  options.flags.api_port = 0;
   options.flags.mta_sts_port_given = true;
   options.flags.mta_sts_port = 0;
   // A test's stop should not wait the command line's default grace.
@@ -272,6 +276,7 @@ struct Instance::Impl {
   struct Facts {
     std::vector<BoundListener> smtp;
     std::optional<udp::endpoint> dns;
+    std::optional<tcp::endpoint> api;
     std::vector<std::pair<std::string, tcp::endpoint>> mta_sts;
     std::string tls_dir;
     std::vector<DkimKey> dkim_keys;
@@ -290,7 +295,9 @@ struct Instance::Impl {
 
   ~Impl() {
     // Servers before the io_context (pending handlers hold their
-    // connections), the io_context before the capture the servers write to.
+    // connections), the io_context before the capture the servers write to;
+    // the API first, as it reads everything else.
+    api.reset();
     mta_sts.reset();
     dns.reset();
     retired.clear();
@@ -316,7 +323,7 @@ struct Instance::Impl {
     return result.get();
   }
 
-  absl::Status Init();
+  absl::Status Init(ApiBackend& backend);
   absl::StatusOr<std::unique_ptr<Generation>> Prepare(const ScenarioSource& source,
                                                       std::string api_source);
   ServerOptions MakeServerOptions(const Generation& g);
@@ -358,6 +365,7 @@ struct Instance::Impl {
   ServerStats retired_stats;
   std::unique_ptr<DnsListener> dns;
   std::unique_ptr<MtaStsHost> mta_sts;
+  std::unique_ptr<ApiServer> api;
 
   bool serving = false;
   bool shutting_down = false;
@@ -486,9 +494,17 @@ ServerOptions Instance::Impl::MakeServerOptions(const Generation& g) {
   return o;
 }
 
-absl::Status Instance::Impl::Init() {
+absl::Status Instance::Impl::Init(ApiBackend& backend) {
   const FakemxFlags& flags = options.flags;
   tls_dir = flags.tls_dir;
+  ApiServerOptions api_options;
+  if (flags.api) {
+    boost::system::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(flags.api_host, ec);
+    if (ec) return Usage("--api: " + flags.api_host + " is not an IP address");
+    api_options.endpoint = tcp::endpoint(address, options.ephemeral_ports ? 0 : flags.api_port);
+    api_options.verbose = flags.verbose;
+  }
   if (flags.dns) {
     boost::system::error_code ec;
     dns_options.address = asio::ip::make_address(flags.dns_host, ec);
@@ -549,6 +565,18 @@ absl::Status Instance::Impl::Init() {
     }
   }
   current = std::move(g);
+  // The API last: it serves what the others bound.
+  if (flags.api) {
+    absl::StatusOr<std::unique_ptr<ApiServer>> listening =
+        ApiServer::Listen(*io, backend, api_options);
+    if (!listening.ok()) {
+      return absl::Status(listening.status().code(),
+                          StatusText(listening.status()) +
+                              "; give --api=off to run without the HTTP API, or another "
+                              "--api=HOST:PORT (port 0 picks a free one)");
+    }
+    api = *std::move(listening);
+  }
   RefreshFacts();
   return absl::OkStatus();
 }
@@ -557,6 +585,7 @@ void Instance::Impl::RefreshFacts() {
   Facts f;
   f.smtp = current->server->listeners();
   if (dns) f.dns = dns->udp_endpoint();
+  if (api) f.api = api->endpoint();
   if (mta_sts) {
     const std::vector<tcp::endpoint> at = mta_sts->endpoints();
     for (size_t i = 0; i < at.size() && i < current->world.policy_sites.size(); ++i) {
@@ -579,6 +608,7 @@ void Instance::Impl::RefreshFacts() {
   for (const auto& [domain, at] : f.mta_sts) {
     f.scenario.listeners.push_back({domain, "mta-sts", FormatEndpoint(at)});
   }
+  if (api) f.scenario.listeners.push_back({"", "api", FormatEndpoint(api->endpoint())});
   std::lock_guard<std::mutex> lock(facts_mu);
   facts = std::move(f);
 }
@@ -703,6 +733,8 @@ void Instance::Impl::Shutdown(std::function<void()> done) {
   // DNS and the policy host have nothing in flight worth finishing.
   if (dns) dns->Stop();
   if (mta_sts) mta_sts->Stop();
+  // Open long-polls are closed: the capture they wait on is going.
+  if (api) api->Stop();
   std::vector<Server*> servers;
   servers.push_back(current->server.get());
   for (auto& s : retired) servers.push_back(s.get());
@@ -755,7 +787,7 @@ std::vector<MetricFamily> Instance::Impl::Metrics() const {
        {{"kind=\"session\"", d(c.sessions_evicted)}, {"kind=\"message\"", d(c.messages_evicted)}}},
       {"fakemx_capture_messages_deleted_total", "Messages deleted through the API.", "counter",
        {{"", d(c.messages_deleted)}}},
-      {"fakemx_message_verdicts_total",
+      {"fakemx_verdicts_total",
        "Messages by verdict summary (docs/verdicts.md); sender and dmarc only when evaluated.",
        "counter",
        {{"lock=\"encrypted\"", d(lock_encrypted)},
@@ -766,7 +798,7 @@ std::vector<MetricFamily> Instance::Impl::Metrics() const {
        {{"", d(generation)}}},
   };
   for (MetricFamily& family : out) {
-    if (family.name != "fakemx_message_verdicts_total") continue;
+    if (family.name != "fakemx_verdicts_total") continue;
     for (const auto& [disposition, n] : dmarc_dispositions) {
       family.samples.emplace_back("dmarc=\"" + disposition + "\"", d(n));
     }
@@ -844,6 +876,8 @@ Banner Instance::Impl::MakeBanner() const {
   }
   // The first receiver's first listener of each kind; the plain one last
   // (a test waits for it), or the implicit-TLS one when there is no plain.
+  b.listening.push_back(api ? "fakemx: api http " + FormatEndpoint(api->endpoint())
+                           : std::string("fakemx: api off"));
   std::optional<tcp::endpoint> smtp, smtps;
   for (const BoundListener& l : bound) {
     if (l.receiver != first.name) continue;
@@ -865,13 +899,14 @@ Instance::~Instance() {
 
 absl::StatusOr<std::unique_ptr<Instance>> Instance::Create(asio::io_context& io,
                                                            InstanceOptions options) {
-  auto impl = std::make_unique<Impl>(io, std::move(options));
-  if (absl::Status s = impl->Init(); !s.ok()) {
+  std::unique_ptr<Instance> instance(
+      new Instance(std::make_unique<Impl>(io, std::move(options))));
+  if (absl::Status s = instance->impl_->Init(*instance); !s.ok()) {
     // Nothing of a failed start is left behind, as before a scenario error.
-    impl->options.remove_temporary_tls_dir = true;
+    instance->impl_->options.remove_temporary_tls_dir = true;
     return s;
   }
-  return std::unique_ptr<Instance>(new Instance(std::move(impl)));
+  return instance;
 }
 
 absl::StatusOr<std::unique_ptr<Instance>> Instance::Start(InstanceOptions options) {
@@ -972,6 +1007,11 @@ std::optional<tcp::endpoint> Instance::smtps_endpoint(std::string_view receiver)
 std::optional<udp::endpoint> Instance::dns_endpoint() const {
   std::lock_guard<std::mutex> lock(impl_->facts_mu);
   return impl_->facts.dns;
+}
+
+std::optional<tcp::endpoint> Instance::api_endpoint() const {
+  std::lock_guard<std::mutex> lock(impl_->facts_mu);
+  return impl_->facts.api;
 }
 
 std::vector<std::pair<std::string, tcp::endpoint>> Instance::mta_sts_endpoints() const {

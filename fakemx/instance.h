@@ -1,6 +1,7 @@
 // One running fakemx: the scenario, its TLS set-up, its DNS world and DNS
-// server, its MTA-STS policy host, the capture, an optional Maildir and the
-// SMTP server, as one object. fakemx's main is flags -> InstanceOptions ->
+// server, its MTA-STS policy host, the capture, an optional Maildir, the
+// SMTP server and the HTTP API server (serving this object as its
+// ApiBackend), as one object. fakemx's main is flags -> InstanceOptions ->
 // Instance on its io_context; a C++ test embeds the same object with its own
 // io thread (Instance::Start), asks it for the addresses it bound (port 0
 // everywhere by default), waits for a message without sleeping and reads
@@ -84,7 +85,7 @@ struct InstanceOptions {
   // --tls-dir, the timeouts, the per-receiver overrides ...). flags.scenario
   // is not read: `scenario` above is.
   FakemxFlags flags;
-  // Every SMTP, DNS and MTA-STS listener on port 0 of its address, whatever
+  // Every SMTP, DNS, MTA-STS and API listener on port 0 of its address, whatever
   // the scenario and the flags say, so tests running in parallel never
   // collide. Embedded() sets it.
   bool ephemeral_ports = false;
@@ -92,8 +93,8 @@ struct InstanceOptions {
   // --tls-dir). fakemx's main leaves it, for the client that was given it.
   bool remove_temporary_tls_dir = false;
 
-  // The options a C++ test wants: `scenario`, ephemeral ports, DNS on
-  // 127.0.0.1:0, MTA-STS policy hosts on port 0, capture only (no Maildir),
+  // The options a C++ test wants: `scenario`, ephemeral ports, DNS and the
+  // HTTP API on 127.0.0.1:0, MTA-STS policy hosts on port 0, capture only (no Maildir),
   // a temporary TLS directory removed afterwards, a 2 s shutdown grace.
   static InstanceOptions Embedded(ScenarioSource scenario = ScenarioSource::Named(
                                       std::string(kDefaultScenario)));
@@ -171,6 +172,8 @@ class Instance : public ApiBackend {
       std::string_view receiver = "") const;
   // The DNS server (UDP and TCP on the same port); nullopt with --dns=off.
   std::optional<boost::asio::ip::udp::endpoint> dns_endpoint() const;
+  // The HTTP API (fakemx/api_server.h); nullopt with --api=off.
+  std::optional<boost::asio::ip::tcp::endpoint> api_endpoint() const;
   // Each MTA-STS policy site and where it listens.
   std::vector<std::pair<std::string, boost::asio::ip::tcp::endpoint>> mta_sts_endpoints() const;
   // The TLS directory (ca.pem to trust, chain and key files) and the DKIM

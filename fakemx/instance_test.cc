@@ -364,7 +364,7 @@ TEST(Instance, MetricsCountAcrossScenarioSwitches) {
   EXPECT_EQ(Sample(metrics, "fakemx_messages_total", ""), 2);
   EXPECT_EQ(Sample(metrics, "fakemx_connections_total", ""), 2);
   EXPECT_EQ(Sample(metrics, "fakemx_capture_messages", ""), 2);
-  EXPECT_EQ(Sample(metrics, "fakemx_message_verdicts_total", "lock=\"red_lock\""), 2);
+  EXPECT_EQ(Sample(metrics, "fakemx_verdicts_total", "lock=\"red_lock\""), 2);
   EXPECT_EQ(Sample(metrics, "fakemx_scenario_generation", ""), 1);
   EXPECT_GE(Sample(metrics, "fakemx_dns_queries_total", "transport=\"udp\""), 0);
 }

@@ -96,7 +96,7 @@ perf_start_fakemx() {
   FAKEMX_OUT="$PERF_WORK/fakemx.$tag.out"
   : >"$FAKEMX_OUT"
   # --dns=off: the SMTP figures do not involve DNS, and 5353 may be taken.
-  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --smtp=127.0.0.1:0 --dns=off "$@" >"$FAKEMX_OUT" 2>&1 &
+  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --smtp=127.0.0.1:0 --dns=off --api=127.0.0.1:0 "$@" >"$FAKEMX_OUT" 2>&1 &
   FAKEMX_PID=$!
   PERF_PIDS+=("$FAKEMX_PID")
   FAKEMX_PORT=""
