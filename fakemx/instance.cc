@@ -27,6 +27,7 @@
 #include "fakemx/scenario_behaviour.h"
 #include "fakemx/scenario_flags.h"
 #include "fakemx/tls_setup.h"
+#include "fakemx/verdict.h"
 
 namespace mxkit::fakemx {
 
@@ -121,7 +122,10 @@ void Add(ServerStats& sum, const ServerStats& s) {
   sum.storage_failures += s.storage_failures;
   sum.tls_established += s.tls_established;
   sum.tls_failed += s.tls_failed;
+  sum.tls_timed_out += s.tls_timed_out;
   sum.plaintext_discarded_bytes += s.plaintext_discarded_bytes;
+  for (const auto& [code, n] : s.replies_by_code) sum.replies_by_code[code] += n;
+  for (const auto& [key, n] : s.verdicts) sum.verdicts[key] += n;
 }
 
 // One caller's wait, shared between its thread and the io thread: whoever
@@ -226,6 +230,8 @@ struct Generation {
   ApiScenario meta;  // name, source, yaml, receivers; listeners filled by Facts
   ScenarioTls tls;
   ScenarioDns world;  // policy_sites' ports as bound, once bound
+  // One per receiver, over the world's zones; null where verdicts are off.
+  std::vector<std::shared_ptr<VerdictEngine>> verdicts;
   std::optional<dns::AuthoritativeResponder> responder;  // until handed to the listener
   ServerOptions server_options;
   std::unique_ptr<Server> server;
@@ -237,7 +243,6 @@ struct Instance::Impl {
   struct Observer : CaptureObserver {
     explicit Observer(Impl* impl) : impl(impl) {}
     void OnMessageAdded(const CapturedSession& session, const CapturedMessage& message) override {
-      impl->CountVerdict(message);
       auto& waits = impl->message_waits;
       for (auto it = waits.begin(); it != waits.end();) {
         MessageWait& w = **it;
@@ -336,7 +341,6 @@ struct Instance::Impl {
   void RefreshFacts();
   void CollectRetired();
   void Shutdown(std::function<void()> done);
-  void CountVerdict(const CapturedMessage& message);
   std::vector<MetricFamily> Metrics() const;
   Banner MakeBanner() const;
 
@@ -370,11 +374,6 @@ struct Instance::Impl {
   bool serving = false;
   bool shutting_down = false;
   bool stopped = false;  // Stop() has finished
-
-  // Verdict counters, monotonic (the capture evicts; these do not).
-  uint64_t lock_encrypted = 0, lock_red = 0;
-  uint64_t sender_authenticated = 0, sender_question_mark = 0;
-  std::map<std::string, uint64_t> dmarc_dispositions;
 
   mutable std::mutex facts_mu;
   Facts facts;  // guarded by facts_mu
@@ -442,6 +441,12 @@ absl::StatusOr<std::unique_ptr<Generation>> Instance::Impl::Prepare(const Scenar
   absl::StatusOr<ScenarioDns> world = BuildScenarioDns(s, g->tls, g->tls.dir);
   if (!world.ok()) return UsageIfInvalid(world.status());
   g->world = *std::move(world);
+  // Verdicts look names up in the same zones, in process (also with
+  // --dns=off), so they see what the sender under test sees.
+  absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> verdicts =
+      MakeScenarioVerdicts(s, g->world.zones);
+  if (!verdicts.ok()) return UsageIfInvalid(verdicts.status());
+  g->verdicts = *std::move(verdicts);
   if (flags.mta_sts_port_given || options.ephemeral_ports) {
     const uint16_t port = options.ephemeral_ports ? 0 : flags.mta_sts_port;
     for (MtaStsSite& site : g->world.policy_sites) site.port = port;
@@ -489,6 +494,7 @@ ServerOptions Instance::Impl::MakeServerOptions(const Generation& g) {
     ro.tls_context = rt.context;
     ro.tls_certificate = rt.certificate_variant;
     ro.idle_timeout = r.idle_timeout;
+    if (i < g.verdicts.size()) ro.verdicts = g.verdicts[i];
     o.receivers.push_back(std::move(ro));
   }
   return o;
@@ -747,15 +753,6 @@ void Instance::Impl::Shutdown(std::function<void()> done) {
   }
 }
 
-void Instance::Impl::CountVerdict(const CapturedMessage& message) {
-  const bool encrypted =
-      message.verdict.evaluated ? message.verdict.summary.encrypted : message.delivery.tls.used;
-  ++(encrypted ? lock_encrypted : lock_red);
-  if (!message.verdict.evaluated) return;
-  ++(message.verdict.summary.authenticated ? sender_authenticated : sender_question_mark);
-  ++dmarc_dispositions[message.verdict.summary.dmarc];
-}
-
 std::vector<MetricFamily> Instance::Impl::Metrics() const {
   ServerStats s = retired_stats;
   Add(s, current->server->stats());
@@ -788,19 +785,27 @@ std::vector<MetricFamily> Instance::Impl::Metrics() const {
       {"fakemx_capture_messages_deleted_total", "Messages deleted through the API.", "counter",
        {{"", d(c.messages_deleted)}}},
       {"fakemx_verdicts_total",
-       "Messages by verdict summary (docs/verdicts.md); sender and dmarc only when evaluated.",
-       "counter",
-       {{"lock=\"encrypted\"", d(lock_encrypted)},
-        {"lock=\"red_lock\"", d(lock_red)},
-        {"sender=\"authenticated\"", d(sender_authenticated)},
-        {"sender=\"question_mark\"", d(sender_question_mark)}}},
+       "Accepted messages' verdicts by check and result (docs/verdicts.md): lock, sender, "
+       "spf_mail_from, spf_helo, dkim (per signature), dmarc, disposition.",
+       "counter", {}},
+      {"fakemx_replies_total", "SMTP replies sent, by code (0: raw bytes, not a reply).",
+       "counter", {}},
+      {"fakemx_tls_handshake_timeouts_total",
+       "TLS handshakes that hit the idle timeout (counted in outcome=\"failed\" too).", "counter",
+       {{"", d(s.tls_timed_out)}}},
       {"fakemx_scenario_generation", "Scenario switches since start.", "gauge",
        {{"", d(generation)}}},
   };
   for (MetricFamily& family : out) {
-    if (family.name != "fakemx_verdicts_total") continue;
-    for (const auto& [disposition, n] : dmarc_dispositions) {
-      family.samples.emplace_back("dmarc=\"" + disposition + "\"", d(n));
+    if (family.name == "fakemx_verdicts_total") {
+      // Check and result are fakemx's own words (no quotes or backslashes).
+      for (const auto& [key, n] : s.verdicts) {
+        family.samples.emplace_back(key.first + "=\"" + key.second + "\"", d(n));
+      }
+    } else if (family.name == "fakemx_replies_total") {
+      for (const auto& [code, n] : s.replies_by_code) {
+        family.samples.emplace_back("code=\"" + std::to_string(code) + "\"", d(n));
+      }
     }
   }
   if (dns) {

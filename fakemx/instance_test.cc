@@ -78,6 +78,10 @@ TEST(Instance, StartsOnEphemeralPortsAndReturnsTheMessageWithItsSession) {
   EXPECT_EQ(m->session.receiver, "example.test");
   EXPECT_EQ(m->session.scenario, "good");
   EXPECT_FALSE(m->message.delivery.tls.used);
+  // Judged by the scenario's verdict engine before the 250, in plaintext.
+  EXPECT_TRUE(m->message.verdict.evaluated);
+  EXPECT_FALSE(m->message.verdict.summary.encrypted);
+  EXPECT_FALSE(m->message.verdict.authentication_results.empty());
   EXPECT_TRUE(m->session.messages.empty());
   EXPECT_EQ(fakemx->Messages().size(), 1u);
 }
@@ -366,6 +370,7 @@ TEST(Instance, MetricsCountAcrossScenarioSwitches) {
   EXPECT_EQ(Sample(metrics, "fakemx_capture_messages", ""), 2);
   EXPECT_EQ(Sample(metrics, "fakemx_verdicts_total", "lock=\"red_lock\""), 2);
   EXPECT_EQ(Sample(metrics, "fakemx_scenario_generation", ""), 1);
+  EXPECT_GE(Sample(metrics, "fakemx_replies_total", "code=\"250\""), 2);
   EXPECT_GE(Sample(metrics, "fakemx_dns_queries_total", "transport=\"udp\""), 0);
 }
 
