@@ -1670,6 +1670,8 @@ void Server::ForceClose() {
   for (const auto& connection : impl_->Snapshot()) connection->ForceClose();
 }
 
+void Server::StopAccepting() { impl_->CloseAcceptors(); }
+
 ServerStats Server::stats() const {
   ServerStats stats = impl_->stats;
   stats.connections_open = impl_->connections.size();

@@ -203,6 +203,12 @@ class Server {
   // Ends the grace period now (e.g. a second SIGINT).
   void ForceClose();
 
+  // Closes every listener and accepts nothing more; open connections go on
+  // as before, under this server's behaviours, until they end (stats()
+  // counts them). A scenario switch (fakemx/instance.h) does this so the
+  // next scenario can bind the same ports.
+  void StopAccepting();
+
   ServerStats stats() const;
 
   struct Impl;

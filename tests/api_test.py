@@ -147,7 +147,8 @@ def main():
         ("GET", "/fakemx/v1/wait/message?timeout=10m", None, 400),
         ("PUT", "/fakemx/v1/scenario", b"", 400),
         ("PUT", "/fakemx/v1/scenario", b"a" * ((1 << 20) + 1), 413),
-        ("PUT", "/fakemx/v1/scenario", b"no-starttls", 409),
+        ("PUT", "/fakemx/v1/scenario", b"no-such-scenario", 400),
+        ("PUT", "/fakemx/v1/scenario", b"/etc/passwd", 400),
     ]:
         code, headers, answer = call(method, path, body)
         check(code == status, f"{method} {path}: {code}, expected {status}: {answer[:200]!r}")
@@ -210,6 +211,30 @@ def main():
     code, _, body = call("DELETE", "/fakemx/v1/sessions")
     check(code == 200, "delete sessions")
     check(get_json("/fakemx/v1/sessions")["total"] == 0, "no sessions left")
+
+    # Scenario switching (fakemx::Instance): a bad scenario changes nothing
+    # and names line and column; a good one is bound on new listeners (the
+    # fixture's --smtp=127.0.0.1:0 applies to it too) while the old port
+    # stops accepting.
+    code, _, body = call("PUT", "/fakemx/v1/scenario", b"name: x\nreceivers:\n  - name: [\n")
+    check(code == 400 and b"api:" in body, f"bad switch: {code} {body!r}")
+    check(get_json("/fakemx/v1/scenario")["generation"] == 0, "bad switch: generation 0")
+    code, _, body = call("PUT", "/fakemx/v1/scenario", b"no-starttls")
+    check(code == 200, f"switch: {code} {body!r}")
+    switched = get_json("/fakemx/v1/scenario")
+    check(switched["name"] == "no-starttls" and switched["generation"] == 1,
+          f"switched {switched}")
+    new_port = next(int(l["endpoint"].rsplit(":", 1)[1]) for l in switched["listeners"]
+                    if l["kind"] == "smtp")
+    check(new_port != SMTP_PORT, f"switch: new port {new_port}")
+    with smtplib.SMTP("127.0.0.1", new_port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        check(not smtp.has_extn("starttls"), "no-starttls after the switch offers STARTTLS")
+    try:
+        smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=5).close()
+        check(False, "the old scenario's port still accepts")
+    except OSError:
+        pass
 
     if FAILURES:
         print(f"{len(FAILURES)} failures", file=sys.stderr)
