@@ -295,6 +295,14 @@ struct AresResolver::Impl {
   std::string servers;
   absl::flat_hash_map<int, std::shared_ptr<SocketWatch>> sockets;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  // LookupSync's own channel on its own io_context, made on first use and
+  // serialized by the mutex, so LookupSync works from any thread whether or
+  // not `io` is being run. Declared in this order so the resolver goes
+  // before the io_context its sockets are registered with.
+  std::mutex sync_mutex;
+  std::unique_ptr<boost::asio::io_context> sync_io;
+  std::unique_ptr<AresResolver> sync_resolver;
 };
 
 absl::StatusOr<std::unique_ptr<AresResolver>> AresResolver::Create(boost::asio::io_context& io,
@@ -313,13 +321,26 @@ void AresResolver::Lookup(std::string_view name, RrType type, Callback done) {
 }
 
 LookupResult AresResolver::LookupSync(std::string_view name, RrType type) {
-  boost::asio::io_context io;
-  absl::StatusOr<std::unique_ptr<AresResolver>> own = Create(io, impl_->options);
-  if (!own.ok()) {
-    return Failure(LookupStatus::kTemporaryFailure, std::string(own.status().message()));
+  std::lock_guard<std::mutex> lock(impl_->sync_mutex);
+  if (impl_->sync_resolver == nullptr) {
+    // Made on first use and kept: one private channel (and io_context) for
+    // every LookupSync of this resolver, instead of one per call. A failure
+    // to make it is not kept, so a later call tries again.
+    auto io = std::make_unique<boost::asio::io_context>();
+    absl::StatusOr<std::unique_ptr<AresResolver>> own = Create(*io, impl_->options);
+    if (!own.ok()) {
+      return Failure(LookupStatus::kTemporaryFailure, std::string(own.status().message()));
+    }
+    impl_->sync_io = std::move(io);
+    impl_->sync_resolver = std::move(*own);
   }
+  boost::asio::io_context& io = *impl_->sync_io;
+  // The last call's loop ended with run_one() out of work or stopped early:
+  // waits for sockets c-ares still watches may remain queued; they are run
+  // (and find nothing to do) as this loop goes.
+  io.restart();
   std::optional<LookupResult> result;
-  (*own)->Lookup(name, type, [&result](LookupResult r) { result = std::move(r); });
+  impl_->sync_resolver->Lookup(name, type, [&result](LookupResult r) { result = std::move(r); });
   // The lookup always ends: c-ares gives up after its tries.
   while (!result && io.run_one() > 0) {
   }

@@ -33,8 +33,15 @@ struct AresOptions {
   bool use_tcp = false;
 };
 
-// Not thread-safe (neither is a c-ares channel): call Lookup from the thread
-// that runs `io`, or before it runs. LookupSync may be called from any thread.
+// One c-ares channel serves every Lookup for the resolver's lifetime, its
+// sockets and its retry timer on `io`: many lookups share it, in flight at
+// once. Not thread-safe (neither is a c-ares channel): call Lookup from the
+// thread that runs `io`, or before it runs.
+//
+// LookupSync may be called from any thread: it has a second, private channel
+// on a private io_context (made on its first call, kept for the resolver's
+// lifetime), because blocking on `io` would need the caller to be the thread
+// that runs it. Concurrent LookupSync calls take turns on that channel.
 class AresResolver : public Resolver {
  public:
   // Creates a resolver whose sockets and timers run on `io` (which must
@@ -59,8 +66,8 @@ class AresResolver : public Resolver {
   // a name that cannot be queried are kPermanentFailure.
   void Lookup(std::string_view name, RrType type, Callback done) override;
 
-  // Runs one lookup on a private io_context and c-ares channel with the same
-  // options, so it may be called whether or not `io` is being run elsewhere.
+  // Runs one lookup to completion on the private channel (class comment),
+  // with the same options, whether or not `io` is being run elsewhere.
   LookupResult LookupSync(std::string_view name, RrType type) override;
 
   // The servers queries go to, as "host:port", for messages.

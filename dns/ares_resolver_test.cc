@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +65,11 @@ class FakeDnsServer {
     return "127.0.0.1:" + std::to_string(udp_.local_endpoint().port());
   }
   int queries() const { return queries_; }
+  // The distinct UDP source ports queries came from: one per c-ares socket.
+  std::set<uint16_t> udp_source_ports() const {
+    std::lock_guard<std::mutex> lock(ports_mutex_);
+    return udp_source_ports_;
+  }
 
  private:
   // The reply to `query`, or nothing to stay silent.
@@ -122,6 +130,10 @@ class FakeDnsServer {
     udp_.async_receive_from(asio::buffer(buffer_), peer_,
                             [this](boost::system::error_code ec, size_t n) {
                               if (ec) return;
+                              {
+                                std::lock_guard<std::mutex> lock(ports_mutex_);
+                                udp_source_ports_.insert(peer_.port());
+                              }
                               if (std::optional<std::string> reply =
                                       Answer(std::string_view(buffer_.data(), n), false)) {
                                 udp_.send_to(asio::buffer(*reply), peer_, 0, ec);
@@ -156,6 +168,8 @@ class FakeDnsServer {
   udp::endpoint peer_;
   std::array<char, 65536> buffer_{};
   std::atomic<int> queries_{0};
+  mutable std::mutex ports_mutex_;
+  std::set<uint16_t> udp_source_ports_;
   std::thread thread_;
 };
 
@@ -325,6 +339,99 @@ TEST(AresResolver, DestroyingTheResolverCompletesPendingLookups) {
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->status, LookupStatus::kTemporaryFailure);
   EXPECT_EQ(result->detail, "resolver destroyed");
+}
+
+TEST(AresResolver, ManyConcurrentLookupsShareOneChannelAndEachCompletesOnce) {
+  FakeDnsServer server;
+  asio::io_context io;
+  absl::StatusOr<std::unique_ptr<AresResolver>> resolver =
+      AresResolver::Create(io, OptionsFor(server));
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  // Under 256: the fake server's socket drops datagrams past what the
+  // default receive buffer (rmem_default, about 212 KB) holds, roughly 256.
+  constexpr int kLookups = 200;
+  const std::pair<const char*, LookupStatus> kinds[] = {
+      {"a.test", LookupStatus::kAnswer},
+      {"nx.test", LookupStatus::kNxDomain},
+      {"servfail.test", LookupStatus::kTemporaryFailure},
+      {"refused.test", LookupStatus::kPermanentFailure},
+  };
+  std::vector<int> calls(kLookups, 0);
+  std::vector<LookupStatus> statuses(kLookups);
+  for (int i = 0; i < kLookups; ++i) {
+    (*resolver)->Lookup(kinds[i % 4].first, RrType::kA, [&, i](LookupResult r) {
+      ++calls[i];
+      statuses[i] = r.status;
+    });
+  }
+  int done = 0;
+  while (done < kLookups && io.run_one() > 0) {
+    done = static_cast<int>(std::count(calls.begin(), calls.end(), 1));
+  }
+  io.poll();
+  for (int i = 0; i < kLookups; ++i) {
+    ASSERT_EQ(calls[i], 1) << i;
+    EXPECT_EQ(statuses[i], kinds[i % 4].second) << i << " " << kinds[i % 4].first;
+  }
+  // One channel: every query left from the same UDP socket. A channel per
+  // lookup would have used as many source ports as lookups.
+  EXPECT_EQ(server.udp_source_ports().size(), 1u);
+  EXPECT_EQ(server.queries(), kLookups);
+}
+
+TEST(AresResolver, DestroyingWithManyLookupsInFlightCallsEachCallbackOnce) {
+  FakeDnsServer server;
+  asio::io_context io;
+  absl::StatusOr<std::unique_ptr<AresResolver>> resolver =
+      AresResolver::Create(io, OptionsFor(server));
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  constexpr int kLookups = 100;
+  std::vector<int> calls(kLookups, 0);
+  std::vector<LookupResult> results(kLookups);
+  for (int i = 0; i < kLookups; ++i) {
+    // Half never get an answer; the others may or may not have one yet.
+    (*resolver)->Lookup(i % 2 == 0 ? "slow.test" : "a.test", RrType::kA,
+                        [&, i](LookupResult r) {
+                          ++calls[i];
+                          results[i] = std::move(r);
+                        });
+  }
+  io.poll();  // let some answers in
+  resolver->reset();
+  io.run();
+  for (int i = 0; i < kLookups; ++i) {
+    ASSERT_EQ(calls[i], 1) << i;
+    if (i % 2 == 0) {
+      EXPECT_EQ(results[i].status, LookupStatus::kTemporaryFailure) << i;
+      EXPECT_EQ(results[i].detail, "resolver destroyed") << i;
+    } else {
+      EXPECT_TRUE(results[i].status == LookupStatus::kAnswer ||
+                  results[i].detail == "resolver destroyed")
+          << i << ": " << results[i].detail;
+    }
+  }
+}
+
+TEST(AresResolver, LookupSyncKeepsItsChannelAcrossCallsAndThreads) {
+  FakeDnsServer server;
+  asio::io_context unused;
+  absl::StatusOr<std::unique_ptr<AresResolver>> resolver =
+      AresResolver::Create(unused, OptionsFor(server));
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const bool nx = (t + i) % 3 == 0;
+        LookupResult r = (*resolver)->LookupSync(nx ? "nx.test" : "a.test", RrType::kA);
+        if (r.status != (nx ? LookupStatus::kNxDomain : LookupStatus::kAnswer)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(server.queries(), 100);
 }
 
 TEST(AresResolver, UnqueryableNameIsAPermanentFailure) {

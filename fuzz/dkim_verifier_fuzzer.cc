@@ -39,6 +39,7 @@
 #include "auth/dkim/signature.h"
 #include "auth/dkim/verifier.h"
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "fuzz/evaluator_input.h"
 
 namespace {
@@ -213,6 +214,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   legacy.allow_rsa_sha1 = true;
   legacy.min_rsa_bits = mxkit::auth::dkim::kLowestMinRsaKeyBits;
   std::vector<SignatureResult> by_default = CheckVerification(*framed, zone, strict);
+
+  // The asynchronous path: every key lookup started at once, `done` once,
+  // only after the last answer (completion order from the input), and the
+  // same results as the synchronous call.
+  {
+    mxkit::dns::testing::DeferredResolver deferred(zone);
+    absl::StatusOr<Verifier> async = Verifier::Create(&deferred, strict);
+    Check(async.ok());
+    int calls = 0;
+    std::vector<SignatureResult> later;
+    async->VerifyMessageAsync(framed->query, kNow,
+                              [&](absl::StatusOr<std::vector<SignatureResult>> r) {
+                                ++calls;
+                                if (r.ok()) later = *std::move(r);
+                              });
+    const size_t in_flight = deferred.pending();
+    Check(calls == 0 || in_flight == 0);
+    Check(in_flight <= kMaxSignaturesEvaluated);
+    Check(deferred.Drain(mxkit::fuzz::CompletionOrderSeed(input)) == in_flight);
+    Check(calls == 1);
+    Check(SameResults(later, by_default));
+  }
   std::vector<SignatureResult> with_opt_ins = CheckVerification(*framed, zone, legacy);
   Check(by_default.size() == with_opt_ins.size());
   for (size_t k = 0; k < by_default.size() && k < kMaxSignaturesEvaluated; ++k) {

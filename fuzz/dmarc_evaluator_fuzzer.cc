@@ -46,6 +46,7 @@
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "fuzz/evaluator_input.h"
 #include "message/header_block.h"
 
@@ -274,6 +275,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       dmarc::Evaluation ev = evaluator->Evaluate(in);
       CheckEvaluation(ev, in, method, counted.queries());
       Check(SameEvaluation(evaluator->Evaluate(in), ev));
+      // The asynchronous path over lookups answered in an input-chosen
+      // order: `done` once, after its lookups, with the same evaluation.
+      mxkit::dns::testing::DeferredResolver deferred(zone);
+      absl::StatusOr<dmarc::Evaluator> async = dmarc::Evaluator::Create(deferred, {method, psl});
+      Check(async.ok());
+      int calls = 0;
+      dmarc::Evaluation later;
+      async->EvaluateAsync(in, [&](dmarc::Evaluation e) {
+        ++calls;
+        later = std::move(e);
+      });
+      Check(calls == 0 || deferred.started() == 0);
+      deferred.Drain(mxkit::fuzz::CompletionOrderSeed(input));
+      Check(calls == 1);
+      Check(deferred.started() == static_cast<size_t>(ev.dns_queries));
+      Check(SameEvaluation(later, ev));
       evaluations.push_back(std::move(ev));
     }
     const dmarc::Evaluation& strictest = dmarc::Strictest(evaluations);

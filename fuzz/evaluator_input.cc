@@ -7,6 +7,15 @@
 
 namespace mxkit::fuzz {
 
+uint64_t CompletionOrderSeed(std::string_view input) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : input) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 std::optional<FramedInput> SplitFramedInput(std::string_view input) {
   size_t line_start = 0;
   while (line_start <= input.size()) {

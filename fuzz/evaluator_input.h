@@ -11,6 +11,7 @@
 #define MXKIT_FUZZ_EVALUATOR_INPUT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,11 @@ struct FramedInput {
   std::string_view zone;
   std::string_view query;  // everything after the "%%" line, byte for byte
 };
+
+// A seed for dns::testing::DeferredResolver::Drain taken from the input
+// (FNV-1a), so the completion order the async paths are checked under is
+// reproducible from a corpus file and varies as the fuzzer mutates it.
+uint64_t CompletionOrderSeed(std::string_view input);
 
 // Splits at the first "%%" line; nullopt when there is none.
 std::optional<FramedInput> SplitFramedInput(std::string_view input);

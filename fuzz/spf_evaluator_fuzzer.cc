@@ -19,6 +19,10 @@
 //  - Termination: at most kMaxQueriesPerCheck queries in all.
 //  - The record cache changes nothing: the same check without it gives the
 //    same result and the same queries.
+//  - The asynchronous path (CheckMailFromAsync over a resolver that answers
+//    only when told, in an order chosen from the input) gives the same
+//    result after the same number of lookups, does not finish before its
+//    lookups are answered, and calls `done` exactly once.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +34,7 @@
 #include "auth/spf/evaluator.h"
 #include "auth/spf/record.h"
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "fuzz/evaluator_input.h"
 
 namespace {
@@ -188,5 +193,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         again.explanation == result.explanation && again.mechanism == result.mechanism &&
         again.dns_lookups == result.dns_lookups && again.void_lookups == result.void_lookups);
   Check(SameQueries(counted.queries(), counted_uncached.queries()));
+
+  mxkit::dns::testing::DeferredResolver deferred(zone);
+  Evaluator async(deferred);
+  int calls = 0;
+  CheckResult later;
+  async.CheckMailFromAsync(*ip, mail_from, helo, 0, [&](CheckResult r) {
+    ++calls;
+    later = std::move(r);
+  });
+  Check(calls == 0 || deferred.started() == 0);
+  deferred.Drain(mxkit::fuzz::CompletionOrderSeed(input));
+  Check(calls == 1);
+  Check(deferred.pending() == 0);
+  Check(deferred.started() == counted.queries().size());
+  Check(later.result == result.result && later.reason == result.reason &&
+        later.explanation == result.explanation && later.mechanism == result.mechanism &&
+        later.domain == result.domain && later.dns_lookups == result.dns_lookups &&
+        later.void_lookups == result.void_lookups);
   return 0;
 }

@@ -5,11 +5,16 @@
 #include <openssl/nid.h>
 #include <openssl/rsa.h>
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <utility>
 
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/internal/digest_sink.h"
 #include "auth/dkim/key_record.h"
+#include "dns/lookup_task.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -128,10 +133,9 @@ std::string Verifier::PolicyRefusal(const Signature& sig, const KeyRecord& key) 
   return why;
 }
 
-SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::size_t index,
-                                    std::string_view body, int64_t now,
-                                    std::vector<BodyHash>& body_hashes) const {
-  SignatureResult r;
+std::optional<std::string> Verifier::BeginOne(SignatureResult& r,
+                                              std::span<const HeaderField> headers,
+                                              std::size_t index, int64_t now) const {
   r.header_index = index;
   const std::string_view raw = headers[index].raw;
 
@@ -140,23 +144,34 @@ SignatureResult Verifier::VerifyOne(std::span<const HeaderField> headers, std::s
   if (!parsed.ok()) {
     DkimResult kind =
         parsed.error == SignatureError::kSyntax ? DkimResult::kNeutral : DkimResult::kPermError;
-    return Result(std::move(r), kind, Cat("offset ", parsed.offset, ": ", parsed.message));
+    r = Result(std::move(r), kind, Cat("offset ", parsed.offset, ": ", parsed.message));
+    return std::nullopt;
   }
   r.signature = std::move(parsed.signature);
   const Signature& sig = *r.signature;
   if (sig.expiration && now > *sig.expiration) {
-    return Result(std::move(r), DkimResult::kFail,
-                  Cat("signature expired: x=", *sig.expiration, " is before now (", now,
-                      ") (RFC 6376 §6.1.1)"));
+    r = Result(std::move(r), DkimResult::kFail,
+               Cat("signature expired: x=", *sig.expiration, " is before now (", now,
+                   ") (RFC 6376 §6.1.1)"));
+    return std::nullopt;
   }
 
-  // §6.1.2: get the key.
+  // §6.1.2: the key's name.
   std::string key_name = Cat(sig.selector, "._domainkey.", sig.domain);
   if (key_name.size() > kMaxDomainLength) {
-    return Result(std::move(r), DkimResult::kPermError,
-                  Cat("key name ", key_name, " is longer than ", kMaxDomainLength, " bytes"));
+    r = Result(std::move(r), DkimResult::kPermError,
+               Cat("key name ", key_name, " is longer than ", kMaxDomainLength, " bytes"));
+    return std::nullopt;
   }
-  dns::LookupResult lookup = resolver_->LookupSync(key_name, dns::RrType::kTxt);
+  return key_name;
+}
+
+SignatureResult Verifier::FinishOne(SignatureResult r, std::span<const HeaderField> headers,
+                                    std::string_view body, const std::string& key_name,
+                                    const dns::LookupResult& lookup,
+                                    std::vector<BodyHash>& body_hashes) const {
+  const std::string_view raw = headers[r.header_index].raw;
+  const Signature& sig = *r.signature;
   switch (lookup.status) {
     case dns::LookupStatus::kAnswer:
       break;
@@ -285,26 +300,111 @@ std::string_view DkimResultKeyword(DkimResult result) {
   return "permerror";
 }
 
-std::vector<SignatureResult> Verifier::Verify(std::span<const HeaderField> headers,
-                                              std::string_view body, int64_t now) const {
+// One verification in flight: every key lookup is started at once, each
+// answer lands in its slot, and whichever answer comes last (counted
+// atomically, as a resolver may complete on any thread) finishes every
+// signature in message order and calls `done`.
+struct Verifier::Run {
+  const Verifier* verifier;
+  std::span<const HeaderField> headers;
+  std::string_view body;
   std::vector<SignatureResult> results;
-  std::vector<BodyHash> body_hashes;
-  body_hashes.reserve(kMaxSignaturesEvaluated);  // references into it stay valid
+  std::vector<std::string> key_names;  // per result; empty when already final
+  std::vector<dns::LookupResult> lookups;
+  std::atomic<std::size_t> outstanding{0};
+  std::function<void(std::vector<SignatureResult>)> done;
+
+  static void Finish(const std::shared_ptr<Run>& run) {
+    std::vector<BodyHash> body_hashes;
+    body_hashes.reserve(kMaxSignaturesEvaluated);  // references into it stay valid
+    for (std::size_t i = 0; i < run->results.size(); ++i) {
+      if (run->key_names[i].empty()) continue;
+      run->results[i] = run->verifier->FinishOne(std::move(run->results[i]), run->headers,
+                                                 run->body, run->key_names[i], run->lookups[i],
+                                                 body_hashes);
+    }
+    // Moved out first: `done` may destroy what owns the headers and body.
+    auto done = std::move(run->done);
+    done(std::move(run->results));
+  }
+};
+
+void Verifier::Start(dns::Resolver& resolver, std::span<const HeaderField> headers,
+                     std::string_view body, int64_t now,
+                     std::function<void(std::vector<SignatureResult>)> done) const {
+  auto run = std::make_shared<Run>();
+  run->verifier = this;
+  run->headers = headers;
+  run->body = body;
+  run->done = std::move(done);
   std::size_t evaluated = 0;
   for (std::size_t index = 0; index < headers.size(); ++index) {
     if (!IsDkimSignature(headers[index].name)) continue;
     SignatureResult r;
     r.header_index = index;
+    std::optional<std::string> key_name;
     if (evaluated == kMaxSignaturesEvaluated) {
-      results.push_back(Result(std::move(r), DkimResult::kPolicy,
-                               Cat("not evaluated: only the first ", kMaxSignaturesEvaluated,
-                                   " DKIM-Signature fields are verified")));
-      continue;
+      r = Result(std::move(r), DkimResult::kPolicy,
+                 Cat("not evaluated: only the first ", kMaxSignaturesEvaluated,
+                     " DKIM-Signature fields are verified"));
+    } else {
+      ++evaluated;
+      key_name = BeginOne(r, headers, index, now);
     }
-    ++evaluated;
-    results.push_back(VerifyOne(headers, index, body, now, body_hashes));
+    run->results.push_back(std::move(r));
+    run->key_names.push_back(key_name.value_or(""));
   }
-  return results;
+  run->lookups.resize(run->results.size());
+  std::size_t lookups = 0;
+  for (const std::string& name : run->key_names) lookups += name.empty() ? 0 : 1;
+  // One extra count held by this loop, so lookups completing inline cannot
+  // finish the run before every lookup has been started.
+  run->outstanding.store(lookups + 1);
+  for (std::size_t i = 0; i < run->key_names.size(); ++i) {
+    if (run->key_names[i].empty()) continue;
+    resolver.Lookup(run->key_names[i], dns::RrType::kTxt, [run, i](dns::LookupResult result) {
+      run->lookups[i] = std::move(result);
+      if (run->outstanding.fetch_sub(1) == 1) Run::Finish(run);
+    });
+  }
+  if (run->outstanding.fetch_sub(1) == 1) Run::Finish(run);
+}
+
+void Verifier::VerifyAsync(std::span<const HeaderField> headers, std::string_view body,
+                           int64_t now,
+                           std::function<void(std::vector<SignatureResult>)> done) const {
+  Start(*resolver_, headers, body, now, std::move(done));
+}
+
+std::vector<SignatureResult> Verifier::Verify(std::span<const HeaderField> headers,
+                                              std::string_view body, int64_t now) const {
+  dns::SyncLookupResolver sync(*resolver_);
+  std::optional<std::vector<SignatureResult>> out;
+  Start(sync, headers, body, now,
+        [&out](std::vector<SignatureResult> results) { out = std::move(results); });
+  if (!out) {
+    // Cannot happen: every lookup through SyncLookupResolver completes inline.
+    std::fputs("mxkit: dkim::Verifier::Verify: a key lookup did not complete inline\n", stderr);
+    std::abort();
+  }
+  return std::move(*out);
+}
+
+void Verifier::VerifyMessageAsync(
+    std::string_view message, int64_t now,
+    std::function<void(absl::StatusOr<std::vector<SignatureResult>>)> done) const {
+  absl::StatusOr<DkimMessage> split = SplitMessage(message);
+  if (!split.ok()) {
+    done(split.status());
+    return;
+  }
+  // The split header list must live until the verification ends.
+  auto owned = std::make_shared<DkimMessage>(std::move(*split));
+  Start(*resolver_, owned->headers, owned->body, now,
+        [owned, done = std::move(done)](std::vector<SignatureResult> results) mutable {
+          auto keep = std::move(owned);  // released after `done` returns
+          done(std::move(results));
+        });
 }
 
 absl::StatusOr<std::vector<SignatureResult>> Verifier::VerifyMessage(std::string_view message,

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -114,10 +115,15 @@ struct SignatureResult {
 };
 
 // Thread-safe: Verify may run concurrently on one Verifier (the key cache is
-// locked) as long as the resolver's LookupSync is thread-safe too.
+// locked) as long as the resolver is thread-safe too.
+//
+// One implementation, asynchronous (VerifyAsync: every key lookup in flight
+// at once); Verify runs it over dns::SyncLookupResolver, which answers each
+// lookup inline with the resolver's LookupSync.
 class Verifier {
  public:
-  // `resolver` must outlive the Verifier. Its LookupSync is used for keys.
+  // `resolver` must outlive the Verifier; VerifyAsync looks keys up with its
+  // Lookup, Verify with its LookupSync.
   // `cache_parsed_keys` = false parses every key record every time (for
   // measuring what the cache saves). Uses the default (RFC 8301) options.
   explicit Verifier(dns::Resolver* resolver, bool cache_parsed_keys = true)
@@ -143,13 +149,40 @@ class Verifier {
   absl::StatusOr<std::vector<SignatureResult>> VerifyMessage(std::string_view message,
                                                              int64_t now) const;
 
+  // Verify, asynchronously: the key lookups of all signatures (up to
+  // kMaxSignaturesEvaluated) are started at once through Resolver::Lookup,
+  // and `done` runs exactly once with the same results Verify returns:
+  // inline when there is no lookup to make or they all complete inline,
+  // else on the thread of the last lookup's completion.
+  // Lifetime: `headers` (the span and the fields' bytes) and `body` are
+  // viewed, not copied: they, the Verifier and its resolver must stay valid
+  // until `done` has been called. `done` may release them.
+  void VerifyAsync(std::span<const HeaderField> headers, std::string_view body, int64_t now,
+                   std::function<void(std::vector<SignatureResult>)> done) const;
+
+  // VerifyMessage, asynchronously; `message` must stay valid until `done`
+  // has been called (the split header list is kept by the verification).
+  void VerifyMessageAsync(
+      std::string_view message, int64_t now,
+      std::function<void(absl::StatusOr<std::vector<SignatureResult>>)> done) const;
+
  private:
+  struct Run;
+  void Start(dns::Resolver& resolver, std::span<const HeaderField> headers,
+             std::string_view body, int64_t now,
+             std::function<void(std::vector<SignatureResult>)> done) const;
   struct BodyHash;
   static const BodyHash& ComputeBodyHash(std::vector<BodyHash>& cache, std::string_view body,
                                          SignatureAlgorithm algorithm, Canonicalization c,
                                          std::optional<uint64_t> limit);
-  SignatureResult VerifyOne(std::span<const HeaderField> headers, std::size_t index,
-                            std::string_view body, int64_t now,
+  // §6.1.1 and the key's name: the name to look up, or nullopt when `r`
+  // is already final (unparseable field, expired, name too long).
+  std::optional<std::string> BeginOne(SignatureResult& r, std::span<const HeaderField> headers,
+                                      std::size_t index, int64_t now) const;
+  // §6.1.2 from the key lookup's answer, then §6.1.3.
+  SignatureResult FinishOne(SignatureResult r, std::span<const HeaderField> headers,
+                            std::string_view body, const std::string& key_name,
+                            const dns::LookupResult& lookup,
                             std::vector<BodyHash>& body_hashes) const;
   // ParseKeyRecord through the cache.
   std::shared_ptr<const KeyRecordResult> ParseKey(const std::vector<std::string>& strings) const;

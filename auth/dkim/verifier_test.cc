@@ -1,5 +1,6 @@
 #include "auth/dkim/verifier.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "auth/dkim/signer.h"
 #include "base/base64.h"
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::auth::dkim {
@@ -107,11 +109,44 @@ class VerifierTest : public ::testing::Test {
     return field + b64 + "\r\n" + message;
   }
 
+  // The synchronous results, after checking that VerifyMessageAsync over
+  // deferred lookups (answered newest-first and in two shuffled orders)
+  // starts every key lookup at once, completes only after the last answer,
+  // exactly once, with the same results: so every test below covers both.
   std::vector<SignatureResult> Verify(const std::string& message, int64_t now = kNow) {
     Verifier verifier(&resolver_);
     auto results = verifier.VerifyMessage(message, now);
     EXPECT_TRUE(results.ok()) << results.status();
-    return results.value_or(std::vector<SignatureResult>{});
+    std::vector<SignatureResult> want = results.value_or(std::vector<SignatureResult>{});
+    for (uint64_t seed : {0u, 21u, 22u}) {
+      SCOPED_TRACE("async, completion order seed " + std::to_string(seed));
+      dns::testing::DeferredResolver deferred(resolver_);
+      Verifier async(&deferred);
+      int calls = 0;
+      std::vector<SignatureResult> got;
+      async.VerifyMessageAsync(message, now,
+                               [&](absl::StatusOr<std::vector<SignatureResult>> r) {
+                                 ++calls;
+                                 EXPECT_TRUE(r.ok()) << r.status();
+                                 got = r.value_or(std::vector<SignatureResult>{});
+                               });
+      const std::size_t in_flight = deferred.pending();
+      if (in_flight > 0) {
+        EXPECT_EQ(calls, 0);
+      }
+      EXPECT_EQ(deferred.Drain(seed), in_flight) << "key lookups are all started at once";
+      EXPECT_EQ(calls, 1);
+      EXPECT_EQ(got.size(), want.size());
+      for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+        EXPECT_EQ(got[i].result, want[i].result) << i;
+        EXPECT_EQ(got[i].reason, want[i].reason) << i;
+        EXPECT_EQ(got[i].header_index, want[i].header_index) << i;
+        EXPECT_EQ(got[i].signature.has_value(), want[i].signature.has_value()) << i;
+        EXPECT_EQ(got[i].key_testing, want[i].key_testing) << i;
+        EXPECT_EQ(got[i].key_bits, want[i].key_bits) << i;
+      }
+    }
+    return want;
   }
 
   // The keyword of the only signature's result.
@@ -542,6 +577,48 @@ TEST_F(VerifierTest, EverySignatureGetsItsOwnResultUpToTheBound) {
     EXPECT_EQ(r[i].result, i < kMaxSignaturesEvaluated ? DkimResult::kPass : DkimResult::kPolicy)
         << i << ": " << r[i].reason;
   }
+}
+
+TEST_F(VerifierTest, AsyncStartsEveryKeyLookupAtOnceAndWaitsForTheLast) {
+  std::string m = Signed(kMessage, TestKeys().ed, Options("ed"));
+  m = Signed(m, TestKeys().rsa, Options("rsa"));
+  m = "DKIM-Signature: garbage\r\n" + m;  // final without a lookup
+  dns::testing::DeferredResolver deferred(resolver_);
+  Verifier verifier(&deferred);
+  int calls = 0;
+  std::vector<SignatureResult> got;
+  verifier.VerifyMessageAsync(m, kNow, [&](absl::StatusOr<std::vector<SignatureResult>> r) {
+    ++calls;
+    ASSERT_TRUE(r.ok());
+    got = *std::move(r);
+  });
+  ASSERT_EQ(deferred.pending(), 2u);
+  EXPECT_EQ(deferred.queue()[0].name, "rsa._domainkey.example.com");
+  EXPECT_EQ(deferred.queue()[1].name, "ed._domainkey.example.com");
+  deferred.Complete(1);
+  EXPECT_EQ(calls, 0);
+  deferred.Complete(0);
+  ASSERT_EQ(calls, 1);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].result, DkimResult::kNeutral);
+  EXPECT_EQ(got[1].result, DkimResult::kPass) << got[1].reason;
+  EXPECT_EQ(got[2].result, DkimResult::kPass) << got[2].reason;
+}
+
+TEST_F(VerifierTest, AsyncWithoutLookupsCompletesInline) {
+  Verifier verifier(&resolver_);
+  int calls = 0;
+  verifier.VerifyMessageAsync(kMessage, kNow, [&](absl::StatusOr<std::vector<SignatureResult>> r) {
+    ++calls;
+    EXPECT_TRUE(r.ok() && r->empty());
+  });
+  EXPECT_EQ(calls, 1);
+  verifier.VerifyMessageAsync("no header block end", kNow,
+                              [&](absl::StatusOr<std::vector<SignatureResult>> r) {
+                                ++calls;
+                                EXPECT_FALSE(r.ok());
+                              });
+  EXPECT_EQ(calls, 2);
 }
 
 // A resolver whose one TXT answer the test can change between lookups.

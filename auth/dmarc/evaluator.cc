@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "auth/dmarc/record.h"
 #include "dns/idna.h"
+#include "dns/lookup_task.h"
 #include "dns/resolver.h"
 
 namespace mxkit::auth::dmarc {
@@ -78,12 +80,14 @@ class Session {
 
   int queries() const { return queries_; }
 
-  const Fetch& FetchRecord(const std::string& domain) {
+  // `domain` by value: it lives in the coroutine frame across the lookup.
+  dns::Task<const Fetch*> FetchRecord(std::string domain) {
     auto it = cache_.find(domain);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) co_return &it->second;
     Fetch f;
     ++queries_;
-    dns::LookupResult lr = resolver_.LookupSync("_dmarc." + domain, dns::RrType::kTxt);
+    const std::string name = "_dmarc." + domain;
+    dns::LookupResult lr = co_await dns::AwaitLookup(resolver_, name, dns::RrType::kTxt);
     switch (lr.status) {
       case dns::LookupStatus::kAnswer: {
         std::vector<std::string> dmarc;
@@ -118,45 +122,46 @@ class Session {
         f.detail = "TXT lookup of _dmarc." + domain + " failed: " + lr.detail;
         break;
     }
-    return cache_.emplace(domain, std::move(f)).first->second;
+    co_return &cache_.emplace(domain, std::move(f)).first->second;
   }
 
   // RFC 9989 §4.10.2; nullopt on a DNS failure, which failure() then names.
-  std::optional<std::string> TreeWalkOrganizationalDomain(const std::string& domain) {
+  dns::Task<std::optional<std::string>> TreeWalkOrganizationalDomain(std::string domain) {
     std::vector<std::string> names = TreeWalkNames(domain);
     std::optional<std::string> fewest;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      const Fetch& f = FetchRecord(names[i]);
+      const Fetch& f = *co_await FetchRecord(names[i]);
       if (f.kind == Fetch::kTempError || f.kind == Fetch::kPermError) {
         failure_ = &f;
-        return std::nullopt;
+        co_return std::nullopt;
       }
       if (f.kind != Fetch::kRecord || !f.parsed.ok()) continue;
-      if (f.parsed.record.psd == PsdFlag::kNo) return names[i];
+      if (f.parsed.record.psd == PsdFlag::kNo) co_return names[i];
       if (f.parsed.record.psd == PsdFlag::kYes && i > 0) {
         // The domain one label below the PSD, on the way to `domain`.
         std::size_t labels = Labels(names[i]).size() + 1;
-        return LastLabels(domain, labels);
+        co_return LastLabels(domain, labels);
       }
       fewest = names[i];  // names only get shorter
     }
-    return fewest.value_or(domain);
+    co_return fewest.value_or(domain);
   }
 
-  std::optional<std::string> OrganizationalDomain(const std::string& domain) {
+  dns::Task<std::optional<std::string>> OrganizationalDomain(std::string domain) {
     if (options_.method == DiscoveryMethod::kRfc7489) {
-      return options_.psl->OrganizationalDomain(domain);
+      co_return options_.psl->OrganizationalDomain(domain);
     }
-    return TreeWalkOrganizationalDomain(domain);
+    std::optional<std::string> org = co_await TreeWalkOrganizationalDomain(domain);
+    co_return org;
   }
 
   // Relaxed alignment; nullopt on a DNS failure during a tree walk.
-  std::optional<bool> Aligned(const std::string& a, const std::string& b, AlignmentMode mode) {
-    if (mode == AlignmentMode::kStrict) return StrictlyAligned(a, b);
-    std::optional<std::string> oa = OrganizationalDomain(a);
-    std::optional<std::string> ob = OrganizationalDomain(b);
-    if (!oa || !ob) return std::nullopt;
-    return *oa == *ob;
+  dns::Task<std::optional<bool>> Aligned(std::string a, std::string b, AlignmentMode mode) {
+    if (mode == AlignmentMode::kStrict) co_return StrictlyAligned(a, b);
+    std::optional<std::string> oa = co_await OrganizationalDomain(a);
+    std::optional<std::string> ob = co_await OrganizationalDomain(b);
+    if (!oa || !ob) co_return std::nullopt;
+    co_return *oa == *ob;
   }
 
   // The result for the lookup that made the last tree walk fail: permerror
@@ -169,11 +174,11 @@ class Session {
   std::string FailureDetail() const { return failure_ != nullptr ? ": " + failure_->detail : ""; }
 
   // Whether `domain` does not exist (RFC 9989 §4.7 np=: NXDOMAIN).
-  std::optional<bool> NonExistent(const std::string& domain) {
+  dns::Task<std::optional<bool>> NonExistent(std::string domain) {
     ++queries_;
-    dns::LookupResult lr = resolver_.LookupSync(domain, dns::RrType::kA);
-    if (lr.status == dns::LookupStatus::kTemporaryFailure) return std::nullopt;
-    return lr.status == dns::LookupStatus::kNxDomain;
+    dns::LookupResult lr = co_await dns::AwaitLookup(resolver_, domain, dns::RrType::kA);
+    if (lr.status == dns::LookupStatus::kTemporaryFailure) co_return std::nullopt;
+    co_return lr.status == dns::LookupStatus::kNxDomain;
   }
 
  private:
@@ -276,14 +281,41 @@ absl::StatusOr<Evaluator> Evaluator::Create(dns::Resolver& resolver, EvaluatorOp
   return Evaluator(resolver, std::move(options));
 }
 
+namespace {
+
+dns::Task<std::optional<std::string>> RunOrganizationalDomain(dns::Resolver& resolver,
+                                                              const EvaluatorOptions& options,
+                                                              std::string domain) {
+  Session session(resolver, options);
+  std::optional<std::string> org = co_await session.OrganizationalDomain(NormalizeDomain(domain));
+  co_return org;
+}
+
+}  // namespace
+
 std::optional<std::string> Evaluator::OrganizationalDomain(std::string_view domain) const {
-  Session session(*resolver_, options_);
-  return session.OrganizationalDomain(NormalizeDomain(domain));
+  dns::SyncLookupResolver sync(*resolver_);
+  return dns::RunInline(RunOrganizationalDomain(sync, options_, std::string(domain)));
+}
+
+void Evaluator::OrganizationalDomainAsync(
+    std::string_view domain, std::function<void(std::optional<std::string>)> done) const {
+  dns::StartTask(RunOrganizationalDomain(*resolver_, options_, std::string(domain)),
+                 std::move(done));
 }
 
 Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
+  dns::SyncLookupResolver sync(*resolver_);
+  return dns::RunInline(Run(sync, input));
+}
+
+void Evaluator::EvaluateAsync(EvaluationInput input, std::function<void(Evaluation)> done) const {
+  dns::StartTask(Run(*resolver_, std::move(input)), std::move(done));
+}
+
+dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput input) const {
   Evaluation ev;
-  Session session(*resolver_, options_);
+  Session session(resolver, options_);
   const std::string author = NormalizeDomain(input.author_domain);
   ev.author_domain = author;
   auto finish = [&](DmarcResult result, std::string reason) {
@@ -292,7 +324,7 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
     ev.dns_queries = session.queries();
     return ev;
   };
-  if (author.empty()) return finish(DmarcResult::kPermError, "no author domain to evaluate");
+  if (author.empty()) co_return finish(DmarcResult::kPermError, "no author domain to evaluate");
 
   // Policy discovery.
   const Fetch* found = nullptr;
@@ -309,15 +341,15 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
   }
   std::string notes;
   for (const std::string& name : candidates) {
-    const Fetch& f = session.FetchRecord(name);
-    if (f.kind == Fetch::kTempError) return finish(DmarcResult::kTempError, f.detail);
-    if (f.kind == Fetch::kPermError) return finish(DmarcResult::kPermError, f.detail);
+    const Fetch& f = *co_await session.FetchRecord(name);
+    if (f.kind == Fetch::kTempError) co_return finish(DmarcResult::kTempError, f.detail);
+    if (f.kind == Fetch::kPermError) co_return finish(DmarcResult::kPermError, f.detail);
     if (f.kind == Fetch::kMultiple) {
       if (options_.method == DiscoveryMethod::kRfc7489) {
         // §6.6.3: "If the remaining set contains multiple records or no
         // records, policy discovery terminates and DMARC processing is not
         // applied to this message."
-        return finish(DmarcResult::kNone, f.detail + ": all discarded (RFC 7489 §6.6.3)");
+        co_return finish(DmarcResult::kNone, f.detail + ": all discarded (RFC 7489 §6.6.3)");
       }
       // RFC 9989 §4.10 step 2/7: discarded, and the walk goes on.
       notes += f.detail + " discarded; ";
@@ -330,23 +362,23 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
     }
   }
   if (found == nullptr) {
-    return finish(DmarcResult::kNone, notes + "no DMARC record for " + author +
+    co_return finish(DmarcResult::kNone, notes + "no DMARC record for " + author +
                                           (options_.method == DiscoveryMethod::kRfc7489
                                                ? " or its organizational domain"
                                                : " or any parent (RFC 9989 tree walk)"));
   }
   ev.policy_domain = found_at;
   if (!found->parsed.ok()) {
-    return finish(DmarcResult::kPermError,
+    co_return finish(DmarcResult::kPermError,
                   "DMARC record at _dmarc." + found_at + " is unusable: " + found->parsed.message);
   }
   const Record& record = found->parsed.record;
   ev.record = record;
   ev.record_issues = found->parsed.issues;
   if (options_.method == DiscoveryMethod::kTreeWalk) {
-    std::optional<std::string> org = session.TreeWalkOrganizationalDomain(author);
+    std::optional<std::string> org = co_await session.TreeWalkOrganizationalDomain(author);
     if (!org) {
-      return finish(session.FailureResult(),
+      co_return finish(session.FailureResult(),
                     "DNS failure while finding the organizational domain of " + author +
                         session.FailureDetail());
     }
@@ -358,9 +390,9 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
   if (found_at != author) {
     requested = record.subdomain_policy.value_or(record.policy);
     if (record.nonexistent_policy) {
-      std::optional<bool> nx = session.NonExistent(author);
+      std::optional<bool> nx = co_await session.NonExistent(author);
       if (!nx) {
-        return finish(DmarcResult::kTempError,
+        co_return finish(DmarcResult::kTempError,
                       "DNS failure while checking whether " + author + " exists (for np=)");
       }
       if (*nx) {
@@ -374,18 +406,19 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
   // Alignment (§3.1, §4.2).
   if (input.spf_result == spf::Result::kPass && !input.spf_domain.empty()) {
     std::optional<bool> a =
-        session.Aligned(NormalizeDomain(input.spf_domain), author, record.spf_alignment);
+        co_await session.Aligned(NormalizeDomain(input.spf_domain), author, record.spf_alignment);
     if (!a) {
-      return finish(session.FailureResult(), "DNS failure while aligning SPF domain " +
+      co_return finish(session.FailureResult(), "DNS failure while aligning SPF domain " +
                                                  input.spf_domain + session.FailureDetail());
     }
     ev.spf_aligned = *a;
   }
   for (const DkimIdentifier& d : input.dkim) {
     if (d.result != dkim::DkimResult::kPass || d.domain.empty()) continue;
-    std::optional<bool> a = session.Aligned(NormalizeDomain(d.domain), author, record.dkim_alignment);
+    std::optional<bool> a =
+        co_await session.Aligned(NormalizeDomain(d.domain), author, record.dkim_alignment);
     if (!a) {
-      return finish(session.FailureResult(),
+      co_return finish(session.FailureResult(),
                     "DNS failure while aligning DKIM domain " + d.domain + session.FailureDetail());
     }
     if (*a) {
@@ -397,7 +430,7 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
 
   std::string where = "record at _dmarc." + found_at;
   if (ev.spf_aligned || ev.dkim_aligned) {
-    return finish(DmarcResult::kPass,
+    co_return finish(DmarcResult::kPass,
                   where + "; aligned " +
                       (ev.dkim_aligned ? "DKIM d=" + ev.aligned_dkim_domain
                                        : "SPF " + NormalizeDomain(input.spf_domain)) +
@@ -418,7 +451,7 @@ Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
     why += ", so one step less strict";
   }
   ev.disposition = disposition;
-  return finish(DmarcResult::kFail,
+  co_return finish(DmarcResult::kFail,
                 where + " (" +
                     std::string(found_at == author ? "p" : (ev.nonexistent_domain ? "np" : "sp")) +
                     "=" + std::string(PolicyName(requested)) +

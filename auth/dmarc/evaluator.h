@@ -50,6 +50,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,7 @@
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/record.h"
 #include "auth/spf/evaluator.h"
+#include "dns/lookup_task.h"
 #include "dns/resolver.h"
 
 struct psl_ctx_st;
@@ -174,15 +176,29 @@ class Evaluator {
   // kRfc7489 is chosen without a public suffix list.
   static absl::StatusOr<Evaluator> Create(dns::Resolver& resolver, EvaluatorOptions options);
 
-  // Discovers the policy for input.author_domain and evaluates it. Lookups
-  // use Resolver::LookupSync.
+  // Discovers the policy for input.author_domain and evaluates it,
+  // asynchronously: lookups go through Resolver::Lookup, one after another
+  // as discovery and alignment need them, and `done` runs exactly once with
+  // the evaluation: inline when every lookup completes inline, else from the
+  // resolver's executor. `input` is moved into the evaluation; the evaluator
+  // (and its resolver) must outlive it.
+  void EvaluateAsync(EvaluationInput input, std::function<void(Evaluation)> done) const;
+
+  // The same evaluation, synchronously: each lookup through
+  // Resolver::LookupSync (the one implementation run over
+  // dns::SyncLookupResolver).
   Evaluation Evaluate(const EvaluationInput& input) const;
 
   // The organizational domain of `domain` by the configured method;
   // kTreeWalk may query DNS (nullopt on a transient failure).
   std::optional<std::string> OrganizationalDomain(std::string_view domain) const;
+  // The same, asynchronously (as EvaluateAsync).
+  void OrganizationalDomainAsync(std::string_view domain,
+                                 std::function<void(std::optional<std::string>)> done) const;
 
  private:
+  dns::Task<Evaluation> Run(dns::Resolver& resolver, EvaluationInput input) const;
+
   Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
       : resolver_(&resolver), options_(std::move(options)) {}
   dns::Resolver* resolver_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::auth::dmarc {
@@ -19,6 +20,49 @@ std::shared_ptr<const PublicSuffixList> DebianPsl() {
     return new std::shared_ptr<const PublicSuffixList>(loaded.ok() ? *loaded : nullptr);
   }();
   return *psl;
+}
+
+// Evaluates `in` synchronously over `zone`, checks that EvaluateAsync over
+// deferred lookups (answered newest-first and in two shuffled orders) waits
+// for its lookups, completes exactly once and agrees field for field, and
+// returns the synchronous evaluation: so each test covers both paths.
+Evaluation Both(dns::Resolver& zone, const EvaluatorOptions& options, const EvaluationInput& in) {
+  auto sync = Evaluator::Create(zone, options);
+  EXPECT_TRUE(sync.ok()) << sync.status();
+  if (!sync.ok()) return Evaluation{};
+  Evaluation want = sync->Evaluate(in);
+  for (uint64_t seed : {0u, 31u, 32u}) {
+    SCOPED_TRACE("async, completion order seed " + std::to_string(seed));
+    dns::testing::DeferredResolver deferred(zone);
+    auto async = Evaluator::Create(deferred, options);
+    int calls = 0;
+    Evaluation got;
+    async->EvaluateAsync(in, [&](Evaluation e) {
+      ++calls;
+      got = std::move(e);
+    });
+    if (deferred.started() > 0) {
+      EXPECT_EQ(calls, 0);
+    }
+    deferred.Drain(seed);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(got.result, want.result);
+    EXPECT_EQ(got.disposition, want.disposition);
+    EXPECT_EQ(got.requested_policy, want.requested_policy);
+    EXPECT_EQ(got.author_domain, want.author_domain);
+    EXPECT_EQ(got.policy_domain, want.policy_domain);
+    EXPECT_EQ(got.organizational_domain, want.organizational_domain);
+    EXPECT_EQ(got.record.has_value(), want.record.has_value());
+    EXPECT_EQ(got.spf_aligned, want.spf_aligned);
+    EXPECT_EQ(got.dkim_aligned, want.dkim_aligned);
+    EXPECT_EQ(got.aligned_dkim_domain, want.aligned_dkim_domain);
+    EXPECT_EQ(got.sampled_out, want.sampled_out);
+    EXPECT_EQ(got.testing, want.testing);
+    EXPECT_EQ(got.nonexistent_domain, want.nonexistent_domain);
+    EXPECT_EQ(got.reason, want.reason);
+    EXPECT_EQ(got.dns_queries, want.dns_queries);
+  }
+  return want;
 }
 
 TEST(PublicSuffixList, OrganizationalDomainsFromDebiansList) {
@@ -101,7 +145,7 @@ TEST(Alignment, OpenDmarcBugStrictAlignmentIgnoresLoadedPsl) {
   in.spf_result = spf::Result::kPass;
   in.spf_domain = "bounce.example.com";
   in.dkim = {{dkim::DkimResult::kPass, "mail.example.com"}};
-  Evaluation ev = evaluator->Evaluate(in);
+  Evaluation ev = Both(resolver, {DiscoveryMethod::kRfc7489, psl}, in);
   EXPECT_EQ(ev.result, DmarcResult::kFail) << ev.reason;
   EXPECT_EQ(ev.disposition, Policy::kReject);
 }
@@ -136,7 +180,8 @@ class PolicyTest : public ::testing::Test {
     // organization (".example" is an unlisted TLD: the implicit * rule).
     auto psl = DebianPsl();
     ASSERT_NE(psl, nullptr);
-    auto ev = Evaluator::Create(resolver_, {DiscoveryMethod::kRfc7489, psl});
+    options_ = {DiscoveryMethod::kRfc7489, psl};
+    auto ev = Evaluator::Create(resolver_, options_);
     ASSERT_TRUE(ev.ok());
     evaluator_ = std::make_unique<Evaluator>(*ev);
   }
@@ -148,10 +193,11 @@ class PolicyTest : public ::testing::Test {
     in.spf_domain = "unrelated.test";
     in.dkim = {{dkim::DkimResult::kFail, author}};
     in.pct_sample = sample;
-    return evaluator_->Evaluate(in);
+    return Both(resolver_, options_, in);
   }
 
   dns::StaticResolver resolver_;
+  EvaluatorOptions options_;
   std::unique_ptr<Evaluator> evaluator_;
 };
 
@@ -202,20 +248,20 @@ TEST_F(PolicyTest, PassNeedsAnAlignedPassingIdentifier) {
   in.author_domain = "quarantine.example";
   in.spf_result = spf::Result::kPass;
   in.spf_domain = "bounces.quarantine.example";  // relaxed: aligned
-  Evaluation ev = evaluator_->Evaluate(in);
+  Evaluation ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
   EXPECT_TRUE(ev.spf_aligned);
   EXPECT_EQ(ev.disposition, Policy::kNone);
 
   in.spf_result = spf::Result::kSoftFail;  // aligned but not a pass
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kFail);
   EXPECT_FALSE(ev.spf_aligned);
 
   in.dkim = {{dkim::DkimResult::kFail, "quarantine.example"},
              {dkim::DkimResult::kPass, "other.example"},
              {dkim::DkimResult::kPass, "s1.quarantine.example"}};
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
   EXPECT_TRUE(ev.dkim_aligned);
   EXPECT_EQ(ev.aligned_dkim_domain, "s1.quarantine.example");
@@ -223,10 +269,10 @@ TEST_F(PolicyTest, PassNeedsAnAlignedPassingIdentifier) {
   // adkim=s: the subdomain signature no longer aligns.
   in.author_domain = "strict.example";
   in.dkim = {{dkim::DkimResult::kPass, "s1.strict.example"}};
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kFail);
   in.dkim = {{dkim::DkimResult::kPass, "STRICT.example"}};
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass);
 }
 
@@ -238,7 +284,7 @@ TEST_F(PolicyTest, AlignsULabelsWithTheirALabels) {
   in.author_domain = "B\xC3\xBC" "cher.example";
   in.spf_result = spf::Result::kPass;
   in.spf_domain = "bounce.xn--bcher-kva.example";
-  Evaluation ev = evaluator_->Evaluate(in);
+  Evaluation ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
   EXPECT_EQ(ev.author_domain, "xn--bcher-kva.example");
   EXPECT_EQ(ev.policy_domain, "xn--bcher-kva.example");
@@ -247,12 +293,12 @@ TEST_F(PolicyTest, AlignsULabelsWithTheirALabels) {
   in.spf_domain = "b\xC3\xBC" "cher.example";
   in.spf_result = spf::Result::kFail;
   in.dkim = {{dkim::DkimResult::kPass, "b\xC3\xBC" "cher.example"}};
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;
   EXPECT_EQ(ev.aligned_dkim_domain, "xn--bcher-kva.example");
 
   in.dkim = {{dkim::DkimResult::kPass, "b\xC3\xBC" "cher.example.org"}};
-  ev = evaluator_->Evaluate(in);
+  ev = Both(resolver_, options_, in);
   EXPECT_EQ(ev.result, DmarcResult::kFail) << ev.reason;
   EXPECT_EQ(ev.disposition, Policy::kReject);
 }
@@ -310,28 +356,38 @@ TEST(TreeWalk, FindsPolicyAndOrganizationalDomainWithoutPsl) {
   // No record anywhere: the name itself.
   EXPECT_EQ(evaluator->OrganizationalDomain("a.nothing.test"), "a.nothing.test");
   EXPECT_EQ(evaluator->OrganizationalDomain("mail.broken.example"), std::nullopt);
+  {
+    dns::testing::DeferredResolver deferred(resolver);
+    auto async = Evaluator::Create(deferred, {DiscoveryMethod::kTreeWalk, nullptr});
+    std::vector<std::optional<std::string>> got;
+    async->OrganizationalDomainAsync("x.bank.psd.example",
+                                     [&](std::optional<std::string> org) { got.push_back(org); });
+    EXPECT_TRUE(got.empty());
+    deferred.Drain(/*seed=*/41);
+    EXPECT_EQ(got, (std::vector<std::optional<std::string>>{"bank.psd.example"}));
+  }
 
   EvaluationInput in;
   in.author_domain = "news.example.com";
   in.dkim = {{dkim::DkimResult::kPass, "mail.example.com"}};
-  Evaluation ev = evaluator->Evaluate(in);
+  Evaluation ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kPass) << ev.reason;  // relaxed via the walk
   EXPECT_EQ(ev.policy_domain, "example.com");
   EXPECT_EQ(ev.organizational_domain, "example.com");
 
   in.dkim = {{dkim::DkimResult::kPass, "other.test"}};
-  ev = evaluator->Evaluate(in);
+  ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kFail);
   EXPECT_EQ(ev.disposition, Policy::kQuarantine);  // sp=
 
   // 11 labels: the walk jumps to the last 7, skipping the record at 8 labels.
   in.author_domain = "x.y.deep.g.f.e.d.c.b.example.com";
-  ev = evaluator->Evaluate(in);
+  ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.policy_domain, "example.com") << ev.reason;
   EXPECT_LE(ev.dns_queries, static_cast<int>(2 * kMaxTreeWalkQueries));
 
   in.author_domain = "mail.broken.example";
-  ev = evaluator->Evaluate(in);
+  ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kTempError);
 }
 
@@ -347,19 +403,19 @@ TEST(TreeWalk, AlignmentWalkFailuresKeepTheirKind) {
   EvaluationInput in;
   in.author_domain = "news.example.com";
   in.dkim = {{dkim::DkimResult::kPass, "mail.loop.test"}};
-  Evaluation ev = evaluator->Evaluate(in);
+  Evaluation ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kPermError) << ev.reason;
   EXPECT_NE(ev.reason.find("CNAME loop"), std::string::npos) << ev.reason;
 
   in.dkim = {{dkim::DkimResult::kPass, "mail.flaky.test"}};
-  ev = evaluator->Evaluate(in);
+  ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kTempError) << ev.reason;
   EXPECT_NE(ev.reason.find("_dmarc.flaky.test"), std::string::npos) << ev.reason;
 
   in.dkim = {};
   in.spf_result = spf::Result::kPass;
   in.spf_domain = "bounce.loop.test";
-  ev = evaluator->Evaluate(in);
+  ev = Both(resolver, {DiscoveryMethod::kTreeWalk, nullptr}, in);
   EXPECT_EQ(ev.result, DmarcResult::kPermError) << ev.reason;
 }
 

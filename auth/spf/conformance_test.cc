@@ -13,6 +13,7 @@
 
 #include "auth/spf/evaluator.h"
 #include "auth/spf/testing/rfc7208_suite.h"
+#include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 #include "testing/conformance.h"
 
@@ -101,6 +102,43 @@ TEST_P(Rfc7208, ResultAndExplanationMatch) {
          }() << "]";
   if (t.explanation) {
     EXPECT_EQ(r.explanation, *t.explanation) << t.name;
+  }
+}
+
+// The asynchronous path over a resolver that answers only when told, in
+// shuffled orders: the same result, reason, explanation and counters as the
+// synchronous wrapper, `done` never before the lookups are answered, and
+// exactly once.
+TEST_P(Rfc7208, AsyncOverDeferredLookupsMatchesSync) {
+  const SuiteTest& t = Get().suite.tests[GetParam()];
+  std::optional<IpAddress> ip = IpAddress::Parse(t.host);
+  ASSERT_TRUE(ip.has_value()) << "suite host " << t.host;
+  EvaluatorOptions options;
+  options.default_explanation = kDefaultExplanation;
+  const CheckResult want = Evaluator(ResolverFor(t.scenario), options).CheckMailFrom(*ip, t.mailfrom, t.helo);
+  for (uint64_t seed : {0u, 1u, 2u, 3u}) {
+    SCOPED_TRACE(t.name + " seed " + std::to_string(seed));
+    dns::testing::DeferredResolver deferred(ResolverFor(t.scenario));
+    Evaluator evaluator(deferred, options);
+    int calls = 0;
+    CheckResult got;
+    evaluator.CheckMailFromAsync(*ip, t.mailfrom, t.helo, 0, [&](CheckResult r) {
+      ++calls;
+      got = std::move(r);
+    });
+    if (deferred.started() > 0) {
+      EXPECT_EQ(calls, 0) << "done ran before any lookup was answered";
+    }
+    deferred.Drain(seed);
+    EXPECT_EQ(deferred.pending(), 0u);
+    ASSERT_EQ(calls, 1);
+    EXPECT_EQ(got.result, want.result);
+    EXPECT_EQ(got.reason, want.reason);
+    EXPECT_EQ(got.explanation, want.explanation);
+    EXPECT_EQ(got.mechanism, want.mechanism);
+    EXPECT_EQ(got.domain, want.domain);
+    EXPECT_EQ(got.dns_lookups, want.dns_lookups);
+    EXPECT_EQ(got.void_lookups, want.void_lookups);
   }
 }
 

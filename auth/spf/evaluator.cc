@@ -3,6 +3,7 @@
 #include "absl/container/inlined_vector.h"
 #include "base/ascii.h"
 #include "dns/idna.h"
+#include "dns/lookup_task.h"
 
 #include <functional>
 #include <optional>
@@ -114,21 +115,21 @@ class Check {
   int voids() const { return voids_; }
 
   // check_host() for `domain` (§4); also for include and redirect targets.
-  Outcome CheckHost(std::string_view domain) {
+  dns::Task<Outcome> CheckHost(std::string_view domain) {
     // §4.3: malformed or single-label domains give "none".
     if (!IsQueryableName(domain) || domain.find('.') == std::string::npos || domain[0] == '[') {
-      return Make(Result::kNone, "\"" + std::string(domain) + "\" is not a valid multi-label domain name "
+      co_return Make(Result::kNone, "\"" + std::string(domain) + "\" is not a valid multi-label domain name "
                                  "(RFC 7208 §4.3)");
     }
-    LookupResult txt = resolver_.LookupSync(domain, RrType::kTxt);
+    LookupResult txt = co_await dns::AwaitLookup(resolver_, domain, RrType::kTxt);
     if (txt.status == LookupStatus::kTemporaryFailure ||
         txt.status == LookupStatus::kPermanentFailure) {
-      return Make(Result::kTempError,
+      co_return Make(Result::kTempError,
                   "TXT lookup for " + std::string(domain) + " failed: " + txt.detail + " (RFC 7208 §4.4)");
     }
     if (!txt.ok()) {
       ++pending_void_;
-      return Make(Result::kNone, "no TXT records at " + std::string(domain) + " (RFC 7208 §4.4)");
+      co_return Make(Result::kNone, "no TXT records at " + std::string(domain) + " (RFC 7208 §4.4)");
     }
     // §4.5: keep the records starting "v=spf1"; the strings of one TXT record
     // are concatenated without separators (§3.3).
@@ -150,43 +151,59 @@ class Check {
       }
       if (!IsSpfRecord(text)) continue;
       if (++found > 1) {
-        return Make(Result::kPermError,
+        co_return Make(Result::kPermError,
                     "more than one SPF record at " + std::string(domain) + " (RFC 7208 §4.5)");
       }
       record_text = text;
     }
     if (found == 0) {
-      return Make(Result::kNone, "no \"v=spf1\" record at " + std::string(domain) + " (RFC 7208 §4.5)");
+      co_return Make(Result::kNone, "no \"v=spf1\" record at " + std::string(domain) + " (RFC 7208 §4.5)");
     }
     std::shared_ptr<const ParseResult<Record>> record = evaluator_.ParseCached(record_text);
     if (!record->ok()) {
-      return Make(Result::kPermError, "SPF record at " + std::string(domain) + ": " + record->error().message);
+      co_return Make(Result::kPermError, "SPF record at " + std::string(domain) + ": " + record->error().message);
     }
-    return Evaluate(record, domain);
+    Outcome outcome = co_await Evaluate(record, domain);
+    co_return outcome;
   }
 
   // The explanation for a fail (§6.2); empty when exp= is absent or unusable.
-  std::string Explain(const Outcome& outcome) {
-    if (outcome.record == nullptr || !(*outcome.record)->exp) return "";
-    values_.domain = outcome.domain;
-    std::string name = ExpandMacroString(*(*outcome.record)->exp, values_, /*for_domain=*/true);
-    if (!IsQueryableName(name)) return "";
-    LookupResult txt = resolver_.LookupSync(name, RrType::kTxt);
+  dns::Task<std::string> Explain(const Outcome& outcome) {
+    if (outcome.record == nullptr || !(*outcome.record)->exp) co_return "";
+    std::string name = co_await Expand(*(*outcome.record)->exp, outcome.domain, /*for_domain=*/true);
+    if (!IsQueryableName(name)) co_return "";
+    LookupResult txt = co_await dns::AwaitLookup(resolver_, name, RrType::kTxt);
     // §6.2: any DNS error, no record or more than one record: ignore exp=.
-    if (!txt.ok() || txt.records.size() != 1) return "";
+    if (!txt.ok() || txt.records.size() != 1) co_return "";
     const auto* data = std::get_if<dns::TxtData>(&txt.records[0].data);
-    if (data == nullptr) return "";
+    if (data == nullptr) co_return "";
     std::string text;
     for (const std::string& s : data->strings) text += s;
     // §6.2: a syntax error (non-ASCII included, §7.1) also ignores exp=.
     ParseResult<MacroString> explain = ParseMacroString(text, MacroContext::kExplainString);
-    if (!explain.ok()) return "";
-    return ExpandMacroString(*explain, values_, /*for_domain=*/false);
+    if (!explain.ok()) co_return "";
+    std::string expanded = co_await Expand(*explain, outcome.domain, /*for_domain=*/false);
+    co_return expanded;
   }
 
-  std::string ExpandDefault(const MacroString& macro, std::string_view domain) {
+  dns::Task<std::string> ExpandDefault(const MacroString& macro, std::string_view domain) {
+    std::string expanded = co_await Expand(macro, domain, /*for_domain=*/false);
+    co_return expanded;
+  }
+
+  // ExpandMacroString with <domain> = `domain`. %{p} needs the validated
+  // names of <ip> (§5.5, DNS lookups), so they are fetched first when the
+  // string uses it: macro expansion itself stays synchronous and sans-IO.
+  // As before the evaluator became asynchronous, the PTR lookup made for a
+  // macro does not count as a void lookup (§4.6.4 counts terms' lookups).
+  dns::Task<std::string> Expand(const MacroString& macro, std::string_view domain,
+                                bool for_domain) {
+    if (macro.uses_p && !validated_) {
+      bool ignored = co_await ComputeValidatedNames();
+      (void)ignored;
+    }
     values_.domain = domain;
-    return ExpandMacroString(macro, values_, /*for_domain=*/false);
+    co_return ExpandMacroString(macro, values_, for_domain);
   }
 
  private:
@@ -213,11 +230,10 @@ class Check {
 
   // The term's target name: its expanded domain-spec (kept in `storage`), or
   // <domain> itself when it has none.
-  std::string_view Target(const Mechanism& m, std::string_view domain, std::string& storage) {
-    if (!m.domain_spec) return domain;
-    values_.domain = domain;
-    storage = ExpandMacroString(*m.domain_spec, values_, /*for_domain=*/true);
-    return storage;
+  dns::Task<std::string> Target(const Mechanism& m, std::string_view domain) {
+    if (!m.domain_spec) co_return std::string(domain);
+    std::string expanded = co_await Expand(*m.domain_spec, domain, /*for_domain=*/true);
+    co_return expanded;
   }
 
   // Addresses of `name` in the client's family, or why there are none.
@@ -226,10 +242,10 @@ class Check {
     absl::InlinedVector<IpAddress, 4> list;
     std::string detail;
   };
-  Addresses LookupAddresses(std::string_view name, bool v6) {
+  dns::Task<Addresses> LookupAddresses(std::string_view name, bool v6) {
     Addresses out;
-    if (!IsQueryableName(name)) return out;  // 4.3/1 by analogy: no such name
-    LookupResult r = resolver_.LookupSync(name, v6 ? RrType::kAaaa : RrType::kA);
+    if (!IsQueryableName(name)) co_return out;  // 4.3/1 by analogy: no such name
+    LookupResult r = co_await dns::AwaitLookup(resolver_, name, v6 ? RrType::kAaaa : RrType::kA);
     out.status = r.status;
     out.detail = r.detail;
     for (const dns::ResourceRecord& rr : r.records) {
@@ -244,7 +260,7 @@ class Check {
       }
     }
     if (out.status == LookupStatus::kAnswer && out.list.empty()) out.status = LookupStatus::kNoData;
-    return out;
+    co_return out;
   }
 
   static bool IsFailure(LookupStatus s) {
@@ -255,13 +271,11 @@ class Check {
   }
 
   // §5.5: names from the PTR records of <ip> (first kMaxPtrNames) whose
-  // addresses include <ip>. Computed once per check. A failed PTR lookup
-  // yields no names; a failed address lookup skips that name.
-  const std::vector<std::string>& ValidatedNames(bool* void_lookup) {
-    if (validated_) {
-      *void_lookup = false;
-      return *validated_;
-    }
+  // addresses include <ip>, into validated_. Computed once per check: later
+  // calls do no lookup. A failed PTR lookup yields no names; a failed address
+  // lookup skips that name. True when this call's PTR lookup was void.
+  dns::Task<bool> ComputeValidatedNames() {
+    if (validated_) co_return false;
     validated_.emplace();
     std::string reverse;
     if (ip_.is_v6) {
@@ -279,16 +293,16 @@ class Check {
       }
       reverse += "in-addr.arpa";
     }
-    LookupResult ptr = resolver_.LookupSync(reverse, RrType::kPtr);
-    *void_lookup = IsVoid(ptr.status);
-    if (!ptr.ok()) return *validated_;
+    LookupResult ptr = co_await dns::AwaitLookup(resolver_, reverse, RrType::kPtr);
+    const bool void_lookup = IsVoid(ptr.status);
+    if (!ptr.ok()) co_return void_lookup;
     size_t n = 0;
     for (const dns::ResourceRecord& rr : ptr.records) {
       const auto* name = std::get_if<dns::NameData>(&rr.data);
       if (name == nullptr) continue;
       if (++n > kMaxPtrNames) break;  // §4.6.4: ignore all but the first 10
       std::string candidate = StripDot(name->name);
-      Addresses addresses = LookupAddresses(candidate, ip_.is_v6);
+      Addresses addresses = co_await LookupAddresses(candidate, ip_.is_v6);
       for (const IpAddress& a : addresses.list) {
         if (a == ip_) {
           validated_->push_back(candidate);
@@ -296,14 +310,15 @@ class Check {
         }
       }
     }
-    return *validated_;
+    co_return void_lookup;
   }
 
   // %{p} (§7.3): <domain> itself if validated, else a validated subdomain of
-  // it, else any validated name, else "unknown".
+  // it, else any validated name, else "unknown". Expand computed the names
+  // before expanding a string that uses %{p}.
   std::string ValidatedDomainFor(std::string_view domain) {
-    bool ignored;
-    const std::vector<std::string>& names = ValidatedNames(&ignored);
+    static const std::vector<std::string> kNone;
+    const std::vector<std::string>& names = validated_ ? *validated_ : kNone;
     for (const std::string& n : names) {
       if (EqualsIgnoreCase(n, domain)) return n;
     }
@@ -313,12 +328,13 @@ class Check {
     return names.empty() ? "unknown" : names.front();
   }
 
-  Outcome Evaluate(const std::shared_ptr<const ParseResult<Record>>& parsed,
-                   std::string_view domain) {
+  // `parsed` by value: the coroutine frame keeps the record alive.
+  dns::Task<Outcome> Evaluate(std::shared_ptr<const ParseResult<Record>> parsed,
+                              std::string_view domain) {
     const Record& record = parsed->value();
     for (const Mechanism& m : record.mechanisms) {
       if (m.does_dns_lookup()) {
-        if (auto limit = CountLookup(m.text)) return *limit;
+        if (auto limit = CountLookup(m.text)) co_return *limit;
       }
       std::optional<bool> matched;
       switch (m.kind) {
@@ -332,15 +348,14 @@ class Check {
           matched = ip_.is_v6 && PrefixMatch(ip_, m.network, m.ip6_cidr);
           break;
         case MechanismKind::kA: {
-          std::string expanded;
-          std::string_view target = Target(m, domain, expanded);
-          Addresses a = LookupAddresses(target, ip_.is_v6);
+          const std::string target = co_await Target(m, domain);
+          Addresses a = co_await LookupAddresses(target, ip_.is_v6);
           if (IsFailure(a.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
+            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
                                                 std::string(target) + " failed: " + a.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(a.status)) ++pending_void_;
-          if (auto v = TakeVoids(m.text)) return *v;
+          if (auto v = TakeVoids(m.text)) co_return *v;
           matched = false;
           for (const IpAddress& x : a.list) {
             if (PrefixMatch(ip_, x, ip_.is_v6 ? m.ip6_cidr : m.ip4_cidr)) matched = true;
@@ -348,23 +363,22 @@ class Check {
           break;
         }
         case MechanismKind::kMx: {
-          std::string expanded;
-          std::string_view target = Target(m, domain, expanded);
+          const std::string target = co_await Target(m, domain);
           matched = false;
           if (!IsQueryableName(target)) {
             ++pending_void_;
-            if (auto v = TakeVoids(m.text)) return *v;
+            if (auto v = TakeVoids(m.text)) co_return *v;
             break;
           }
-          LookupResult mx = resolver_.LookupSync(target, RrType::kMx);
+          LookupResult mx = co_await dns::AwaitLookup(resolver_, target, RrType::kMx);
           if (IsFailure(mx.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": MX lookup of " +
+            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": MX lookup of " +
                                                 std::string(target) + " failed: " + mx.detail + " (RFC 7208 §5)");
           }
           if (IsVoid(mx.status)) ++pending_void_;
-          if (auto v = TakeVoids(m.text)) return *v;
+          if (auto v = TakeVoids(m.text)) co_return *v;
           if (mx.records.size() > kMaxMxNames) {
-            return Make(Result::kPermError,
+            co_return Make(Result::kPermError,
                         "\"" + m.text + "\" in " + std::string(domain) + ": " + std::string(target) + " has " +
                             std::to_string(mx.records.size()) + " MX records, more than " +
                             std::to_string(kMaxMxNames) + " (RFC 7208 §4.6.4)");
@@ -374,9 +388,9 @@ class Check {
             if (data == nullptr) continue;
             std::string exchange = StripDot(data->exchange);
             if (exchange.empty()) continue;  // RFC 7505 null MX: no host
-            Addresses a = LookupAddresses(exchange, ip_.is_v6);
+            Addresses a = co_await LookupAddresses(exchange, ip_.is_v6);
             if (IsFailure(a.status)) {
-              return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) +
+              co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) +
                                                   ": address lookup of MX host " + exchange +
                                                   " failed: " + a.detail + " (RFC 7208 §5)");
             }
@@ -388,12 +402,11 @@ class Check {
           break;
         }
         case MechanismKind::kPtr: {
-          std::string expanded;
-          std::string_view target = Target(m, domain, expanded);
-          bool void_lookup = false;
-          const std::vector<std::string>& names = ValidatedNames(&void_lookup);
+          const std::string target = co_await Target(m, domain);
+          const bool void_lookup = co_await ComputeValidatedNames();
           if (void_lookup) ++pending_void_;
-          if (auto v = TakeVoids(m.text)) return *v;
+          const std::vector<std::string>& names = *validated_;
+          if (auto v = TakeVoids(m.text)) co_return *v;
           matched = false;
           for (const std::string& n : names) {
             if (IsSameOrSubdomain(n, target)) matched = true;
@@ -401,24 +414,22 @@ class Check {
           break;
         }
         case MechanismKind::kExists: {
-          std::string expanded;
-          std::string_view target = Target(m, domain, expanded);
+          const std::string target = co_await Target(m, domain);
           // §5.7: always an A query, whatever the client's family.
-          Addresses a = LookupAddresses(target, /*v6=*/false);
+          Addresses a = co_await LookupAddresses(target, /*v6=*/false);
           if (IsFailure(a.status)) {
-            return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
+            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
                                                 std::string(target) + " failed: " + a.detail + " (RFC 7208 §5.7)");
           }
           if (IsVoid(a.status)) ++pending_void_;
-          if (auto v = TakeVoids(m.text)) return *v;
+          if (auto v = TakeVoids(m.text)) co_return *v;
           matched = !a.list.empty();
           break;
         }
         case MechanismKind::kInclude: {
-          std::string expanded;
-          std::string_view target = Target(m, domain, expanded);
-          Outcome inner = CheckHost(target);
-          if (auto v = TakeVoids(m.text)) return *v;
+          const std::string target = co_await Target(m, domain);
+          Outcome inner = co_await CheckHost(target);
+          if (auto v = TakeVoids(m.text)) co_return *v;
           // §5.2 table.
           switch (inner.result) {
             case Result::kPass:
@@ -430,11 +441,11 @@ class Check {
               matched = false;
               break;
             case Result::kTempError:
-              return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
+              co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
             case Result::kPermError:
-              return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
+              co_return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
             case Result::kNone:
-              return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) +
+              co_return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) +
                                                   ": included domain has no SPF record: " +
                                                   inner.reason + " (RFC 7208 §5.2)");
           }
@@ -452,27 +463,26 @@ class Check {
         o.record = parsed;
         o.matched = &m;
         o.domain = domain;
-        return o;
+        co_return o;
       }
     }
     if (record.redirect) {
-      if (auto limit = CountLookup(record.redirect_text)) return *limit;
-      values_.domain = domain;
-      std::string target = ExpandMacroString(*record.redirect, values_, /*for_domain=*/true);
-      Outcome inner = CheckHost(target);
-      if (auto v = TakeVoids(record.redirect_text)) return *v;
+      if (auto limit = CountLookup(record.redirect_text)) co_return *limit;
+      const std::string target = co_await Expand(*record.redirect, domain, /*for_domain=*/true);
+      Outcome inner = co_await CheckHost(target);
+      if (auto v = TakeVoids(record.redirect_text)) co_return *v;
       // §6.1: a target without an SPF record (or a malformed one) is a permerror.
       if (inner.result == Result::kNone) {
-        return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + std::string(domain) + ": " +
+        co_return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + std::string(domain) + ": " +
                                             inner.reason + " (RFC 7208 §6.1)");
       }
-      return inner;
+      co_return inner;
     }
     Outcome o;
     o.result = Result::kNeutral;
     o.defaulted = true;  // reason built only if this is the final result
     o.domain = domain;
-    return o;
+    co_return o;
   }
 
   dns::Resolver& resolver_;
@@ -546,16 +556,16 @@ std::shared_ptr<const ParseResult<Record>> Evaluator::ParseCached(std::string_vi
   return parsed;
 }
 
-CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
-                                 std::string_view sender, std::string_view helo,
-                                 int64_t timestamp) const {
+dns::Task<CheckResult> Evaluator::Run(dns::Resolver& resolver, IpAddress ip, std::string domain,
+                                      std::string sender, std::string helo,
+                                      int64_t timestamp) const {
   std::string_view name = domain;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   // RFC 8616 §4: an SMTPUTF8 MAIL FROM or HELO may carry U-labels; SPF
   // looks them up, and expands %{d} %{o} %{s}, as A-labels. A name that is
   // not a valid IDN is malformed, which §4.3 makes "none". %{h} gets the
   // HELO name's A-labels too, so every macro expands to a queryable name.
-  std::string name_a_labels, sender_a_labels;
+  std::string name_a_labels;
   if (dns::HasNonAscii(name)) {
     dns::IdnaResult converted = dns::ToALabels(name);
     if (!converted.ok()) {
@@ -563,32 +573,25 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
       out.domain = std::string(name);
       out.reason = "\"" + out.domain + "\" is not a valid domain name: " + converted.error +
                    " (RFC 7208 §4.3, RFC 8616 §4)";
-      return out;
+      co_return out;
     }
     name_a_labels = std::move(converted.name);
     name = name_a_labels;
   }
   const size_t sender_at = sender.rfind('@');
-  if (sender_at != std::string_view::npos && dns::HasNonAscii(sender.substr(sender_at + 1))) {
-    dns::IdnaResult converted = dns::ToALabels(sender.substr(sender_at + 1));
+  if (sender_at != std::string::npos && dns::HasNonAscii(std::string_view(sender).substr(sender_at + 1))) {
+    dns::IdnaResult converted = dns::ToALabels(std::string_view(sender).substr(sender_at + 1));
     // An unconvertible sender domain stays as written: it is then only
     // macro text, and a name built from it fails IsQueryableName.
-    if (converted.ok()) {
-      sender_a_labels = std::string(sender.substr(0, sender_at + 1)) + converted.name;
-      sender = sender_a_labels;
-    }
+    if (converted.ok()) sender = sender.substr(0, sender_at + 1) + converted.name;
   }
-  std::string helo_a_labels;
   if (dns::HasNonAscii(helo)) {
     dns::IdnaResult converted = dns::ToALabels(helo);
-    if (converted.ok()) {
-      helo_a_labels = std::move(converted.name);
-      helo = helo_a_labels;
-    }
+    if (converted.ok()) helo = std::move(converted.name);
   }
-  Check check(*resolver_, options_, *this, ip,
-              sender, helo, timestamp);
-  Outcome outcome = check.CheckHost(name);
+  // `sender` and `helo` live in this frame, which outlives `check`.
+  Check check(resolver, options_, *this, ip, sender, helo, timestamp);
+  Outcome outcome = co_await check.CheckHost(name);
   CheckResult out;
   out.result = outcome.result;
   out.domain = std::string(name);
@@ -602,23 +605,64 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
     out.reason = std::move(outcome.reason);
   }
   if (out.result == Result::kFail) {
-    out.explanation = check.Explain(outcome);
+    out.explanation = co_await check.Explain(outcome);
     if (out.explanation.empty()) {
-      out.explanation = check.ExpandDefault(default_explanation_,
-                                            outcome.domain.empty() ? name : outcome.domain);
+      const std::string explained_domain = outcome.domain.empty() ? std::string(name) : outcome.domain;
+      out.explanation = co_await check.ExpandDefault(default_explanation_, explained_domain);
     }
   }
   out.dns_lookups = check.lookups();
   out.void_lookups = check.voids();
-  return out;
+  co_return out;
+}
+
+namespace {
+
+// §2.4: the MAIL FROM identity's domain, or the HELO identity for "".
+struct Identity {
+  std::string domain, sender;
+};
+Identity MailFromIdentity(std::string_view mail_from, std::string_view helo) {
+  if (mail_from.empty()) return {std::string(helo), "postmaster@" + std::string(helo)};
+  size_t at = mail_from.rfind('@');
+  std::string_view domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
+  return {std::string(domain), std::string(mail_from)};
+}
+
+}  // namespace
+
+void Evaluator::CheckHostAsync(const IpAddress& ip, std::string_view domain,
+                               std::string_view sender, std::string_view helo, int64_t timestamp,
+                               std::function<void(CheckResult)> done) const {
+  dns::StartTask(Run(*resolver_, ip, std::string(domain), std::string(sender), std::string(helo),
+                     timestamp),
+                 std::move(done));
+}
+
+void Evaluator::CheckMailFromAsync(const IpAddress& ip, std::string_view mail_from,
+                                   std::string_view helo, int64_t timestamp,
+                                   std::function<void(CheckResult)> done) const {
+  Identity id = MailFromIdentity(mail_from, helo);
+  CheckHostAsync(ip, id.domain, id.sender, helo, timestamp, std::move(done));
+}
+
+void Evaluator::CheckHeloAsync(const IpAddress& ip, std::string_view helo, int64_t timestamp,
+                               std::function<void(CheckResult)> done) const {
+  CheckHostAsync(ip, helo, "postmaster@" + std::string(helo), helo, timestamp, std::move(done));
+}
+
+CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
+                                 std::string_view sender, std::string_view helo,
+                                 int64_t timestamp) const {
+  dns::SyncLookupResolver sync(*resolver_);
+  return dns::RunInline(Run(sync, ip, std::string(domain), std::string(sender), std::string(helo),
+                            timestamp));
 }
 
 CheckResult Evaluator::CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
                                      std::string_view helo, int64_t timestamp) const {
-  if (mail_from.empty()) return CheckHelo(ip, helo, timestamp);
-  size_t at = mail_from.rfind('@');
-  std::string_view domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
-  return CheckHost(ip, domain, mail_from, helo, timestamp);
+  Identity id = MailFromIdentity(mail_from, helo);
+  return CheckHost(ip, id.domain, id.sender, helo, timestamp);
 }
 
 CheckResult Evaluator::CheckHelo(const IpAddress& ip, std::string_view helo,

@@ -1,11 +1,12 @@
 // SPF evaluation: check_host() (RFC 7208 §4) over a dns::Resolver, with the
 // MAIL FROM and HELO identities (§2.3, §2.4) on top.
 //
-// Lookups are synchronous: every query goes through Resolver::LookupSync, so
-// an evaluation runs to completion on the calling thread. That is exact for
-// StaticResolver (inline completion); a resolver doing network I/O must make
-// LookupSync drive its own loop, and an event-driven caller should run
-// evaluations on a worker thread until an asynchronous evaluator exists.
+// One implementation, asynchronous: check_host() is a coroutine awaiting
+// Resolver::Lookup (dns/lookup_task.h), so a server evaluates on its network
+// thread without blocking it (CheckHostAsync and friends). The synchronous
+// CheckHost/CheckMailFrom/CheckHelo run that same coroutine over
+// dns::SyncLookupResolver, whose Lookup calls the resolver's LookupSync
+// inline: results are identical, and there is no second check_host().
 //
 // Limits (§4.6.4): at most kMaxDnsMechanisms mechanisms/modifiers that do DNS
 // lookups per check (include, a, mx, ptr, exists, redirect; counted when they
@@ -19,6 +20,7 @@
 #define MXKIT_AUTH_SPF_EVALUATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 
 #include "auth/spf/record.h"
+#include "dns/lookup_task.h"
 #include "dns/resolver.h"
 
 namespace mxkit::auth::spf {
@@ -80,7 +83,7 @@ struct EvaluatorOptions {
 class Evaluator {
  public:
   // `resolver` must outlive the evaluator. Evaluations may run concurrently
-  // (the record cache is locked) if the resolver's LookupSync is thread-safe.
+  // (the record cache is locked) if the resolver is thread-safe.
   explicit Evaluator(dns::Resolver& resolver, EvaluatorOptions options = {});
 
   // check_host(<ip>, <domain>, <sender>) (§4). `helo` feeds %{h};
@@ -88,17 +91,31 @@ class Evaluator {
   // `ip` is evaluated as IPv4 (§5). A malformed or single-label <domain>, or
   // one without an SPF record, gives kNone (§4.3, §4.5). A <sender> without a
   // local-part gets "postmaster" (§4.3).
+  //
+  // Asynchronous: lookups go through Resolver::Lookup (several may be
+  // needed, one after another, as the record is walked) and `done` runs
+  // exactly once with the result: inline when every lookup completes inline,
+  // else from the resolver's executor after the last one. The arguments are
+  // copied; the evaluator (and its resolver) must outlive the evaluation.
+  void CheckHostAsync(const IpAddress& ip, std::string_view domain, std::string_view sender,
+                      std::string_view helo, int64_t timestamp,
+                      std::function<void(CheckResult)> done) const;
+  // The MAIL FROM identity (§2.4), asynchronously: check_host with the domain
+  // of `mail_from` (the reverse-path without angle brackets); for the null
+  // reverse-path ("") the HELO identity postmaster@<helo> is checked instead.
+  void CheckMailFromAsync(const IpAddress& ip, std::string_view mail_from, std::string_view helo,
+                          int64_t timestamp, std::function<void(CheckResult)> done) const;
+  // The HELO identity (§2.3), asynchronously: check_host(<ip>, <helo>,
+  // "postmaster@" <helo>). A domain literal or single-label HELO gives kNone.
+  void CheckHeloAsync(const IpAddress& ip, std::string_view helo, int64_t timestamp,
+                      std::function<void(CheckResult)> done) const;
+
+  // Synchronous conveniences: the same evaluation, each lookup through the
+  // resolver's LookupSync, returning when done.
   CheckResult CheckHost(const IpAddress& ip, std::string_view domain, std::string_view sender,
                         std::string_view helo, int64_t timestamp = 0) const;
-
-  // The MAIL FROM identity (§2.4): check_host with the domain of
-  // `mail_from` (the reverse-path without angle brackets); for the null
-  // reverse-path ("") the HELO identity postmaster@<helo> is checked instead.
   CheckResult CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
                             std::string_view helo, int64_t timestamp = 0) const;
-
-  // The HELO identity (§2.3): check_host(<ip>, <helo>, "postmaster@" <helo>).
-  // A domain literal or single-label HELO gives kNone (§4.3).
   CheckResult CheckHelo(const IpAddress& ip, std::string_view helo, int64_t timestamp = 0) const;
 
   // ParseRecord(text) through the record cache (record_cache_size): the
@@ -106,6 +123,11 @@ class Evaluator {
   std::shared_ptr<const ParseResult<Record>> ParseCached(std::string_view text) const;
 
  private:
+  // The one check_host() driver, over `resolver` (the evaluator's own, or
+  // the synchronous adapter around it). Arguments by value: they live in the
+  // coroutine frame for the whole evaluation.
+  dns::Task<CheckResult> Run(dns::Resolver& resolver, IpAddress ip, std::string domain,
+                             std::string sender, std::string helo, int64_t timestamp) const;
 
   dns::Resolver* resolver_;
   EvaluatorOptions options_;

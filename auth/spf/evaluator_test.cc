@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::auth::spf {
@@ -40,15 +41,81 @@ class EvaluatorTest : public ::testing::Test {
     zone_.Add(ResourceRecord{name, RrType::kCname, 300, dns::NameData{target}});
   }
 
+  // The synchronous result, after checking that the asynchronous path over
+  // deferred lookups, answered newest-first and in two shuffled orders,
+  // gives the same: so every test below covers both paths.
   CheckResult Check(const std::string& ip, const std::string& mail_from,
                     const std::string& helo = "mail.example.org") {
     Evaluator evaluator(zone_, options_);
-    return evaluator.CheckMailFrom(*IpAddress::Parse(ip), mail_from, helo, 1700000000);
+    CheckResult want = evaluator.CheckMailFrom(*IpAddress::Parse(ip), mail_from, helo, 1700000000);
+    for (uint64_t seed : {0u, 11u, 12u}) {
+      SCOPED_TRACE("async, completion order seed " + std::to_string(seed));
+      dns::testing::DeferredResolver deferred(zone_);
+      Evaluator async(deferred, options_);
+      int calls = 0;
+      CheckResult got;
+      async.CheckMailFromAsync(*IpAddress::Parse(ip), mail_from, helo, 1700000000,
+                               [&](CheckResult r) {
+                                 ++calls;
+                                 got = std::move(r);
+                               });
+      if (deferred.started() > 0) {
+        EXPECT_EQ(calls, 0);
+      }
+      deferred.Drain(seed);
+      EXPECT_EQ(calls, 1);
+      EXPECT_EQ(got.result, want.result);
+      EXPECT_EQ(got.reason, want.reason);
+      EXPECT_EQ(got.explanation, want.explanation);
+      EXPECT_EQ(got.mechanism, want.mechanism);
+      EXPECT_EQ(got.domain, want.domain);
+      EXPECT_EQ(got.dns_lookups, want.dns_lookups);
+      EXPECT_EQ(got.void_lookups, want.void_lookups);
+    }
+    return want;
   }
 
   dns::StaticResolver zone_;
   EvaluatorOptions options_;
 };
+
+TEST_F(EvaluatorTest, AsyncDoesNotCompleteUntilEachLookupIsAnswered) {
+  Spf("example.com", "v=spf1 include:_spf.example.com -all");
+  Spf("_spf.example.com", "v=spf1 a:mail.example.com -all");
+  A("mail.example.com", "192.0.2.9");
+  dns::testing::DeferredResolver deferred(zone_);
+  Evaluator evaluator(deferred, options_);
+  int calls = 0;
+  CheckResult got;
+  evaluator.CheckMailFromAsync(*IpAddress::Parse("192.0.2.9"), "u@example.com", "h.example", 0,
+                               [&](CheckResult r) {
+                                 ++calls;
+                                 got = std::move(r);
+                               });
+  // check_host() walks the record: TXT example.com, then TXT _spf, then A.
+  const char* expected[] = {"example.com", "_spf.example.com", "mail.example.com"};
+  for (const char* name : expected) {
+    EXPECT_EQ(calls, 0);
+    ASSERT_EQ(deferred.pending(), 1u);
+    EXPECT_EQ(deferred.queue()[0].name, name);
+    deferred.Complete(0);
+  }
+  EXPECT_EQ(deferred.pending(), 0u);
+  ASSERT_EQ(calls, 1);
+  EXPECT_EQ(got.result, Result::kPass);
+  EXPECT_EQ(got.dns_lookups, 2);
+}
+
+TEST_F(EvaluatorTest, AsyncCompletesInlineOverAnInlineResolver) {
+  Spf("example.com", "v=spf1 ip4:192.0.2.0/24 -all");
+  Evaluator evaluator(zone_, options_);
+  int calls = 0;
+  evaluator.CheckHeloAsync(*IpAddress::Parse("192.0.2.1"), "example.com", 0, [&](CheckResult r) {
+    ++calls;
+    EXPECT_EQ(r.result, Result::kPass);
+  });
+  EXPECT_EQ(calls, 1);
+}
 
 TEST_F(EvaluatorTest, PassesOnMatchingIp4AndFailsOnAll) {
   Spf("example.com", "v=spf1 ip4:192.0.2.0/24 -all");

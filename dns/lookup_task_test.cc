@@ -1,0 +1,96 @@
+#include "dns/lookup_task.h"
+
+#include <string>
+#include <vector>
+
+#include "dns/static_resolver.h"
+#include "dns/testing/deferred_resolver.h"
+#include "gtest/gtest.h"
+
+namespace mxkit::dns {
+namespace {
+
+StaticResolver Zone() {
+  StaticResolver zone;
+  absl::Status loaded = zone.LoadZone(
+      "a.test. 300 IN A 192.0.2.1\n"
+      "b.test. 300 IN A 192.0.2.2\n"
+      "t.test. 300 IN TXT \"hello\"\n");
+  EXPECT_TRUE(loaded.ok()) << loaded;
+  return zone;
+}
+
+Task<int> CountAnswers(Resolver& r, std::vector<std::string> names) {
+  int answers = 0;
+  for (const std::string& name : names) {
+    LookupResult result = co_await AwaitLookup(r, name, RrType::kA);
+    if (result.ok()) ++answers;
+  }
+  co_return answers;
+}
+
+Task<int> One(Resolver& r, std::string name) {
+  LookupResult result = co_await AwaitLookup(r, name, RrType::kA);
+  co_return result.ok() ? 1 : 0;
+}
+
+Task<int> SumOfNested(Resolver& r, int n) {
+  int sum = 0;
+  for (int i = 0; i < n; ++i) sum += co_await One(r, i % 2 == 0 ? "a.test" : "nx.test");
+  co_return sum;
+}
+
+TEST(LookupTask, InlineLookupsRunInOneStackFrame) {
+  // A nested resume per inline lookup would need megabytes of stack here.
+  StaticResolver zone = Zone();
+  std::vector<std::string> names(200000, "a.test");
+  EXPECT_EQ(RunInline(CountAnswers(zone, names)), 200000);
+  EXPECT_EQ(RunInline(SumOfNested(zone, 200000)), 100000);
+}
+
+TEST(LookupTask, DoneWaitsForEveryDeferredLookupAndRunsOnce) {
+  StaticResolver zone = Zone();
+  testing::DeferredResolver deferred(zone);
+  int calls = 0, value = -1;
+  StartTask(CountAnswers(deferred, {"a.test", "nx.test", "b.test"}), [&](int n) {
+    ++calls;
+    value = n;
+  });
+  // Each lookup is started only after the previous one is answered.
+  for (int step = 0; step < 3; ++step) {
+    EXPECT_EQ(calls, 0);
+    ASSERT_EQ(deferred.pending(), 1u);
+    deferred.Complete(0);
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(value, 2);
+  EXPECT_EQ(deferred.started(), 3u);
+}
+
+TEST(LookupTask, NestedTasksResumeTheirCallerAfterDeferredCompletion) {
+  StaticResolver zone = Zone();
+  testing::DeferredResolver deferred(zone);
+  int calls = 0, value = -1;
+  StartTask(SumOfNested(deferred, 5), [&](int n) {
+    ++calls;
+    value = n;
+  });
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(deferred.Drain(/*seed=*/7), 5u);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(value, 3);
+}
+
+TEST(LookupTask, SyncLookupResolverCompletesInline) {
+  StaticResolver zone = Zone();
+  SyncLookupResolver sync(zone);
+  bool called = false;
+  sync.Lookup("t.test", RrType::kTxt, [&](LookupResult r) {
+    called = true;
+    EXPECT_TRUE(r.ok());
+  });
+  EXPECT_TRUE(called);
+}
+
+}  // namespace
+}  // namespace mxkit::dns
