@@ -34,9 +34,10 @@ start() {
   : >"$TMP/$name.out"
   # A free DNS port unless the test chose: tests run in parallel (5353 is
   # fakemx's default).
-  local dns=(--dns=127.0.0.1:0) flag
+  local dns=(--dns=127.0.0.1:0) api=(--api=127.0.0.1:0) flag
   for flag in "$@"; do [[ $flag == --dns=* ]] && dns=(); done
-  "$BIN" "${dns[@]+"${dns[@]}"}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  for flag in "$@"; do [[ $flag == --api=* ]] && api=(); done
+  "$BIN" "${dns[@]+"${dns[@]}"}" "${api[@]+"${api[@]}"}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PID=$!
   PIDS+=("$PID")
   local i
@@ -197,7 +198,7 @@ PIDS+=("$HOLDER")
 for ((i = 0; i < 100; i++)); do [[ -s "$TMP/dns-port" ]] && break; sleep 0.1; done
 TAKEN=$(cat "$TMP/dns-port")
 set +e
-timeout 20 "$BIN" --smtp=127.0.0.1:0 --dns="127.0.0.1:$TAKEN" >"$TMP/taken.out" 2>"$TMP/taken.err"
+timeout 20 "$BIN" --smtp=127.0.0.1:0 --api=off --dns="127.0.0.1:$TAKEN" >"$TMP/taken.out" 2>"$TMP/taken.err"
 rc=$?
 set -e
 kill "$HOLDER" 2>/dev/null || true
@@ -224,7 +225,7 @@ HOLDER=$!
 PIDS+=("$HOLDER")
 for ((i = 0; i < 100; i++)); do [[ -s "$TMP/mdns-held" ]] && break; sleep 0.1; done
 set +e
-timeout 20 "$BIN" --smtp=127.0.0.1:0 --dns=127.0.0.1:5353 >"$TMP/mdns.out" 2>"$TMP/mdns.err"
+timeout 20 "$BIN" --smtp=127.0.0.1:0 --api=off --dns=127.0.0.1:5353 >"$TMP/mdns.out" 2>"$TMP/mdns.err"
 rc=$?
 set -e
 kill "$HOLDER" 2>/dev/null || true
@@ -236,6 +237,41 @@ grep -q "cannot listen for DNS on udp 127.0.0.1:5353: .*avahi-daemon.*--dns=off.
 start nodns --smtp=127.0.0.1:0 --dns=off
 grep -qx 'fakemx: dns off' "$TMP/nodns.out" || fail "nodns: no 'dns off' line"
 stop nodns
+
+# --- The API: announced before the final "listening on smtp" line; off when
+# asked; a port in use is a start failure naming the address, exit 1.
+start api --smtp=127.0.0.1:0 --api=127.0.0.1:0
+API_LINE=$(grep -n '^fakemx: api http 127\.0\.0\.1:[1-9][0-9]*$' "$TMP/api.out" | cut -d: -f1)
+LISTEN_LINE=$(grep -n '^fakemx: listening on smtp ' "$TMP/api.out" | cut -d: -f1)
+[[ -n "$API_LINE" && -n "$LISTEN_LINE" && $API_LINE -lt $LISTEN_LINE ]] ||
+  fail "api: no 'api http' line before 'listening on smtp': $(cat "$TMP/api.out")"
+API_PORT=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/api.out")
+curl -sf --max-time 10 "http://127.0.0.1:$API_PORT/healthz" | grep -q '"status":"ok"' ||
+  fail "api: /healthz did not answer ok"
+stop api
+start noapi --smtp=127.0.0.1:0 --api=off
+grep -qx 'fakemx: api off' "$TMP/noapi.out" || fail "noapi: no 'api off' line"
+stop noapi
+/usr/bin/python3 - "$TMP/api-port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(30)
+PY
+HOLDER=$!
+PIDS+=("$HOLDER")
+for ((i = 0; i < 100; i++)); do [[ -s "$TMP/api-port" ]] && break; sleep 0.1; done
+TAKEN=$(cat "$TMP/api-port")
+set +e
+timeout 20 "$BIN" --smtp=127.0.0.1:0 --dns=off --api="127.0.0.1:$TAKEN" >"$TMP/apitaken.out" 2>"$TMP/apitaken.err"
+rc=$?
+set -e
+kill "$HOLDER" 2>/dev/null || true
+[[ $rc == 1 ]] || fail "api port taken: exit $rc, expected 1"
+grep -q "api 127.0.0.1:$TAKEN: .*--api=off" "$TMP/apitaken.err" ||
+  fail "api port taken: stderr $(cat "$TMP/apitaken.err")"
 
 # --- A catalogue entry with overrides; --maildir; the smuggling warning.
 start good --smtp=127.0.0.1:0 --hostname=mx.test --cert=expired --maildir="$TMP/maildir"

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "base/json.h"
+#include "fakemx/verdict_json.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -57,6 +58,8 @@ void AppendTls(std::string& out, const DeliveryTls& t) {
 }
 
 }  // namespace
+
+void AppendDeliveryTlsJson(std::string& out, const DeliveryTls& tls) { AppendTls(out, tls); }
 
 std::string FormatRfc3339Micros(int64_t unix_micros) {
   int64_t seconds = unix_micros / 1000000;
@@ -115,6 +118,10 @@ std::string DeliveryToJson(const Delivery& d, const std::string& name, uint64_t 
   out += Bool(d.via_bdat);
   out += ",\"size\":";
   out += std::to_string(message_size);
+  if (d.verdict) {
+    out += ",\"verdict\":";
+    AppendMessageVerdictJson(out, *d.verdict);
+  }
   out += "}\n";
   return out;
 }

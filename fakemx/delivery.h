@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "fakemx/verdict_types.h"
+
 namespace mxkit::fakemx {
 
 // An ESMTP parameter as the client sent it: {"SIZE", "1000"}, {"BODY", "8BITMIME"}.
@@ -56,15 +58,24 @@ struct Delivery {
   std::string body;             // "7BIT", "8BITMIME" or "BINARYMIME"
   bool smtputf8 = false;
   bool via_bdat = false;        // RFC 3030 BDAT rather than DATA
+  // The message's verdict (fakemx/verdict.h), when a verdict engine judged
+  // it: the sidecar's "verdict" object. Unset without verdicts.
+  std::optional<MessageVerdict> verdict;
 };
 
 // The sidecar JSON for `delivery` whose stored message is `message_size`
 // octets under Maildir name `name`: one object, keys in a fixed order, ending
 // in a newline. Strings are written by base::AppendJsonString: bytes that
 // are not valid UTF-8 (a client may send them in an address without
-// SMTPUTF8) become U+FFFD, so every input yields valid JSON.
+// SMTPUTF8) become U+FFFD, so every input yields valid JSON. A judged
+// delivery gains "verdict" (fakemx/verdict_json.h) after "size".
 std::string DeliveryToJson(const Delivery& delivery, const std::string& name,
                            uint64_t message_size);
+
+// Appends `tls` as the sidecar's "tls" object (the same fields and nulls), for
+// the HTTP API's session objects, so a session's TLS facts and a message's
+// are written by one function.
+void AppendDeliveryTlsJson(std::string& out, const DeliveryTls& tls);
 
 // RFC 3339 UTC time with microseconds, "2026-11-23T11:15:45.123456Z".
 std::string FormatRfc3339Micros(int64_t unix_micros);

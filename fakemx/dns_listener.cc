@@ -83,7 +83,7 @@ struct DnsListener::Impl : std::enable_shared_from_this<DnsListener::Impl> {
         udp_retry(io) {}
 
   asio::io_context& io;
-  const dns::AuthoritativeResponder responder;
+  dns::AuthoritativeResponder responder;  // replaced by SetResponder
   const DnsListenerOptions options;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
@@ -410,6 +410,10 @@ tcp::endpoint DnsListener::tcp_endpoint() const {
 }
 
 void DnsListener::Stop() { impl_->Stop(); }
+
+void DnsListener::SetResponder(dns::AuthoritativeResponder responder) {
+  impl_->responder = std::move(responder);
+}
 
 DnsListenerStats DnsListener::stats() const { return impl_->stats; }
 

@@ -83,6 +83,12 @@ class DnsListener {
   boost::asio::ip::udp::endpoint udp_endpoint() const;
   boost::asio::ip::tcp::endpoint tcp_endpoint() const;
 
+  // Answers every query from now on from `responder` (a scenario switch:
+  // fakemx/instance.h); the sockets and open TCP connections stay. Each
+  // answer is computed at once from the responder in place, so none is
+  // left half on the old zones. Call it on the io_context's thread.
+  void SetResponder(dns::AuthoritativeResponder responder);
+
   // Stops serving: closes both sockets and every TCP connection. Called by
   // the destructor too; call it on the io_context's thread.
   void Stop();

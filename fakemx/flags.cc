@@ -84,7 +84,7 @@ const std::set<std::string_view>& ValuedFlags() {
       "--session-timeout", "--shutdown-grace", "--max-message-size", "--storage-threads",
       "--data-bare-line-endings", "--data-nul", "--cert", "--tls-versions", "--tls-ciphers",
       "--tls-groups", "--starttls", "--smtps", "--tls-dir", "--cert-seed", "--scenario",
-      "--capture-max-sessions", "--capture-max-bytes", "--dns", "--mta-sts-port"};
+      "--capture-max-sessions", "--capture-max-bytes", "--dns", "--mta-sts-port", "--api"};
   return flags;
 }
 
@@ -359,6 +359,10 @@ std::string FlagsUsage() {
          "                            UDP and TCP on this address (default\n"
          "                            127.0.0.1:5353; port 0 picks a free port, printed\n"
          "                            at start); off: no DNS server\n"
+         "  --api=HOST:PORT|off       serve the HTTP API (JSON, Mailpit's subset,\n"
+         "                            /metrics; docs/api.md) on this address (default\n"
+         "                            127.0.0.1:8025; port 0 picks a free port, printed\n"
+         "                            at start); off: no API\n"
          "  --mta-sts-port=N          the HTTPS port of every MTA-STS policy host,\n"
          "                            replacing the scenario's (443 by default); 0 picks\n"
          "                            a free one, printed at start\n"
@@ -547,6 +551,12 @@ absl::StatusOr<FakemxFlags> ParseFlags(const std::vector<std::string_view>& args
         flags.dns = false;
       } else {
         status = ParseEndpoint(name, value, &flags.dns_host, &flags.dns_port);
+      }
+    } else if (name == "--api") {
+      if (value == "off") {
+        flags.api = false;
+      } else {
+        status = ParseEndpoint(name, value, &flags.api_host, &flags.api_port);
       }
     } else if (name == "--mta-sts-port") {
       uint64_t n = 0;

@@ -50,6 +50,9 @@ inline constexpr size_t kMaxScenarioFlag = 4096;
 // --dns's default: the port mDNS uses, free on a machine without Avahi, and
 // one a test can point a stub resolver at without root (53 needs it).
 inline constexpr uint16_t kDefaultDnsPort = 5353;
+// --api's default: Mailpit's web/API port, so Mailpit clients left at their
+// default find fakemx (fakemx/api_server.h kDefaultApiPort).
+inline constexpr uint16_t kDefaultApiPortFlag = 8025;
 // The scenario fakemx runs without --scenario.
 inline constexpr std::string_view kDefaultScenario = "good";
 
@@ -93,6 +96,12 @@ struct FakemxFlags {
   // replacing the scenario's (443 by default); 0 = any free one, for tests.
   bool mta_sts_port_given = false;
   uint16_t mta_sts_port = 0;
+
+  // --api=HOST:PORT|off: fakemx's HTTP API (fakemx/api_server.h, docs/api.md);
+  // port 0 = any free one, printed at start.
+  bool api = true;
+  std::string api_host = "127.0.0.1";
+  uint16_t api_port = kDefaultApiPortFlag;
 
   // --scenario=NAME|FILE: a catalogue name, or a YAML file (a path: it
   // contains '/' or ends in .yaml/.yml); empty = kDefaultScenario.

@@ -209,6 +209,40 @@ TEST(ParseFlags, AcceptsTheDnsAndMtaStsFlags) {
   EXPECT_TRUE(GivenPerReceiverFlags(*Parse({"--dns=off", "--mta-sts-port=0"})).empty());
 }
 
+TEST(ParseFlags, AcceptsTheApiFlag) {
+  struct Row {
+    std::vector<std::string_view> args;
+    bool api;
+    std::string host;
+    uint16_t port;
+  };
+  const Row rows[] = {
+      {{}, true, "127.0.0.1", 8025},
+      {{"--api=127.0.0.1:0"}, true, "127.0.0.1", 0},
+      {{"--api", "[::1]:8026"}, true, "::1", 8026},
+      {{"--api=off"}, false, "127.0.0.1", 8025},
+  };
+  for (const Row& row : rows) {
+    auto flags = Parse(row.args);
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->api, row.api);
+    EXPECT_EQ(flags->api_host, row.host);
+    EXPECT_EQ(flags->api_port, row.port);
+  }
+  // It concerns the whole process, not one receiver.
+  EXPECT_TRUE(GivenPerReceiverFlags(*Parse({"--api=off"})).empty());
+}
+
+TEST(ParseFlags, RefusesABadApiAddress) {
+  for (std::string_view arg : {"--api=localhost:8025", "--api=127.0.0.1", "--api=127.0.0.1:65536",
+                               "--api=", "--api=Off"}) {
+    auto flags = Parse({arg});
+    ASSERT_FALSE(flags.ok()) << arg;
+    EXPECT_NE(std::string(flags.status().message()).find("--api"), std::string::npos)
+        << flags.status();
+  }
+}
+
 TEST(ParseFlags, EachSwitchSetsItsLeniencyAndNothingElse) {
   struct Row {
     std::string_view flag;

@@ -10,6 +10,7 @@
 #define MXKIT_FAKEMX_MAILPIT_API_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,8 +22,14 @@ namespace mxkit::fakemx {
 
 class MailpitApi {
  public:
-  // `store` must outlive this object.
-  explicit MailpitApi(CaptureStore& store);
+  // `store` must outlive this object. `started_at_us` (Unix µs) is when
+  // fakemx started, for /api/v1/info's Uptime; 0 means "at the first
+  // request". The handler observes the store (for /api/v1/info's
+  // SMTPAcceptedSize), so it is created and destroyed on the store's thread.
+  explicit MailpitApi(CaptureStore& store, int64_t started_at_us = 0);
+  ~MailpitApi();
+  MailpitApi(MailpitApi&&) noexcept;
+  MailpitApi& operator=(MailpitApi&&) = delete;
 
   // Answers a request under /api/v1/ or /view/; nullopt when the path is
   // not one of Mailpit's (the caller answers 404). `now_us` is Unix time
@@ -36,8 +43,11 @@ class MailpitApi {
                                      const CapturedMessage& message);
 
  private:
+  class Accepted;  // the CaptureObserver counting accepted messages' bytes
+
   CaptureStore* store_;
   int64_t started_at_us_ = 0;
+  std::unique_ptr<Accepted> accepted_;
 };
 
 }  // namespace mxkit::fakemx

@@ -19,18 +19,11 @@
 
 #include "base/absl_interop.h"
 #include "base/version.h"
-#include "dns/authoritative.h"
-#include "fakemx/capture.h"
 #include "fakemx/dns_listener.h"
 #include "fakemx/flags.h"
-#include "fakemx/maildir.h"
-#include "fakemx/mta_sts_host.h"
+#include "fakemx/instance.h"
 #include "fakemx/scenario.h"
-#include "fakemx/scenario_behaviour.h"
-#include "fakemx/scenario_dns.h"
-#include "fakemx/scenario_flags.h"
 #include "fakemx/server.h"
-#include "fakemx/tls_setup.h"
 
 namespace {
 
@@ -72,15 +65,6 @@ void RaiseOpenFileLimit() {
   }
 }
 
-// A fresh directory under $TMPDIR (or /tmp) that only we use.
-std::string MakeTemporaryDirectory(std::string_view prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string path = std::string(base && *base ? base : "/tmp") + "/" + std::string(prefix) +
-                     "-XXXXXX";
-  if (mkdtemp(path.data()) == nullptr) return "";
-  return path;
-}
-
 int ListScenarios() {
   size_t width = 0;
   for (const fakemx::CatalogueEntry& e : fakemx::ScenarioCatalogue()) {
@@ -93,253 +77,29 @@ int ListScenarios() {
   return 0;
 }
 
-// Where a listener of `receiver` came from, for an error.
-std::string ListenerPlace(const fakemx::Scenario& scenario, const fakemx::Receiver& receiver,
-                          const fakemx::ListenerSpec& listener) {
-  if (listener.position.line > 0) {
-    return scenario.source + ":" + std::to_string(listener.position.line) + ":" +
-           std::to_string(listener.position.column) + ": ";
-  }
-  return "scenario " + scenario.name + ", receiver " + receiver.name + ": ";
-}
-
 int Run(const FakemxFlags& flags) {
   RaiseOpenFileLimit();
 
-  // The scenario first: a bad file is reported before anything is created
-  // or bound.
-  const std::string scenario_name =
-      flags.scenario.empty() ? std::string(fakemx::kDefaultScenario) : flags.scenario;
-  absl::StatusOr<fakemx::Scenario> scenario = fakemx::ResolveScenario(scenario_name);
-  if (!scenario.ok()) {
-    std::fprintf(stderr, "fakemx: %s\n", StatusText(scenario.status()).c_str());
-    return kExitUsage;
-  }
-  if (scenario->receivers.empty()) {
-    std::fprintf(stderr, "fakemx: scenario %s has no receivers\n", scenario->name.c_str());
-    return kExitUsage;
-  }
-  if (absl::Status s = fakemx::ApplyFlagsToScenario(flags, *scenario); !s.ok()) {
-    std::fprintf(stderr, "fakemx: %s\n", StatusText(s).c_str());
-    return kExitUsage;
-  }
-  const fakemx::Receiver& first = scenario->receivers.front();
-
-  // Every listener address is an IP literal (the parser and the flags check
-  // that); converting them here still fails cleanly rather than throwing.
-  std::vector<std::vector<fakemx::ListenerOptions>> listeners;
-  for (const fakemx::Receiver& r : scenario->receivers) {
-    std::vector<fakemx::ListenerOptions>& out = listeners.emplace_back();
-    for (const fakemx::ListenerSpec& l : r.listeners) {
-      boost::system::error_code ec;
-      const asio::ip::address address = asio::ip::make_address(l.host, ec);
-      if (ec) {
-        std::fprintf(stderr, "fakemx: %slistener %s: not an IP address\n",
-                     ListenerPlace(*scenario, r, l).c_str(), l.host.c_str());
-        return kExitUsage;
-      }
-      out.push_back({asio::ip::tcp::endpoint(address, l.port),
-                     l.mode == fakemx::ListenerMode::kSmtps});
-    }
-  }
-
-  // TLS next: every TLS setting is checked against BoringSSL here, before
-  // anything is bound.
-  std::string tls_dir = flags.tls_dir;
-  if (tls_dir.empty()) {
-    tls_dir = MakeTemporaryDirectory("fakemx-tls");
-    if (tls_dir.empty()) {
-      std::perror("fakemx: cannot create a temporary --tls-dir");
-      return kExitFailure;
-    }
-  }
-  absl::StatusOr<fakemx::ScenarioTls> tls = fakemx::SetUpScenarioTls(*scenario, flags, tls_dir);
-  if (!tls.ok()) {
-    std::fprintf(stderr, "fakemx: %s\n", StatusText(tls.status()).c_str());
-    return tls.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
-  }
-
-  // The DNS world next (zones, MTA-STS sites, DKIM keys written beside the
-  // certificates), and the responder over it: a scenario whose records do
-  // not make zones is reported before anything is bound.
-  absl::StatusOr<fakemx::ScenarioDns> dns_world =
-      fakemx::BuildScenarioDns(*scenario, *tls, tls->dir);
-  if (!dns_world.ok()) {
-    std::fprintf(stderr, "fakemx: %s\n", StatusText(dns_world.status()).c_str());
-    return dns_world.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                           : kExitFailure;
-  }
-  if (flags.mta_sts_port_given) {
-    for (fakemx::MtaStsSite& site : dns_world->policy_sites) site.port = flags.mta_sts_port;
-  }
-  std::optional<mxkit::dns::AuthoritativeResponder> responder;
-  fakemx::DnsListenerOptions dns_options;
-  if (flags.dns) {
-    absl::StatusOr<mxkit::dns::AuthoritativeResponder> created =
-        mxkit::dns::AuthoritativeResponder::Create(dns_world->zones);
-    if (!created.ok()) {
-      std::fprintf(stderr, "fakemx: scenario %s: DNS zones: %s\n", scenario->name.c_str(),
-                   StatusText(created.status()).c_str());
-      return kExitUsage;
-    }
-    responder = *std::move(created);
-    boost::system::error_code ec;
-    dns_options.address = asio::ip::make_address(flags.dns_host, ec);
-    if (ec) {  // ParseHostPort accepted it as a literal; still no throw here
-      std::fprintf(stderr, "fakemx: --dns: %s is not an IP address\n", flags.dns_host.c_str());
-      return kExitUsage;
-    }
-    dns_options.port = flags.dns_port;
-  }
-
-  // Without --maildir, messages live in the capture only: no disk, no fsync.
-  std::unique_ptr<fakemx::Maildir> maildir;
-  if (!flags.maildir.empty()) {
-    auto opened = fakemx::Maildir::Open(flags.maildir, {.hostname = first.hostname});
-    if (!opened.ok()) {
-      std::fprintf(stderr, "fakemx: --maildir: %s\n", StatusText(opened.status()).c_str());
-      return kExitFailure;
-    }
-    maildir = *std::move(opened);
-  }
-  fakemx::CaptureStore capture({.max_sessions = static_cast<size_t>(flags.capture_max_sessions),
-                                .max_bytes = static_cast<size_t>(flags.capture_max_bytes)});
-
-  fakemx::ServerOptions options;
-  options.verbose = flags.verbose;
-  options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
-  options.session_timeout = std::chrono::seconds(flags.session_timeout_seconds);
-  options.shutdown_grace = std::chrono::seconds(flags.shutdown_grace_seconds);
-  options.storage_threads = static_cast<size_t>(flags.storage_threads);
-  options.scenario = scenario->name;
-  options.capture = &capture;
-  for (size_t i = 0; i < scenario->receivers.size(); ++i) {
-    const fakemx::Receiver& r = scenario->receivers[i];
-    const fakemx::ReceiverTls& rt = tls->receivers[i];
-    fakemx::ReceiverOptions ro;
-    ro.name = r.name;
-    ro.listeners = listeners[i];
-    ro.session = fakemx::ReceiverSessionConfig(r, mxkit::smtp::ServerSessionConfig{},
-                                               rt.context != nullptr);
-    // The receiver and its cross-connection state (greylist, ordinals)
-    // live as long as the factory, i.e. the server.
-    ro.behaviour = fakemx::ScenarioBehaviourFactory(std::make_shared<const fakemx::Receiver>(r),
-                                                    std::make_shared<fakemx::ReceiverState>());
-    ro.tls_context = rt.context;
-    ro.tls_certificate = rt.certificate_variant;
-    ro.idle_timeout = r.idle_timeout;
-    options.receivers.push_back(std::move(ro));
-  }
-
+  fakemx::InstanceOptions options;
+  options.scenario = fakemx::ScenarioSource::Named(
+      flags.scenario.empty() ? std::string(fakemx::kDefaultScenario) : flags.scenario);
+  options.flags = flags;
   asio::io_context io(1);
-  fakemx::Server server(io, options, maildir.get());
-  if (absl::Status s = server.Listen(); !s.ok()) {
-    std::fprintf(stderr, "fakemx: listen: %s\n", StatusText(s).c_str());
-    return kExitFailure;
+  absl::StatusOr<std::unique_ptr<fakemx::Instance>> created =
+      fakemx::Instance::Create(io, std::move(options));
+  if (!created.ok()) {
+    std::fprintf(stderr, "fakemx: %s\n", StatusText(created.status()).c_str());
+    return fakemx::IsUsageError(created.status()) ? kExitUsage : kExitFailure;
   }
-
-  // DNS and the MTA-STS policy host listen before anything is announced, so
-  // a sender started on the "listening on smtp" line finds them up.
-  std::unique_ptr<fakemx::DnsListener> dns;
-  if (responder) {
-    absl::StatusOr<std::unique_ptr<fakemx::DnsListener>> listening =
-        fakemx::DnsListener::Listen(io, *std::move(responder), dns_options);
-    if (!listening.ok()) {
-      std::fprintf(stderr,
-                   "fakemx: %s; give --dns=off to run without a DNS server, or another "
-                   "--dns=HOST:PORT such as --dns=127.0.0.1:5354 (port 0 picks a free one)\n",
-                   StatusText(listening.status()).c_str());
-      return kExitFailure;
-    }
-    dns = *std::move(listening);
-  }
-  std::unique_ptr<fakemx::MtaStsHost> mta_sts;
-  if (!dns_world->policy_sites.empty()) {
-    absl::StatusOr<std::unique_ptr<fakemx::MtaStsHost>> listening =
-        fakemx::MtaStsHost::Listen(io, dns_world->policy_sites);
-    if (!listening.ok()) {
-      std::fprintf(stderr, "fakemx: MTA-STS policy host: %s%s\n",
-                   StatusText(listening.status()).c_str(),
-                   flags.mta_sts_port_given ? ""
-                                            : "; --mta-sts-port=N moves every policy host to "
-                                              "port N (0 picks a free one)");
-      return kExitFailure;
-    }
-    mta_sts = *std::move(listening);
-  }
+  fakemx::Instance& instance = **created;
 
   // One fact per line, flushed, so a test can start us on port 0 and read
   // the real ports; "listening on smtp" comes last, when connections are
   // accepted on every listener.
-  const fakemx::ReceiverTls& first_tls = tls->receivers.front();
-  std::printf("fakemx: scenario %s\n", scenario->name.c_str());
-  std::printf("fakemx: hostname %s\n", first.hostname.c_str());
-  if (maildir) {
-    std::printf("fakemx: maildir %s\n", maildir->root().c_str());
-  } else {
-    std::printf("fakemx: maildir none (capture in memory only)\n");
-  }
-  std::printf("fakemx: tls-dir %s\n", tls->dir.c_str());
-  if (first_tls.context != nullptr) {
-    std::printf("fakemx: certificate %s for %s\n", first_tls.certificate_variant.c_str(),
-                first_tls.certificate_hostname.c_str());
-    std::printf("fakemx: starttls %s\n",
-                std::string(fakemx::FlagValue(first.tls.profile.starttls)).c_str());
-  } else {
-    std::printf("fakemx: certificate none (TLS off)\n");
-    std::printf("fakemx: starttls off (TLS off)\n");
-  }
-  const std::vector<fakemx::BoundListener> bound = server.listeners();
-  for (const fakemx::BoundListener& l : bound) {
-    std::printf("fakemx: receiver %s %s %s\n", l.receiver.c_str(),
-                l.implicit_tls ? "smtps" : "smtp", fakemx::FormatEndpoint(l.endpoint).c_str());
-  }
-  if (dns) {
-    const asio::ip::udp::endpoint udp = dns->udp_endpoint();
-    std::printf("fakemx: dns udp %s\n",
-                fakemx::FormatEndpoint(asio::ip::tcp::endpoint(udp.address(), udp.port())).c_str());
-    std::printf("fakemx: dns tcp %s\n", fakemx::FormatEndpoint(dns->tcp_endpoint()).c_str());
-  } else {
-    std::printf("fakemx: dns off\n");
-  }
-  if (mta_sts) {
-    const std::vector<asio::ip::tcp::endpoint> at = mta_sts->endpoints();
-    for (size_t i = 0; i < at.size() && i < dns_world->policy_sites.size(); ++i) {
-      std::printf("fakemx: mta-sts %s https %s\n", dns_world->policy_sites[i].domain.c_str(),
-                  fakemx::FormatEndpoint(at[i]).c_str());
-    }
-  }
-  for (const fakemx::DkimKey& key : dns_world->dkim_keys) {
-    std::printf("fakemx: dkim-key %s %s %s\n", key.domain.c_str(), key.selector.c_str(),
-                key.key_file.c_str());
-  }
-  for (const std::string& warning : fakemx::ScenarioWarnings(flags, *scenario)) {
-    std::fprintf(stderr, "fakemx: warning: %s\n", warning.c_str());
-  }
-  for (const fakemx::ReceiverTls& rt : tls->receivers) {
-    const std::string& host = rt.certificate_hostname;
-    if (rt.context == nullptr || rt.certificate_variant != "wildcard" ||
-        std::count(host.begin(), host.end(), '.') >= 2) {
-      continue;
-    }
-    // RFC 6125 §6.4.3 leaves it to clients; OpenSSL (and so s_client, swaks,
-    // curl and Python) never matches a star with fewer than two labels after it.
-    std::fprintf(stderr,
-                 "fakemx: warning: --cert=wildcard for %s issues *.%s, which clients refuse "
-                 "(no wildcard over a single label); give --hostname three or more labels, "
-                 "e.g. mx.example.test, to test a wildcard they accept\n",
-                 host.c_str(), host.substr(host.find('.') + 1).c_str());
-  }
-  // The first receiver's first listener of each kind; the plain one last
-  // (a test waits for it), or the implicit-TLS one when there is no plain.
-  std::optional<asio::ip::tcp::endpoint> smtp, smtps;
-  for (const fakemx::BoundListener& l : bound) {
-    if (l.receiver != first.name) continue;
-    std::optional<asio::ip::tcp::endpoint>& slot = l.implicit_tls ? smtps : smtp;
-    if (!slot) slot = l.endpoint;
-  }
-  if (smtps) std::printf("fakemx: listening on smtps %s\n", fakemx::FormatEndpoint(*smtps).c_str());
-  if (smtp) std::printf("fakemx: listening on smtp %s\n", fakemx::FormatEndpoint(*smtp).c_str());
+  const fakemx::Banner banner = instance.banner();
+  for (const std::string& line : banner.facts) std::printf("%s\n", line.c_str());
+  for (const std::string& line : banner.warnings) std::fprintf(stderr, "%s\n", line.c_str());
+  for (const std::string& line : banner.listening) std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   std::fflush(stderr);
 
@@ -353,33 +113,29 @@ int Run(const FakemxFlags& flags) {
                     signal_number == SIGINT ? "SIGINT" : "SIGTERM",
                     static_cast<long long>(flags.shutdown_grace_seconds));
         std::fflush(stdout);
-        // DNS and the policy host have nothing in flight worth finishing.
-        if (dns) dns->Stop();
-        if (mta_sts) mta_sts->Stop();
-        server.Shutdown([&] {
+        instance.Shutdown([&] {
           signals.cancel();
           io.stop();
         });
       } else {
         std::printf("fakemx: second signal, closing all connections now\n");
         std::fflush(stdout);
-        server.ForceClose();
+        instance.ForceClose();
       }
       wait_for_signal();
     });
   };
   wait_for_signal();
-  server.Start();
+  instance.Serve();
   io.run();
 
-  if (dns) {
-    const fakemx::DnsListenerStats d = dns->stats();
+  if (const std::optional<fakemx::DnsListenerStats> d = instance.dns_stats()) {
     std::printf("fakemx: dns stopped; %llu udp queries, %llu tcp queries, %llu unanswered\n",
-                static_cast<unsigned long long>(d.udp_queries),
-                static_cast<unsigned long long>(d.tcp_queries),
-                static_cast<unsigned long long>(d.unanswered));
+                static_cast<unsigned long long>(d->udp_queries),
+                static_cast<unsigned long long>(d->tcp_queries),
+                static_cast<unsigned long long>(d->unanswered));
   }
-  const fakemx::ServerStats stats = server.stats();
+  const fakemx::ServerStats stats = instance.server_stats();
   std::printf("fakemx: stopped; %llu messages stored, %llu storage failures, %llu connections\n",
               static_cast<unsigned long long>(stats.messages_stored),
               static_cast<unsigned long long>(stats.storage_failures),

@@ -372,6 +372,7 @@ class Parser {
   absl::Status RecordText(const Field& f, const std::string& text, std::string* out);
   absl::Status Dns(const Field& f, ReceiverDns* out);
   absl::Status MtaSts(const Field& f, MtaStsSpec* out, std::set<std::string>* keys_given);
+  absl::Status Verdicts(const Field& f, VerdictSpec* out);
   YAML::Mark ZoneMark(const YAML::Node& node, const dns::ZoneError& error) const;
   absl::Status OneZone(const Field& f, ExtraZone* out);
 
@@ -938,6 +939,46 @@ absl::Status Parser::Tarpit(const Field& f, TarpitSpec* out) {
     return Duration(v, Ms(0), kMaxScenarioDelay,
                     v.path.ends_with(".per_reply") ? &out->per_reply : &out->per_byte);
   });
+}
+
+absl::Status Parser::Verdicts(const Field& f, VerdictSpec* out) {
+  return Mapping(
+      f, "the verdict settings",
+      {"enabled", "client_ip", "authserv_id", "add_authentication_results"},
+      [&](const Field& v) -> absl::Status {
+        if (v.path.ends_with(".enabled")) return Bool(v, &out->enabled);
+        if (v.path.ends_with(".add_authentication_results")) {
+          return Bool(v, &out->add_authentication_results);
+        }
+        std::string text;
+        // An IPv6 address is at most 45 characters (RFC 4291 §2.2 with an
+        // embedded IPv4 address); a host name at most 253 (RFC 1035 §2.3.4).
+        const bool ip = v.path.ends_with(".client_ip");
+        MXKIT_RETURN_IF_ERROR(String(v, ip ? 45 : smtp::kMaxDomain, true, &text));
+        if (ip) {
+          unsigned char addr[16];
+          if (inet_pton(AF_INET, text.c_str(), addr) != 1 &&
+              inet_pton(AF_INET6, text.c_str(), addr) != 1) {
+            return Fail(v.mark(), v.path + ": " + Quote(text) +
+                                      " is not an IPv4 or IPv6 address (SPF checks an address, "
+                                      "RFC 7208 §4.1)");
+          }
+          out->client_ip = text;
+          return absl::OkStatus();
+        }
+        // RFC 8601 §2.5: the authserv-id is usually the host's name, which
+        // is what fakemx accepts: letters, digits, '-', '_' and '.', so it is
+        // a token (RFC 2045 §5.1) no field needs to quote.
+        if (text.empty()) return Fail(v.mark(), v.path + ": must not be empty");
+        for (char c : text) {
+          if (!base::IsAlnum(c) && c != '-' && c != '_' && c != '.') {
+            return Fail(v.mark(), v.path + ": " + Quote(text) +
+                                      ": a host name has only letters, digits, '-', '_' and '.'");
+          }
+        }
+        out->authserv_id = text;
+        return absl::OkStatus();
+      });
 }
 
 absl::Status Parser::Disconnect(const Field& f, DisconnectSpec* out) {
@@ -1541,9 +1582,11 @@ absl::Status Parser::OneReceiver(const Field& f, Receiver* out) {
                         "leniencies",   "data_bare_line_endings",
                         "data_nul",     "limits",
                         "idle_timeout", "max_protocol_errors",
-                        "dns",          "mta_sts"},
+                        "dns",          "mta_sts",
+                        "verdicts"},
       [&](const Field& v) -> absl::Status {
         const std::string key = v.path.substr(v.path.rfind('.') + 1);
+        if (key == "verdicts") return Verdicts(v, &out->verdicts);
         if (key == "dns") {
           dns_mark = v.mark();
           return Dns(v, &out->dns);

@@ -341,6 +341,22 @@ struct MtaStsSpec {
   DnsTextSetting txt;  // the _mta-sts record
 };
 
+// What fakemx concludes about each message this receiver accepts
+// (fakemx/verdict.h, docs/verdicts.md).
+//   verdicts: {client_ip: 192.0.2.1, add_authentication_results: true}
+//   verdicts: {enabled: false}
+struct VerdictSpec {
+  bool enabled = true;
+  // The address SPF checks instead of the connecting one (tests connect
+  // from 127.0.0.1); unset = the connecting address.
+  std::optional<std::string> client_ip;
+  // RFC 8601 §2.5 authserv-id; unset = the receiver's hostname.
+  std::optional<std::string> authserv_id;
+  // Prepend the Authentication-Results field to the stored copy (capture
+  // and Maildir); off, the stored bytes are exactly what was sent.
+  bool add_authentication_results = false;
+};
+
 struct Receiver {
   std::string name;      // the domain it plays, "example.test"
   std::string hostname;  // name in the greeting and EHLO; default "mx." + name
@@ -367,6 +383,7 @@ struct Receiver {
   int max_protocol_errors = smtp::kDefaultMaxProtocolErrors;
   ReceiverDns dns;
   std::optional<MtaStsSpec> mta_sts;
+  VerdictSpec verdicts;
 };
 
 // A zone of the scenario's own, as dns/zone.h master-file text. A zone whose

@@ -101,6 +101,9 @@ ConnectionInfo DescribeConnection(const tcp::socket& socket, bool implicit_tls) 
 
 class Connection;
 
+// The error a handshake that hit the idle timeout is reported with.
+constexpr char kHandshakeTimedOut[] = "handshake timed out";
+
 }  // namespace
 
 struct Server::Impl {
@@ -155,6 +158,7 @@ struct Server::Impl {
     r.behaviour = options.behaviour;
     r.tls_context = options.tls_context;
     r.tls_certificate = options.tls_certificate;
+    r.verdicts = options.verdicts;
     return r;
   }
 
@@ -248,6 +252,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
         per_byte_delay_(behaviour_->per_byte_delay()),
         drop_after_data_bytes_(behaviour_->drop_after_data_bytes()),
         session_(SessionConfig(*server, *receiver, *behaviour_, implicit_tls), this) {
+    starttls_offered_ =
+        !implicit_tls && receiver_->options.tls_context != nullptr && behaviour_->advertises_starttls();
     error_code ec;
     transport_.socket().set_option(tcp::no_delay(true), ec);
     if (server_->options.verbose) {
@@ -397,7 +403,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
   smtp::Decision OnAuth(const smtp::AuthRequest& request) override {
     return Immediate(behaviour_->OnAuth(request));
   }
-  smtp::Decision OnStartTls() override { return Immediate(behaviour_->OnStartTls()); }
+  smtp::Decision OnStartTls() override {
+    starttls_command_ = true;  // for the session verdict: asked, whatever the answer
+    return Immediate(behaviour_->OnStartTls());
+  }
   smtp::Decision OnCommand(const smtp::CommandRequest& request) override {
     return Immediate(behaviour_->OnCommand(request));
   }
@@ -419,12 +428,41 @@ class Connection : public std::enable_shared_from_this<Connection>,
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
     smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
     pending_delivery_.reset();
+    pending_raw_.reset();
+    pending_verdict_.reset();
     unstored_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
-    // Without a Maildir, OnMessageAccepted makes the capture's Delivery from
-    // the session's event, whose envelope it may take instead of copying.
-    if (server_->maildir == nullptr) return verdict;
+    VerdictEngine* engine = receiver_->options.verdicts.get();
+    // Without a Maildir and without verdicts, OnMessageAccepted makes the
+    // capture's Delivery from the session's event, whose envelope it may
+    // take instead of copying.
+    if (server_->maildir == nullptr && engine == nullptr) return verdict;
     Delivery delivery = MakeDelivery(envelope);
+    if (engine != nullptr) {
+      // Judged before the 250, so a test that sees the message sees its
+      // verdict, and the 250 count stays the message count.
+      std::optional<MessageVerdict> judged;
+      engine->Evaluate(delivery, message, delivery.received_at_us,
+                       [&judged](MessageVerdict v) { judged = std::move(v); });
+      if (!judged) {
+        // An engine that completes later would need this reply deferred;
+        // VerdictEngine never does (ServerOptions::verdicts). Refused
+        // visibly rather than answered 250 without a verdict.
+        std::fprintf(stderr, "fakemx: the verdict engine did not complete inline; refusing\n");
+        // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
+        return smtp::Decision::Reject(451, "4.3.0", "Error: could not judge the message");
+      }
+      if (engine->options().add_authentication_results) {
+        pending_raw_ = PrependAuthenticationResults(message, judged->authentication_results);
+      }
+      delivery.verdict = judged;  // for the sidecar
+      pending_verdict_ = std::move(*judged);
+    }
+    if (pending_raw_) message = *pending_raw_;
+    if (server_->maildir == nullptr) {
+      pending_delivery_ = std::move(delivery);
+      return verdict;
+    }
     if (capture_ != nullptr) pending_delivery_ = delivery;
     const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
     accepted_verdict_ = std::move(verdict);
@@ -519,15 +557,37 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // event is). It is counted and captured here, with its Maildir name.
   void OnMessageAccepted(smtp::MessageCompleteEvent& event) {
     ++server_->stats.messages_stored;
-    if (capture_ == nullptr) return;
+    ++messages_accepted_;
+    MessageVerdict verdict;
+    if (pending_verdict_) {
+      verdict = std::move(*pending_verdict_);
+      pending_verdict_.reset();
+    } else {
+      // No engine: the lock needs no DNS (fakemx/verdict_types.h).
+      verdict.summary.encrypted = transport_.tls_active();
+    }
+    CountVerdict(server_->stats.verdicts, verdict);
+    if (capture_ == nullptr) {
+      pending_delivery_.reset();
+      pending_raw_.reset();
+      return;
+    }
     CapturedMessage m;
     if (pending_delivery_) {
       m.delivery = std::move(*pending_delivery_);
       pending_delivery_.reset();
+      // The capture keeps it once, in CapturedMessage::verdict.
+      m.delivery.verdict.reset();
     } else {
       m.delivery = MakeDelivery(std::move(event.envelope));
     }
-    m.raw = std::move(event.message);
+    m.verdict = std::move(verdict);
+    if (pending_raw_) {
+      m.raw = std::move(*pending_raw_);
+      pending_raw_.reset();
+    } else {
+      m.raw = std::move(event.message);
+    }
     m.maildir_name = std::move(stored_name_);
     stored_name_.clear();
     server_->options.capture->AddMessage(*capture_, std::move(m));
@@ -945,6 +1005,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
                   bool smtp_replies = true) {
     write_buffer_ = std::move(bytes);
     if (smtp_replies) {
+      CountReplies(write_buffer_);
       if (server_->options.verbose) LogReplies(write_buffer_);
       Record(TranscriptEntry::Kind::kReply, write_buffer_);
     }
@@ -1032,6 +1093,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     const tls::StartTlsBehaviour fault = behaviour_->after_starttls_220();
     switch (fault) {
       case tls::StartTlsBehaviour::kAbortAfter220:
+        tls_facts_.handshake_error = "receiver fault abort-after-220";
         if (server_->options.verbose) Log("abort-after-220: closing before the handshake");
         SetEndReason("starttls fault abort-after-220");
         Close();
@@ -1039,6 +1101,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
       case tls::StartTlsBehaviour::kAlertAfter220:
       case tls::StartTlsBehaviour::kStallHandshake:
         fault_ = fault;
+        tls_facts_.handshake_error =
+            "receiver fault " + std::string(tls::StartTlsBehaviourName(fault));
         SetEndReason(std::string("starttls fault ") +
                      std::string(tls::StartTlsBehaviourName(fault)));
         StartFaultRead();
@@ -1050,6 +1114,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   void StartHandshake() {
+    tls_facts_.handshake_started = true;
     op_ = Op::kHandshake;
     ArmDeadline(idle_timeout_);
     transport_.AsyncServerHandshake(
@@ -1068,6 +1133,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
       return;
     }
     ++server_->stats.tls_established;
+    tls_facts_.established = true;
+    UpdateSessionVerdict();
     const tls::HandshakeInfo& info = transport_.engine()->info();
     if (server_->options.verbose || capture_ != nullptr) {
       const std::string what = "tls established " + std::string(tls::VersionName(info.version)) +
@@ -1090,6 +1157,13 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   void HandshakeFailed(const std::string& error) {
     ++server_->stats.tls_failed;
+    if (error == kHandshakeTimedOut) {
+      ++server_->stats.tls_timed_out;
+      tls_facts_.timed_out = true;
+    } else {
+      tls_facts_.handshake_error = error;
+    }
+    UpdateSessionVerdict();
     if (server_->options.verbose) Log("tls failed: " + error);
     if (capture_ != nullptr) {
       capture_->tls_error = error;
@@ -1179,8 +1253,31 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // The first reason wins: a 421 for an idle timeout is followed by the
   // session's close request, which is not the cause.
+  // The session's verdict from what happened so far (fakemx/verdict.h
+  // JudgeSession), kept in the capture also for sessions that never
+  // delivered.
+  void UpdateSessionVerdict() {
+    if (capture_ == nullptr) return;
+    SessionTlsFacts facts = tls_facts_;
+    facts.implicit_tls = info_.implicit_tls;
+    facts.starttls_offered = starttls_offered_;
+    facts.starttls_requested = starttls_command_;
+    capture_->verdict = JudgeSession(facts, messages_accepted_);
+  }
+
   void SetEndReason(std::string_view reason) {
     if (end_reason_.empty()) end_reason_ = std::string(reason);
+  }
+
+  // ServerStats::replies_by_code; a write that is not whole replies (a
+  // scenario's raw bytes) counts under 0.
+  void CountReplies(std::string_view wire) {
+    const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
+    if (parsed.error) {
+      ++server_->stats.replies_by_code[0];
+      return;
+    }
+    for (const smtp::Reply& reply : parsed.replies) ++server_->stats.replies_by_code[reply.code];
   }
 
   // --verbose: one line per reply, its code and first line. A scenario may
@@ -1255,7 +1352,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       case Op::kHandshake:
         // No SMTP channel to send a 421 in; RFC 8314 §5.1 wants the
         // handshake bounded like any other wait.
-        HandshakeFailed("handshake timed out");
+        HandshakeFailed(kHandshakeTimedOut);
         return;
       case Op::kFault:
         if (server_->options.verbose) Log("stall-handshake: idle timeout, closing");
@@ -1315,6 +1412,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     deadline_timer_.cancel();
     session_timer_.cancel();
     if (capture_ != nullptr) {
+      UpdateSessionVerdict();
       server_->options.capture->Close(*capture_, NowMicros(),
                                       end_reason_.empty() ? "closed" : end_reason_);
     }
@@ -1369,6 +1467,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
   uint64_t bdat_remaining_ = 0;
   std::optional<smtp::HelloRequest> hello_;
   std::optional<Delivery> pending_delivery_;  // the message being answered
+  // Its stored copy when that differs from what was received (the
+  // Authentication-Results field prepended).
+  std::optional<std::string> pending_raw_;
+  std::optional<MessageVerdict> pending_verdict_;  // its verdict, for OnMessageAccepted
+  uint64_t messages_accepted_ = 0;  // answered 2xx in this connection
+  bool starttls_offered_ = false;   // STARTTLS in the EHLO reply (the session's config)
+  SessionTlsFacts tls_facts_;       // for UpdateSessionVerdict
+  bool starttls_command_ = false;   // the client sent STARTTLS
   std::string stored_name_;                   // its name in new/, once stored
   // The behaviour's accepting verdict on the message being stored, for
   // its final reply (Stored).
@@ -1563,6 +1669,8 @@ void Server::ForceClose() {
   impl_->grace_over = true;
   for (const auto& connection : impl_->Snapshot()) connection->ForceClose();
 }
+
+void Server::StopAccepting() { impl_->CloseAcceptors(); }
 
 ServerStats Server::stats() const {
   ServerStats stats = impl_->stats;

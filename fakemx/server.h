@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@
 #include "fakemx/capture.h"
 #include "fakemx/flags.h"
 #include "fakemx/maildir.h"
+#include "fakemx/verdict.h"
 #include "smtp/server_session.h"
 #include "tls/engine.h"
 
@@ -74,6 +76,10 @@ struct ReceiverOptions {
   std::shared_ptr<const tls::ServerContext> tls_context;  // null = no TLS
   std::string tls_certificate;  // the variant tls_context presents
   std::optional<std::chrono::seconds> idle_timeout;  // unset = ServerOptions::idle_timeout
+  // Judges each accepted message (fakemx/verdict.h) before its 250; null =
+  // no verdicts (the message's verdict says only encrypted or not, and the
+  // server behaves exactly as without verdicts). See ServerOptions::verdicts.
+  std::shared_ptr<VerdictEngine> verdicts;
 };
 
 struct ServerOptions {
@@ -121,6 +127,16 @@ struct ServerOptions {
   // Where every session is recorded (fakemx/capture.h); null = nowhere.
   // Must outlive the server.
   CaptureStore* capture = nullptr;
+  // The verdict engine of the single receiver above (with `receivers`,
+  // each ReceiverOptions::verdicts instead). With an engine, each message
+  // the behaviour accepts is judged before it is stored and answered: the
+  // verdict goes into the capture (CapturedMessage::verdict) and the
+  // sidecar ("verdict"); with the engine's add_authentication_results the
+  // stored copy (capture and Maildir) starts with the Authentication-Results
+  // field. The engine must complete inline (VerdictEngine does: fakemx's
+  // DNS is in process); one that does not gets the message refused with
+  // 451 4.3.0, never a 250 without a verdict.
+  std::shared_ptr<VerdictEngine> verdicts;
 };
 
 // A bound listener, after Listen().
@@ -137,7 +153,14 @@ struct ServerStats {
   uint64_t storage_failures = 0;   // each answered 451 4.3.0
   uint64_t tls_established = 0;    // handshakes completed (STARTTLS and implicit)
   uint64_t tls_failed = 0;         // handshakes failed or timed out
+  uint64_t tls_timed_out = 0;      // of tls_failed: hit the idle timeout
   uint64_t plaintext_discarded_bytes = 0;  // pipelined behind STARTTLS (CVE-2011-0411)
+  // Replies sent, by code (each reply of a pipelined write counted); 0
+  // counts writes that are not replies at all (a scenario's raw bytes).
+  std::map<int, uint64_t> replies_by_code;
+  // Every accepted message's verdict, by check and result (CountVerdict);
+  // without an engine only its lock is counted.
+  VerdictCounts verdicts;
 };
 
 class Server {
@@ -179,6 +202,12 @@ class Server {
 
   // Ends the grace period now (e.g. a second SIGINT).
   void ForceClose();
+
+  // Closes every listener and accepts nothing more; open connections go on
+  // as before, under this server's behaviours, until they end (stats()
+  // counts them). A scenario switch (fakemx/instance.h) does this so the
+  // next scenario can bind the same ports.
+  void StopAccepting();
 
   ServerStats stats() const;
 

@@ -46,6 +46,7 @@ bool Same(const FakemxFlags& a, const FakemxFlags& b) {
          a.capture_max_bytes == b.capture_max_bytes && a.dns == b.dns &&
          a.dns_host == b.dns_host && a.dns_port == b.dns_port &&
          a.mta_sts_port_given == b.mta_sts_port_given && a.mta_sts_port == b.mta_sts_port &&
+         a.api == b.api && a.api_host == b.api_host && a.api_port == b.api_port &&
          a.help == b.help && a.version == b.version;
 }
 
@@ -103,6 +104,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool dns_v6 = f.dns_host.find(':') != std::string::npos;
     again.push_back("--dns=" + (dns_v6 ? "[" + f.dns_host + "]" : f.dns_host) + ":" +
                     std::to_string(f.dns_port));
+  }
+  if (!f.api) {
+    again.push_back("--api=off");
+  } else {
+    const bool api_v6 = f.api_host.find(':') != std::string::npos;
+    again.push_back("--api=" + (api_v6 ? "[" + f.api_host + "]" : f.api_host) + ":" +
+                    std::to_string(f.api_port));
   }
   if (f.mta_sts_port_given) again.push_back("--mta-sts-port=" + std::to_string(f.mta_sts_port));
   if (f.verbose) again.push_back("--verbose");

@@ -13,6 +13,8 @@
 //     allows, zone records and faults at or below their apex (whole labels,
 //     ASCII case ignored as RFC 4343 says; the apex itself lower-cased).
 
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -123,6 +125,22 @@ void CheckDns(const mxkit::fakemx::Receiver& r) {
   MXKIT_FUZZ_CHECK(!m.host || !m.host->empty());
 }
 
+// verdicts: a client_ip SPF can check, an authserv-id that is a host name.
+void CheckVerdicts(const mxkit::fakemx::VerdictSpec& v) {
+  if (v.client_ip) {
+    unsigned char addr[16];
+    MXKIT_FUZZ_CHECK(inet_pton(AF_INET, v.client_ip->c_str(), addr) == 1 ||
+                     inet_pton(AF_INET6, v.client_ip->c_str(), addr) == 1);
+  }
+  if (v.authserv_id) {
+    MXKIT_FUZZ_CHECK(!v.authserv_id->empty() &&
+                     v.authserv_id->size() <= mxkit::smtp::kMaxDomain);
+    for (char c : *v.authserv_id) {
+      MXKIT_FUZZ_CHECK(mxkit::base::IsAlnum(c) || c == '-' || c == '_' || c == '.');
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -203,6 +221,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MXKIT_FUZZ_CHECK(r.max_protocol_errors >= 1 &&
                      r.max_protocol_errors <= mxkit::smtp::kMaxProtocolErrorsCeiling);
     CheckDns(r);
+    CheckVerdicts(r.verdicts);
   }
   MXKIT_FUZZ_CHECK(s.zones.size() <= mxkit::fakemx::kMaxExtraZones);
   std::set<std::string> apexes;

@@ -36,6 +36,22 @@ fakemx_dns_flag() {
   echo --dns=127.0.0.1:0
 }
 
+# fakemx_api_flag FLAGS...: "--api=127.0.0.1:0" unless FLAGS choose --api:
+# fakemx's default API address (127.0.0.1:8025) is one port too.
+fakemx_api_flag() {
+  local flag
+  for flag in "$@"; do
+    [[ $flag == --api || $flag == --api=* ]] && return 0
+  done
+  echo --api=127.0.0.1:0
+}
+
+# fakemx_api_port OUT: the port of the "fakemx: api http HOST:PORT" banner
+# line in the file OUT (empty with --api=off).
+fakemx_api_port() {
+  sed -n 's/^fakemx: api http .*:\([0-9][0-9]*\)$/\1/p' "$1"
+}
+
 # fakemx_dns_port OUT: the port of the "fakemx: dns udp HOST:PORT" banner
 # line in the file OUT (empty with --dns=off).
 fakemx_dns_port() {
@@ -61,7 +77,7 @@ fakemx_start() {
   FAKEMX_OUT="$FIXTURE_TMP/fakemx.$n.out"
   : >"$FAKEMX_OUT"  # exists before the background shell opens it
   "$bin" --smtp=127.0.0.1:0 --maildir="$FAKEMX_MAILDIR" --hostname="${FAKEMX_HOSTNAME:-mx.test}" \
-    $(fakemx_dns_flag "$@") "$@" >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
+    $(fakemx_dns_flag "$@") $(fakemx_api_flag "$@") "$@" >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
   FAKEMX_PID=$!
   FAKEMX_PIDS+=("$FAKEMX_PID")
   local i

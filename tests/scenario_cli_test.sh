@@ -119,12 +119,13 @@ elif /usr/bin/python3 -c '
 import socket
 socket.socket().bind(("127.0.0.1", 2525))
 socket.socket().bind(("127.0.0.1", 5353))
-socket.socket(type=socket.SOCK_DGRAM).bind(("127.0.0.1", 5353))' 2>/dev/null; then
-  echo "fakemx without arguments: on the host's 127.0.0.1:2525 and DNS 5353, which are free"
+socket.socket(type=socket.SOCK_DGRAM).bind(("127.0.0.1", 5353))
+socket.socket().bind(("127.0.0.1", 8025))' 2>/dev/null; then
+  echo "fakemx without arguments: on the host's 127.0.0.1:2525, DNS 5353 and API 8025, which are free"
   timeout 150 bash -c "$NO_ARGUMENTS_RUN" no-arguments "$FAKEMX_BIN" "$NO_ARGUMENTS_DIR"
   NO_ARGUMENTS_RAN=1
 else
-  skip_or_fail "no network namespace (unshare -rn) and 127.0.0.1:2525 or 5353 in use: fakemx without arguments not run" ||
+  skip_or_fail "no network namespace (unshare -rn) and 127.0.0.1:2525, 5353 or 8025 in use: fakemx without arguments not run" ||
     exit 1
   NO_ARGUMENTS_RAN=0
 fi

@@ -27,7 +27,7 @@ fakemx_start_scenario() {
   FAKEMX_MAILDIR="$FIXTURE_TMP/maildir.$n"
   FAKEMX_OUT="$FIXTURE_TMP/fakemx.$n.out"
   : >"$FAKEMX_OUT"
-  "$bin" --maildir="$FAKEMX_MAILDIR" $(fakemx_dns_flag "$@") "$@" >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
+  "$bin" --maildir="$FAKEMX_MAILDIR" $(fakemx_dns_flag "$@") $(fakemx_api_flag "$@") "$@" >"$FAKEMX_OUT" 2>"$FAKEMX_OUT.err" &
   FAKEMX_PID=$!
   FAKEMX_PIDS+=("$FAKEMX_PID")
   local i listening=""
@@ -61,7 +61,7 @@ fakemx_run_bad_scenario() {
   BAD_OUT="$FIXTURE_TMP/bad.$BAD_RUNS.out"
   BAD_ERR="$FIXTURE_TMP/bad.$BAD_RUNS.err"
   set +e
-  timeout -s KILL 10 "$bin" $(fakemx_dns_flag "$@") "$@" >"$BAD_OUT" 2>"$BAD_ERR" </dev/null
+  timeout -s KILL 10 "$bin" $(fakemx_dns_flag "$@") $(fakemx_api_flag "$@") "$@" >"$BAD_OUT" 2>"$BAD_ERR" </dev/null
   BAD_RC=$?
   set -e
   [[ $BAD_RC == 137 ]] && BAD_RC=124

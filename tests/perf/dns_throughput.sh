@@ -125,7 +125,7 @@ queries="$PERF_WORK/queries.txt"
 
 start_fakemx_dns() {
   local out="$PERF_WORK/fakemx-dns.out" i
-  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --scenario="$scenario" --dns=127.0.0.1:0 \
+  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --scenario="$scenario" --dns=127.0.0.1:0 --api=127.0.0.1:0 \
     --tls-dir="$PERF_WORK/tls" >"$out" 2>&1 &
   FAKEMX_DNS_PID=$!
   PERF_PIDS+=("$FAKEMX_DNS_PID")

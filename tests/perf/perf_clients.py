@@ -14,6 +14,14 @@
       the 512-octet limit (slowloris-style), until SIGTERM; then prints
       KEY=VALUE lines. Exit 0 only if no connection was lost.
 
+  perf_clients.py api --port=P --path=PATH [--path=PATH ...]
+      GETs the PATHs in turn, one request at a time on one keep-alive
+      connection to fakemx's HTTP API on 127.0.0.1:P, until SIGTERM, and
+      prints the latency percentiles (p50, p99, max, in ms) and the count of
+      requests and of errors (a status other than 200, a broken connection).
+      The load a test suite puts on the API while mail flows: it asks, reads
+      the answer, asks again.
+
 KEY=VALUE lines go to stdout, one per line, so a shell script can read them
 without parsing JSON; diagnostics go to stderr. Every wait is bounded.
 
@@ -284,6 +292,56 @@ def cmd_slow(args):
     return 0 if not lost else 1
 
 
+def cmd_api(args):
+    import http.client
+
+    def on_term(signum, frame):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    latencies = []
+    errors = []
+    conn = None
+    i = 0
+    deadline = time.monotonic() + args.max_seconds
+    try:
+        while time.monotonic() < deadline:
+            path = args.path[i % len(args.path)]
+            i += 1
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException) as e:
+                errors.append(f"{path}: {e!r}")
+                conn.close()
+                conn = None
+                continue
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                errors.append(f"{path}: HTTP {status}")
+    except Stop:
+        pass
+    if conn is not None:
+        conn.close()
+    latencies.sort()
+
+    def pct(q):
+        if not latencies:
+            return "nan"
+        return f"{latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000:.2f}"
+
+    for e in errors[:5]:
+        print(f"perf_clients: {e}", file=sys.stderr)
+    emit(requests=len(latencies), errors=len(errors), p50_ms=pct(0.50), p99_ms=pct(0.99),
+         max_ms=f"{latencies[-1] * 1000:.2f}" if latencies else "nan")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -300,7 +358,13 @@ def main():
     slow.add_argument("--interval", type=float, default=1.0, help="seconds between bytes")
     slow.add_argument("--max-seconds", type=float, default=1800,
                       help="stop on its own after this long (a bound if nobody sends SIGTERM)")
+    api = sub.add_parser("api", help="GET API paths in turn until SIGTERM; latency percentiles")
+    api.add_argument("--port", type=int, required=True)
+    api.add_argument("--path", action="append", required=True)
+    api.add_argument("--max-seconds", type=float, default=1800)
     args = p.parse_args()
+    if args.cmd == "api":
+        return cmd_api(args)
     lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
     if not 1 <= args.count <= hi - lo:
         sys.exit(f"perf_clients: --count={args.count}: must be 1..{hi - lo}, the ephemeral "

@@ -96,7 +96,7 @@ perf_start_fakemx() {
   FAKEMX_OUT="$PERF_WORK/fakemx.$tag.out"
   : >"$FAKEMX_OUT"
   # --dns=off: the SMTP figures do not involve DNS, and 5353 may be taken.
-  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --smtp=127.0.0.1:0 --dns=off "$@" >"$FAKEMX_OUT" 2>&1 &
+  TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --smtp=127.0.0.1:0 --dns=off --api=127.0.0.1:0 "$@" >"$FAKEMX_OUT" 2>&1 &
   FAKEMX_PID=$!
   PERF_PIDS+=("$FAKEMX_PID")
   FAKEMX_PORT=""
@@ -237,8 +237,9 @@ perf_children_ticks() {
 
 # perf_smtp_source WHAT PORT MESSAGES SESSIONS [FLAGS...]: one smtp-source
 # run of MESSAGES messages of PERF_SIZE bytes (default 1024) over SESSIONS
-# parallel sessions, sender perf@example.org, recipient sink@example.net,
-# both servers get exactly the same command. Sets RATE (messages/s, wall
+# parallel sessions, sender perf@example.org, recipient sink@example.net
+# (PERF_FROM and PERF_TO replace them), both servers get exactly the same
+# command. Sets RATE (messages/s, wall
 # clock, smtp-source's start and exit included), and, when PERF_SERVER_PID
 # names the server's process, SERVER_CPU_US and CLIENT_CPU_US (CPU
 # microseconds per message each side used, all threads; with 2 CPUs a side
@@ -254,7 +255,7 @@ perf_smtp_source() {
   client0=$(perf_children_ticks)
   start=$(date +%s.%N)
   timeout 600 "$SMTP_SOURCE" "$@" -s "$sessions" -m "$messages" -l "${PERF_SIZE:-1024}" \
-    -f perf@example.org -t sink@example.net "127.0.0.1:$port" \
+    -f "${PERF_FROM:-perf@example.org}" -t "${PERF_TO:-sink@example.net}" "127.0.0.1:$port" \
     >/dev/null 2>"$PERF_WORK/smtp-source.err" || rc=$?
   end=$(date +%s.%N)
   if ((rc != 0)); then

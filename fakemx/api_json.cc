@@ -1,0 +1,163 @@
+#include "fakemx/api_json.h"
+
+#include <string_view>
+
+#include "base/json.h"
+#include "fakemx/delivery.h"
+#include "fakemx/verdict_json.h"
+#include "message/header_block.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+using base::AppendJsonString;
+
+const char* Bool(bool b) { return b ? "true" : "false"; }
+
+void AppendStringOrNull(std::string& out, std::string_view s) {
+  if (s.empty()) {
+    out += "null";
+  } else {
+    AppendJsonString(out, s);
+  }
+}
+
+void AppendTranscript(std::string& out, const CapturedSession& session) {
+  out += '[';
+  bool first = true;
+  for (const TranscriptEntry& e : session.transcript) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"offset_us\":";
+    out += std::to_string(e.offset_us);
+    out += ",\"kind\":\"";
+    out += TranscriptKindName(e.kind);
+    out += "\",\"text\":";
+    AppendJsonString(out, e.text);
+    out += '}';
+  }
+  out += ']';
+}
+
+// Stored messages have CRLF line ends (capture.h), but a client may have sent
+// anything inside them: split leniently, as a mail reader would display it.
+message::HeaderBlockOptions DisplayOptions() {
+  message::HeaderBlockOptions options;
+  options.allow_bare_lf = true;
+  options.allow_wsp_before_colon = true;
+  options.allow_unterminated_last_field = true;
+  return options;
+}
+
+}  // namespace
+
+const char* TranscriptKindName(TranscriptEntry::Kind kind) {
+  switch (kind) {
+    case TranscriptEntry::Kind::kCommand:
+      return "command";
+    case TranscriptEntry::Kind::kReply:
+      return "reply";
+    case TranscriptEntry::Kind::kNote:
+      return "note";
+  }
+  return "note";
+}
+
+void AppendMessageJson(std::string& out, const CapturedSession& session,
+                       const CapturedMessage& message, bool detail) {
+  const std::string_view raw = message.raw.view();
+  const message::HeaderBlockResult headers = message::SplitHeaderBlock(raw, DisplayOptions());
+  out += "{\"id\":";
+  out += std::to_string(message.id);
+  out += ",\"session_id\":";
+  out += std::to_string(session.id);
+  out += ",\"receiver\":";
+  AppendJsonString(out, session.receiver);
+  out += ",\"scenario\":";
+  AppendJsonString(out, session.scenario);
+  out += ",\"read\":";
+  out += Bool(message.read);
+  out += ",\"subject\":";
+  if (const message::HeaderField* subject = headers.block.FindFirst("Subject")) {
+    AppendJsonString(out, message::UnfoldHeaderValue(subject->raw_value));
+  } else {
+    out += "null";
+  }
+  out += ",\"size\":";
+  out += std::to_string(raw.size());
+  out += ",\"delivery\":";
+  std::string delivery = DeliveryToJson(message.delivery, message.maildir_name, raw.size());
+  if (!delivery.empty() && delivery.back() == '\n') delivery.pop_back();
+  out += delivery;
+  out += ",\"verdict\":";
+  AppendMessageVerdictJson(out, message.verdict);
+  if (detail) {
+    out += ",\"headers\":[";
+    for (size_t i = 0; i < headers.block.fields.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"name\":";
+      AppendJsonString(out, headers.block.fields[i].name);
+      out += ",\"value\":";
+      AppendJsonString(out, message::UnfoldHeaderValue(headers.block.fields[i].raw_value));
+      out += '}';
+    }
+    out += "],\"header_error\":";
+    AppendStringOrNull(out, headers.ok() ? std::string_view() : headers.message);
+    out += ",\"transcript\":";
+    AppendTranscript(out, session);
+  }
+  out += '}';
+}
+
+void AppendSessionJson(std::string& out, const CapturedSession& session, bool detail) {
+  out += "{\"id\":";
+  out += std::to_string(session.id);
+  out += ",\"receiver\":";
+  AppendJsonString(out, session.receiver);
+  out += ",\"scenario\":";
+  AppendJsonString(out, session.scenario);
+  out += ",\"started_at\":";
+  AppendJsonString(out, FormatRfc3339Micros(session.started_at_us));
+  out += ",\"ended_at\":";
+  if (session.ended_at_us) {
+    AppendJsonString(out, FormatRfc3339Micros(*session.ended_at_us));
+  } else {
+    out += "null";
+  }
+  out += ",\"open\":";
+  out += Bool(!session.ended_at_us.has_value());
+  out += ",\"client\":{\"address\":";
+  AppendJsonString(out, session.client_address);
+  out += ",\"port\":";
+  out += std::to_string(session.client_port);
+  out += "},\"local\":{\"address\":";
+  AppendJsonString(out, session.local_address);
+  out += ",\"port\":";
+  out += std::to_string(session.local_port);
+  out += "},\"implicit_tls\":";
+  out += Bool(session.implicit_tls);
+  out += ",\"tls\":";
+  AppendDeliveryTlsJson(out, session.tls);
+  out += ",\"tls_error\":";
+  AppendStringOrNull(out, session.tls_error);
+  out += ",\"end_reason\":";
+  AppendStringOrNull(out, session.end_reason);
+  out += ",\"evicted\":";
+  out += Bool(session.evicted);
+  out += ",\"transcript_dropped\":";
+  out += std::to_string(session.transcript_dropped);
+  out += ",\"message_ids\":[";
+  for (size_t i = 0; i < session.messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(session.messages[i].id);
+  }
+  out += "],\"verdict\":";
+  AppendSessionVerdictJson(out, session.verdict);
+  if (detail) {
+    out += ",\"transcript\":";
+    AppendTranscript(out, session);
+  }
+  out += '}';
+}
+
+}  // namespace mxkit::fakemx

@@ -1,0 +1,302 @@
+// The API server over real sockets on 127.0.0.1:0: a blocking Beast client
+// on the test thread, the server on an io_context thread (where the capture
+// is edited too, through asio::post, as the SMTP side does).
+
+#include "fakemx/api_server.h"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+class Backend : public ApiBackend {
+ public:
+  CaptureStore& capture() override { return store; }
+  ApiScenario scenario() const override {
+    ApiScenario s;
+    s.name = "good";
+    return s;
+  }
+  void SwitchScenario(std::string spec,
+                      std::function<void(absl::StatusOr<ApiScenario>)> done) override {
+    // Answered later on the io thread, as a real switch that binds listeners.
+    asio::post(*io, [spec, done] {
+      if (spec == "good") {
+        ApiScenario s;
+        s.name = spec;
+        s.generation = 1;
+        done(s);
+      } else {
+        done(absl::InvalidArgumentError("1:1: no scenario " + spec));
+      }
+    });
+  }
+  std::vector<MetricFamily> Metrics() const override { return {}; }
+
+  CaptureStore store;
+  asio::io_context* io = nullptr;
+};
+
+class ApiServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ApiServerOptions options = {}) {
+    backend_.io = &io_;
+    options.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
+    auto listening = ApiServer::Listen(io_, backend_, options);
+    ASSERT_TRUE(listening.ok()) << listening.status();
+    server_ = *std::move(listening);
+    endpoint_ = server_->endpoint();
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    OnIo([this] { server_.reset(); });
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Runs `f` on the io thread and waits for it.
+  template <typename F>
+  void OnIo(F f) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      f();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  void AddMessage(std::string to) {
+    OnIo([&] {
+      CapturedSession s;
+      s.receiver = "example.test";
+      auto session = backend_.store.Open(std::move(s));
+      CapturedMessage m;
+      m.delivery.recipients.push_back({to, {}});
+      m.raw = std::string("Subject: t\r\n\r\nx\r\n");
+      backend_.store.AddMessage(*session, std::move(m));
+    });
+  }
+
+  tcp::socket Connect() {
+    tcp::socket socket(client_io_);
+    socket.connect(endpoint_);
+    return socket;
+  }
+
+  static http::response<http::string_body> Send(tcp::socket& socket, http::verb verb,
+                                                std::string target, std::string body = "") {
+    http::request<http::string_body> request(verb, target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    request.body() = std::move(body);
+    request.prepare_payload();
+    http::write(socket, request);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return response;
+  }
+
+  // Whether the server closed `socket` (a read sees EOF or a reset).
+  static bool SeesClose(tcp::socket& socket) {
+    char c;
+    boost::system::error_code ec;
+    socket.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  Backend backend_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::unique_ptr<ApiServer> server_;
+  std::thread thread_;
+  tcp::endpoint endpoint_;
+  asio::io_context client_io_;
+};
+
+TEST_F(ApiServerTest, AnswersSeveralRequestsOnOneKeptAliveConnection) {
+  StartServer();
+  AddMessage("a@example.test");
+  tcp::socket socket = Connect();
+  auto health = Send(socket, http::verb::get, "/healthz");
+  EXPECT_EQ(health.result_int(), 200);
+  EXPECT_TRUE(health.keep_alive());
+  auto list = Send(socket, http::verb::get, "/fakemx/v1/messages");
+  EXPECT_EQ(list.result_int(), 200);
+  EXPECT_NE(list.body().find("a@example.test"), std::string::npos);
+  auto missing = Send(socket, http::verb::get, "/nowhere");
+  EXPECT_EQ(missing.result_int(), 404);
+  EXPECT_EQ(missing[http::field::content_type], "application/json");
+  auto bad = Send(socket, http::verb::get, "/fakemx/v1/messages?x=%zz");
+  EXPECT_EQ(bad.result_int(), 400);
+}
+
+TEST_F(ApiServerTest, ALongPollIsWokenByAMessageAddedOnTheIoThread) {
+  StartServer();
+  tcp::socket socket = Connect();
+  std::future<http::response<http::string_body>> answer = std::async(std::launch::async, [&] {
+    return Send(socket, http::verb::get,
+                "/fakemx/v1/wait/message?recipient=late@example.test&timeout=10s");
+  });
+  // Not answered while nothing matches (another message does not count).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  AddMessage("other@example.test");
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  const Clock::time_point added = Clock::now();
+  AddMessage("late@example.test");
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const auto latency = Clock::now() - added;
+  auto response = answer.get();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_NE(response.body().find("late@example.test"), std::string::npos);
+  EXPECT_LT(latency, std::chrono::milliseconds(50));
+  // The connection stays usable after the poll.
+  EXPECT_EQ(Send(socket, http::verb::get, "/healthz").result_int(), 200);
+}
+
+TEST_F(ApiServerTest, ALongPollTimesOutWith408) {
+  StartServer();
+  tcp::socket socket = Connect();
+  const Clock::time_point start = Clock::now();
+  auto response = Send(socket, http::verb::get, "/fakemx/v1/wait/session?timeout=300ms");
+  const auto took = Clock::now() - start;
+  EXPECT_EQ(response.result_int(), 408);
+  EXPECT_NE(response.body().find("within 300ms"), std::string::npos);
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+TEST_F(ApiServerTest, AScenarioSwitchIsAnsweredWhenTheBackendIsDone) {
+  StartServer();
+  tcp::socket socket = Connect();
+  auto ok = Send(socket, http::verb::put, "/fakemx/v1/scenario", "good");
+  EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_NE(ok.body().find("\"generation\":1"), std::string::npos);
+  auto bad = Send(socket, http::verb::put, "/fakemx/v1/scenario", "nope");
+  EXPECT_EQ(bad.result_int(), 400);
+  EXPECT_NE(bad.body().find("no scenario nope"), std::string::npos);
+}
+
+TEST_F(ApiServerTest, RefusesABodyOverTheLimitWith413AndCloses) {
+  ApiServerOptions options;
+  options.max_body_bytes = 100;
+  StartServer(options);
+  tcp::socket socket = Connect();
+  auto response = Send(socket, http::verb::put, "/fakemx/v1/scenario", std::string(101, 'a'));
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_TRUE(SeesClose(socket));
+}
+
+TEST_F(ApiServerTest, AnswersGarbageWith400AndCloses) {
+  StartServer();
+  tcp::socket socket = Connect();
+  asio::write(socket, asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_TRUE(SeesClose(socket));
+}
+
+TEST_F(ApiServerTest, ClosesAnIdleConnection) {
+  ApiServerOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  StartServer(options);
+  tcp::socket socket = Connect();
+  const Clock::time_point start = Clock::now();
+  EXPECT_TRUE(SeesClose(socket));
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(900));
+}
+
+TEST_F(ApiServerTest, ClosesConnectionsBeyondTheCap) {
+  ApiServerOptions options;
+  options.max_connections = 1;
+  StartServer(options);
+  tcp::socket first = Connect();
+  EXPECT_EQ(Send(first, http::verb::get, "/healthz").result_int(), 200);
+  tcp::socket second = Connect();
+  EXPECT_TRUE(SeesClose(second));
+  EXPECT_EQ(Send(first, http::verb::get, "/healthz").result_int(), 200);
+}
+
+TEST_F(ApiServerTest, DispatchesMailpitPathsToMailpitsHandler) {
+  StartServer();
+  AddMessage("m@example.test");
+  tcp::socket socket = Connect();
+  auto list = Send(socket, http::verb::get, "/api/v1/messages");
+  EXPECT_EQ(list.result_int(), 200);
+  EXPECT_NE(list.body().find("\"messages_count\":1"), std::string::npos) << list.body();
+  auto info = Send(socket, http::verb::get, "/api/v1/info");
+  EXPECT_EQ(info.result_int(), 200);
+  auto unknown = Send(socket, http::verb::get, "/api/v2/anything");
+  EXPECT_EQ(unknown.result_int(), 404);
+}
+
+TEST_F(ApiServerTest, TheEventsWebsocketAnnouncesEachNewMessage) {
+  StartServer();
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  AddMessage("first@example.test");
+  AddMessage("second@example.test");
+  for (std::string_view to : {"first@example.test", "second@example.test"}) {
+    boost::beast::flat_buffer buffer;
+    ws.read(buffer);
+    EXPECT_TRUE(ws.got_text());
+    const std::string frame = boost::beast::buffers_to_string(buffer.data());
+    EXPECT_NE(frame.find("\"Type\":\"new\""), std::string::npos) << frame;
+    EXPECT_NE(frame.find(to), std::string::npos) << frame;
+  }
+  ws.close(boost::beast::websocket::close_code::normal);
+}
+
+TEST_F(ApiServerTest, AWebsocketElsewhereIsRefused) {
+  StartServer();
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  boost::beast::websocket::response_type response;
+  boost::system::error_code ec;
+  ws.handshake(response, "127.0.0.1", "/fakemx/v1/messages", ec);
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(response.result_int(), 404);
+}
+
+TEST_F(ApiServerTest, StopClosesAParkedPoll) {
+  StartServer();
+  tcp::socket socket = Connect();
+  std::future<bool> closed = std::async(std::launch::async, [&] {
+    http::request<http::string_body> request(http::verb::get, "/fakemx/v1/wait/message?timeout=60s", 11);
+    request.prepare_payload();
+    http::write(socket, request);
+    return SeesClose(socket);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  OnIo([this] { server_->Stop(); });
+  ASSERT_EQ(closed.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(closed.get());
+}
+
+}  // namespace
+}  // namespace mxkit::fakemx

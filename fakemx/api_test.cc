@@ -1,0 +1,427 @@
+#include "fakemx/api.h"
+
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+namespace json = boost::json;
+
+// The capture plus a scenario that a test can read and "switch" (the switch
+// itself is the server's and the backend's business; the router only hands
+// the spec on).
+class TestBackend : public ApiBackend {
+ public:
+  CaptureStore& capture() override { return store; }
+  ApiScenario scenario() const override { return current; }
+  void SwitchScenario(std::string spec,
+                      std::function<void(absl::StatusOr<ApiScenario>)> done) override {
+    switched.push_back(spec);
+    done(current);
+  }
+  std::vector<MetricFamily> Metrics() const override {
+    return {{"fakemx_messages_total", "Messages answered 250.", "counter",
+             {{"", static_cast<double>(store.stats().messages_total)}}},
+            {"fakemx_replies_total", "Replies by code.", "counter",
+             {{"code=\"250\"", 3}, {"code=\"550\"", 1}}}};
+  }
+
+  CaptureStore store;
+  ApiScenario current{.name = "good", .source = "catalogue", .yaml = "", .receivers = {"example.test"}};
+  std::vector<std::string> switched;
+};
+
+struct MessageSpec {
+  std::string receiver = "example.test";
+  std::string from = "alice@sender.test";
+  std::vector<std::string> to = {"bob@example.test"};
+  bool encrypted = false;
+  bool authenticated = false;
+  std::string spf;    // "" = not evaluated
+  std::string dkim;   // one signature with this result, "" none
+  std::string dmarc;
+  std::string disposition = "none";
+  std::string raw = "Subject: hello\r\nFrom: alice@sender.test\r\n\r\nbody\r\n";
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() : api_(backend_, ApiOptions{std::chrono::seconds(60), std::chrono::seconds(5)}) {}
+
+  // A closed session holding one message; returns the message id.
+  uint64_t Add(const MessageSpec& spec, bool close = true) {
+    CapturedSession s;
+    s.receiver = spec.receiver;
+    s.scenario = "good";
+    s.client_address = "127.0.0.1";
+    s.client_port = 40000;
+    s.verdict.encrypted = spec.encrypted;
+    std::shared_ptr<CapturedSession> session = backend_.store.Open(std::move(s));
+    backend_.store.Append(*session, TranscriptEntry::Kind::kCommand, 5, "EHLO client.test");
+    CapturedMessage m;
+    m.delivery.reverse_path = spec.from;
+    for (const std::string& to : spec.to) m.delivery.recipients.push_back({to, {}});
+    m.delivery.tls.used = spec.encrypted;
+    m.raw = spec.raw;
+    m.verdict.summary.encrypted = spec.encrypted;
+    m.verdict.summary.authenticated = spec.authenticated;
+    m.verdict.summary.dmarc = spec.disposition;
+    if (!spec.spf.empty()) {
+      m.verdict.evaluated = true;
+      m.verdict.spf_mail_from.result = spec.spf;
+      m.verdict.dmarc.result = spec.dmarc.empty() ? "none" : spec.dmarc;
+      if (!spec.dkim.empty()) m.verdict.dkim.push_back({spec.dkim, "sender.test", "s", "", 0, ""});
+    }
+    const uint64_t id = backend_.store.AddMessage(*session, std::move(m));
+    if (close) backend_.store.Close(*session, 1000, "quit");
+    return id;
+  }
+
+  ApiOutcome Call(std::string method, std::string target, std::string body = "") {
+    absl::StatusOr<HttpTarget> parsed = ParseHttpTarget(target);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    HttpRequest request{std::move(method), std::move(target), "", std::move(body)};
+    return api_.Handle(request, *parsed);
+  }
+
+  HttpResponse Respond(std::string method, std::string target, std::string body = "") {
+    ApiOutcome out = Call(std::move(method), target, std::move(body));
+    EXPECT_TRUE(std::holds_alternative<HttpResponse>(out)) << target;
+    if (!std::holds_alternative<HttpResponse>(out)) return {};
+    return std::get<HttpResponse>(out);
+  }
+
+  json::value Get(std::string target, unsigned status = 200) {
+    HttpResponse r = Respond("GET", target);
+    EXPECT_EQ(r.status, status) << target << ": " << r.body;
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    EXPECT_FALSE(ec) << r.body;
+    return v;
+  }
+
+  std::vector<int64_t> Ids(std::string target) {
+    json::value v = Get(target);
+    std::vector<int64_t> ids;
+    if (!v.is_object()) return ids;
+    for (const json::value& m : v.at("messages").as_array()) ids.push_back(m.at("id").as_int64());
+    return ids;
+  }
+
+  TestBackend backend_;
+  FakemxApi api_;
+};
+
+TEST_F(ApiTest, ListsMessagesOldestFirstWithTheirEnvelopeAndVerdict) {
+  const uint64_t a = Add({});
+  const uint64_t b = Add({.from = "carol@other.test"});
+  json::value v = Get("/fakemx/v1/messages");
+  EXPECT_EQ(v.at("total").as_int64(), 2);
+  EXPECT_EQ(v.at("count").as_int64(), 2);
+  const json::array& ms = v.at("messages").as_array();
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].at("id").as_int64(), static_cast<int64_t>(a));
+  EXPECT_EQ(ms[1].at("id").as_int64(), static_cast<int64_t>(b));
+  EXPECT_EQ(ms[0].at("subject").as_string(), "hello");
+  EXPECT_EQ(ms[0].at("delivery").at("mail_from").at("address").as_string(), "alice@sender.test");
+  EXPECT_EQ(ms[0].at("verdict").at("summary").at("lock").as_string(), "red_lock");
+  // The list leaves the bulky parts to the single-message view.
+  EXPECT_FALSE(ms[0].as_object().contains("headers"));
+  EXPECT_FALSE(ms[0].as_object().contains("transcript"));
+}
+
+TEST_F(ApiTest, FiltersMessagesByEachParameter) {
+  const int64_t plain = Add({});
+  const int64_t tls = Add({.encrypted = true});
+  const int64_t authed = Add({.from = "dkim@sender.test",
+                              .to = {"x@example.test", "Bob@Example.test"},
+                              .authenticated = true, .spf = "pass", .dkim = "pass",
+                              .dmarc = "pass"});
+  const int64_t rejected = Add({.receiver = "other.test", .spf = "fail", .dmarc = "fail",
+                                .disposition = "reject"});
+  const int64_t null_sender = Add({.from = ""});
+  struct Row {
+    std::string query;
+    std::vector<int64_t> ids;
+  };
+  const Row rows[] = {
+      {"", {plain, tls, authed, rejected, null_sender}},
+      {"sender=ALICE@sender.test", {plain, tls, rejected}},
+      {"sender=", {null_sender}},
+      {"recipient=bob@example.test", {plain, tls, authed, rejected, null_sender}},
+      {"recipient=x@example.test", {authed}},
+      {"receiver=other.test", {rejected}},
+      {"lock=encrypted", {tls}},
+      {"lock=red_lock", {plain, authed, rejected, null_sender}},
+      {"auth=authenticated", {authed}},
+      {"auth=question_mark", {plain, tls, rejected, null_sender}},
+      {"spf=pass", {authed}},
+      {"spf=fail", {rejected}},
+      {"dkim=pass", {authed}},
+      {"dkim=none", {rejected}},  // evaluated, without signatures
+      {"dmarc=fail", {rejected}},
+      {"disposition=reject", {rejected}},
+      {"after=" + std::to_string(authed), {rejected, null_sender}},
+      {"lock=red_lock&auth=question_mark&receiver=example.test", {plain, null_sender}},
+      {"sender=nobody@x.test", {}},
+  };
+  for (const Row& row : rows) {
+    EXPECT_EQ(Ids("/fakemx/v1/messages?" + row.query), row.ids) << row.query;
+  }
+}
+
+TEST_F(ApiTest, PagesWithStartAndLimit) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Add({}));
+  EXPECT_EQ(Ids("/fakemx/v1/messages?limit=2"), (std::vector<int64_t>{ids[0], ids[1]}));
+  EXPECT_EQ(Ids("/fakemx/v1/messages?start=2&limit=2"), (std::vector<int64_t>{ids[2], ids[3]}));
+  EXPECT_EQ(Ids("/fakemx/v1/messages?start=4&limit=2"), (std::vector<int64_t>{ids[4]}));
+  json::value v = Get("/fakemx/v1/messages?start=9");
+  EXPECT_EQ(v.at("total").as_int64(), 5);
+  EXPECT_EQ(v.at("count").as_int64(), 0);
+  EXPECT_EQ(v.at("start").as_int64(), 9);
+}
+
+TEST_F(ApiTest, ShowsOneMessageWithHeadersAndTranscript) {
+  const uint64_t id = Add({.raw = "Subject: a\r\n b\r\nX-Y: z\r\n\r\nbody\r\n"});
+  json::value v = Get("/fakemx/v1/messages/" + std::to_string(id));
+  EXPECT_EQ(v.at("subject").as_string(), "a b");
+  const json::array& headers = v.at("headers").as_array();
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[1].at("name").as_string(), "X-Y");
+  EXPECT_EQ(headers[1].at("value").as_string(), "z");
+  EXPECT_TRUE(v.at("header_error").is_null());
+  EXPECT_EQ(v.at("transcript").as_array()[0].at("text").as_string(), "EHLO client.test");
+  EXPECT_EQ(v.at("transcript").as_array()[0].at("kind").as_string(), "command");
+}
+
+TEST_F(ApiTest, ReportsAHeaderBlockThatDoesNotSplitWithTheFieldsBeforeIt) {
+  const uint64_t id = Add({.raw = "A: 1\r\nno colon here\r\n\r\n"});
+  json::value v = Get("/fakemx/v1/messages/" + std::to_string(id));
+  EXPECT_EQ(v.at("headers").as_array().size(), 1u);
+  EXPECT_TRUE(v.at("header_error").is_string());
+}
+
+TEST_F(ApiTest, ServesRawBytesAsMessageRfc822) {
+  const std::string raw = "Subject: x\r\n\r\n\xff binary\r\n";
+  const uint64_t id = Add({.raw = raw});
+  HttpResponse r = Respond("GET", "/fakemx/v1/messages/" + std::to_string(id) + "/raw");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.content_type, "message/rfc822");
+  EXPECT_EQ(r.body, raw);
+}
+
+TEST_F(ApiTest, DeletesOneMessageThenAllOfThem) {
+  const uint64_t a = Add({});
+  Add({});
+  Add({});
+  EXPECT_EQ(Respond("DELETE", "/fakemx/v1/messages/" + std::to_string(a)).status, 200u);
+  EXPECT_EQ(Respond("GET", "/fakemx/v1/messages/" + std::to_string(a)).status, 404u);
+  EXPECT_EQ(Respond("DELETE", "/fakemx/v1/messages/" + std::to_string(a)).status, 404u);
+  HttpResponse all = Respond("DELETE", "/fakemx/v1/messages");
+  EXPECT_EQ(all.status, 200u);
+  EXPECT_EQ(all.body, "{\"deleted\":2}\n");
+  EXPECT_EQ(Get("/fakemx/v1/messages").at("total").as_int64(), 0);
+  // The sessions stay: only their messages went.
+  EXPECT_EQ(Get("/fakemx/v1/sessions").at("total").as_int64(), 3);
+  EXPECT_EQ(Respond("DELETE", "/fakemx/v1/sessions").body, "{\"deleted\":3}\n");
+  EXPECT_EQ(Get("/fakemx/v1/sessions").at("total").as_int64(), 0);
+}
+
+TEST_F(ApiTest, ListsAndShowsSessionsAlsoThoseThatNeverDelivered) {
+  Add({});
+  CapturedSession failed;
+  failed.receiver = "example.test";
+  failed.client_address = "::1";
+  failed.tls_error = "handshake failed: no shared cipher";
+  failed.verdict.tls_outcome = "handshake failed: no shared cipher";
+  std::shared_ptr<CapturedSession> open = backend_.store.Open(std::move(failed));
+  json::value all = Get("/fakemx/v1/sessions");
+  EXPECT_EQ(all.at("total").as_int64(), 2);
+  json::value open_only = Get("/fakemx/v1/sessions?state=open");
+  ASSERT_EQ(open_only.at("sessions").as_array().size(), 1u);
+  EXPECT_EQ(open_only.at("sessions").as_array()[0].at("id").as_int64(),
+            static_cast<int64_t>(open->id));
+  EXPECT_EQ(Get("/fakemx/v1/sessions?client=::1").at("total").as_int64(), 1);
+  EXPECT_EQ(Get("/fakemx/v1/sessions?state=closed&lock=red_lock").at("total").as_int64(), 1);
+  json::value one = Get("/fakemx/v1/sessions/" + std::to_string(open->id));
+  EXPECT_EQ(one.at("tls_error").as_string(), "handshake failed: no shared cipher");
+  EXPECT_EQ(one.at("verdict").at("tls_outcome").as_string(), "handshake failed: no shared cipher");
+  EXPECT_TRUE(one.at("open").as_bool());
+  EXPECT_TRUE(one.at("ended_at").is_null());
+  EXPECT_EQ(one.at("message_ids").as_array().size(), 0u);
+}
+
+TEST_F(ApiTest, WaitAnswersAtOnceWhenAStoredMessageMatches) {
+  const uint64_t id = Add({});
+  ApiOutcome out = Call("GET", "/fakemx/v1/wait/message?recipient=bob@example.test&timeout=1s");
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(out));
+  EXPECT_NE(std::get<HttpResponse>(out).body.find("\"id\":" + std::to_string(id)),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, WaitParksWhenNothingMatchesAndMatchesTheArrivalLater) {
+  const uint64_t first = Add({});
+  ApiOutcome out = Call("GET", "/fakemx/v1/wait/message?after=" + std::to_string(first) +
+                                   "&timeout=250ms");
+  ASSERT_TRUE(std::holds_alternative<ApiWait>(out));
+  const ApiWait wait = std::get<ApiWait>(out);
+  EXPECT_EQ(wait.timeout, std::chrono::milliseconds(250));
+  EXPECT_FALSE(api_.TryAnswerWait(wait));
+  const uint64_t second = Add({});
+  std::optional<HttpResponse> r = api_.TryAnswerWait(wait);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("\"id\":" + std::to_string(second)), std::string::npos);
+  auto ref = backend_.store.FindMessage(second);
+  EXPECT_TRUE(FakemxApi::AnswerWaitWithMessage(wait, *ref->session, *ref->message));
+  EXPECT_FALSE(FakemxApi::AnswerWaitWithSession(wait, *ref->session));
+  HttpResponse timed_out = FakemxApi::WaitTimedOut(wait);
+  EXPECT_EQ(timed_out.status, 408u);
+  EXPECT_NE(timed_out.body.find("within 250ms"), std::string::npos);
+}
+
+TEST_F(ApiTest, WaitForASessionTakesTheDefaultTimeout) {
+  ApiOutcome out = Call("GET", "/fakemx/v1/wait/session?state=closed");
+  ASSERT_TRUE(std::holds_alternative<ApiWait>(out));
+  EXPECT_EQ(std::get<ApiWait>(out).timeout, std::chrono::seconds(5));
+  Add({}, /*close=*/false);
+  EXPECT_FALSE(api_.TryAnswerWait(std::get<ApiWait>(out)));
+  Add({});
+  EXPECT_TRUE(api_.TryAnswerWait(std::get<ApiWait>(out)));
+}
+
+TEST_F(ApiTest, ReadsTheScenarioAndHandsASwitchToTheServer) {
+  json::value v = Get("/fakemx/v1/scenario");
+  EXPECT_EQ(v.at("name").as_string(), "good");
+  EXPECT_EQ(v.at("receivers").as_array()[0].as_string(), "example.test");
+  struct Row {
+    std::string body;
+    std::string spec;
+  };
+  const Row rows[] = {
+      {"no-starttls", "no-starttls"},
+      {"no-starttls\n", "no-starttls"},
+      {"name: x\nreceivers: []\n", "name: x\nreceivers: []\n"},
+  };
+  for (const Row& row : rows) {
+    ApiOutcome out = Call("PUT", "/fakemx/v1/scenario", row.body);
+    ASSERT_TRUE(std::holds_alternative<ApiScenarioSwitch>(out)) << row.body;
+    EXPECT_EQ(std::get<ApiScenarioSwitch>(out).spec, row.spec);
+  }
+}
+
+TEST_F(ApiTest, MapsTheSwitchOutcomeToAStatus) {
+  EXPECT_EQ(FakemxApi::ScenarioSwitched(ApiScenario{.name = "tarpit"}).status, 200u);
+  EXPECT_EQ(FakemxApi::ScenarioSwitched(absl::InvalidArgumentError("3:4: bad")).status, 400u);
+  EXPECT_NE(FakemxApi::ScenarioSwitched(absl::InvalidArgumentError("3:4: bad")).body.find("3:4: bad"),
+            std::string::npos);
+  EXPECT_EQ(FakemxApi::ScenarioSwitched(absl::FailedPreconditionError("no")).status, 409u);
+  EXPECT_EQ(FakemxApi::ScenarioSwitched(absl::UnavailableError("port taken")).status, 500u);
+}
+
+TEST_F(ApiTest, ServesHealthAndPrometheusMetrics) {
+  Add({});
+  json::value h = Get("/healthz");
+  EXPECT_EQ(h.at("status").as_string(), "ok");
+  HttpResponse m = Respond("GET", "/metrics");
+  EXPECT_EQ(m.status, 200u);
+  EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(m.body,
+            "# HELP fakemx_messages_total Messages answered 250.\n"
+            "# TYPE fakemx_messages_total counter\n"
+            "fakemx_messages_total 1\n"
+            "# HELP fakemx_replies_total Replies by code.\n"
+            "# TYPE fakemx_replies_total counter\n"
+            "fakemx_replies_total{code=\"250\"} 3\n"
+            "fakemx_replies_total{code=\"550\"} 1\n");
+}
+
+TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
+  Add({});
+  struct Row {
+    std::string method;
+    std::string target;
+    std::string body;
+    unsigned status;
+    std::string says;  // a part of the reason
+  };
+  const Row rows[] = {
+      {"GET", "/", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v1/nothing", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v2/messages", "", 404, "no such endpoint"},
+      {"GET", "/healthz/", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v1/messages/1/raw/x", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v1/messages/1/headers", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v1/wait/thing", "", 404, "no such endpoint"},
+      {"GET", "/fakemx/v1/messages/99", "", 404, "no message 99"},
+      {"GET", "/fakemx/v1/sessions/99", "", 404, "no session 99"},
+      {"POST", "/fakemx/v1/messages", "", 405, "allowed: GET, DELETE"},
+      {"PUT", "/fakemx/v1/messages/1/raw", "", 405, "allowed: GET"},
+      {"DELETE", "/healthz", "", 405, "allowed: GET"},
+      {"POST", "/metrics", "", 405, "allowed: GET"},
+      {"POST", "/fakemx/v1/scenario", "", 405, "allowed: GET, PUT"},
+      {"POST", "/fakemx/v1/wait/message", "", 405, "allowed: GET"},
+      {"GET", "/fakemx/v1/messages/abc", "", 400, "message id \"abc\""},
+      {"GET", "/fakemx/v1/messages/-1", "", 400, "not a decimal number"},
+      {"GET", "/fakemx/v1/messages/99999999999999999999999", "", 400, "not a decimal"},
+      {"GET", "/fakemx/v1/sessions/1x", "", 400, "session id"},
+      {"GET", "/fakemx/v1/messages?recipent=a", "", 400, "unknown parameter \"recipent\""},
+      {"GET", "/fakemx/v1/messages?lock=green", "", 400, "lock=\"green\": one of encrypted"},
+      {"GET", "/fakemx/v1/messages?auth=yes", "", 400, "auth=\"yes\""},
+      {"GET", "/fakemx/v1/messages?spf=maybe", "", 400, "spf=\"maybe\""},
+      {"GET", "/fakemx/v1/messages?dkim=x", "", 400, "dkim=\"x\""},
+      {"GET", "/fakemx/v1/messages?dmarc=x", "", 400, "dmarc=\"x\""},
+      {"GET", "/fakemx/v1/messages?disposition=x", "", 400, "disposition=\"x\""},
+      {"GET", "/fakemx/v1/messages?after=x", "", 400, "after=\"x\""},
+      {"GET", "/fakemx/v1/messages?start=-1", "", 400, "start=\"-1\""},
+      {"GET", "/fakemx/v1/messages?limit=0", "", 400, "limit=\"0\": not a number from 1"},
+      {"GET", "/fakemx/v1/messages?limit=10001", "", 400, "limit=\"10001\""},
+      {"GET", "/fakemx/v1/messages?limit=1&limit=2", "", 400, "given more than once"},
+      {"GET", "/fakemx/v1/messages/1?x=1", "", 400, "takes no parameters"},
+      {"GET", "/fakemx/v1/sessions?state=gone", "", 400, "state=\"gone\""},
+      {"GET", "/fakemx/v1/sessions?sender=a", "", 400, "unknown parameter \"sender\""},
+      {"GET", "/fakemx/v1/wait/message?timeout=soon", "", 400, "timeout=\"soon\""},
+      {"GET", "/fakemx/v1/wait/message?timeout=61s", "", 400, "longer than the longest wait, 60s"},
+      {"GET", "/fakemx/v1/wait/message?timeout=9999999999m", "", 400, "timeout="},
+      {"GET", "/fakemx/v1/wait/session?sender=a", "", 400, "unknown parameter"},
+      {"GET", "/healthz?verbose=1", "", 400, "takes no parameters"},
+      {"GET", "/metrics?x", "", 400, "takes no parameters"},
+      {"PUT", "/fakemx/v1/scenario", "", 400, "needs a body"},
+      {"PUT", "/fakemx/v1/scenario", "name: \xff\n", 400, "not UTF-8"},
+      {"PUT", "/fakemx/v1/scenario", std::string((1 << 20) + 1, 'a'), 413, "at most 1048576"},
+      {"GET", "/fakemx/v1/scenario?x=1", "", 400, "takes no parameters"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond(row.method, row.target, row.body);
+    EXPECT_EQ(r.status, row.status) << row.method << " " << row.target << ": " << r.body;
+    EXPECT_EQ(r.content_type, "application/json") << row.target;
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_EQ(v.at("status").as_int64(), row.status);
+    EXPECT_NE(std::string(v.at("error").as_string()).find(row.says), std::string::npos)
+        << row.target << ": " << r.body;
+    if (row.status == 405) {
+      ASSERT_EQ(r.headers.size(), 1u);
+      EXPECT_EQ(r.headers[0].first, "Allow");
+    }
+  }
+}
+
+TEST_F(ApiTest, OwnsOnlyItsOwnPaths) {
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/fakemx/v1/messages")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/healthz")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/metrics")));
+  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/api/v1/messages")));
+  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/view/1.txt")));
+  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/")));
+}
+
+}  // namespace
+}  // namespace mxkit::fakemx

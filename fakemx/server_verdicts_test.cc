@@ -1,0 +1,391 @@
+// fakemx's Server with a VerdictEngine, in process: every accepted message
+// judged before its 250 (capture, sidecar, optional Authentication-Results
+// in the stored copy), session verdicts for sessions that never delivered,
+// and the counters /metrics serves. Driven by a blocking socket and a
+// sans-IO TLS client (//testing:blocking_client).
+
+#include <dirent.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "auth/dkim/signer.h"
+#include "dns/authoritative.h"
+#include "dns/authoritative_resolver.h"
+#include "fakemx/behaviour.h"
+#include "fakemx/capture.h"
+#include "fakemx/maildir.h"
+#include "fakemx/server.h"
+#include "fakemx/verdict.h"
+#include "gtest/gtest.h"
+#include "testing/blocking_client.h"
+#include "tls/cert_factory.h"
+#include "tls/engine.h"
+#include "tls/receiver_profile.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+using Client = ::mxkit::testing::BlockingClient;
+
+constexpr milliseconds kReplyTimeout{5000};
+
+std::string TempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/server_verdicts_test-XXXXXX";
+  const char* made = mkdtemp(tmpl.data());
+  EXPECT_NE(made, nullptr);
+  return tmpl;
+}
+
+const tls::CertificateSet& Certs() {
+  static const tls::CertificateSet* certs = [] {
+    auto generated = tls::CertificateSet::Generate(
+        tls::CertFactoryOptions{}, std::vector<tls::CertVariant>{tls::CertVariant::kGood});
+    EXPECT_TRUE(generated.ok()) << generated.status();
+    return new tls::CertificateSet(std::move(*generated));
+  }();
+  return *certs;
+}
+
+auth::dkim::SigningKey Key() {
+  absl::StatusOr<auth::dkim::SigningKey> key =
+      auth::dkim::SigningKey::Ed25519FromSeed(std::string(32, '\x05'));
+  EXPECT_TRUE(key.ok()) << key.status();
+  return *key;
+}
+
+dns::ResourceRecord Txt(std::string name, std::string text) {
+  return {std::move(name), dns::RrType::kTxt, 300, dns::TxtData{{std::move(text)}}};
+}
+
+// sender.test: SPF for 127.0.0.1 (where the test connects from), a DKIM
+// key, p=reject.
+std::shared_ptr<VerdictEngine> Engine(bool add_authentication_results) {
+  dns::ServedZone zone;
+  zone.apex = "sender.test";
+  zone.records = {Txt("sender.test", "v=spf1 ip4:127.0.0.1 -all"),
+                  Txt("sel._domainkey.sender.test", Key().KeyRecordText()),
+                  Txt("_dmarc.sender.test", "v=DMARC1; p=reject")};
+  absl::StatusOr<dns::AuthoritativeResponder> responder =
+      dns::AuthoritativeResponder::Create({zone});
+  EXPECT_TRUE(responder.ok()) << responder.status();
+  auto psl = auth::dmarc::PublicSuffixList::Load();
+  EXPECT_TRUE(psl.ok()) << psl.status();
+  VerdictOptions options;
+  options.authserv_id = "mx.test";
+  options.add_authentication_results = add_authentication_results;
+  absl::StatusOr<std::shared_ptr<VerdictEngine>> engine = VerdictEngine::Create(
+      std::make_shared<dns::AuthoritativeResolver>(*std::move(responder)), *psl, options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return *engine;
+}
+
+struct Setup {
+  bool verdicts = true;
+  bool add_authentication_results = false;
+  bool maildir = true;
+  std::chrono::seconds idle_timeout{30};
+};
+
+class RunningServer {
+ public:
+  explicit RunningServer(const Setup& setup) : dir_(TempDir()) {
+    if (setup.maildir) {
+      auto maildir = Maildir::Open(dir_, {.hostname = "mx.test"});
+      EXPECT_TRUE(maildir.ok()) << maildir.status();
+      maildir_ = std::move(*maildir);
+    }
+    ServerOptions options;
+    options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
+    options.session.hostname = "mx.test";
+    options.storage_threads = 0;
+    options.idle_timeout = setup.idle_timeout;
+    auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
+    EXPECT_TRUE(context.ok()) << context.status();
+    options.tls_context = *context;
+    options.tls_certificate = "good";
+    options.capture = &capture_;
+    if (setup.verdicts) options.verdicts = Engine(setup.add_authentication_results);
+    server_ = std::make_unique<Server>(io_, options, maildir_.get());
+    const absl::Status listening = server_->Listen();
+    EXPECT_TRUE(listening.ok()) << listening;
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~RunningServer() { Stop(); }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      server_->Shutdown([this] { io_.stop(); });
+      server_->ForceClose();
+    });
+    thread_.join();
+  }
+
+  uint16_t port() const { return server_->local_endpoint().port(); }
+  ServerStats stats() const { return server_->stats(); }
+  const CaptureStore& capture() const { return capture_; }
+
+  // Files in `sub` ("envelopes", "new"), contents.
+  std::vector<std::string> Files(const std::string& sub) const {
+    std::vector<std::string> out;
+    const std::string path = dir_ + "/" + sub;
+    DIR* d = opendir(path.c_str());
+    if (d == nullptr) return out;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream f(path + "/" + e->d_name, std::ios::binary);
+      std::stringstream content;
+      content << f.rdbuf();
+      out.push_back(content.str());
+    }
+    closedir(d);
+    return out;
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Maildir> maildir_;
+  CaptureStore capture_;
+  asio::io_context io_{1};
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+const std::string kMessage =
+    "From: a@sender.test\r\nTo: b@mx.test\r\nSubject: t\r\n\r\nhello\r\n";
+
+std::string Signed() {
+  auth::dkim::SignerOptions options;
+  options.domain = "sender.test";
+  options.selector = "sel";
+  absl::StatusOr<std::string> field = auth::dkim::SignMessage(kMessage, Key(), options);
+  EXPECT_TRUE(field.ok()) << field.status();
+  return *field + kMessage;
+}
+
+std::optional<tls::EngineError> Handshake(Client& c) {
+  tls::ClientContextOptions options;
+  options.trusted_roots_pem = Certs().root_pem();
+  return c.Handshake(options, {.sni = "mx.test", .verify_hostname = "mx.test"}, kReplyTimeout);
+}
+
+void Send(Client& c, const std::string& mail_from, const std::string& message) {
+  EXPECT_EQ(c.Command("MAIL FROM:<" + mail_from + ">\r\n").substr(0, 4), "250 ");
+  EXPECT_EQ(c.Command("RCPT TO:<b@mx.test>\r\n").substr(0, 4), "250 ");
+  EXPECT_EQ(c.Command("DATA\r\n").substr(0, 4), "354 ");
+  EXPECT_EQ(c.Command(message + ".\r\n").substr(0, 4), "250 ");
+}
+
+TEST(ServerVerdicts, SignedPlaintextMessageIsJudgedBeforeIts250) {
+  RunningServer server({});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.ReadReply().substr(0, 4), "220 ");
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", Signed());
+  c.Command("QUIT\r\n");
+  server.Stop();
+
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  EXPECT_TRUE(v.evaluated);
+  EXPECT_EQ(v.client_ip, "127.0.0.1");
+  EXPECT_EQ(v.spf_mail_from.result, "pass") << v.spf_mail_from.reason;
+  ASSERT_EQ(v.dkim.size(), 1u);
+  EXPECT_EQ(v.dkim[0].result, "pass") << v.dkim[0].reason;
+  EXPECT_EQ(v.dmarc.result, "pass") << v.dmarc.reason;
+  EXPECT_FALSE(v.summary.encrypted);
+  EXPECT_TRUE(v.summary.authenticated);
+  EXPECT_FALSE(sessions[0]->messages[0].delivery.verdict.has_value()) << "kept once";
+  // Stored bytes are what was sent unless asked otherwise.
+  EXPECT_EQ(sessions[0]->messages[0].raw.view(), Signed());
+  const std::vector<std::string> stored = server.Files("new");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0], Signed());
+  // The sidecar carries the same verdict.
+  const std::vector<std::string> sidecars = server.Files("envelopes");
+  ASSERT_EQ(sidecars.size(), 1u);
+  EXPECT_NE(sidecars[0].find(R"("verdict":{"evaluated":true,"client_ip":"127.0.0.1")"),
+            std::string::npos)
+      << sidecars[0];
+  EXPECT_NE(sidecars[0].find(
+                R"("summary":{"lock":"red_lock","sender":"authenticated","dmarc":"none"}}})"),
+            std::string::npos)
+      << sidecars[0];
+  // The session: STARTTLS offered, not used.
+  EXPECT_FALSE(sessions[0]->verdict.encrypted);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "client did not use starttls");
+  EXPECT_EQ(sessions[0]->verdict.messages, 1u);
+  // Counters.
+  const ServerStats stats = server.stats();
+  EXPECT_EQ(stats.messages_stored, 1u);
+  EXPECT_EQ(stats.replies_by_code.at(250), 4u);  // EHLO, MAIL, RCPT, end of data
+  EXPECT_EQ(stats.replies_by_code.at(220), 1u);
+  EXPECT_EQ(stats.replies_by_code.at(354), 1u);
+  EXPECT_EQ(stats.replies_by_code.at(221), 1u);
+  EXPECT_EQ(stats.verdicts.at({"dkim", "pass"}), 1u);
+  EXPECT_EQ(stats.verdicts.at({"sender", "authenticated"}), 1u);
+  EXPECT_EQ(stats.verdicts.at({"lock", "red_lock"}), 1u);
+}
+
+TEST(ServerVerdicts, UnsignedMailFromElsewhereFailsDmarcWithoutAMaildir) {
+  RunningServer server({.maildir = false});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  // SPF checks the MAIL FROM domain: one without a record gives none, so
+  // DMARC for the From domain (p=reject) has nothing aligned that passed.
+  Send(c, "bounce@elsewhere.test", kMessage);
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  EXPECT_TRUE(v.dkim.empty());
+  EXPECT_EQ(v.dmarc.result, "fail");
+  EXPECT_EQ(v.summary.dmarc, "reject");
+  EXPECT_FALSE(v.summary.authenticated);
+  EXPECT_EQ(server.stats().verdicts.at({"sender", "question_mark"}), 1u);
+}
+
+TEST(ServerVerdicts, AuthenticationResultsPrependedToCaptureAndMaildirWhenAsked) {
+  RunningServer server({.add_authentication_results = true});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", Signed());
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  const CapturedMessage& m = sessions[0]->messages[0];
+  const std::string want =
+      "Authentication-Results: " + m.verdict.authentication_results + "\r\n" + Signed();
+  EXPECT_EQ(m.raw.view(), want);
+  EXPECT_EQ(m.raw.view().rfind("Authentication-Results: mx.test;", 0), 0u);
+  EXPECT_NE(m.verdict.authentication_results.find("dkim=pass"), std::string::npos);
+  const std::vector<std::string> stored = server.Files("new");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0], want);
+}
+
+TEST(ServerVerdicts, StarttlsMakesMessageAndSessionEncrypted) {
+  RunningServer server({});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
+  const std::optional<tls::EngineError> error = Handshake(c);
+  ASSERT_FALSE(error.has_value()) << error->ToString();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", Signed());
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  EXPECT_TRUE(sessions[0]->messages[0].verdict.summary.encrypted);
+  EXPECT_TRUE(sessions[0]->verdict.encrypted);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "");
+  EXPECT_EQ(server.stats().tls_established, 1u);
+  EXPECT_EQ(server.stats().verdicts.at({"lock", "encrypted"}), 1u);
+}
+
+TEST(ServerVerdicts, FailedHandshakeKeepsASessionVerdictWithoutMessages) {
+  RunningServer server({});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
+  // Not a TLS record: the server's handshake fails at once.
+  c.SendRaw("GET / HTTP/1.0\r\n\r\n");
+  c.ReadRawUntilEof(kReplyTimeout);
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(sessions[0]->messages.empty());
+  EXPECT_FALSE(sessions[0]->verdict.encrypted);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome.rfind("handshake failed: ", 0), 0u)
+      << sessions[0]->verdict.tls_outcome;
+  EXPECT_EQ(server.stats().tls_failed, 1u);
+  EXPECT_EQ(server.stats().tls_timed_out, 0u);
+}
+
+TEST(ServerVerdicts, HandshakeTimeoutIsCountedAndSaidApart) {
+  RunningServer server({.idle_timeout = std::chrono::seconds(1)});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
+  // No ClientHello: the handshake waits for the idle timeout.
+  c.ReadRawUntilEof(kReplyTimeout);
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "handshake timed out");
+  EXPECT_EQ(server.stats().tls_failed, 1u);
+  EXPECT_EQ(server.stats().tls_timed_out, 1u);
+  EXPECT_EQ(server.stats().tls_established, 0u);
+}
+
+TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
+  RunningServer server({.verdicts = false});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", Signed());
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions[0]->messages.size(), 1u);
+  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  EXPECT_FALSE(v.evaluated);
+  EXPECT_FALSE(v.summary.encrypted);
+  EXPECT_EQ(sessions[0]->messages[0].raw.view(), Signed());
+  const std::vector<std::string> sidecars = server.Files("envelopes");
+  ASSERT_EQ(sidecars.size(), 1u);
+  EXPECT_EQ(sidecars[0].find("\"verdict\""), std::string::npos) << sidecars[0];
+  EXPECT_EQ(server.stats().verdicts.at({"lock", "red_lock"}), 1u);
+  EXPECT_EQ(server.stats().verdicts.count({"sender", "question_mark"}), 0u);
+}
+
+TEST(ServerVerdicts, PlainSessionWithoutStarttlsCommandSaysSo) {
+  RunningServer server({});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("HELO client.test\r\n");
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "client did not use starttls");
+  EXPECT_EQ(sessions[0]->verdict.messages, 0u);
+}
+
+}  // namespace
+}  // namespace mxkit::fakemx

@@ -1,0 +1,306 @@
+#include "fakemx/verdict.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "auth/authentication_results.h"
+#include "auth/authentication_results_builder.h"
+#include "auth/dkim/signature.h"
+#include "auth/dmarc/from.h"
+#include "base/absl_interop.h"
+#include "dns/authoritative_resolver.h"
+#include "message/header_block.h"
+
+namespace mxkit::fakemx {
+namespace {
+
+namespace spf = auth::spf;
+namespace dkim = auth::dkim;
+namespace dmarc = auth::dmarc;
+
+constexpr int64_t kMicrosPerSecond = 1000000;
+
+SpfVerdict ToVerdict(const spf::CheckResult& r) {
+  SpfVerdict v;
+  v.result = std::string(spf::ResultName(r.result));
+  v.domain = r.domain;
+  v.mechanism = r.mechanism;
+  v.reason = r.reason;
+  return v;
+}
+
+DkimVerdict ToVerdict(const dkim::SignatureResult& r) {
+  DkimVerdict v;
+  v.result = std::string(dkim::DkimResultKeyword(r.result));
+  if (r.signature) {
+    v.domain = r.signature->domain;
+    v.selector = r.signature->selector;
+    v.algorithm = std::string(dkim::SignatureAlgorithmName(r.signature->algorithm));
+  }
+  v.key_bits = r.key_bits;
+  v.reason = r.reason;
+  return v;
+}
+
+DmarcVerdict ToVerdict(const dmarc::Evaluation& e) {
+  DmarcVerdict v;
+  v.result = std::string(dmarc::DmarcResultKeyword(e.result));
+  v.disposition = std::string(dmarc::PolicyName(e.disposition));
+  if (e.requested_policy) v.requested_policy = std::string(dmarc::PolicyName(*e.requested_policy));
+  v.author_domain = e.author_domain;
+  v.policy_domain = e.policy_domain;
+  v.spf_aligned = e.spf_aligned;
+  v.dkim_aligned = e.dkim_aligned;
+  v.reason = e.reason;
+  return v;
+}
+
+// An address as a connection reports it may be IPv4-mapped IPv6
+// ("::ffff:127.0.0.1"); spf::IpAddress::Parse keeps that IPv6 and the
+// evaluator maps it to IPv4 (RFC 7208 §5), so the text is passed as it is.
+std::optional<spf::IpAddress> ParseIp(std::string_view text) {
+  return spf::IpAddress::Parse(text);
+}
+
+// %{r} (RFC 7208 §7.2) names the host doing the check: our authserv-id.
+spf::EvaluatorOptions SpfOptions(const std::string& receiver) {
+  spf::EvaluatorOptions options;
+  options.receiver = receiver;
+  return options;
+}
+
+}  // namespace
+
+void CountVerdict(VerdictCounts& counts, const MessageVerdict& v) {
+  ++counts[{"lock", LockWord(v.summary)}];
+  if (!v.evaluated) return;
+  ++counts[{"spf_mail_from", v.spf_mail_from.result}];
+  ++counts[{"spf_helo", v.spf_helo.result}];
+  if (v.dkim.empty()) ++counts[{"dkim", "none"}];
+  for (const DkimVerdict& d : v.dkim) ++counts[{"dkim", d.result}];
+  ++counts[{"dmarc", v.dmarc.result}];
+  ++counts[{"disposition", v.summary.dmarc}];
+  ++counts[{"sender", SenderWord(v.summary)}];
+}
+
+absl::StatusOr<std::shared_ptr<VerdictEngine>> VerdictEngine::Create(
+    std::shared_ptr<dns::Resolver> resolver,
+    std::shared_ptr<const dmarc::PublicSuffixList> psl, VerdictOptions options) {
+  if (resolver == nullptr) return absl::InvalidArgumentError("verdicts need a resolver");
+  if (psl == nullptr) {
+    return absl::InvalidArgumentError(
+        "verdicts need a public suffix list (RFC 7489 §3.2 organizational domains)");
+  }
+  {
+    // An authserv-id no field can carry is found now, not at the first message.
+    auth::AuthenticationResults probe;
+    probe.authserv_id = options.authserv_id;
+    absl::StatusOr<std::string> formatted = auth::FormatAuthenticationResults(probe);
+    if (!formatted.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("authserv_id \"", base::Av(options.authserv_id),
+                       "\": ", formatted.status().message()));
+    }
+  }
+  if (options.client_ip && !ParseIp(*options.client_ip)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client_ip \"", base::Av(*options.client_ip), "\" is not an IPv4 or IPv6 address"));
+  }
+  dmarc::EvaluatorOptions dmarc_options;
+  dmarc_options.method = dmarc::DiscoveryMethod::kRfc7489;
+  dmarc_options.psl = psl;
+  absl::StatusOr<dmarc::Evaluator> dmarc = dmarc::Evaluator::Create(*resolver, dmarc_options);
+  if (!dmarc.ok()) return dmarc.status();
+  return std::shared_ptr<VerdictEngine>(new VerdictEngine(
+      std::move(resolver), std::move(psl), std::move(options), *std::move(dmarc)));
+}
+
+VerdictEngine::VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
+                             std::shared_ptr<const dmarc::PublicSuffixList> psl,
+                             VerdictOptions options, dmarc::Evaluator dmarc)
+    : resolver_(std::move(resolver)),
+      psl_(std::move(psl)),
+      options_(std::move(options)),
+      spf_(*resolver_, SpfOptions(options_.authserv_id)),
+      dkim_(resolver_.get()),
+      dmarc_(std::move(dmarc)) {}
+
+void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
+                             std::function<void(MessageVerdict)> done) {
+  MessageVerdict verdict = Judge(delivery, raw, now_us);
+  CountVerdict(counts_, verdict);
+  done(std::move(verdict));
+}
+
+MessageVerdict VerdictEngine::Judge(const Delivery& delivery, std::string_view raw,
+                                    int64_t now_us) const {
+  const int64_t now = now_us / kMicrosPerSecond;
+  MessageVerdict v;
+  v.evaluated = true;
+  v.summary.encrypted = delivery.tls.used;
+  v.client_ip = options_.client_ip.value_or(delivery.client_address);
+
+  // SPF (RFC 7208 §2.3, §2.4): the MAIL FROM identity (postmaster@HELO for
+  // the null reverse-path) and the HELO identity, each for the client IP.
+  spf::CheckResult mail_from;
+  spf::CheckResult helo;
+  if (std::optional<spf::IpAddress> ip = ParseIp(v.client_ip)) {
+    mail_from = spf_.CheckMailFrom(*ip, delivery.reverse_path, delivery.helo, now);
+    helo = spf_.CheckHelo(*ip, delivery.helo, now);
+  } else {
+    // Only a connection with an address SPF cannot read gets here (a Unix
+    // socket, say); RFC 7208 §4.3 has no result for it, so none, saying why.
+    mail_from.reason = helo.reason =
+        absl::StrCat("client address \"", base::Av(v.client_ip), "\" is not an IP address");
+  }
+  v.spf_mail_from = ToVerdict(mail_from);
+  v.spf_helo = ToVerdict(helo);
+
+  // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order.
+  std::vector<dkim::SignatureResult> signatures;
+  absl::StatusOr<std::vector<dkim::SignatureResult>> verified = dkim_.VerifyMessage(raw, now);
+  if (verified.ok()) signatures = *std::move(verified);
+  for (const dkim::SignatureResult& s : signatures) v.dkim.push_back(ToVerdict(s));
+
+  // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
+  std::vector<dmarc::Evaluation> evaluations;
+  message::HeaderBlockResult block = message::SplitHeaderBlock(raw);
+  dmarc::FromResult from;
+  if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block);
+  if (!block.ok() || !from.ok()) {
+    // RFC 7489 §6.6.1: no single usable author domain; reported as
+    // permerror (the usual receiver choice, as mxkit's CLI does).
+    dmarc::Evaluation ev;
+    ev.result = dmarc::DmarcResult::kPermError;
+    ev.reason = block.ok() ? "RFC5322.From: " + from.message
+                           : "header block: " + block.message;
+    evaluations.push_back(std::move(ev));
+  } else {
+    dmarc::EvaluationInput in;
+    in.spf_result = mail_from.result;
+    in.spf_domain = mail_from.domain;
+    for (const dkim::SignatureResult& s : signatures) {
+      if (s.signature) in.dkim.push_back({s.result, s.signature->domain});
+    }
+    // pct= sampling (RFC 7489 §6.3) is an input; 0 puts every message inside
+    // any pct above 0, so a verdict is reproducible.
+    in.pct_sample = 0;
+    for (const std::string& domain : from.domains) {
+      in.author_domain = domain;
+      evaluations.push_back(dmarc_.Evaluate(in));
+    }
+  }
+  const dmarc::Evaluation& decisive = dmarc::Strictest(evaluations);
+  v.dmarc = ToVerdict(decisive);
+
+  // RFC 8601: one field with every method's result.
+  auth::AuthResInput ar;
+  ar.authserv_id = options_.authserv_id;
+  ar.spf.push_back({mail_from.result, "mailfrom",
+                    delivery.reverse_path.empty() ? "" : delivery.reverse_path, mail_from.reason});
+  ar.spf.push_back({helo.result, "helo", delivery.helo, helo.reason});
+  ar.dkim = signatures;
+  ar.dmarc = decisive;
+  absl::StatusOr<std::string> value =
+      auth::FormatAuthenticationResults(auth::BuildAuthenticationResults(ar));
+  if (value.ok()) {
+    // The formatter writes the field body with its leading space (the one
+    // after the colon); the verdict keeps the value, folding included.
+    std::string_view text = *value;
+    if (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    v.authentication_results = std::string(text);
+  } else {
+    // Create checked the authserv-id; what remains is a value from the
+    // message itself the grammar cannot carry. Said, not hidden.
+    v.authentication_results =
+        absl::StrCat(options_.authserv_id, "; none (", value.status().message(), ")");
+  }
+
+  // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
+  // authenticated the sender.
+  v.summary.authenticated = mail_from.result == spf::Result::kPass;
+  for (const dkim::SignatureResult& s : signatures) {
+    if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
+  }
+  v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
+  return v;
+}
+
+absl::StatusOr<std::shared_ptr<VerdictEngine>> MakeReceiverVerdicts(
+    const Receiver& receiver, std::shared_ptr<dns::Resolver> resolver,
+    std::shared_ptr<const dmarc::PublicSuffixList> psl) {
+  const VerdictSpec& spec = receiver.verdicts;
+  if (!spec.enabled) return std::shared_ptr<VerdictEngine>();
+  VerdictOptions options;
+  options.authserv_id = spec.authserv_id.value_or(receiver.hostname);
+  options.client_ip = spec.client_ip;
+  options.add_authentication_results = spec.add_authentication_results;
+  absl::StatusOr<std::shared_ptr<VerdictEngine>> engine =
+      VerdictEngine::Create(std::move(resolver), std::move(psl), std::move(options));
+  if (!engine.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("receiver ", base::Av(receiver.name),
+                                                   ": verdicts: ", engine.status().message()));
+  }
+  return engine;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> MakeScenarioVerdicts(
+    const Scenario& scenario, std::vector<dns::ServedZone> zones, std::string_view psl_path) {
+  std::vector<std::shared_ptr<VerdictEngine>> out(scenario.receivers.size());
+  bool any = false;
+  for (const Receiver& r : scenario.receivers) any = any || r.verdicts.enabled;
+  if (!any) return out;
+  absl::StatusOr<dns::AuthoritativeResponder> responder =
+      dns::AuthoritativeResponder::Create(std::move(zones));
+  if (!responder.ok()) return responder.status();
+  auto resolver = std::make_shared<dns::AuthoritativeResolver>(*std::move(responder));
+  absl::StatusOr<std::shared_ptr<const dmarc::PublicSuffixList>> psl =
+      dmarc::PublicSuffixList::Load(psl_path);
+  if (!psl.ok()) {
+    return absl::Status(psl.status().code(),
+                        absl::StrCat("verdicts need the public suffix list (Debian's "
+                                     "publicsuffix package): ",
+                                     psl.status().message()));
+  }
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    absl::StatusOr<std::shared_ptr<VerdictEngine>> engine =
+        MakeReceiverVerdicts(scenario.receivers[i], resolver, *psl);
+    if (!engine.ok()) return engine.status();
+    out[i] = *std::move(engine);
+  }
+  return out;
+}
+
+std::string PrependAuthenticationResults(std::string_view raw, std::string_view value) {
+  std::string out;
+  out.reserve(raw.size() + value.size() + 32);
+  out += "Authentication-Results: ";
+  out += value;
+  out += "\r\n";
+  out += raw;
+  return out;
+}
+
+SessionVerdict JudgeSession(const SessionTlsFacts& f, uint64_t messages) {
+  SessionVerdict v;
+  v.messages = messages;
+  if (f.established) {
+    v.encrypted = true;
+  } else if (f.timed_out) {
+    v.tls_outcome = "handshake timed out";
+  } else if (!f.handshake_error.empty()) {
+    v.tls_outcome = "handshake failed: " + f.handshake_error;
+  } else if (f.handshake_started || f.implicit_tls) {
+    v.tls_outcome = "client closed during the handshake";
+  } else if (f.starttls_requested) {
+    v.tls_outcome = "starttls refused by the receiver";
+  } else if (f.starttls_offered) {
+    v.tls_outcome = "client did not use starttls";
+  } else {
+    v.tls_outcome = "starttls not offered";
+  }
+  return v;
+}
+
+}  // namespace mxkit::fakemx

@@ -1,0 +1,149 @@
+// fakemx's verdicts: what a mailbox provider would conclude about a message
+// it received (SPF for MAIL FROM and HELO, every DKIM signature, DMARC for the
+// From domain, an RFC 8601 Authentication-Results value, and the summary in
+// the terms a mailbox user sees), and about a session (encrypted, or why not).
+// docs/verdicts.md gives every rule and its source.
+//
+// The engine stands on auth/ as it is (auth/spf, auth/dkim, auth/dmarc,
+// auth/authentication_results_builder) over a dns::Resolver: in fakemx an
+// AuthoritativeResolver over the scenario's own zones (fakemx's own DNS), so
+// lookups complete inline and nothing blocks on I/O. Evaluate keeps the
+// completion-callback shape so that auth/ becoming asynchronous changes only
+// this file.
+//
+// Single-threaded: an engine is used on the server's io_context thread only
+// (the counters are not locked).
+
+#ifndef MXKIT_FAKEMX_VERDICT_H_
+#define MXKIT_FAKEMX_VERDICT_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "auth/dkim/verifier.h"
+#include "auth/dmarc/evaluator.h"
+#include "auth/spf/evaluator.h"
+#include "dns/authoritative.h"
+#include "dns/resolver.h"
+#include "fakemx/delivery.h"
+#include "fakemx/scenario.h"
+#include "fakemx/verdict_types.h"
+
+namespace mxkit::fakemx {
+
+struct VerdictOptions {
+  // RFC 8601 §2.5: the authserv-id naming the host that did the checks; the
+  // receiver's hostname in fakemx. Must be a value an Authentication-Results
+  // field can carry (Create checks).
+  std::string authserv_id;
+  // The address SPF checks in place of the connecting one (tests connect
+  // from 127.0.0.1, which a real world's SPF records never list). Unset:
+  // the connecting address.
+  std::optional<std::string> client_ip;
+  // Prepend "Authentication-Results: <value>" to the stored copy (RFC 8601
+  // §5: a receiver adds it at the top). Read by the server, not the engine.
+  bool add_authentication_results = false;
+};
+
+// Verdict counts by check and result, for /metrics:
+//   {"spf_mail_from", "pass"}, {"spf_helo", "none"}, {"dkim", "fail"} (one
+//   per signature; "none" for a message without one), {"dmarc", "fail"},
+//   {"disposition", "reject"}, {"lock", "red_lock"},
+//   {"sender", "question_mark"}.
+using VerdictCounts = std::map<std::pair<std::string, std::string>, uint64_t>;
+
+// Adds `verdict` to `counts` as above (nothing for an unevaluated verdict
+// except its lock).
+void CountVerdict(VerdictCounts& counts, const MessageVerdict& verdict);
+
+class VerdictEngine {
+ public:
+  // `resolver` answers every lookup (shared: the engine keeps it alive);
+  // `psl` gives organizational domains for DMARC (RFC 7489 §3.2). Fails
+  // with InvalidArgument when the authserv-id cannot be written in an
+  // Authentication-Results field, or client_ip is not an IP address.
+  static absl::StatusOr<std::shared_ptr<VerdictEngine>> Create(
+      std::shared_ptr<dns::Resolver> resolver,
+      std::shared_ptr<const auth::dmarc::PublicSuffixList> psl, VerdictOptions options);
+
+  // Judges the message `raw` (as received: dot-unstuffed, CRLF line ends)
+  // that arrived with `delivery`; `now_us` is the clock (µs since the
+  // epoch) for SPF's %{t} and DKIM's x=. `done` runs exactly once, with
+  // `evaluated` set; today before Evaluate returns. Never fails: a message
+  // whose header cannot be split gets dkim none and dmarc permerror, saying
+  // why.
+  void Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
+                std::function<void(MessageVerdict)> done);
+
+  const VerdictOptions& options() const { return options_; }
+  // Every verdict this engine produced, counted by CountVerdict.
+  const VerdictCounts& counts() const { return counts_; }
+
+ private:
+  VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
+                std::shared_ptr<const auth::dmarc::PublicSuffixList> psl, VerdictOptions options,
+                auth::dmarc::Evaluator dmarc);
+  MessageVerdict Judge(const Delivery& delivery, std::string_view raw, int64_t now_us) const;
+
+  std::shared_ptr<dns::Resolver> resolver_;
+  std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;
+  VerdictOptions options_;
+  auth::spf::Evaluator spf_;
+  auth::dkim::Verifier dkim_;
+  auth::dmarc::Evaluator dmarc_;
+  VerdictCounts counts_;
+};
+
+// The engine `receiver`'s `verdicts:` settings ask for, over `resolver` and
+// `psl`: authserv-id the receiver's hostname unless given, client_ip and
+// add_authentication_results as given. Null when `enabled: false`.
+absl::StatusOr<std::shared_ptr<VerdictEngine>> MakeReceiverVerdicts(
+    const Receiver& receiver, std::shared_ptr<dns::Resolver> resolver,
+    std::shared_ptr<const auth::dmarc::PublicSuffixList> psl);
+
+// One engine per receiver of `scenario` (null where verdicts are off), all
+// over fakemx's own DNS: an AuthoritativeResolver over `zones` (the
+// ScenarioDns zones the DNS listener serves, also with --dns=off), and the
+// public suffix list at `psl_path`. What fakemx's main and an embedding
+// test hand to ReceiverOptions::verdicts, receiver by receiver. Errors
+// name the receiver, or the list file.
+absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> MakeScenarioVerdicts(
+    const Scenario& scenario, std::vector<dns::ServedZone> zones,
+    std::string_view psl_path = auth::dmarc::kDefaultPublicSuffixListPath);
+
+// The message with "Authentication-Results: <value>" CRLF prepended, as a
+// receiver adds it (RFC 8601 §5), the value folded as it came (the builder
+// writes no line longer than 78 characters).
+std::string PrependAuthenticationResults(std::string_view raw, std::string_view value);
+
+// What the driver knows about a session's TLS, for JudgeSession.
+struct SessionTlsFacts {
+  bool implicit_tls = false;        // the implicit-TLS listener (RFC 8314 §3.3)
+  bool starttls_offered = false;    // STARTTLS was in an EHLO reply (RFC 3207 §4)
+  bool starttls_requested = false;  // the client sent STARTTLS
+  bool handshake_started = false;   // a 220 to STARTTLS went out (or implicit TLS)
+  bool established = false;         // a handshake completed
+  bool timed_out = false;           // the handshake hit the idle timeout
+  std::string handshake_error;      // a failed handshake's error
+};
+
+// The session verdict (docs/verdicts.md, "Sessions"): encrypted once a
+// handshake completed; else tls_outcome says why, first of:
+//   "handshake timed out", "handshake failed: <error>",
+//   "client closed during the handshake" (started, neither completed nor failed),
+//   "starttls refused by the receiver" (requested, no 220: a scenario's 454),
+//   "client did not use starttls" (offered, never requested: stripped or
+//     declined by the client), "starttls not offered".
+SessionVerdict JudgeSession(const SessionTlsFacts& facts, uint64_t messages);
+
+}  // namespace mxkit::fakemx
+
+#endif  // MXKIT_FAKEMX_VERDICT_H_

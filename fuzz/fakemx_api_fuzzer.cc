@@ -1,0 +1,189 @@
+// Fuzzes fakemx's HTTP API request handling without a socket, as the server
+// dispatches it: the request target's parser (fakemx/http_target.h), then
+// the router of fakemx's own endpoints (fakemx/api.h) or Mailpit's handler
+// (fakemx/mailpit_api.h, which fuzz/mailpit_api_fuzzer checks in depth) over
+// a capture holding a few sessions and messages, including the
+// scenario-switch endpoint with arbitrary bodies, whose spec is parsed as
+// fakemx::Instance does (a catalogue name, or YAML).
+//
+// Input: "METHOD TARGET\n" then the body (everything after the first LF).
+//
+// Properties:
+//   - never crashes or hangs;
+//   - every response has a known status; every JSON response is valid JSON
+//     (Boost.JSON parses it), and an error's "status" equals the HTTP status;
+//   - a 405 carries Allow;
+//   - a wait is only handed back when nothing stored matches it, with a
+//     timeout within the longest wait;
+//   - a scenario switch carries a non-empty spec of at most 1 MiB, and its
+//     outcome maps to 200, 400, 409 or 500 with valid JSON.
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "fakemx/api.h"
+#include "fakemx/api_backend.h"
+#include "fakemx/capture.h"
+#include "fakemx/http_target.h"
+#include "fakemx/http_types.h"
+#include "fakemx/mailpit_api.h"
+#include "fakemx/scenario.h"
+#include "fuzz/property_check.h"
+
+namespace {
+
+using namespace mxkit::fakemx;  // NOLINT: a fuzz harness over one namespace
+
+constexpr std::chrono::milliseconds kMaxWait{60000};
+
+class FuzzBackend : public ApiBackend {
+ public:
+  CaptureStore& capture() override { return store; }
+  ApiScenario scenario() const override {
+    ApiScenario s;
+    s.name = "good";
+    s.source = "catalogue";
+    s.receivers = {"example.test"};
+    s.listeners = {{"example.test", "smtp", "127.0.0.1:2525"}};
+    return s;
+  }
+  // As the embedding's Instance does (fakemx/api_backend.h): YAML when the
+  // text has a newline or a ':', else a catalogue name. Nothing is bound.
+  void SwitchScenario(std::string spec,
+                      std::function<void(absl::StatusOr<ApiScenario>)> done) override {
+    const bool yaml = spec.find('\n') != std::string::npos || spec.find(':') != std::string::npos;
+    absl::StatusOr<Scenario> parsed = yaml ? ParseScenario(spec, "api") : CatalogueScenario(spec);
+    if (!parsed.ok()) return done(parsed.status());
+    ApiScenario s;
+    s.name = parsed->name;
+    s.source = yaml ? "api" : "catalogue";
+    s.yaml = yaml ? spec : "";
+    for (const Receiver& r : parsed->receivers) s.receivers.push_back(r.name);
+    s.generation = 1;
+    done(s);
+  }
+  std::vector<MetricFamily> Metrics() const override {
+    return {{"fakemx_messages_total", "Messages.", "counter",
+             {{"", static_cast<double>(store.stats().messages_total)}}}};
+  }
+
+  CaptureStore store{CaptureLimits{.max_sessions = 16, .max_bytes = 1 << 20,
+                                   .max_transcript_bytes = 4096}};
+};
+
+void Populate(CaptureStore& store) {
+  for (int i = 0; i < 3; ++i) {
+    CapturedSession s;
+    s.receiver = i == 2 ? "other.test" : "example.test";
+    s.scenario = "good";
+    s.client_address = "127.0.0.1";
+    s.verdict.encrypted = i == 1;
+    auto session = store.Open(std::move(s));
+    store.Append(*session, TranscriptEntry::Kind::kCommand, 1, "EHLO x\xff");
+    CapturedMessage m;
+    m.delivery.reverse_path = i == 0 ? "" : "a@sender.test";
+    m.delivery.recipients.push_back({"b@example.test", {{"NOTIFY", "NEVER"}}});
+    m.raw = std::string(i == 1 ? "Subject: \xc3\xa9\r\n x\r\nBad line\r\n\r\nbody"
+                               : "Subject: s\r\nFrom: a@sender.test\r\n\r\nbody\r\n");
+    m.verdict.evaluated = i != 0;
+    m.verdict.summary.encrypted = i == 1;
+    m.verdict.summary.authenticated = i == 2;
+    m.verdict.spf_mail_from.result = "pass";
+    m.verdict.dmarc.result = "fail";
+    if (i == 2) m.verdict.dkim.push_back({"pass", "sender.test", "s", "rsa-sha256", 2048, ""});
+    store.AddMessage(*session, std::move(m));
+    if (i != 1) store.Close(*session, 5, "quit");
+  }
+}
+
+void CheckResponse(const HttpResponse& r) {
+  const unsigned s = r.status;
+  MXKIT_FUZZ_CHECK(s == 200 || s == 400 || s == 404 || s == 405 || s == 408 || s == 409 ||
+                   s == 413 || s == 500);
+  if (r.content_type == "application/json") {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.body, ec);
+    MXKIT_FUZZ_CHECK(!ec);
+    if (s != 200) {
+      MXKIT_FUZZ_CHECK(v.is_object() && v.as_object().contains("error"));
+      MXKIT_FUZZ_CHECK(v.at("status").as_int64() == static_cast<int64_t>(s));
+    }
+  }
+  if (s == 405) MXKIT_FUZZ_CHECK(!r.headers.empty() && r.headers[0].first == "Allow");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const size_t eol = input.find('\n');
+  const std::string_view line = input.substr(0, eol);
+  const std::string_view body = eol == std::string_view::npos ? "" : input.substr(eol + 1);
+  const size_t space = line.find(' ');
+  HttpRequest request;
+  request.method = std::string(line.substr(0, space));
+  request.target = space == std::string_view::npos ? "" : std::string(line.substr(space + 1));
+  request.body = std::string(body);
+
+  absl::StatusOr<HttpTarget> target = ParseHttpTarget(request.target);
+  if (!target.ok()) {
+    MXKIT_FUZZ_CHECK(target.status().code() == absl::StatusCode::kInvalidArgument);
+    return 0;
+  }
+  // (A segment may hold '/': "%2F" decodes into it, as http_target.h says.)
+
+  // One populated store for the requests that only read it; a DELETE gets
+  // a fresh one, so every input sees the same ids and contents. (A store per
+  // input would map and fault in a 2 MiB arena chunk each time.)
+  static FuzzBackend* const shared = [] {
+    auto* b = new FuzzBackend;
+    Populate(b->store);
+    return b;
+  }();
+  static MailpitApi* const shared_mailpit = new MailpitApi(shared->store, 1);
+  std::unique_ptr<FuzzBackend> fresh;
+  std::unique_ptr<MailpitApi> fresh_mailpit;
+  FuzzBackend* backend = shared;
+  MailpitApi* mailpit = shared_mailpit;
+  if (request.method != "GET" && request.method != "PUT") {
+    fresh = std::make_unique<FuzzBackend>();
+    Populate(fresh->store);
+    fresh_mailpit = std::make_unique<MailpitApi>(fresh->store, 1);
+    backend = fresh.get();
+    mailpit = fresh_mailpit.get();
+  }
+  if (!FakemxApi::Owns(*target)) {
+    // The server's other route: Mailpit's handler, or 404.
+    std::optional<HttpResponse> r = mailpit->Handle(request, *target, 2);
+    if (r) MXKIT_FUZZ_CHECK(r->status >= 200 && r->status < 600);
+    fresh_mailpit.reset();
+    return 0;
+  }
+  FakemxApi api(*backend, ApiOptions{kMaxWait, std::chrono::seconds(5)});
+  ApiOutcome outcome = api.Handle(request, *target);
+  if (auto* r = std::get_if<HttpResponse>(&outcome)) {
+    CheckResponse(*r);
+  } else if (auto* wait = std::get_if<ApiWait>(&outcome)) {
+    MXKIT_FUZZ_CHECK(wait->timeout <= kMaxWait);
+    MXKIT_FUZZ_CHECK(!api.TryAnswerWait(*wait).has_value());
+    CheckResponse(FakemxApi::WaitTimedOut(*wait));
+  } else {
+    const ApiScenarioSwitch& change = std::get<ApiScenarioSwitch>(outcome);
+    MXKIT_FUZZ_CHECK(!change.spec.empty() && change.spec.size() <= (size_t{1} << 20));
+    bool answered = false;
+    backend->SwitchScenario(change.spec, [&](absl::StatusOr<ApiScenario> result) {
+      answered = true;
+      const HttpResponse r = FakemxApi::ScenarioSwitched(result);
+      MXKIT_FUZZ_CHECK(r.status == 200 || r.status == 400 || r.status == 409 || r.status == 500);
+      CheckResponse(r);
+    });
+    MXKIT_FUZZ_CHECK(answered);
+  }
+  return 0;
+}

@@ -1,0 +1,172 @@
+#!/bin/bash
+# fakemx judging every message (SPF for MAIL FROM and HELO, DKIM, DMARC:
+# docs/verdicts.md) against Postfix's smtp-sink judging nothing, measured in
+# the same run with smtp-source as the client, and the HTTP API's latency
+# while that load runs (issue 11: ">= 0.5x smtp-sink's messages/s while
+# judging every message; the API's 99th-percentile latency under that load
+# <= 50 ms; messages in the API = 250 replies").
+#
+#   tests/perf/verdict_throughput.sh [MESSAGES [SESSIONS [REPS]]]
+#
+# Defaults: 20,000 messages over 20 parallel sessions, 3 repetitions per
+# server and mode (connection per message, and reused connections with -d),
+# alternating which server goes first; medians reported.
+#
+# The message: one 5 KiB message (PERF_MESSAGE_BYTES) From and MAIL FROM a
+# domain fakemx's default scenario serves, DKIM-signed by dkimpy with the
+# key fakemx exports for it (banner line "fakemx: dkim-key DOMAIN SELECTOR
+# FILE"), sent by `smtp-source -F FILE` to both servers alike. Every
+# message fakemx receives therefore costs an SPF evaluation per identity, a
+# DKIM key lookup and signature verification, and a DMARC policy lookup,
+# through fakemx's own DNS in process; the script checks through the API
+# that the messages really got spf=pass, dkim=pass, dmarc=pass (a run whose
+# verdicts are not what the setup promises measures nothing).
+#
+# API latency: while fakemx receives, one client (perf_clients.py api) asks
+# the API on one keep-alive connection, one request after another, in turn:
+# the newest message by recipient and verdict (/fakemx/v1/messages with
+# filters), Mailpit's newest-first list (/api/v1/messages?limit=50), and the
+# session list; p50/p99/max over every request of every fakemx run.
+#
+# Store check: the API's message total (with a capture large enough to keep
+# them all) equals the messages smtp-source had answered 2xx, and so does
+# fakemx's stop line.
+#
+# A ratio against a peer means something only on an otherwise idle machine:
+# see perf_lib.sh (perf_wait_idle; PERF_ALLOW_LOAD=1 marks the figures).
+set -euo pipefail
+PERF_NAME=verdict_throughput
+# shellcheck source=tests/perf/perf_lib.sh
+source "$(dirname "$0")/perf_lib.sh"
+
+MESSAGES=${1:-20000}
+SESSIONS=${2:-20}
+REPS=${3:-3}
+for n in "$MESSAGES" "$SESSIONS" "$REPS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || perf_die "arguments must be positive numbers, not '$n'"
+done
+TARGET=0.50
+API_TARGET_MS=50
+MESSAGE_BYTES=${PERF_MESSAGE_BYTES:-5120}
+
+perf_setup
+"$PERF_PY" -c 'import dkim' 2>/dev/null || perf_die "dkimpy missing (Debian package python3-dkim)"
+perf_wait_idle
+echo "$PERF_NAME: $MESSAGES messages of $MESSAGE_BYTES bytes, DKIM-signed, $SESSIONS sessions, $REPS reps, $PERF_CPUS CPUs, load at start $(perf_loads)"
+
+# Every message of every run stays in the capture, so the API total can be
+# compared with the 2xx count: sessions = one per message in the
+# connection-per-message mode.
+KEEP=$((2 * REPS * MESSAGES + 1000))
+perf_start_fakemx verdicts --api=127.0.0.1:0 --capture-max-sessions="$KEEP" \
+  --capture-max-bytes=$((KEEP * (MESSAGE_BYTES + 4096)))
+API_PORT=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$FAKEMX_OUT")
+[[ -n "$API_PORT" ]] || { cat "$FAKEMX_OUT" >&2; perf_die "fakemx printed no 'api http' line"; }
+read -r DOMAIN SELECTOR KEY_FILE < <(sed -n 's/^fakemx: dkim-key \([^ ]*\) \([^ ]*\) \(.*\)$/\1 \2 \3/p' "$FAKEMX_OUT" | head -1) ||
+  true
+[[ -n "${KEY_FILE:-}" ]] || { cat "$FAKEMX_OUT" >&2; perf_die "fakemx exported no DKIM key"; }
+
+# The signed message, LF line ends: smtp-source -F sends each line with CRLF
+# (and dot-stuffs), so the bytes fakemx receives are the CRLF text signed here.
+export PERF_FROM="perf@$DOMAIN" PERF_TO="sink@$DOMAIN"
+MESSAGE="$PERF_WORK/signed.eml"
+"$PERF_PY" - "$KEY_FILE" "$DOMAIN" "$SELECTOR" "$MESSAGE_BYTES" "$MESSAGE" <<'PY'
+import base64, sys, dkim
+key_file, domain, selector, size, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+pem = open(key_file).read()
+body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+der = base64.b64decode(body)
+prefix = bytes.fromhex("302e020100300506032b657004220420")  # RFC 8410 §7 PKCS#8 Ed25519
+if len(der) == 48 and der.startswith(prefix):
+    key, alg = base64.b64encode(der[16:]), b"ed25519-sha256"
+else:
+    key, alg = pem.encode(), b"rsa-sha256"
+head = ("From: Perf <perf@%s>\r\nTo: sink@%s\r\nSubject: verdict throughput\r\n"
+        "Date: Sun, 29 Nov 2026 12:00:00 +0000\r\nMessage-ID: <perf@client.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" % (domain, domain))
+line = "The quick brown fox jumps over the lazy dog, again and again, for the load.\r\n"
+text = head + line * max(1, (size - len(head)) // len(line))
+msg = text.encode()
+sig = dkim.sign(msg, selector.encode(), domain.encode(), key, signature_algorithm=alg,
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+open(out, "wb").write((sig + msg).replace(b"\r\n", b"\n"))
+PY
+
+# shellcheck disable=SC2119  # no extra smtp-sink flags: its fastest mode
+perf_start_sink
+
+API_OUT="$PERF_WORK/api-latency.out"
+api_start() {
+  "$PERF_PY" "$PERF_CLIENTS" api --port="$API_PORT" \
+    --path="/fakemx/v1/messages?recipient=sink@$DOMAIN&auth=authenticated&limit=10" \
+    --path="/api/v1/messages?limit=50" \
+    --path="/fakemx/v1/sessions?state=closed&limit=10" >>"$API_OUT" 2>&1 &
+  API_PID=$!
+  PERF_PIDS+=("$API_PID")
+}
+api_stop() { kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
+
+sent=0
+for mode in connection-per-message reused-connections; do
+  flags=(-F "$MESSAGE")
+  [[ $mode == reused-connections ]] && flags+=(-d)
+  fakemx_rates=() sink_rates=() fakemx_cpu=() sink_cpu=()
+  load_start=$(perf_loads)
+  for ((r = 0; r < REPS; r++)); do
+    for first in 0 1; do
+      if (((r + first) % 2 == 0)); then
+        PERF_SERVER_PID=$SINK_PID perf_smtp_source smtp-sink "$SINK_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
+        sink_rates+=("$RATE") sink_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
+        perf_alive "$SINK_PID" smtp-sink
+      else
+        api_start
+        PERF_SERVER_PID=$FAKEMX_PID perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
+        api_stop
+        fakemx_rates+=("$RATE") fakemx_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
+        sent=$((sent + MESSAGES))
+        perf_alive "$FAKEMX_PID" fakemx
+      fi
+    done
+  done
+  f=$(perf_median "${fakemx_rates[@]}")
+  s=$(perf_median "${sink_rates[@]}")
+  ratio=$(perf_calc "f'{$f / $s:.2f}'")
+  perf_figure "verdicts/$mode" \
+    "fakemx judging every message $f msg/s (runs ${fakemx_rates[*]})" \
+    "smtp-sink $s msg/s (runs ${sink_rates[*]})" \
+    "ratio $ratio" "target >= $TARGET" "$(perf_verdict "$ratio" ">=" "$TARGET")" \
+    "load $load_start -> $(perf_loads)"
+  perf_figure "cpu-per-message/verdicts/$mode" \
+    "server/client µs, client busy: fakemx runs ${fakemx_cpu[*]}" "smtp-sink runs ${sink_cpu[*]}"
+done
+
+# Latency over every request of every fakemx run.
+read -r requests errors p99 < <("$PERF_PY" - "$API_OUT" <<'PY'
+import sys
+runs = [dict(l.strip().split("=", 1) for l in block.splitlines() if "=" in l and not l.startswith("perf_clients"))
+        for block in open(sys.argv[1]).read().split("requests=")[1:] for block in ["requests=" + block]]
+print(sum(int(r["requests"]) for r in runs), sum(int(r["errors"]) for r in runs),
+      max(float(r["p99_ms"]) for r in runs))
+PY
+)
+perf_figure "api-latency/under-load" \
+  "p99 per run $(grep -o 'p99_ms=[0-9.]*' "$API_OUT" | cut -d= -f2 | tr '\n' ' ')ms, worst $p99 ms" \
+  "p50 per run $(grep -o 'p50_ms=[0-9.]*' "$API_OUT" | cut -d= -f2 | tr '\n' ' ')ms" \
+  "max per run $(grep -o 'max_ms=[0-9.]*' "$API_OUT" | cut -d= -f2 | tr '\n' ' ')ms" \
+  "$requests requests, $errors errors" "target p99 <= $API_TARGET_MS ms" \
+  "$(perf_verdict "$p99" "<=" "$API_TARGET_MS")"
+((errors == 0)) || perf_die "the API answered $errors requests with an error: $(grep perf_clients "$API_OUT" | head -3)"
+
+# What the API holds, and what it concluded.
+api_total() { curl -sf "http://127.0.0.1:$API_PORT/fakemx/v1/messages?limit=1$1" | "$PERF_PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+total=$(api_total "")
+judged=$(api_total "&spf=pass&dkim=pass&dmarc=pass&auth=authenticated")
+perf_stop_fakemx
+equal=equal
+[[ $total == "$sent" && $FAKEMX_STORED == "$sent" && $judged == "$sent" ]] || equal=MISMATCH
+perf_figure "api-count" "API total $total, of which spf/dkim/dmarc pass and authenticated: $judged" \
+  "$FAKEMX_STOP_LINE" "smtp-source had $sent messages answered 2xx" "$equal"
+[[ $equal == equal ]] ||
+  perf_die "MISMATCH: API total $total ($judged judged pass), fakemx stored $FAKEMX_STORED, smtp-source had $sent answered 2xx"
+perf_stop_sink
+echo "$PERF_NAME: load at end $(perf_loads) (includes this measurement's own)"
