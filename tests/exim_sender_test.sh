@@ -189,5 +189,9 @@ expect_deferred() {
 expect_deferred require@plain.test "H=mx.plain.test [127.0.0.3]:25: a TLS session is required, but the server did not offer TLS support"
 expect_sent require@good.test true
 expect_sent may@plain.test false
+# Both sessions to plain.test keep their verdicts (fakemx's API): the
+# require_tls one ended without a message when STARTTLS was not offered.
+sender_expect_sessions plain.test 1 1 '^false red_lock starttls not offered \| '
+sender_expect_sessions good.test 1 0 .
 
 echo PASS
