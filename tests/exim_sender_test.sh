@@ -14,12 +14,13 @@
 #
 # Debian's exim4-daemon-light conflicts with postfix (both provide
 # mail-transport-agent), and the build machine has postfix. So when
-# /usr/sbin/exim4 is not installed the test takes the binary from the
-# package itself (apt-get download, dpkg-deb -x) without installing it; its
-# libraries are in tools/debian-packages.txt. The Exim user the binary
-# was built for (Debian-exim, made by exim4-base's postinst) is added to a
-# copy of /etc/passwd and /etc/group bind-mounted inside the test's mount
-# namespace; the system's files are untouched.
+# /usr/sbin/exim4 is not installed the test runs the binary that ./bazelw
+# unpacked from the package (tools/debian-unpacked.txt) into
+# $MXKIT_DEBIAN_UNPACKED/exim4-daemon-light; the test itself never fetches
+# anything. Its libraries are in tools/debian-packages.txt. The Exim user
+# the binary was built for (Debian-exim, made by exim4-base's postinst) is
+# added to a copy of /etc/passwd and /etc/group bind-mounted inside the
+# test's mount namespace; the system's files are untouched.
 #
 # Usage: exim_sender_test.sh FAKEMX SCENARIO.yaml
 # A missing Exim or namespace skips, or fails under MXKIT_REQUIRE_CONFORMANCE
@@ -36,15 +37,17 @@ if [[ -z ${MXKIT_SENDER_NETNS:-} ]]; then
   if [[ -x /usr/sbin/exim4 ]]; then
     export EXIM_BIN=/usr/sbin/exim4
   else
-    # Fetched outside the namespace, which has no network.
+    unpacked=${MXKIT_DEBIAN_UNPACKED:-}/exim4-daemon-light/usr/sbin/exim4
+    [[ -n ${MXKIT_DEBIAN_UNPACKED:-} && -x $unpacked ]] ||
+      skip_or_fail_exit "exim4 is not installed, and ./bazelw has not unpacked it (MXKIT_DEBIAN_UNPACKED=${MXKIT_DEBIAN_UNPACKED:-<unset>}, no executable $unpacked): run the test through ./bazelw, which unpacks exim4-daemon-light as tools/debian-unpacked.txt lists"
+    # A copy outside /root (mode 700 here, where the cache is): Exim
+    # re-executes itself (exim_path) after dropping to Debian-exim.
     export EXIM_DIR
     EXIM_DIR=$(mktemp -d /tmp/mxkit-exim4.XXXXXX)
-    chmod 755 "$EXIM_DIR"  # Exim re-executes itself as Debian-exim
+    chmod 755 "$EXIM_DIR"
     trap 'rm -rf "$EXIM_DIR"' EXIT
-    (cd "$EXIM_DIR" && apt-get download exim4-daemon-light) >"$EXIM_DIR/download.log" 2>&1 &&
-      dpkg-deb -x "$EXIM_DIR"/exim4-daemon-light_*.deb "$EXIM_DIR/root" ||
-      skip_or_fail_exit "exim4 is not installed and apt-get download exim4-daemon-light failed: $(tail -n 3 "$EXIM_DIR/download.log")"
-    export EXIM_BIN=$EXIM_DIR/root/usr/sbin/exim4
+    cp -p "$unpacked" "$EXIM_DIR/exim4"
+    export EXIM_BIN=$EXIM_DIR/exim4
   fi
   require_peer exim4 "test -x $EXIM_BIN && ! ldd $EXIM_BIN | grep -q 'not found'" \
     "Debian package exim4-daemon-light, and its libraries from tools/debian-packages.txt"
@@ -186,5 +189,9 @@ expect_deferred() {
 expect_deferred require@plain.test "H=mx.plain.test [127.0.0.3]:25: a TLS session is required, but the server did not offer TLS support"
 expect_sent require@good.test true
 expect_sent may@plain.test false
+# Both sessions to plain.test keep their verdicts (fakemx's API): the
+# require_tls one ended without a message when STARTTLS was not offered.
+sender_expect_sessions plain.test 1 1 '^false red_lock starttls not offered \| '
+sender_expect_sessions good.test 1 0 .
 
 echo PASS

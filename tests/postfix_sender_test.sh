@@ -27,6 +27,9 @@
 # The sts transport asks Debian's postfix-mta-sts-resolver (mta-sts-daemon)
 # through smtp_tls_policy_maps = socketmap; the daemon fetches each policy
 # from fakemx's policy host through fakemx's DNS and trusts the test root.
+# What fakemx received is checked in its Maildir sidecars (tls.used and
+# verdict.summary.lock per message) and, through its HTTP API, in the
+# verdict of every session, also of those that delivered nothing.
 #
 # Usage: postfix_sender_test.sh FAKEMX SCENARIO.yaml
 # A missing Postfix, MTA-STS daemon or namespace skips, or fails under
@@ -274,6 +277,28 @@ expect_deferred dane@dane-mismatch.test "$NOT_VERIFIED" "$FAILED mx.dane-mismatc
 # name check.
 expect_sent sts@sts-match.test true "$VERIFIED mx.sts-match.test[127.0.0.8]:25"
 expect_deferred sts@sts-mismatch.test "$NOT_VERIFIED" "$FAILED mx.sts-mismatch.test[127.0.0.9]:25: num=62:hostname mismatch"
+
+# Sessions keep their verdicts, also those that never delivered (issue 11;
+# docs/verdicts.md "Session verdicts"), read from fakemx's API.
+# encrypt to plain.test: fakemx offered no STARTTLS, so Postfix gave up in
+# plaintext; the may session beside it delivered, also in plaintext.
+sender_expect_sessions plain.test 1 1 '^false red_lock starttls not offered \| quit \| -$'
+# A refused certificate (wrong host, expired, no matching TLSA, an MX the
+# MTA-STS policy does not list) is not a failed handshake: Postfix's
+# OpenSSL completes it and Postfix checks the peer afterwards, then says
+# QUIT over TLS (smtp(8) "Server certificate not verified"). So fakemx
+# records an encrypted session that ended with QUIT and delivered nothing;
+# the failed verification is visible only on the sender's side.
+SESSION_REFUSED_AFTER_HANDSHAKE='^true encrypted - \| quit \| -$'
+sender_expect_sessions wronghost.test 0 2 "$SESSION_REFUSED_AFTER_HANDSHAKE"
+sender_expect_sessions expired.test 0 2 "$SESSION_REFUSED_AFTER_HANDSHAKE"
+sender_expect_sessions dane-mismatch.test 0 1 "$SESSION_REFUSED_AFTER_HANDSHAKE"
+sender_expect_sessions sts-mismatch.test 0 1 "$SESSION_REFUSED_AFTER_HANDSHAKE"
+# And the deliveries, one session each (encrypt, verify, secure to good.test).
+sender_expect_sessions good.test 3 0 .
+sender_expect_sessions dane-match.test 1 0 .
+sender_expect_sessions sts-match.test 1 0 .
+
 for answer in "OK secure match=mx.sts-match.test servername=hostname" \
   "OK secure match=mx.elsewhere.test servername=hostname"; do
   grep -qF "Wrote: b'${#answer}:$answer,'" "$STS_LOG" ||

@@ -19,6 +19,8 @@
 #   sender_wait WHAT SECONDS CMD...        # bounded poll
 #   sender_envelope_index MAILDIR >INDEX   # what fakemx stored, per recipient
 #   sender_expect_stored INDEX RCPT TLS / sender_expect_not_stored INDEX RCPT
+#   sender_sessions RECEIVER >LIST         # its sessions, from fakemx's API
+#   sender_expect_sessions RECEIVER DELIVERED UNDELIVERED REGEX
 #
 # KEEP_TMP=1 keeps the test's directory (logs, spool, Maildir);
 # MXKIT_TRACE=1 traces the test inside the namespace with timestamps.
@@ -33,6 +35,10 @@ source testing/conformance.sh
 export PATH="/usr/sbin:/sbin:$PATH"
 
 SENDER_FAKEMX_PID=
+# fakemx's HTTP API (docs/api.md), HOST:PORT from its "fakemx: api http"
+# banner line; empty when it printed none.
+SENDER_API=
+SENDER_FAKEMX_DIR=
 
 sender_fail() {
   echo "FAIL: $*" >&2
@@ -85,10 +91,14 @@ sender_fakemx_start() {
   "$bin" --scenario="$scenario" --dns=127.0.0.1:53 --tls-dir="$dir/tls" \
     --maildir="$dir/maildir" "$@" >"$dir/fakemx.out" 2>"$dir/fakemx.err" &
   SENDER_FAKEMX_PID=$!
+  SENDER_FAKEMX_DIR=$dir
   SENDER_LOGS="${SENDER_LOGS:-} $dir/fakemx.out $dir/fakemx.err"
   local i
   for ((i = 0; i < 200; i++)); do
-    grep -q '^fakemx: listening on smtp ' "$dir/fakemx.out" && return 0
+    if grep -q '^fakemx: listening on smtp ' "$dir/fakemx.out"; then
+      SENDER_API=$(sed -n 's/^fakemx: api http //p' "$dir/fakemx.out" | head -n 1)
+      return 0
+    fi
     kill -0 "$SENDER_FAKEMX_PID" 2>/dev/null || sender_fail "fakemx exited at start"
     sleep 0.1
   done
@@ -126,8 +136,9 @@ sender_wait() {
 # fakemx stored, from its envelope sidecar (envelopes/NAME.json,
 # fakemx/README.md): "RCPT TLS_USED MAIL_FROM HELO_DOMAIN LOCK NAME", LOCK
 # being the sidecar's verdict.summary.lock (encrypted or red_lock,
-# docs/verdicts.md) or "-" for a fakemx that writes no verdict object. One
-# Python start for all cases: on a loaded machine each start costs seconds.
+# docs/verdicts.md), or "-" where the sidecar has no verdict object, which
+# sender_expect_stored refuses. One Python start for all cases: on a loaded
+# machine each start costs seconds.
 sender_envelope_index() {
   python3 - "$1/envelopes" <<'PY'
 import json, os, sys
@@ -148,8 +159,9 @@ PY
 # sender_expect_stored INDEX RCPT TLS: fakemx stored exactly one message for
 # RCPT (INDEX from sender_envelope_index), from sender@sender.test after
 # EHLO sender.test, over TLS when TLS is true and in plaintext when false;
-# and, where the sidecar carries a verdict, its lock says the same:
-# encrypted for TLS, red_lock without (docs/verdicts.md).
+# and the sidecar's verdict says the same: summary.lock encrypted for TLS,
+# red_lock without (docs/verdicts.md). A sidecar without a verdict fails:
+# the fakemx binary judges every message it stores.
 sender_expect_stored() {
   local index=$1 rcpt=$2 tls=$3
   local lines lock=red_lock
@@ -161,13 +173,11 @@ sender_expect_stored() {
     sender_fail "$rcpt: fakemx's envelope (RCPT TLS_USED FROM HELO LOCK NAME) is '$lines', expected '$rcpt $tls sender@sender.test sender.test ...'"
   local got_lock=${lines#"$rcpt $tls sender@sender.test sender.test "}
   got_lock=${got_lock%% *}
-  if [[ $got_lock == - ]]; then
-    echo "  fakemx: tls.used=$tls (no verdict in the sidecar) ${lines##* }"
-  else
-    [[ $got_lock == "$lock" ]] ||
-      sender_fail "$rcpt: fakemx's verdict.summary.lock is $got_lock, expected $lock (tls.used=$tls)"
-    echo "  fakemx: tls.used=$tls verdict.summary.lock=$lock ${lines##* }"
-  fi
+  [[ $got_lock != - ]] ||
+    sender_fail "$rcpt: fakemx's sidecar ${lines##* } has no verdict object (docs/verdicts.md); expected verdict.summary.lock=$lock"
+  [[ $got_lock == "$lock" ]] ||
+    sender_fail "$rcpt: fakemx's verdict.summary.lock is $got_lock, expected $lock (tls.used=$tls)"
+  echo "  fakemx: tls.used=$tls verdict.summary.lock=$lock ${lines##* }"
 }
 
 # sender_expect_not_stored INDEX RCPT: fakemx stored nothing for RCPT.
@@ -175,4 +185,61 @@ sender_expect_not_stored() {
   if grep -q "^$2 " "$1"; then
     sender_fail "$2: the MTA did not deliver it, yet fakemx stored: $(grep "^$2 " "$1")"
   fi
+}
+
+# sender_sessions RECEIVER: every session RECEIVER served, from fakemx's API
+# (GET /fakemx/v1/sessions?receiver=, docs/api.md), once none is still
+# open, so each verdict is final (a session's verdict is updated at close).
+# One line per session, tab-separated: ID MESSAGES ENCRYPTED LOCK
+# TLS_OUTCOME END_REASON TLS_ERROR, "-" for a null. Fails the test when
+# the API is not there or answers anything but the list.
+sender_sessions() {
+  local receiver=$1
+  [[ -n $SENDER_API ]] || sender_fail "fakemx printed no 'fakemx: api http' line; its API is needed for the session verdicts"
+  local url="http://$SENDER_API/fakemx/v1/sessions?receiver=$receiver"
+  local out=$SENDER_FAKEMX_DIR/sessions.$receiver.json
+  SENDER_LOGS="${SENDER_LOGS:-} $out.err $out"
+  sessions_closed() {
+    curl -sS --max-time 10 -o "$out" -w '%{http_code}' "$url" >"$out.status" 2>"$out.err" || return 1
+    [[ $(cat "$out.status") == 200 ]] || return 1
+    ! grep -q '"open":true' "$out"
+  }
+  sender_wait "fakemx's sessions of $receiver to close ($url)" 30 sessions_closed
+  python3 - "$out" <<'PY' || sender_fail "$url: unexpected answer: $(cat "$out")"
+import json, sys
+doc = json.load(open(sys.argv[1], "rb"))
+if doc["total"] != doc["count"]:
+    sys.exit(f"{doc['total']} sessions, {doc['count']} listed")
+show = lambda v: "-" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+for s in doc["sessions"]:
+    v = s["verdict"]
+    print("\t".join(show(x) for x in (s["id"], v["messages"], v["encrypted"], v["lock"],
+                                     v.get("tls_outcome"), s["end_reason"], s["tls_error"])))
+PY
+}
+
+# sender_expect_sessions RECEIVER DELIVERED UNDELIVERED REGEX: RECEIVER
+# served DELIVERED sessions that delivered a message and UNDELIVERED that
+# delivered none, and each of the latter's verdict, as "ENCRYPTED LOCK
+# TLS_OUTCOME | END_REASON | TLS_ERROR", matches REGEX (bash =~, anchored by
+# the caller). Prints every session.
+sender_expect_sessions() {
+  local receiver=$1 delivered=$2 undelivered=$3 regex=$4
+  local list id messages encrypted lock outcome end_reason tls_error got
+  local n_delivered=0 n_undelivered=0
+  list=$(sender_sessions "$receiver") || exit 1
+  while IFS=$'\t' read -r id messages encrypted lock outcome end_reason tls_error; do
+    [[ -n $id ]] || continue
+    got="$encrypted $lock $outcome | $end_reason | $tls_error"
+    echo "  fakemx session $id of $receiver: messages=$messages encrypted=$encrypted lock=$lock tls_outcome=$outcome end_reason=$end_reason tls_error=$tls_error"
+    if ((messages > 0)); then
+      n_delivered=$((n_delivered + 1))
+    else
+      n_undelivered=$((n_undelivered + 1))
+      [[ $got =~ $regex ]] ||
+        sender_fail "$receiver: session $id delivered nothing and its verdict '$got' does not match /$regex/"
+    fi
+  done <<<"$list"
+  [[ $n_delivered == "$delivered" && $n_undelivered == "$undelivered" ]] ||
+    sender_fail "$receiver: fakemx served $n_delivered sessions that delivered and $n_undelivered that did not, expected $delivered and $undelivered"
 }
