@@ -441,9 +441,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (engine != nullptr) {
       // Judged before the 250, so a test that sees the message sees its
       // verdict, and the 250 count stays the message count.
-      std::optional<MessageVerdict> judged;
+      // Held by the callback too: an engine over a resolver that completes
+      // later (not fakemx's own) must find it alive.
+      auto result = std::make_shared<std::optional<MessageVerdict>>();
       engine->Evaluate(delivery, message, delivery.received_at_us,
-                       [&judged](MessageVerdict v) { judged = std::move(v); });
+                       [result](MessageVerdict v) { *result = std::move(v); });
+      std::optional<MessageVerdict>& judged = *result;
       if (!judged) {
         // An engine that completes later would need this reply deferred;
         // VerdictEngine never does (ServerOptions::verdicts). Refused

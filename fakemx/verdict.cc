@@ -126,46 +126,77 @@ VerdictEngine::VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
       dkim_(resolver_.get()),
       dmarc_(std::move(dmarc)) {}
 
+// One message's evaluation in flight: what each step found, for the next.
+// It owns copies of what it reads (the few envelope fields and the message
+// bytes), so a resolver that completes after the caller's frame is gone
+// reads nothing freed.
+struct VerdictEngine::Judgement {
+  std::string reverse_path;
+  std::string helo_name;
+  std::string raw;
+  int64_t now = 0;  // Unix seconds
+  std::function<void(MessageVerdict)> done;
+  MessageVerdict verdict;
+  spf::CheckResult mail_from;
+  spf::CheckResult helo;
+  std::vector<dkim::SignatureResult> signatures;
+  dmarc::EvaluationInput dmarc_input;
+  std::vector<std::string> author_domains;
+  std::vector<dmarc::Evaluation> evaluations;
+};
+
+// The steps run one after another, each started from the previous one's
+// completion: SPF MAIL FROM, SPF HELO, DKIM, DMARC per author domain, then
+// the field and the summary. Over fakemx's in-process resolver every step
+// completes inline; over a resolver doing I/O, each continues from the
+// resolver's executor, and the server thread never waits.
 void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
                              std::function<void(MessageVerdict)> done) {
-  MessageVerdict verdict = Judge(delivery, raw, now_us);
-  CountVerdict(counts_, verdict);
-  done(std::move(verdict));
-}
-
-MessageVerdict VerdictEngine::Judge(const Delivery& delivery, std::string_view raw,
-                                    int64_t now_us) const {
-  const int64_t now = now_us / kMicrosPerSecond;
-  MessageVerdict v;
+  auto j = std::make_shared<Judgement>();
+  j->reverse_path = delivery.reverse_path;
+  j->helo_name = delivery.helo;
+  j->raw = std::string(raw);
+  j->now = now_us / kMicrosPerSecond;
+  j->done = std::move(done);
+  MessageVerdict& v = j->verdict;
   v.evaluated = true;
   v.summary.encrypted = delivery.tls.used;
   v.client_ip = options_.client_ip.value_or(delivery.client_address);
 
   // SPF (RFC 7208 §2.3, §2.4): the MAIL FROM identity (postmaster@HELO for
   // the null reverse-path) and the HELO identity, each for the client IP.
-  spf::CheckResult mail_from;
-  spf::CheckResult helo;
-  if (std::optional<spf::IpAddress> ip = ParseIp(v.client_ip)) {
-    mail_from = spf_.CheckMailFrom(*ip, delivery.reverse_path, delivery.helo, now);
-    helo = spf_.CheckHelo(*ip, delivery.helo, now);
-  } else {
+  const std::optional<spf::IpAddress> ip = ParseIp(v.client_ip);
+  if (!ip) {
     // Only a connection with an address SPF cannot read gets here (a Unix
     // socket, say); RFC 7208 §4.3 has no result for it, so none, saying why.
-    mail_from.reason = helo.reason =
+    j->mail_from.reason = j->helo.reason =
         absl::StrCat("client address \"", base::Av(v.client_ip), "\" is not an IP address");
+    VerifyDkim(std::move(j));
+    return;
   }
-  v.spf_mail_from = ToVerdict(mail_from);
-  v.spf_helo = ToVerdict(helo);
+  spf_.CheckMailFromAsync(
+      *ip, j->reverse_path, j->helo_name, j->now,
+      [this, j, ip = *ip](spf::CheckResult mail_from) {
+        j->mail_from = std::move(mail_from);
+        spf_.CheckHeloAsync(ip, j->helo_name, j->now, [this, j](spf::CheckResult helo) {
+          j->helo = std::move(helo);
+          VerifyDkim(j);
+        });
+      });
+}
 
+void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
   // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order.
-  std::vector<dkim::SignatureResult> signatures;
-  absl::StatusOr<std::vector<dkim::SignatureResult>> verified = dkim_.VerifyMessage(raw, now);
-  if (verified.ok()) signatures = *std::move(verified);
-  for (const dkim::SignatureResult& s : signatures) v.dkim.push_back(ToVerdict(s));
+  dkim_.VerifyMessageAsync(
+      j->raw, j->now, [this, j](absl::StatusOr<std::vector<dkim::SignatureResult>> verified) {
+        if (verified.ok()) j->signatures = *std::move(verified);
+        EvaluateDmarc(j);
+      });
+}
 
+void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
-  std::vector<dmarc::Evaluation> evaluations;
-  message::HeaderBlockResult block = message::SplitHeaderBlock(raw);
+  message::HeaderBlockResult block = message::SplitHeaderBlock(j->raw);
   dmarc::FromResult from;
   if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block);
   if (!block.ok() || !from.ok()) {
@@ -175,32 +206,51 @@ MessageVerdict VerdictEngine::Judge(const Delivery& delivery, std::string_view r
     ev.result = dmarc::DmarcResult::kPermError;
     ev.reason = block.ok() ? "RFC5322.From: " + from.message
                            : "header block: " + block.message;
-    evaluations.push_back(std::move(ev));
-  } else {
-    dmarc::EvaluationInput in;
-    in.spf_result = mail_from.result;
-    in.spf_domain = mail_from.domain;
-    for (const dkim::SignatureResult& s : signatures) {
-      if (s.signature) in.dkim.push_back({s.result, s.signature->domain});
-    }
-    // pct= sampling (RFC 7489 §6.3) is an input; 0 puts every message inside
-    // any pct above 0, so a verdict is reproducible.
-    in.pct_sample = 0;
-    for (const std::string& domain : from.domains) {
-      in.author_domain = domain;
-      evaluations.push_back(dmarc_.Evaluate(in));
-    }
+    j->evaluations.push_back(std::move(ev));
+    Finish(std::move(j));
+    return;
   }
-  const dmarc::Evaluation& decisive = dmarc::Strictest(evaluations);
+  dmarc::EvaluationInput& in = j->dmarc_input;
+  in.spf_result = j->mail_from.result;
+  in.spf_domain = j->mail_from.domain;
+  for (const dkim::SignatureResult& s : j->signatures) {
+    if (s.signature) in.dkim.push_back({s.result, s.signature->domain});
+  }
+  // pct= sampling (RFC 7489 §6.3) is an input; 0 puts every message inside
+  // any pct above 0, so a verdict is reproducible.
+  in.pct_sample = 0;
+  j->author_domains = std::move(from.domains);
+  EvaluateNextAuthor(std::move(j));
+}
+
+void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
+  const size_t next = j->evaluations.size();
+  if (next == j->author_domains.size()) {
+    Finish(std::move(j));
+    return;
+  }
+  dmarc::EvaluationInput in = j->dmarc_input;
+  in.author_domain = j->author_domains[next];
+  dmarc_.EvaluateAsync(std::move(in), [this, j](dmarc::Evaluation evaluation) {
+    j->evaluations.push_back(std::move(evaluation));
+    EvaluateNextAuthor(j);
+  });
+}
+
+void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
+  MessageVerdict& v = j->verdict;
+  v.spf_mail_from = ToVerdict(j->mail_from);
+  v.spf_helo = ToVerdict(j->helo);
+  for (const dkim::SignatureResult& s : j->signatures) v.dkim.push_back(ToVerdict(s));
+  const dmarc::Evaluation& decisive = dmarc::Strictest(j->evaluations);
   v.dmarc = ToVerdict(decisive);
 
   // RFC 8601: one field with every method's result.
   auth::AuthResInput ar;
   ar.authserv_id = options_.authserv_id;
-  ar.spf.push_back({mail_from.result, "mailfrom",
-                    delivery.reverse_path.empty() ? "" : delivery.reverse_path, mail_from.reason});
-  ar.spf.push_back({helo.result, "helo", delivery.helo, helo.reason});
-  ar.dkim = signatures;
+  ar.spf.push_back({j->mail_from.result, "mailfrom", j->reverse_path, j->mail_from.reason});
+  ar.spf.push_back({j->helo.result, "helo", j->helo_name, j->helo.reason});
+  ar.dkim = j->signatures;
   ar.dmarc = decisive;
   absl::StatusOr<std::string> value =
       auth::FormatAuthenticationResults(auth::BuildAuthenticationResults(ar));
@@ -219,12 +269,14 @@ MessageVerdict VerdictEngine::Judge(const Delivery& delivery, std::string_view r
 
   // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
   // authenticated the sender.
-  v.summary.authenticated = mail_from.result == spf::Result::kPass;
-  for (const dkim::SignatureResult& s : signatures) {
+  v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
+  for (const dkim::SignatureResult& s : j->signatures) {
     if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
   }
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
-  return v;
+  CountVerdict(counts_, v);
+  std::function<void(MessageVerdict)> done = std::move(j->done);
+  done(std::move(v));
 }
 
 absl::StatusOr<std::shared_ptr<VerdictEngine>> MakeReceiverVerdicts(

@@ -4,15 +4,15 @@
 // the terms a mailbox user sees), and about a session (encrypted, or why not).
 // docs/verdicts.md gives every rule and its source.
 //
-// The engine stands on auth/ as it is (auth/spf, auth/dkim, auth/dmarc,
-// auth/authentication_results_builder) over a dns::Resolver: in fakemx an
-// AuthoritativeResolver over the scenario's own zones (fakemx's own DNS), so
-// lookups complete inline and nothing blocks on I/O. Evaluate keeps the
-// completion-callback shape so that auth/ becoming asynchronous changes only
-// this file.
+// The engine stands on auth/'s asynchronous evaluators (auth/spf, auth/dkim,
+// auth/dmarc; auth/authentication_results_builder for the field) over a
+// dns::Resolver: in fakemx an AuthoritativeResolver over the scenario's own
+// zones (fakemx's own DNS), whose lookups complete inline, so a verdict is
+// ready before Evaluate returns. Over a resolver doing I/O (AresResolver)
+// the steps continue from the resolver's executor and nothing blocks.
 //
-// Single-threaded: an engine is used on the server's io_context thread only
-// (the counters are not locked).
+// Single-threaded: an engine is used on one thread (the server's io_context,
+// which is also where AresResolver completes); the counters are not locked.
 
 #ifndef MXKIT_FAKEMX_VERDICT_H_
 #define MXKIT_FAKEMX_VERDICT_H_
@@ -77,9 +77,10 @@ class VerdictEngine {
   // Judges the message `raw` (as received: dot-unstuffed, CRLF line ends)
   // that arrived with `delivery`; `now_us` is the clock (µs since the
   // epoch) for SPF's %{t} and DKIM's x=. `done` runs exactly once, with
-  // `evaluated` set; today before Evaluate returns. Never fails: a message
-  // whose header cannot be split gets dkim none and dmarc permerror, saying
-  // why.
+  // `evaluated` set: before Evaluate returns when the resolver completes
+  // inline (fakemx's own), else from the resolver's executor (what it
+  // reads of `delivery` and `raw` is copied). The engine must outlive it. Never fails: a message whose
+  // header cannot be split gets dkim none and dmarc permerror, saying why.
   void Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
                 std::function<void(MessageVerdict)> done);
 
@@ -91,7 +92,11 @@ class VerdictEngine {
   VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
                 std::shared_ptr<const auth::dmarc::PublicSuffixList> psl, VerdictOptions options,
                 auth::dmarc::Evaluator dmarc);
-  MessageVerdict Judge(const Delivery& delivery, std::string_view raw, int64_t now_us) const;
+  struct Judgement;
+  void VerifyDkim(std::shared_ptr<Judgement> j);
+  void EvaluateDmarc(std::shared_ptr<Judgement> j);
+  void EvaluateNextAuthor(std::shared_ptr<Judgement> j);
+  void Finish(std::shared_ptr<Judgement> j);
 
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;

@@ -13,6 +13,7 @@
 #include "auth/dkim/signer.h"
 #include "dns/authoritative.h"
 #include "dns/authoritative_resolver.h"
+#include "dns/testing/deferred_resolver.h"
 #include "fakemx/flags.h"
 #include "fakemx/scenario.h"
 #include "fakemx/scenario_dns.h"
@@ -201,6 +202,41 @@ TEST(VerdictEngine, JudgesSpfDkimDmarcAndTheSummary) {
     } else {
       EXPECT_NE(v.authentication_results.find("dkim=" + row.dkim[0]), std::string::npos);
     }
+  }
+}
+
+// Over a resolver that answers later (as AresResolver does, from its
+// executor), Evaluate returns at once, nothing completes before the lookups
+// are answered, and the verdict, once they are (in any order), is the one
+// fakemx's inline resolver gives.
+TEST(VerdictEngine, OverADeferredResolverItWaitsForTheAnswersAndAgrees) {
+  const Delivery d = MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test");
+  const std::string raw = Sign(Message("pass.test"), HandKey(), "pass.test", "sel");
+  const MessageVerdict inline_verdict = Judge(*Engine(HandResolver()), d, raw);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::shared_ptr<dns::Resolver> answers = HandResolver();
+    auto deferred = std::make_shared<dns::testing::DeferredResolver>(*answers);
+    std::shared_ptr<VerdictEngine> engine = Engine(deferred);
+    int calls = 0;
+    MessageVerdict got;
+    engine->Evaluate(d, raw, kNowUs, [&](MessageVerdict v) {
+      ++calls;
+      got = std::move(v);
+    });
+    EXPECT_EQ(calls, 0) << "done before any lookup was answered";
+    EXPECT_GT(deferred->pending(), 0u);
+    deferred->Drain(seed);
+    ASSERT_EQ(calls, 1) << "seed " << seed;
+    EXPECT_EQ(got.spf_mail_from.result, inline_verdict.spf_mail_from.result);
+    EXPECT_EQ(got.spf_helo.result, inline_verdict.spf_helo.result);
+    ASSERT_EQ(got.dkim.size(), inline_verdict.dkim.size());
+    EXPECT_EQ(got.dkim[0].result, "pass");
+    EXPECT_EQ(got.dmarc.result, inline_verdict.dmarc.result);
+    EXPECT_EQ(got.authentication_results, inline_verdict.authentication_results);
+    EXPECT_TRUE(got.summary.authenticated);
+    const auto counted = engine->counts().find({"spf_mail_from", "pass"});
+    ASSERT_NE(counted, engine->counts().end());
+    EXPECT_EQ(counted->second, 1u);
   }
 }
 
