@@ -706,17 +706,18 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
       const std::vector<MessageRef> all = AllNewestFirst(*store_);
       size_t unread = 0;
       for (const MessageRef& r : all) unread += r.message->read ? 0 : 1;
-      // Matching messages with their parse (kept for the page).
-      std::vector<std::pair<MessageRef, std::optional<Parsed>>> matched;
+      // Indexes of the matching messages: only a search parses every
+      // message, and only the page's are parsed to be listed (a parse per
+      // stored message would hold the network thread for tens of
+      // milliseconds on a store of thousands).
+      std::vector<size_t> matched;
+      matched.reserve(all.size());
       size_t matched_unread = 0;
-      for (const MessageRef& r : all) {
-        std::optional<Parsed> p;
-        if (query) {
-          p = Parse(*r.message);
-          if (!Matches(*query, Searchable(*r.message, *p))) continue;
-        }
-        matched_unread += r.message->read ? 0 : 1;
-        matched.emplace_back(r, std::move(p));
+      for (size_t i = 0; i < all.size(); ++i) {
+        const CapturedMessage& m = *all[i].message;
+        if (query && !Matches(*query, Searchable(m, Parse(m)))) continue;
+        matched_unread += m.read ? 0 : 1;
+        matched.push_back(i);
       }
       // limit=0 lists every message (the contract; Mailpit's own
       // default is 50).
@@ -725,10 +726,9 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
       std::string body;
       std::string items;
       for (size_t i = begin; i < end; ++i) {
-        auto& [ref, p] = matched[i];
-        if (!p) p = Parse(*ref.message);
+        const MessageRef& ref = all[matched[i]];
         if (i > begin) items += ',';
-        AppendSummary(items, *ref.session, *ref.message, *p);
+        AppendSummary(items, *ref.session, *ref.message, Parse(*ref.message));
       }
       body += "{\"total\":" + std::to_string(all.size());
       body += ",\"unread\":" + std::to_string(unread);

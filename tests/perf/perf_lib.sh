@@ -95,7 +95,8 @@ perf_start_fakemx() {
   shift
   FAKEMX_OUT="$PERF_WORK/fakemx.$tag.out"
   : >"$FAKEMX_OUT"
-  # --dns=off: the SMTP figures do not involve DNS, and 5353 may be taken.
+  # --dns=off: the SMTP figures do not involve DNS, and 5353 may be taken;
+  # the API on a free port (its default 8025 may be taken), as it runs by default.
   TMPDIR="$PERF_WORK" "$PERF_WORK/fakemx" --smtp=127.0.0.1:0 --dns=off --api=127.0.0.1:0 "$@" >"$FAKEMX_OUT" 2>&1 &
   FAKEMX_PID=$!
   PERF_PIDS+=("$FAKEMX_PID")
@@ -254,7 +255,10 @@ perf_smtp_source() {
   [[ -n "${PERF_SERVER_PID:-}" ]] && server0=$(perf_cpu_ticks "$PERF_SERVER_PID")
   client0=$(perf_children_ticks)
   start=$(date +%s.%N)
-  timeout 600 "$SMTP_SOURCE" "$@" -s "$sessions" -m "$messages" -l "${PERF_SIZE:-1024}" \
+  # -F FILE sends that message; smtp-source refuses -l beside it.
+  local size=(-l "${PERF_SIZE:-1024}") a
+  for a in "$@"; do [[ $a == -F ]] && size=(); done
+  timeout 600 "$SMTP_SOURCE" "$@" -s "$sessions" -m "$messages" "${size[@]+"${size[@]}"}" \
     -f "${PERF_FROM:-perf@example.org}" -t "${PERF_TO:-sink@example.net}" "127.0.0.1:$port" \
     >/dev/null 2>"$PERF_WORK/smtp-source.err" || rc=$?
   end=$(date +%s.%N)

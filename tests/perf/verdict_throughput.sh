@@ -58,7 +58,7 @@ echo "$PERF_NAME: $MESSAGES messages of $MESSAGE_BYTES bytes, DKIM-signed, $SESS
 # compared with the 2xx count: sessions = one per message in the
 # connection-per-message mode.
 KEEP=$((2 * REPS * MESSAGES + 1000))
-perf_start_fakemx verdicts --api=127.0.0.1:0 --capture-max-sessions="$KEEP" \
+perf_start_fakemx verdicts --capture-max-sessions="$KEEP" \
   --capture-max-bytes=$((KEEP * (MESSAGE_BYTES + 4096)))
 API_PORT=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$FAKEMX_OUT")
 [[ -n "$API_PORT" ]] || { cat "$FAKEMX_OUT" >&2; perf_die "fakemx printed no 'api http' line"; }
@@ -97,6 +97,7 @@ perf_start_sink
 
 API_OUT="$PERF_WORK/api-latency.out"
 api_start() {
+  [[ ${PERF_API:-1} == 0 ]] && { API_PID=""; return; }
   "$PERF_PY" "$PERF_CLIENTS" api --port="$API_PORT" \
     --path="/fakemx/v1/messages?recipient=sink@$DOMAIN&auth=authenticated&limit=10" \
     --path="/api/v1/messages?limit=50" \
@@ -104,7 +105,7 @@ api_start() {
   API_PID=$!
   PERF_PIDS+=("$API_PID")
 }
-api_stop() { kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
+api_stop() { [[ -z "$API_PID" ]] && return; kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
 
 sent=0
 for mode in connection-per-message reused-connections; do
@@ -141,6 +142,7 @@ for mode in connection-per-message reused-connections; do
 done
 
 # Latency over every request of every fakemx run.
+[[ ${PERF_API:-1} == 0 ]] && echo "$PERF_NAME: PERF_API=0: no API client, no latency figure" && : >"$API_OUT" && printf 'requests=0\nerrors=0\np50_ms=0\np99_ms=0\nmax_ms=0\n' >"$API_OUT"
 read -r requests errors p99 < <("$PERF_PY" - "$API_OUT" <<'PY'
 import sys
 runs = [dict(l.strip().split("=", 1) for l in block.splitlines() if "=" in l and not l.startswith("perf_clients"))
