@@ -16,7 +16,8 @@
 
   perf_clients.py api --port=P --path=PATH [--path=PATH ...]
       GETs the PATHs in turn, one request at a time on one keep-alive
-      connection to fakemx's HTTP API on 127.0.0.1:P, until SIGTERM, and
+      connection to fakemx's HTTP API on 127.0.0.1:P, pausing --interval
+      seconds after each answer, until SIGTERM, and
       prints the latency percentiles (p50, p99, max, in ms) and the count of
       requests and of errors (a status other than 200, a broken connection).
       The load a test suite puts on the API while mail flows: it asks, reads
@@ -324,6 +325,8 @@ def cmd_api(args):
             latencies.append(time.perf_counter() - start)
             if status != 200:
                 errors.append(f"{path}: HTTP {status}")
+            if args.interval > 0:
+                time.sleep(args.interval)
     except Stop:
         pass
     if conn is not None:
@@ -362,6 +365,8 @@ def main():
     api.add_argument("--port", type=int, required=True)
     api.add_argument("--path", action="append", required=True)
     api.add_argument("--max-seconds", type=float, default=1800)
+    api.add_argument("--interval", type=float, default=0.0,
+                     help="seconds to pause after each answer (0: ask again at once)")
     args = p.parse_args()
     if args.cmd == "api":
         return cmd_api(args)

@@ -22,8 +22,11 @@
 # that the messages really got spf=pass, dkim=pass, dmarc=pass (a run whose
 # verdicts are not what the setup promises measures nothing).
 #
-# API latency: while fakemx receives, one client (perf_clients.py api) asks
-# the API on one keep-alive connection, one request after another, in turn:
+# API latency: in one more fakemx run per mode, after the measured ones,
+# while fakemx receives, one client (perf_clients.py api) asks
+# the API on one keep-alive connection, as a test suite polling for its mail
+# would: a request, its answer, PERF_API_INTERVAL_MS (default 20) of pause,
+# the next; in turn:
 # the newest message by recipient and verdict (/fakemx/v1/messages with
 # filters), Mailpit's newest-first list (/api/v1/messages?limit=50), and the
 # session list; p50/p99/max over every request of every fakemx run.
@@ -57,7 +60,7 @@ echo "$PERF_NAME: $MESSAGES messages of $MESSAGE_BYTES bytes, DKIM-signed, $SESS
 # Every message of every run stays in the capture, so the API total can be
 # compared with the 2xx count: sessions = one per message in the
 # connection-per-message mode.
-KEEP=$((2 * REPS * MESSAGES + 1000))
+KEEP=$((2 * (REPS + 1) * MESSAGES + 1000))
 perf_start_fakemx verdicts --capture-max-sessions="$KEEP" \
   --capture-max-bytes=$((KEEP * (MESSAGE_BYTES + 4096)))
 API_PORT=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$FAKEMX_OUT")
@@ -97,15 +100,15 @@ perf_start_sink
 
 API_OUT="$PERF_WORK/api-latency.out"
 api_start() {
-  [[ ${PERF_API:-1} == 0 ]] && { API_PID=""; return; }
   "$PERF_PY" "$PERF_CLIENTS" api --port="$API_PORT" \
+    --interval="$("$PERF_PY" -c "print(${PERF_API_INTERVAL_MS:-20} / 1000)")" \
     --path="/fakemx/v1/messages?recipient=sink@$DOMAIN&auth=authenticated&limit=10" \
     --path="/api/v1/messages?limit=50" \
     --path="/fakemx/v1/sessions?state=closed&limit=10" >>"$API_OUT" 2>&1 &
   API_PID=$!
   PERF_PIDS+=("$API_PID")
 }
-api_stop() { [[ -z "$API_PID" ]] && return; kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
+api_stop() { kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
 
 sent=0
 for mode in connection-per-message reused-connections; do
@@ -120,9 +123,7 @@ for mode in connection-per-message reused-connections; do
         sink_rates+=("$RATE") sink_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
         perf_alive "$SINK_PID" smtp-sink
       else
-        api_start
         PERF_SERVER_PID=$FAKEMX_PID perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
-        api_stop
         fakemx_rates+=("$RATE") fakemx_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
         sent=$((sent + MESSAGES))
         perf_alive "$FAKEMX_PID" fakemx
@@ -139,10 +140,23 @@ for mode in connection-per-message reused-connections; do
     "load $load_start -> $(perf_loads)"
   perf_figure "cpu-per-message/verdicts/$mode" \
     "server/client µs, client busy: fakemx runs ${fakemx_cpu[*]}" "smtp-sink runs ${sink_cpu[*]}"
+
+  # The same load once more with the API polled throughout: its latency,
+  # and what the polling costs the SMTP side (the store now holds every
+  # message of the runs above, as a long test run's would).
+  api_start
+  PERF_SERVER_PID=$FAKEMX_PID perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
+  api_stop
+  sent=$((sent + MESSAGES))
+  perf_alive "$FAKEMX_PID" fakemx
+  perf_figure "verdicts-with-api-polled/$mode" \
+    "fakemx judging every message while the API is polled $RATE msg/s" \
+    "ratio to the smtp-sink median $(perf_calc "f'{$RATE / $s:.2f}'")" \
+    "server/client µs $SERVER_CPU_US/$CLIENT_CPU_US" \
+    "stored messages at the start $(((sent - MESSAGES)))"
 done
 
-# Latency over every request of every fakemx run.
-[[ ${PERF_API:-1} == 0 ]] && echo "$PERF_NAME: PERF_API=0: no API client, no latency figure" && : >"$API_OUT" && printf 'requests=0\nerrors=0\np50_ms=0\np99_ms=0\nmax_ms=0\n' >"$API_OUT"
+# Latency over every request of the polled runs.
 read -r requests errors p99 < <("$PERF_PY" - "$API_OUT" <<'PY'
 import sys
 runs = [dict(l.strip().split("=", 1) for l in block.splitlines() if "=" in l and not l.startswith("perf_clients"))
