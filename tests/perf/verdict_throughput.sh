@@ -31,9 +31,11 @@
 # filters), Mailpit's newest-first list (/api/v1/messages?limit=50), and the
 # session list; p50/p99/max over every request of every fakemx run.
 #
-# Store check: the API's message total (with a capture large enough to keep
-# them all) equals the messages smtp-source had answered 2xx, and so does
-# fakemx's stop line.
+# Store check, per fakemx run: the store emptied through the API first
+# (DELETE /fakemx/v1/messages and /sessions), then the API's message total
+# must equal the messages smtp-source had answered 2xx, and every one of
+# them must have spf=pass, dkim=pass, dmarc=pass and be authenticated; the
+# stop line's count must equal the sum over the runs.
 #
 # A ratio against a peer means something only on an otherwise idle machine:
 # see perf_lib.sh (perf_wait_idle; PERF_ALLOW_LOAD=1 marks the figures).
@@ -57,12 +59,11 @@ perf_setup
 perf_wait_idle
 echo "$PERF_NAME: $MESSAGES messages of $MESSAGE_BYTES bytes, DKIM-signed, $SESSIONS sessions, $REPS reps, $PERF_CPUS CPUs, load at start $(perf_loads)"
 
-# Every message of every run stays in the capture, so the API total can be
-# compared with the 2xx count: sessions = one per message in the
-# connection-per-message mode.
-KEEP=$((2 * (REPS + 1) * MESSAGES + 1000))
-perf_start_fakemx verdicts --capture-max-sessions="$KEEP" \
-  --capture-max-bytes=$((KEEP * (MESSAGE_BYTES + 4096)))
+# The capture as by default (256 MiB of messages), except that it keeps a
+# session per message of one run (the connection-per-message mode makes
+# one each), so each run's messages can be counted through the API; the
+# store is emptied through the API before each fakemx run.
+perf_start_fakemx verdicts --capture-max-sessions=$((MESSAGES + 1000))
 API_PORT=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$FAKEMX_OUT")
 [[ -n "$API_PORT" ]] || { cat "$FAKEMX_OUT" >&2; perf_die "fakemx printed no 'api http' line"; }
 read -r DOMAIN SELECTOR KEY_FILE < <(sed -n 's/^fakemx: dkim-key \([^ ]*\) \([^ ]*\) \(.*\)$/\1 \2 \3/p' "$FAKEMX_OUT" | head -1) ||
@@ -108,6 +109,25 @@ api_start() {
   API_PID=$!
   PERF_PIDS+=("$API_PID")
 }
+api_total() {
+  curl -sf "http://127.0.0.1:$API_PORT/fakemx/v1/messages?limit=1$1" |
+    "$PERF_PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+}
+api_clear() {
+  curl -sf -X DELETE "http://127.0.0.1:$API_PORT/fakemx/v1/messages" >/dev/null &&
+    curl -sf -X DELETE "http://127.0.0.1:$API_PORT/fakemx/v1/sessions" >/dev/null ||
+    perf_die "the API did not empty the store"
+}
+COUNTS=()
+# api_check: after a fakemx run of MESSAGES, what the API holds.
+api_check() {
+  local total judged
+  total=$(api_total "")
+  judged=$(api_total "&spf=pass&dkim=pass&dmarc=pass&auth=authenticated")
+  COUNTS+=("$total/$judged")
+  [[ $total == "$MESSAGES" && $judged == "$MESSAGES" ]] ||
+    perf_die "MISMATCH: the API holds $total messages ($judged judged pass and authenticated) after a run of $MESSAGES answered 2xx"
+}
 api_stop() { kill -TERM "$API_PID"; wait "$API_PID" || perf_die "the API client failed: $(tail -5 "$API_OUT")"; }
 
 sent=0
@@ -123,7 +143,9 @@ for mode in connection-per-message reused-connections; do
         sink_rates+=("$RATE") sink_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
         perf_alive "$SINK_PID" smtp-sink
       else
+        api_clear
         PERF_SERVER_PID=$FAKEMX_PID perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
+        api_check
         fakemx_rates+=("$RATE") fakemx_cpu+=("$SERVER_CPU_US/$CLIENT_CPU_US/$CLIENT_BUSY%")
         sent=$((sent + MESSAGES))
         perf_alive "$FAKEMX_PID" fakemx
@@ -142,18 +164,18 @@ for mode in connection-per-message reused-connections; do
     "server/client µs, client busy: fakemx runs ${fakemx_cpu[*]}" "smtp-sink runs ${sink_cpu[*]}"
 
   # The same load once more with the API polled throughout: its latency,
-  # and what the polling costs the SMTP side (the store now holds every
-  # message of the runs above, as a long test run's would).
+  # and what the polling costs the SMTP side.
+  api_clear
   api_start
   PERF_SERVER_PID=$FAKEMX_PID perf_smtp_source fakemx "$FAKEMX_PORT" "$MESSAGES" "$SESSIONS" "${flags[@]}"
   api_stop
+  api_check
   sent=$((sent + MESSAGES))
   perf_alive "$FAKEMX_PID" fakemx
   perf_figure "verdicts-with-api-polled/$mode" \
     "fakemx judging every message while the API is polled $RATE msg/s" \
     "ratio to the smtp-sink median $(perf_calc "f'{$RATE / $s:.2f}'")" \
-    "server/client µs $SERVER_CPU_US/$CLIENT_CPU_US" \
-    "stored messages at the start $(((sent - MESSAGES)))"
+    "server/client µs $SERVER_CPU_US/$CLIENT_CPU_US"
 done
 
 # Latency over every request of the polled runs.
@@ -173,16 +195,11 @@ perf_figure "api-latency/under-load" \
   "$(perf_verdict "$p99" "<=" "$API_TARGET_MS")"
 ((errors == 0)) || perf_die "the API answered $errors requests with an error: $(grep perf_clients "$API_OUT" | head -3)"
 
-# What the API holds, and what it concluded.
-api_total() { curl -sf "http://127.0.0.1:$API_PORT/fakemx/v1/messages?limit=1$1" | "$PERF_PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
-total=$(api_total "")
-judged=$(api_total "&spf=pass&dkim=pass&dmarc=pass&auth=authenticated")
 perf_stop_fakemx
 equal=equal
-[[ $total == "$sent" && $FAKEMX_STORED == "$sent" && $judged == "$sent" ]] || equal=MISMATCH
-perf_figure "api-count" "API total $total, of which spf/dkim/dmarc pass and authenticated: $judged" \
-  "$FAKEMX_STOP_LINE" "smtp-source had $sent messages answered 2xx" "$equal"
-[[ $equal == equal ]] ||
-  perf_die "MISMATCH: API total $total ($judged judged pass), fakemx stored $FAKEMX_STORED, smtp-source had $sent answered 2xx"
+[[ $FAKEMX_STORED == "$sent" ]] || equal=MISMATCH
+perf_figure "api-count" "API total/judged pass per fakemx run: ${COUNTS[*]} (each must be $MESSAGES/$MESSAGES)" \
+  "$FAKEMX_STOP_LINE" "smtp-source had $sent messages answered 2xx in all" "$equal"
+[[ $equal == equal ]] || perf_die "MISMATCH: fakemx stored $FAKEMX_STORED, smtp-source had $sent answered 2xx"
 perf_stop_sink
 echo "$PERF_NAME: load at end $(perf_loads) (includes this measurement's own)"
