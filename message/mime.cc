@@ -6,6 +6,7 @@
 #include "base/base64.h"
 #include "base/utf8.h"
 #include "message/header_block.h"
+#include "message/mailbox_list.h"
 
 namespace mxkit::message {
 namespace {
@@ -484,114 +485,13 @@ std::string DecodeHeaderText(std::string_view raw_value) {
 std::vector<DisplayAddress> ReadAddressList(std::string_view raw_value) {
   std::vector<DisplayAddress> out;
   const std::string value = UnfoldHeaderValue(raw_value);
-  std::string_view s = value;
-
-  // Split into items at ',' and ';' (and after a group's ':') outside quoted
-  // strings, comments and angle brackets.
-  std::vector<std::string_view> items;
-  size_t start = 0;
-  bool in_quote = false;
-  bool in_angle = false;
-  int comment_depth = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_quote) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_quote = false;
-      continue;
-    }
-    if (comment_depth > 0) {
-      if (c == '\\') ++i;
-      else if (c == '(') ++comment_depth;
-      else if (c == ')') --comment_depth;
-      continue;
-    }
-    switch (c) {
-      case '"': in_quote = true; break;
-      case '(': comment_depth = 1; break;
-      case '<': in_angle = true; break;
-      case '>': in_angle = false; break;
-      case ':':
-        // A group's display name ends here (RFC 5322 §3.4 group), unless
-        // inside an address (an obsolete route "@a,@b:x@y" sits in <>).
-        if (!in_angle) start = i + 1;
-        break;
-      case ',':
-      case ';':
-        if (!in_angle) {
-          items.push_back(s.substr(start, i - start));
-          start = i + 1;
-        }
-        break;
-      default: break;
-    }
-  }
-  items.push_back(s.substr(start));
-
-  for (std::string_view item : items) {
-    if (out.size() >= kMaxAddressesPerField) break;
-    // Separate the phrase, the angle address and comments.
-    std::string phrase;
-    std::string angle;
-    std::string bare;
-    std::string comment;
-    bool seen_angle = false;
-    for (size_t i = 0; i < item.size(); ++i) {
-      const char c = item[i];
-      if (c == '"') {
-        ++i;
-        while (i < item.size() && item[i] != '"') {
-          if (item[i] == '\\' && i + 1 < item.size()) ++i;
-          phrase += item[i++];
-        }
-        continue;
-      }
-      if (c == '(') {
-        int depth = 1;
-        std::string text;
-        for (++i; i < item.size() && depth > 0; ++i) {
-          if (item[i] == '\\' && i + 1 < item.size()) {
-            text += item[++i];
-            continue;
-          }
-          if (item[i] == '(') ++depth;
-          if (item[i] == ')' && --depth == 0) break;
-          text += item[i];
-        }
-        if (comment.empty()) comment = std::string(Trim(text));
-        phrase += ' ';
-        bare += ' ';
-        continue;
-      }
-      if (c == '<' && !seen_angle) {
-        seen_angle = true;
-        const size_t close = item.find('>', i);
-        std::string_view inner =
-            item.substr(i + 1, (close == std::string_view::npos ? item.size() : close) - i - 1);
-        // An obsolete route ("@a,@b:") before the addr-spec (RFC 5322 §4.4).
-        if (size_t colon = inner.rfind(':'); colon != std::string_view::npos) {
-          inner = inner.substr(colon + 1);
-        }
-        for (char a : inner) {
-          if (!IsSpaceOrLineEnd(a)) angle += a;
-        }
-        if (close == std::string_view::npos) break;
-        i = close;
-        continue;
-      }
-      phrase += c;
-      bare += c;
-    }
+  MailboxListOptions options;
+  options.lenient = true;
+  options.max_mailboxes = kMaxAddressesPerField;
+  for (const Mailbox& m : ParseMailboxList(value, options).mailboxes) {
     DisplayAddress a;
-    if (seen_angle) {
-      a.address = angle;
-      a.name = DecodeHeaderText(Trim(phrase));
-    } else {
-      for (char c : bare) {
-        if (!IsSpaceOrLineEnd(c)) a.address += c;
-      }
-      a.name = DecodeHeaderText(comment);
-    }
+    // The display name, or for an addr-spec the old "a@b (Name)" comment.
+    a.name = DecodeHeaderText(m.angle ? m.display_name : m.comment);
     // Collapse white space in the name as a client shows it.
     std::string name;
     for (char c : a.name) {
@@ -603,10 +503,8 @@ std::vector<DisplayAddress> ReadAddressList(std::string_view raw_value) {
     }
     while (!name.empty() && name.back() == ' ') name.pop_back();
     a.name = std::move(name);
+    base::AppendUtf8Replacing(a.address, m.Address());
     if (a.address.empty() && a.name.empty()) continue;
-    std::string safe;
-    base::AppendUtf8Replacing(safe, a.address);
-    a.address = std::move(safe);
     out.push_back(std::move(a));
   }
   return out;

@@ -95,7 +95,8 @@ struct DisplayAddress {
   std::string address;
 };
 
-// Reads an address-list field body (To, Cc, From, Reply-To) leniently: name-addr
+// Reads an address-list field body (To, Cc, From, Reply-To) with the lenient
+// mode of message/mailbox_list.h: name-addr
 // and addr-spec mailboxes, quoted and encoded-word names, comments (an
 // addr-spec's comment becomes its name, the old "a@b (Name)" form), and
 // groups (their members are listed, the group name dropped). Items with

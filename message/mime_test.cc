@@ -77,6 +77,15 @@ TEST(ReadAddressList, ReadsNamesAddressesGroupsAndComments) {
       {" undisclosed-recipients:;", {}},
       {" <@route.test:r@example.test>", {{"", "r@example.test"}}},
       {"", {}},
+      // Read since the parser moved to message/mailbox_list.h, where the old
+      // splitter dropped the quoted local-part ("@example.test") and kept
+      // comments inside the address ("pete(his)@silly.test").
+      {" \"quoted local\"@example.test", {{"", "\"quoted local\"@example.test"}}},
+      {" Pete <pete(his account)@silly.test>", {{"Pete", "pete@silly.test"}}},
+      {" Team:(a comment, no mailbox);", {}},
+      // Lenient: what is no mailbox is still shown, and the rest read.
+      {" root, Jane Doe [Co] <j@example.test>,, b@example.test",
+       {{"", "root"}, {"Jane Doe [Co]", "j@example.test"}, {"", "b@example.test"}}},
   };
   for (const Row& r : rows) {
     std::vector<DisplayAddress> got = ReadAddressList(r.raw);

@@ -32,6 +32,7 @@ TEST(FromValue, ExtractsTheAuthorDomain) {
       {" Joe\r\n <joe@example.com>\r\n (folded)", {"example.com"}},
       {" Team: alice@example.com, bob@example.com;", {"example.com"}},  // RFC 6854 group
       {" <joe @ example.com>", {"example.com"}},  // obs CFWS around '@' (§4.4)
+      {" <@route.example,@x.example:joe@example.com>", {"example.com"}},  // §4.4 obs-route
       {" _dmarc-test@_x.example", {"_x.example"}},
       // RFC 8616 §6: U-labels are evaluated as A-labels.
       {" joe@exämple.com", {"xn--exmple-cua.com"}},
@@ -95,6 +96,8 @@ TEST(FromValue, RejectsWithKindAndOffset) {
       {" joe@ex\xE2\x98\x83" "ample.com", FromError::kInvalidDomain, 5},  // U+2603: not IDNA2008
       {" joe@b\xFF" "cher.example", FromError::kInvalidDomain, 5},          // not UTF-8
       {" joe@ex!ample.com", FromError::kInvalidDomain, 5},
+      {" Joe <joe@ex!ample.com", FromError::kInvalidDomain, 10},  // before the missing '>'
+      {" <@[192.0.2.1]:joe@example.com>, (", FromError::kSyntax, 33},  // a route's literal is no author
       {" (unterminated joe@example.com", FromError::kSyntax, 1},
       {" \"unterminated@example.com", FromError::kSyntax, 1},
       {" a@example.com,", FromError::kSyntax, 15},
