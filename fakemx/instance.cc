@@ -361,6 +361,36 @@ struct Instance::Impl {
   std::vector<std::shared_ptr<MessageWait>> message_waits;
   std::vector<std::shared_ptr<SessionWait>> session_waits;
 
+  // What WaitForMessage and WaitForSession share: `scan` looks through the
+  // store for what `wait` wants and finishes it (true when it did). On the io
+  // thread, or once it is gone, nothing else can add to the store, so one
+  // scan answers. Otherwise the scan runs on the io thread and, when it finds
+  // nothing, `wait` joins `queue` for the capture observer to finish; the
+  // caller sleeps until then or `timeout`, never polling.
+  template <typename T, typename Filter, typename Scan>
+  std::optional<T> Await(const std::shared_ptr<Wait<T, Filter>>& wait,
+                         std::vector<std::shared_ptr<Wait<T, Filter>>>& queue, Scan scan,
+                         std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (OnIoThread() || io_thread_gone) {
+      scan();
+      return std::move(wait->result);
+    }
+    asio::post(*io, [this, wait, &queue, scan] {
+      if (shutting_down) {
+        if (!scan()) wait->Finish(std::nullopt);
+        return;
+      }
+      if (!scan()) queue.push_back(wait);
+    });
+    std::unique_lock<std::mutex> lock(wait->mu);
+    if (!wait->cv.wait_until(lock, deadline, [&] { return wait->done; })) {
+      wait->done = true;  // the observer drops it at the next arrival
+      return std::nullopt;
+    }
+    return std::move(wait->result);
+  }
+
   std::unique_ptr<Generation> current;
   uint64_t generation = 0;
   // Servers of earlier scenarios, not accepting, until their last
@@ -1042,7 +1072,6 @@ ApiScenario Instance::current_scenario() const {
 std::optional<ReceivedMessage> Instance::WaitForMessage(const MessageFilter& filter,
                                                         std::chrono::milliseconds timeout) {
   Impl& impl = *impl_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto wait = std::make_shared<MessageWait>();
   wait->filter = filter;
   const auto scan = [&impl, wait]() -> bool {
@@ -1053,29 +1082,12 @@ std::optional<ReceivedMessage> Instance::WaitForMessage(const MessageFilter& fil
     }
     return false;
   };
-  if (impl.OnIoThread() || impl.io_thread_gone) {  // no one else can add a message
-    scan();
-    return std::move(wait->result);
-  }
-  asio::post(*impl.io, [&impl, wait, scan] {
-    if (impl.shutting_down) {
-      if (!scan()) wait->Finish(std::nullopt);
-      return;
-    }
-    if (!scan()) impl.message_waits.push_back(wait);
-  });
-  std::unique_lock<std::mutex> lock(wait->mu);
-  if (!wait->cv.wait_until(lock, deadline, [&] { return wait->done; })) {
-    wait->done = true;  // the observer drops it at the next message
-    return std::nullopt;
-  }
-  return std::move(wait->result);
+  return impl.Await(wait, impl.message_waits, scan, timeout);
 }
 
 std::optional<CapturedSession> Instance::WaitForSession(const SessionFilter& filter,
                                                         std::chrono::milliseconds timeout) {
   Impl& impl = *impl_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto wait = std::make_shared<SessionWait>();
   wait->filter = filter;
   const auto scan = [&impl, wait]() -> bool {
@@ -1086,23 +1098,7 @@ std::optional<CapturedSession> Instance::WaitForSession(const SessionFilter& fil
     }
     return false;
   };
-  if (impl.OnIoThread() || impl.io_thread_gone) {
-    scan();
-    return std::move(wait->result);
-  }
-  asio::post(*impl.io, [&impl, wait, scan] {
-    if (impl.shutting_down) {
-      if (!scan()) wait->Finish(std::nullopt);
-      return;
-    }
-    if (!scan()) impl.session_waits.push_back(wait);
-  });
-  std::unique_lock<std::mutex> lock(wait->mu);
-  if (!wait->cv.wait_until(lock, deadline, [&] { return wait->done; })) {
-    wait->done = true;
-    return std::nullopt;
-  }
-  return std::move(wait->result);
+  return impl.Await(wait, impl.session_waits, scan, timeout);
 }
 
 std::vector<ReceivedMessage> Instance::Messages() const {
