@@ -8,7 +8,6 @@
 // exactly the decision it exercises.
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -34,6 +33,7 @@
 #include "fakemx/capture.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
+#include "fakemx/testing/running_server.h"
 #include "gtest/gtest.h"
 #include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
@@ -44,29 +44,15 @@ namespace mxkit::fakemx {
 namespace {
 
 namespace asio = boost::asio;
+namespace testing_helpers = ::mxkit::fakemx::testing;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr milliseconds kReplyTimeout{5000};
+using testing_helpers::Code;
+using testing_helpers::kReplyTimeout;
+using testing_helpers::SendMessage;
 
-std::string TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/server_scenario_test-XXXXXX";
-  const char* made = mkdtemp(tmpl.data());
-  EXPECT_NE(made, nullptr);
-  return tmpl;
-}
-
-std::vector<std::string> FilesIn(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') out.push_back(e->d_name);
-  }
-  closedir(d);
-  return out;
-}
+std::vector<std::string> FilesIn(const std::string& dir) { return testing_helpers::FileNames(dir); }
 
 size_t ThreadCount() { return FilesIn("/proc/self/task").size(); }
 
@@ -122,21 +108,7 @@ BehaviourFactory Scripted(Script script) {
   return [script](const ConnectionInfo&) { return std::make_unique<ScriptedBehaviour>(script); };
 }
 
-const tls::CertificateSet& Certs() {
-  static const tls::CertificateSet* certs = [] {
-    auto generated = tls::CertificateSet::Generate(
-        tls::CertFactoryOptions{}, std::vector<tls::CertVariant>{tls::CertVariant::kGood});
-    EXPECT_TRUE(generated.ok()) << generated.status();
-    return new tls::CertificateSet(std::move(*generated));
-  }();
-  return *certs;
-}
-
-std::shared_ptr<const tls::ServerContext> GoodTls() {
-  auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
-  EXPECT_TRUE(context.ok()) << context.status();
-  return *context;
-}
+std::shared_ptr<const tls::ServerContext> GoodTls() { return testing_helpers::GoodServerContext(); }
 
 ReceiverOptions Receiver(std::string name, std::string address, Script script = {}) {
   ReceiverOptions r;
@@ -158,78 +130,23 @@ struct Setup {
   std::chrono::seconds shutdown_grace{60};
 };
 
-class RunningServer {
+ServerOptions Options(Setup setup) {
+  ServerOptions options;
+  options.receivers = std::move(setup.receivers);
+  options.idle_timeout = setup.idle_timeout;
+  options.session_timeout = setup.session_timeout;
+  options.shutdown_grace = setup.shutdown_grace;
+  options.storage_threads = setup.storage_threads;
+  options.scenario = "test-scenario";
+  return options;
+}
+
+class RunningServer : public testing_helpers::RunningServer {
  public:
-  explicit RunningServer(Setup setup) {
-    if (setup.maildir) {
-      dir_ = TempDir();
-      auto maildir = Maildir::Open(dir_, {.hostname = "mx.test"});
-      EXPECT_TRUE(maildir.ok()) << maildir.status();
-      maildir_ = std::move(*maildir);
-    }
-    ServerOptions options;
-    options.receivers = std::move(setup.receivers);
-    options.idle_timeout = setup.idle_timeout;
-    options.session_timeout = setup.session_timeout;
-    options.shutdown_grace = setup.shutdown_grace;
-    options.storage_threads = setup.storage_threads;
-    options.scenario = "test-scenario";
-    options.capture = &capture_;
-    server_ = std::make_unique<Server>(io_, std::move(options), maildir_.get());
-    const absl::Status listening = server_->Listen();
-    EXPECT_TRUE(listening.ok()) << listening;
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  ~RunningServer() { Stop(); }
-
-  // Shuts the server down and joins its thread; the capture and stats() are
-  // safe to read after.
-  void Stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      server_->Shutdown([this] { io_.stop(); });
-      server_->ForceClose();
-    });
-    thread_.join();
-  }
-
-  // A graceful shutdown only (no ForceClose): the grace period runs, and
-  // the server thread ends once the last connection is gone.
-  void BeginShutdown() {
-    asio::post(io_, [this] { server_->Shutdown([this] { io_.stop(); }); });
-  }
-  // Waits (up to `timeout`) for the server thread a shutdown ends.
-  bool Drained(milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!io_.stopped()) {
-      if (Clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    thread_.join();
-    return true;
-  }
-
-  const asio::ip::tcp::endpoint& endpoint(size_t i) {
-    if (listeners_.empty()) {
-      for (const BoundListener& l : server_->listeners()) listeners_.push_back(l.endpoint);
-    }
-    return listeners_.at(i);
-  }
-  std::vector<BoundListener> listeners() const { return server_->listeners(); }
-  ServerStats stats() const { return server_->stats(); }
-  const CaptureStore& capture() const { return capture_; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-  std::unique_ptr<Maildir> maildir_;
-  CaptureStore capture_;
-  asio::io_context io_{1};
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  std::vector<asio::ip::tcp::endpoint> listeners_;
+  explicit RunningServer(Setup setup)
+      : testing_helpers::RunningServer(
+            Options(setup),
+            setup.maildir ? std::optional<std::string>("server_scenario_test") : std::nullopt) {}
 };
 
 // ---- A blocking client ------------------------------------------------------------
@@ -241,19 +158,8 @@ class Client : public ::mxkit::testing::BlockingClient {
       : BlockingClient(to.address().to_string(), to.port()) {}
 };
 
-std::string Code(const std::string& reply) { return reply.substr(0, 4); }
-
-void Greet(Client& c) {
-  EXPECT_EQ(Code(c.ReadReply()), "220 ");
-  EXPECT_EQ(Code(c.Command("EHLO client.test\r\n")), "250-");
-}
-
-void SendMessage(Client& c) {
-  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@client.test>\r\n")), "250 ");
-  EXPECT_EQ(Code(c.Command("RCPT TO:<b@mx.test>\r\n")), "250 ");
-  EXPECT_EQ(Code(c.Command("DATA\r\n")), "354 ");
-  EXPECT_EQ(Code(c.Command("Subject: t\r\n\r\nhello\r\n.\r\n")), "250 ");
-}
+// Greeting and EHLO, both expected to succeed.
+void Greet(Client& c) { EXPECT_EQ(Code(testing_helpers::Greet(c)), "250-"); }
 
 bool HasEntry(const CapturedSession& s, TranscriptEntry::Kind kind, std::string_view prefix) {
   for (const TranscriptEntry& e : s.transcript) {

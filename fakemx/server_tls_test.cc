@@ -5,14 +5,9 @@
 // alert record, EOF). Every read is bounded by poll(), so a server that
 // hangs fails the test.
 
-#include <dirent.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +20,7 @@
 #include "fakemx/capture.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
+#include "fakemx/testing/running_server.h"
 #include "gtest/gtest.h"
 #include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
@@ -35,31 +31,15 @@ namespace mxkit::fakemx {
 namespace {
 
 namespace asio = boost::asio;
+namespace testing_helpers = ::mxkit::fakemx::testing;
 using std::chrono::milliseconds;
 using tls::StartTlsBehaviour;
 
-constexpr milliseconds kReplyTimeout{5000};
+using testing_helpers::Greet;
+using testing_helpers::kReplyTimeout;
 constexpr std::string_view kEhlo = "EHLO client.test\r\n";
 constexpr std::string_view kStartTls = "STARTTLS\r\n";
 constexpr std::string_view k220 = "220 2.0.0 Ready to start TLS\r\n";
-
-std::string TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/server_tls_test-XXXXXX";
-  const char* made = mkdtemp(tmpl.data());
-  EXPECT_NE(made, nullptr);
-  return tmpl;
-}
-
-const tls::CertificateSet& Certs() {
-  static const tls::CertificateSet* certs = [] {
-    auto generated = tls::CertificateSet::Generate(
-        tls::CertFactoryOptions{}, std::vector<tls::CertVariant>{tls::CertVariant::kGood});
-    EXPECT_TRUE(generated.ok()) << generated.status();
-    return new tls::CertificateSet(std::move(*generated));
-  }();
-  return *certs;
-}
 
 struct Setup {
   StartTlsBehaviour starttls = StartTlsBehaviour::kOffer;
@@ -68,83 +48,32 @@ struct Setup {
   std::chrono::seconds shutdown_grace{60};
 };
 
+ServerOptions Options(const Setup& setup) {
+  ServerOptions options;
+  options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
+  options.smtps_endpoint = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  options.session.hostname = "mx.test";
+  options.idle_timeout = setup.idle_timeout;
+  options.storage_threads = 0;
+  options.verbose = setup.verbose;
+  options.shutdown_grace = setup.shutdown_grace;
+  options.tls_context = testing_helpers::GoodServerContext();
+  options.tls_certificate = "good";
+  options.behaviour = ReceiverBehaviourFactory(setup.starttls);
+  return options;
+}
+
 // A Server on 127.0.0.1:0 (SMTP with STARTTLS) and 127.0.0.1:0 (implicit
-// TLS), serving the "good" certificate for mx.test.
-class RunningServer {
+// TLS), serving the "good" certificate for mx.test, storing to a Maildir.
+class RunningServer : public testing_helpers::RunningServer {
  public:
-  explicit RunningServer(const Setup& setup) : dir_(TempDir()) {
-    auto maildir = Maildir::Open(dir_, {.hostname = "mx.test"});
-    EXPECT_TRUE(maildir.ok()) << maildir.status();
-    maildir_ = std::move(*maildir);
-    ServerOptions options;
-    options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
-    options.smtps_endpoint = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
-    options.session.hostname = "mx.test";
-    options.idle_timeout = setup.idle_timeout;
-    options.storage_threads = 0;
-    options.verbose = setup.verbose;
-    options.shutdown_grace = setup.shutdown_grace;
-    auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
-    EXPECT_TRUE(context.ok()) << context.status();
-    options.tls_context = *context;
-    options.tls_certificate = "good";
-    options.behaviour = ReceiverBehaviourFactory(setup.starttls);
-    options.capture = &capture_;
-    server_ = std::make_unique<Server>(io_, options, maildir_.get());
-    const absl::Status listening = server_->Listen();
-    EXPECT_TRUE(listening.ok()) << listening;
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  ~RunningServer() { Stop(); }
-
-  // Shuts the server down and joins its thread; stats() is safe after.
-  void Stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      server_->Shutdown([this] { io_.stop(); });
-      server_->ForceClose();
-    });
-    thread_.join();
-  }
-
-  // A graceful shutdown only (no ForceClose): the grace period runs, and
-  // the server thread ends once the last connection is gone.
-  void BeginShutdown() {
-    asio::post(io_, [this] { server_->Shutdown([this] { io_.stop(); }); });
-  }
-
-  uint16_t port() const { return server_->local_endpoint().port(); }
-  uint16_t smtps_port() const { return server_->smtps_local_endpoint()->port(); }
-  ServerStats stats() const { return server_->stats(); }
-  // Safe to read after Stop().
-  const CaptureStore& capture() const { return capture_; }
+  explicit RunningServer(const Setup& setup)
+      : testing_helpers::RunningServer(Options(setup), "server_tls_test") {}
 
   // The sidecars written so far.
   std::vector<std::string> Sidecars() const {
-    std::vector<std::string> out;
-    const std::string envelopes = dir_ + "/envelopes";
-    DIR* d = opendir(envelopes.c_str());
-    if (d == nullptr) return out;
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream f(envelopes + "/" + e->d_name);
-      std::stringstream content;
-      content << f.rdbuf();
-      out.push_back(content.str());
-    }
-    closedir(d);
-    return out;
+    return testing_helpers::FileContents(dir() + "/envelopes");
   }
-
- private:
-  std::string dir_;
-  std::unique_ptr<Maildir> maildir_;
-  CaptureStore capture_;
-  asio::io_context io_{1};
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 using Client = ::mxkit::testing::BlockingClient;
@@ -152,24 +81,10 @@ using Client = ::mxkit::testing::BlockingClient;
 // A client handshake verifying mx.test against the test root; nullopt on
 // success.
 std::optional<tls::EngineError> Handshake(Client& c, tls::VersionRange versions = {}) {
-  tls::ClientContextOptions options;
-  options.versions = versions;
-  options.trusted_roots_pem = Certs().root_pem();
-  return c.Handshake(options, {.sni = "mx.test", .verify_hostname = "mx.test"}, kReplyTimeout);
+  return testing_helpers::HandshakeWithMxTest(c, versions);
 }
 
-// Greeting, EHLO; returns the EHLO reply.
-std::string Greet(Client& c) {
-  EXPECT_EQ(c.ReadReply().substr(0, 4), "220 ");
-  return c.Command(kEhlo);
-}
-
-void SendMessage(Client& c) {
-  EXPECT_EQ(c.Command("MAIL FROM:<a@client.test>\r\n").substr(0, 4), "250 ");
-  EXPECT_EQ(c.Command("RCPT TO:<b@mx.test>\r\n").substr(0, 4), "250 ");
-  EXPECT_EQ(c.Command("DATA\r\n").substr(0, 4), "354 ");
-  EXPECT_EQ(c.Command("Subject: t\r\n\r\nhello\r\n.\r\n").substr(0, 4), "250 ");
-}
+void SendMessage(Client& c) { testing_helpers::SendMessage(c); }
 
 TEST(ServerTls, StarttlsDeliversAndTheSidecarRecordsTheSession) {
   RunningServer server({.verbose = true});

@@ -4,14 +4,9 @@
 // and the counters /metrics serves. Driven by a blocking socket and a
 // sans-IO TLS client (//testing:blocking_client).
 
-#include <dirent.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,6 +22,7 @@
 #include "fakemx/capture.h"
 #include "fakemx/maildir.h"
 #include "fakemx/server.h"
+#include "fakemx/testing/running_server.h"
 #include "fakemx/verdict.h"
 #include "gtest/gtest.h"
 #include "testing/blocking_client.h"
@@ -38,28 +34,11 @@ namespace mxkit::fakemx {
 namespace {
 
 namespace asio = boost::asio;
+namespace testing_helpers = ::mxkit::fakemx::testing;
 using std::chrono::milliseconds;
 using Client = ::mxkit::testing::BlockingClient;
 
-constexpr milliseconds kReplyTimeout{5000};
-
-std::string TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/server_verdicts_test-XXXXXX";
-  const char* made = mkdtemp(tmpl.data());
-  EXPECT_NE(made, nullptr);
-  return tmpl;
-}
-
-const tls::CertificateSet& Certs() {
-  static const tls::CertificateSet* certs = [] {
-    auto generated = tls::CertificateSet::Generate(
-        tls::CertFactoryOptions{}, std::vector<tls::CertVariant>{tls::CertVariant::kGood});
-    EXPECT_TRUE(generated.ok()) << generated.status();
-    return new tls::CertificateSet(std::move(*generated));
-  }();
-  return *certs;
-}
+using testing_helpers::kReplyTimeout;
 
 auth::dkim::SigningKey Key() {
   absl::StatusOr<auth::dkim::SigningKey> key =
@@ -101,70 +80,30 @@ struct Setup {
   std::chrono::seconds idle_timeout{30};
 };
 
-class RunningServer {
+ServerOptions Options(const Setup& setup) {
+  ServerOptions options;
+  options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
+  options.session.hostname = "mx.test";
+  options.storage_threads = 0;
+  options.idle_timeout = setup.idle_timeout;
+  options.tls_context = testing_helpers::GoodServerContext();
+  options.tls_certificate = "good";
+  if (setup.verdicts) options.verdicts = Engine(setup.add_authentication_results);
+  return options;
+}
+
+class RunningServer : public testing_helpers::RunningServer {
  public:
-  explicit RunningServer(const Setup& setup) : dir_(TempDir()) {
-    if (setup.maildir) {
-      auto maildir = Maildir::Open(dir_, {.hostname = "mx.test"});
-      EXPECT_TRUE(maildir.ok()) << maildir.status();
-      maildir_ = std::move(*maildir);
-    }
-    ServerOptions options;
-    options.endpoint = {asio::ip::make_address("127.0.0.1"), 0};
-    options.session.hostname = "mx.test";
-    options.storage_threads = 0;
-    options.idle_timeout = setup.idle_timeout;
-    auto context = tls::BuildServerContext(tls::ReceiverProfile{}, Certs());
-    EXPECT_TRUE(context.ok()) << context.status();
-    options.tls_context = *context;
-    options.tls_certificate = "good";
-    options.capture = &capture_;
-    if (setup.verdicts) options.verdicts = Engine(setup.add_authentication_results);
-    server_ = std::make_unique<Server>(io_, options, maildir_.get());
-    const absl::Status listening = server_->Listen();
-    EXPECT_TRUE(listening.ok()) << listening;
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~RunningServer() { Stop(); }
-
-  void Stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      server_->Shutdown([this] { io_.stop(); });
-      server_->ForceClose();
-    });
-    thread_.join();
-  }
-
-  uint16_t port() const { return server_->local_endpoint().port(); }
-  ServerStats stats() const { return server_->stats(); }
-  const CaptureStore& capture() const { return capture_; }
+  explicit RunningServer(const Setup& setup)
+      : testing_helpers::RunningServer(
+            Options(setup),
+            setup.maildir ? std::optional<std::string>("server_verdicts_test") : std::nullopt) {}
 
   // Files in `sub` ("envelopes", "new"), contents.
   std::vector<std::string> Files(const std::string& sub) const {
-    std::vector<std::string> out;
-    const std::string path = dir_ + "/" + sub;
-    DIR* d = opendir(path.c_str());
-    if (d == nullptr) return out;
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream f(path + "/" + e->d_name, std::ios::binary);
-      std::stringstream content;
-      content << f.rdbuf();
-      out.push_back(content.str());
-    }
-    closedir(d);
-    return out;
+    if (dir().empty()) return {};
+    return testing_helpers::FileContents(dir() + "/" + sub);
   }
-
- private:
-  std::string dir_;
-  std::unique_ptr<Maildir> maildir_;
-  CaptureStore capture_;
-  asio::io_context io_{1};
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 const std::string kMessage =
@@ -179,17 +118,10 @@ std::string Signed() {
   return *field + kMessage;
 }
 
-std::optional<tls::EngineError> Handshake(Client& c) {
-  tls::ClientContextOptions options;
-  options.trusted_roots_pem = Certs().root_pem();
-  return c.Handshake(options, {.sni = "mx.test", .verify_hostname = "mx.test"}, kReplyTimeout);
-}
+std::optional<tls::EngineError> Handshake(Client& c) { return testing_helpers::HandshakeWithMxTest(c); }
 
 void Send(Client& c, const std::string& mail_from, const std::string& message) {
-  EXPECT_EQ(c.Command("MAIL FROM:<" + mail_from + ">\r\n").substr(0, 4), "250 ");
-  EXPECT_EQ(c.Command("RCPT TO:<b@mx.test>\r\n").substr(0, 4), "250 ");
-  EXPECT_EQ(c.Command("DATA\r\n").substr(0, 4), "354 ");
-  EXPECT_EQ(c.Command(message + ".\r\n").substr(0, 4), "250 ");
+  testing_helpers::SendMessage(c, mail_from, message);
 }
 
 TEST(ServerVerdicts, SignedPlaintextMessageIsJudgedBeforeIts250) {
