@@ -2,11 +2,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dns/static_resolver.h"
+#include "dns/testing/async_matches_sync.h"
 #include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 
@@ -31,37 +33,31 @@ Evaluation Both(dns::Resolver& zone, const EvaluatorOptions& options, const Eval
   EXPECT_TRUE(sync.ok()) << sync.status();
   if (!sync.ok()) return Evaluation{};
   Evaluation want = sync->Evaluate(in);
-  for (uint64_t seed : {0u, 31u, 32u}) {
-    SCOPED_TRACE("async, completion order seed " + std::to_string(seed));
-    dns::testing::DeferredResolver deferred(zone);
-    auto async = Evaluator::Create(deferred, options);
-    int calls = 0;
-    Evaluation got;
-    async->EvaluateAsync(in, [&](Evaluation e) {
-      ++calls;
-      got = std::move(e);
-    });
-    if (deferred.started() > 0) {
-      EXPECT_EQ(calls, 0);
-    }
-    deferred.Drain(seed);
-    EXPECT_EQ(calls, 1);
-    EXPECT_EQ(got.result, want.result);
-    EXPECT_EQ(got.disposition, want.disposition);
-    EXPECT_EQ(got.requested_policy, want.requested_policy);
-    EXPECT_EQ(got.author_domain, want.author_domain);
-    EXPECT_EQ(got.policy_domain, want.policy_domain);
-    EXPECT_EQ(got.organizational_domain, want.organizational_domain);
-    EXPECT_EQ(got.record.has_value(), want.record.has_value());
-    EXPECT_EQ(got.spf_aligned, want.spf_aligned);
-    EXPECT_EQ(got.dkim_aligned, want.dkim_aligned);
-    EXPECT_EQ(got.aligned_dkim_domain, want.aligned_dkim_domain);
-    EXPECT_EQ(got.sampled_out, want.sampled_out);
-    EXPECT_EQ(got.testing, want.testing);
-    EXPECT_EQ(got.nonexistent_domain, want.nonexistent_domain);
-    EXPECT_EQ(got.reason, want.reason);
-    EXPECT_EQ(got.dns_queries, want.dns_queries);
-  }
+  dns::testing::ExpectAsyncMatchesSync(
+      zone, {0u, 31u, 32u}, want,
+      [&](dns::Resolver& deferred, std::function<void(Evaluation)> done) {
+        auto async = std::make_shared<absl::StatusOr<Evaluator>>(Evaluator::Create(deferred, options));
+        EXPECT_TRUE(async->ok()) << async->status();
+        if (async->ok()) (*async)->EvaluateAsync(in, std::move(done));
+        return async;
+      },
+      [](const Evaluation& got, const Evaluation& want) {
+        EXPECT_EQ(got.result, want.result);
+        EXPECT_EQ(got.disposition, want.disposition);
+        EXPECT_EQ(got.requested_policy, want.requested_policy);
+        EXPECT_EQ(got.author_domain, want.author_domain);
+        EXPECT_EQ(got.policy_domain, want.policy_domain);
+        EXPECT_EQ(got.organizational_domain, want.organizational_domain);
+        EXPECT_EQ(got.record.has_value(), want.record.has_value());
+        EXPECT_EQ(got.spf_aligned, want.spf_aligned);
+        EXPECT_EQ(got.dkim_aligned, want.dkim_aligned);
+        EXPECT_EQ(got.aligned_dkim_domain, want.aligned_dkim_domain);
+        EXPECT_EQ(got.sampled_out, want.sampled_out);
+        EXPECT_EQ(got.testing, want.testing);
+        EXPECT_EQ(got.nonexistent_domain, want.nonexistent_domain);
+        EXPECT_EQ(got.reason, want.reason);
+        EXPECT_EQ(got.dns_queries, want.dns_queries);
+      });
   return want;
 }
 

@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dns/static_resolver.h"
+#include "dns/testing/async_matches_sync.h"
 #include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
 
@@ -48,30 +51,23 @@ class EvaluatorTest : public ::testing::Test {
                     const std::string& helo = "mail.example.org") {
     Evaluator evaluator(zone_, options_);
     CheckResult want = evaluator.CheckMailFrom(*IpAddress::Parse(ip), mail_from, helo, 1700000000);
-    for (uint64_t seed : {0u, 11u, 12u}) {
-      SCOPED_TRACE("async, completion order seed " + std::to_string(seed));
-      dns::testing::DeferredResolver deferred(zone_);
-      Evaluator async(deferred, options_);
-      int calls = 0;
-      CheckResult got;
-      async.CheckMailFromAsync(*IpAddress::Parse(ip), mail_from, helo, 1700000000,
-                               [&](CheckResult r) {
-                                 ++calls;
-                                 got = std::move(r);
-                               });
-      if (deferred.started() > 0) {
-        EXPECT_EQ(calls, 0);
-      }
-      deferred.Drain(seed);
-      EXPECT_EQ(calls, 1);
-      EXPECT_EQ(got.result, want.result);
-      EXPECT_EQ(got.reason, want.reason);
-      EXPECT_EQ(got.explanation, want.explanation);
-      EXPECT_EQ(got.mechanism, want.mechanism);
-      EXPECT_EQ(got.domain, want.domain);
-      EXPECT_EQ(got.dns_lookups, want.dns_lookups);
-      EXPECT_EQ(got.void_lookups, want.void_lookups);
-    }
+    const IpAddress address = *IpAddress::Parse(ip);
+    dns::testing::ExpectAsyncMatchesSync(
+        zone_, {0u, 11u, 12u}, want,
+        [&](dns::Resolver& deferred, std::function<void(CheckResult)> done) {
+          auto async = std::make_shared<Evaluator>(deferred, options_);
+          async->CheckMailFromAsync(address, mail_from, helo, 1700000000, std::move(done));
+          return async;
+        },
+        [](const CheckResult& got, const CheckResult& want) {
+          EXPECT_EQ(got.result, want.result);
+          EXPECT_EQ(got.reason, want.reason);
+          EXPECT_EQ(got.explanation, want.explanation);
+          EXPECT_EQ(got.mechanism, want.mechanism);
+          EXPECT_EQ(got.domain, want.domain);
+          EXPECT_EQ(got.dns_lookups, want.dns_lookups);
+          EXPECT_EQ(got.void_lookups, want.void_lookups);
+        });
     return want;
   }
 
