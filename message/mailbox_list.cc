@@ -116,12 +116,17 @@ class Parser {
     Salvage(start, pos_);
   }
 
-  // The next ',' or ';' outside quoted strings, comments and angle brackets.
-  std::size_t ElementEnd(std::size_t i) const {
+  // Calls visit(i, c) for each byte of text[from, to) outside quoted strings,
+  // comments and angle brackets (the places where ',', ';' and ':' separate
+  // list elements); stops at the first byte visit returns true for and
+  // returns its offset, else `to`.
+  template <typename Visit>
+  static std::size_t FindOutside(std::string_view text, std::size_t from, std::size_t to,
+                                 Visit visit) {
     bool in_quote = false, in_angle = false;
     int depth = 0;
-    for (; i < s_.size(); ++i) {
-      const char c = s_[i];
+    for (std::size_t i = from; i < to; ++i) {
+      const char c = text[i];
       if (in_quote || depth > 0) {
         if (c == '\\') {
           ++i;
@@ -138,44 +143,28 @@ class Parser {
       if (c == '(') depth = 1;
       if (c == '<') in_angle = true;
       if (c == '>') in_angle = false;
-      if ((c == ',' || c == ';') && !in_angle) return i;
+      if (!in_angle && visit(i, c)) return i;
     }
-    return s_.size();
+    return to;
+  }
+
+  // The next ',' or ';' that ends a list element.
+  std::size_t ElementEnd(std::size_t i) const {
+    return FindOutside(s_, i, s_.size(), [](std::size_t, char c) { return c == ',' || c == ';'; });
   }
 
   // An element that is no mailbox, read as display code always has: the
   // text after a group's ':', "<...>" as the address (an obsolete route
   // dropped), the text before it as the name, else the text as the address.
   void Salvage(std::size_t start, std::size_t end) {
+    std::size_t after_colon = start;
+    FindOutside(s_, start, end, [&after_colon](std::size_t i, char c) {
+      if (c == ':') after_colon = i + 1;
+      return false;
+    });
+    if (after_colon > start) saw_group_ = true;
+    start = after_colon;
     std::string_view item = s_.substr(start, end - start);
-    {
-      bool in_quote = false, in_angle = false;
-      int depth = 0;
-      std::size_t after_colon = 0;
-      for (std::size_t i = 0; i < item.size(); ++i) {
-        const char c = item[i];
-        if (in_quote || depth > 0) {
-          if (c == '\\') {
-            ++i;
-          } else if (in_quote) {
-            in_quote = c != '"';
-          } else if (c == '(') {
-            ++depth;
-          } else if (c == ')') {
-            --depth;
-          }
-          continue;
-        }
-        if (c == '"') in_quote = true;
-        if (c == '(') depth = 1;
-        if (c == '<') in_angle = true;
-        if (c == '>') in_angle = false;
-        if (c == ':' && !in_angle) after_colon = i + 1;
-      }
-      if (after_colon > 0) saw_group_ = true;
-      start += after_colon;
-      item.remove_prefix(after_colon);
-    }
     Mailbox m;
     m.salvaged = true;
     m.offset = start;
