@@ -21,9 +21,9 @@
 //
 // Strict (the default) stops at the first error with its kind and offset.
 // Lenient, for display code, never fails: empty list elements (obs-addr-list)
-// and stray ';' are skipped, a local-part without a domain ("root") is a
-// mailbox, and an element that still does not parse is salvaged as well as
-// it can be (see Mailbox::salvaged) and parsing goes on after the next ','
+// and stray ';' are skipped, a group may lack its ';' at the end, and an
+// element that does not parse ("root", "Jane [Co] <j@x>") is salvaged as well
+// as it can be (see Mailbox::salvaged) and parsing goes on after the next ','
 // or ';' outside quotes, comments and angle brackets.
 
 #ifndef MXKIT_MESSAGE_MAILBOX_LIST_H_

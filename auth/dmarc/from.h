@@ -2,13 +2,14 @@
 //
 // ExtractAuthorDomains reads the From field(s) of a split header block and
 // parses them with the RFC 5322 §3.4 address grammar (message/mailbox_list.h,
-// strict, domain-literals refused): mailbox-list, each
-// mailbox a name-addr ("Display <a@b>") or an addr-spec ("a@b"), with CFWS
-// (nested comments, quoted-pairs, folding) anywhere §3.2.2 allows it, quoted
-// display names and local-parts, the obs-phrase "John Q. Public" (§4.1), the obs-route "<@a:x@y>" (§4.4),
-// RFC 2047 encoded words (which are atoms to this grammar, so they need no
-// decoding to find the domain), RFC 6532 UTF-8 in display names, and the
-// group syntax RFC 6854 allows in From ("Team: a@b, c@d;"). An RFC 6532
+// strict, domain-literals refused): mailbox-list, each mailbox a name-addr
+// ("Display <a@b>") or an addr-spec ("a@b"), with CFWS (nested comments,
+// quoted-pairs, folding) anywhere §3.2.2 allows it, quoted display names and
+// local-parts, the obs-phrase "John Q. Public" (§4.1), the obs-route
+// "<@a:x@y>" (§4.4), RFC 2047 encoded words (which are atoms to this
+// grammar, so they need no decoding to find the domain), RFC 6532 UTF-8 in
+// display names, and the group syntax RFC 6854 allows in From ("Team: a@b,
+// c@d;"). An RFC 6532
 // author domain written in U-labels is evaluated in its A-label form, as
 // RFC 8616 §6 asks ("Jörg <j@bücher.example>" has the DMARC domain
 // "xn--bcher-kva.example").
