@@ -464,7 +464,9 @@ absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empt
 // A token when it is one, else a quoted-string.
 absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) {
   if (IsToken(v) || (allow_address && IsAddressPvalue(v))) return std::string(v);
-  std::string out = "\"";
+  std::string out;
+  out.reserve(v.size() + 8);  // the quotes and a few escapes, without regrowing
+  out.push_back('"');
   for (char c : v) {
     if (IsCtl(c) && c != '\t') {
       return absl::InvalidArgumentError("value has a control character no quoted-string can carry");

@@ -458,7 +458,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
       if (engine->options().add_authentication_results) {
         pending_raw_ = PrependAuthenticationResults(message, judged->authentication_results);
       }
-      delivery.verdict = judged;  // for the sidecar
+      // For the Maildir's sidecar only: the capture keeps the verdict once,
+      // in CapturedMessage::verdict, so without a Maildir it is not copied.
+      if (server_->maildir != nullptr) delivery.verdict = judged;
       pending_verdict_ = std::move(*judged);
     }
     if (pending_raw_) message = *pending_raw_;
