@@ -40,7 +40,10 @@ class AuthoritativeResolver : public Resolver {
  public:
   // The most answers one resolver (and its copies) keeps: several per
   // sender domain (SPF TXT and its includes, DMARC, DKIM keys), for far more
-  // sender domains than a test uses; a few MiB at most.
+  // sender domains than a test uses. An answer is at most what the zones
+  // hold for one name (a negative answer is a short detail), so the cache
+  // holds at most this many times the largest RRset of the scenario: a few
+  // MiB for the built-in scenarios, whose largest answers are DKIM keys.
   static constexpr size_t kMaxCachedAnswers = 4096;
 
   // Copies of the resolver (and of the responder) share the zones and the
