@@ -464,14 +464,24 @@ absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empt
 // A token when it is one, else a quoted-string.
 absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) {
   if (IsToken(v) || (allow_address && IsAddressPvalue(v))) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
+  // Copied in runs between the characters that need a backslash: a reason
+  // is a long value and fakemx formats one for every message it judges.
+  std::string out;
+  out.reserve(v.size() + 8);
+  out.push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
     if (IsCtl(c) && c != '\t') {
       return absl::InvalidArgumentError("value has a control character no quoted-string can carry");
     }
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+    if (c == '"' || c == '\\') {
+      out.append(v.data() + run, i - run);
+      out.push_back('\\');
+      run = i;
+    }
   }
+  out.append(v.data() + run, v.size() - run);
   out.push_back('"');
   return out;
 }

@@ -223,6 +223,38 @@ TEST(AuthResRoundTrip, FormatThenParseGivesTheSameValue) {
   }
 }
 
+// A value that is not a token is a quoted-string: '"' and '\\' get a
+// backslash (RFC 5322 §3.2.4 quoted-pair), a tab stays as it is, and every
+// other octet is copied, at either end of the value too.
+TEST(AuthResFormat, QuotesValuesThatAreNotTokens) {
+  struct Row {
+    std::string reason;
+    std::string expected;
+  };
+  const Row rows[] = {
+      {"plain words", "\"plain words\""},
+      {"say \"hi\" now", "\"say \\\"hi\\\" now\""},
+      {"\"", "\"\\\"\""},
+      {"\\", "\"\\\\\""},
+      {"\"\"", "\"\\\"\\\"\""},
+      {"end\\", "\"end\\\\\""},
+      {"\\start", "\"\\\\start\""},
+      {"a\tb", "\"a\tb\""},
+      {"(x)", "\"(x)\""},
+  };
+  for (const Row& row : rows) {
+    AuthenticationResults ar;
+    ar.authserv_id = "x.example";
+    ar.results.push_back({"spf", std::nullopt, "fail", row.reason, {}});
+    absl::StatusOr<std::string> formatted = FormatAuthenticationResults(ar);
+    ASSERT_TRUE(formatted.ok()) << row.reason << ": " << formatted.status();
+    EXPECT_EQ(*formatted, " x.example;\r\n\tspf=fail reason=" + row.expected) << row.reason;
+    AuthResParseResult back = ParseAuthenticationResults(*formatted);
+    ASSERT_TRUE(back.ok()) << *formatted << ": " << back.message;
+    EXPECT_EQ(back.value.results.at(0).reason, row.reason) << *formatted;
+  }
+}
+
 TEST(AuthResFormat, RefusesWhatNoFieldCanCarry) {
   AuthenticationResults ar;
   ar.authserv_id = "x.example";

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/message.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::dns {
@@ -50,6 +51,22 @@ AuthoritativeResolver MakeResolver() {
   return AuthoritativeResolver(*std::move(r));
 }
 
+// Field by field, records through their wire form (resolver.h's RDATA
+// structs have no operator== of their own).
+void ExpectSameResult(const LookupResult& a, const LookupResult& b, const std::string& what) {
+  EXPECT_EQ(a.status, b.status) << what;
+  EXPECT_EQ(a.detail, b.detail) << what;
+  EXPECT_EQ(a.authenticated, b.authenticated) << what;
+  ASSERT_EQ(a.records.size(), b.records.size()) << what;
+  for (size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_TRUE(ToWireRecord(a.records[i]) == ToWireRecord(b.records[i])) << what << " record " << i;
+  }
+  ASSERT_EQ(a.cname_chain.size(), b.cname_chain.size()) << what;
+  for (size_t i = 0; i < a.cname_chain.size(); ++i) {
+    EXPECT_TRUE(ToWireRecord(a.cname_chain[i]) == ToWireRecord(b.cname_chain[i])) << what;
+  }
+}
+
 struct Row {
   std::string name;
   RrType type;
@@ -77,6 +94,23 @@ TEST_P(AuthoritativeResolverTable, AnswersAsAStubWouldSeeTheResponder) {
   } else {
     EXPECT_NE(got.detail.find(row.detail_has), std::string::npos) << got.detail;
   }
+}
+
+// The cache is invisible: a repeated lookup (answered from it, not from the
+// responder) is field for field what the wire gave the first time, for every
+// kind of answer and fault, and a fresh resolver (an empty cache) agrees.
+TEST_P(AuthoritativeResolverTable, RepeatedLookupIsAnsweredFromTheCacheUnchanged) {
+  const Row& row = GetParam();
+  AuthoritativeResolver resolver = MakeResolver();
+  LookupResult first = resolver.LookupSync(row.name, row.type);
+  const uint64_t wire = resolver.wire_lookups();
+  EXPECT_EQ(wire, 1u) << row.name;
+  for (int i = 0; i < 3; ++i) {
+    LookupResult again = resolver.LookupSync(row.name, row.type);
+    ExpectSameResult(first, again, row.name);
+  }
+  EXPECT_EQ(resolver.wire_lookups(), wire) << "answered from the cache: " << row.name;
+  ExpectSameResult(first, MakeResolver().LookupSync(row.name, row.type), row.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -131,6 +165,48 @@ TEST(AuthoritativeResolver, CopiesShareTheZones) {
     EXPECT_TRUE(original.LookupSync("mx.example.test", RrType::kA).ok());
     EXPECT_TRUE(copy.LookupSync("mx.example.test", RrType::kA).ok());
   }
+}
+
+// The name is cached as asked: the records' owner names echo the query's
+// case, so another spelling is another entry, with its own owner names.
+TEST(AuthoritativeResolver, CacheKeepsTheCaseOfEachSpelling) {
+  AuthoritativeResolver resolver = MakeResolver();
+  LookupResult lower = resolver.LookupSync("mx.example.test", RrType::kA);
+  LookupResult mixed = resolver.LookupSync("MX.Example.Test", RrType::kA);
+  ASSERT_TRUE(lower.ok() && mixed.ok());
+  EXPECT_EQ(resolver.wire_lookups(), 2u);
+  EXPECT_EQ(lower.records[0].name, "mx.example.test");
+  EXPECT_EQ(mixed.records[0].name, "MX.Example.Test");
+  EXPECT_EQ(resolver.LookupSync("MX.Example.Test", RrType::kA).records[0].name, "MX.Example.Test");
+  // The type is part of the key.
+  EXPECT_EQ(resolver.LookupSync("mx.example.test", RrType::kTxt).status, LookupStatus::kNoData);
+  EXPECT_EQ(resolver.wire_lookups(), 3u);
+}
+
+// Bounded: past kMaxCachedAnswers distinct names the cache starts over, and
+// answers stay right (an evicted name is asked on the wire again).
+TEST(AuthoritativeResolver, CacheIsBoundedAndStaysCorrectPastItsLimit) {
+  AuthoritativeResolver resolver = MakeResolver();
+  const size_t n = AuthoritativeResolver::kMaxCachedAnswers + 10;
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(resolver.LookupSync("n" + std::to_string(i) + ".example.test", RrType::kA).status,
+              LookupStatus::kNxDomain);
+  }
+  EXPECT_EQ(resolver.wire_lookups(), n);
+  // n0 was dropped when the cache was emptied: asked again, same answer.
+  EXPECT_EQ(resolver.LookupSync("n0.example.test", RrType::kA).status, LookupStatus::kNxDomain);
+  EXPECT_EQ(resolver.wire_lookups(), n + 1);
+  // The last name is still cached.
+  resolver.LookupSync("n" + std::to_string(n - 1) + ".example.test", RrType::kA);
+  EXPECT_EQ(resolver.wire_lookups(), n + 1);
+}
+
+TEST(AuthoritativeResolver, CopiesShareTheCache) {
+  AuthoritativeResolver original = MakeResolver();
+  AuthoritativeResolver copy = original;
+  EXPECT_TRUE(original.LookupSync("mx.example.test", RrType::kA).ok());
+  EXPECT_TRUE(copy.LookupSync("mx.example.test", RrType::kA).ok());
+  EXPECT_EQ(copy.wire_lookups(), 1u);
 }
 
 }  // namespace

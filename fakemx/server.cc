@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "fakemx/delivery.h"
@@ -202,6 +203,18 @@ struct Server::Impl {
   std::unique_ptr<StorageQueue> storage;  // null without a Maildir
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
   ServerStats stats;
+  // What smtp::ParseReplies finds in a write, by the write's bytes, for
+  // ServerStats::replies_by_code: a session sends the same few replies again
+  // and again ("250 2.1.0 Ok"), and parsing each one again cost more than the
+  // rest of sending it. At most kMaxRememberedReplyWrites distinct writes are
+  // kept (a scenario whose text changes per message would add one each);
+  // other writes are parsed every time, as before.
+  struct ReplyCodes {
+    bool whole = false;      // the write is whole replies; else counted under 0
+    std::vector<int> codes;  // one per reply, in order
+  };
+  static constexpr size_t kMaxRememberedReplyWrites = 256;
+  absl::flat_hash_map<std::string, ReplyCodes> reply_codes;
   bool shutting_down = false;
   bool grace_over = false;
   std::function<void()> on_drained;
@@ -458,7 +471,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
       if (engine->options().add_authentication_results) {
         pending_raw_ = PrependAuthenticationResults(message, judged->authentication_results);
       }
-      delivery.verdict = judged;  // for the sidecar
+      // For the Maildir's sidecar only: the capture keeps the verdict once,
+      // in CapturedMessage::verdict, so without a Maildir it is not copied.
+      if (server_->maildir != nullptr) delivery.verdict = judged;
       pending_verdict_ = std::move(*judged);
     }
     if (pending_raw_) message = *pending_raw_;
@@ -561,21 +576,22 @@ class Connection : public std::enable_shared_from_this<Connection>,
   void OnMessageAccepted(smtp::MessageCompleteEvent& event) {
     ++server_->stats.messages_stored;
     ++messages_accepted_;
-    MessageVerdict verdict;
+    // The verdict goes straight where the capture keeps it (one move less
+    // of a MessageVerdict, two dozen strings, per message).
+    CapturedMessage m;
     if (pending_verdict_) {
-      verdict = std::move(*pending_verdict_);
+      m.verdict = std::move(*pending_verdict_);
       pending_verdict_.reset();
     } else {
       // No engine: the lock needs no DNS (fakemx/verdict_types.h).
-      verdict.summary.encrypted = transport_.tls_active();
+      m.verdict.summary.encrypted = transport_.tls_active();
     }
-    CountVerdict(server_->stats.verdicts, verdict);
+    CountVerdict(server_->stats.verdicts, m.verdict);
     if (capture_ == nullptr) {
       pending_delivery_.reset();
       pending_raw_.reset();
       return;
     }
-    CapturedMessage m;
     if (pending_delivery_) {
       m.delivery = std::move(*pending_delivery_);
       pending_delivery_.reset();
@@ -584,7 +600,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
     } else {
       m.delivery = MakeDelivery(std::move(event.envelope));
     }
-    m.verdict = std::move(verdict);
     if (pending_raw_) {
       m.raw = std::move(*pending_raw_);
       pending_raw_.reset();
@@ -1275,12 +1290,28 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // ServerStats::replies_by_code; a write that is not whole replies (a
   // scenario's raw bytes) counts under 0.
   void CountReplies(std::string_view wire) {
-    const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
-    if (parsed.error) {
+    auto& memo = server_->reply_codes;
+    auto found = memo.find(base::Av(wire));
+    Server::Impl::ReplyCodes parsed_codes;
+    const Server::Impl::ReplyCodes* codes = nullptr;
+    if (found != memo.end()) {
+      codes = &found->second;
+    } else {
+      const smtp::RepliesParseResult parsed = smtp::ParseReplies(wire);
+      parsed_codes.whole = !parsed.error.has_value();
+      if (parsed_codes.whole) {
+        for (const smtp::Reply& reply : parsed.replies) parsed_codes.codes.push_back(reply.code);
+      }
+      codes = &parsed_codes;
+      if (memo.size() < Server::Impl::kMaxRememberedReplyWrites) {
+        codes = &memo.try_emplace(std::string(wire), std::move(parsed_codes)).first->second;
+      }
+    }
+    if (!codes->whole) {
       ++server_->stats.replies_by_code[0];
       return;
     }
-    for (const smtp::Reply& reply : parsed.replies) ++server_->stats.replies_by_code[reply.code];
+    for (int code : codes->codes) ++server_->stats.replies_by_code[code];
   }
 
   // --verbose: one line per reply, its code and first line. A scenario may

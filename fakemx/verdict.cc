@@ -21,12 +21,13 @@ namespace dmarc = auth::dmarc;
 
 constexpr int64_t kMicrosPerSecond = 1000000;
 
-SpfVerdict ToVerdict(const spf::CheckResult& r) {
+// Takes the result: Finish is its last reader.
+SpfVerdict ToVerdict(spf::CheckResult&& r) {
   SpfVerdict v;
   v.result = std::string(spf::ResultName(r.result));
-  v.domain = r.domain;
-  v.mechanism = r.mechanism;
-  v.reason = r.reason;
+  v.domain = std::move(r.domain);
+  v.mechanism = std::move(r.mechanism);
+  v.reason = std::move(r.reason);
   return v;
 }
 
@@ -72,16 +73,31 @@ spf::EvaluatorOptions SpfOptions(const std::string& receiver) {
 
 }  // namespace
 
+namespace {
+
+// One more of (check, result); the strings of the key are made only the
+// first time that pair is seen.
+void Bump(VerdictCounts& counts, std::string_view check, std::string_view result) {
+  const std::pair<std::string_view, std::string_view> key(check, result);
+  auto it = counts.find(key);
+  if (it == counts.end()) {
+    it = counts.emplace(std::pair<std::string, std::string>(check, result), 0).first;
+  }
+  ++it->second;
+}
+
+}  // namespace
+
 void CountVerdict(VerdictCounts& counts, const MessageVerdict& v) {
-  ++counts[{"lock", LockWord(v.summary)}];
+  Bump(counts, "lock", LockWord(v.summary));
   if (!v.evaluated) return;
-  ++counts[{"spf_mail_from", v.spf_mail_from.result}];
-  ++counts[{"spf_helo", v.spf_helo.result}];
-  if (v.dkim.empty()) ++counts[{"dkim", "none"}];
-  for (const DkimVerdict& d : v.dkim) ++counts[{"dkim", d.result}];
-  ++counts[{"dmarc", v.dmarc.result}];
-  ++counts[{"disposition", v.summary.dmarc}];
-  ++counts[{"sender", SenderWord(v.summary)}];
+  Bump(counts, "spf_mail_from", v.spf_mail_from.result);
+  Bump(counts, "spf_helo", v.spf_helo.result);
+  if (v.dkim.empty()) Bump(counts, "dkim", "none");
+  for (const DkimVerdict& d : v.dkim) Bump(counts, "dkim", d.result);
+  Bump(counts, "dmarc", v.dmarc.result);
+  Bump(counts, "disposition", v.summary.dmarc);
+  Bump(counts, "sender", SenderWord(v.summary));
 }
 
 absl::StatusOr<std::shared_ptr<VerdictEngine>> VerdictEngine::Create(
@@ -124,16 +140,21 @@ VerdictEngine::VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
       options_(std::move(options)),
       spf_(*resolver_, SpfOptions(options_.authserv_id)),
       dkim_(resolver_.get()),
-      dmarc_(std::move(dmarc)) {}
+      dmarc_(std::move(dmarc)),
+      resolver_completes_inline_(
+          dynamic_cast<const dns::AuthoritativeResolver*>(resolver_.get()) != nullptr) {}
 
 // One message's evaluation in flight: what each step found, for the next.
-// It owns copies of what it reads (the few envelope fields and the message
-// bytes), so a resolver that completes after the caller's frame is gone
-// reads nothing freed.
+// It owns copies of the few envelope fields it reads. The message bytes are
+// copied only when the resolver may complete after Evaluate returns (then
+// the caller's buffer may be gone, and DKIM reads the message until it is
+// done); over fakemx's own resolver every step ends inside Evaluate, so
+// `raw` views the caller's bytes and a message is not copied to be judged.
 struct VerdictEngine::Judgement {
   std::string reverse_path;
   std::string helo_name;
-  std::string raw;
+  std::string_view raw;
+  std::string raw_copy;  // what `raw` views when the resolver may not complete inline
   int64_t now = 0;  // Unix seconds
   std::function<void(MessageVerdict)> done;
   MessageVerdict verdict;
@@ -155,7 +176,12 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
   auto j = std::make_shared<Judgement>();
   j->reverse_path = delivery.reverse_path;
   j->helo_name = delivery.helo;
-  j->raw = std::string(raw);
+  if (resolver_completes_inline_) {
+    j->raw = raw;
+  } else {
+    j->raw_copy = std::string(raw);
+    j->raw = j->raw_copy;
+  }
   j->now = now_us / kMicrosPerSecond;
   j->done = std::move(done);
   MessageVerdict& v = j->verdict;
@@ -239,19 +265,30 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
 
 void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   MessageVerdict& v = j->verdict;
-  v.spf_mail_from = ToVerdict(j->mail_from);
-  v.spf_helo = ToVerdict(j->helo);
-  for (const dkim::SignatureResult& s : j->signatures) v.dkim.push_back(ToVerdict(s));
+  // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
+  // authenticated the sender.
+  v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
+  v.dkim.reserve(j->signatures.size());
+  for (const dkim::SignatureResult& s : j->signatures) {
+    if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
+    v.dkim.push_back(ToVerdict(s));
+  }
   const dmarc::Evaluation& decisive = dmarc::Strictest(j->evaluations);
   v.dmarc = ToVerdict(decisive);
 
-  // RFC 8601: one field with every method's result.
+  // RFC 8601: one field with every method's result. What the verdict keeps
+  // too is copied into the field's input, the rest moved (Finish is the
+  // judgement's last step).
   auth::AuthResInput ar;
   ar.authserv_id = options_.authserv_id;
-  ar.spf.push_back({j->mail_from.result, "mailfrom", j->reverse_path, j->mail_from.reason});
-  ar.spf.push_back({j->helo.result, "helo", j->helo_name, j->helo.reason});
-  ar.dkim = j->signatures;
+  ar.spf.reserve(2);
+  ar.spf.push_back(
+      {j->mail_from.result, "mailfrom", std::move(j->reverse_path), j->mail_from.reason});
+  ar.spf.push_back({j->helo.result, "helo", std::move(j->helo_name), j->helo.reason});
+  ar.dkim = std::move(j->signatures);
   ar.dmarc = decisive;
+  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
+  v.spf_helo = ToVerdict(std::move(j->helo));
   absl::StatusOr<std::string> value =
       auth::FormatAuthenticationResults(auth::BuildAuthenticationResults(ar));
   if (value.ok()) {
@@ -267,12 +304,6 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
         absl::StrCat(options_.authserv_id, "; none (", value.status().message(), ")");
   }
 
-  // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
-  // authenticated the sender.
-  v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
-  for (const dkim::SignatureResult& s : j->signatures) {
-    if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
-  }
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   CountVerdict(counts_, v);
   std::function<void(MessageVerdict)> done = std::move(j->done);

@@ -4,9 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -240,6 +243,30 @@ TEST(VerdictEngine, OverADeferredResolverItWaitsForTheAnswersAndAgrees) {
   }
 }
 
+// Over a resolver that answers later, the judgement reads its own copy of
+// the message: the caller's buffer may be gone before the DKIM step runs.
+// (Over fakemx's inline resolver the message is not copied: every step ends
+// inside Evaluate.)
+TEST(VerdictEngine, OverADeferredResolverTheCallersBufferMayGoAway) {
+  const Delivery d = MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test");
+  const std::string raw = Sign(Message("pass.test"), HandKey(), "pass.test", "sel");
+  const MessageVerdict inline_verdict = Judge(*Engine(HandResolver()), d, raw);
+  std::shared_ptr<dns::Resolver> answers = HandResolver();
+  auto deferred = std::make_shared<dns::testing::DeferredResolver>(*answers);
+  std::shared_ptr<VerdictEngine> engine = Engine(deferred);
+  std::optional<MessageVerdict> got;
+  auto buffer = std::make_unique<std::string>(raw);
+  engine->Evaluate(d, *buffer, kNowUs, [&](MessageVerdict v) { got = std::move(v); });
+  std::fill(buffer->begin(), buffer->end(), 'x');
+  buffer.reset();
+  deferred->Drain(1);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->dkim.size(), 1u);
+  EXPECT_EQ(got->dkim[0].result, "pass") << got->dkim[0].reason;
+  EXPECT_EQ(got->dmarc.result, "pass");
+  EXPECT_EQ(got->authentication_results, inline_verdict.authentication_results);
+}
+
 TEST(VerdictEngine, ReportsTheSignatureDetails) {
   std::shared_ptr<VerdictEngine> engine = Engine(HandResolver());
   MessageVerdict v = Judge(*engine, MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test"),
@@ -302,6 +329,38 @@ TEST(VerdictEngine, CountsEveryVerdictByCheckAndResult) {
   EXPECT_EQ(at("sender", "authenticated"), 1u);
   EXPECT_EQ(at("sender", "question_mark"), 1u);
   EXPECT_EQ(at("lock", "red_lock"), 2u);
+}
+
+// The counts iterate in the order of the plain pair of strings (what
+// /metrics lists), whatever order the checks were first seen in.
+TEST(CountVerdict, KeepsPairOfStringsOrder) {
+  VerdictCounts counts;
+  MessageVerdict v;
+  v.evaluated = true;
+  v.spf_mail_from.result = "pass";
+  v.spf_helo.result = "none";
+  v.dkim = {DkimVerdict{}, DkimVerdict{}};
+  v.dkim[0].result = "pass";
+  v.dkim[1].result = "fail";
+  v.dmarc.result = "pass";
+  v.summary.dmarc = "none";
+  CountVerdict(counts, v);
+  CountVerdict(counts, v);
+  MessageVerdict off;  // verdicts off: only the lock
+  CountVerdict(counts, off);
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& [key, n] : counts) keys.push_back(key);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << ::testing::PrintToString(keys);
+  EXPECT_EQ(counts.at({"dkim", "pass"}), 2u);
+  EXPECT_EQ(counts.at({"dkim", "fail"}), 2u);
+  EXPECT_EQ(counts.count({"dkim", "none"}), 0u);
+  EXPECT_EQ(counts.at({"spf_helo", "none"}), 2u);
+  EXPECT_EQ(counts.at({"disposition", "none"}), 2u);
+  uint64_t locks = 0;
+  for (const auto& [key, n] : counts) {
+    if (key.first == "lock") locks += n;
+  }
+  EXPECT_EQ(locks, 3u);
 }
 
 TEST(VerdictEngine, CreateRefusesWhatNoFieldOrSpfCanCarry) {
