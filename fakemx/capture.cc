@@ -126,8 +126,8 @@ void CaptureStore::Evict(std::deque<Entry>::iterator it) {
   if (!s.ended_at_us) {
     // Its connection keeps the handle: free what the store accounted here,
     // or a long-lived connection would hold it past max_bytes unseen.
-    std::vector<CapturedMessage>().swap(s.messages);
-    std::vector<TranscriptEntry>().swap(s.transcript);
+    std::deque<CapturedMessage>().swap(s.messages);
+    std::deque<TranscriptEntry>().swap(s.transcript);
   }
   closed_ids_.erase(s.id);
   entries_.erase(it);
@@ -232,7 +232,7 @@ std::pair<CaptureStore::Entry*, size_t> CaptureStore::FindMessageEntry(uint64_t 
   // Message ids increase in each session; sessions interleave, so each is
   // checked by its range first.
   for (Entry& e : entries_) {
-    const std::vector<CapturedMessage>& m = e.session->messages;
+    const std::deque<CapturedMessage>& m = e.session->messages;
     if (m.empty() || id < m.front().id || id > m.back().id) continue;
     const auto it = std::lower_bound(m.begin(), m.end(), id,
                                      [](const CapturedMessage& x, uint64_t v) { return x.id < v; });
@@ -257,7 +257,7 @@ bool CaptureStore::SetRead(uint64_t message_id, bool read) {
 bool CaptureStore::DeleteMessage(uint64_t message_id) {
   const auto [entry, index] = FindMessageEntry(message_id);
   if (entry == nullptr) return false;
-  std::vector<CapturedMessage>& messages = entry->session->messages;
+  std::deque<CapturedMessage>& messages = entry->session->messages;
   const size_t bytes = std::min(MessageBytes(messages[index]), entry->bytes);
   messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(index));
   entry->bytes -= bytes;

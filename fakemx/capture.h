@@ -106,9 +106,15 @@ struct CapturedSession {
   bool implicit_tls = false;
   DeliveryTls tls;        // as for a message; `used` once a handshake completed
   std::string tls_error;  // a failed handshake's error, else empty
-  std::vector<TranscriptEntry> transcript;
+  // Deques, not vectors: a session with reused connections grows by an
+  // entry per command and a message per transaction for as long as the
+  // client stays. A vector would reallocate and move everything it holds
+  // each time it doubles, touching fresh pages twice over (page faults were
+  // fakemx's largest cost per message with smtp-source -d); a deque grows in
+  // place, and references to what it holds stay valid as it grows.
+  std::deque<TranscriptEntry> transcript;
   // Messages answered with 2xx, each exactly once, in order.
-  std::vector<CapturedMessage> messages;
+  std::deque<CapturedMessage> messages;
   // Transcript entries not kept because the session hit
   // CaptureLimits::max_transcript_bytes (a client sending endless commands).
   uint64_t transcript_dropped = 0;
