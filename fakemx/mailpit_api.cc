@@ -21,6 +21,7 @@
 #include "fakemx/mailpit_search.h"
 #include "fakemx/message_order.h"
 #include "fakemx/verdict_json.h"
+#include "fakemx/verdict_reasons.h"
 #include "message/header_block.h"
 #include "message/mime.h"
 
@@ -259,11 +260,22 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
   AppendJsonString(out, m.verdict.evaluated ? SenderWord(m.verdict.summary) : "");
   out += ",\"DMARC\":";
   AppendJsonString(out, m.verdict.evaluated ? m.verdict.summary.dmarc : "");
+  // The icons' tooltips (fakemx/verdict_reasons.h), in the list too: the
+  // UI's inbox shows them without fetching each message.
+  const std::string lock_reason =
+      MessageLockReason(m.verdict.summary.encrypted, m.delivery.tls, s.verdict, s.receiver);
+  const std::string sender_reason = SenderReason(m.verdict);
+  out += ",\"LockReason\":";
+  AppendJsonString(out, lock_reason);
+  out += ",\"SenderReason\":";
+  AppendJsonString(out, sender_reason);
   if (parsed != nullptr) {
     out += ",\"Verdict\":";
-    AppendMessageVerdictJson(out, m.verdict);
+    const VerdictReasonTexts reasons{lock_reason, sender_reason};
+    AppendMessageVerdictJson(out, m.verdict, &reasons);
     out += ",\"SessionVerdict\":";
-    AppendSessionVerdictJson(out, s.verdict);
+    const std::string session_lock_reason = SessionLockReason(s.verdict, s.tls, s.receiver);
+    AppendSessionVerdictJson(out, s.verdict, &session_lock_reason);
     out += ",\"Transcript\":[";
     for (size_t i = 0; i < s.transcript.size(); ++i) {
       const TranscriptEntry& t = s.transcript[i];

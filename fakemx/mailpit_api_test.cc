@@ -294,6 +294,25 @@ TEST_F(MailpitApiTest, ListsNewestFirstAcrossInterleavedSessionsAndPagesWithCoun
   EXPECT_EQ(CallJson("GET", "/api/v1/message/latest").at("ID").as_string(), "5");
 }
 
+// The inbox's tooltips come with each summary, and the message's verdict
+// objects carry the same texts.
+TEST_F(MailpitApiTest, SummariesCarryTheLockAndSenderReasons) {
+  const uint64_t plain = Deliver(kPlain, {"bob@example.test"});
+  sessions_.back()->verdict.tls_outcome = "starttls not offered";
+  json::object list = CallJson("GET", "/api/v1/messages");
+  const json::object& fakemx = list.at("messages").at(0).at("FakeMX").as_object();
+  EXPECT_EQ(fakemx.at("Lock").as_string(), "red_lock");
+  EXPECT_EQ(fakemx.at("LockReason").as_string(),
+            "no TLS: starttls not offered by receiver example.test");
+  EXPECT_EQ(fakemx.at("SenderReason").as_string(), "not checked: verdicts are off");
+  json::object one = CallJson("GET", "/api/v1/message/" + std::to_string(plain));
+  const json::object& full = one.at("FakeMX").as_object();
+  EXPECT_EQ(full.at("LockReason"), fakemx.at("LockReason"));
+  EXPECT_EQ(full.at("Verdict").at("summary").at("lock_reason"), fakemx.at("LockReason"));
+  EXPECT_EQ(full.at("Verdict").at("summary").at("sender_reason"), fakemx.at("SenderReason"));
+  EXPECT_EQ(full.at("SessionVerdict").at("lock_reason"), fakemx.at("LockReason"));
+}
+
 TEST_F(MailpitApiTest, ErrorsArePlainTextWithTheRightStatus) {
   Deliver(kPlain, {"bob@example.test"});
   struct Row {
