@@ -211,6 +211,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void NextRequest() {
     if (closed_ || shared_->stopped) return Close();
+    // An error answered before the next request is parsed is not a HEAD's.
+    head_request_ = false;
     parser_.emplace();
     parser_->header_limit(kMaxRequestHeaderBytes);
     parser_->body_limit(shared_->options.max_body_bytes);
