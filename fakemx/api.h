@@ -91,7 +91,8 @@ class FakemxApi {
   // `backend` must outlive this object.
   FakemxApi(ApiBackend& backend, ApiOptions options);
 
-  // Whether `target` is one of ours (prefix, /healthz, /metrics), so the
+  // Whether `target` is one of ours (prefix, /healthz, /metrics, the web
+  // UI at /, /index.html and /ui/, fakemx/ui_assets.h), so the
   // server can send everything else to Mailpit's handler or a 404.
   static bool Owns(const HttpTarget& target);
 
@@ -121,6 +122,9 @@ class FakemxApi {
   HttpResponse Sessions(const HttpRequest& request, const HttpTarget& target);
   ApiOutcome Wait(const HttpRequest& request, const HttpTarget& target);
   ApiOutcome Scenario(const HttpRequest& request, const HttpTarget& target);
+  // GET /fakemx/v1/scenarios: the built-in catalogue, {name, summary} in
+  // `fakemx --list-scenarios` order.
+  HttpResponse Scenarios(const HttpRequest& request, const HttpTarget& target);
   HttpResponse Metrics(const HttpRequest& request, const HttpTarget& target);
   HttpResponse Healthz(const HttpRequest& request, const HttpTarget& target);
 

@@ -1,11 +1,15 @@
 #include "fakemx/api.h"
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "fakemx/scenario.h"
+#include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -352,7 +356,7 @@ TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
     std::string says;  // a part of the reason
   };
   const Row rows[] = {
-      {"GET", "/", "", 404, "no such endpoint"},
+      {"GET", "/fakemx", "", 404, "no such endpoint"},
       {"GET", "/fakemx/v1/nothing", "", 404, "no such endpoint"},
       {"GET", "/fakemx/v2/messages", "", 404, "no such endpoint"},
       {"GET", "/healthz/", "", 404, "no such endpoint"},
@@ -414,13 +418,214 @@ TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
   }
 }
 
+TEST_F(ApiTest, ListsTheCatalogueInListScenariosOrder) {
+  json::value v = Get("/fakemx/v1/scenarios");
+  const json::array& list = v.at("scenarios").as_array();
+  ASSERT_EQ(list.size(), ScenarioCatalogue().size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    EXPECT_EQ(list[i].at("name").as_string(), ScenarioCatalogue()[i].name);
+    EXPECT_EQ(list[i].at("summary").as_string(), ScenarioCatalogue()[i].summary);
+    EXPECT_EQ(list[i].as_object().size(), 2u);
+  }
+  EXPECT_EQ(list[0].at("name").as_string(), "good");
+  EXPECT_EQ(Respond("PUT", "/fakemx/v1/scenarios").status, 405u);
+  EXPECT_EQ(Respond("GET", "/fakemx/v1/scenarios?x=1").status, 400u);
+}
+
+TEST_F(ApiTest, ListsNewestOrOldestFirstByIdEvenWhenSessionsInterleave) {
+  // Session 1 stays open and delivers again after session 2's message, so
+  // its second message (id 3) is newer than session 2's (id 2).
+  CapturedSession first;
+  first.receiver = "example.test";
+  std::shared_ptr<CapturedSession> s1 = backend_.store.Open(std::move(first));
+  backend_.store.AddMessage(*s1, CapturedMessage{});
+  Add({});
+  backend_.store.AddMessage(*s1, CapturedMessage{});
+  struct Row {
+    std::string target;
+    std::vector<int64_t> ids;
+  };
+  const Row rows[] = {
+      {"/fakemx/v1/messages", {1, 2, 3}},
+      {"/fakemx/v1/messages?order=oldest", {1, 2, 3}},
+      {"/fakemx/v1/messages?order=newest", {3, 2, 1}},
+      {"/fakemx/v1/messages?order=newest&limit=2", {3, 2}},
+      {"/fakemx/v1/messages?order=newest&start=1&limit=1", {2}},
+      {"/fakemx/v1/messages?order=newest&after=1", {3, 2}},
+  };
+  for (const Row& row : rows) EXPECT_EQ(Ids(row.target), row.ids) << row.target;
+  auto session_ids = [&](std::string target) {
+    std::vector<int64_t> ids;
+    const json::value v = Get(target);
+    for (const json::value& s : v.at("sessions").as_array()) {
+      ids.push_back(s.at("id").as_int64());
+    }
+    return ids;
+  };
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions"), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=newest"), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=newest&limit=1"), (std::vector<int64_t>{2}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=oldest&start=1"), (std::vector<int64_t>{2}));
+}
+
+TEST_F(ApiTest, RefusesABadOrderAndAnOrderOnWaits) {
+  struct Row {
+    std::string target;
+    std::string says;
+  };
+  const Row rows[] = {
+      {"/fakemx/v1/messages?order=desc", "desc\\\": one of oldest, newest"},
+      {"/fakemx/v1/sessions?order=", "order=\\\"\\\": one of oldest, newest"},
+      {"/fakemx/v1/wait/message?order=newest", "takes no order"},
+      {"/fakemx/v1/wait/session?order=oldest", "takes no order"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond("GET", row.target);
+    EXPECT_EQ(r.status, 400u) << row.target;
+    EXPECT_NE(r.body.find(row.says), std::string::npos) << row.target << ": " << r.body;
+  }
+}
+
 TEST_F(ApiTest, OwnsOnlyItsOwnPaths) {
   EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/fakemx/v1/messages")));
   EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/healthz")));
   EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/metrics")));
   EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/api/v1/messages")));
   EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/view/1.txt")));
-  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/index.html")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/ui/app.js")));
+  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/uix")));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string Header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "(absent)";
+}
+
+TEST_F(ApiTest, ServesEachUiFileAsCommittedWithItsTypeAndSafetyHeaders) {
+  struct Row {
+    std::string method, target, file, content_type;
+  };
+  const Row rows[] = {
+      {"GET", "/", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/index.html", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/?v=2", "index.html", "text/html; charset=utf-8"},
+      {"HEAD", "/", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/ui/app.css", "app.css", "text/css; charset=utf-8"},
+      {"GET", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+      {"HEAD", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond(row.method, row.target);
+    EXPECT_EQ(r.status, 200u) << row.target << ": " << r.body;
+    EXPECT_EQ(r.content_type, row.content_type) << row.target;
+    // The handler answers HEAD with the body; the server drops it (and
+    // api_server_test checks that on the wire).
+    EXPECT_EQ(r.body, ReadFile("fakemx/ui/" + row.file)) << row.target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"),
+              "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'")
+        << row.target;
+    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << row.target;
+    EXPECT_EQ(Header(r, "Referrer-Policy"), "no-referrer") << row.target;
+    EXPECT_EQ(Header(r, "Cache-Control"), "no-cache") << row.target;
+    EXPECT_EQ(Header(r, "ETag"), std::string(FindUiAsset(row.file)->etag)) << row.target;
+  }
+}
+
+TEST_F(ApiTest, UiEtagsAreQuotedAndDifferPerFile) {
+  std::vector<std::string> seen;
+  for (const UiAsset& a : UiAssets()) {
+    ASSERT_EQ(a.etag.size(), 34u) << a.name;
+    EXPECT_EQ(a.etag.front(), '"');
+    EXPECT_EQ(a.etag.back(), '"');
+    for (const std::string& e : seen) EXPECT_NE(e, a.etag) << a.name;
+    seen.emplace_back(a.etag);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST_F(ApiTest, AnswersUiRevalidationWith304WhenTheEtagMatches) {
+  const std::string etag(FindUiAsset("app.js")->etag);
+  const std::string other = "\"0123456789abcdef0123456789abcdef\"";
+  struct Row {
+    std::string if_none_match;
+    unsigned status;
+  };
+  const Row rows[] = {
+      {etag, 304},
+      {"W/" + etag, 304},  // If-None-Match compares weakly (RFC 9110 §13.1.2)
+      {"*", 304},
+      {" * ", 304},
+      {other + ", " + etag, 304},
+      {other + " ,, " + etag + " ", 304},
+      {other, 200},
+      {"", 200},
+      {etag.substr(1), 200},         // unquoted: malformed, so the full answer
+      {etag + " junk", 200},
+      {etag + ",\"unterminated", 200},
+      {"W/", 200},
+  };
+  for (const Row& row : rows) {
+    absl::StatusOr<HttpTarget> t = ParseHttpTarget("/ui/app.js");
+    ASSERT_TRUE(t.ok());
+    HttpRequest request{"GET", "/ui/app.js", "", "", row.if_none_match};
+    HttpResponse r = std::get<HttpResponse>(api_.Handle(request, *t));
+    EXPECT_EQ(r.status, row.status) << row.if_none_match;
+    EXPECT_EQ(Header(r, "ETag"), etag) << row.if_none_match;
+    if (row.status == 304) {
+      EXPECT_EQ(r.body, "") << row.if_none_match;
+      EXPECT_EQ(r.content_type, "") << row.if_none_match;
+      EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff");
+    }
+  }
+}
+
+TEST_F(ApiTest, AnswersTheFaviconThatBrowsersAskForWith204) {
+  HttpResponse r = Respond("GET", "/favicon.ico");
+  EXPECT_EQ(r.status, 204u);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.content_type, "");
+  EXPECT_EQ(Respond("POST", "/favicon.ico").status, 405u);
+}
+
+TEST_F(ApiTest, RefusesUnknownUiFilesAndMethods) {
+  struct Row {
+    std::string method, target;
+    unsigned status;
+    std::string says;
+  };
+  const Row rows[] = {
+      {"GET", "/ui/", 404, "no such UI file"},
+      {"GET", "/ui", 404, "no such UI file"},
+      {"GET", "/ui/nope.js", 404, "no such UI file: \\\"/ui/nope.js"},
+      {"GET", "/ui/index.html", 404, "no such UI file"},
+      {"GET", "/ui/app.js/x", 404, "no such UI file"},
+      {"GET", "/ui/../index.html", 404, "no such UI file"},
+      {"POST", "/", 405, "allowed: GET, HEAD"},
+      {"DELETE", "/ui/app.css", 405, "allowed: GET, HEAD"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond(row.method, row.target);
+    EXPECT_EQ(r.status, row.status) << row.target << ": " << r.body;
+    EXPECT_EQ(r.content_type, "application/json") << row.target;
+    EXPECT_NE(r.body.find(row.says), std::string::npos) << row.target << ": " << r.body;
+    if (row.status == 405) {
+      EXPECT_EQ(Header(r, "Allow"), "GET, HEAD");
+    }
+  }
 }
 
 }  // namespace
