@@ -717,6 +717,7 @@ async function renderSessions(route, signal) {
   // shown session is still open (its end and TLS outcome are still coming).
   let after = sessions.reduce((mx, s) => Math.max(mx, s.id), 0);
   let backoff = RECONNECT_MIN_MS;
+  let failing = false;
   (async () => {
     while (!signal.aborted) {
       try {
@@ -729,8 +730,11 @@ async function renderSessions(route, signal) {
           after = sessions.reduce((mx, s) => Math.max(mx, s.id), after);
         }
         backoff = RECONNECT_MIN_MS;
+        if (failing) clearError();
+        failing = false;
       } catch (e) {
         if (signal.aborted) return;
+        failing = true;
         reportError(e);
         await sleep(backoff, signal).catch(() => {});
         backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
@@ -889,7 +893,10 @@ function connectEvents(delay = RECONNECT_MIN_MS) {
 function start() {
   $("#search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    location.hash = inboxHash($("#search").value.trim(), 1);
+    const hash = inboxHash($("#search").value.trim(), 1);
+    // The same search again is a refresh: no hashchange fires for it.
+    if (location.hash === hash || (hash === "#/" && location.hash === "")) navigate();
+    else location.hash = hash;
   });
   $("#scenario-form").addEventListener("submit", applyScenario);
   setupDeleteAll();
