@@ -855,6 +855,8 @@ function setLive(state, text) {
   s.textContent = text;
 }
 
+let eventsConnectedBefore = false;
+
 function connectEvents(delay = RECONNECT_MIN_MS) {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/events`;
   let ws;
@@ -869,6 +871,10 @@ function connectEvents(delay = RECONNECT_MIN_MS) {
   ws.addEventListener("open", () => {
     opened = true;
     setLive("live", "Live");
+    // Mail that arrived while the socket was down sent no event: reload the
+    // inbox once instead of showing a list with holes.
+    if (eventsConnectedBefore && current.route && current.route.view === "inbox") navigate();
+    eventsConnectedBefore = true;
   });
   ws.addEventListener("message", (ev) => {
     let msg;
