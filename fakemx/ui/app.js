@@ -646,28 +646,10 @@ function sessionRow(s) {
       el("td", { class: "c-end", "data-label": "End", "data-field": "end", text: end }));
 }
 
-// The session list comes newest first from fakemx (order=newest); a fakemx
-// without that parameter refuses it (400), and the page is then asked for
-// in the default oldest-first order and reversed.
-let sessionsNewestSupported = true;
-
-async function fetchSessions(start, signal) {
-  if (sessionsNewestSupported) {
-    try {
-      return await apiJson(`/fakemx/v1/sessions?order=newest&start=${start}&limit=${PAGE_SIZE}`, { signal });
-    } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 400 || !/order/.test(e.message)) throw e;
-      sessionsNewestSupported = false;
-    }
-  }
-  const probe = await apiJson(`/fakemx/v1/sessions?start=0&limit=1`, { signal });
-  const total = probe.total;
-  const end = Math.max(0, total - start);
-  const from = Math.max(0, end - PAGE_SIZE);
-  if (end === 0) return { total, start, count: 0, sessions: [] };
-  const data = await apiJson(`/fakemx/v1/sessions?start=${from}&limit=${end - from}`, { signal });
-  data.sessions.reverse();
-  return { total: data.total, start, count: data.sessions.length, sessions: data.sessions };
+// One page of sessions, newest first. The page ships inside the fakemx binary
+// that serves it, so the API it calls is always the one it was built with.
+function fetchSessions(start, signal) {
+  return apiJson(`/fakemx/v1/sessions?order=newest&start=${start}&limit=${PAGE_SIZE}`, { signal });
 }
 
 function sleep(ms, signal) {
@@ -794,9 +776,8 @@ async function renderSession(route, signal) {
 // ---------- header: search, scenario, delete all ----------
 
 function normaliseCatalogue(data) {
-  const items = Array.isArray(data) ? data : (data && (data.scenarios || data.catalogue)) || [];
-  return items.map((x) => (typeof x === "string" ? { name: x, description: "" } : { name: x.name, description: x.description || "" }))
-      .filter((x) => x.name);
+  // {"scenarios":[{"name","summary"}]} (docs/api.md, the scenario catalogue).
+  return ((data && data.scenarios) || []).map((x) => ({ name: x.name, description: x.summary || "" })).filter((x) => x.name);
 }
 
 async function loadScenario() {
