@@ -100,21 +100,10 @@ function formatBytes(n) {
 
 // ---------- the lock and sender icons ----------
 
-// When the server sends no reason text (an older fakemx without
-// LockReason/SenderReason), say at least what the icon means.
-const LOCK_FALLBACK = {
-  encrypted: "Encrypted: this hop used TLS",
-  red_lock: "Not encrypted: this hop did not use TLS",
-};
-const SENDER_FALLBACK = {
-  authenticated: "Sender authenticated (SPF or DKIM passed)",
-  question_mark: "Sender not authenticated: neither SPF nor DKIM passed",
-  unchecked: "Sender not checked: verdicts are off for this receiver",
-};
-
 function lockIcon(lock, reason) {
   const kind = lock === "encrypted" ? "encrypted" : "red_lock";
-  const text = reason || LOCK_FALLBACK[kind];
+  // The reason is composed by the server (fakemx/verdict_reasons.h).
+  const text = reason || kind;
   // A closed padlock, or Gmail's red open padlock (shackle lifted).
   const shackle = kind === "encrypted" ? "M8 11V7a4 4 0 0 1 8 0v4" : "M8 11V7a4 4 0 0 1 8 0v-1";
   const icon = svg("svg", { viewBox: "0 0 24 24", width: "18", height: "18", "aria-hidden": "true", focusable: "false" },
@@ -125,7 +114,7 @@ function lockIcon(lock, reason) {
 
 function senderIcon(sender, reason) {
   const kind = sender === "authenticated" || sender === "question_mark" ? sender : "unchecked";
-  const text = reason || SENDER_FALLBACK[kind];
+  const text = reason || kind;
   let mark;
   if (kind === "authenticated") {
     mark = svg("path", { d: "M7 12.5l3.2 3.2L17 9", fill: "none", stroke: "currentColor", "stroke-width": "2.4", "stroke-linecap": "round", "stroke-linejoin": "round" });
@@ -522,16 +511,15 @@ async function renderMessage(route, signal) {
   const sv = fm.SessionVerdict || {};
   const lock = fm.Lock || summary.lock;
   const sender = fm.Sender !== undefined ? fm.Sender : (v.evaluated ? summary.sender : "");
-  const lockReason = fm.LockReason || LOCK_FALLBACK[lock === "encrypted" ? "encrypted" : "red_lock"];
-  const senderKind = sender === "authenticated" || sender === "question_mark" ? sender : "unchecked";
-  const senderReason = fm.SenderReason || SENDER_FALLBACK[senderKind];
+  const lockReason = fm.LockReason || summary.lock_reason || "";
+  const senderReason = fm.SenderReason || summary.sender_reason || "";
 
   setTitle(m.Subject || "(no subject)");
   const head = el("div", { class: "message-head" },
       el("h1", { text: m.Subject || "(no subject)" }),
       el("ul", { class: "verdict-line" },
-          el("li", null, lockIcon(lock, lockReason), el("span", { text: lockReason })),
-          el("li", null, senderIcon(sender, senderReason), el("span", { text: senderReason })),
+          el("li", null, lockIcon(lock, lockReason), el("span", { text: lockReason || lock })),
+          el("li", null, senderIcon(sender, senderReason), el("span", { text: senderReason || "sender not checked" })),
           fm.DMARC ? el("li", null, el("span", { text: `DMARC disposition: ${fm.DMARC}` })) : null),
       factList([
         ["From", formatAddress(m.From) || "(no From)"],
@@ -640,7 +628,7 @@ function sessionRow(s) {
       el("td", { class: "c-client", "data-label": "Client", "data-field": "client", text: client }),
       el("td", { class: "c-receiver", "data-label": "Receiver", "data-field": "receiver", text: s.receiver }),
       el("td", { class: "c-tls", "data-label": "TLS" }, el("div", { class: "tls-cell" },
-          lockIcon(v.lock || (v.encrypted ? "encrypted" : "red_lock"), tlsText),
+          lockIcon(v.lock, v.lock_reason || tlsText),
           el("span", { "data-field": "tls", text: tlsText }))),
       el("td", { class: "c-messages", "data-label": "Messages", "data-field": "messages", text: String((s.message_ids || []).length) }),
       el("td", { class: "c-end", "data-label": "End", "data-field": "end", text: end }));
@@ -738,7 +726,7 @@ async function renderSession(route, signal) {
     setView(el("article", { id: "session-view", "data-session-id": s.id, "aria-labelledby": "session-heading" },
         el("h1", { id: "session-heading", text: `Session ${s.id}` }),
         el("ul", { class: "verdict-line" },
-            el("li", null, lockIcon(v.lock || (v.encrypted ? "encrypted" : "red_lock"), sessionTls(s)), el("span", { text: sessionTls(s) }))),
+            el("li", null, lockIcon(v.lock, v.lock_reason || sessionTls(s)), el("span", { text: v.lock_reason || sessionTls(s) }))),
         el("div", { class: "two-col" },
             el("section", { "aria-labelledby": "session-facts-heading" },
                 el("h2", { id: "session-facts-heading", text: "Connection" }),
