@@ -876,9 +876,10 @@ function start() {
   $("#scenario-form").addEventListener("submit", applyScenario);
   setupDeleteAll();
   window.addEventListener("hashchange", navigate);
+  // The view's data first: it is what the user waits for.
+  navigate();
   loadScenario().catch(reportError);
   connectEvents();
-  navigate();
 }
 
 start();
