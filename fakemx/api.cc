@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "fakemx/api_json.h"
+#include "fakemx/ui_assets.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -295,13 +296,14 @@ FakemxApi::FakemxApi(ApiBackend& backend, ApiOptions options)
     : backend_(&backend), options_(options) {}
 
 bool FakemxApi::Owns(const HttpTarget& t) {
-  if (t.segments.empty()) return false;
+  if (IsUiPath(t)) return true;
   if (t.segments[0] == "healthz" || t.segments[0] == "metrics") return true;
   return t.segments.size() >= 2 && t.segments[0] == "fakemx" && t.segments[1] == "v1";
 }
 
 ApiOutcome FakemxApi::Handle(const HttpRequest& request, const HttpTarget& target) {
   const std::vector<std::string>& s = target.segments;
+  if (IsUiPath(target)) return ServeUi(request, target);
   if (s.size() == 1 && s[0] == "healthz") return Healthz(request, target);
   if (s.size() == 1 && s[0] == "metrics") return Metrics(request, target);
   if (s.size() < 3 || s[0] != "fakemx" || s[1] != "v1") return NotFound(target);

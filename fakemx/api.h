@@ -91,7 +91,8 @@ class FakemxApi {
   // `backend` must outlive this object.
   FakemxApi(ApiBackend& backend, ApiOptions options);
 
-  // Whether `target` is one of ours (prefix, /healthz, /metrics), so the
+  // Whether `target` is one of ours (prefix, /healthz, /metrics, the web
+  // UI at /, /index.html and /ui/, fakemx/ui_assets.h), so the
   // server can send everything else to Mailpit's handler or a 404.
   static bool Owns(const HttpTarget& target);
 

@@ -261,6 +261,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (auto it = beast_request.find(http::field::content_type); it != beast_request.end()) {
       request.content_type = std::string(it->value());
     }
+    if (auto it = beast_request.find(http::field::if_none_match); it != beast_request.end()) {
+      request.if_none_match = std::string(it->value());
+    }
+    head_request_ = beast_request.method() == http::verb::head;
     request.body = std::move(beast_request.body());
     if (shared_->options.verbose) {
       std::fprintf(stderr, "fakemx: api %s %s\n", request.method.c_str(),
@@ -314,11 +318,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_.version(11);
     response_.result(static_cast<http::status>(r.status));
     response_.set(http::field::server, "fakemx");
-    response_.set(http::field::content_type, r.content_type);
+    if (!r.content_type.empty()) response_.set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) response_.set(name, value);
-    response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive_ && !shared_->stopped);
-    response_.prepare_payload();
+    if (r.status == 304) {
+      // RFC 9110 §8.6: a 304 carries no Content-Length unless it is the
+      // 200's; none is simpler and true. No content follows either way.
+    } else if (head_request_) {
+      // RFC 9110 §9.3.2: HEAD answers as GET would, without the content;
+      // Content-Length says how much a GET would get.
+      response_.content_length(r.body.size());
+    } else {
+      response_.body() = std::move(r.body);
+      response_.prepare_payload();
+    }
     // A client that does not read its answer is dropped after the idle
     // timeout rather than holding the connection forever.
     ArmDeadline(shared_->options.idle_timeout);
@@ -362,6 +375,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer wait_timer_;
   std::optional<ApiWait> wait_;
   bool keep_alive_ = true;
+  bool head_request_ = false;  // the request being answered is a HEAD
   bool closed_ = false;
   std::array<char, 4096> drain_;
 };

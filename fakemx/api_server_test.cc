@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -152,6 +153,49 @@ TEST_F(ApiServerTest, AnswersSeveralRequestsOnOneKeptAliveConnection) {
   EXPECT_EQ(missing[http::field::content_type], "application/json");
   auto bad = Send(socket, http::verb::get, "/fakemx/v1/messages?x=%zz");
   EXPECT_EQ(bad.result_int(), 400);
+}
+
+// On the wire, pipelined on one connection: HEAD says how long the page is
+// and sends none of it, a revalidation is a bodiless 304, and the request
+// after both is still read in step.
+TEST_F(ApiServerTest, HeadAndA304CarryNoBodyAndKeepTheConnectionInStep) {
+  StartServer();
+  tcp::socket socket = Connect();
+  const UiAsset* page = FindUiAsset("index.html");
+  const UiAsset* script = FindUiAsset("app.js");
+  ASSERT_NE(page, nullptr);
+  ASSERT_NE(script, nullptr);
+  const std::string requests =
+      "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /ui/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: " +
+      std::string(script->etag) +
+      "\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  asio::write(socket, asio::buffer(requests));
+  std::string all;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(all), ec);
+  ASSERT_EQ(ec, asio::error::eof) << ec.message();
+  const size_t second = all.find("HTTP/1.1 304");
+  const size_t third = all.find("HTTP/1.1 200", 1);
+  ASSERT_TRUE(all.rfind("HTTP/1.1 200 OK\r\n", 0) == 0) << all;
+  ASSERT_NE(second, std::string::npos) << all;
+  ASSERT_NE(third, std::string::npos) << all;
+  ASSERT_LT(second, third) << all;
+  const std::string head = all.substr(0, second);
+  const std::string not_modified = all.substr(second, third - second);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(page->bytes.size()) + "\r\n"),
+            std::string::npos)
+      << head;
+  EXPECT_NE(head.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Security-Policy: default-src 'none';"), std::string::npos) << head;
+  // The header ends the HEAD answer: the next status line follows at once.
+  EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << head;
+  EXPECT_EQ(not_modified.size(), not_modified.find("\r\n\r\n") + 4) << not_modified;
+  EXPECT_NE(not_modified.find("ETag: " + std::string(script->etag)), std::string::npos);
+  EXPECT_EQ(not_modified.find("\r\nContent-Length:"), std::string::npos) << not_modified;
+  EXPECT_EQ(not_modified.find("\r\nContent-Type:"), std::string::npos) << not_modified;
+  EXPECT_NE(all.find("\"status\":\"ok\"", third), std::string::npos) << all;
 }
 
 TEST_F(ApiServerTest, ALongPollIsWokenByAMessageAddedOnTheIoThread) {

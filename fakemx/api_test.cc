@@ -1,11 +1,14 @@
 #include "fakemx/api.h"
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -352,7 +355,7 @@ TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
     std::string says;  // a part of the reason
   };
   const Row rows[] = {
-      {"GET", "/", "", 404, "no such endpoint"},
+      {"GET", "/fakemx", "", 404, "no such endpoint"},
       {"GET", "/fakemx/v1/nothing", "", 404, "no such endpoint"},
       {"GET", "/fakemx/v2/messages", "", 404, "no such endpoint"},
       {"GET", "/healthz/", "", 404, "no such endpoint"},
@@ -420,7 +423,132 @@ TEST_F(ApiTest, OwnsOnlyItsOwnPaths) {
   EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/metrics")));
   EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/api/v1/messages")));
   EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/view/1.txt")));
-  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/index.html")));
+  EXPECT_TRUE(FakemxApi::Owns(*ParseHttpTarget("/ui/app.js")));
+  EXPECT_FALSE(FakemxApi::Owns(*ParseHttpTarget("/uix")));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string Header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "(absent)";
+}
+
+TEST_F(ApiTest, ServesEachUiFileAsCommittedWithItsTypeAndSafetyHeaders) {
+  struct Row {
+    std::string method, target, file, content_type;
+  };
+  const Row rows[] = {
+      {"GET", "/", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/index.html", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/?v=2", "index.html", "text/html; charset=utf-8"},
+      {"HEAD", "/", "index.html", "text/html; charset=utf-8"},
+      {"GET", "/ui/app.css", "app.css", "text/css; charset=utf-8"},
+      {"GET", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+      {"HEAD", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond(row.method, row.target);
+    EXPECT_EQ(r.status, 200u) << row.target << ": " << r.body;
+    EXPECT_EQ(r.content_type, row.content_type) << row.target;
+    // The handler answers HEAD with the body; the server drops it (and
+    // api_server_test checks that on the wire).
+    EXPECT_EQ(r.body, ReadFile("fakemx/ui/" + row.file)) << row.target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"),
+              "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'")
+        << row.target;
+    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << row.target;
+    EXPECT_EQ(Header(r, "Referrer-Policy"), "no-referrer") << row.target;
+    EXPECT_EQ(Header(r, "Cache-Control"), "no-cache") << row.target;
+    EXPECT_EQ(Header(r, "ETag"), std::string(FindUiAsset(row.file)->etag)) << row.target;
+  }
+}
+
+TEST_F(ApiTest, UiEtagsAreQuotedAndDifferPerFile) {
+  std::vector<std::string> seen;
+  for (const UiAsset& a : UiAssets()) {
+    ASSERT_EQ(a.etag.size(), 34u) << a.name;
+    EXPECT_EQ(a.etag.front(), '"');
+    EXPECT_EQ(a.etag.back(), '"');
+    for (const std::string& e : seen) EXPECT_NE(e, a.etag) << a.name;
+    seen.emplace_back(a.etag);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST_F(ApiTest, AnswersUiRevalidationWith304WhenTheEtagMatches) {
+  const std::string etag(FindUiAsset("app.js")->etag);
+  const std::string other = "\"0123456789abcdef0123456789abcdef\"";
+  struct Row {
+    std::string if_none_match;
+    unsigned status;
+  };
+  const Row rows[] = {
+      {etag, 304},
+      {"W/" + etag, 304},  // If-None-Match compares weakly (RFC 9110 §13.1.2)
+      {"*", 304},
+      {" * ", 304},
+      {other + ", " + etag, 304},
+      {other + " ,, " + etag + " ", 304},
+      {other, 200},
+      {"", 200},
+      {etag.substr(1), 200},         // unquoted: malformed, so the full answer
+      {etag + " junk", 200},
+      {etag + ",\"unterminated", 200},
+      {"W/", 200},
+  };
+  for (const Row& row : rows) {
+    absl::StatusOr<HttpTarget> t = ParseHttpTarget("/ui/app.js");
+    ASSERT_TRUE(t.ok());
+    HttpRequest request{"GET", "/ui/app.js", "", "", row.if_none_match};
+    HttpResponse r = std::get<HttpResponse>(api_.Handle(request, *t));
+    EXPECT_EQ(r.status, row.status) << row.if_none_match;
+    EXPECT_EQ(Header(r, "ETag"), etag) << row.if_none_match;
+    if (row.status == 304) {
+      EXPECT_EQ(r.body, "") << row.if_none_match;
+      EXPECT_EQ(r.content_type, "") << row.if_none_match;
+      EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff");
+    }
+  }
+}
+
+TEST_F(ApiTest, RefusesUnknownUiFilesAndMethods) {
+  struct Row {
+    std::string method, target;
+    unsigned status;
+    std::string says;
+  };
+  const Row rows[] = {
+      {"GET", "/ui/", 404, "no such UI file"},
+      {"GET", "/ui", 404, "no such UI file"},
+      {"GET", "/ui/nope.js", 404, "no such UI file: \\\"/ui/nope.js"},
+      {"GET", "/ui/index.html", 404, "no such UI file"},
+      {"GET", "/ui/app.js/x", 404, "no such UI file"},
+      {"GET", "/ui/../index.html", 404, "no such UI file"},
+      {"POST", "/", 405, "allowed: GET, HEAD"},
+      {"DELETE", "/ui/app.css", 405, "allowed: GET, HEAD"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond(row.method, row.target);
+    EXPECT_EQ(r.status, row.status) << row.target << ": " << r.body;
+    EXPECT_EQ(r.content_type, "application/json") << row.target;
+    EXPECT_NE(r.body.find(row.says), std::string::npos) << row.target << ": " << r.body;
+    if (row.status == 405) {
+      EXPECT_EQ(Header(r, "Allow"), "GET, HEAD");
+    }
+  }
 }
 
 }  // namespace

@@ -18,11 +18,12 @@ struct HttpRequest {
   std::string target;        // origin-form, "/api/v1/messages?limit=10" (RFC 9112 §3.2.1)
   std::string content_type;  // the Content-Type field value, "" when absent
   std::string body;
+  std::string if_none_match;  // the If-None-Match field value, "" when absent (RFC 9110 §13.1.2)
 };
 
 struct HttpResponse {
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";  // "" sends none (a 304)
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type/Length
 };
