@@ -321,9 +321,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!r.content_type.empty()) response_.set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) response_.set(name, value);
     response_.keep_alive(keep_alive_ && !shared_->stopped);
-    if (r.status == 304) {
-      // RFC 9110 §8.6: a 304 carries no Content-Length unless it is the
-      // 200's; none is simpler and true. No content follows either way.
+    if (r.status == 204 || r.status == 304) {
+      // RFC 9110 §8.6: a 204 carries no Content-Length, a 304 none unless
+      // it is the 200's (none is simpler and true). No content follows.
     } else if (head_request_) {
       // RFC 9110 §9.3.2: HEAD answers as GET would, without the content;
       // Content-Length says how much a GET would get.

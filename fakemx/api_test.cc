@@ -524,6 +524,14 @@ TEST_F(ApiTest, AnswersUiRevalidationWith304WhenTheEtagMatches) {
   }
 }
 
+TEST_F(ApiTest, AnswersTheFaviconThatBrowsersAskForWith204) {
+  HttpResponse r = Respond("GET", "/favicon.ico");
+  EXPECT_EQ(r.status, 204u);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.content_type, "");
+  EXPECT_EQ(Respond("POST", "/favicon.ico").status, 405u);
+}
+
 TEST_F(ApiTest, RefusesUnknownUiFilesAndMethods) {
   struct Row {
     std::string method, target;

@@ -680,9 +680,24 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
     }
     if (!ref) return PlainError(404, "message not found");
     const Parsed p = Parse(*ref->message);
-    if (ext == "txt") return Text(p.content.text);
+    if (ext == "txt") {
+      HttpResponse r = Text(p.content.text);
+      // A text part that looks like HTML must stay text.
+      r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      return r;
+    }
     if (p.content.html.empty()) return PlainError(404, "message has no HTML part");
-    return Text(p.content.html, "text/html; charset=utf-8");
+    HttpResponse r = Text(p.content.html, "text/html; charset=utf-8");
+    // Mail is hostile content. The UI frames it in <iframe sandbox>, and this
+    // policy holds even when the URL is opened on its own: no script, no
+    // fetch, no remote image (a tracking pixel), inline styles allowed
+    // (what HTML mail is made of), and `sandbox` gives the page an opaque
+    // origin so it cannot read the API as fakemx's own origin.
+    r.headers.emplace_back("Content-Security-Policy", std::string(kViewContentSecurityPolicy));
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    // A link the reader clicks does not tell the site where it came from.
+    r.headers.emplace_back("Referrer-Policy", "no-referrer");
+    return r;
   }
 
   if (seg.size() < 3 || seg[0] != "api" || seg[1] != "v1") return std::nullopt;

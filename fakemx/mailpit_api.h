@@ -13,12 +13,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "fakemx/capture.h"
 #include "fakemx/http_target.h"
 #include "fakemx/http_types.h"
 
 namespace mxkit::fakemx {
+
+// The policy of /view/{ID}.html (a message's HTML part): nothing runs or
+// loads but inline styles and data: images, in a sandbox.
+inline constexpr std::string_view kViewContentSecurityPolicy =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
 
 class MailpitApi {
  public:

@@ -212,6 +212,39 @@ TEST_F(MailpitApiTest, ViewsServeTextAndHtmlParts) {
   EXPECT_EQ(none.content_type, "text/plain; charset=utf-8");
 }
 
+std::string Header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "(absent)";
+}
+
+// The HTML view is hostile content: its policy is the page's only defence
+// when the URL is opened outside the UI's sandboxed iframe.
+TEST_F(MailpitApiTest, ViewsAreServedWithAPolicyThatKeepsHtmlMailInert) {
+  Deliver(kPlain, {"bob@example.test"});
+  Deliver(kWithAttachment, {"bob@example.test"});
+  struct Row {
+    std::string target;
+    std::string csp;
+  };
+  const Row rows[] = {
+      {"/view/2.html",
+       "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"},
+      {"/view/latest.html",
+       "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"},
+      {"/view/1.txt", "(absent)"},
+      {"/view/2.txt", "(absent)"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Call("GET", row.target);
+    EXPECT_EQ(r.status, 200u) << row.target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"), row.csp) << row.target;
+    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << row.target;
+  }
+  EXPECT_EQ(Header(Call("GET", "/view/2.html"), "Referrer-Policy"), "no-referrer");
+}
+
 TEST_F(MailpitApiTest, ErrorsArePlainTextWithTheRightStatus) {
   Deliver(kPlain, {"bob@example.test"});
   struct Row {

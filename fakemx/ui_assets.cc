@@ -51,7 +51,8 @@ const UiAsset* FindUiAsset(std::string_view name) {
 
 bool IsUiPath(const HttpTarget& target) {
   const auto& s = target.segments;
-  return s.empty() || (s.size() == 1 && s[0] == "index.html") || (!s.empty() && s[0] == "ui");
+  return s.empty() || (s.size() == 1 && (s[0] == "index.html" || s[0] == "favicon.ico")) ||
+         (!s.empty() && s[0] == "ui");
 }
 
 bool IfNoneMatchMatches(std::string_view v, std::string_view etag) {
@@ -97,6 +98,20 @@ bool IfNoneMatchMatches(std::string_view v, std::string_view etag) {
 
 HttpResponse ServeUi(const HttpRequest& request, const HttpTarget& target) {
   const auto& s = target.segments;
+  if (s.size() == 1 && s[0] == "favicon.ico") {
+    // Browsers ask for it unbidden; a 404 would be a console error on every
+    // load (the page promises none). 204: there is no icon, and that is fine.
+    if (request.method != "GET" && request.method != "HEAD") {
+      HttpResponse r = JsonError(405, "method not allowed here; allowed: GET, HEAD");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return r;
+    }
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    r.headers.emplace_back("Cache-Control", "max-age=86400");
+    return r;
+  }
   const UiAsset* asset = nullptr;
   if (s.empty() || (s.size() == 1 && s[0] == "index.html")) {
     asset = FindUiAsset("index.html");

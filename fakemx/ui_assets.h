@@ -39,7 +39,8 @@ inline constexpr std::string_view kUiContentSecurityPolicy =
     "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'";
 
-// Whether `target` is one of the UI's paths: `/`, `/index.html` or `/ui/...`.
+// Whether `target` is one of the UI's paths: `/`, `/index.html`,
+// `/favicon.ico` (answered 204: no icon) or `/ui/...`.
 bool IsUiPath(const HttpTarget& target);
 
 // Answers a request for a UI path (IsUiPath): 200 with the file for GET and
