@@ -37,8 +37,10 @@ function el(tag, attrs, ...children) {
 function append(node, child) {
   if (child === undefined || child === null || child === false) return;
   if (Array.isArray(child)) for (const c of child) append(node, c);
-  else if (typeof child === "string" || typeof child === "number") node.appendChild(document.createTextNode(String(child)));
-  else node.appendChild(child);
+  else if (child instanceof Node) node.appendChild(child);
+  // Anything else (a number, an API field of an unexpected shape) is shown
+  // as text rather than breaking the view.
+  else node.appendChild(document.createTextNode(typeof child === "object" ? JSON.stringify(child) : String(child)));
 }
 
 function svg(tag, attrs, ...children) {
@@ -77,6 +79,13 @@ function formatAddress(a) {
 
 function formatAddresses(list) {
   return (list || []).map(formatAddress).filter(Boolean).join(", ");
+}
+
+// An envelope path of the delivery JSON: {"address","params"}, params as
+// the [keyword, value] pairs the client sent (SIZE=, BODY=, ...).
+function formatPath(p) {
+  const params = (p.params || []).map((x) => (Array.isArray(x) ? (x[1] ? `${x[0]}=${x[1]}` : x[0]) : String(x)));
+  return [`<${p.address || ""}>`, ...params].join(" ");
 }
 
 function formatOffset(us) {
@@ -442,7 +451,9 @@ function tlsFacts(tls, outcome, extra) {
 }
 
 function transcriptList(id, entries) {
-  const list = el("ol", { id, class: "transcript" });
+  // tabindex: the list scrolls inside its box, and a keyboard user must be
+  // able to scroll it too (WCAG 2.1.1).
+  const list = el("ol", { id, class: "transcript", tabindex: "0", "aria-label": "SMTP transcript" });
   const frag = document.createDocumentFragment();
   const who = { command: "C:", reply: "S:", note: "note" };
   for (const e of entries || []) {
@@ -529,10 +540,11 @@ async function renderMessage(route, signal) {
         ["Bcc", formatAddresses(m.Bcc)],
         ["Reply-To", formatAddresses(m.ReplyTo)],
         ["Date", timeEl(m.Date, "date")],
-        ["MAIL FROM", delivery.mail_from !== undefined ? `<${delivery.mail_from}>` : ""],
-        ["RCPT TO", (delivery.rcpt_to || []).map((r) => `<${r}>`).join(", ")],
-        ["HELO", delivery.helo],
-        ["Client", delivery.client],
+        ["MAIL FROM", delivery.mail_from ? formatPath(delivery.mail_from) : ""],
+        ["RCPT TO", (delivery.rcpt_to || []).map(formatPath).join(", ")],
+        ["HELO", delivery.helo ? `${delivery.helo.command || ""} ${delivery.helo.domain || ""}`.trim() : ""],
+        ["Client", delivery.client ? `${delivery.client.address}:${delivery.client.port}` : ""],
+        ["Body", [delivery.body, delivery.smtputf8 ? "SMTPUTF8" : "", delivery.via_bdat ? "via BDAT" : ""].filter(Boolean).join(", ")],
         ["Receiver", fm.Receiver ? `${fm.Receiver} (scenario ${fm.Scenario || "?"})` : ""],
         ["Session", fm.SessionID !== undefined ? el("a", { href: `#/session/${fm.SessionID}`, text: `session ${fm.SessionID}` }) : ""],
         ["Size", formatBytes(m.Size || 0)],
@@ -598,7 +610,7 @@ async function renderMessage(route, signal) {
       tabs(defs),
       el("section", { "aria-labelledby": "ar-heading" },
           el("h2", { id: "ar-heading", text: "Authentication-Results" }),
-          el("pre", { id: "message-auth-results", class: "raw",
+          el("pre", { id: "message-auth-results", class: "raw", tabindex: "0",
             text: arValue ? `Authentication-Results: ${arValue.replace(/\r\n/g, "\n")}` : "(none: verdicts are off for this receiver)" })),
       el("section", { "aria-labelledby": "transcript-heading" },
           el("h2", { id: "transcript-heading", text: `SMTP transcript of session ${fm.SessionID ?? ""}`.trim() }),
@@ -624,13 +636,14 @@ function sessionRow(s) {
   const end = s.open ? "open" : (s.end_reason || "");
   return el("tr", { "data-session-id": s.id, class: s.open ? "open" : "" },
       el("th", { scope: "row" }, el("a", { href: `#/session/${s.id}`, text: `#${s.id}`, "aria-label": `session ${s.id}` })),
-      el("td", { class: "c-started" }, timeEl(s.started_at, "started")),
-      el("td", { class: "c-client", "data-field": "client", text: client }),
-      el("td", { class: "c-receiver", "data-field": "receiver", text: s.receiver }),
-      el("td", { class: "c-tls" }, lockIcon(v.lock || (v.encrypted ? "encrypted" : "red_lock"), tlsText),
-          el("span", { "data-field": "tls", text: tlsText })),
-      el("td", { class: "c-messages", "data-field": "messages", text: String((s.message_ids || []).length) }),
-      el("td", { class: "c-end", "data-field": "end", text: end }));
+      el("td", { class: "c-started", "data-label": "Started" }, timeEl(s.started_at, "started")),
+      el("td", { class: "c-client", "data-label": "Client", "data-field": "client", text: client }),
+      el("td", { class: "c-receiver", "data-label": "Receiver", "data-field": "receiver", text: s.receiver }),
+      el("td", { class: "c-tls", "data-label": "TLS" }, el("div", { class: "tls-cell" },
+          lockIcon(v.lock || (v.encrypted ? "encrypted" : "red_lock"), tlsText),
+          el("span", { "data-field": "tls", text: tlsText }))),
+      el("td", { class: "c-messages", "data-label": "Messages", "data-field": "messages", text: String((s.message_ids || []).length) }),
+      el("td", { class: "c-end", "data-label": "End", "data-field": "end", text: end }));
 }
 
 // The session list comes newest first from fakemx (order=newest); a fakemx
@@ -704,6 +717,7 @@ async function renderSessions(route, signal) {
   // shown session is still open (its end and TLS outcome are still coming).
   let after = sessions.reduce((mx, s) => Math.max(mx, s.id), 0);
   let backoff = RECONNECT_MIN_MS;
+  let failing = false;
   (async () => {
     while (!signal.aborted) {
       try {
@@ -716,8 +730,11 @@ async function renderSessions(route, signal) {
           after = sessions.reduce((mx, s) => Math.max(mx, s.id), after);
         }
         backoff = RECONNECT_MIN_MS;
+        if (failing) clearError();
+        failing = false;
       } catch (e) {
         if (signal.aborted) return;
+        failing = true;
         reportError(e);
         await sleep(backoff, signal).catch(() => {});
         backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
@@ -838,6 +855,8 @@ function setLive(state, text) {
   s.textContent = text;
 }
 
+let eventsConnectedBefore = false;
+
 function connectEvents(delay = RECONNECT_MIN_MS) {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/events`;
   let ws;
@@ -852,6 +871,10 @@ function connectEvents(delay = RECONNECT_MIN_MS) {
   ws.addEventListener("open", () => {
     opened = true;
     setLive("live", "Live");
+    // Mail that arrived while the socket was down sent no event: reload the
+    // inbox once instead of showing a list with holes.
+    if (eventsConnectedBefore && current.route && current.route.view === "inbox") navigate();
+    eventsConnectedBefore = true;
   });
   ws.addEventListener("message", (ev) => {
     let msg;
@@ -876,7 +899,10 @@ function connectEvents(delay = RECONNECT_MIN_MS) {
 function start() {
   $("#search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    location.hash = inboxHash($("#search").value.trim(), 1);
+    const hash = inboxHash($("#search").value.trim(), 1);
+    // The same search again is a refresh: no hashchange fires for it.
+    if (location.hash === hash || (hash === "#/" && location.hash === "")) navigate();
+    else location.hash = hash;
   });
   $("#scenario-form").addEventListener("submit", applyScenario);
   setupDeleteAll();
