@@ -299,8 +299,20 @@ async function main() {
       const tokens = attrs.sandbox.split(/\s+/).filter(Boolean);
       expect(!tokens.includes("allow-scripts"), `sandbox="${attrs.sandbox}" allows scripts`);
       expect(!tokens.includes("allow-same-origin"), `sandbox="${attrs.sandbox}" allows same origin`);
-      const frame = await frameEl.contentFrame();
-      expect(frame, "the iframe has no frame");
+      // Open the tab whose panel holds the iframe, as a reader would (the
+      // frame may load lazily, only once shown).
+      const tab = await page.evaluateHandle(() => {
+        const panel = document.getElementById("message-html").closest('[role="tabpanel"]');
+        return panel ? document.querySelector(`[role="tab"][aria-controls="${panel.id}"]`) : null;
+      });
+      if (tab.asElement()) await tab.asElement().click();
+      let frame = null;
+      for (let i = 0; i < VIEW_TIMEOUT_MS / 100 && !(frame && frame.url().includes("/view/")); i++) {
+        frame = await frameEl.contentFrame();
+        if (!(frame && frame.url().includes("/view/"))) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(frame && frame.url().includes("/view/"),
+             `the iframe did not load /view/${htmlMsg.ID}.html within ${VIEW_TIMEOUT_MS} ms (frame url ${JSON.stringify(frame && frame.url())})`);
       await frame.waitForSelector("#inert-marker", { timeout: VIEW_TIMEOUT_MS });
       // Click the javascript: link and the form button: neither may do anything.
       await frame.click("#js-link").catch(() => {});
