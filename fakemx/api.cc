@@ -13,6 +13,8 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "fakemx/api_json.h"
+#include "fakemx/message_order.h"
+#include "fakemx/scenario.h"
 #include "fakemx/ui_assets.h"
 
 namespace mxkit::fakemx {
@@ -221,6 +223,16 @@ std::optional<HttpResponse> ParsePage(const Query& q, Page* page) {
   return std::nullopt;
 }
 
+// ?order=oldest|newest of a list (default oldest).
+std::optional<HttpResponse> ParseOrder(const Query& q, ListOrder* order) {
+  if (auto v = q.Get("order")) {
+    std::optional<ListOrder> o = ParseListOrder(*v);
+    if (!o) return BadParam("order", *v, "one of oldest, newest");
+    *order = *o;
+  }
+  return std::nullopt;
+}
+
 // "5s", "250ms", "2m", or a bare number of seconds ("5").
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view s) {
   uint64_t scale_ms = 1000;
@@ -311,6 +323,7 @@ ApiOutcome FakemxApi::Handle(const HttpRequest& request, const HttpTarget& targe
   if (s[2] == "sessions") return Sessions(request, target);
   if (s[2] == "wait") return Wait(request, target);
   if (s[2] == "scenario" && s.size() == 3) return Scenario(request, target);
+  if (s[2] == "scenarios" && s.size() == 3) return Scenarios(request, target);
   return NotFound(target);
 }
 
@@ -350,25 +363,27 @@ HttpResponse FakemxApi::Messages(const HttpRequest& request, const HttpTarget& t
     if (request.method != "GET") return MethodNotAllowed(request, "GET, DELETE");
     constexpr std::string_view kKnown[] = {"sender", "recipient", "receiver", "lock", "auth",
                                            "disposition", "spf", "dkim", "dmarc", "after",
-                                           "start", "limit"};
+                                           "start", "limit", "order"};
     Query q(target);
     if (auto e = q.Check(kKnown)) return *e;
     MessageFilter filter;
     if (auto e = ParseMessageFilter(q, &filter)) return *e;
     Page page;
     if (auto e = ParsePage(q, &page)) return *e;
+    ListOrder order = ListOrder::kOldestFirst;
+    if (auto e = ParseOrder(q, &order)) return *e;
     std::string items;
     uint64_t total = 0, count = 0;
-    for (const auto& session : store.Sessions()) {
-      for (const CapturedMessage& m : session->messages) {
-        if (!Matches(filter, *session, m)) continue;
-        if (total >= page.start && count < page.limit) {
-          if (count > 0) items += ',';
-          AppendMessageJson(items, *session, m, /*detail=*/false);
-          ++count;
-        }
-        ++total;
+    const auto sessions = store.Sessions();
+    MessageWalk walk(sessions, order);
+    for (MessageWalk::Item it = walk.Next(); it.message != nullptr; it = walk.Next()) {
+      if (!Matches(filter, *it.session, *it.message)) continue;
+      if (total >= page.start && count < page.limit) {
+        if (count > 0) items += ',';
+        AppendMessageJson(items, *it.session, *it.message, /*detail=*/false);
+        ++count;
       }
+      ++total;
     }
     return Json("{\"total\":" + std::to_string(total) + ",\"start\":" +
                 std::to_string(page.start) + ",\"count\":" + std::to_string(count) +
@@ -410,17 +425,22 @@ HttpResponse FakemxApi::Sessions(const HttpRequest& request, const HttpTarget& t
       return Json("{\"deleted\":" + std::to_string(sessions) + "}");
     }
     if (request.method != "GET") return MethodNotAllowed(request, "GET, DELETE");
-    constexpr std::string_view kKnown[] = {"receiver", "client", "lock", "state",
-                                           "after",    "start",  "limit"};
+    constexpr std::string_view kKnown[] = {"receiver", "client", "lock",  "state",
+                                           "after",    "start",  "limit", "order"};
     Query q(target);
     if (auto e = q.Check(kKnown)) return *e;
     SessionFilter filter;
     if (auto e = ParseSessionFilter(q, &filter)) return *e;
     Page page;
     if (auto e = ParsePage(q, &page)) return *e;
+    ListOrder order = ListOrder::kOldestFirst;
+    if (auto e = ParseOrder(q, &order)) return *e;
     std::string items;
     uint64_t total = 0, count = 0;
-    for (const auto& session : store.Sessions()) {
+    std::vector<std::shared_ptr<const CapturedSession>> sessions = store.Sessions();
+    // The store keeps sessions in id order.
+    if (order == ListOrder::kNewestFirst) std::reverse(sessions.begin(), sessions.end());
+    for (const auto& session : sessions) {
       if (!Matches(filter, *session)) continue;
       if (total >= page.start && count < page.limit) {
         if (count > 0) items += ',';
@@ -450,6 +470,10 @@ ApiOutcome FakemxApi::Wait(const HttpRequest& request, const HttpTarget& target)
   if (s.size() != 4 || (s[3] != "message" && s[3] != "session")) return NotFound(target);
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
   Query q(target);
+  if (q.Get("order")) {
+    return JsonError(400, "parameter order: a wait answers the oldest match after `after`, "
+                          "so it takes no order (lists do)");
+  }
   ApiWait wait;
   if (s[3] == "message") {
     constexpr std::string_view kKnown[] = {"sender", "recipient", "receiver", "lock",  "auth",
@@ -552,6 +576,24 @@ ApiOutcome FakemxApi::Scenario(const HttpRequest& request, const HttpTarget& tar
     if (spec.empty() || spec.find('\n') != std::string::npos) spec = request.body;
   }
   return ApiScenarioSwitch{std::move(spec)};
+}
+
+HttpResponse FakemxApi::Scenarios(const HttpRequest& request, const HttpTarget& target) {
+  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (!target.query.empty()) return JsonError(400, "/fakemx/v1/scenarios takes no parameters");
+  std::string out = "{\"scenarios\":[";
+  bool first = true;
+  for (const CatalogueEntry& e : ScenarioCatalogue()) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":";
+    AppendJsonString(out, e.name);
+    out += ",\"summary\":";
+    AppendJsonString(out, e.summary);
+    out += '}';
+  }
+  out += "]}";
+  return Json(std::move(out));
 }
 
 HttpResponse FakemxApi::ScenarioSwitched(const absl::StatusOr<ApiScenario>& result) {

@@ -122,6 +122,9 @@ class FakemxApi {
   HttpResponse Sessions(const HttpRequest& request, const HttpTarget& target);
   ApiOutcome Wait(const HttpRequest& request, const HttpTarget& target);
   ApiOutcome Scenario(const HttpRequest& request, const HttpTarget& target);
+  // GET /fakemx/v1/scenarios: the built-in catalogue, {name, summary} in
+  // `fakemx --list-scenarios` order.
+  HttpResponse Scenarios(const HttpRequest& request, const HttpTarget& target);
   HttpResponse Metrics(const HttpRequest& request, const HttpTarget& target);
   HttpResponse Healthz(const HttpRequest& request, const HttpTarget& target);
 

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "fakemx/scenario.h"
 #include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
 
@@ -414,6 +415,74 @@ TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
       ASSERT_EQ(r.headers.size(), 1u);
       EXPECT_EQ(r.headers[0].first, "Allow");
     }
+  }
+}
+
+TEST_F(ApiTest, ListsTheCatalogueInListScenariosOrder) {
+  json::value v = Get("/fakemx/v1/scenarios");
+  const json::array& list = v.at("scenarios").as_array();
+  ASSERT_EQ(list.size(), ScenarioCatalogue().size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    EXPECT_EQ(list[i].at("name").as_string(), ScenarioCatalogue()[i].name);
+    EXPECT_EQ(list[i].at("summary").as_string(), ScenarioCatalogue()[i].summary);
+    EXPECT_EQ(list[i].as_object().size(), 2u);
+  }
+  EXPECT_EQ(list[0].at("name").as_string(), "good");
+  EXPECT_EQ(Respond("PUT", "/fakemx/v1/scenarios").status, 405u);
+  EXPECT_EQ(Respond("GET", "/fakemx/v1/scenarios?x=1").status, 400u);
+}
+
+TEST_F(ApiTest, ListsNewestOrOldestFirstByIdEvenWhenSessionsInterleave) {
+  // Session 1 stays open and delivers again after session 2's message, so
+  // its second message (id 3) is newer than session 2's (id 2).
+  CapturedSession first;
+  first.receiver = "example.test";
+  std::shared_ptr<CapturedSession> s1 = backend_.store.Open(std::move(first));
+  backend_.store.AddMessage(*s1, CapturedMessage{});
+  Add({});
+  backend_.store.AddMessage(*s1, CapturedMessage{});
+  struct Row {
+    std::string target;
+    std::vector<int64_t> ids;
+  };
+  const Row rows[] = {
+      {"/fakemx/v1/messages", {1, 2, 3}},
+      {"/fakemx/v1/messages?order=oldest", {1, 2, 3}},
+      {"/fakemx/v1/messages?order=newest", {3, 2, 1}},
+      {"/fakemx/v1/messages?order=newest&limit=2", {3, 2}},
+      {"/fakemx/v1/messages?order=newest&start=1&limit=1", {2}},
+      {"/fakemx/v1/messages?order=newest&after=1", {3, 2}},
+  };
+  for (const Row& row : rows) EXPECT_EQ(Ids(row.target), row.ids) << row.target;
+  auto session_ids = [&](std::string target) {
+    std::vector<int64_t> ids;
+    const json::value v = Get(target);
+    for (const json::value& s : v.at("sessions").as_array()) {
+      ids.push_back(s.at("id").as_int64());
+    }
+    return ids;
+  };
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions"), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=newest"), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=newest&limit=1"), (std::vector<int64_t>{2}));
+  EXPECT_EQ(session_ids("/fakemx/v1/sessions?order=oldest&start=1"), (std::vector<int64_t>{2}));
+}
+
+TEST_F(ApiTest, RefusesABadOrderAndAnOrderOnWaits) {
+  struct Row {
+    std::string target;
+    std::string says;
+  };
+  const Row rows[] = {
+      {"/fakemx/v1/messages?order=desc", "desc\\\": one of oldest, newest"},
+      {"/fakemx/v1/sessions?order=", "order=\\\"\\\": one of oldest, newest"},
+      {"/fakemx/v1/wait/message?order=newest", "takes no order"},
+      {"/fakemx/v1/wait/session?order=oldest", "takes no order"},
+  };
+  for (const Row& row : rows) {
+    HttpResponse r = Respond("GET", row.target);
+    EXPECT_EQ(r.status, 400u) << row.target;
+    EXPECT_NE(r.body.find(row.says), std::string::npos) << row.target << ": " << r.body;
   }
 }
 
