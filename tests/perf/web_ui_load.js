@@ -104,6 +104,22 @@ async function main() {
     }
     report("load_cold", cold, coldBusy);
 
+    // What a fresh page costs chromium itself, whatever the page: the same
+    // cold navigation to a small document of the same origin (app.css, shown
+    // as text), navigation start to its load event. The inbox figures above
+    // include this.
+    const base0 = [], base0Busy = [];
+    for (let i = 0; i < RUNS; i++) {
+      const c = await browser.createBrowserContext();
+      const page = await c.newPage();
+      const busy0 = await taskMs();
+      await page.goto(`${base}/ui/app.css`, { waitUntil: "load", timeout: TIMEOUT_MS });
+      const ms = await page.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd);
+      base0.push(ms); base0Busy.push((await taskMs()) - busy0);
+      await c.close();
+    }
+    report("baseline_cold", base0, base0Busy);
+
     // Returning user: one context whose HTTP cache one load has filled; a
     // fresh page (tab) per load.
     const ctx = await browser.createBrowserContext();
