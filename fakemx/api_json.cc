@@ -5,6 +5,7 @@
 #include "base/json.h"
 #include "fakemx/delivery.h"
 #include "fakemx/verdict_json.h"
+#include "fakemx/verdict_reasons.h"
 #include "message/header_block.h"
 
 namespace mxkit::fakemx {
@@ -90,7 +91,11 @@ void AppendMessageJson(std::string& out, const CapturedSession& session,
   if (!delivery.empty() && delivery.back() == '\n') delivery.pop_back();
   out += delivery;
   out += ",\"verdict\":";
-  AppendMessageVerdictJson(out, message.verdict);
+  const std::string lock_reason = MessageLockReason(
+      message.verdict.summary.encrypted, message.delivery.tls, session.verdict, session.receiver);
+  const std::string sender_reason = SenderReason(message.verdict);
+  const VerdictReasonTexts reasons{lock_reason, sender_reason};
+  AppendMessageVerdictJson(out, message.verdict, &reasons);
   if (detail) {
     out += ",\"headers\":[";
     for (size_t i = 0; i < headers.block.fields.size(); ++i) {
@@ -152,7 +157,8 @@ void AppendSessionJson(std::string& out, const CapturedSession& session, bool de
     out += std::to_string(session.messages[i].id);
   }
   out += "],\"verdict\":";
-  AppendSessionVerdictJson(out, session.verdict);
+  const std::string lock_reason = SessionLockReason(session.verdict, session.tls, session.receiver);
+  AppendSessionVerdictJson(out, session.verdict, &lock_reason);
   if (detail) {
     out += ",\"transcript\":";
     AppendTranscript(out, session);

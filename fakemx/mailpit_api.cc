@@ -19,7 +19,9 @@
 #include "base/version.h"
 #include "fakemx/delivery.h"
 #include "fakemx/mailpit_search.h"
+#include "fakemx/message_order.h"
 #include "fakemx/verdict_json.h"
+#include "fakemx/verdict_reasons.h"
 #include "message/header_block.h"
 #include "message/mime.h"
 
@@ -258,11 +260,22 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
   AppendJsonString(out, m.verdict.evaluated ? SenderWord(m.verdict.summary) : "");
   out += ",\"DMARC\":";
   AppendJsonString(out, m.verdict.evaluated ? m.verdict.summary.dmarc : "");
+  // The icons' tooltips (fakemx/verdict_reasons.h), in the list too: the
+  // UI's inbox shows them without fetching each message.
+  const std::string lock_reason =
+      MessageLockReason(m.verdict.summary.encrypted, m.delivery.tls, s.verdict, s.receiver);
+  const std::string sender_reason = SenderReason(m.verdict);
+  out += ",\"LockReason\":";
+  AppendJsonString(out, lock_reason);
+  out += ",\"SenderReason\":";
+  AppendJsonString(out, sender_reason);
   if (parsed != nullptr) {
     out += ",\"Verdict\":";
-    AppendMessageVerdictJson(out, m.verdict);
+    const VerdictReasonTexts reasons{lock_reason, sender_reason};
+    AppendMessageVerdictJson(out, m.verdict, &reasons);
     out += ",\"SessionVerdict\":";
-    AppendSessionVerdictJson(out, s.verdict);
+    const std::string session_lock_reason = SessionLockReason(s.verdict, s.tls, s.receiver);
+    AppendSessionVerdictJson(out, s.verdict, &session_lock_reason);
     out += ",\"Transcript\":[";
     for (size_t i = 0; i < s.transcript.size(); ++i) {
       const TranscriptEntry& t = s.transcript[i];
@@ -549,16 +562,38 @@ absl::StatusOr<size_t> NumberParam(const HttpTarget& target, std::string_view na
   return static_cast<size_t>(std::min<uint64_t>(*n, SIZE_MAX));
 }
 
-// Every stored message, newest first (ids increase with arrival, across
-// sessions), with the session that holds it.
-std::vector<MessageRef> AllNewestFirst(const CaptureStore& store) {
-  std::vector<MessageRef> all;
+// The newest stored message (the highest id, whichever session holds it).
+std::optional<MessageRef> Latest(const CaptureStore& store) {
+  std::optional<MessageRef> latest;
   for (const auto& s : store.Sessions()) {
-    for (const CapturedMessage& m : s->messages) all.push_back({s, &m});
+    if (s->messages.empty()) continue;
+    if (!latest || s->messages.back().id > latest->message->id) {
+      latest = MessageRef{s, &s->messages.back()};
+    }
   }
-  std::sort(all.begin(), all.end(),
-            [](const MessageRef& a, const MessageRef& b) { return a.message->id > b.message->id; });
-  return all;
+  return latest;
+}
+
+// Unread messages in the store: one pass reading a flag, nothing copied.
+size_t CountUnread(const std::vector<std::shared_ptr<const CapturedSession>>& sessions) {
+  size_t unread = 0;
+  for (const auto& s : sessions) {
+    for (const CapturedMessage& m : s->messages) unread += m.read ? 0 : 1;
+  }
+  return unread;
+}
+
+// The ids of every stored message, newest first, that `search` matches
+// (every one without a search).
+std::vector<uint64_t> MatchingIds(const CaptureStore& store, const SearchQuery* search) {
+  std::vector<uint64_t> ids;
+  const auto sessions = store.Sessions();
+  MessageWalk walk(sessions, ListOrder::kNewestFirst);
+  for (MessageWalk::Item it = walk.Next(); it.message != nullptr; it = walk.Next()) {
+    if (search && !Matches(*search, Searchable(*it.message, Parse(*it.message)))) continue;
+    ids.push_back(it.message->id);
+  }
+  return ids;
 }
 
 // The request body of PUT/DELETE /api/v1/messages: {"IDs":[...],
@@ -673,8 +708,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
     const std::string_view id = std::string_view(leaf).substr(0, dot);
     std::optional<MessageRef> ref;
     if (id == "latest") {
-      std::vector<MessageRef> all = AllNewestFirst(*store_);
-      if (!all.empty()) ref = all.front();
+      ref = Latest(*store_);
     } else if (std::optional<uint64_t> n = ParseId(id)) {
       ref = store_->FindMessage(*n);
     }
@@ -718,49 +752,53 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
       if (!start.ok()) return BadRequest(start.status());
       absl::StatusOr<size_t> limit = NumberParam(target, "limit", kDefaultLimit);
       if (!limit.ok()) return BadRequest(limit.status());
-      const std::vector<MessageRef> all = AllNewestFirst(*store_);
-      size_t unread = 0;
-      for (const MessageRef& r : all) unread += r.message->read ? 0 : 1;
-      // Indexes of the matching messages: only a search parses every
-      // message, and only the page's are parsed to be listed (a parse per
-      // stored message would hold the network thread for tens of
-      // milliseconds on a store of thousands).
-      std::vector<size_t> matched;
-      matched.reserve(all.size());
-      size_t matched_unread = 0;
-      for (size_t i = 0; i < all.size(); ++i) {
-        const CapturedMessage& m = *all[i].message;
-        if (query && !Matches(*query, Searchable(m, Parse(m)))) continue;
-        matched_unread += m.read ? 0 : 1;
-        matched.push_back(i);
-      }
+      // Newest first, walked from the newest end (fakemx/message_order.h):
+      // a page of 50 out of 10,000 neither copies nor sorts the store. Only
+      // a search parses every message, and only the page's are parsed to be
+      // listed (a parse per stored message would hold the network thread
+      // for tens of milliseconds on a store of thousands).
+      const auto sessions = store_->Sessions();
+      const size_t unread = CountUnread(sessions);
+      size_t total = 0;
+      for (const auto& session : sessions) total += session->messages.size();
       // limit=0 lists every message (the contract; Mailpit's own
       // default is 50).
-      const size_t begin = std::min(*start, matched.size());
-      const size_t end = *limit == 0 ? matched.size() : begin + std::min(*limit, matched.size() - begin);
-      std::string body;
+      const size_t want = *limit == 0 ? SIZE_MAX : *limit;
+      size_t matched = 0, matched_unread = 0, count = 0;
       std::string items;
-      for (size_t i = begin; i < end; ++i) {
-        const MessageRef& ref = all[matched[i]];
-        if (i > begin) items += ',';
-        AppendSummary(items, *ref.session, *ref.message, Parse(*ref.message));
+      MessageWalk walk(sessions, ListOrder::kNewestFirst);
+      for (MessageWalk::Item it = walk.Next(); it.message != nullptr; it = walk.Next()) {
+        const CapturedMessage& m = *it.message;
+        std::optional<Parsed> parsed;
+        if (query) {
+          parsed = Parse(m);
+          if (!Matches(*query, Searchable(m, *parsed))) continue;
+        }
+        ++matched;
+        matched_unread += m.read ? 0 : 1;
+        if (matched > *start && count < want) {
+          if (count > 0) items += ',';
+          AppendSummary(items, *it.session, m, parsed ? *parsed : Parse(m));
+          ++count;
+        } else if (!query && count == want) {
+          // Without a search the rest only adds to counts known already.
+          matched = total;
+          matched_unread = unread;
+          break;
+        }
       }
-      body += "{\"total\":" + std::to_string(all.size());
+      std::string body;
+      body += "{\"total\":" + std::to_string(total);
       body += ",\"unread\":" + std::to_string(unread);
-      body += ",\"count\":" + std::to_string(end - begin);
-      body += ",\"messages_count\":" + std::to_string(matched.size());
+      body += ",\"count\":" + std::to_string(count);
+      body += ",\"messages_count\":" + std::to_string(matched);
       body += ",\"messages_unread\":" + std::to_string(matched_unread);
       body += ",\"start\":" + std::to_string(*start);
       body += ",\"tags\":[],\"messages\":[" + items + "]}\n";
       return Json(std::move(body));
     }
     if (method == "DELETE" && what == "search") {
-      std::vector<uint64_t> ids;
-      for (const MessageRef& r : AllNewestFirst(*store_)) {
-        const Parsed p = Parse(*r.message);
-        if (Matches(*query, Searchable(*r.message, p))) ids.push_back(r.message->id);
-      }
-      for (uint64_t id : ids) store_->DeleteMessage(id);
+      for (uint64_t id : MatchingIds(*store_, &*query)) store_->DeleteMessage(id);
       return Text("ok");
     }
     if (method == "DELETE" || method == "PUT") {
@@ -775,10 +813,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
           if (!parsed.ok()) return BadRequest(parsed.status());
           search = std::move(*parsed);
         }
-        for (const MessageRef& r : AllNewestFirst(*store_)) {
-          if (search && !Matches(*search, Searchable(*r.message, Parse(*r.message)))) continue;
-          ids.push_back(r.message->id);
-        }
+        ids = MatchingIds(*store_, search ? &*search : nullptr);
       }
       // An ID that is no longer stored is skipped, as Mailpit does: the
       // request's aim (not stored, or marked) holds for it.
@@ -798,8 +833,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
   if (seg.size() == 3 && what == "info") {
     if (method != "GET") return MethodNotAllowed("GET");
     const CaptureStats stats = store_->stats();
-    size_t unread = 0;
-    for (const MessageRef& r : AllNewestFirst(*store_)) unread += r.message->read ? 0 : 1;
+    const size_t unread = CountUnread(store_->Sessions());
     std::string body = "{\"Version\":";
     AppendJsonString(body, std::string("fakemx-") + kMxkitVersion);
     body += ",\"LatestVersion\":\"\",\"Database\":\"\",\"DatabaseSize\":" +
@@ -822,8 +856,7 @@ std::optional<HttpResponse> MailpitApi::Handle(const HttpRequest& request,
     std::optional<MessageRef> ref;
     const std::string& id = seg[3];
     if (id == "latest") {
-      std::vector<MessageRef> all = AllNewestFirst(*store_);
-      if (!all.empty()) ref = all.front();
+      ref = Latest(*store_);
     } else if (std::optional<uint64_t> n = ParseId(id)) {
       ref = store_->FindMessage(*n);
     } else {

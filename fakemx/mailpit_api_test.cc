@@ -245,6 +245,74 @@ TEST_F(MailpitApiTest, ViewsAreServedWithAPolicyThatKeepsHtmlMailInert) {
   EXPECT_EQ(Header(Call("GET", "/view/2.html"), "Referrer-Policy"), "no-referrer");
 }
 
+// The inbox pages newest first by id, also when a kept-alive session's
+// later message is newer than other sessions' messages, and counts what it
+// did not list.
+TEST_F(MailpitApiTest, ListsNewestFirstAcrossInterleavedSessionsAndPagesWithCounts) {
+  CapturedSession kept;
+  kept.receiver = "example.test";
+  std::shared_ptr<CapturedSession> s = store_.Open(std::move(kept));
+  auto add_to_kept = [&](std::string to) {
+    CapturedMessage m;
+    m.delivery.recipients.push_back({to, {}});
+    m.raw = "To: " + to + "\r\nSubject: kept\r\n\r\nx\r\n";
+    return store_.AddMessage(*s, std::move(m));
+  };
+  add_to_kept("a@example.test");                // 1
+  Deliver(kPlain, {"bob@example.test"});         // 2
+  add_to_kept("c@example.test");                // 3
+  Deliver(kPlain, {"bob@example.test"});         // 4
+  add_to_kept("e@example.test");                // 5
+  sessions_.push_back(s);
+  struct Row {
+    std::string target;
+    std::vector<std::string> ids;
+    int64_t messages_count;
+  };
+  const Row rows[] = {
+      {"/api/v1/messages", {"5", "4", "3", "2", "1"}, 5},
+      {"/api/v1/messages?limit=2", {"5", "4"}, 5},
+      {"/api/v1/messages?start=2&limit=2", {"3", "2"}, 5},
+      {"/api/v1/messages?start=4&limit=2", {"1"}, 5},
+      {"/api/v1/messages?start=9", {}, 5},
+      {"/api/v1/search?query=subject:kept", {"5", "3", "1"}, 3},
+      {"/api/v1/search?query=subject:kept&start=1&limit=1", {"3"}, 3},
+  };
+  for (const Row& row : rows) {
+    json::object v = CallJson("GET", row.target);
+    std::vector<std::string> ids;
+    for (const json::value& m : v.at("messages").as_array()) {
+      ids.emplace_back(m.at("ID").as_string());
+    }
+    EXPECT_EQ(ids, row.ids) << row.target;
+    EXPECT_EQ(v.at("total").as_int64(), 5) << row.target;
+    EXPECT_EQ(v.at("unread").as_int64(), 5) << row.target;
+    EXPECT_EQ(v.at("messages_count").as_int64(), row.messages_count) << row.target;
+    EXPECT_EQ(v.at("messages_unread").as_int64(), row.messages_count) << row.target;
+    EXPECT_EQ(v.at("count").as_int64(), static_cast<int64_t>(row.ids.size())) << row.target;
+  }
+  EXPECT_EQ(CallJson("GET", "/api/v1/message/latest").at("ID").as_string(), "5");
+}
+
+// The inbox's tooltips come with each summary, and the message's verdict
+// objects carry the same texts.
+TEST_F(MailpitApiTest, SummariesCarryTheLockAndSenderReasons) {
+  const uint64_t plain = Deliver(kPlain, {"bob@example.test"});
+  sessions_.back()->verdict.tls_outcome = "starttls not offered";
+  json::object list = CallJson("GET", "/api/v1/messages");
+  const json::object& fakemx = list.at("messages").at(0).at("FakeMX").as_object();
+  EXPECT_EQ(fakemx.at("Lock").as_string(), "red_lock");
+  EXPECT_EQ(fakemx.at("LockReason").as_string(),
+            "no TLS: starttls not offered by receiver example.test");
+  EXPECT_EQ(fakemx.at("SenderReason").as_string(), "not checked: verdicts are off");
+  json::object one = CallJson("GET", "/api/v1/message/" + std::to_string(plain));
+  const json::object& full = one.at("FakeMX").as_object();
+  EXPECT_EQ(full.at("LockReason"), fakemx.at("LockReason"));
+  EXPECT_EQ(full.at("Verdict").at("summary").at("lock_reason"), fakemx.at("LockReason"));
+  EXPECT_EQ(full.at("Verdict").at("summary").at("sender_reason"), fakemx.at("SenderReason"));
+  EXPECT_EQ(full.at("SessionVerdict").at("lock_reason"), fakemx.at("LockReason"));
+}
+
 TEST_F(MailpitApiTest, ErrorsArePlainTextWithTheRightStatus) {
   Deliver(kPlain, {"bob@example.test"});
   struct Row {

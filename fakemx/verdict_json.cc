@@ -68,7 +68,8 @@ void AppendDmarc(std::string& out, const DmarcVerdict& d) {
   out += '}';
 }
 
-void AppendSummary(std::string& out, const VerdictSummary& s) {
+void AppendSummary(std::string& out, const VerdictSummary& s,
+                   const VerdictReasonTexts* reasons) {
   out += '{';
   AppendKey(out, "lock", true);
   AppendJsonString(out, LockWord(s));
@@ -76,12 +77,19 @@ void AppendSummary(std::string& out, const VerdictSummary& s) {
   AppendJsonString(out, SenderWord(s));
   AppendKey(out, "dmarc");
   AppendJsonString(out, s.dmarc);
+  if (reasons != nullptr) {
+    AppendKey(out, "lock_reason");
+    AppendJsonString(out, reasons->lock);
+    AppendKey(out, "sender_reason");
+    AppendJsonString(out, reasons->sender);
+  }
   out += '}';
 }
 
 }  // namespace
 
-void AppendMessageVerdictJson(std::string& out, const MessageVerdict& v) {
+void AppendMessageVerdictJson(std::string& out, const MessageVerdict& v,
+                              const VerdictReasonTexts* reasons) {
   out += '{';
   AppendKey(out, "evaluated", true);
   out += Bool(v.evaluated);
@@ -126,16 +134,21 @@ void AppendMessageVerdictJson(std::string& out, const MessageVerdict& v) {
     out += "null";
   }
   AppendKey(out, "summary");
-  AppendSummary(out, v.summary);
+  AppendSummary(out, v.summary, reasons);
   out += '}';
 }
 
-void AppendSessionVerdictJson(std::string& out, const SessionVerdict& v) {
+void AppendSessionVerdictJson(std::string& out, const SessionVerdict& v,
+                              const std::string* lock_reason) {
   out += '{';
   AppendKey(out, "encrypted", true);
   out += Bool(v.encrypted);
   AppendKey(out, "lock");
   AppendJsonString(out, v.encrypted ? "encrypted" : "red_lock");
+  if (lock_reason != nullptr) {
+    AppendKey(out, "lock_reason");
+    AppendJsonString(out, *lock_reason);
+  }
   AppendKey(out, "tls_outcome");
   if (v.tls_outcome.empty()) {
     out += "null";

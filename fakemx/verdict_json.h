@@ -8,6 +8,7 @@
 #define MXKIT_FAKEMX_VERDICT_JSON_H_
 
 #include <string>
+#include <string_view>
 
 #include "fakemx/verdict_types.h"
 
@@ -30,13 +31,24 @@ namespace mxkit::fakemx {
 // null and client_ip is null when empty; "summary" is always present (its
 // lock needs no DNS). Strings go through base::AppendJsonString, so any bytes
 // yield valid JSON.
-void AppendMessageVerdictJson(std::string& out, const MessageVerdict& verdict);
+//
+// With `reasons` (fakemx/verdict_reasons.h), "summary" also carries
+// "lock_reason" and "sender_reason": the API's forms do, the Maildir
+// sidecar does not (it is written before the session's TLS outcome is final).
+struct VerdictReasonTexts {
+  std::string_view lock;
+  std::string_view sender;
+};
+void AppendMessageVerdictJson(std::string& out, const MessageVerdict& verdict,
+                              const VerdictReasonTexts* reasons = nullptr);
 
 // Appends `verdict` as one JSON object:
 //   {"encrypted":false,"lock":"red_lock","tls_outcome":"starttls not offered",
 //    "messages":0}
-// "tls_outcome" is null when empty (an encrypted session).
-void AppendSessionVerdictJson(std::string& out, const SessionVerdict& verdict);
+// "tls_outcome" is null when empty (an encrypted session). With a non-null
+// `lock_reason` (fakemx/verdict_reasons.h), "lock_reason" follows "lock".
+void AppendSessionVerdictJson(std::string& out, const SessionVerdict& verdict,
+                              const std::string* lock_reason = nullptr);
 
 }  // namespace mxkit::fakemx
 

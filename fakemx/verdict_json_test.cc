@@ -155,6 +155,31 @@ TEST(SessionVerdictJson, PlaintextSessionSaysWhy) {
   EXPECT_EQ(o.at("messages"), json::value(0));
 }
 
+TEST(VerdictJson, CarriesTheReasonsOnlyWhenGiven) {
+  std::string without;
+  AppendMessageVerdictJson(without, FullVerdict());
+  EXPECT_FALSE(Parse(without).at("summary").as_object().contains("lock_reason"));
+  EXPECT_FALSE(Parse(without).at("summary").as_object().contains("sender_reason"));
+  const VerdictReasonTexts reasons{"TLS 1.3 via STARTTLS", "SPF \"pass\" for example.test"};
+  std::string with;
+  AppendMessageVerdictJson(with, FullVerdict(), &reasons);
+  const json::object parsed = Parse(with);
+  const json::object& summary = parsed.at("summary").as_object();
+  EXPECT_EQ(summary.at("lock_reason"), json::value("TLS 1.3 via STARTTLS"));
+  EXPECT_EQ(summary.at("sender_reason"), json::value("SPF \"pass\" for example.test"));
+  EXPECT_EQ(summary.at("lock"), json::value("encrypted"));
+
+  SessionVerdict v;
+  v.tls_outcome = "starttls not offered";
+  std::string plain;
+  AppendSessionVerdictJson(plain, v);
+  EXPECT_FALSE(Parse(plain).contains("lock_reason"));
+  const std::string why = "no TLS: starttls not offered by receiver no-starttls";
+  std::string session;
+  AppendSessionVerdictJson(session, v, &why);
+  EXPECT_EQ(Parse(session).at("lock_reason"), json::value(why));
+}
+
 TEST(VerdictJson, AppendsWithoutDisturbingWhatIsThere) {
   std::string out = "[";
   AppendSessionVerdictJson(out, SessionVerdict{});

@@ -63,6 +63,14 @@ expect 200 GET "/fakemx/v1/sessions?state=closed"
 expect 200 GET "/fakemx/v1/sessions/$SID"
 grep -q '"transcript":\[' "$TMP_BODY" || fail "session transcript"
 expect 200 GET "/fakemx/v1/wait/session?state=closed&timeout=5s"
+# The icons' reasons (fakemx/verdict_reasons.h): smtplib did not use the
+# STARTTLS that the good receiver offers; the sender reason names SPF's
+# result for the MAIL FROM domain.
+expect 200 GET "/fakemx/v1/messages/$ID"
+grep -q '"lock":"red_lock","sender":"[a-z_]*","dmarc":"[a-z]*","lock_reason":"no TLS: client did not use starttls","sender_reason":"SPF [a-z]* for sender.test (MAIL FROM), DKIM none (no signature)' "$TMP_BODY" ||
+  fail "message reasons: $(cat "$TMP_BODY")"
+expect 200 GET "/fakemx/v1/sessions/$SID"
+grep -q '"lock_reason":"no TLS: client did not use starttls"' "$TMP_BODY" || fail "session reason: $(cat "$TMP_BODY")"
 expect 408 GET "/fakemx/v1/wait/message?after=$ID&timeout=200ms"
 expect 200 GET /fakemx/v1/scenario
 grep -q '"name":"good"' "$TMP_BODY" || fail "scenario: $(cat "$TMP_BODY")"
