@@ -1,0 +1,196 @@
+// The web UI's load and interaction times in Debian's chromium (headless,
+// puppeteer-core), for tests/perf/web_ui_load.sh, which has filled fakemx.
+//
+//   node web_ui_load.js NODE_MODULES CHROMIUM BASE_URL RUNS INTERACTIONS(0|1)
+//
+// Every time is read in the page from performance marks: the page calls
+// performance.mark("fakemx:rendered:" + view) when a view has rendered its
+// data (fakemx/ui/README.md), so a load is navigation start (time origin) to
+// that mark, and an action is performance.now() just before it to the next
+// such mark. Each figure is also given as the CPU time chromium's renderer
+// processes used meanwhile (CDP SystemInfo.getProcessInfo's cpuTime, summed
+// over the renderers; the other pages are idle), which other processes on a
+// loaded machine inflate far less than the wall clock.
+//
+// Prints one line per figure: "RESULT NAME median_ms max_ms cpu_median_ms n",
+// or "FAILED NAME why" for an action that did not complete (exit status 1).
+"use strict";
+
+const path = require("node:path");
+
+const [nodeModules, chromium, base, runsArg, interactionsArg] = process.argv.slice(2);
+const puppeteer = require(path.join(nodeModules, "puppeteer-core"));
+const RUNS = Number(runsArg);
+const INTERACTIONS = interactionsArg === "1";
+const TIMEOUT_MS = 60000;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+function report(name, times, busy) {
+  console.log(`RESULT ${name} ${median(times).toFixed(1)} ${Math.max(...times).toFixed(1)} ` +
+              `${median(busy).toFixed(1)} ${times.length}`);
+}
+let systemInfo;  // a browser-level CDP session
+async function taskMs() {
+  const { processInfo } = await systemInfo.send("SystemInfo.getProcessInfo");
+  return processInfo.filter((p) => p.type === "renderer").reduce((sum, p) => sum + p.cpuTime, 0) * 1000;
+}
+
+// loadOnce(context): a fresh page in CONTEXT loads `/`; returns
+// [ms from navigation start to the inbox mark, main-thread busy ms].
+async function loadOnce(context) {
+  const page = await context.newPage();
+  try {
+    const busy0 = await taskMs();
+    await page.goto(`${base}/`, { waitUntil: "domcontentloaded", timeout: TIMEOUT_MS });
+    await page.waitForFunction(() => performance.getEntriesByName("fakemx:rendered:inbox").length > 0,
+                               { timeout: TIMEOUT_MS, polling: 5 });
+    const ms = await page.evaluate(() => performance.getEntriesByName("fakemx:rendered:inbox")[0].startTime);
+    const rows = await page.$$eval("#inbox [data-message-id]", (r) => r.length);
+    if (rows === 0) throw new Error("the inbox rendered no rows");
+    return [ms, (await taskMs()) - busy0];
+  } finally {
+    await page.close();
+  }
+}
+
+// timed(page, mark, action): ms from just before ACTION to the next MARK
+// (a performance mark named MARK made after the start), and busy ms.
+async function timed(page, mark, action) {
+  await page.evaluate((m, timeout) => {
+    window.__perfStart = performance.now();
+    window.__perfDone = new Promise((resolve, reject) => {
+      const obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.name === m && e.startTime >= window.__perfStart) {
+            obs.disconnect();
+            resolve(e.startTime - window.__perfStart);
+          }
+        }
+      });
+      obs.observe({ type: "mark" });
+      // The page shows a failure as body[data-view="error"] and #error.
+      new MutationObserver(() => {
+        if (document.body.dataset.view === "error") {
+          reject(new Error(`the page shows an error instead of ${m}: ${(document.getElementById("error") || {}).textContent}`));
+        }
+      }).observe(document.body, { attributes: true, attributeFilter: ["data-view"] });
+      setTimeout(() => reject(new Error(`no mark ${m} within ${timeout} ms`)), timeout);
+    });
+  }, mark, TIMEOUT_MS);
+  const busy0 = await taskMs();
+  await action();
+  const ms = await page.evaluate(() => window.__perfDone);
+  return [ms, (await taskMs()) - busy0];
+}
+
+let failed = 0;
+async function main() {
+  const browser = await puppeteer.launch({
+    executablePath: chromium, headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"],
+  });
+  systemInfo = await browser.target().createCDPSession();
+  try {
+    // Cold: a new incognito context per load, so nothing is cached.
+    const cold = [], coldBusy = [];
+    for (let i = 0; i < RUNS; i++) {
+      const ctx = await browser.createBrowserContext();
+      const [ms, busy] = await loadOnce(ctx);
+      cold.push(ms); coldBusy.push(busy);
+      await ctx.close();
+    }
+    report("load_cold", cold, coldBusy);
+
+    // What a fresh page costs chromium itself, whatever the page: the same
+    // cold navigation to a small document of the same origin (app.css, shown
+    // as text), navigation start to its load event. The inbox figures above
+    // include this.
+    const base0 = [], base0Busy = [];
+    for (let i = 0; i < RUNS; i++) {
+      const c = await browser.createBrowserContext();
+      const page = await c.newPage();
+      const busy0 = await taskMs();
+      await page.goto(`${base}/ui/app.css`, { waitUntil: "load", timeout: TIMEOUT_MS });
+      const ms = await page.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd);
+      base0.push(ms); base0Busy.push((await taskMs()) - busy0);
+      await c.close();
+    }
+    report("baseline_cold", base0, base0Busy);
+
+    // Returning user: one context whose HTTP cache one load has filled; a
+    // fresh page (tab) per load.
+    const ctx = await browser.createBrowserContext();
+    await loadOnce(ctx);
+    const warm = [], warmBusy = [];
+    for (let i = 0; i < RUNS; i++) {
+      const [ms, busy] = await loadOnce(ctx);
+      warm.push(ms); warmBusy.push(busy);
+    }
+    report("load_warm", warm, warmBusy);
+
+    if (INTERACTIONS) {
+      // Each action is timed RUNS times; one that fails is reported as
+      // FAILED with the reason and the others still run.
+      const page = await ctx.newPage();
+      const inbox = async () => {
+        await page.goto("about:blank");
+        await page.goto(`${base}/`, { waitUntil: "domcontentloaded", timeout: TIMEOUT_MS });
+        await page.waitForFunction(() => document.body.dataset.view === "inbox", { timeout: TIMEOUT_MS });
+      };
+      const actions = {
+        next_page: async () => {
+          await inbox();
+          return timed(page, "fakemx:rendered:inbox", () => page.click("#page-next"));
+        },
+        open_message: async () => {
+          await inbox();
+          const row = await page.$("#inbox a[data-message-id], #inbox [data-message-id] a[href]");
+          if (!row) throw new Error("no link in an inbox row to open");
+          return timed(page, "fakemx:rendered:message", () => row.click());
+        },
+        back_to_inbox: async () => {
+          await inbox();
+          const row = await page.$("#inbox a[data-message-id], #inbox [data-message-id] a[href]");
+          if (!row) throw new Error("no link in an inbox row to open");
+          await timed(page, "fakemx:rendered:message", () => row.click());
+          return timed(page, "fakemx:rendered:inbox", () => page.goBack());
+        },
+        search: async (i) => {
+          await inbox();
+          await page.click("#search", { count: 3 });
+          await page.type("#search", `subject:"perf message ${String(1000 + i).padStart(5, "0")}"`);
+          const r = await timed(page, "fakemx:rendered:inbox", () => page.keyboard.press("Enter"));
+          const n = await page.$$eval("#inbox [data-message-id]", (rows) => rows.length);
+          if (n !== 1) throw new Error(`the search for one subject shows ${n} rows`);
+          return r;
+        },
+      };
+      for (const [name, action] of Object.entries(actions)) {
+        const times = [], busy = [];
+        try {
+          for (let i = 0; i < RUNS; i++) {
+            const [ms, b] = await action(i);
+            times.push(ms); busy.push(b);
+          }
+          report(name, times, busy);
+        } catch (e) {
+          failed++;
+          console.log(`FAILED ${name} ${String(e && e.message || e).split("\n")[0]}`);
+        }
+      }
+      await page.close();
+    }
+    await ctx.close();
+  } finally {
+    await browser.close();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(`web_ui_load.js: ${e && e.stack || e}`);
+  process.exit(1);
+});
