@@ -6,7 +6,9 @@
 // scenario-switch endpoint with arbitrary bodies, whose spec is parsed as
 // fakemx::Instance does (a catalogue name, or YAML).
 //
-// Input: "METHOD TARGET\n" then the body (everything after the first LF).
+// Input: "METHOD TARGET\n" then the body (everything after the first LF);
+// for GET and HEAD a body starting "If-None-Match: " gives that field's
+// value instead (the web UI's revalidation, fakemx/ui_assets.h).
 //
 // Properties:
 //   - never crashes or hangs;
@@ -16,13 +18,20 @@
 //   - a wait is only handed back when nothing stored matches it, with a
 //     timeout within the longest wait;
 //   - a scenario switch carries a non-empty spec of at most 1 MiB, and its
-//     outcome maps to 200, 400, 409 or 500 with valid JSON.
+//     outcome maps to 200, 400, 409 or 500 with valid JSON;
+//   - a UI answer (/, /index.html, /ui/...): a 200 is an embedded file's
+//     exact bytes with its type and ETag, a 304 has no content and only
+//     when If-None-Match was sent, every answer of a UI file has nosniff;
+//   - a 200 message list is in the order asked (ids strictly increasing,
+//     or decreasing with order=newest), across interleaved sessions.
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <climits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -34,6 +43,7 @@
 #include "fakemx/http_types.h"
 #include "fakemx/mailpit_api.h"
 #include "fakemx/scenario.h"
+#include "fakemx/ui_assets.h"
 #include "fuzz/property_check.h"
 
 namespace {
@@ -78,6 +88,7 @@ class FuzzBackend : public ApiBackend {
 };
 
 void Populate(CaptureStore& store) {
+  std::shared_ptr<CapturedSession> kept;
   for (int i = 0; i < 3; ++i) {
     CapturedSession s;
     s.receiver = i == 2 ? "other.test" : "example.test";
@@ -99,13 +110,58 @@ void Populate(CaptureStore& store) {
     if (i == 2) m.verdict.dkim.push_back({"pass", "sender.test", "s", "rsa-sha256", 2048, ""});
     store.AddMessage(*session, std::move(m));
     if (i != 1) store.Close(*session, 5, "quit");
+    if (i == 1) kept = session;
+  }
+  // The open session (2) delivers again after session 3's message: its ids
+  // interleave with the others', which the ordered lists must get right.
+  CapturedMessage m;
+  m.delivery.reverse_path = "late@sender.test";
+  m.raw = std::string("Subject: late\r\n\r\nbody\r\n");
+  store.AddMessage(*kept, std::move(m));
+}
+
+std::string Header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+void CheckUi(const HttpRequest& request, const HttpResponse& r) {
+  if (r.status == 304) {
+    MXKIT_FUZZ_CHECK(!request.if_none_match.empty() && r.body.empty() && r.content_type.empty());
+  }
+  if (r.status == 200 || r.status == 304) {
+    MXKIT_FUZZ_CHECK(Header(r, "X-Content-Type-Options") == "nosniff");
+    bool known = false;
+    for (const UiAsset& a : UiAssets()) {
+      if (Header(r, "ETag") != a.etag) continue;
+      known = true;
+      if (r.status == 200) MXKIT_FUZZ_CHECK(r.body == a.bytes && r.content_type == a.content_type);
+    }
+    MXKIT_FUZZ_CHECK(known);
+  }
+}
+
+void CheckOrder(const HttpRequest& request, const HttpTarget& target, const HttpResponse& r) {
+  if (request.method != "GET" || r.status != 200 || target.segments.size() != 3 ||
+      target.segments[0] != "fakemx" || target.segments[2] != "messages") {
+    return;
+  }
+  const bool newest = target.Param("order") == std::optional<std::string_view>("newest");
+  const boost::json::value v = boost::json::parse(r.body);
+  int64_t previous = newest ? INT64_MAX : 0;
+  for (const boost::json::value& m : v.at("messages").as_array()) {
+    const int64_t id = m.at("id").as_int64();
+    MXKIT_FUZZ_CHECK(newest ? id < previous : id > previous);
+    previous = id;
   }
 }
 
 void CheckResponse(const HttpResponse& r) {
   const unsigned s = r.status;
-  MXKIT_FUZZ_CHECK(s == 200 || s == 400 || s == 404 || s == 405 || s == 408 || s == 409 ||
-                   s == 413 || s == 500);
+  MXKIT_FUZZ_CHECK(s == 200 || s == 204 || s == 304 || s == 400 || s == 404 || s == 405 ||
+                   s == 408 || s == 409 || s == 413 || s == 500);
   if (r.content_type == "application/json") {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(r.body, ec);
@@ -130,6 +186,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.method = std::string(line.substr(0, space));
   request.target = space == std::string_view::npos ? "" : std::string(line.substr(space + 1));
   request.body = std::string(body);
+  constexpr std::string_view kIfNoneMatch = "If-None-Match: ";
+  if ((request.method == "GET" || request.method == "HEAD") &&
+      body.substr(0, kIfNoneMatch.size()) == kIfNoneMatch) {
+    request.if_none_match = std::string(body.substr(kIfNoneMatch.size()));
+    request.body.clear();
+  }
 
   absl::StatusOr<HttpTarget> target = ParseHttpTarget(request.target);
   if (!target.ok()) {
@@ -151,7 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<MailpitApi> fresh_mailpit;
   FuzzBackend* backend = shared;
   MailpitApi* mailpit = shared_mailpit;
-  if (request.method != "GET" && request.method != "PUT") {
+  if (request.method != "GET" && request.method != "HEAD" && request.method != "PUT") {
     fresh = std::make_unique<FuzzBackend>();
     Populate(fresh->store);
     fresh_mailpit = std::make_unique<MailpitApi>(fresh->store, 1);
@@ -169,6 +231,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ApiOutcome outcome = api.Handle(request, *target);
   if (auto* r = std::get_if<HttpResponse>(&outcome)) {
     CheckResponse(*r);
+    if (IsUiPath(*target)) CheckUi(request, *r);
+    CheckOrder(request, *target, *r);
   } else if (auto* wait = std::get_if<ApiWait>(&outcome)) {
     MXKIT_FUZZ_CHECK(wait->timeout <= kMaxWait);
     MXKIT_FUZZ_CHECK(!api.TryAnswerWait(*wait).has_value());

@@ -11,10 +11,16 @@
 //  3. The store's message count never rises through the API, and a 200
 //     GET of a list has "total" equal to the store's count.
 //  4. NewMessageEvent of every stored message is valid JSON.
+//  5. A 200 list (messages, search) is newest first: IDs strictly
+//     decreasing, also when a kept-alive session's later message is newer
+//     than another session's (the store holds such a pair).
+//  6. A 200 /view/{ID}.html carries the sandboxing Content-Security-Policy
+//     and nosniff; a 200 .txt view carries nosniff.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <boost/json.hpp>
@@ -74,6 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t eol = input.find('\n');
   add(Unescape(input.substr(0, eol)), "b@example.test");
   add("From: c@example.test\r\nSubject: fixed\r\n\r\nbody\r\n", "d\xFF@example.test");
+  {
+    // The first session delivers again after the second: ids interleave.
+    CapturedMessage m;
+    m.delivery.recipients.push_back({"e@example.test", {}});
+    m.raw = std::string("Subject: again\r\n\r\nx\r\n");
+    store.AddMessage(*sessions[0], std::move(m));
+  }
   if (eol == std::string_view::npos) eol = input.size();
   input.remove_prefix(std::min(input.size(), eol + 1));
 
@@ -104,6 +117,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           target->segments[2] == "messages") {
         const boost::json::value v = boost::json::parse(r->body);
         MXKIT_FUZZ_CHECK(v.at("total").as_int64() == static_cast<int64_t>(store.stats().messages));
+      }
+      if (request.method == "GET" && r->status == 200 && target->segments.size() == 3 &&
+          (target->segments[2] == "messages" || target->segments[2] == "search")) {
+        const boost::json::value v = boost::json::parse(r->body);
+        uint64_t previous = UINT64_MAX;
+        for (const boost::json::value& m : v.at("messages").as_array()) {
+          const uint64_t id = std::stoull(std::string(m.at("ID").as_string()));
+          MXKIT_FUZZ_CHECK(id < previous);
+          previous = id;
+        }
+      }
+    } else if (r->status == 200 && target->segments.size() == 2 &&
+               target->segments[0] == "view") {
+      auto header = [&](std::string_view name) -> std::string {
+        for (const auto& [n, v] : r->headers) {
+          if (n == name) return v;
+        }
+        return "";
+      };
+      MXKIT_FUZZ_CHECK(header("X-Content-Type-Options") == "nosniff");
+      if (r->content_type.rfind("text/html", 0) == 0) {
+        MXKIT_FUZZ_CHECK(header("Content-Security-Policy") == kViewContentSecurityPolicy);
       }
     } else if (r->status != 200) {
       MXKIT_FUZZ_CHECK(!r->body.empty() && r->body.back() == '\n');
