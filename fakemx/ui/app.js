@@ -305,7 +305,7 @@ async function renderInbox(route, signal) {
   const start = (route.page - 1) * PAGE_SIZE;
   const path = route.q
     ? `/api/v1/search?query=${encodeURIComponent(route.q)}&start=${start}&limit=${PAGE_SIZE}`
-    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;
+    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;  // page 1: preloaded by index.html
   const data = await apiJson(path, { signal });
   const messages = data.messages || [];
   const total = route.q ? (data.messages_count ?? data.total) : data.total;
