@@ -223,6 +223,26 @@ std::optional<HttpResponse> ParsePage(const Query& q, Page* page) {
   return std::nullopt;
 }
 
+// A session's ?transcript_start=N&transcript_limit=M: a page of a
+// transcript that a reused connection can grow to 40,000 entries (the UI
+// shows 500 at a time). Without them, the whole transcript.
+std::optional<HttpResponse> ParseTranscriptPage(const Query& q, TranscriptPage* page) {
+  if (auto v = q.Get("transcript_start")) {
+    std::optional<uint64_t> n = ParseDecimal(*v);
+    if (!n) return BadParam("transcript_start", *v, "not a decimal number");
+    page->start = *n;
+  }
+  if (auto v = q.Get("transcript_limit")) {
+    std::optional<uint64_t> n = ParseDecimal(*v);
+    if (!n || *n == 0 || *n > kMaxTranscriptPage) {
+      return BadParam("transcript_limit", *v,
+                      "not a number from 1 to " + std::to_string(kMaxTranscriptPage));
+    }
+    page->limit = *n;
+  }
+  return std::nullopt;
+}
+
 // ?order=oldest|newest of a list (default oldest).
 std::optional<HttpResponse> ParseOrder(const Query& q, ListOrder* order) {
   if (auto v = q.Get("order")) {
@@ -457,11 +477,15 @@ HttpResponse FakemxApi::Sessions(const HttpRequest& request, const HttpTarget& t
   if (!id) return JsonError(400, "session id " + Quote(s[3]) + ": not a decimal number");
   if (s.size() != 4) return NotFound(target);
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
-  if (!target.query.empty()) return JsonError(400, "this endpoint takes no parameters");
+  constexpr std::string_view kKnown[] = {"transcript_start", "transcript_limit"};
+  Query q(target);
+  if (auto e = q.Check(kKnown)) return *e;
+  TranscriptPage page;
+  if (auto e = ParseTranscriptPage(q, &page)) return *e;
   const std::shared_ptr<const CapturedSession> session = store.Session(*id);
   if (!session) return JsonError(404, "no session " + std::to_string(*id));
   std::string out;
-  AppendSessionJson(out, *session, /*detail=*/true);
+  AppendSessionJson(out, *session, /*detail=*/true, page);
   return Json(std::move(out));
 }
 

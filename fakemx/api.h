@@ -85,6 +85,9 @@ struct ApiOptions {
 // built in memory on the io thread, so it is bounded; ?start= pages on.
 inline constexpr uint64_t kDefaultPageSize = 100;
 inline constexpr uint64_t kMaxPageSize = 10000;
+// The largest page of a session's transcript (?transcript_limit=), for the
+// same reason; 10,000 entries are about 1 MB of JSON.
+inline constexpr uint64_t kMaxTranscriptPage = 10000;
 
 class FakemxApi {
  public:

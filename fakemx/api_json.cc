@@ -1,5 +1,6 @@
 #include "fakemx/api_json.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "base/json.h"
@@ -23,21 +24,27 @@ void AppendStringOrNull(std::string& out, std::string_view s) {
   }
 }
 
-void AppendTranscript(std::string& out, const CapturedSession& session) {
-  out += '[';
-  bool first = true;
-  for (const TranscriptEntry& e : session.transcript) {
+void AppendTranscriptEntryJson(std::string& out, const TranscriptEntry& e) {
+  out += "{\"offset_us\":";
+  out += std::to_string(e.offset_us);
+  out += ",\"kind\":\"";
+  out += TranscriptKindName(e.kind);
+  out += "\",\"text\":";
+  AppendJsonString(out, e.text);
+  out += '}';
+}
+
+// Entries [begin, end) of the session's transcript, clamped to it, after
+// `first` ones already written into the array.
+void AppendTranscriptRange(std::string& out, const CapturedSession& session, uint64_t begin,
+                           uint64_t end, bool& first) {
+  const uint64_t size = session.transcript.size();
+  end = std::min(end, size);
+  for (uint64_t i = std::min(begin, end); i < end; ++i) {
     if (!first) out += ',';
     first = false;
-    out += "{\"offset_us\":";
-    out += std::to_string(e.offset_us);
-    out += ",\"kind\":\"";
-    out += TranscriptKindName(e.kind);
-    out += "\",\"text\":";
-    AppendJsonString(out, e.text);
-    out += '}';
+    AppendTranscriptEntryJson(out, session.transcript[i]);
   }
-  out += ']';
 }
 
 // Stored messages have CRLF line ends (capture.h), but a client may have sent
@@ -108,13 +115,38 @@ void AppendMessageJson(std::string& out, const CapturedSession& session,
     }
     out += "],\"header_error\":";
     AppendStringOrNull(out, headers.ok() ? std::string_view() : headers.message);
+    const TranscriptSlice slice = MessageTranscriptSlice(session, message);
     out += ",\"transcript\":";
-    AppendTranscript(out, session);
+    AppendMessageTranscriptJson(out, session, slice);
+    out += ",\"transcript_omitted\":";
+    AppendTranscriptOmittedJson(out, slice);
   }
   out += '}';
 }
 
-void AppendSessionJson(std::string& out, const CapturedSession& session, bool detail) {
+void AppendMessageTranscriptJson(std::string& out, const CapturedSession& session,
+                                 const TranscriptSlice& slice) {
+  out += '[';
+  bool first = true;
+  AppendTranscriptRange(out, session, 0, slice.opening, first);
+  AppendTranscriptRange(out, session, slice.begin, slice.end, first);
+  out += ']';
+}
+
+void AppendTranscriptOmittedJson(std::string& out, const TranscriptSlice& slice) {
+  out += "{\"at\":";
+  out += std::to_string(slice.opening);
+  out += ",\"entries\":";
+  out += std::to_string(slice.omitted_before());
+  out += ",\"after\":";
+  out += std::to_string(slice.omitted_after());
+  out += ",\"session_entries\":";
+  out += std::to_string(slice.total);
+  out += '}';
+}
+
+void AppendSessionJson(std::string& out, const CapturedSession& session, bool detail,
+                       TranscriptPage page) {
   out += "{\"id\":";
   out += std::to_string(session.id);
   out += ",\"receiver\":";
@@ -160,8 +192,17 @@ void AppendSessionJson(std::string& out, const CapturedSession& session, bool de
   const std::string lock_reason = SessionLockReason(session.verdict, session.tls, session.receiver);
   AppendSessionVerdictJson(out, session.verdict, &lock_reason);
   if (detail) {
-    out += ",\"transcript\":";
-    AppendTranscript(out, session);
+    const uint64_t total = session.transcript.size();
+    const uint64_t start = std::min(page.start, total);
+    out += ",\"transcript_start\":";
+    out += std::to_string(start);
+    out += ",\"transcript_total\":";
+    out += std::to_string(total);
+    out += ",\"transcript\":[";
+    bool first = true;
+    const uint64_t end = page.limit >= total - start ? total : start + page.limit;
+    AppendTranscriptRange(out, session, start, end, first);
+    out += ']';
   }
   out += '}';
 }

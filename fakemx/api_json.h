@@ -9,6 +9,7 @@
 #ifndef MXKIT_FAKEMX_API_JSON_H_
 #define MXKIT_FAKEMX_API_JSON_H_
 
+#include <cstdint>
 #include <string>
 
 #include "fakemx/capture.h"
@@ -23,8 +24,11 @@ namespace mxkit::fakemx {
 // With `detail`, also "headers": [{"name":..,"value":..}] (every field in
 // order, the value unfolded, split by //message:header_block; a header block
 // that does not split yields the fields before the error and
-// "header_error":"<why>") and the session's "transcript" (see
-// AppendSessionJson).
+// "header_error":"<why>"), the message's part of its session's transcript,
+// "transcript" (the session's opening and this message's transaction,
+// fakemx/capture.h TranscriptSlice), and "transcript_omitted" (see
+// AppendTranscriptOmittedJson). On a reused connection the whole session
+// transcript can be 40,000 entries; GET /fakemx/v1/sessions/{id} pages it.
 void AppendMessageJson(std::string& out, const CapturedSession& session,
                        const CapturedMessage& message, bool detail);
 
@@ -35,8 +39,28 @@ void AppendMessageJson(std::string& out, const CapturedSession& session,
 //    "end_reason":..|null,"evicted":false,"transcript_dropped":0,
 //    "message_ids":[7,8],"verdict":{...fakemx/verdict_json.h...}}
 // With `detail`, also "transcript": [{"offset_us":..,"kind":"command"|"reply"|
-// "note","text":..}].
-void AppendSessionJson(std::string& out, const CapturedSession& session, bool detail);
+// "note","text":..}], entries [transcript_start, transcript_start +
+// transcript_limit) of the session's transcript (clamped to it), and
+// "transcript_start" and "transcript_total" (entries the session holds).
+struct TranscriptPage {
+  uint64_t start = 0;
+  uint64_t limit = UINT64_MAX;  // the whole transcript
+};
+void AppendSessionJson(std::string& out, const CapturedSession& session, bool detail,
+                       TranscriptPage page = {});
+
+// The entries of `slice` (the opening, then the transaction) as a JSON
+// array of {"offset_us":..,"kind":..,"text":..}.
+void AppendMessageTranscriptJson(std::string& out, const CapturedSession& session,
+                                 const TranscriptSlice& slice);
+// What a message's transcript left out:
+//   {"at":3,"entries":16,"after":2,"session_entries":29}
+// "entries" entries of earlier transactions were left out before index
+// "at" of the message's transcript (where its transaction starts), "after"
+// entries follow its final reply (later transactions, QUIT), and the whole
+// session transcript holds "session_entries" (not counting
+// transcript_dropped).
+void AppendTranscriptOmittedJson(std::string& out, const TranscriptSlice& slice);
 
 // "command", "reply", "note".
 const char* TranscriptKindName(TranscriptEntry::Kind kind);

@@ -205,6 +205,75 @@ TEST_F(ApiTest, ShowsOneMessageWithHeadersAndTranscript) {
   EXPECT_EQ(v.at("transcript").as_array()[0].at("kind").as_string(), "command");
 }
 
+// A kept-alive connection as the server records it: an opening, then
+// `transactions` accepted messages, each transaction 8 entries
+// (MAIL, 250, RCPT, 250, DATA, 354, the rule's note, 250 queued).
+std::shared_ptr<CapturedSession> AddReusedSession(CaptureStore& store, int transactions) {
+  CapturedSession c;
+  c.receiver = "example.test";
+  c.scenario = "good";
+  std::shared_ptr<CapturedSession> s = store.Open(std::move(c));
+  using K = TranscriptEntry::Kind;
+  store.Append(*s, K::kReply, 0, "220 hi");
+  store.Append(*s, K::kCommand, 1, "EHLO client.test");
+  store.Append(*s, K::kReply, 2, "250 ok");
+  for (int i = 0; i < transactions; ++i) {
+    store.Append(*s, K::kCommand, 10, "MAIL FROM:<a@sender.test>");
+    store.StartTransaction(*s);
+    store.Append(*s, K::kReply, 10, "250 ok");
+    store.Append(*s, K::kCommand, 10, "RCPT TO:<b@example.test>");
+    store.Append(*s, K::kReply, 10, "250 ok");
+    store.Append(*s, K::kCommand, 10, "DATA");
+    store.Append(*s, K::kReply, 10, "354 go");
+    CapturedMessage m;
+    m.raw = "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n";
+    store.AddMessage(*s, std::move(m));
+    store.Append(*s, K::kNote, 10, "rules[0] accept");
+    store.Append(*s, K::kReply, 10, "250 queued " + std::to_string(i));
+  }
+  return s;
+}
+
+TEST_F(ApiTest, AMessageOnAReusedConnectionShowsTheOpeningAndOnlyItsOwnTransaction) {
+  std::shared_ptr<CapturedSession> s = AddReusedSession(backend_.store, 100);
+  json::value v = Get("/fakemx/v1/messages/" + std::to_string(s->messages[41].id));
+  const json::array& t = v.at("transcript").as_array();
+  ASSERT_EQ(t.size(), 3u + 8u);
+  EXPECT_EQ(t[1].at("text").as_string(), "EHLO client.test");
+  EXPECT_EQ(t[3].at("text").as_string(), "MAIL FROM:<a@sender.test>");
+  EXPECT_EQ(t[10].at("text").as_string(), "250 queued 41");
+  const json::value& omitted = v.at("transcript_omitted");
+  EXPECT_EQ(omitted.at("at").as_int64(), 3);
+  EXPECT_EQ(omitted.at("entries").as_int64(), 41 * 8);
+  EXPECT_EQ(omitted.at("after").as_int64(), 58 * 8);
+  EXPECT_EQ(omitted.at("session_entries").as_int64(), 3 + 100 * 8);
+  // The first message leaves nothing out before its transaction.
+  json::value first = Get("/fakemx/v1/messages/" + std::to_string(s->messages[0].id));
+  EXPECT_EQ(first.at("transcript").as_array().size(), 11u);
+  EXPECT_EQ(first.at("transcript_omitted").at("entries").as_int64(), 0);
+}
+
+TEST_F(ApiTest, PagesASessionsTranscript) {
+  std::shared_ptr<CapturedSession> s = AddReusedSession(backend_.store, 100);
+  const std::string path = "/fakemx/v1/sessions/" + std::to_string(s->id);
+  json::value whole = Get(path);
+  EXPECT_EQ(whole.at("transcript").as_array().size(), 803u);
+  EXPECT_EQ(whole.at("transcript_total").as_int64(), 803);
+  EXPECT_EQ(whole.at("transcript_start").as_int64(), 0);
+  json::value page = Get(path + "?transcript_start=3&transcript_limit=8");
+  const json::array& t = page.at("transcript").as_array();
+  ASSERT_EQ(t.size(), 8u);
+  EXPECT_EQ(t[0].at("text").as_string(), "MAIL FROM:<a@sender.test>");
+  EXPECT_EQ(t[7].at("text").as_string(), "250 queued 0");
+  EXPECT_EQ(page.at("transcript_start").as_int64(), 3);
+  EXPECT_EQ(page.at("transcript_total").as_int64(), 803);
+  json::value tail = Get(path + "?transcript_start=800&transcript_limit=500");
+  EXPECT_EQ(tail.at("transcript").as_array().size(), 3u);
+  json::value past = Get(path + "?transcript_start=99999999999999999");
+  EXPECT_EQ(past.at("transcript").as_array().size(), 0u);
+  EXPECT_EQ(past.at("transcript_start").as_int64(), 803);
+}
+
 TEST_F(ApiTest, ReportsAHeaderBlockThatDoesNotSplitWithTheFieldsBeforeIt) {
   const uint64_t id = Add({.raw = "A: 1\r\nno colon here\r\n\r\n"});
   json::value v = Get("/fakemx/v1/messages/" + std::to_string(id));
@@ -390,6 +459,10 @@ TEST_F(ApiTest, AnswersEveryBadRequestWithAJsonErrorAndTheRightStatus) {
       {"GET", "/fakemx/v1/messages/1?x=1", "", 400, "takes no parameters"},
       {"GET", "/fakemx/v1/sessions?state=gone", "", 400, "state=\"gone\""},
       {"GET", "/fakemx/v1/sessions?sender=a", "", 400, "unknown parameter \"sender\""},
+      {"GET", "/fakemx/v1/sessions/1?start=1", "", 400, "unknown parameter \"start\""},
+      {"GET", "/fakemx/v1/sessions/1?transcript_start=x", "", 400, "transcript_start=\"x\""},
+      {"GET", "/fakemx/v1/sessions/1?transcript_limit=0", "", 400, "transcript_limit=\"0\""},
+      {"GET", "/fakemx/v1/sessions/1?transcript_limit=10001", "", 400, "from 1 to 10000"},
       {"GET", "/fakemx/v1/wait/message?timeout=soon", "", 400, "timeout=\"soon\""},
       {"GET", "/fakemx/v1/wait/message?timeout=61s", "", 400, "longer than the longest wait, 60s"},
       {"GET", "/fakemx/v1/wait/message?timeout=9999999999m", "", 400, "timeout="},

@@ -74,6 +74,17 @@ std::ostream& operator<<(std::ostream& os, const CapturedBytes& bytes) {
   return os << bytes.view();
 }
 
+TranscriptSlice MessageTranscriptSlice(const CapturedSession& session,
+                                       const CapturedMessage& message) {
+  TranscriptSlice slice;
+  slice.total = session.transcript.size();
+  // Clamped: an evicted session's transcript has been emptied.
+  slice.end = std::min(message.transcript_end.value_or(slice.total), slice.total);
+  slice.begin = std::min(message.transcript_begin, slice.end);
+  slice.opening = std::min(session.opening_end.value_or(0), slice.begin);
+  return slice;
+}
+
 CaptureStore::CaptureStore(CaptureLimits limits) : limits_(limits) {}
 
 CaptureStore::~CaptureStore() = default;
@@ -163,14 +174,34 @@ void CaptureStore::Append(CapturedSession& session, TranscriptEntry::Kind kind, 
                           std::string_view text) {
   Entry* entry = Find(session);
   if (entry == nullptr) return;
-  if (entry->transcript_bytes + text.size() > limits_.max_transcript_bytes) {
+  // Indices are of kept entries: a dropped entry marks where it would have
+  // been, so a slice's bounds stay right when the bound drops its ends.
+  if (kind == TranscriptEntry::Kind::kCommand) entry->last_command = session.transcript.size();
+  const bool kept = entry->transcript_bytes + text.size() <= limits_.max_transcript_bytes;
+  if (kept) {
+    session.transcript.push_back(TranscriptEntry{offset_us, kind, std::string(text)});
+    entry->transcript_bytes += text.size();
+  } else {
     session.transcript_dropped += 1;
-    return;
   }
-  session.transcript.push_back(TranscriptEntry{offset_us, kind, std::string(text)});
-  entry->transcript_bytes += text.size();
+  if (kind == TranscriptEntry::Kind::kReply && entry->final_reply_pending != 0) {
+    entry->next_transaction = session.transcript.size();
+    // Unless the API deleted it meanwhile.
+    if (!session.messages.empty() && session.messages.back().id == entry->final_reply_pending) {
+      session.messages.back().transcript_end = entry->next_transaction;
+    }
+    entry->final_reply_pending = 0;
+  }
+  if (!kept) return;
   Account(*entry, EntryBytes(text));
   EvictAsNeeded();
+}
+
+void CaptureStore::StartTransaction(CapturedSession& session) {
+  Entry* entry = Find(session);
+  if (entry == nullptr || session.opening_end) return;
+  session.opening_end = entry->last_command;
+  entry->next_transaction = std::max(entry->next_transaction, entry->last_command);
 }
 
 uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage message) {
@@ -184,6 +215,9 @@ uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage mess
   const uint64_t id = message.id;
   const size_t bytes = MessageBytes(message);
   message.raw.MoveInto(arena_);
+  message.transcript_begin = std::min(entry->next_transaction, session.transcript.size());
+  message.transcript_end.reset();
+  entry->final_reply_pending = id;
   session.messages.push_back(std::move(message));
   entry->messages += 1;
   stats_.messages += 1;

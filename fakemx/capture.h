@@ -91,6 +91,16 @@ struct CapturedMessage {
   MessageVerdict verdict;
   // Mailpit's read state (PUT /api/v1/messages, GET /api/v1/message/{ID}).
   bool read = false;
+  // This message's transaction in its session's transcript, as indices into
+  // CapturedSession::transcript, set by the store (AddMessage, Append): from
+  // the first entry after the previous message's final reply (for the first
+  // message, from the session's opening end) up to and including this
+  // message's final reply. A reused connection carries thousands of
+  // messages; the API shows each with only its own part of the transcript
+  // (fakemx/api_json.h MessageTranscript). `transcript_end` is unset until
+  // the final reply has been recorded (or dropped by the transcript bound).
+  size_t transcript_begin = 0;
+  std::optional<size_t> transcript_end;
 };
 
 struct CapturedSession {
@@ -118,6 +128,10 @@ struct CapturedSession {
   // Transcript entries not kept because the session hit
   // CaptureLimits::max_transcript_bytes (a client sending endless commands).
   uint64_t transcript_dropped = 0;
+  // The end of the session's opening (greeting, EHLO, STARTTLS, AUTH): the
+  // index in `transcript` of the command that started its first transaction
+  // (CaptureStore::StartTransaction); unset until one started.
+  std::optional<size_t> opening_end;
   // How it ended: "quit", "client closed", "idle timeout", "rule rules[2] drop", ...
   std::string end_reason;
   // Set when the store evicted it; an open session's messages and
@@ -127,6 +141,27 @@ struct CapturedSession {
   // by the server as the session goes (TLS established, failed) and at close.
   SessionVerdict verdict;
 };
+
+// A message's part of its session's transcript: the session's opening,
+// entries [0, opening), then this message's transaction, entries
+// [begin, end); what lies between (earlier transactions) and after (later
+// ones, QUIT) is left out. Indices into CapturedSession::transcript, each
+// within [0, total]; opening <= begin <= end. For the first message begin
+// equals opening: nothing is left out before it.
+struct TranscriptSlice {
+  size_t opening = 0;
+  size_t begin = 0;
+  size_t end = 0;
+  size_t total = 0;  // entries the session's transcript holds
+  size_t omitted_before() const { return begin - opening; }
+  size_t omitted_after() const { return total - end; }
+};
+
+// The slice of `message` in `session` (see CapturedMessage::transcript_begin).
+// A message whose final reply is not recorded yet ends at the transcript's
+// end; a message added without a transaction start keeps no opening.
+TranscriptSlice MessageTranscriptSlice(const CapturedSession& session,
+                                       const CapturedMessage& message);
 
 // Hears of every change to a CaptureStore, on the store's thread, right after
 // it happened (a message is announced before any eviction its bytes cause,
@@ -188,7 +223,14 @@ class CaptureStore {
   // message is not kept and is counted in messages_evicted. A message that
   // takes the store over max_bytes evicts sessions (closed ones first), and
   // so possibly its own (a single session larger than max_bytes is not kept).
+  // The message's transcript slice begins where the previous message's
+  // ended (or at the opening's end); it ends with the next reply appended
+  // after this call, which the server records after the message's event:
+  // the final reply to its data.
   uint64_t AddMessage(CapturedSession& session, CapturedMessage message);
+  // A transaction started (an accepted MAIL FROM; its command has been
+  // appended): the first one ends the session's opening at that command.
+  void StartTransaction(CapturedSession& session);
   // Marks the session ended (also on a handle no longer in the store).
   void Close(CapturedSession& session, int64_t ended_at_us, std::string_view reason);
 
@@ -226,6 +268,12 @@ class CaptureStore {
     size_t bytes = 0;             // in stats_.bytes for this session
     size_t transcript_bytes = 0;  // text kept, against max_transcript_bytes
     size_t messages = 0;          // in stats_.messages for this session
+    // The index the last appended (or dropped) command had, for
+    // StartTransaction; the index the next message's transaction begins at;
+    // the id of the message that awaits its final reply (Append), or 0.
+    size_t last_command = 0;
+    size_t next_transaction = 0;
+    uint64_t final_reply_pending = 0;
   };
 
   // The entry of `session` while it is in the store; null once it has been

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -435,6 +436,152 @@ TEST(CaptureStore, AMessageIsAnnouncedBeforeTheEvictionItCauses) {
   EXPECT_EQ(observer.events[1], "message 1/1 5000");
   EXPECT_TRUE(s->evicted);
   EXPECT_FALSE(store.FindMessage(1).has_value());
+}
+
+// Feeds a session as the server records it: the command, then (for an
+// accepted MAIL FROM) StartTransaction, a message's event before its final
+// reply, and a rule note between them.
+class SessionScript {
+ public:
+  SessionScript(CaptureStore& store, CapturedSession& session) : store_(store), s_(session) {}
+  void Command(std::string_view line) { store_.Append(s_, Kind::kCommand, 0, line); }
+  void Reply(std::string_view text) { store_.Append(s_, Kind::kReply, 0, text); }
+  void Opening() {
+    Reply("220 hi");
+    Command("EHLO client");
+    Reply("250 ok");
+  }
+  void Mail() {
+    Command("MAIL FROM:<a@example.org>");
+    store_.StartTransaction(s_);
+    Reply("250 ok");
+  }
+  // A whole transaction whose message is accepted.
+  void Transaction() {
+    Mail();
+    Command("RCPT TO:<b@example.test>");
+    Reply("250 ok");
+    Command("DATA");
+    Reply("354 go");
+    store_.AddMessage(s_, NewMessage(10));
+    store_.Append(s_, Kind::kNote, 0, "rules[0] accept");
+    Reply("250 queued");
+  }
+
+ private:
+  CaptureStore& store_;
+  CapturedSession& s_;
+};
+
+std::vector<std::string> SliceTexts(const CapturedSession& s, const TranscriptSlice& slice) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < slice.opening; ++i) out.push_back(s.transcript[i].text);
+  if (slice.omitted_before() > 0) out.push_back("...");
+  for (size_t i = slice.begin; i < slice.end; ++i) out.push_back(s.transcript[i].text);
+  return out;
+}
+
+TEST(CaptureStore, FirstMessageSliceIsTheOpeningAndItsTransactionWithNothingLeftOut) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  SessionScript script(store, *s);
+  script.Opening();
+  script.Transaction();
+  script.Command("QUIT");
+  script.Reply("221 bye");
+  ASSERT_EQ(s->messages.size(), 1u);
+  const TranscriptSlice slice = MessageTranscriptSlice(*s, s->messages[0]);
+  EXPECT_EQ(s->opening_end, 3u);
+  EXPECT_EQ(slice.opening, 3u);
+  EXPECT_EQ(slice.begin, 3u);
+  EXPECT_EQ(slice.end, 11u);
+  EXPECT_EQ(slice.total, 13u);
+  EXPECT_EQ(slice.omitted_before(), 0u);
+  EXPECT_EQ(slice.omitted_after(), 2u);
+  EXPECT_EQ(s->transcript[slice.end - 1].text, "250 queued");
+}
+
+TEST(CaptureStore, LaterMessageOnAReusedConnectionGetsTheOpeningAndOnlyItsOwnTransaction) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  SessionScript script(store, *s);
+  script.Opening();
+  for (int i = 0; i < 3; ++i) script.Transaction();
+  ASSERT_EQ(s->messages.size(), 3u);
+  const TranscriptSlice third = MessageTranscriptSlice(*s, s->messages[2]);
+  EXPECT_EQ(third.opening, 3u);
+  EXPECT_EQ(third.begin, 3u + 2 * 8);
+  EXPECT_EQ(third.end, 3u + 3 * 8);
+  EXPECT_EQ(third.omitted_before(), 16u);
+  EXPECT_EQ(third.omitted_after(), 0u);
+  EXPECT_EQ(SliceTexts(*s, third),
+            (std::vector<std::string>{"220 hi", "EHLO client", "250 ok", "...",
+                                      "MAIL FROM:<a@example.org>", "250 ok",
+                                      "RCPT TO:<b@example.test>", "250 ok", "DATA", "354 go",
+                                      "rules[0] accept", "250 queued"}));
+  // The slices tile the session after its opening.
+  const TranscriptSlice second = MessageTranscriptSlice(*s, s->messages[1]);
+  EXPECT_EQ(second.end, third.begin);
+}
+
+TEST(CaptureStore, ARsetAndAFailedTransactionBelongToTheNextMessage) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  SessionScript script(store, *s);
+  script.Opening();
+  script.Transaction();
+  script.Command("RSET");
+  script.Reply("250 reset");
+  script.Mail();
+  script.Command("RCPT TO:<nobody@example.test>");
+  script.Reply("550 no");
+  script.Command("RSET");
+  script.Reply("250 reset");
+  script.Transaction();
+  const TranscriptSlice second = MessageTranscriptSlice(*s, s->messages[1]);
+  EXPECT_EQ(s->transcript[second.begin].text, "RSET");
+  EXPECT_EQ(second.omitted_before(), 8u);  // the first transaction
+  EXPECT_EQ(second.end - second.begin, 2u + 6u + 8u);
+  EXPECT_EQ(s->transcript[second.end - 1].text, "250 queued");
+}
+
+TEST(CaptureStore, MessageSliceStaysRightWhenTheTranscriptBoundDropsEntries) {
+  // Room for the opening and the first transaction, not much more.
+  CaptureStore store({.max_transcript_bytes = 120});
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  SessionScript script(store, *s);
+  script.Opening();
+  script.Transaction();
+  script.Transaction();
+  script.Transaction();
+  ASSERT_GT(s->transcript_dropped, 0u);
+  ASSERT_EQ(s->messages.size(), 3u);
+  const TranscriptSlice first = MessageTranscriptSlice(*s, s->messages[0]);
+  EXPECT_EQ(first.begin, 3u);
+  EXPECT_EQ(s->transcript[first.end - 1].text, "250 queued");
+  // Later slices lie within what was kept, in order, and tile it.
+  const TranscriptSlice second = MessageTranscriptSlice(*s, s->messages[1]);
+  const TranscriptSlice third = MessageTranscriptSlice(*s, s->messages[2]);
+  EXPECT_EQ(second.begin, first.end);
+  EXPECT_LE(second.end, s->transcript.size());
+  EXPECT_EQ(third.begin, second.end);
+  EXPECT_EQ(third.end, s->transcript.size());
+  EXPECT_EQ(third.end, third.total);
+  EXPECT_EQ(third.opening, 3u);
+}
+
+TEST(CaptureStore, AMessageAwaitingItsFinalReplyEndsAtTheTranscriptsEnd) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  SessionScript script(store, *s);
+  script.Opening();
+  script.Mail();
+  store.AddMessage(*s, NewMessage(10));
+  EXPECT_FALSE(s->messages[0].transcript_end.has_value());
+  const TranscriptSlice slice = MessageTranscriptSlice(*s, s->messages[0]);
+  EXPECT_EQ(slice.end, s->transcript.size());
+  script.Reply("250 queued");
+  EXPECT_EQ(s->messages[0].transcript_end, s->transcript.size());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "base/version.h"
+#include "fakemx/api_json.h"
 #include "fakemx/delivery.h"
 #include "fakemx/mailpit_search.h"
 #include "fakemx/message_order.h"
@@ -276,19 +277,13 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
     out += ",\"SessionVerdict\":";
     const std::string session_lock_reason = SessionLockReason(s.verdict, s.tls, s.receiver);
     AppendSessionVerdictJson(out, s.verdict, &session_lock_reason);
-    out += ",\"Transcript\":[";
-    for (size_t i = 0; i < s.transcript.size(); ++i) {
-      const TranscriptEntry& t = s.transcript[i];
-      if (i > 0) out += ',';
-      out += "{\"offset_us\":" + std::to_string(t.offset_us) + ",\"kind\":";
-      out += t.kind == TranscriptEntry::Kind::kCommand ? "\"command\""
-             : t.kind == TranscriptEntry::Kind::kReply ? "\"reply\""
-                                                        : "\"note\"";
-      out += ",\"text\":";
-      AppendJsonString(out, t.text);
-      out += '}';
-    }
-    out += ']';
+    // The message's part of the session's transcript (a reused connection
+    // carries thousands of messages), and what it left out.
+    const TranscriptSlice slice = MessageTranscriptSlice(s, m);
+    out += ",\"Transcript\":";
+    AppendMessageTranscriptJson(out, s, slice);
+    out += ",\"TranscriptOmitted\":";
+    AppendTranscriptOmittedJson(out, slice);
     std::string delivery = DeliveryToJson(m.delivery, m.maildir_name, m.raw.size());
     while (!delivery.empty() && delivery.back() == '\n') delivery.pop_back();
     out += ",\"Delivery\":" + delivery;

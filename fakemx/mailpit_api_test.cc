@@ -465,5 +465,53 @@ TEST_F(MailpitApiTest, NonUtf8AndHeaderlessMessagesStillYieldValidJson) {
   }
 }
 
+TEST_F(MailpitApiTest, AMessageOnAReusedConnectionCarriesOnlyItsPartOfTheTranscript) {
+  CapturedSession session;
+  session.receiver = "example.test";
+  session.scenario = "good";
+  session.started_at_us = kNow;
+  std::shared_ptr<CapturedSession> s = store_.Open(std::move(session));
+  using K = TranscriptEntry::Kind;
+  store_.Append(*s, K::kReply, 0, "220 hi");
+  store_.Append(*s, K::kCommand, 1, "EHLO client.test");
+  store_.Append(*s, K::kReply, 2, "250 ok");
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) {  // a client that resets between transactions
+      store_.Append(*s, K::kCommand, 3, "RSET");
+      store_.Append(*s, K::kReply, 3, "250 reset");
+    }
+    store_.Append(*s, K::kCommand, 3, "MAIL FROM:<a@example.test>");
+    store_.StartTransaction(*s);
+    store_.Append(*s, K::kReply, 3, "250 ok");
+    store_.Append(*s, K::kCommand, 3, "BDAT 10 LAST");
+    CapturedMessage m;
+    m.raw = std::string(kPlain);
+    ids.push_back(store_.AddMessage(*s, std::move(m)));
+    store_.Append(*s, K::kReply, 3, "250 queued " + std::to_string(i));
+  }
+  store_.Append(*s, K::kCommand, 4, "QUIT");
+  store_.Append(*s, K::kReply, 4, "221 bye");
+  sessions_.push_back(s);
+
+  json::object second = CallJson("GET", "/api/v1/message/" + std::to_string(ids[1]));
+  const json::object& fm = second.at("FakeMX").as_object();
+  std::vector<std::string> texts;
+  for (const json::value& e : fm.at("Transcript").as_array()) {
+    texts.push_back(std::string(e.at("text").as_string()));
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"220 hi", "EHLO client.test", "250 ok", "RSET",
+                                             "250 reset", "MAIL FROM:<a@example.test>",
+                                             "250 ok", "BDAT 10 LAST", "250 queued 1"}));
+  const json::object& omitted = fm.at("TranscriptOmitted").as_object();
+  EXPECT_EQ(omitted.at("at").as_int64(), 3);
+  EXPECT_EQ(omitted.at("entries").as_int64(), 4);
+  EXPECT_EQ(omitted.at("after").as_int64(), 6 + 2);
+  EXPECT_EQ(omitted.at("session_entries").as_int64(), 3 + 4 + 6 + 6 + 2);
+  // The list stays light: no transcript in a summary.
+  json::object list = CallJson("GET", "/api/v1/messages");
+  EXPECT_FALSE(list.at("messages").at(0).at("FakeMX").as_object().contains("Transcript"));
+}
+
 }  // namespace
 }  // namespace mxkit::fakemx

@@ -627,6 +627,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
     while (std::optional<smtp::ServerEvent> event = session_.NextEvent()) {
       if (const auto* command = std::get_if<smtp::CommandReceivedEvent>(&*event)) {
         Record(TranscriptEntry::Kind::kCommand, command->line);
+      } else if (std::holds_alternative<smtp::MailFromEvent>(*event)) {
+        // Its command was recorded just before: the capture ends the
+        // session's opening there (a message's transcript slice).
+        if (capture_ != nullptr) server_->options.capture->StartTransaction(*capture_);
       } else if (auto* message = std::get_if<smtp::MessageCompleteEvent>(&*event)) {
         if (message->accepted) OnMessageAccepted(*message);
       } else if (const auto* close = std::get_if<smtp::CloseRequestedEvent>(&*event)) {

@@ -23,7 +23,12 @@
 //     exact bytes with its type and ETag, a 304 has no content and only
 //     when If-None-Match was sent, every answer of a UI file has nosniff;
 //   - a 200 message list is in the order asked (ids strictly increasing,
-//     or decreasing with order=newest), across interleaved sessions.
+//     or decreasing with order=newest), across interleaved sessions;
+//   - a 200 message's transcript is its part of the session's: its entries
+//     plus transcript_omitted's "entries" and "after" make
+//     "session_entries"; a 200 session's transcript page lies within
+//     transcript_total and is no longer than transcript_limit (session 4
+//     is a kept-alive connection whose transcript hit its bound).
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -118,6 +123,25 @@ void Populate(CaptureStore& store) {
   m.delivery.reverse_path = "late@sender.test";
   m.raw = std::string("Subject: late\r\n\r\nbody\r\n");
   store.AddMessage(*kept, std::move(m));
+
+  // A kept-alive connection recorded as the server does (a transaction
+  // start, the message, its final reply), long enough that the transcript
+  // bound (max_transcript_bytes) drops entries: slices and pages must stay
+  // within what was kept.
+  auto reused = store.Open(CapturedSession{});
+  using K = TranscriptEntry::Kind;
+  store.Append(*reused, K::kReply, 0, "220 hi");
+  store.Append(*reused, K::kCommand, 1, "EHLO client");
+  store.Append(*reused, K::kReply, 1, "250 ok");
+  for (int i = 0; i < 6; ++i) {
+    store.Append(*reused, K::kCommand, 2, "MAIL FROM:<a@sender.test>");
+    store.StartTransaction(*reused);
+    store.Append(*reused, K::kReply, 2, std::string(i == 3 ? 4000 : 6, 'r'));
+    CapturedMessage t;
+    t.raw = std::string("Subject: t\r\n\r\nbody\r\n");
+    store.AddMessage(*reused, std::move(t));
+    store.Append(*reused, K::kReply, 3, "250 queued");
+  }
 }
 
 std::string Header(const HttpResponse& r, std::string_view name) {
@@ -155,6 +179,28 @@ void CheckOrder(const HttpRequest& request, const HttpTarget& target, const Http
     const int64_t id = m.at("id").as_int64();
     MXKIT_FUZZ_CHECK(newest ? id < previous : id > previous);
     previous = id;
+  }
+}
+
+void CheckTranscript(const HttpRequest& request, const HttpTarget& target,
+                     const HttpResponse& r) {
+  if (request.method != "GET" || r.status != 200 || target.segments.size() != 4 ||
+      target.segments[0] != "fakemx") {
+    return;
+  }
+  const boost::json::value v = boost::json::parse(r.body);
+  const int64_t shown = static_cast<int64_t>(v.at("transcript").as_array().size());
+  if (target.segments[2] == "messages") {
+    const boost::json::value& o = v.at("transcript_omitted");
+    MXKIT_FUZZ_CHECK(shown + o.at("entries").as_int64() + o.at("after").as_int64() ==
+                     o.at("session_entries").as_int64());
+    MXKIT_FUZZ_CHECK(o.at("at").as_int64() <= shown);
+  } else if (target.segments[2] == "sessions") {
+    const int64_t start = v.at("transcript_start").as_int64();
+    MXKIT_FUZZ_CHECK(start + shown <= v.at("transcript_total").as_int64());
+    if (auto limit = target.Param("transcript_limit")) {
+      MXKIT_FUZZ_CHECK(shown <= std::stoll(std::string(*limit)));
+    }
   }
 }
 
@@ -233,6 +279,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckResponse(*r);
     if (IsUiPath(*target)) CheckUi(request, *r);
     CheckOrder(request, *target, *r);
+    CheckTranscript(request, *target, *r);
   } else if (auto* wait = std::get_if<ApiWait>(&outcome)) {
     MXKIT_FUZZ_CHECK(wait->timeout <= kMaxWait);
     MXKIT_FUZZ_CHECK(!api.TryAnswerWait(*wait).has_value());

@@ -16,6 +16,10 @@
 //     than another session's (the store holds such a pair).
 //  6. A 200 /view/{ID}.html carries the sandboxing Content-Security-Policy
 //     and nosniff; a 200 .txt view carries nosniff.
+//  7. A 200 message's FakeMX.Transcript is its part of the session's
+//     transcript: its entries plus TranscriptOmitted's "entries" and
+//     "after" make "session_entries", and "at" lies within it. (The first
+//     session records a kept-alive connection: opening, transactions.)
 
 #include <cstddef>
 #include <cstdint>
@@ -82,10 +86,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   add("From: c@example.test\r\nSubject: fixed\r\n\r\nbody\r\n", "d\xFF@example.test");
   {
     // The first session delivers again after the second: ids interleave.
+    // As the server records it, so each message has its transcript slice.
+    CapturedSession& first = *sessions[0];
+    using K = TranscriptEntry::Kind;
+    store.Append(first, K::kReply, 1, "250 queued");
+    store.Append(first, K::kCommand, 2, "RSET");
+    store.Append(first, K::kReply, 2, "250 ok");
+    store.Append(first, K::kCommand, 3, "MAIL FROM:<>");
+    store.StartTransaction(first);
+    store.Append(first, K::kReply, 3, "250 ok");
     CapturedMessage m;
     m.delivery.recipients.push_back({"e@example.test", {}});
     m.raw = std::string("Subject: again\r\n\r\nx\r\n");
-    store.AddMessage(*sessions[0], std::move(m));
+    store.AddMessage(first, std::move(m));
+    store.Append(first, K::kReply, 4, "250 queued");
+    store.Append(first, K::kCommand, 5, "QUIT");
   }
   if (eol == std::string_view::npos) eol = input.size();
   input.remove_prefix(std::min(input.size(), eol + 1));
@@ -117,6 +132,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           target->segments[2] == "messages") {
         const boost::json::value v = boost::json::parse(r->body);
         MXKIT_FUZZ_CHECK(v.at("total").as_int64() == static_cast<int64_t>(store.stats().messages));
+      }
+      if (request.method == "GET" && r->status == 200 && target->segments.size() == 4 &&
+          target->segments[2] == "message") {
+        const boost::json::value v = boost::json::parse(r->body);
+        const boost::json::object* fm = v.as_object().if_contains("FakeMX")
+                                             ? &v.at("FakeMX").as_object()
+                                             : nullptr;
+        if (fm != nullptr && fm->contains("Transcript")) {
+          const int64_t shown = static_cast<int64_t>(fm->at("Transcript").as_array().size());
+          const boost::json::value& o = fm->at("TranscriptOmitted");
+          MXKIT_FUZZ_CHECK(shown + o.at("entries").as_int64() + o.at("after").as_int64() ==
+                           o.at("session_entries").as_int64());
+          MXKIT_FUZZ_CHECK(o.at("at").as_int64() <= shown);
+        }
       }
       if (request.method == "GET" && r->status == 200 && target->segments.size() == 3 &&
           (target->segments[2] == "messages" || target->segments[2] == "search")) {

@@ -289,6 +289,36 @@ async function main() {
       expect(!commands.some((c) => /STARTTLS/i.test(c)), `a STARTTLS command in a plaintext session: ${JSON.stringify(commands)}`);
     });
 
+    await check("message view: its part of the session transcript, what was left out, and a link to the whole", async () => {
+      await open(page, `#/message/${tlsMsg.ID}`, "message");
+      const m = await page.evaluate(() => {
+        const note = document.getElementById("message-transcript-omitted");
+        return {
+          entries: document.querySelectorAll('#message-transcript [data-kind]:not([data-kind="omitted"])').length,
+          omitted: note ? Number(note.dataset.omitted) : -1,
+          session: note ? Number(note.dataset.sessionEntries) : -1,
+          last: [...document.querySelectorAll('#message-transcript [data-kind="reply"]')].map((e) => e.textContent).pop() || "",
+        };
+      });
+      // swaks sends one message then QUIT: the slice ends with the 250 to its
+      // data, and QUIT and its 221 are what was left out.
+      expect(/250/.test(m.last), `the message's transcript does not end with its 250: ${JSON.stringify(m.last)}`);
+      expect(m.omitted === 2, `left out ${m.omitted} entries, want 2 (QUIT, 221)`);
+      expect(m.entries + m.omitted === m.session, `${m.entries} shown + ${m.omitted} left out != ${m.session} in the session`);
+      await page.click("#message-session-transcript");
+      await waitView(page, "session");
+      const s = await page.evaluate(() => {
+        const status = document.getElementById("session-transcript-status");
+        return {
+          entries: document.querySelectorAll("#session-transcript [data-kind]").length,
+          total: status ? Number(status.dataset.total) : -1,
+          more: !!document.querySelector("#session-transcript-more:not([hidden])"),
+        };
+      });
+      expect(s.entries === m.session && s.total === m.session && !s.more,
+             `the session view shows ${s.entries} of ${s.total} entries (more: ${s.more}), want all ${m.session}`);
+    });
+
     await check("HTML mail is inert: sandboxed iframe without allow-scripts, no script ran, nothing fetched", async () => {
       await open(page, `#/message/${htmlMsg.ID}`, "message");
       const frameEl = await page.$("#message-html");

@@ -11,6 +11,13 @@ const PAGE_SIZE = 50;
 const WAIT_TIMEOUT = "25s";
 // While a shown session is still open, its row or page is refreshed this often.
 const OPEN_SESSION_REFRESH_MS = 2000;
+// A session's transcript is shown this many entries at a time: a kept-alive
+// connection that carried 10,000 messages has 40,000 entries, which the
+// browser would take seconds to lay out (docs/api.md: transcript_limit).
+const TRANSCRIPT_PAGE = 500;
+const TRANSCRIPT_MAX_PAGE = 10000;  // the API's bound on transcript_limit
+// The session view links its first messages, not 10,000 of them.
+const SESSION_MESSAGE_LINKS = 200;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30000;
 
@@ -298,7 +305,7 @@ async function renderInbox(route, signal) {
   const start = (route.page - 1) * PAGE_SIZE;
   const path = route.q
     ? `/api/v1/search?query=${encodeURIComponent(route.q)}&start=${start}&limit=${PAGE_SIZE}`
-    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;
+    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;  // page 1: preloaded by index.html
   const data = await apiJson(path, { signal });
   const messages = data.messages || [];
   const total = route.q ? (data.messages_count ?? data.total) : data.total;
@@ -439,22 +446,35 @@ function tlsFacts(tls, outcome, extra) {
   return rows.concat(extra || []);
 }
 
-function transcriptList(id, entries) {
+const TX_WHO = { command: "C:", reply: "S:", note: "note" };
+
+function transcriptEntry(e) {
+  const kind = TX_WHO[e.kind] ? e.kind : "note";
+  return el("li", { class: `tx tx-${kind}`, "data-kind": kind },
+      el("span", { class: "tx-offset", text: formatOffset(e.offset_us) }),
+      el("span", { class: "tx-who", text: TX_WHO[kind] }),
+      el("span", { class: "tx-text", text: String(e.text).replace(/\r\n$/, "").replace(/\r\n/g, "\n") }));
+}
+
+// `gap` (optional): {at, node} puts `node` before entry `at`, where a
+// message's transcript left out the session's earlier transactions.
+function transcriptList(id, entries, gap) {
   // tabindex: the list scrolls inside its box, and a keyboard user must be
   // able to scroll it too (WCAG 2.1.1).
   const list = el("ol", { id, class: "transcript", tabindex: "0", "aria-label": "SMTP transcript" });
   const frag = document.createDocumentFragment();
-  const who = { command: "C:", reply: "S:", note: "note" };
-  for (const e of entries || []) {
-    const kind = who[e.kind] ? e.kind : "note";
-    frag.appendChild(el("li", { class: `tx tx-${kind}`, "data-kind": kind },
-        el("span", { class: "tx-offset", text: formatOffset(e.offset_us) }),
-        el("span", { class: "tx-who", text: who[kind] }),
-        el("span", { class: "tx-text", text: String(e.text).replace(/\r\n$/, "").replace(/\r\n/g, "\n") })));
-  }
+  (entries || []).forEach((e, i) => {
+    if (gap && i === gap.at) frag.appendChild(gap.node);
+    frag.appendChild(transcriptEntry(e));
+  });
+  if (gap && gap.at >= (entries || []).length) frag.appendChild(gap.node);
   list.appendChild(frag);
   if (!entries || entries.length === 0) list.appendChild(el("li", { class: "muted", text: "(no transcript kept)" }));
   return list;
+}
+
+function plural(n, word) {
+  return `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function tabs(defs) {
@@ -602,10 +622,35 @@ async function renderMessage(route, signal) {
             text: arValue ? `Authentication-Results: ${arValue.replace(/\r\n/g, "\n")}` : "(none: verdicts are off for this receiver)" })),
       el("section", { "aria-labelledby": "transcript-heading" },
           el("h2", { id: "transcript-heading", text: `SMTP transcript of session ${fm.SessionID ?? ""}`.trim() }),
-          transcriptList("message-transcript", fm.Transcript))));
+          messageTranscriptNote(fm),
+          transcriptList("message-transcript", fm.Transcript, messageTranscriptGap(fm)))));
   $("#message-view h1").id = "message-subject";
   rendered("message");
   // The list's bold row is stale now that the message was read.
+}
+
+// The message's transcript is the session's opening and its own
+// transaction (docs/api.md); this says what was left out and links to all.
+function messageTranscriptNote(fm) {
+  const o = fm.TranscriptOmitted;
+  const link = fm.SessionID !== undefined
+    ? el("a", { id: "message-session-transcript", href: `#/session/${fm.SessionID}`, text: "whole session transcript" })
+    : null;
+  if (!o) return link ? el("p", { class: "muted" }, link) : null;
+  const left = o.entries + o.after;
+  return el("p", { id: "message-transcript-omitted", class: "muted", "data-omitted": String(left), "data-session-entries": String(o.session_entries) },
+      left > 0
+        ? `The session's opening and this message's transaction; ${plural(left, "entry")} of other transactions left out (the session has ${plural(o.session_entries, "entry")}): `
+        : "The whole session: ",
+      link);
+}
+
+function messageTranscriptGap(fm) {
+  const o = fm.TranscriptOmitted;
+  if (!o || o.entries === 0) return null;
+  return { at: o.at, node: el("li", { class: "tx tx-gap muted", "data-kind": "omitted" },
+      el("span", { class: "tx-offset", text: "…" }), el("span", { class: "tx-who", text: "" }),
+      el("span", { class: "tx-text", text: `${plural(o.entries, "entry")} of earlier transactions left out` })) };
 }
 
 // ---------- sessions ----------
@@ -714,8 +759,40 @@ async function renderSessions(route, signal) {
 }
 
 async function renderSession(route, signal) {
+  // How many transcript entries are shown: a page at first, more on "Show
+  // more"; a redraw of an open session keeps what was shown.
+  let wanted = TRANSCRIPT_PAGE;
   const draw = async () => {
-    const s = await apiJson(`/fakemx/v1/sessions/${route.id}`, { signal });
+    const s = await apiJson(`/fakemx/v1/sessions/${route.id}?transcript_start=0&transcript_limit=${Math.min(wanted, TRANSCRIPT_MAX_PAGE)}`, { signal });
+    const list = transcriptList("session-transcript", s.transcript);
+    let shown = (s.transcript || []).length;
+    const total = s.transcript_total ?? shown;
+    const status = el("p", { id: "session-transcript-status", class: "muted", "aria-live": "polite" });
+    const more = el("button", { id: "session-transcript-more", type: "button" });
+    const update = () => {
+      status.dataset.shown = String(shown);
+      status.dataset.total = String(total);
+      status.textContent = shown < total ? `Showing entries 1–${shown.toLocaleString("en")} of ${total.toLocaleString("en")}.` : `All ${plural(total, "entry")}.`;
+      more.hidden = shown >= total;
+      more.textContent = `Show ${Math.min(TRANSCRIPT_PAGE, total - shown).toLocaleString("en")} more`;
+    };
+    more.addEventListener("click", async () => {
+      more.disabled = true;
+      try {
+        const page = await apiJson(`/fakemx/v1/sessions/${route.id}?transcript_start=${shown}&transcript_limit=${TRANSCRIPT_PAGE}`, { signal });
+        const frag = document.createDocumentFragment();
+        for (const e of page.transcript || []) frag.appendChild(transcriptEntry(e));
+        list.appendChild(frag);
+        shown += (page.transcript || []).length;
+        wanted = Math.max(wanted, shown);
+        update();
+      } catch (e) {
+        reportError(e);
+      } finally {
+        more.disabled = false;
+      }
+    });
+    update();
     const v = s.verdict || {};
     const client = s.client ? `${s.client.address}:${s.client.port}` : "";
     const local = s.local ? `${s.local.address}:${s.local.port}` : "";
@@ -745,12 +822,13 @@ async function renderSession(route, signal) {
         el("section", { "aria-labelledby": "session-messages-heading" },
             el("h2", { id: "session-messages-heading", text: `Messages delivered (${msgs.length})` }),
             msgs.length
-              ? el("ul", { id: "session-messages", class: "links" }, msgs.map((mid) => el("li", null, el("a", { href: `#/message/${mid}`, text: `message ${mid}` }))))
+              ? el("ul", { id: "session-messages", class: "links" }, msgs.slice(0, SESSION_MESSAGE_LINKS).map((mid) => el("li", null, el("a", { href: `#/message/${mid}`, text: `message ${mid}` }))),
+                  msgs.length > SESSION_MESSAGE_LINKS ? el("li", { class: "muted", text: `and ${plural(msgs.length - SESSION_MESSAGE_LINKS, "more message")} (the inbox lists them all)` }) : null)
               : el("p", { id: "session-messages", class: "muted", text: "This session delivered no message." })),
         el("section", { "aria-labelledby": "session-transcript-heading" },
             el("h2", { id: "session-transcript-heading", text: "SMTP transcript" }),
             el("p", { class: "muted", text: "C: what the client sent, S: what fakemx replied, note: the scenario rule or driver event that decided." }),
-            transcriptList("session-transcript", s.transcript))));
+            status, list, more)));
     rendered("session");
     return s;
   };

@@ -12,6 +12,10 @@
 // over the renderers; the other pages are idle), which other processes on a
 // loaded machine inflate far less than the wall clock.
 //
+// With INTERACTIONS, opening the newest message (the last of 10,000 over
+// one kept-alive connection) also checks that its view rendered only its
+// part of the session transcript, and the session view only a page of it.
+//
 // Prints one line per figure: "RESULT NAME median_ms max_ms cpu_median_ms n",
 // or "FAILED NAME why" for an action that did not complete (exit status 1).
 "use strict";
@@ -86,6 +90,43 @@ async function timed(page, mark, action) {
   return [ms, (await taskMs()) - busy0];
 }
 
+// The newest message came last over one kept-alive connection of COUNT
+// messages (a session of about 4 entries per message): its view must show
+// the session's opening and its own transaction, not the whole session
+// (a DOM check of what was rendered, not a timing).
+const MAX_MESSAGE_TRANSCRIPT = 40;
+async function checkMessageTranscript(page) {
+  const v = await page.evaluate(() => {
+    const note = document.getElementById("message-transcript-omitted");
+    return {
+      entries: document.querySelectorAll('#message-transcript [data-kind]:not([data-kind="omitted"])').length,
+      gap: document.querySelectorAll('#message-transcript [data-kind="omitted"]').length,
+      session: note ? Number(note.dataset.sessionEntries) : -1,
+      link: !!document.getElementById("message-session-transcript"),
+    };
+  });
+  if (v.entries === 0 || v.entries > MAX_MESSAGE_TRANSCRIPT) {
+    throw new Error(`the message view rendered ${v.entries} transcript entries, want 1 to ${MAX_MESSAGE_TRANSCRIPT}`);
+  }
+  if (v.session < 1000 || v.gap !== 1 || !v.link) {
+    throw new Error(`no marker of the left-out session transcript (${JSON.stringify(v)})`);
+  }
+}
+// The session view renders a page of its transcript, not 40,000 entries.
+async function checkSessionTranscriptPaged(page) {
+  const v = await page.evaluate(() => {
+    const status = document.getElementById("session-transcript-status");
+    return {
+      entries: document.querySelectorAll("#session-transcript [data-kind]").length,
+      total: status ? Number(status.dataset.total) : -1,
+      more: !!document.querySelector("#session-transcript-more:not([hidden])"),
+    };
+  });
+  if (v.entries > 500 || v.total < 1000 || !v.more) {
+    throw new Error(`the session view is not paged: ${JSON.stringify(v)}`);
+  }
+}
+
 let failed = 0;
 async function main() {
   const browser = await puppeteer.launch({
@@ -149,7 +190,18 @@ async function main() {
           await inbox();
           const row = await page.$("#inbox a[data-message-id], #inbox [data-message-id] a[href]");
           if (!row) throw new Error("no link in an inbox row to open");
-          return timed(page, "fakemx:rendered:message", () => row.click());
+          const r = await timed(page, "fakemx:rendered:message", () => row.click());
+          await checkMessageTranscript(page);
+          return r;
+        },
+        open_session: async () => {
+          await inbox();
+          const row = await page.$("#inbox a[data-message-id], #inbox [data-message-id] a[href]");
+          if (!row) throw new Error("no link in an inbox row to open");
+          await timed(page, "fakemx:rendered:message", () => row.click());
+          const r = await timed(page, "fakemx:rendered:session", () => page.click("#message-session-transcript"));
+          await checkSessionTranscriptPaged(page);
+          return r;
         },
         back_to_inbox: async () => {
           await inbox();
