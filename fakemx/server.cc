@@ -895,6 +895,11 @@ class Connection : public std::enable_shared_from_this<Connection>,
       Pump();
       return;
     }
+    if (n > 0 && transport_.tls_active() && !tls_facts_.client_sent_under_tls) {
+      // From now on the session counts as encrypted (docs/verdicts.md).
+      tls_facts_.client_sent_under_tls = true;
+      UpdateSessionVerdict();
+    }
     // Plaintext behind a STARTTLS in this same read is discarded by the
     // session (PlaintextInjectionEvent); none of it is ever handed to the
     // TLS engine, which reads only what the socket delivers after the 220.

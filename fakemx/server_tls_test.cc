@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -313,6 +314,74 @@ TEST(ServerTls, FailedHandshakeClosesAndIsCounted) {
   EXPECT_FALSE(sessions[0]->tls.used);
   EXPECT_FALSE(sessions[0]->tls_error.empty());
   EXPECT_EQ(sessions[0]->end_reason, "tls failed");
+}
+
+// OpenSSL's TLS 1.3 client refuses a certificate with a plaintext alert
+// record (its writes switch to the handshake keys only after the server's
+// Finished); TLS 1.2 clients send the same before their ChangeCipherSpec.
+// The session records the client's refusal, not the record BoringSSL could
+// not decrypt, and is not encrypted.
+TEST(ServerTls, ClientRefusingTheCertificateIsRecordedWithItsAlert) {
+  for (const tls::TlsVersion version : {tls::TlsVersion::kTls13, tls::TlsVersion::kTls12}) {
+    SCOPED_TRACE(std::string(tls::VersionName(version)));
+    RunningServer server({});
+    Client c(server.port());
+    Greet(c);
+    EXPECT_EQ(c.Command(kStartTls), k220);
+    tls::ClientContextOptions options;
+    options.versions = {version, version};
+    options.verify = tls::ClientVerify::kNone;
+    auto context = tls::ClientContext::Create(options);
+    ASSERT_TRUE(context.ok()) << context.status();
+    auto client = tls::Engine::NewClient(*context, {"mx.test", ""});
+    ASSERT_TRUE(client.ok()) << client.status();
+    c.SendRaw(client->TakeCiphertext());
+    EXPECT_NE(c.ReadRawSome(kReplyTimeout), "") << "no server flight";
+    // Fatal (2) unknown_ca (48), as `openssl s_client -verify_return_error` sends it.
+    c.SendRaw(std::string("\x15\x03\x03\x00\x02\x02\x30", 7));
+    c.ReadRawUntilEof(kReplyTimeout);
+    EXPECT_TRUE(c.eof());
+    server.Stop();
+    EXPECT_EQ(server.stats().tls_failed, 1u);
+    const auto sessions = server.capture().Sessions();
+    ASSERT_EQ(sessions.size(), 1u);
+    const std::string want = "client refused the certificate: alert unknown_ca (48)";
+    EXPECT_EQ(sessions[0]->tls_error, want);
+    EXPECT_FALSE(sessions[0]->tls.used);
+    EXPECT_FALSE(sessions[0]->verdict.encrypted);
+    EXPECT_EQ(sessions[0]->verdict.tls_outcome, "handshake failed: " + want);
+    EXPECT_EQ(sessions[0]->end_reason, "tls failed");
+  }
+}
+
+// A handshake that completed protects nothing until the client sends
+// under it: one that then leaves is no encrypted session.
+TEST(ServerTls, HandshakeWithoutAByteUnderTlsIsNotEncrypted) {
+  RunningServer server({});
+  {
+    Client c(server.port());
+    Greet(c);
+    EXPECT_EQ(c.Command(kStartTls), k220);
+    const std::optional<tls::EngineError> error = Handshake(c);
+    ASSERT_FALSE(error.has_value()) << error->ToString();
+  }  // closes the socket
+  {
+    Client c(server.port());
+    Greet(c);
+    EXPECT_EQ(c.Command(kStartTls), k220);
+    ASSERT_FALSE(Handshake(c).has_value());
+    EXPECT_EQ(c.Command("QUIT\r\n").substr(0, 4), "221 ");
+  }
+  server.Stop();
+  EXPECT_EQ(server.stats().tls_established, 2u);
+  auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  if (sessions[0]->end_reason == "quit") std::swap(sessions[0], sessions[1]);
+  EXPECT_FALSE(sessions[0]->verdict.encrypted);
+  EXPECT_EQ(sessions[0]->verdict.tls_outcome, "client sent nothing under tls");
+  EXPECT_EQ(sessions[1]->end_reason, "quit");
+  EXPECT_TRUE(sessions[1]->verdict.encrypted);
+  EXPECT_EQ(sessions[1]->verdict.tls_outcome, "");
 }
 
 TEST(ServerTls, SilentClientAfter220IsClosedAtTheIdleTimeout) {

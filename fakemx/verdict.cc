@@ -368,12 +368,15 @@ std::string PrependAuthenticationResults(std::string_view raw, std::string_view 
 SessionVerdict JudgeSession(const SessionTlsFacts& f, uint64_t messages) {
   SessionVerdict v;
   v.messages = messages;
-  if (f.established) {
+  if (f.established && f.client_sent_under_tls && f.handshake_error.empty()) {
     v.encrypted = true;
   } else if (f.timed_out) {
     v.tls_outcome = "handshake timed out";
   } else if (!f.handshake_error.empty()) {
     v.tls_outcome = "handshake failed: " + f.handshake_error;
+  } else if (f.established) {
+    // Nothing was protected by it (docs/verdicts.md, "Session verdicts").
+    v.tls_outcome = "client sent nothing under tls";
   } else if (f.handshake_started || f.implicit_tls) {
     v.tls_outcome = "client closed during the handshake";
   } else if (f.starttls_requested) {

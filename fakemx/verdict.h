@@ -150,13 +150,21 @@ struct SessionTlsFacts {
   bool starttls_requested = false;  // the client sent STARTTLS
   bool handshake_started = false;   // a 220 to STARTTLS went out (or implicit TLS)
   bool established = false;         // a handshake completed
+  // The client sent SMTP (any byte of application data) over the
+  // established TLS. A client that checks the certificate only after the
+  // handshake and then leaves never does.
+  bool client_sent_under_tls = false;
   bool timed_out = false;           // the handshake hit the idle timeout
   std::string handshake_error;      // a failed handshake's error
 };
 
 // The session verdict (docs/verdicts.md, "Sessions"): encrypted once a
-// handshake completed; else tls_outcome says why, first of:
-//   "handshake timed out", "handshake failed: <error>",
+// handshake completed and the client then sent SMTP under it; else
+// tls_outcome says why, first of:
+//   "handshake timed out", "handshake failed: <error>" (a client that
+//     refused the certificate: "handshake failed: client refused the
+//     certificate: alert certificate_expired (45)"),
+//   "client sent nothing under tls" (completed, then not a byte from the client),
 //   "client closed during the handshake" (started, neither completed nor failed),
 //   "starttls refused by the receiver" (requested, no 220: a scenario's 454),
 //   "client did not use starttls" (offered, never requested: stripped or

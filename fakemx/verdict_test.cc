@@ -498,9 +498,19 @@ TEST(JudgeSession, SaysEncryptedOrWhyNot) {
     facts.handshake_error = std::move(error);
     return facts;
   };
+  auto sent = [](SessionTlsFacts facts) {
+    facts.client_sent_under_tls = true;
+    return facts;
+  };
   const SessionRow rows[] = {
-      {f(false, true, true, true, true, false, ""), true, ""},
-      {f(true, false, false, true, true, false, ""), true, ""},
+      {sent(f(false, true, true, true, true, false, "")), true, ""},
+      {sent(f(true, false, false, true, true, false, "")), true, ""},
+      // Completed, then the client left without a byte under TLS.
+      {f(false, true, true, true, true, false, ""), false, "client sent nothing under tls"},
+      {f(true, false, false, true, true, false, ""), false, "client sent nothing under tls"},
+      {f(false, true, true, true, false, false,
+         "client refused the certificate: alert certificate_expired (45)"),
+       false, "handshake failed: client refused the certificate: alert certificate_expired (45)"},
       {f(false, true, true, true, false, true, ""), false, "handshake timed out"},
       {f(false, true, true, true, false, false, "certificate unknown"), false,
        "handshake failed: certificate unknown"},

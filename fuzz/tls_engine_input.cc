@@ -105,6 +105,12 @@ void DriveEngine(tls::Engine& engine, const TlsEngineInput& input) {
     if (now == EngineState::kFailed) {
       MXKIT_FUZZ_CHECK(engine.error().has_value());
       MXKIT_FUZZ_CHECK(!engine.error()->reason.empty());
+      // A peer's alert (also one read from a plaintext record BoringSSL
+      // could not open, tls/engine.cc RecordScanner) is one byte's worth.
+      if (engine.error()->kind == tls::EngineError::Kind::kPeerAlert) {
+        MXKIT_FUZZ_CHECK(engine.error()->alert >= 0 && engine.error()->alert <= 255);
+        MXKIT_FUZZ_CHECK(!engine.error()->ToString().empty());
+      }
     }
     if (now == EngineState::kEstablished) {
       MXKIT_FUZZ_CHECK(!engine.info().cipher.empty());

@@ -16,7 +16,8 @@
 //     is refused then without producing ciphertext;
 //   - states only move forward: kHandshaking -> kEstablished -> kClosed, and
 //     any -> kFailed; kFailed and kClosed are final;
-//   - kFailed always carries an error with a reason;
+//   - kFailed always carries an error with a reason; a peer's alert has
+//     a number that fits the alert's one byte;
 //   - plaintext received never exceeds the ciphertext fed;
 //   - kEstablished reports a version and a cipher.
 

@@ -128,6 +128,21 @@ int main(int argc, char** argv) {
   const Transcript refused =
       Record(fuzz::FuzzClientContext(0), Server({TlsVersion::kTls10, TlsVersion::kTls10}, false));
   Write(client_dir, "protocol_version_alert", 0, 0, refused.server_to_client);
+  // A client refusing the certificate as OpenSSL does (openssl s_client
+  // -verify_return_error): its ClientHello, then a plaintext fatal
+  // certificate_expired alert, which in TLS 1.3 the server cannot decrypt
+  // and tls/engine.cc's record scanner recognises.
+  for (const auto& [name, flags] : {std::pair<const char*, uint8_t>{"tls13", 1},
+                                    std::pair<const char*, uint8_t>{"tls12", 2}}) {
+    const Transcript t = Record(fuzz::FuzzClientContext(flags), fuzz::FuzzServerContext(flags));
+    // The first record, the ClientHello: header (5 bytes) and its length.
+    const std::string& c = t.client_to_server;
+    const size_t length = static_cast<size_t>(static_cast<uint8_t>(c[3])) << 8 |
+                          static_cast<uint8_t>(c[4]);
+    const std::string hello = c.substr(0, 5 + length);
+    Write(server_dir, std::string("client_refuses_certificate_") + name, flags, 0,
+          hello + std::string("\x15\x03\x03\x00\x02\x02\x2d", 7));
+  }
   // Plaintext SMTP where TLS was expected, both ways.
   Write(server_dir, "smtp_plaintext", 0, 0, "EHLO client.test\r\nMAIL FROM:<a@b.test>\r\n");
   Write(client_dir, "smtp_plaintext", 0, 0, "220 mx.test ESMTP\r\n250 ok\r\n");

@@ -34,6 +34,42 @@ using base::Av;
 // never returns more, so this is the step in which plaintext is drained.
 constexpr size_t kMaxRecordPlaintext = 16384;
 
+// RFC 8446 §6 (and RFC 5246 §7.2) alert names, as the RFCs spell them: the
+// names a TLS implementer greps for, unlike SSL_alert_desc_string_long's.
+std::string_view AlertNameOrEmpty(int alert) {
+  switch (alert) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 100: return "no_renegotiation";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return "";
+  }
+}
+
 std::string QueuedOr(std::string_view fallback) {
   std::string reason = TakeQueuedReason();
   return reason.empty() ? std::string(fallback) : reason;
@@ -163,7 +199,22 @@ absl::Status UseChainAndKey(SSL_CTX* ctx, std::string_view chain_pem, std::strin
 
 }  // namespace
 
+std::string AlertName(int alert) {
+  const std::string_view name = AlertNameOrEmpty(alert);
+  return name.empty() ? absl::StrCat("alert_", alert) : std::string(name);
+}
+
+bool IsCertificateAlert(int alert) {
+  // RFC 8446 §6.2: the alerts a peer sends about the certificate it was
+  // shown (bad_certificate .. certificate_unknown, unknown_ca).
+  return (alert >= 42 && alert <= 46) || alert == 48;
+}
+
 std::string EngineError::ToString() const {
+  if (kind == Kind::kPeerAlert && IsCertificateAlert(alert)) {
+    return absl::StrCat(peer_is_client ? "client" : "server",
+                        " refused the certificate: alert ", AlertName(alert), " (", alert, ")");
+  }
   std::string out;
   switch (kind) {
     case Kind::kProtocol: out = "TLS protocol error: "; break;
@@ -322,9 +373,71 @@ struct Engine::Impl {
   // received fatal alert is in the error's reason, SSL_AD_REASON_OFFSET + n.)
   int alert_sent = -1;
 
+  // The record framing of the ciphertext fed while handshaking (record
+  // headers are never encrypted, RFC 8446 §5.1), to find a peer's alert
+  // that BoringSSL cannot read. OpenSSL's TLS 1.3 client refuses a
+  // certificate before it has switched its writes to the handshake keys
+  // (it does so only after the server's Finished, RFC 8446 §7.3), so its
+  // alert goes out as a plaintext record; BoringSSL's server already reads
+  // under the client's handshake keys and fails to decrypt it
+  // (BAD_PACKET_LENGTH, answering bad_record_mac), which would hide why
+  // the client left.
+  struct RecordScanner {
+    uint64_t fed = 0;        // bytes scanned so far
+    uint8_t header[5] = {};  // type, version (2), length (2)
+    size_t header_len = 0;
+    uint64_t body_left = 0;  // of the current record
+    bool in_alert = false;   // the current record is type alert(21), length 2
+    uint8_t alert_body[2] = {};
+    size_t alert_len = 0;
+    // The last complete two-byte alert record: where it ends, its description.
+    uint64_t alert_end = 0;
+    int alert = -1;
+
+    void Scan(std::string_view bytes) {
+      while (!bytes.empty()) {
+        if (body_left == 0 && header_len < sizeof header) {
+          header[header_len++] = static_cast<uint8_t>(bytes.front());
+          bytes.remove_prefix(1);
+          ++fed;
+          if (header_len == sizeof header) {
+            header_len = 0;
+            body_left = static_cast<uint64_t>(header[3]) << 8 | header[4];
+            in_alert = header[0] == SSL3_RT_ALERT && body_left == 2;
+            alert_len = 0;
+          }
+          continue;
+        }
+        const size_t n = bytes.size() < body_left ? bytes.size() : static_cast<size_t>(body_left);
+        for (size_t i = 0; in_alert && i < n && alert_len < 2; ++i) {
+          alert_body[alert_len++] = static_cast<uint8_t>(bytes[i]);
+        }
+        bytes.remove_prefix(n);
+        body_left -= n;
+        fed += n;
+        if (body_left == 0 && in_alert) {
+          alert_end = fed;
+          alert = alert_body[1];
+          in_alert = false;
+        }
+      }
+    }
+  };
+  RecordScanner scanner;
+
+  // The peer's plaintext alert is the record BoringSSL failed on: it ends
+  // exactly where BoringSSL stopped reading (it reads a record's header,
+  // then exactly its body, never ahead).
+  int UnreadablePeerAlert() const {
+    if (state != EngineState::kHandshaking || scanner.alert < 0) return -1;
+    const uint64_t consumed = scanner.fed - BIO_pending(network_in);
+    return consumed == scanner.alert_end ? scanner.alert : -1;
+  }
+
   void Fail(EngineError::Kind kind, std::string reason, int alert) {
     EngineError e;
     e.kind = kind;
+    e.peer_is_client = !is_client;
     e.reason = std::move(reason);
     e.alert = alert;
     if (kind == EngineError::Kind::kCertificate) e.verify_result = SSL_get_verify_result(ssl.get());
@@ -364,6 +477,9 @@ struct Engine::Impl {
       // A memory BIO fails only at the EOF FeedEof put there.
       Fail(EngineError::Kind::kTruncated,
            reason.empty() ? std::string("UNEXPECTED_EOF") : std::move(reason), alert_sent);
+    } else if (const int peer_alert = UnreadablePeerAlert(); peer_alert >= 0) {
+      Fail(EngineError::Kind::kPeerAlert,
+           ReasonOf(ERR_PACK(ERR_LIB_SSL, SSL_AD_REASON_OFFSET + peer_alert)), peer_alert);
     } else {
       Fail(EngineError::Kind::kProtocol,
            reason.empty() ? absl::StrCat("SSL_get_error ", code) : std::move(reason), alert_sent);
@@ -541,6 +657,7 @@ void Engine::FeedCiphertext(std::string_view bytes) {
         s.Fail(EngineError::Kind::kUsage, "out of memory buffering ciphertext", -1);
         return;
       }
+      if (s.state == EngineState::kHandshaking) s.scanner.Scan(bytes.substr(0, n));
       bytes.remove_prefix(n);
     }
   }

@@ -65,9 +65,21 @@ struct EngineError {
   int alert = -1;
   // kCertificate: X509_V_ERR_* (BoringSSL keeps OpenSSL's numbers).
   long verify_result = 0;
-  // "handshake failed: CERTIFICATE_VERIFY_FAILED (certificate has expired, X.509 error 10)"
+  // The engine that failed is a server, so the peer is the client: only
+  // for naming the peer in ToString.
+  bool peer_is_client = false;
+  // "handshake failed: CERTIFICATE_VERIFY_FAILED (certificate has expired,
+  // X.509 error 10)"; a peer's alert about our certificate (RFC 8446 §6.2:
+  // bad_certificate .. certificate_unknown, unknown_ca) reads "client
+  // refused the certificate: alert certificate_expired (45)" (or "server"
+  // on a client engine).
   std::string ToString() const;
 };
+
+// The RFC 8446 §6 name of an alert ("certificate_expired"), or "alert_N".
+std::string AlertName(int alert);
+// The alert is one a peer sends to refuse the certificate it was shown.
+bool IsCertificateAlert(int alert);
 
 // What the handshake agreed on. Valid once the engine reached kEstablished.
 struct HandshakeInfo {

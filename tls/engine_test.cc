@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -645,6 +646,100 @@ TEST(ClientContext, RejectsRootsThatAreNotCertificates) {
   ASSERT_FALSE(ctx.ok());
   EXPECT_NE(ctx.status().message().find("trusted_roots_pem"), absl::string_view::npos)
       << ctx.status();
+}
+
+}  // namespace
+}  // namespace mxkit::tls
+
+namespace mxkit::tls {
+namespace {
+
+// What OpenSSL 3's TLS 1.3 client sends when it refuses the certificate
+// (captured with `openssl s_client -msg -verify_return_error` against
+// fakemx --cert=expired): a plaintext alert record, because it switches its
+// writes to the handshake keys only after the server's Finished.
+std::string PlaintextAlert(int description) {
+  return std::string("\x15\x03\x03\x00\x02\x02", 6) + static_cast<char>(description);
+}
+
+// Runs a server engine to the point where it waits for the client's second
+// flight, then feeds it `tail` cut at `split` (the whole of it when split
+// is past the end).
+Engine ServerAfterFlight(VersionRange versions, const std::string& tail, size_t split) {
+  auto server = Engine::NewServer(MakeServerContext(ServerOptions(kExpired)));
+  // kNone: the client goes on, but only its ClientHello is used here.
+  auto client = Engine::NewClient(MakeClientContext(ClientOptions(ClientVerify::kNone, versions)),
+                                  {"mx.test", "mx.test"});
+  EXPECT_TRUE(server.ok() && client.ok());
+  server->FeedCiphertext(client->TakeCiphertext());
+  EXPECT_TRUE(server->has_ciphertext()) << "no server flight";
+  EXPECT_EQ(server->state(), EngineState::kHandshaking) << ErrorText(*server);
+  server->TakeCiphertext();
+  split = std::min(split, tail.size());
+  server->FeedCiphertext(tail.substr(0, split));
+  server->FeedCiphertext(tail.substr(split));
+  return std::move(*server);
+}
+
+struct PlaintextAlertRow {
+  const char* name;
+  int alert;
+  std::string text;
+};
+
+TEST(Engine, ServerNamesAClientsPlaintextAlertRefusingTheCertificateInTls13) {
+  const PlaintextAlertRow rows[] = {
+      {"expired", 45, "client refused the certificate: alert certificate_expired (45)"},
+      {"unknown-ca", 48, "client refused the certificate: alert unknown_ca (48)"},
+      {"bad-certificate", 42, "client refused the certificate: alert bad_certificate (42)"},
+      {"unknown", 46, "client refused the certificate: alert certificate_unknown (46)"},
+  };
+  for (const PlaintextAlertRow& row : rows) {
+    const std::string alert = PlaintextAlert(row.alert);
+    for (size_t split = 0; split <= alert.size(); ++split) {
+      SCOPED_TRACE(std::string(row.name) + " split " + std::to_string(split));
+      Engine server = ServerAfterFlight({TlsVersion::kTls13, TlsVersion::kTls13}, alert, split);
+      ASSERT_EQ(server.state(), EngineState::kFailed);
+      EXPECT_EQ(server.error()->kind, EngineError::Kind::kPeerAlert) << ErrorText(server);
+      EXPECT_EQ(server.error()->alert, row.alert);
+      EXPECT_EQ(server.error()->ToString(), row.text);
+    }
+  }
+}
+
+TEST(Engine, ServerNamesAClientsAlertRefusingTheCertificateInTls12) {
+  const std::string alert = PlaintextAlert(45);
+  for (size_t split = 0; split <= alert.size(); ++split) {
+    SCOPED_TRACE(split);
+    Engine server = ServerAfterFlight({TlsVersion::kTls12, TlsVersion::kTls12}, alert, split);
+    ASSERT_EQ(server.state(), EngineState::kFailed);
+    EXPECT_EQ(server.error()->kind, EngineError::Kind::kPeerAlert) << ErrorText(server);
+    EXPECT_EQ(server.error()->ToString(),
+              "client refused the certificate: alert certificate_expired (45)");
+  }
+}
+
+TEST(Engine, UndecryptableRecordThatIsNoAlertKeepsItsProtocolError) {
+  // A two-byte record of another type, and a plaintext alert followed by
+  // more bytes in the same record length: neither is the client's alert.
+  const std::string rows[] = {
+      std::string("\x16\x03\x03\x00\x02\x02\x2d", 7),
+      std::string("\x15\x03\x03\x00\x03\x02\x2d\x00", 8),
+  };
+  for (const std::string& tail : rows) {
+    Engine server = ServerAfterFlight({TlsVersion::kTls13, TlsVersion::kTls13}, tail, tail.size());
+    ASSERT_EQ(server.state(), EngineState::kFailed);
+    EXPECT_EQ(server.error()->kind, EngineError::Kind::kProtocol) << ErrorText(server);
+  }
+}
+
+TEST(Engine, AlertRefusingTheCertificateFromBoringSslClientNamesIt) {
+  // BoringSSL's client encrypts its alert (it has the handshake keys); the
+  // server reads it and says the same as for OpenSSL's plaintext one.
+  Pair p = Connect(ServerOptions(kExpired), ClientOptions());
+  ASSERT_EQ(p.server.state(), EngineState::kFailed);
+  EXPECT_EQ(p.server.error()->ToString(),
+            "client refused the certificate: alert certificate_expired (45)");
 }
 
 }  // namespace
