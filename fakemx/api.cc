@@ -50,13 +50,6 @@ HttpResponse BadParam(std::string_view name, std::string_view value, std::string
                             std::string(why));
 }
 
-HttpResponse MethodNotAllowed(const HttpRequest& request, std::string_view allow) {
-  HttpResponse r = JsonError(405, "method " + Quote(request.method) + " not allowed here; allowed: " +
-                                      std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
 HttpResponse NotFound(const HttpTarget& target) {
   std::string path;
   for (const std::string& s : target.segments) path += "/" + s;
@@ -348,7 +341,7 @@ ApiOutcome FakemxApi::Handle(const HttpRequest& request, const HttpTarget& targe
 }
 
 HttpResponse FakemxApi::Healthz(const HttpRequest& request, const HttpTarget& target) {
-  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET");
   if (!target.query.empty()) return JsonError(400, "/healthz takes no parameters");
   const ApiScenario scenario = backend_->scenario();
   std::string out = "{\"status\":\"ok\",\"scenario\":";
@@ -358,7 +351,7 @@ HttpResponse FakemxApi::Healthz(const HttpRequest& request, const HttpTarget& ta
 }
 
 HttpResponse FakemxApi::Metrics(const HttpRequest& request, const HttpTarget& target) {
-  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET");
   if (!target.query.empty()) return JsonError(400, "/metrics takes no parameters");
   HttpResponse r;
   r.content_type = std::string(kMetricsContentType);
@@ -380,7 +373,7 @@ HttpResponse FakemxApi::Messages(const HttpRequest& request, const HttpTarget& t
       for (uint64_t id : ids) deleted += store.DeleteMessage(id) ? 1 : 0;
       return Json("{\"deleted\":" + std::to_string(deleted) + "}");
     }
-    if (request.method != "GET") return MethodNotAllowed(request, "GET, DELETE");
+    if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET, DELETE");
     constexpr std::string_view kKnown[] = {"sender", "recipient", "receiver", "lock", "auth",
                                            "disposition", "spf", "dkim", "dmarc", "after",
                                            "start", "limit", "order"};
@@ -418,7 +411,7 @@ HttpResponse FakemxApi::Messages(const HttpRequest& request, const HttpTarget& t
     return Json("{\"deleted\":1}");
   }
   if (request.method != "GET") {
-    return MethodNotAllowed(request, s.size() == 4 ? "GET, DELETE" : "GET");
+    return JsonMethodNotAllowed(request.method, s.size() == 4 ? "GET, DELETE" : "GET");
   }
   const std::optional<MessageRef> ref = store.FindMessage(*id);
   if (!ref) return JsonError(404, "no message " + std::to_string(*id));
@@ -444,7 +437,7 @@ HttpResponse FakemxApi::Sessions(const HttpRequest& request, const HttpTarget& t
       store.Clear();
       return Json("{\"deleted\":" + std::to_string(sessions) + "}");
     }
-    if (request.method != "GET") return MethodNotAllowed(request, "GET, DELETE");
+    if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET, DELETE");
     constexpr std::string_view kKnown[] = {"receiver", "client", "lock",  "state",
                                            "after",    "start",  "limit", "order"};
     Query q(target);
@@ -476,7 +469,7 @@ HttpResponse FakemxApi::Sessions(const HttpRequest& request, const HttpTarget& t
   const std::optional<uint64_t> id = ParseId(s[3]);
   if (!id) return JsonError(400, "session id " + Quote(s[3]) + ": not a decimal number");
   if (s.size() != 4) return NotFound(target);
-  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET");
   constexpr std::string_view kKnown[] = {"transcript_start", "transcript_limit"};
   Query q(target);
   if (auto e = q.Check(kKnown)) return *e;
@@ -492,7 +485,7 @@ HttpResponse FakemxApi::Sessions(const HttpRequest& request, const HttpTarget& t
 ApiOutcome FakemxApi::Wait(const HttpRequest& request, const HttpTarget& target) {
   const std::vector<std::string>& s = target.segments;
   if (s.size() != 4 || (s[3] != "message" && s[3] != "session")) return NotFound(target);
-  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET");
   Query q(target);
   if (q.Get("order")) {
     return JsonError(400, "parameter order: a wait answers the oldest match after `after`, "
@@ -576,7 +569,7 @@ ApiOutcome FakemxApi::Scenario(const HttpRequest& request, const HttpTarget& tar
   if (request.method == "GET") {
     return Json(ApiScenarioJson(backend_->scenario()));
   }
-  if (request.method != "PUT") return MethodNotAllowed(request, "GET, PUT");
+  if (request.method != "PUT") return JsonMethodNotAllowed(request.method, "GET, PUT");
   if (request.body.empty()) {
     return JsonError(400, "PUT /fakemx/v1/scenario needs a body: a catalogue name or YAML text");
   }
@@ -603,7 +596,7 @@ ApiOutcome FakemxApi::Scenario(const HttpRequest& request, const HttpTarget& tar
 }
 
 HttpResponse FakemxApi::Scenarios(const HttpRequest& request, const HttpTarget& target) {
-  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (request.method != "GET") return JsonMethodNotAllowed(request.method, "GET");
   if (!target.query.empty()) return JsonError(400, "/fakemx/v1/scenarios takes no parameters");
   std::string out = "{\"scenarios\":[";
   bool first = true;

@@ -33,6 +33,9 @@ struct HttpResponse {
 HttpResponse JsonError(unsigned status, std::string_view reason);
 // `text` + "\n" as text/plain: Mailpit's error form, for its endpoints.
 HttpResponse PlainError(unsigned status, std::string_view text);
+// 405 as a JsonError naming the refused method, with the `Allow` field
+// RFC 9110 §15.5.6 requires: fakemx's own endpoints and the web UI.
+HttpResponse JsonMethodNotAllowed(std::string_view method, std::string_view allow);
 
 }  // namespace mxkit::fakemx
 

@@ -102,9 +102,7 @@ HttpResponse ServeUi(const HttpRequest& request, const HttpTarget& target) {
     // Browsers ask for it unbidden; a 404 would be a console error on every
     // load (the page promises none). 204: there is no icon, and that is fine.
     if (request.method != "GET" && request.method != "HEAD") {
-      HttpResponse r = JsonError(405, "method not allowed here; allowed: GET, HEAD");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return r;
+      return JsonMethodNotAllowed(request.method, "GET, HEAD");
     }
     HttpResponse r;
     r.status = 204;
@@ -127,9 +125,7 @@ HttpResponse ServeUi(const HttpRequest& request, const HttpTarget& target) {
                               " (the UI is index.html at /, /ui/app.css and /ui/app.js)");
   }
   if (request.method != "GET" && request.method != "HEAD") {
-    HttpResponse r = JsonError(405, "method not allowed here; allowed: GET, HEAD");
-    r.headers.emplace_back("Allow", "GET, HEAD");
-    return r;
+    return JsonMethodNotAllowed(request.method, "GET, HEAD");
   }
   HttpResponse r;
   AddCommonHeaders(r, *asset);
