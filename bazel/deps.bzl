@@ -124,3 +124,27 @@ def mxkit_dependencies(mxkit_path = None):
         path = "/usr/include/yaml-cpp",
         build_file = str(Label("//third_party:yaml_cpp.BUILD")),
     )
+
+    # The C implementations auth/ is compared with (issue 13), for test-only
+    # targets: never a dependency of a library. libspf2 (libspf2-dev),
+    # libopendkim (libopendkim-dev, which links OpenSSL's libcrypto.so.3: a
+    # binary that also links BoringSSL must load it in isolation, see
+    # third_party/opendkim.BUILD) and libopendmarc (libopendmarc-dev).
+    maybe(
+        native.new_local_repository,
+        name = "libspf2",
+        path = "/usr/include/spf2",
+        build_file = str(Label("//third_party:libspf2.BUILD")),
+    )
+    maybe(
+        native.new_local_repository,
+        name = "opendkim",
+        path = "/usr/include/opendkim",
+        build_file = str(Label("//third_party:opendkim.BUILD")),
+    )
+    maybe(
+        native.new_local_repository,
+        name = "opendmarc",
+        path = "/usr/include/opendmarc",
+        build_file = str(Label("//third_party:opendmarc.BUILD")),
+    )
