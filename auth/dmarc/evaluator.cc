@@ -362,7 +362,9 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
     ev.result = result;
     ev.reason = std::move(reason);
     ev.dns_queries = session.queries();
-    return ev;
+    // Every call is a co_return: ev is not used again, so move it rather
+    // than copy its record and strings.
+    return std::move(ev);
   };
   if (author.empty()) co_return finish(DmarcResult::kPermError, "no author domain to evaluate");
 
