@@ -64,6 +64,26 @@ int Strictness(Policy p) {
   return 0;
 }
 
+// Relaxed alignment of a normalized identifier with an author domain whose
+// organizational domain is `author_org` (RFC 7489 §3.1: equal organizational
+// domains). A name's organizational domain is the name itself or one of its
+// parents (§3.2), so only an identifier at or below `author_org` can share it:
+// equal names align without the list, and the list is consulted only for a
+// name strictly below `author_org`. This saves libpsl walks, the bulk of an
+// evaluation's CPU time.
+bool AlignedWithOrganizationalDomain(const std::string& identifier, const std::string& author_org,
+                                     const PublicSuffixList& psl) {
+  if (identifier.empty()) return false;
+  if (identifier == author_org) return true;
+  if (identifier.size() <= author_org.size() + 1 ||
+      identifier[identifier.size() - author_org.size() - 1] != '.' ||
+      identifier.compare(identifier.size() - author_org.size(), author_org.size(), author_org) !=
+          0) {
+    return false;
+  }
+  return psl.OrganizationalDomain(identifier) == author_org;
+}
+
 // What one _dmarc.<name> query yielded.
 struct Fetch {
   enum Kind { kNoRecord, kRecord, kMultiple, kTempError, kPermError } kind = kNoRecord;
@@ -158,6 +178,16 @@ class Session {
   // Relaxed alignment; nullopt on a DNS failure during a tree walk.
   dns::Task<std::optional<bool>> Aligned(std::string a, std::string b, AlignmentMode mode) {
     if (mode == AlignmentMode::kStrict) co_return StrictlyAligned(a, b);
+    if (options_.method == DiscoveryMethod::kRfc7489) {
+      // a and b are normalized; b (the author domain) is the same for every
+      // identifier of one evaluation, so its organizational domain is kept.
+      if (!a.empty() && a == b) co_return true;
+      if (org_of_ != b || org_.empty()) {
+        org_of_ = b;
+        org_ = options_.psl->OrganizationalDomain(b);
+      }
+      co_return AlignedWithOrganizationalDomain(a, org_, *options_.psl);
+    }
     std::optional<std::string> oa = co_await OrganizationalDomain(a);
     std::optional<std::string> ob = co_await OrganizationalDomain(b);
     if (!oa || !ob) co_return std::nullopt;
@@ -171,6 +201,12 @@ class Session {
     return failure_ != nullptr && failure_->kind == Fetch::kPermError ? DmarcResult::kPermError
                                                                       : DmarcResult::kTempError;
   }
+  // Primes Aligned's cache with an organizational domain already known.
+  void KnowOrganizationalDomain(std::string name, std::string org) {
+    org_of_ = std::move(name);
+    org_ = std::move(org);
+  }
+
   std::string FailureDetail() const { return failure_ != nullptr ? ": " + failure_->detail : ""; }
 
   // Whether `domain` does not exist (RFC 9989 §4.7 np=: NXDOMAIN).
@@ -187,6 +223,8 @@ class Session {
   std::map<std::string, Fetch> cache_;  // node-based: failure_ stays valid
   const Fetch* failure_ = nullptr;
   int queries_ = 0;
+  std::string org_of_;  // the name whose organizational domain org_ is
+  std::string org_;
 };
 
 }  // namespace
@@ -244,8 +282,10 @@ bool StrictlyAligned(std::string_view a, std::string_view b) {
 bool IsAligned(std::string_view authenticated_domain, std::string_view author_domain,
                AlignmentMode mode, const PublicSuffixList& psl) {
   if (mode == AlignmentMode::kStrict) return StrictlyAligned(authenticated_domain, author_domain);
-  if (NormalizeDomain(authenticated_domain).empty()) return false;
-  return psl.OrganizationalDomain(authenticated_domain) == psl.OrganizationalDomain(author_domain);
+  std::string a = NormalizeDomain(authenticated_domain);
+  std::string b = NormalizeDomain(author_domain);
+  if (!a.empty() && a == b) return true;
+  return AlignedWithOrganizationalDomain(a, psl.OrganizationalDomain(b), psl);
 }
 
 std::string_view DmarcResultKeyword(DmarcResult result) {
@@ -322,7 +362,9 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
     ev.result = result;
     ev.reason = std::move(reason);
     ev.dns_queries = session.queries();
-    return ev;
+    // Every call is a co_return: ev is not used again, so move it rather
+    // than copy its record and strings.
+    return std::move(ev);
   };
   if (author.empty()) co_return finish(DmarcResult::kPermError, "no author domain to evaluate");
 
@@ -335,6 +377,7 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
     candidates.push_back(author);
     std::string org = options_.psl->OrganizationalDomain(author);
     ev.organizational_domain = org;
+    session.KnowOrganizationalDomain(author, org);
     if (org != author) candidates.push_back(org);
   } else {
     candidates = TreeWalkNames(author);

@@ -112,6 +112,21 @@ TEST(Alignment, RelaxedAndStrictWithPsl) {
       {"a.example.co.uk", "b.example.co.uk", AlignmentMode::kRelaxed, true},
       // Two organizations under one public suffix never align.
       {"one.co.uk", "two.co.uk", AlignmentMode::kRelaxed, false},
+      // Relaxed alignment consults the list only for a name below the author's
+      // organizational domain: these rows pin each shortcut to the full answer.
+      {"EXAMPLE.com.", "example.com", AlignmentMode::kRelaxed, true},
+      {"notexample.com", "example.com", AlignmentMode::kRelaxed, false},
+      {"com", "example.com", AlignmentMode::kRelaxed, false},
+      {"example.com", "com", AlignmentMode::kRelaxed, false},
+      {"example.com", "mail.example.com", AlignmentMode::kRelaxed, true},
+      // Below the author's organizational domain but a different
+      // organization (s3.amazonaws.com and *.compute.amazonaws.com are
+      // suffixes in the private section).
+      {"bucket.s3.amazonaws.com", "amazonaws.com", AlignmentMode::kRelaxed, false},
+      {"x.bucket.s3.amazonaws.com", "bucket.s3.amazonaws.com", AlignmentMode::kRelaxed, true},
+      {"a.b.eu-west-1.compute.amazonaws.com", "amazonaws.com", AlignmentMode::kRelaxed, false},
+      {"a.b.eu-west-1.compute.amazonaws.com", "b.eu-west-1.compute.amazonaws.com",
+       AlignmentMode::kRelaxed, true},
       {"alice.github.io", "bob.github.io", AlignmentMode::kRelaxed, false},
       {"", "example.com", AlignmentMode::kRelaxed, false},
       {"", "", AlignmentMode::kStrict, false},
