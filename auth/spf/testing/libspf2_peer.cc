@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "spf2/spf.h"
+#include "spf2/spf_dns_cache.h"
 #include "spf2/spf_dns_zone.h"
 }
 
@@ -137,13 +138,26 @@ absl::Status Added(SPF_errcode_t err, const std::string& name, std::string_view 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Libspf2Peer>> Libspf2Peer::Create(const SuiteScenario& scenario) {
+absl::StatusOr<std::unique_ptr<Libspf2Peer>> Libspf2Peer::Create(const SuiteScenario& scenario, Libspf2Dns dns) {
   QuietLibspf2();
   std::unique_ptr<Libspf2Peer> peer(new Libspf2Peer);
-  // SPF_server_new(SPF_DNS_ZONE, ...) makes the same zone layer with nothing
-  // below it; SPF_server_free frees it with the server.
-  peer->server_ = SPF_server_new(SPF_DNS_ZONE, 0);
-  if (peer->server_ == nullptr) return absl::ResourceExhaustedError("SPF_server_new failed");
+  SPF_dns_server_t* zone = SPF_dns_zone_new(nullptr, "zone", 0);
+  if (zone == nullptr) return absl::ResourceExhaustedError("SPF_dns_zone_new failed");
+  SPF_dns_server_t* top = zone;
+  if (dns == Libspf2Dns::kZoneBehindCache) {
+    // 2^8 buckets: SPF_server_new(SPF_DNS_CACHE, ...) uses the same.
+    top = SPF_dns_cache_new(zone, "cache", 0, 8);
+    if (top == nullptr) {
+      SPF_dns_free(zone);
+      return absl::ResourceExhaustedError("SPF_dns_cache_new failed");
+    }
+  }
+  // From here SPF_server_free frees the DNS layers with the server.
+  peer->server_ = SPF_server_new_dns(top, 0);
+  if (peer->server_ == nullptr) {
+    SPF_dns_free(top);
+    return absl::ResourceExhaustedError("SPF_server_new_dns failed");
+  }
   SPF_server_t* server = peer->server_;
   if (SPF_errcode_t err = SPF_server_set_rec_dom(server, kReceiver); err != SPF_E_SUCCESS) {
     return absl::InternalError(std::string("SPF_server_set_rec_dom: ") + SPF_strerror(err));
@@ -154,8 +168,6 @@ absl::StatusOr<std::unique_ptr<Libspf2Peer>> Libspf2Peer::Create(const SuiteScen
   if (err != SPF_E_SUCCESS) {
     return absl::InternalError(std::string("SPF_server_set_explanation: ") + SPF_strerror(err));
   }
-  SPF_dns_server_t* zone = server->resolver;
-
   dns::Zone z = ScenarioZone(scenario);
   FlattenCnames(z);
   // Which types each name has, and the names that exist at all.

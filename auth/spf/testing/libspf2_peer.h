@@ -31,6 +31,11 @@ struct Libspf2Answer {
   std::string detail;
 };
 
+// Which libspf2 DNS layers answer: its static zone alone (the differential
+// test), or its caching layer (spf_dns_cache.h, what SPF_DNS_CACHE servers
+// put in front of the resolver) in front of that zone, for the benchmark.
+enum class Libspf2Dns { kZone, kZoneBehindCache };
+
 class Libspf2Peer {
  public:
   // The suite's driver conventions for the peer: the receiver %{r} is
@@ -43,7 +48,8 @@ class Libspf2Peer {
   // zone layer cannot hold are left out and their owner names listed in
   // inexpressible_names() (see the .cc for which). Errors: a record libspf2
   // rejects (it names the record and libspf2's error code).
-  static absl::StatusOr<std::unique_ptr<Libspf2Peer>> Create(const SuiteScenario& scenario);
+  static absl::StatusOr<std::unique_ptr<Libspf2Peer>> Create(const SuiteScenario& scenario,
+                                                             Libspf2Dns dns = Libspf2Dns::kZone);
 
   ~Libspf2Peer();
   Libspf2Peer(const Libspf2Peer&) = delete;
