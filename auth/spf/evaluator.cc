@@ -649,14 +649,23 @@ dns::Task<CheckResult> Evaluator::Run(dns::Resolver& resolver, IpAddress ip, std
 namespace {
 
 // §2.4: the MAIL FROM identity's domain, or the HELO identity for "".
+// Views into `mail_from` and `helo` (CheckHost copies them into the
+// evaluation); only the null reverse-path's postmaster@<helo> needs storage.
 struct Identity {
-  std::string domain, sender;
+  std::string_view domain, sender;
+  std::string storage;
 };
-Identity MailFromIdentity(std::string_view mail_from, std::string_view helo) {
-  if (mail_from.empty()) return {std::string(helo), "postmaster@" + std::string(helo)};
+void MailFromIdentity(std::string_view mail_from, std::string_view helo, Identity& id) {
+  if (mail_from.empty()) {
+    id.storage = "postmaster@";
+    id.storage.append(helo);
+    id.domain = helo;
+    id.sender = id.storage;
+    return;
+  }
   size_t at = mail_from.rfind('@');
-  std::string_view domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
-  return {std::string(domain), std::string(mail_from)};
+  id.domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
+  id.sender = mail_from;
 }
 
 }  // namespace
@@ -672,7 +681,8 @@ void Evaluator::CheckHostAsync(const IpAddress& ip, std::string_view domain,
 void Evaluator::CheckMailFromAsync(const IpAddress& ip, std::string_view mail_from,
                                    std::string_view helo, int64_t timestamp,
                                    std::function<void(CheckResult)> done) const {
-  Identity id = MailFromIdentity(mail_from, helo);
+  Identity id;
+  MailFromIdentity(mail_from, helo, id);
   CheckHostAsync(ip, id.domain, id.sender, helo, timestamp, std::move(done));
 }
 
@@ -691,7 +701,8 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
 
 CheckResult Evaluator::CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
                                      std::string_view helo, int64_t timestamp) const {
-  Identity id = MailFromIdentity(mail_from, helo);
+  Identity id;
+  MailFromIdentity(mail_from, helo, id);
   return CheckHost(ip, id.domain, id.sender, helo, timestamp);
 }
 

@@ -263,7 +263,8 @@ Libspf2Peer::~Libspf2Peer() {
   if (server_ != nullptr) SPF_server_free(server_);
 }
 
-Libspf2Answer Libspf2Peer::Check(std::string_view ip, std::string_view mail_from, std::string_view helo) const {
+Libspf2Answer Libspf2Peer::Check(std::string_view ip, std::string_view mail_from, std::string_view helo,
+                                 bool with_detail) const {
   Libspf2Answer answer;
   SPF_request_t* request = SPF_request_new(server_);
   if (request == nullptr) return {"invalid", "", "SPF_request_new failed"};
@@ -291,9 +292,11 @@ Libspf2Answer Libspf2Peer::Check(std::string_view ip, std::string_view mail_from
     const char* exp = SPF_response_get_explanation(response);
     answer.explanation = exp ? exp : "";
   }
-  answer.detail = std::string("reason ") + SPF_strreason(SPF_response_reason(response)) + ", error " +
-                  SPF_strerror(err);
-  if (SPF_response_messages(response) > 0) {
+  if (with_detail) {
+    answer.detail = std::string("reason ") + SPF_strreason(SPF_response_reason(response)) + ", error " +
+                    SPF_strerror(err);
+  }
+  if (with_detail && SPF_response_messages(response) > 0) {
     SPF_error_t* first = SPF_response_message(response, 0);
     if (first != nullptr && SPF_error_message(first) != nullptr) {
       answer.detail += ": " + std::string(SPF_error_message(first));
