@@ -22,9 +22,11 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/spf/evaluator.h"
+#include "auth/spf/testing/differential_cases.h"
 #include "auth/spf/testing/rfc7208_suite.h"
 #include "gtest/gtest.h"
 #include "testing/conformance.h"
@@ -38,20 +40,10 @@ using testing::SuiteResolver;
 constexpr char kPython[] = "/usr/bin/python3";
 constexpr char kDriver[] = "auth/spf/testing/pyspf_driver.py";
 constexpr char kExtraZones[] = "auth/spf/testdata/differential.yml";
-// Bounds the generated cases per scenario so the pyspf run stays in seconds.
-constexpr size_t kMaxDomainsPerScenario = 40;
-constexpr size_t kMaxAddressesPerScenario = 24;
+static_assert(std::string_view(kExtraZones) == testing::kDifferentialZones);
 
-struct Disagreement {
-  const char* scenario;  // scenario description
-  // The checked domain: after the last '@' of MAIL FROM, or the HELO name for
-  // a null reverse-path (generated cases check every domain both ways).
-  const char* domain;
-  const char* host;      // exact, or "*"
-  const char* ours;      // our result ("fail:<explanation>" compares explanations)
-  const char* pyspf;     // pyspf's
-  const char* why;
-};
+using Disagreement = testing::KnownDisagreement;
+using Case = testing::DifferentialCase;
 
 // Where pyspf 2.0.14 and we differ, and why our answer is the RFC's.
 const Disagreement kKnownDisagreements[] = {
@@ -103,32 +95,6 @@ const Disagreement kKnownDisagreements[] = {
      "lookup yield \"unknown\", not an error."},
 };
 
-bool Matches(const Disagreement& d, const std::string& scenario, const std::string& mailfrom,
-             const std::string& helo, const std::string& host) {
-  std::string domain = mailfrom.empty() ? helo : mailfrom.substr(mailfrom.rfind('@') + 1);
-  return scenario == d.scenario && domain == d.domain &&
-         (std::string(d.host) == "*" || host == d.host);
-}
-
-struct Case {
-  size_t scenario;
-  std::string host, mailfrom, helo;
-};
-
-std::string Escape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '\\') out += "\\\\";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\n') out += "\\n";
-    else if (u < 0x20 || u > 0x7e) out += std::string("\\x") + kHex[u >> 4] + kHex[u & 15];
-    else out.push_back(c);
-  }
-  return out;
-}
-
 std::string Unescape(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -154,43 +120,6 @@ bool PyspfAvailable() {
   return std::system(cmd.c_str()) == 0;
 }
 
-std::vector<Case> Generate(const Suite& suite) {
-  std::vector<Case> cases;
-  std::vector<std::vector<const testing::SuiteTest*>> tests(suite.scenarios.size());
-  for (const auto& t : suite.tests) tests[t.scenario].push_back(&t);
-  for (size_t s = 0; s < suite.scenarios.size(); ++s) {
-    for (const auto* t : tests[s]) cases.push_back({s, t->host, t->mailfrom, t->helo});
-    std::vector<std::string> domains, hosts;
-    auto add = [](std::vector<std::string>& v, const std::string& x, size_t max) {
-      if (v.size() < max && std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
-    };
-    for (const auto* t : tests[s]) add(hosts, t->host, kMaxAddressesPerScenario);
-    std::string first_v4;
-    for (const auto& rr : suite.scenarios[s].records) {
-      if (rr.type == dns::RrType::kTxt) add(domains, rr.name, kMaxDomainsPerScenario);
-      IpAddress ip;
-      if (const auto* a = std::get_if<dns::AData>(&rr.data)) {
-        std::copy(a->address.begin(), a->address.end(), ip.bytes.begin());
-        if (first_v4.empty()) first_v4 = ip.ToString();
-        add(hosts, ip.ToString(), kMaxAddressesPerScenario);
-      } else if (const auto* aaaa = std::get_if<dns::AaaaData>(&rr.data)) {
-        ip.is_v6 = true;
-        ip.bytes = aaaa->address;
-        add(hosts, ip.ToString(), kMaxAddressesPerScenario);
-      }
-    }
-    hosts.push_back("203.0.113.99");
-    hosts.push_back("2001:db8:ffff::1");
-    if (!first_v4.empty()) hosts.push_back("::ffff:" + first_v4);
-    std::string helo = tests[s].empty() ? "mail.example.com" : tests[s][0]->helo;
-    for (const std::string& d : domains) {
-      for (const std::string& h : hosts) cases.push_back({s, h, "user@" + d, helo});
-      cases.push_back({s, hosts.front(), "", d});
-    }
-  }
-  return cases;
-}
-
 TEST(PyspfDifferential, AgreesOrDisagreesOnlyAsDocumented) {
   if (!PyspfAvailable()) {
     MXKIT_SKIP_OR_FAIL(std::string(kPython) +
@@ -211,18 +140,10 @@ TEST(PyspfDifferential, AgreesOrDisagreesOnlyAsDocumented) {
   }
   files.push_back(kExtraZones);
 
-  Suite all;
-  for (const std::string& f : files) {
-    absl::StatusOr<Suite> s = testing::LoadSuite(f);
-    ASSERT_TRUE(s.ok()) << f << ": " << s.status().message();
-    size_t base = all.scenarios.size();
-    for (auto& sc : s->scenarios) all.scenarios.push_back(std::move(sc));
-    for (auto& t : s->tests) {
-      t.scenario += base;
-      all.tests.push_back(std::move(t));
-    }
-  }
-  std::vector<Case> cases = Generate(all);
+  absl::StatusOr<Suite> merged = testing::LoadSuites(files);
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  Suite all = std::move(*merged);
+  std::vector<Case> cases = testing::GenerateDifferentialCases(all);
   ASSERT_GT(cases.size(), all.tests.size());
 
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -232,8 +153,8 @@ TEST(PyspfDifferential, AgreesOrDisagreesOnlyAsDocumented) {
   {
     std::ofstream out(cases_path, std::ios::binary);
     for (const Case& c : cases) {
-      out << c.scenario << '\t' << Escape(c.host) << '\t' << Escape(c.mailfrom) << '\t'
-          << Escape(c.helo) << '\n';
+      out << c.scenario << '\t' << testing::Escape(c.host) << '\t' << testing::Escape(c.mailfrom) << '\t'
+          << testing::Escape(c.helo) << '\n';
     }
   }
   std::string cmd = std::string(kPython) + " " + kDriver + " " + cases_path;
@@ -278,7 +199,7 @@ TEST(PyspfDifferential, AgreesOrDisagreesOnlyAsDocumented) {
     bool explained = false;
     for (size_t k = 0; k < std::size(kKnownDisagreements); ++k) {
       const Disagreement& d = kKnownDisagreements[k];
-      if (Matches(d, scenario, c.mailfrom, c.helo, c.host) && ours_full == d.ours && theirs_full == d.pyspf) {
+      if (testing::Matches(d, scenario, c) && ours_full == d.ours && theirs_full == d.peer) {
         ++used[k];
         explained = true;
         break;

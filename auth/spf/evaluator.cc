@@ -228,12 +228,32 @@ class Check {
     return std::nullopt;
   }
 
-  // The term's target name: its expanded domain-spec (kept in `storage`), or
-  // <domain> itself when it has none.
-  dns::Task<std::string> Target(const Mechanism& m, std::string_view domain) {
-    if (!m.domain_spec) co_return std::string(domain);
+  // True when `macro` can be expanded without a lookup: it has no %{p}, or
+  // the validated names are already known.
+  bool ExpandsNow(const MacroString& macro) const { return !macro.uses_p || validated_.has_value(); }
+
+  // Expand without suspending; only when ExpandsNow(macro).
+  std::string ExpandNow(const MacroString& macro, std::string_view domain, bool for_domain) {
+    values_.domain = domain;
+    return ExpandMacroString(macro, values_, for_domain);
+  }
+
+  // The term's target name: its expanded domain-spec, or <domain> itself
+  // when it has none. Most terms need no lookup to know it, and a coroutine
+  // frame costs an allocation (the suite benchmark's profile): only %{p}
+  // goes through Expand.
+  dns::Task<std::string> TargetAfterLookups(const Mechanism& m, std::string_view domain) {
     std::string expanded = co_await Expand(*m.domain_spec, domain, /*for_domain=*/true);
     co_return expanded;
+  }
+  bool TargetNow(const Mechanism& m, std::string_view domain, std::string& out) {
+    if (!m.domain_spec) {
+      out.assign(domain);
+      return true;
+    }
+    if (!ExpandsNow(*m.domain_spec)) return false;
+    out = ExpandNow(*m.domain_spec, domain, /*for_domain=*/true);
+    return true;
   }
 
   // Addresses of `name` in the client's family, or why there are none.
@@ -348,7 +368,8 @@ class Check {
           matched = ip_.is_v6 && PrefixMatch(ip_, m.network, m.ip6_cidr);
           break;
         case MechanismKind::kA: {
-          const std::string target = co_await Target(m, domain);
+          std::string target;
+          if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           Addresses a = co_await LookupAddresses(target, ip_.is_v6);
           if (IsFailure(a.status)) {
             co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
@@ -363,7 +384,8 @@ class Check {
           break;
         }
         case MechanismKind::kMx: {
-          const std::string target = co_await Target(m, domain);
+          std::string target;
+          if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           matched = false;
           if (!IsQueryableName(target)) {
             ++pending_void_;
@@ -402,7 +424,8 @@ class Check {
           break;
         }
         case MechanismKind::kPtr: {
-          const std::string target = co_await Target(m, domain);
+          std::string target;
+          if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           const bool void_lookup = co_await ComputeValidatedNames();
           if (void_lookup) ++pending_void_;
           const std::vector<std::string>& names = *validated_;
@@ -414,7 +437,8 @@ class Check {
           break;
         }
         case MechanismKind::kExists: {
-          const std::string target = co_await Target(m, domain);
+          std::string target;
+          if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           // §5.7: always an A query, whatever the client's family.
           Addresses a = co_await LookupAddresses(target, /*v6=*/false);
           if (IsFailure(a.status)) {
@@ -427,7 +451,8 @@ class Check {
           break;
         }
         case MechanismKind::kInclude: {
-          const std::string target = co_await Target(m, domain);
+          std::string target;
+          if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           Outcome inner = co_await CheckHost(target);
           if (auto v = TakeVoids(m.text)) co_return *v;
           // §5.2 table.
@@ -468,7 +493,12 @@ class Check {
     }
     if (record.redirect) {
       if (auto limit = CountLookup(record.redirect_text)) co_return *limit;
-      const std::string target = co_await Expand(*record.redirect, domain, /*for_domain=*/true);
+      std::string target;
+      if (ExpandsNow(*record.redirect)) {
+        target = ExpandNow(*record.redirect, domain, /*for_domain=*/true);
+      } else {
+        target = co_await Expand(*record.redirect, domain, /*for_domain=*/true);
+      }
       Outcome inner = co_await CheckHost(target);
       if (auto v = TakeVoids(record.redirect_text)) co_return *v;
       // §6.1: a target without an SPF record (or a malformed one) is a permerror.
@@ -619,14 +649,23 @@ dns::Task<CheckResult> Evaluator::Run(dns::Resolver& resolver, IpAddress ip, std
 namespace {
 
 // §2.4: the MAIL FROM identity's domain, or the HELO identity for "".
+// Views into `mail_from` and `helo` (CheckHost copies them into the
+// evaluation); only the null reverse-path's postmaster@<helo> needs storage.
 struct Identity {
-  std::string domain, sender;
+  std::string_view domain, sender;
+  std::string storage;
 };
-Identity MailFromIdentity(std::string_view mail_from, std::string_view helo) {
-  if (mail_from.empty()) return {std::string(helo), "postmaster@" + std::string(helo)};
+void MailFromIdentity(std::string_view mail_from, std::string_view helo, Identity& id) {
+  if (mail_from.empty()) {
+    id.storage = "postmaster@";
+    id.storage.append(helo);
+    id.domain = helo;
+    id.sender = id.storage;
+    return;
+  }
   size_t at = mail_from.rfind('@');
-  std::string_view domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
-  return {std::string(domain), std::string(mail_from)};
+  id.domain = at == std::string_view::npos ? mail_from : mail_from.substr(at + 1);
+  id.sender = mail_from;
 }
 
 }  // namespace
@@ -642,7 +681,8 @@ void Evaluator::CheckHostAsync(const IpAddress& ip, std::string_view domain,
 void Evaluator::CheckMailFromAsync(const IpAddress& ip, std::string_view mail_from,
                                    std::string_view helo, int64_t timestamp,
                                    std::function<void(CheckResult)> done) const {
-  Identity id = MailFromIdentity(mail_from, helo);
+  Identity id;
+  MailFromIdentity(mail_from, helo, id);
   CheckHostAsync(ip, id.domain, id.sender, helo, timestamp, std::move(done));
 }
 
@@ -661,7 +701,8 @@ CheckResult Evaluator::CheckHost(const IpAddress& ip, std::string_view domain,
 
 CheckResult Evaluator::CheckMailFrom(const IpAddress& ip, std::string_view mail_from,
                                      std::string_view helo, int64_t timestamp) const {
-  Identity id = MailFromIdentity(mail_from, helo);
+  Identity id;
+  MailFromIdentity(mail_from, helo, id);
   return CheckHost(ip, id.domain, id.sender, helo, timestamp);
 }
 
