@@ -156,7 +156,7 @@ struct Keys {
   dns::StaticResolver resolver;
 
   void Publish(OpenDkimPeer& peer) {
-    for (const char* domain : {"example.com", "example.org", "example.net"}) {
+    for (const char* domain : {"example.com", "example.org", "example.net", "example.edu"}) {
       for (auto [selector, key] : {std::pair<const char*, const SigningKey*>{"r2048", &rsa2048},
                                    {"r1024", &rsa1024},
                                    {"ed", &ed}}) {
@@ -502,6 +502,64 @@ TEST(OpenDkimDifferential, EachVerifiesTheOthersSignaturesAcrossTheMatrix) {
   }
   std::cout << "OpenDKIM signing matrix: " << cases << " cases (x2 directions), " << agreed
             << " agree in both directions, " << documented << " documented disagreements\n";
+}
+
+// Five signatures on one message, each judged on its own by both (RFC 6376
+// §4: a verifier evaluates each signature independently): OpenDKIM's and
+// ours passing, one without a key record (NXDOMAIN: permerror) and one whose
+// body hash is for another body (fail). Each has its own d= so results
+// compare by domain.
+TEST(OpenDkimDifferential, JudgesEachOfSeveralSignaturesAlike) {
+  std::unique_ptr<OpenDkimPeer> peer = LoadPeerOrFail();
+  ASSERT_NE(peer, nullptr);
+  Keys keys;
+  keys.Publish(*peer);
+  Verifier verifier(&keys.resolver);
+  const std::string message =
+      "From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: five\r\n"
+      "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\nFive signatures.\r\n";
+  std::string signed_message = message;
+  auto ours = [&](const char* domain, const char* selector, const SigningKey& key,
+                  Canonicalization c, const std::string& over) {
+    SignerOptions o;
+    o.domain = domain;
+    o.selector = selector;
+    o.header_canonicalization = c;
+    o.body_canonicalization = c;
+    o.timestamp = kNow;
+    absl::StatusOr<std::string> f = SignMessage(over, key, o);
+    EXPECT_TRUE(f.ok()) << f.status();
+    signed_message = f.value_or("") + signed_message;
+  };
+  OpenDkimSignOptions po;
+  po.domain = "example.com";
+  po.selector = "r2048";
+  absl::StatusOr<std::string> theirs = peer->Sign(signed_message, keys.rsa2048_pem, po);
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  signed_message = *theirs + signed_message;
+  ours("example.org", "r1024", keys.rsa1024, Canonicalization::kSimple, signed_message);
+  ours("example.net", "ed", keys.ed, Canonicalization::kRelaxed, signed_message);
+  ours("missing.example", "nokey", keys.rsa2048, Canonicalization::kRelaxed, signed_message);
+  std::string other_body = signed_message.substr(0, signed_message.find("\r\n\r\n") + 4) + "x\r\n";
+  ours("example.edu", "r2048", keys.rsa2048, Canonicalization::kRelaxed, other_body);
+
+  const std::map<std::string, Outcome> expected = {{"example.com", Outcome::kPass},
+                                                   {"example.org", Outcome::kPass},
+                                                   {"example.net", Outcome::kPass},
+                                                   {"missing.example", Outcome::kPermError},
+                                                   {"example.edu", Outcome::kFail}};
+  auto mine = verifier.VerifyMessage(signed_message, kNow);
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  OpenDkimVerification v = peer->Verify(signed_message);
+  std::map<std::string, std::string> ours_by_domain, peer_by_domain, want;
+  for (const SignatureResult& r : *mine) {
+    ASSERT_TRUE(r.signature.has_value()) << r.reason;
+    ours_by_domain[r.signature->domain] = OutcomeName(OursOutcome(r.result));
+  }
+  for (const auto& s : v.signatures) peer_by_domain[s.domain] = OutcomeName(PeerOutcome(s));
+  for (const auto& [d, o] : expected) want[d] = OutcomeName(o);
+  EXPECT_EQ(ours_by_domain, want);
+  EXPECT_EQ(peer_by_domain, want);
 }
 
 }  // namespace
