@@ -97,6 +97,14 @@ Outcome PeerOutcome(const testing::OpenDkimSignatureResult& s) {
     default: return Outcome::kPermError;
   }
 }
+// When OpenDKIM lists no signature at all, dkim_eom's status decides: the
+// key callback's "try again later" (DKIM_STAT_CBTRYAGAIN, what the shim's
+// lookup answers for a SERVFAIL) is temperror (§6.1.2 step 2); anything else
+// (DKIM_STAT_SYNTAX: the field did not parse as a signature, §3.5) permerror.
+constexpr int kStatCbTryAgain = 14;  // DKIM_STAT_CBTRYAGAIN
+Outcome PeerOutcomeWithoutSignature(int status) {
+  return status == kStatCbTryAgain ? Outcome::kTempError : Outcome::kPermError;
+}
 // ---------------------------------------------------------------------------
 
 std::string Describe(const testing::OpenDkimSignatureResult& s) {
@@ -560,6 +568,131 @@ TEST(OpenDkimDifferential, JudgesEachOfSeveralSignaturesAlike) {
   for (const auto& [d, o] : expected) want[d] = OutcomeName(o);
   EXPECT_EQ(ours_by_domain, want);
   EXPECT_EQ(peer_by_domain, want);
+}
+
+// Part 2: the committed corpus (testdata/opendkim/, written by
+// testing/opendkim_peer_corpus_gen.cc through regenerate.sh). cases.txt
+// gives each case the answer RFC 6376 calls for. Without a row here both
+// verifiers must give that answer; with one, each must give exactly the
+// answer the row records, and the side the row calls right must match the
+// RFC answer. A row whose case now agrees fails as stale.
+struct CorpusDisagreement {
+  const char* name;
+  const char* ours;
+  const char* opendkim;
+  const char* right;  // "mxkit", "opendkim" or "either" (the RFC leaves it open)
+  const char* why;
+};
+constexpr CorpusDisagreement kKnownDisagreements[] = {
+    {"x-before-t", "permerror", "fail", "either",
+     "x= one second before t= (and so before now): we refuse the field as malformed (RFC 6376 "
+     "§3.5: x= \"MUST be greater than\" t=), OpenDKIM calls it expired. Both are PERMFAIL in "
+     "RFC 6376 §6.1.1 terms; only the RFC 8601 word differs."},
+    {"x-before-t-both-future", "permerror", "fail", "mxkit",
+     "t= two hours and x= one hour ahead of now: OpenDKIM reports \"signature expired\" for a "
+     "signature whose x= has not passed, because it compares x= with t=. The field breaks "
+     "§3.5's x= > t= rule, which makes it malformed (permerror), not expired (§6.1.1 expiry "
+     "is x= against the verifier's clock)."},
+};
+
+std::string CorpusDir() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  return std::string(srcdir ? srcdir : ".") + "/" + (workspace ? workspace : "mxkit") +
+         "/auth/dkim/testdata/opendkim";
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::vector<std::string>> ReadTable(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(ReadFileOrEmpty(path));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
+      fields.push_back(line.substr(start, tab - start));
+    }
+    fields.push_back(line.substr(start));
+    rows.push_back(std::move(fields));
+  }
+  return rows;
+}
+
+TEST(OpenDkimDifferential, AgreesOnTheCorpusOrTheDisagreementIsDocumented) {
+  std::unique_ptr<OpenDkimPeer> peer = LoadPeerOrFail();
+  ASSERT_NE(peer, nullptr);
+  const std::string dir = CorpusDir();
+  std::vector<std::vector<std::string>> keys = ReadTable(dir + "/keys.txt");
+  std::vector<std::vector<std::string>> cases = ReadTable(dir + "/cases.txt");
+  ASSERT_GE(keys.size(), 5u) << dir << "/keys.txt missing or short (regenerate.sh)";
+  ASSERT_GE(cases.size(), 30u) << dir << "/cases.txt missing or short (regenerate.sh)";
+
+  dns::StaticResolver resolver;
+  for (const std::vector<std::string>& k : keys) {
+    ASSERT_EQ(k.size(), 2u) << "keys.txt row";
+    if (k[1] == "TEMPFAIL") {
+      resolver.AddFault(k[0], dns::Fault::kServfail);
+      peer->AddTempFailingKey(k[0]);
+    } else {
+      resolver.Add(TxtRecord(k[0], k[1]));
+      peer->AddKey(k[0], k[1]);
+    }
+  }
+  Verifier verifier(&resolver);
+  std::set<std::string> seen;
+  int agreed = 0, documented = 0;
+  for (const std::vector<std::string>& c : cases) {
+    ASSERT_EQ(c.size(), 3u) << "cases.txt row";
+    const std::string& name = c[0];
+    const std::string& rfc = c[1];
+    std::string eml = ReadFileOrEmpty(dir + "/" + name + ".eml");
+    ASSERT_FALSE(eml.empty()) << name << ".eml missing";
+    auto mine = verifier.VerifyMessage(eml, kNow);
+    ASSERT_TRUE(mine.ok()) << name << ": " << mine.status();
+    ASSERT_EQ(mine->size(), 1u) << name;
+    std::string ours = std::string(OutcomeName(OursOutcome((*mine)[0].result)));
+    OpenDkimVerification v = peer->Verify(eml);
+    std::string theirs(OutcomeName(v.signatures.empty() ? PeerOutcomeWithoutSignature(v.status)
+                                                         : PeerOutcome(v.signatures[0])));
+    std::string peer_detail = v.signatures.empty()
+                                  ? "no signature listed, DKIM_STAT " + std::to_string(v.status)
+                                  : Describe(v.signatures[0]);
+    std::cout << "corpus " << name << ": rfc " << rfc << ", mxkit " << ours << " ("
+              << (*mine)[0].reason << "), OpenDKIM " << peer_detail << "\n";
+    const CorpusDisagreement* known = nullptr;
+    for (const CorpusDisagreement& d : kKnownDisagreements) {
+      if (name == d.name) known = &d;
+    }
+    if (known == nullptr) {
+      EXPECT_EQ(ours, rfc) << name << " (" << c[2] << "): mxkit: " << (*mine)[0].reason;
+      EXPECT_EQ(theirs, rfc) << name << " (" << c[2] << "): OpenDKIM: " << peer_detail;
+      if (ours == rfc && theirs == rfc) ++agreed;
+    } else {
+      seen.insert(name);
+      ++documented;
+      EXPECT_EQ(ours, known->ours) << name << ": mxkit's answer changed: " << (*mine)[0].reason;
+      EXPECT_EQ(theirs, known->opendkim) << name << ": OpenDKIM's answer changed: "
+                                         << peer_detail;
+      if (std::string(known->right) == "mxkit") {
+        EXPECT_EQ(ours, rfc) << name;
+      }
+      if (std::string(known->right) == "opendkim") {
+        EXPECT_EQ(theirs, rfc) << name;
+      }
+    }
+  }
+  for (const CorpusDisagreement& d : kKnownDisagreements) {
+    EXPECT_TRUE(seen.count(d.name)) << "stale kKnownDisagreements row " << d.name;
+  }
+  std::cout << "OpenDKIM corpus: " << cases.size() << " cases, " << agreed << " agree with "
+            << "each other and RFC 6376, " << documented << " documented disagreements\n";
 }
 
 }  // namespace
