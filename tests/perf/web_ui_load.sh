@@ -6,13 +6,16 @@
 #
 #   tests/perf/web_ui_load.sh [RUNS]
 #
-# For 1,000 and then 10,000 messages: one fakemx (capture in memory, --dns=off,
+# For an empty store, 1,000 and then 10,000 messages: one fakemx (capture in memory, --dns=off,
 # verdicts on as by default) is filled over one Python smtplib connection,
 # the count checked through the API; then `/` is loaded RUNS times (default
 # 15), each in a fresh page, cold (a new browser context: empty cache) and
 # as a returning user (one context whose cache a first load filled), and the
 # median and max time from navigation start to the page's
-# performance.mark("fakemx:rendered:inbox") are printed. With 10,000 also the
+# performance.mark("fakemx:rendered:inbox") (the DOM built) and to the end of
+# the first frame after it ("shown": laid out and painted) are printed. The
+# target is judged on "shown", cold; the empty store gives the page's own
+# cost without messages. With 10,000 also the
 # median time to go to the next page, to open a message, to go back, and to
 # run a search (Enter in #search to the next inbox mark).
 #
@@ -72,7 +75,8 @@ PY
 
 # measure COUNT INTERACTIONS: fakemx filled with COUNT, then the browser.
 measure() {
-  local count=$1 interactions=$2 api out
+  local count=$1 interactions=$2 api out rows=1
+  ((count > 0)) || rows=0
   perf_start_fakemx "m$count"
   api=$(sed -n 's/^fakemx: api http 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$FAKEMX_OUT")
   [[ -n "$api" ]] || perf_die "no API line in fakemx's banner"
@@ -81,7 +85,7 @@ measure() {
   out="$PERF_WORK/load.$count.out"
   local rc=0
   timeout 1800 node "$(dirname "$0")/web_ui_load.js" "$MXKIT_NODE_MODULES" "$CHROMIUM" \
-    "http://127.0.0.1:$api" "$RUNS" "$interactions" >"$out" || rc=$?
+    "http://127.0.0.1:$api" "$RUNS" "$interactions" "$rows" >"$out" || rc=$?
   if ((rc != 0)) && ! grep -q '^FAILED ' "$out"; then
     cat "$out" >&2
     perf_die "the browser run failed (exit $rc)"
@@ -91,12 +95,18 @@ measure() {
   while read -r _ name med max busy n; do
     case "$name" in
       load_cold)
-        perf_figure "web UI load, $count messages, cold cache" "median ${med} ms, max ${max} ms over $n loads" \
-          "renderer CPU median ${busy} ms" "target < $TARGET_MS ms: median $(perf_verdict "$med" '<' "$TARGET_MS"), max $(perf_verdict "$max" '<' "$TARGET_MS")" \
-          "load $(perf_load)" "$FAKEMX_STORAGE" ;;
+        perf_figure "web UI load to the DOM built, $count messages, cold cache" "median ${med} ms, max ${max} ms over $n loads" \
+          "renderer CPU median ${busy} ms" "load $(perf_load)" "$FAKEMX_STORAGE" ;;
+      shown_cold)
+        perf_figure "web UI load to the inbox shown, $count messages, cold cache" "median ${med} ms, max ${max} ms over $n loads" \
+          "target < $TARGET_MS ms: median $(perf_verdict "$med" '<' "$TARGET_MS"), max $(perf_verdict "$max" '<' "$TARGET_MS")" \
+          "load $(perf_load)" ;;
       load_warm)
-        perf_figure "web UI load, $count messages, returning user (cached)" "median ${med} ms, max ${max} ms over $n loads" \
-          "renderer CPU median ${busy} ms" "target < $TARGET_MS ms: median $(perf_verdict "$med" '<' "$TARGET_MS"), max $(perf_verdict "$max" '<' "$TARGET_MS")" \
+        perf_figure "web UI load to the DOM built, $count messages, returning user (cached)" "median ${med} ms, max ${max} ms over $n loads" \
+          "renderer CPU median ${busy} ms" "load $(perf_load)" ;;
+      shown_warm)
+        perf_figure "web UI load to the inbox shown, $count messages, returning user (cached)" "median ${med} ms, max ${max} ms over $n loads" \
+          "target < $TARGET_MS ms: median $(perf_verdict "$med" '<' "$TARGET_MS"), max $(perf_verdict "$max" '<' "$TARGET_MS")" \
           "load $(perf_load)" ;;
       baseline_cold)
         perf_figure "chromium's own cost of a fresh page (app.css as text, cold), $count messages stored" \
@@ -114,6 +124,7 @@ measure() {
 }
 
 BROKEN=()
+measure 0 0
 measure 1000 0
 measure 10000 1
 ((${#BROKEN[@]} == 0)) || perf_die "no figure for: ${BROKEN[*]} (the page failed; reasons above)"
