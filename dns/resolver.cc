@@ -1,5 +1,6 @@
 #include "dns/resolver.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -18,6 +19,16 @@ std::string RrTypeName(RrType type) {
     case RrType::kTlsa: return "TLSA";
   }
   return "TYPE" + std::to_string(static_cast<uint16_t>(type));
+}
+
+TxtData SplitIntoCharacterStrings(std::string_view text) {
+  constexpr size_t kMaxCharacterString = 255;  // RFC 1035 §3.3
+  TxtData txt;
+  do {
+    txt.strings.emplace_back(text.substr(0, kMaxCharacterString));
+    text.remove_prefix(std::min(text.size(), kMaxCharacterString));
+  } while (!text.empty());
+  return txt;
 }
 
 LookupResult Resolver::LookupSync(std::string_view name, RrType type) {

@@ -40,6 +40,11 @@ struct MxData { uint16_t preference; std::string exchange; };
 // TXT keeps its character-strings apart: SPF and DKIM concatenate them, but a
 // zone or a test may need to see how a record was split (RFC 7208 §3.3).
 struct TxtData { std::vector<std::string> strings; };
+// TXT data for `text` as a publisher must write it: RFC 1035 §3.3 bounds a
+// <character-string> at 255 bytes, so a longer text (a 2048-bit DKIM key, a
+// long SPF record; RFC 7208 §3.3, RFC 6376 §3.6.2.2) becomes several strings
+// of 255 bytes and a last shorter one. An empty text is one empty string.
+TxtData SplitIntoCharacterStrings(std::string_view text);
 struct SoaData {
   std::string mname, rname;
   uint32_t serial, refresh, retry, expire, minimum;

@@ -35,10 +35,6 @@ using base::Av;
 constexpr uint32_t kRecordTtl = 300;
 // RFC 8301 §3.2 asks signers for at least 1024 bits and recommends 2048.
 constexpr int kDkimRsaBits = 2048;
-// RFC 1035 §3.3.14: a TXT record is a sequence of <character-string>s of
-// at most 255 octets each; longer text is split, and SPF (RFC 7208 §3.3)
-// and DKIM (RFC 6376 §3.6.2.2) join the strings again.
-constexpr size_t kMaxTxtString = 255;
 // Hex digits of the policy text's SHA-256 used as the default MTA-STS id
 // (RFC 8461 §3.1 allows 32 alphanumerics): enough that a changed policy
 // gets a new id.
@@ -90,12 +86,7 @@ dns::ResourceRecord AddressRecord(const std::string& name, const std::string& ad
 }
 
 dns::ResourceRecord TxtRecord(const std::string& name, std::string_view text) {
-  dns::TxtData txt;
-  do {
-    txt.strings.emplace_back(text.substr(0, kMaxTxtString));
-    text.remove_prefix(std::min(text.size(), kMaxTxtString));
-  } while (!text.empty());
-  return {name, dns::RrType::kTxt, kRecordTtl, std::move(txt)};
+  return {name, dns::RrType::kTxt, kRecordTtl, dns::SplitIntoCharacterStrings(text)};
 }
 
 // "ip4:127.0.0.1" or "ip6:::1" (RFC 7208 §5.6).

@@ -80,9 +80,7 @@ struct Fixture {
     dns::ResourceRecord rr;
     rr.name = name;
     rr.type = dns::RrType::kTxt;
-    std::vector<std::string> strings;
-    for (std::size_t i = 0; i < record.size(); i += 255) strings.push_back(record.substr(i, 255));
-    rr.data = dns::TxtData{strings};
+    rr.data = dns::SplitIntoCharacterStrings(record);
     resolver.Add(rr);
 
     std::string shim = testing::FindOpenDkimShim();

@@ -18,6 +18,7 @@
 #include "auth/dkim/internal/test_keys.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/signer.h"
+#include "auth/dkim/testing/message_cases.h"
 #include "auth/dkim/verifier.h"
 #include "base/base64.h"
 #include "dns/static_resolver.h"
@@ -27,50 +28,6 @@
 namespace mxkit::auth::dkim {
 namespace {
 
-struct MessageCase {
-  const char* name;
-  std::string text;
-};
-
-// Messages meant to stress canonicalization and header selection. All are
-// valid RFC 5322 except where the name says otherwise.
-std::vector<MessageCase> Messages() {
-  const std::string from = "From: Alice <alice@example.com>\r\n";
-  const std::string std_headers = from +
-                                  "To: bob@example.net\r\n"
-                                  "Subject: Hello\r\n"
-                                  "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-                                  "Message-ID: <m1@example.com>\r\n";
-  std::string big;
-  for (int i = 0; i < 80; ++i) {
-    big += "Line " + std::to_string(i) + " of a longer body,\twith  some   spacing. \r\n";
-  }
-  return {
-      {"plain", std_headers + "\r\nHello Bob.\r\n"},
-      {"folded-headers",
-       from + "To: bob@example.net,\r\n\tcarol@example.net,\r\n   dave@example.net\r\n"
-              "Subject:   spaced   out  \r\n\t continued\t \r\n"
-              "Date:Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\nBody.\r\n"},
-      {"mixed-case-names",
-       "FROM: Alice <alice@example.com>\r\nsUbJeCt: Case\r\nTO: bob@example.net\r\n\r\nx\r\n"},
-      {"empty-body", std_headers + "\r\n"},
-      {"only-empty-lines", std_headers + "\r\n\r\n\r\n\r\n"},
-      {"trailing-wsp-lines",
-       std_headers + "\r\nline one  \r\n \t \r\n  indented\t\tline\r\n\r\n  \r\n\t\r\n"},
-      {"long-body", std_headers + "\r\n" + big},
-      {"empty-values", from + "X-Empty:\r\nX-Empty2: \r\nSubject:\r\n \r\nTo: b@example.net\r\n\r\nb\r\n"},
-      {"duplicate-fields",
-       from + "To: first@example.net\r\nSubject: one\r\nTo: second@example.net\r\n"
-              "Subject: two\r\n\r\nbody\r\n"},
-      {"utf8-and-tabs",
-       from + "Subject: caf\xc3\xa9 \xe2\x98\x95\r\nTo: b@example.net\r\n\r\n"
-              "\tna\xc3\xafve\t text\r\n\xe2\x82\xac 5\r\n"},
-      {"no-final-crlf", std_headers + "\r\nno newline at the end"},
-      {"no-final-crlf-trailing-wsp", std_headers + "\r\nends with spaces  "},
-      {"bare-lf-in-body", std_headers + "\r\nline1\nline2\r\n"},
-      {"headers-only-no-separator", std_headers},
-  };
-}
 
 struct KeyCase {
   const char* algorithm;  // a= as dkimpy spells it
@@ -161,10 +118,7 @@ TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
     dns::ResourceRecord rr;
     rr.name = name;
     rr.type = dns::RrType::kTxt;
-    // Split as a DNS publisher must for 2048-bit keys (255-byte strings).
-    std::vector<std::string> strings;
-    for (std::size_t i = 0; i < record.size(); i += 255) strings.push_back(record.substr(i, 255));
-    rr.data = dns::TxtData{strings};
+    rr.data = dns::SplitIntoCharacterStrings(record);
     resolver.Add(rr);
   };
   publish("r2048", rsa2048);
@@ -175,7 +129,7 @@ TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
   const std::vector<KeyCase> key_cases = {{"rsa-sha256", "r2048", "rsa2048.pem"},
                                           {"rsa-sha256", "r1024", "rsa1024.pem"},
                                           {"ed25519-sha256", "ed", "ed.seed"}};
-  const std::vector<MessageCase> messages = Messages();
+  const std::vector<testing::MessageCase> messages = testing::CanonicalizationMessages();
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
 
   struct Case {
@@ -185,7 +139,7 @@ TEST(DkimpyDifferential, AgreesOnEveryCaseOrTheDisagreementIsDocumented) {
   std::vector<Case> cases;
   std::string manifest;
   int n = 0;
-  for (const MessageCase& m : messages) {
+  for (const testing::MessageCase& m : messages) {
     for (const KeyCase& k : key_cases) {
       for (Canonicalization hc : {Canonicalization::kSimple, Canonicalization::kRelaxed}) {
         for (Canonicalization bc : {Canonicalization::kSimple, Canonicalization::kRelaxed}) {
