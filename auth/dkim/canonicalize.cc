@@ -342,18 +342,32 @@ std::size_t BodyCanonicalizer::CopyPlainRun(std::string_view in, std::size_t i) 
       if (k != kBlockBytes) break;
     }
     if (i == n) return i;
+    std::size_t j = i;  // past the WSP run at i, if any
     if (IsWsp(p[i])) {
-      // A WSP run followed, in this chunk, by a byte that is kept is inner
-      // WSP: one SP (§3.4.4 a). Before a CR, or at the end of the chunk, the
-      // caller's state decides.
-      std::size_t j = i + 1;
+      ++j;
       while (j < n && IsWsp(p[j])) ++j;
-      if (j == n || p[j] == '\r') return i;
-      Put(' ');
-      i = j;
+      if (j < n && p[j] != '\r') {
+        // Inner WSP: one SP (§3.4.4 a), and the byte after it is kept.
+        Put(' ');
+        i = j;
+        continue;
+      }
+    }
+    if (j + 1 < n && p[j] == '\r' && p[j + 1] == '\n') {
+      // The line ends here; WSP before its CRLF is dropped (§3.4.4 a). A
+      // next line that starts with a kept byte goes on in this loop; any
+      // other start (WSP, CR, an empty line) is left to the caller's state.
+      Put('\r');
+      Put('\n');
+      i = j + 2;
+      at_line_start_ = true;
+      if (i == n || IsSpecial(p[i])) return i;
+      at_line_start_ = false;
       continue;
     }
-    if (p[i] == '\r') return i;
+    // A WSP run or a CR whose successor is not in this chunk, or a bare CR:
+    // the caller's state decides.
+    if (IsWsp(p[i]) || p[i] == '\r') return i;
     // Any other byte (a control byte, or a spurious stop of the word scan) is
     // kept: the loop goes on with it.
   }
