@@ -51,6 +51,27 @@ inline std::size_t FirstAttention(const char* p) {
   const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
   return mask == 0 ? kBlockBytes : static_cast<std::size_t>(__builtin_ctz(mask));
 }
+
+// For the relaxed body: stores the kBlockBytes bytes at `p` to `out` with
+// each single WSP (an HTAB or SP followed by a byte above 0x20) written as
+// SP, which is all §3.4.4 a does to it, and returns the index of the first
+// byte that needs more: a WSP before a byte at or below 0x20 (a run, or
+// trailing WSP), or any other byte at or below 0x20. p[0] must not continue
+// a WSP run that started before the block. Reads p[0] through p[kBlockBytes].
+inline std::size_t CopyBodyBlock(const char* p, char* out) {
+  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  const __m128i sp = _mm_set1_epi8(' ');
+  const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(w, sp), w);
+  const __m128i low_next = _mm_cmpeq_epi8(_mm_min_epu8(next, sp), next);
+  const __m128i tab = _mm_cmpeq_epi8(w, _mm_set1_epi8('\t'));
+  const __m128i wsp = _mm_or_si128(_mm_cmpeq_epi8(w, sp), tab);
+  const __m128i bad = _mm_or_si128(_mm_andnot_si128(wsp, low), _mm_and_si128(wsp, low_next));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                   _mm_or_si128(_mm_andnot_si128(tab, w), _mm_and_si128(tab, sp)));
+  const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+  return mask == 0 ? kBlockBytes : static_cast<std::size_t>(__builtin_ctz(mask));
+}
 #else
 // Eight bytes at a time in a 64-bit word (SWAR), one mark (0x80) per byte.
 constexpr std::size_t kBlockBytes = 8;
@@ -80,6 +101,12 @@ inline std::size_t FirstAttention(const char* p) {
   uint64_t space = EqBytes(w, ' ');
   uint64_t bad = (Below21(w) & ~space) | (space & Below21(next));
   return bad == 0 ? kBlockBytes : static_cast<std::size_t>(__builtin_ctzll(bad)) >> 3;
+}
+
+// As the SSE2 version, without its HTAB rewriting: an HTAB is a stop.
+inline std::size_t CopyBodyBlock(const char* p, char* out) {
+  std::memcpy(out, p, kBlockBytes);
+  return FirstAttention(p);
 }
 #endif
 
@@ -328,15 +355,16 @@ std::size_t BodyCanonicalizer::CopyPlainRun(std::string_view in, std::size_t i) 
     // may be a control byte below 0x21, where the scan would stop at once.
     Put(p[i++]);
     // Whole blocks are stored, and only the bytes before the first one that
-    // needs attention are counted as kept.
+    // needs attention are counted as kept. No block starts inside a WSP run,
+    // as CopyBodyBlock requires: a block follows a kept byte that is not
+    // WSP, or a single WSP whose successor (the block's first byte) is not.
     for (;;) {
       if (i + kBlockBytes + 1 > n) {
         while (i < n && !IsSpecial(p[i])) Put(p[i++]);
         break;
       }
       if (buffered_ > kBufferBytes - kBlockBytes) Flush();
-      std::size_t k = FirstAttention(p + i);
-      std::memcpy(buffer_ + buffered_, p + i, kBlockBytes);
+      std::size_t k = CopyBodyBlock(p + i, buffer_ + buffered_);
       buffered_ += k;
       i += k;
       if (k != kBlockBytes) break;
