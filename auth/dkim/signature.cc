@@ -1,10 +1,12 @@
 #include "auth/dkim/signature.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
@@ -397,8 +399,8 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
                            std::string_view signature_raw, std::string* out) {
   // Bottom-up selection (§5.4.2): for each h= name, the last instance of the
   // field above the previously taken one of that name.
-  std::vector<std::pair<std::string_view, std::size_t>> next;  // name -> index to search below
-  next.reserve(sig.signed_headers.size());
+  // name -> index to search below; h= names rarely exceed a few dozen.
+  absl::InlinedVector<std::pair<std::string_view, std::size_t>, 32> next;
   for (const std::string& name : sig.signed_headers) {
     std::size_t* limit = nullptr;
     for (auto& entry : next) {
@@ -419,12 +421,22 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
       }
     }
   }
-  std::string stripped;
-  stripped.reserve(signature_raw.size());
-  stripped.append(signature_raw.substr(0, sig.b_value_begin));
-  stripped.append(signature_raw.substr(sig.b_value_end));
+  // The field with its b= value deleted, on the stack when it fits (it does
+  // for any RSA-4096 signature with a short h=).
+  const std::string_view head = signature_raw.substr(0, sig.b_value_begin);
+  const std::string_view tail = signature_raw.substr(sig.b_value_end);
+  char stack[2048];
+  std::string heap;
+  char* joined = stack;
+  if (head.size() + tail.size() > sizeof(stack)) {
+    heap.resize(head.size() + tail.size());
+    joined = heap.data();
+  }
+  std::memcpy(joined, head.data(), head.size());
+  std::memcpy(joined + head.size(), tail.data(), tail.size());
   std::size_t before = out->size();
-  AppendCanonicalHeader(sig.header_canonicalization, stripped, out);
+  AppendCanonicalHeader(sig.header_canonicalization,
+                        std::string_view(joined, head.size() + tail.size()), out);
   // §3.7: the signature field itself goes in without its trailing CRLF.
   if (out->size() >= before + 2) out->resize(out->size() - 2);
 }
