@@ -174,6 +174,40 @@ TEST(SplitHeaderBlock, RejectsMalformedHeaderBlocks) {
   }
 }
 
+// The line scan reads blocks of 16 bytes: a CR, LF or NUL is found, and a
+// field bound applied, at every offset of a long line, not only in the short
+// lines of the tables above.
+TEST(SplitHeaderBlock, FindsLineEndsAndNulAtEveryOffsetOfALongLine) {
+  const std::string value(70, 'v');
+  for (std::size_t at = 0; at < value.size(); ++at) {
+    SCOPED_TRACE(at);
+    const std::size_t offset = 3 + at;  // after "A: "
+    std::string v = value;
+    v[at] = '\0';
+    HeaderBlockResult r = SplitHeaderBlock("A: " + v + "\r\n\r\n");
+    EXPECT_EQ(r.error, E::kNul);
+    EXPECT_EQ(r.offset, offset);
+    v[at] = '\r';
+    r = SplitHeaderBlock("A: " + v + "\r\n\r\n");
+    EXPECT_EQ(r.error, E::kBareCr);
+    EXPECT_EQ(r.offset, offset);
+    v[at] = '\n';
+    r = SplitHeaderBlock("A: " + v + "\r\n\r\n");
+    EXPECT_EQ(r.error, E::kBareLf);
+    EXPECT_EQ(r.offset, offset);
+    const std::string message = "A: " + value.substr(0, at) + "\r\n\r\nbody";  // viewed by r
+    r = SplitHeaderBlock(message);
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.block.fields[0].raw_value, " " + value.substr(0, at));
+    EXPECT_EQ(r.block.body, "body");
+    // "A: " + at bytes + CRLF is at + 5 bytes: accepted at that bound, refused below.
+    EXPECT_TRUE(SplitHeaderBlock("A: " + value.substr(0, at) + "\r\n\r\n", Limits(1, at + 5)).ok());
+    r = SplitHeaderBlock("A: " + value.substr(0, at) + "\r\n\r\n", Limits(1, at + 4));
+    EXPECT_EQ(r.error, E::kFieldTooLong);
+    EXPECT_EQ(r.offset, at + 4);
+  }
+}
+
 TEST(SplitHeaderBlock, FieldExactlyAtTheBoundIsAccepted) {
   // "B: 1234567\r\n" is 12 bytes.
   const HeaderBlockResult r = SplitHeaderBlock("B: 1234567\r\n\r\n", Limits(1, 12));

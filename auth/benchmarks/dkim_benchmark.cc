@@ -7,7 +7,12 @@
 // throughput. The lower bound on a verification's cost is one RSA-2048 verify
 // plus SHA-256 over the canonical body and signed headers; the counter
 // `crypto_bound_ratio` is (that bound's time) / (our time), so 1.0 would mean
-// parsing, canonicalization and DNS cost nothing (target >= 0.7).
+// parsing, canonicalization and DNS cost nothing (issue 13 asks for >= 0.85).
+// Both are CPU time of this thread measured one after the other, so on a
+// loaded machine the ratio moves by several percent between runs: quote the
+// median of --benchmark_repetitions=5 with the load, and count instructions
+// (callgrind, --toggle-collect='mxkit::auth::dkim::Verifier::VerifyMessage*')
+// to compare versions.
 //
 // With DKIM_BENCH_DUMP_DIR set, the signed message and its key record are
 // written there (message.eml, key.txt) for dkim_vs_dkimpy.sh.

@@ -14,6 +14,7 @@
 #ifndef MXKIT_AUTH_DKIM_CANONICALIZE_H_
 #define MXKIT_AUTH_DKIM_CANONICALIZE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,15 +65,30 @@ class BodyCanonicalizer {
 
   // Length of the whole canonical body produced so far (complete after
   // Finish), including bytes past the limit that were not written.
-  uint64_t canonical_length() const { return canonical_length_; }
+  uint64_t canonical_length() const { return canonical_length_ + buffered_; }
   // Bytes written to the sink (min(canonical_length, limit)).
   uint64_t written_length() const { return written_length_; }
 
  private:
+  // Canonical bytes are staged in buffer_ and reach the sink in pieces of at
+  // most this many (and at the end of every Update), so a hashing sink sees
+  // few large writes rather than one per run of text, and memory stays
+  // bounded however many held empty lines a body releases at once.
+  static constexpr std::size_t kBufferBytes = 2048;
+
   void UpdateSimple(std::string_view chunk);
   void UpdateRelaxed(std::string_view chunk);
+  // Relaxed: copies the run starting at in[i] (a byte that is not WSP or CR)
+  // that needs no rewriting, and returns where it ends.
+  std::size_t CopyPlainRun(std::string_view in, std::size_t i);
   void FlushEmptyLines();
   void Emit(std::string_view bytes);
+  void Put(char c) {
+    if (buffered_ == kBufferBytes) Flush();
+    buffer_[buffered_++] = c;
+  }
+  // Counts `bytes` as canonical output and writes what the limit allows.
+  void Deliver(std::string_view bytes);
   void Flush();
 
   Canonicalization canonicalization_;
@@ -83,9 +99,10 @@ class BodyCanonicalizer {
   bool pending_wsp_ = false;  // relaxed: a WSP run not yet known to be trailing
   bool at_line_start_ = true;  // no content on the current line yet
   uint64_t pending_empty_lines_ = 0;  // empty lines not yet known to be trailing
-  uint64_t canonical_length_ = 0;
+  uint64_t canonical_length_ = 0;  // delivered so far (buffered_ bytes are not)
   uint64_t written_length_ = 0;
-  std::string buffer_;  // canonical bytes awaiting Flush()
+  std::size_t buffered_ = 0;
+  char buffer_[kBufferBytes];  // canonical bytes awaiting Flush()
 };
 
 // One-shot form of BodyCanonicalizer (no limit).

@@ -1,8 +1,12 @@
 #include "auth/dkim/signature.h"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
+#include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "auth/dkim/internal/cat.h"
 #include "auth/dkim/tag_list.h"
@@ -58,17 +62,66 @@ std::string_view TrimFws(std::string_view s) {
   return s;
 }
 
-// Splits on ':' and trims FWS around each element (h= and q= lists).
-std::vector<std::string_view> SplitColons(std::string_view value) {
-  std::vector<std::string_view> out;
+// Calls fn(element) for each ':'-separated element of `value` with FWS
+// trimmed (h= and q= lists), until fn returns false; returns whether every
+// call returned true.
+template <typename Fn>
+bool ForEachColonElement(std::string_view value, Fn fn) {
   std::size_t start = 0;
   for (;;) {
     std::size_t colon = value.find(':', start);
-    out.push_back(TrimFws(value.substr(
-        start, colon == std::string_view::npos ? std::string_view::npos : colon - start)));
-    if (colon == std::string_view::npos) return out;
+    if (!fn(TrimFws(value.substr(
+            start, colon == std::string_view::npos ? std::string_view::npos : colon - start)))) {
+      return false;
+    }
+    if (colon == std::string_view::npos) return true;
     start = colon + 1;
   }
+}
+
+// The tags ParseSignature reads, found in one pass over the list.
+struct SignatureTags {
+  const Tag* v = nullptr;
+  const Tag* a = nullptr;
+  const Tag* b = nullptr;
+  const Tag* bh = nullptr;
+  const Tag* c = nullptr;
+  const Tag* d = nullptr;
+  const Tag* h = nullptr;
+  const Tag* i = nullptr;
+  const Tag* l = nullptr;
+  const Tag* q = nullptr;
+  const Tag* s = nullptr;
+  const Tag* t = nullptr;
+  const Tag* x = nullptr;
+};
+
+SignatureTags IndexTags(const TagList& list) {
+  SignatureTags t;
+  for (const Tag& tag : list.tags) {
+    // Tag names are case-sensitive (§3.2) and unique in a valid list.
+    if (tag.name.size() == 2) {
+      if (tag.name == "bh") t.bh = &tag;
+      continue;
+    }
+    if (tag.name.size() != 1) continue;
+    switch (tag.name[0]) {
+      case 'v': t.v = &tag; break;
+      case 'a': t.a = &tag; break;
+      case 'b': t.b = &tag; break;
+      case 'c': t.c = &tag; break;
+      case 'd': t.d = &tag; break;
+      case 'h': t.h = &tag; break;
+      case 'i': t.i = &tag; break;
+      case 'l': t.l = &tag; break;
+      case 'q': t.q = &tag; break;
+      case 's': t.s = &tag; break;
+      case 't': t.t = &tag; break;
+      case 'x': t.x = &tag; break;
+      default: break;
+    }
+  }
+  return t;
 }
 
 bool ParseDigits(std::string_view s, std::size_t max_digits, uint64_t* out) {
@@ -160,22 +213,25 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
   if (!tags.ok()) {
     return fail(SignatureError::kSyntax, base + tags.offset, "DKIM-Signature: " + tags.message);
   }
-  const TagList& list = tags.list;
+  const SignatureTags found = IndexTags(tags.list);
   Signature& sig = r.signature;
 
   // §6.1.1: v a b bh d h s are required.
-  for (std::string_view name : {"v", "a", "b", "bh", "d", "h", "s"}) {
-    if (list.Find(name) == nullptr) {
+  const std::pair<std::string_view, const Tag*> required[] = {
+      {"v", found.v}, {"a", found.a}, {"b", found.b}, {"bh", found.bh},
+      {"d", found.d}, {"h", found.h}, {"s", found.s}};
+  for (const auto& [name, tag] : required) {
+    if (tag == nullptr) {
       return fail(SignatureError::kMissingTag, raw.size(),
                   Cat("required tag ", name, "= is missing (RFC 6376 §6.1.1)"));
     }
   }
-  const Tag& v = *list.Find("v");
+  const Tag& v = *found.v;
   if (v.value != "1") {
     return fail(SignatureError::kUnsupportedVersion, base + v.value_offset,
                 Cat("v=", v.value, " is not version 1 (RFC 6376 §3.5)"));
   }
-  const Tag& a = *list.Find("a");
+  const Tag& a = *found.a;
   if (a.value == "rsa-sha256") {
     sig.algorithm = SignatureAlgorithm::kRsaSha256;
   } else if (a.value == "ed25519-sha256") {
@@ -188,7 +244,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
   }
 
   // b= and bh=: base64 with FWS allowed anywhere (§3.5).
-  const Tag& b = *list.Find("b");
+  const Tag& b = *found.b;
   base::Base64Result b_bytes = base::DecodeBase64(b.value, kTagValueBase64);
   if (!b_bytes.ok() || (b_bytes.bytes.empty() && !options.allow_empty_b)) {
     return fail(SignatureError::kSyntax, base + b.value_offset, "b= is not valid base64");
@@ -201,14 +257,14 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     std::size_t semi = raw.find(';', base + b.value_offset);
     sig.b_value_end = semi == std::string_view::npos ? raw.size() : semi;
   }
-  const Tag& bh = *list.Find("bh");
+  const Tag& bh = *found.bh;
   base::Base64Result bh_bytes = base::DecodeBase64(bh.value, kTagValueBase64);
   if (!bh_bytes.ok() || bh_bytes.bytes.empty()) {
     return fail(SignatureError::kSyntax, base + bh.value_offset, "bh= is not valid base64");
   }
   sig.body_hash = std::move(bh_bytes.bytes);
 
-  if (const Tag* c = list.Find("c")) {
+  if (const Tag* c = found.c) {
     std::string_view value = c->value;
     std::size_t slash = value.find('/');
     std::string_view head = value.substr(0, slash);
@@ -225,26 +281,27 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     }
   }
 
-  const Tag& d = *list.Find("d");
+  const Tag& d = *found.d;
   if (!IsValidDomainName(d.value)) {
     return fail(SignatureError::kSyntax, base + d.value_offset,
                 Cat("d=", d.value, " is not a domain name (RFC 6376 §3.5)"));
   }
   sig.domain = AsciiLower(d.value);
-  const Tag& s = *list.Find("s");
+  const Tag& s = *found.s;
   if (!IsDottedSubDomains(s.value, 1)) {
     return fail(SignatureError::kSyntax, base + s.value_offset,
                 Cat("s=", s.value, " is not a selector (RFC 6376 §3.1)"));
   }
   sig.selector = AsciiLower(s.value);
 
-  if (const Tag* q = list.Find("q")) {
+  if (const Tag* q = found.q) {
     bool dns_txt = false;
-    for (std::string_view method : SplitColons(q->value)) {
-      if (method.empty()) {
-        return fail(SignatureError::kSyntax, base + q->value_offset, "q= has an empty element");
-      }
+    bool empty = !ForEachColonElement(q->value, [&dns_txt](std::string_view method) {
       if (method == "dns/txt") dns_txt = true;
+      return !method.empty();
+    });
+    if (empty) {
+      return fail(SignatureError::kSyntax, base + q->value_offset, "q= has an empty element");
     }
     if (!dns_txt) {
       return fail(SignatureError::kUnsupportedQueryMethod, base + q->value_offset,
@@ -252,7 +309,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     }
   }
 
-  if (const Tag* i = list.Find("i")) {
+  if (const Tag* i = found.i) {
     std::size_t at = i->value.rfind('@');
     std::string_view idomain =
         at == std::string_view::npos ? std::string_view() : i->value.substr(at + 1);
@@ -279,31 +336,40 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     sig.identity_domain = sig.domain;
   }
 
-  const Tag& h = *list.Find("h");
+  const Tag& h = *found.h;
   bool from = false;
-  for (std::string_view name : SplitColons(h.value)) {
+  sig.signed_headers.reserve(
+      std::min<std::size_t>(kMaxSignedHeaderFields,
+                            static_cast<std::size_t>(std::count(h.value.begin(), h.value.end(), ':')) + 1));
+  std::optional<SignatureParseResult> h_error;
+  ForEachColonElement(h.value, [&](std::string_view name) {
     if (name.empty()) {
-      return fail(SignatureError::kSyntax, base + h.value_offset, "h= has an empty element");
+      h_error = fail(SignatureError::kSyntax, base + h.value_offset, "h= has an empty element");
+      return false;
     }
     for (char ch : name) {
       if (!IsFtext(ch)) {
-        return fail(SignatureError::kSyntax, base + h.value_offset,
-                    Cat("h= element \"", name, "\" is not a header field name"));
+        h_error = fail(SignatureError::kSyntax, base + h.value_offset,
+                       Cat("h= element \"", name, "\" is not a header field name"));
+        return false;
       }
     }
     if (sig.signed_headers.size() == kMaxSignedHeaderFields) {
-      return fail(SignatureError::kTooManySignedHeaders, base + h.value_offset,
-                  Cat("h= lists more than ", kMaxSignedHeaderFields, " header fields"));
+      h_error = fail(SignatureError::kTooManySignedHeaders, base + h.value_offset,
+                     Cat("h= lists more than ", kMaxSignedHeaderFields, " header fields"));
+      return false;
     }
     sig.signed_headers.push_back(AsciiLower(name));
     if (sig.signed_headers.back() == "from") from = true;
-  }
+    return true;
+  });
+  if (h_error) return std::move(*h_error);
   if (!from) {
     return fail(SignatureError::kFromNotSigned, base + h.value_offset,
                 "h= does not include From (RFC 6376 §5.4, §6.1.1)");
   }
 
-  if (const Tag* l = list.Find("l")) {
+  if (const Tag* l = found.l) {
     uint64_t n = 0;
     if (!ParseDigits(l->value, kMaxBodyLengthDigits, &n)) {
       return fail(SignatureError::kSyntax, base + l->value_offset,
@@ -312,7 +378,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     sig.body_length = n;
   }
   for (std::string_view name : {"t", "x"}) {
-    if (const Tag* t = list.Find(name)) {
+    if (const Tag* t = name == "t" ? found.t : found.x) {
       uint64_t n = 0;
       if (!ParseDigits(t->value, kMaxTimestampDigits, &n)) {
         return fail(SignatureError::kSyntax, base + t->value_offset,
@@ -322,7 +388,7 @@ SignatureParseResult ParseSignature(std::string_view raw, const SignatureParseOp
     }
   }
   if (sig.timestamp && sig.expiration && !(*sig.expiration > *sig.timestamp)) {
-    return fail(SignatureError::kExpiresBeforeTimestamp, base + list.Find("x")->value_offset,
+    return fail(SignatureError::kExpiresBeforeTimestamp, base + found.x->value_offset,
                 Cat("x=", *sig.expiration, " is not greater than t=", *sig.timestamp,
                     " (RFC 6376 §3.5)"));
   }
@@ -333,8 +399,8 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
                            std::string_view signature_raw, std::string* out) {
   // Bottom-up selection (§5.4.2): for each h= name, the last instance of the
   // field above the previously taken one of that name.
-  std::vector<std::pair<std::string_view, std::size_t>> next;  // name -> index to search below
-  next.reserve(sig.signed_headers.size());
+  // name -> index to search below; h= names rarely exceed a few dozen.
+  absl::InlinedVector<std::pair<std::string_view, std::size_t>, 32> next;
   for (const std::string& name : sig.signed_headers) {
     std::size_t* limit = nullptr;
     for (auto& entry : next) {
@@ -355,12 +421,22 @@ void AppendHeaderHashInput(std::span<const HeaderField> headers, const Signature
       }
     }
   }
-  std::string stripped;
-  stripped.reserve(signature_raw.size());
-  stripped.append(signature_raw.substr(0, sig.b_value_begin));
-  stripped.append(signature_raw.substr(sig.b_value_end));
+  // The field with its b= value deleted, on the stack when it fits (it does
+  // for any RSA-4096 signature with a short h=).
+  const std::string_view head = signature_raw.substr(0, sig.b_value_begin);
+  const std::string_view tail = signature_raw.substr(sig.b_value_end);
+  char stack[2048];
+  std::string heap;
+  char* joined = stack;
+  if (head.size() + tail.size() > sizeof(stack)) {
+    heap.resize(head.size() + tail.size());
+    joined = heap.data();
+  }
+  std::memcpy(joined, head.data(), head.size());
+  std::memcpy(joined + head.size(), tail.data(), tail.size());
   std::size_t before = out->size();
-  AppendCanonicalHeader(sig.header_canonicalization, stripped, out);
+  AppendCanonicalHeader(sig.header_canonicalization,
+                        std::string_view(joined, head.size() + tail.size()), out);
   // §3.7: the signature field itself goes in without its trailing CRLF.
   if (out->size() >= before + 2) out->resize(out->size() - 2);
 }

@@ -1,6 +1,7 @@
 #include "auth/dkim/verifier.h"
 
 #include <openssl/curve25519.h>
+#include <openssl/digest.h>
 #include <openssl/err.h>
 #include <openssl/nid.h>
 #include <openssl/rsa.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -72,8 +74,14 @@ struct Verifier::BodyHash {
   internal::DigestAlgorithm digest_algorithm;  // SHA-1 for rsa-sha1, else SHA-256
   Canonicalization canonicalization;
   std::optional<uint64_t> limit;
-  std::string digest;
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  std::size_t digest_size;
   uint64_t canonical_length;
+
+  bool Matches(std::string_view body_hash) const {
+    return body_hash.size() == digest_size &&
+           std::memcmp(body_hash.data(), digest, digest_size) == 0;
+  }
 };
 
 const Verifier::BodyHash& Verifier::ComputeBodyHash(std::vector<BodyHash>& cache,
@@ -91,9 +99,13 @@ const Verifier::BodyHash& Verifier::ComputeBodyHash(std::vector<BodyHash>& cache
   BodyCanonicalizer canon(c, &sink, limit);
   canon.Update(body);
   canon.Finish();
-  cache.push_back(
-      Verifier::BodyHash{digest_algorithm, c, limit, sink.Digest(), canon.canonical_length()});
-  return cache.back();
+  Verifier::BodyHash& h = cache.emplace_back();
+  h.digest_algorithm = digest_algorithm;
+  h.canonicalization = c;
+  h.limit = limit;
+  h.digest_size = sink.DigestTo(h.digest);
+  h.canonical_length = canon.canonical_length();
+  return h;
 }
 
 std::shared_ptr<const KeyRecordResult> Verifier::ParseKey(
@@ -105,14 +117,28 @@ std::shared_ptr<const KeyRecordResult> Verifier::ParseKey(
   if (!cache_parsed_keys_) {
     return std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings, any_size));
   }
-  std::string text;
-  for (const std::string& s : strings) text += s;
+  // The record's text is its strings joined (RFC 6376 §3.6.2.2); entries are
+  // compared piece by piece so a hit copies nothing.
+  std::size_t length = 0;
+  for (const std::string& s : strings) length += s.size();
+  auto same_text = [&strings, length](const std::string& key) {
+    if (key.size() != length) return false;
+    std::size_t at = 0;
+    for (const std::string& s : strings) {
+      if (key.compare(at, s.size(), s) != 0) return false;
+      at += s.size();
+    }
+    return true;
+  };
   {
     std::lock_guard<std::mutex> lock(key_cache_->mutex);
     for (const auto& [key, parsed] : key_cache_->entries) {
-      if (key == text) return parsed;
+      if (same_text(key)) return parsed;
     }
   }
+  std::string text;
+  text.reserve(length);
+  for (const std::string& s : strings) text += s;
   auto parsed = std::make_shared<const KeyRecordResult>(ParseKeyRecord(strings, any_size));
   std::lock_guard<std::mutex> lock(key_cache_->mutex);
   if (key_cache_->entries.size() == kKeyCacheEntries) key_cache_->entries.pop_front();
@@ -256,25 +282,34 @@ SignatureResult Verifier::FinishOne(SignatureResult r, std::span<const HeaderFie
                   Cat("l=", *sig.body_length, " is longer than the canonical body (",
                       bh.canonical_length, " bytes) (RFC 6376 §3.5, §8.2)"));
   }
-  if (bh.digest != sig.body_hash) {
+  if (!bh.Matches(sig.body_hash)) {
     return Result(std::move(r), DkimResult::kFail,
                   "body hash did not verify: bh= differs from the computed body hash "
                   "(RFC 6376 §6.1.3)");
   }
   std::string input;
-  input.reserve(1024);
+  // Enough for a typical header hash input, and under glibc's 1 KiB
+  // large-bin threshold, where an allocation first consolidates the fast
+  // bins (perf showed malloc_consolidate at 0.4% of a verification).
+  input.reserve(960);
   AppendHeaderHashInput(headers, sig, raw, &input);
-  std::string digest = internal::Digest(digest_algorithm, input);
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  std::size_t digest_size = 0;
+  {
+    internal::DigestSink header_sink(digest_algorithm);
+    header_sink.Write(input);
+    digest_size = header_sink.DigestTo(digest);
+  }
   bool ok = false;
   if (key->key_type == KeyType::kEd25519) {
     // RFC 8463 §3: Ed25519 (PureEdDSA) signs the SHA-256 hash of the header data.
     ok = sig.signature.size() == ED25519_SIGNATURE_LEN &&
-         ED25519_verify(reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
+         ED25519_verify(digest, digest_size,
                         reinterpret_cast<const uint8_t*>(sig.signature.data()),
                         reinterpret_cast<const uint8_t*>(key->public_key.data())) == 1;
   } else {
     const int nid = digest_algorithm == internal::DigestAlgorithm::kSha1 ? NID_sha1 : NID_sha256;
-    ok = RSA_verify(nid, reinterpret_cast<const uint8_t*>(digest.data()), digest.size(),
+    ok = RSA_verify(nid, digest, digest_size,
                     reinterpret_cast<const uint8_t*>(sig.signature.data()), sig.signature.size(),
                     key->rsa.get()) == 1;
     ERR_clear_error();

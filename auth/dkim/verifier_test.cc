@@ -630,12 +630,41 @@ class MutableResolver : public dns::Resolver {
     dns::ResourceRecord rr;
     rr.name = std::string(name);
     rr.type = dns::RrType::kTxt;
-    rr.data = dns::TxtData{{txt}};
+    rr.data = strings.empty() ? dns::TxtData{{txt}} : dns::TxtData{strings};
     r.records.push_back(rr);
     done(std::move(r));
   }
   std::string txt;
+  std::vector<std::string> strings;  // when set, the record's strings instead of txt
 };
+
+// The cache is keyed by the record's text (its strings joined): a record
+// split differently is the same key, one of the same length that differs in
+// one byte is not.
+TEST(VerifierKeyCache, KeysOnTheJoinedTextOfTheRecord) {
+  MutableResolver resolver;
+  Verifier verifier(&resolver);
+  SignerOptions o;
+  o.domain = "example.com";
+  o.selector = "k";
+  std::string m = *SignMessage(kMessage, TestKeys().ed, o) + kMessage;
+  auto keyword = [&] {
+    auto r = verifier.VerifyMessage(m, kNow);
+    return r.ok() && r->size() == 1 ? std::string(DkimResultKeyword((*r)[0].result)) : "?";
+  };
+  const std::string text = TestKeys().ed.KeyRecordText();
+  const std::size_t p = text.find("p=") + 2;
+  resolver.strings = {text.substr(0, p), text.substr(p)};
+  EXPECT_EQ(keyword(), "pass");
+  resolver.strings = {text.substr(0, p + 5), text.substr(p + 5, 7), text.substr(p + 12)};
+  EXPECT_EQ(keyword(), "pass");
+  std::string other = text;
+  other[p] = other[p] == 'A' ? 'B' : 'A';  // another Ed25519 key, same length
+  resolver.strings = {other.substr(0, p + 3), other.substr(p + 3)};
+  EXPECT_EQ(keyword(), "fail");
+  resolver.strings = {text};
+  EXPECT_EQ(keyword(), "pass");
+}
 
 TEST(VerifierKeyCache, NeverHidesADnsChange) {
   MutableResolver resolver;

@@ -7,6 +7,8 @@
 
 #include <openssl/digest.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,13 @@ class DigestSink : public BodySink {
 
   void Write(std::string_view bytes) override {
     EVP_DigestUpdate(&ctx_, bytes.data(), bytes.size());
+  }
+  // The digest of everything written into `out` (EVP_MAX_MD_SIZE bytes of
+  // room); returns its length. Call once, and not with Digest().
+  std::size_t DigestTo(uint8_t* out) {
+    unsigned size = 0;
+    EVP_DigestFinal_ex(&ctx_, out, &size);
+    return size;
   }
   // The digest of everything written; call once.
   std::string Digest() {
