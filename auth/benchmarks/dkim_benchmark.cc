@@ -29,6 +29,7 @@
 #include <fstream>
 #include <string>
 
+#include "auth/benchmarks/dkim_fixture.h"
 #include "auth/dkim/internal/test_keys.h"
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
@@ -38,8 +39,8 @@
 namespace mxkit::auth::dkim {
 namespace {
 
-constexpr int64_t kNow = 1700000000;
-constexpr std::size_t kMessageBytes = 5 * 1024;
+constexpr int64_t kNow = benchmarks::kDkimFixtureNow;
+constexpr std::size_t kMessageBytes = benchmarks::kDkimFixtureMessageBytes;
 
 struct Fixture {
   std::string pem = internal::GenerateRsaPem(2048);
@@ -53,33 +54,15 @@ struct Fixture {
   dns::StaticResolver resolver;
 
   Fixture() {
-    std::string headers =
-        "Received: from mail.example.com (mail.example.com [192.0.2.1])\r\n"
-        "\tby mx.example.net (Postfix) with ESMTPS id 4SVd0k1x2Bz9vBD\r\n"
-        "\tfor <bob@example.net>; Tue, 14 Nov 2023 22:13:20 +0000 (UTC)\r\n"
-        "From: Alice Example <alice@example.com>\r\n"
-        "To: Bob Example <bob@example.net>\r\n"
-        "Subject: Quarterly report, with a subject long enough to be\r\n"
-        " folded onto a second line\r\n"
-        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-        "Message-ID: <20231114221320.12345@mail.example.com>\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "\r\n";
-    std::string body;
-    int line = 0;
     SignerOptions o;
     o.domain = "example.com";
     o.selector = "bench";
     o.timestamp = kNow;
-    // Lines are added until the signed message reaches 5 KiB.
-    while (message.size() < kMessageBytes) {
-      body += "Line " + std::to_string(line++) +
-              " of the report:  figures\tfor the quarter are below, as usual.  \r\n";
-      unsigned_message = headers + body;
-      if (unsigned_message.size() + 400 < kMessageBytes) continue;  // a signature is > 400 bytes
-      message = *SignMessage(unsigned_message, key, o) + unsigned_message;
-    }
+    benchmarks::DkimFixtureMessage m = benchmarks::BuildDkimFixtureMessage(
+        [&](const std::string& text) { return *SignMessage(text, key, o); });
+    unsigned_message = m.unsigned_message;
+    message = m.signature_field + m.unsigned_message;
+    const std::string& body = m.body;
     body_bytes = body.size();
     DkimMessage split = *SplitMessage(message);
     SignatureParseResult sig = ParseSignature(split.headers[0].raw);
@@ -90,9 +73,7 @@ struct Fixture {
     rr.name = "bench._domainkey.example.com";
     rr.type = dns::RrType::kTxt;
     std::string record = key.KeyRecordText();
-    std::vector<std::string> strings;
-    for (std::size_t i = 0; i < record.size(); i += 255) strings.push_back(record.substr(i, 255));
-    rr.data = dns::TxtData{strings};
+    rr.data = dns::SplitIntoCharacterStrings(record);
     resolver.Add(rr);
     if (const char* dir = std::getenv("DKIM_BENCH_DUMP_DIR")) {
       std::ofstream(std::string(dir) + "/message.eml", std::ios::binary) << message;
