@@ -428,12 +428,12 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, const EvaluationIn
   Session session(resolver, options_);
   ev.author_domain = NormalizeDomain(input.author_domain);
   const std::string& author = ev.author_domain;
-  auto finish = [&](DmarcResult result, std::string reason) {
+  // Every call is a co_return: ev is not used again, so it is moved (once,
+  // into the promise: finish returns a reference) rather than copied.
+  auto finish = [&](DmarcResult result, std::string reason) -> Evaluation&& {
     ev.result = result;
     ev.reason = std::move(reason);
     ev.dns_queries = session.queries();
-    // Every call is a co_return: ev is not used again, so move it rather
-    // than copy its record and strings.
     return std::move(ev);
   };
   if (author.empty()) co_return finish(DmarcResult::kPermError, "no author domain to evaluate");
