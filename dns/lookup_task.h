@@ -124,6 +124,9 @@ class [[nodiscard]] Task {
   Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
  private:
+  template <typename U>
+  friend U RunInline(Task<U> task);
+
   explicit Task(std::coroutine_handle<promise_type> h) : handle_(h) {}
 
   std::coroutine_handle<promise_type> handle_;
@@ -199,11 +202,14 @@ void StartTask(Task<T> task, F done) {
 
 // Runs `task` over resolvers that complete inline and returns its value.
 // For the synchronous wrappers, whose Task awaits only SyncLookupResolver.
+// It resumes the task directly rather than through StartTask, so the value
+// moves once, out of the promise, with no detached frame or callback around
+// it (the DMARC evaluation's profile showed both).
 template <typename T>
 T RunInline(Task<T> task) {
-  std::optional<T> out;
-  StartTask(std::move(task), [&out](T value) { out.emplace(std::move(value)); });
-  if (!out) {
+  typename Task<T>::promise_type& promise = task.handle_.promise();
+  task.handle_.resume();
+  if (!promise.value) {
     // A programming error, not an input: a lookup that did not complete
     // inline would resume later into this returned stack frame.
     std::fputs("mxkit: dns::RunInline: the task suspended on a lookup that did not complete "
@@ -211,7 +217,7 @@ T RunInline(Task<T> task) {
                stderr);
     std::abort();
   }
-  return std::move(*out);
+  return std::move(*promise.value);
 }
 
 // A Resolver whose Lookup completes inline with the wrapped resolver's

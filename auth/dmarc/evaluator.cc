@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,9 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "auth/dmarc/record.h"
+#include "base/absl_interop.h"
 #include "dns/idna.h"
 #include "dns/lookup_task.h"
 #include "dns/resolver.h"
@@ -71,93 +73,160 @@ int Strictness(Policy p) {
 // equal names align without the list, and the list is consulted only for a
 // name strictly below `author_org`. This saves libpsl walks, the bulk of an
 // evaluation's CPU time.
-bool AlignedWithOrganizationalDomain(const std::string& identifier, const std::string& author_org,
+bool AlignedWithOrganizationalDomain(std::string_view identifier, std::string_view author_org,
                                      const PublicSuffixList& psl) {
   if (identifier.empty()) return false;
   if (identifier == author_org) return true;
   if (identifier.size() <= author_org.size() + 1 ||
       identifier[identifier.size() - author_org.size() - 1] != '.' ||
-      identifier.compare(identifier.size() - author_org.size(), author_org.size(), author_org) !=
-          0) {
+      identifier.substr(identifier.size() - author_org.size()) != author_org) {
     return false;
   }
   return psl.OrganizationalDomain(identifier) == author_org;
 }
 
+// NormalizeDomain(domain), as a view of `domain` itself when it is already
+// normalized (ASCII, no uppercase, no trailing dot: what senders almost
+// always write), else of `storage`, which then holds the normalized copy.
+// Saves an allocation per name on the evaluation's hot path.
+std::string_view NormalizedView(std::string_view domain, std::string& storage) {
+  bool normalized = domain.empty() || domain.back() != '.';
+  for (std::size_t i = 0; normalized && i < domain.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(domain[i]);
+    normalized = c < 0x80 && !(c >= 'A' && c <= 'Z');
+  }
+  if (normalized) return domain;
+  storage = NormalizeDomain(domain);
+  return storage;
+}
+
+// Room for a typical reason ("record at _dmarc.<name> (sp=quarantine); no
+// aligned SPF or DKIM pass; outside pct=50, so one step less strict"), so
+// building it allocates once.
+constexpr std::size_t kReasonReserve = 160;
+
 // What one _dmarc.<name> query yielded.
 struct Fetch {
   enum Kind { kNoRecord, kRecord, kMultiple, kTempError, kPermError } kind = kNoRecord;
-  RecordResult parsed;  // for kRecord (may hold a parse error)
+  std::optional<RecordResult> parsed;  // for kRecord (may hold a parse error)
   std::string detail;
 };
 
+// §6.6.3 steps 1-2 over the TXT answer at _dmarc.<domain>.
+Fetch InterpretAnswer(const dns::LookupResult& lr, std::string_view domain) {
+  Fetch f;
+  switch (lr.status) {
+    case dns::LookupStatus::kAnswer: {
+      // Views into `lr` (or `joined`), which outlive the parse below.
+      std::string_view first;
+      std::string joined;
+      std::size_t dmarc = 0;
+      std::size_t seen = 0;
+      for (const dns::ResourceRecord& rr : lr.records) {
+        if (++seen > kMaxTxtRecords) break;
+        const auto* txt = std::get_if<dns::TxtData>(&rr.data);
+        if (txt == nullptr) continue;
+        // §6.6.3 step 1: the strings of one TXT record are concatenated.
+        std::string text;
+        std::string_view view;
+        if (txt->strings.size() == 1) {
+          view = txt->strings[0];
+        } else {
+          for (const std::string& s : txt->strings) text += s;
+          view = text;
+        }
+        if (!IsDmarcRecord(view)) continue;
+        if (++dmarc == 1) {
+          if (txt->strings.size() == 1) {
+            first = view;
+          } else {
+            joined = std::move(text);
+            first = joined;
+          }
+        }
+      }
+      if (dmarc == 1) {
+        f.kind = Fetch::kRecord;
+        f.parsed = ParseRecord(first);
+      } else if (dmarc > 1) {
+        f.kind = Fetch::kMultiple;
+        f.detail = absl::StrCat(dmarc, " DMARC records at _dmarc.", base::Av(domain));
+      }
+      break;
+    }
+    case dns::LookupStatus::kNxDomain:
+    case dns::LookupStatus::kNoData:
+      break;
+    case dns::LookupStatus::kTemporaryFailure:
+      f.kind = Fetch::kTempError;
+      f.detail =
+          absl::StrCat("TXT lookup of _dmarc.", base::Av(domain), " failed transiently: ",
+                                lr.detail);
+      break;
+    case dns::LookupStatus::kPermanentFailure:
+      f.kind = Fetch::kPermError;
+      f.detail = absl::StrCat("TXT lookup of _dmarc.", base::Av(domain), " failed: ", lr.detail);
+      break;
+  }
+  return f;
+}
+
 // One evaluation's DNS, with every _dmarc answer cached: the tree walk asks
-// the same names for the author, SPF and DKIM domains.
+// the same names for the author, SPF and DKIM domains. RFC 7489 discovery
+// asks at most two names, so the cache is a small flat array searched
+// linearly, held inline (no allocation) for those two; entries are named by
+// index, which stays valid as it grows.
+//
+// A lookup is awaited by the caller itself, not through a Task of its own:
+//   std::size_t i = session.Find(name);
+//   if (i == Session::kNotCached) i = session.Store(name, co_await session.Lookup(name));
+// so a cached or inline answer costs no coroutine frame.
 class Session {
  public:
+  static constexpr std::size_t kNotCached = static_cast<std::size_t>(-1);
+
   Session(dns::Resolver& resolver, const EvaluatorOptions& options)
       : resolver_(resolver), options_(options) {}
 
   int queries() const { return queries_; }
 
-  // `domain` by value: it lives in the coroutine frame across the lookup.
-  dns::Task<const Fetch*> FetchRecord(std::string domain) {
-    auto it = cache_.find(domain);
-    if (it != cache_.end()) co_return &it->second;
-    Fetch f;
-    ++queries_;
-    const std::string name = "_dmarc." + domain;
-    dns::LookupResult lr = co_await dns::AwaitLookup(resolver_, name, dns::RrType::kTxt);
-    switch (lr.status) {
-      case dns::LookupStatus::kAnswer: {
-        std::vector<std::string> dmarc;
-        std::size_t seen = 0;
-        for (const dns::ResourceRecord& rr : lr.records) {
-          if (++seen > kMaxTxtRecords) break;
-          const auto* txt = std::get_if<dns::TxtData>(&rr.data);
-          if (txt == nullptr) continue;
-          // §6.6.3 step 1: the strings of one TXT record are concatenated.
-          std::string text;
-          for (const std::string& s : txt->strings) text += s;
-          if (IsDmarcRecord(text)) dmarc.push_back(std::move(text));
-        }
-        if (dmarc.size() == 1) {
-          f.kind = Fetch::kRecord;
-          f.parsed = ParseRecord(dmarc[0]);
-        } else if (dmarc.size() > 1) {
-          f.kind = Fetch::kMultiple;
-          f.detail = std::to_string(dmarc.size()) + " DMARC records at _dmarc." + domain;
-        }
-        break;
-      }
-      case dns::LookupStatus::kNxDomain:
-      case dns::LookupStatus::kNoData:
-        break;
-      case dns::LookupStatus::kTemporaryFailure:
-        f.kind = Fetch::kTempError;
-        f.detail = "TXT lookup of _dmarc." + domain + " failed transiently: " + lr.detail;
-        break;
-      case dns::LookupStatus::kPermanentFailure:
-        f.kind = Fetch::kPermError;
-        f.detail = "TXT lookup of _dmarc." + domain + " failed: " + lr.detail;
-        break;
+  std::size_t Find(std::string_view domain) const {
+    for (std::size_t i = 0; i < cache_.size(); ++i) {
+      if (cache_[i].name == domain) return i;
     }
-    co_return &cache_.emplace(domain, std::move(f)).first->second;
+    return kNotCached;
   }
+  dns::LookupAwaiter Lookup(std::string_view domain) {
+    ++queries_;
+    // Not absl::StrCat: Debian's build zero-fills through resize first,
+    // which showed in the profile of every evaluation.
+    std::string name;
+    name.reserve(sizeof("_dmarc.") - 1 + domain.size());
+    name.append("_dmarc.").append(domain);
+    return dns::AwaitLookup(resolver_, name, dns::RrType::kTxt);
+  }
+  std::size_t Store(std::string_view domain, const dns::LookupResult& lr) {
+    cache_.push_back(Entry{std::string(domain), InterpretAnswer(lr, domain)});
+    return cache_.size() - 1;
+  }
+  const Fetch& fetch(std::size_t i) const { return cache_[i].fetch; }
+  Fetch& fetch_mutable(std::size_t i) { return cache_[i].fetch; }
 
   // RFC 9989 §4.10.2; nullopt on a DNS failure, which failure() then names.
   dns::Task<std::optional<std::string>> TreeWalkOrganizationalDomain(std::string domain) {
     std::vector<std::string> names = TreeWalkNames(domain);
     std::optional<std::string> fewest;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      const Fetch& f = *co_await FetchRecord(names[i]);
+      std::size_t at = Find(names[i]);
+      if (at == kNotCached) at = Store(names[i], co_await Lookup(names[i]));
+      const Fetch& f = fetch(at);
       if (f.kind == Fetch::kTempError || f.kind == Fetch::kPermError) {
-        failure_ = &f;
+        failure_ = at;
         co_return std::nullopt;
       }
-      if (f.kind != Fetch::kRecord || !f.parsed.ok()) continue;
-      if (f.parsed.record.psd == PsdFlag::kNo) co_return names[i];
-      if (f.parsed.record.psd == PsdFlag::kYes && i > 0) {
+      if (f.kind != Fetch::kRecord || !f.parsed->ok()) continue;
+      if (f.parsed->record.psd == PsdFlag::kNo) co_return names[i];
+      if (f.parsed->record.psd == PsdFlag::kYes && i > 0) {
         // The domain one label below the PSD, on the way to `domain`.
         std::size_t labels = Labels(names[i]).size() + 1;
         co_return LastLabels(domain, labels);
@@ -175,19 +244,25 @@ class Session {
     co_return org;
   }
 
-  // Relaxed alignment; nullopt on a DNS failure during a tree walk.
-  dns::Task<std::optional<bool>> Aligned(std::string a, std::string b, AlignmentMode mode) {
-    if (mode == AlignmentMode::kStrict) co_return StrictlyAligned(a, b);
-    if (options_.method == DiscoveryMethod::kRfc7489) {
-      // a and b are normalized; b (the author domain) is the same for every
-      // identifier of one evaluation, so its organizational domain is kept.
-      if (!a.empty() && a == b) co_return true;
-      if (org_of_ != b || org_.empty()) {
-        org_of_ = b;
-        org_ = options_.psl->OrganizationalDomain(b);
-      }
-      co_return AlignedWithOrganizationalDomain(a, org_, *options_.psl);
-    }
+  // Whether aligning under `mode` queries DNS: only relaxed alignment under
+  // the RFC 9989 tree walk does; everything else is AlignedWithoutDns.
+  bool AlignmentNeedsDns(AlignmentMode mode) const {
+    return mode == AlignmentMode::kRelaxed && options_.method == DiscoveryMethod::kTreeWalk;
+  }
+
+  // Strict alignment, or relaxed under RFC 7489 with the public suffix list.
+  // `a` and `author` are normalized; `author_org` is the author domain's
+  // organizational domain, computed once per evaluation.
+  bool AlignedWithoutDns(std::string_view a, std::string_view author, std::string_view author_org,
+                         AlignmentMode mode) const {
+    if (a.empty()) return false;
+    if (a == author) return true;
+    if (mode == AlignmentMode::kStrict) return false;
+    return AlignedWithOrganizationalDomain(a, author_org, *options_.psl);
+  }
+
+  // Relaxed alignment by the tree walk; nullopt on a DNS failure.
+  dns::Task<std::optional<bool>> AlignedByTreeWalk(std::string a, std::string b) {
     std::optional<std::string> oa = co_await OrganizationalDomain(a);
     std::optional<std::string> ob = co_await OrganizationalDomain(b);
     if (!oa || !ob) co_return std::nullopt;
@@ -198,16 +273,13 @@ class Session {
   // for a permanent failure (REFUSED, a CNAME loop, a bad answer), temperror
   // otherwise, as evaluator.h promises; with what failed, for the reason.
   DmarcResult FailureResult() const {
-    return failure_ != nullptr && failure_->kind == Fetch::kPermError ? DmarcResult::kPermError
-                                                                      : DmarcResult::kTempError;
+    return failure_ != kNotCached && fetch(failure_).kind == Fetch::kPermError
+               ? DmarcResult::kPermError
+               : DmarcResult::kTempError;
   }
-  // Primes Aligned's cache with an organizational domain already known.
-  void KnowOrganizationalDomain(std::string name, std::string org) {
-    org_of_ = std::move(name);
-    org_ = std::move(org);
+  std::string FailureDetail() const {
+    return failure_ != kNotCached ? ": " + fetch(failure_).detail : "";
   }
-
-  std::string FailureDetail() const { return failure_ != nullptr ? ": " + failure_->detail : ""; }
 
   // Whether `domain` does not exist (RFC 9989 §4.7 np=: NXDOMAIN).
   dns::Task<std::optional<bool>> NonExistent(std::string domain) {
@@ -218,13 +290,15 @@ class Session {
   }
 
  private:
+  struct Entry {
+    std::string name;
+    Fetch fetch;
+  };
   dns::Resolver& resolver_;
   const EvaluatorOptions& options_;
-  std::map<std::string, Fetch> cache_;  // node-based: failure_ stays valid
-  const Fetch* failure_ = nullptr;
+  absl::InlinedVector<Entry, 2> cache_;
+  std::size_t failure_ = kNotCached;  // index into cache_
   int queries_ = 0;
-  std::string org_of_;  // the name whose organizational domain org_ is
-  std::string org_;
 };
 
 }  // namespace
@@ -249,7 +323,9 @@ PublicSuffixList::~PublicSuffixList() { psl_free(ctx_); }
 int PublicSuffixList::size() const { return psl_suffix_count(ctx_); }
 
 std::string PublicSuffixList::OrganizationalDomain(std::string_view domain) const {
-  std::string d = NormalizeDomain(domain);
+  std::string storage;
+  // libpsl needs a NUL-terminated name: one copy either way.
+  std::string d(NormalizedView(domain, storage));
   const char* reg = psl_registrable_domain(ctx_, d.c_str());
   // NULL: the name is a public suffix itself (or empty); §3.2 has no
   // "x+1"th label to add, so it stands for itself.
@@ -346,45 +422,57 @@ void Evaluator::OrganizationalDomainAsync(
 
 Evaluation Evaluator::Evaluate(const EvaluationInput& input) const {
   dns::SyncLookupResolver sync(*resolver_);
-  return dns::RunInline(Run(sync, input));
+  // The input outlives the inline run: borrowed, not copied.
+  return dns::RunInline(Run(sync, &input, EvaluationInput()));
 }
 
 void Evaluator::EvaluateAsync(EvaluationInput input, std::function<void(Evaluation)> done) const {
-  dns::StartTask(Run(*resolver_, std::move(input)), std::move(done));
+  dns::StartTask(Run(*resolver_, nullptr, std::move(input)), std::move(done));
 }
 
-dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput input) const {
+dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, const EvaluationInput* borrowed,
+                                     EvaluationInput owned) const {
+  const EvaluationInput& input = borrowed != nullptr ? *borrowed : owned;
   Evaluation ev;
   Session session(resolver, options_);
-  const std::string author = NormalizeDomain(input.author_domain);
-  ev.author_domain = author;
-  auto finish = [&](DmarcResult result, std::string reason) {
+  {
+    std::string storage;
+    ev.author_domain = NormalizedView(input.author_domain, storage);
+  }
+  const std::string& author = ev.author_domain;
+  // Every call is a co_return: ev is not used again, so it is moved (once,
+  // into the promise: finish returns a reference) rather than copied.
+  auto finish = [&](DmarcResult result, std::string reason) -> Evaluation&& {
     ev.result = result;
     ev.reason = std::move(reason);
     ev.dns_queries = session.queries();
-    // Every call is a co_return: ev is not used again, so move it rather
-    // than copy its record and strings.
     return std::move(ev);
   };
   if (author.empty()) co_return finish(DmarcResult::kPermError, "no author domain to evaluate");
 
-  // Policy discovery.
-  const Fetch* found = nullptr;
-  std::string found_at;
-  std::vector<std::string> candidates;
+  // Policy discovery over the candidate names: the author domain and its
+  // organizational domain (RFC 7489 §6.6.3 steps 1-4, both in ev), or the
+  // tree walk's names (in `walk`). Named by index rather than gathered into
+  // an array of views: a value-initialized array in the coroutine frame
+  // cost a rep stos per evaluation (perf annotate).
+  std::vector<std::string> walk;
+  std::size_t candidate_count = 0;
   if (options_.method == DiscoveryMethod::kRfc7489) {
-    // §6.6.3 steps 1-4.
-    candidates.push_back(author);
-    std::string org = options_.psl->OrganizationalDomain(author);
-    ev.organizational_domain = org;
-    session.KnowOrganizationalDomain(author, org);
-    if (org != author) candidates.push_back(org);
+    ev.organizational_domain = options_.psl->OrganizationalDomain(author);
+    candidate_count = ev.organizational_domain != author ? 2 : 1;
   } else {
-    candidates = TreeWalkNames(author);
+    walk = TreeWalkNames(author);
+    candidate_count = walk.size();
   }
   std::string notes;
-  for (const std::string& name : candidates) {
-    const Fetch& f = *co_await session.FetchRecord(name);
+  std::size_t found = Session::kNotCached;
+  for (std::size_t c = 0; c < candidate_count; ++c) {
+    const std::string_view name =
+        options_.method == DiscoveryMethod::kRfc7489 ? (c == 0 ? author : ev.organizational_domain)
+                                                     : std::string_view(walk[c]);
+    std::size_t at = session.Find(name);
+    if (at == Session::kNotCached) at = session.Store(name, co_await session.Lookup(name));
+    const Fetch& f = session.fetch(at);
     if (f.kind == Fetch::kTempError) co_return finish(DmarcResult::kTempError, f.detail);
     if (f.kind == Fetch::kPermError) co_return finish(DmarcResult::kPermError, f.detail);
     if (f.kind == Fetch::kMultiple) {
@@ -392,40 +480,57 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
         // §6.6.3: "If the remaining set contains multiple records or no
         // records, policy discovery terminates and DMARC processing is not
         // applied to this message."
-        co_return finish(DmarcResult::kNone, f.detail + ": all discarded (RFC 7489 §6.6.3)");
+        co_return finish(DmarcResult::kNone,
+                         absl::StrCat(f.detail, ": all discarded (RFC 7489 §6.6.3)"));
       }
       // RFC 9989 §4.10 step 2/7: discarded, and the walk goes on.
-      notes += f.detail + " discarded; ";
+      absl::StrAppend(&notes, f.detail, " discarded; ");
       continue;
     }
     if (f.kind == Fetch::kRecord) {
-      found = &f;
-      found_at = name;
+      found = at;
+      ev.policy_domain = std::string(name);
       break;
     }
   }
-  if (found == nullptr) {
-    co_return finish(DmarcResult::kNone, notes + "no DMARC record for " + author +
-                                          (options_.method == DiscoveryMethod::kRfc7489
-                                               ? " or its organizational domain"
-                                               : " or any parent (RFC 9989 tree walk)"));
+  // The reasons of the common outcomes (none, pass, fail) are appended to
+  // one reserved buffer rather than built by absl::StrCat, for the reason
+  // given in Session::Lookup.
+  std::string reason;
+  reason.reserve(kReasonReserve);
+  if (found == Session::kNotCached) {
+    reason.append(notes).append("no DMARC record for ").append(author);
+    reason.append(options_.method == DiscoveryMethod::kRfc7489
+                      ? " or its organizational domain"
+                      : " or any parent (RFC 9989 tree walk)");
+    co_return finish(DmarcResult::kNone, std::move(reason));
   }
-  ev.policy_domain = found_at;
-  if (!found->parsed.ok()) {
-    co_return finish(DmarcResult::kPermError,
-                  "DMARC record at _dmarc." + found_at + " is unusable: " + found->parsed.message);
+  const std::string& found_at = ev.policy_domain;
+  {
+    const RecordResult& parsed = *session.fetch(found).parsed;
+    if (!parsed.ok()) {
+      co_return finish(DmarcResult::kPermError, absl::StrCat("DMARC record at _dmarc.", found_at,
+                                                             " is unusable: ", parsed.message));
+    }
+    ev.record_issues = parsed.issues;
+    if (options_.method == DiscoveryMethod::kRfc7489) {
+      // Nothing reads the cache after discovery under RFC 7489: the record
+      // moves into the evaluation instead of being copied.
+      ev.record = std::move(session.fetch_mutable(found).parsed->record);
+    } else {
+      ev.record = parsed.record;  // the tree walk below reads the cache again
+    }
   }
-  const Record& record = found->parsed.record;
-  ev.record = record;
-  ev.record_issues = found->parsed.issues;
+  // ev.record, not the cache: the cache may grow (and move) below.
+  const Record& record = *ev.record;
   if (options_.method == DiscoveryMethod::kTreeWalk) {
     std::optional<std::string> org = co_await session.TreeWalkOrganizationalDomain(author);
     if (!org) {
       co_return finish(session.FailureResult(),
-                    "DNS failure while finding the organizational domain of " + author +
-                        session.FailureDetail());
+                       absl::StrCat("DNS failure while finding the organizational domain of ",
+                                    author, session.FailureDetail()));
     }
-    ev.organizational_domain = *org;
+    ev.organizational_domain = *std::move(org);
   }
 
   // Which policy applies (§6.3 p/sp, RFC 9989 §4.7 np).
@@ -436,7 +541,8 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
       std::optional<bool> nx = co_await session.NonExistent(author);
       if (!nx) {
         co_return finish(DmarcResult::kTempError,
-                      "DNS failure while checking whether " + author + " exists (for np=)");
+                         absl::StrCat("DNS failure while checking whether ", author,
+                                      " exists (for np=)"));
       }
       if (*nx) {
         requested = *record.nonexistent_policy;
@@ -447,58 +553,69 @@ dns::Task<Evaluation> Evaluator::Run(dns::Resolver& resolver, EvaluationInput in
   ev.requested_policy = requested;
 
   // Alignment (§3.1, §4.2).
+  std::string spf_storage;
+  std::string_view spf_domain;
   if (input.spf_result == spf::Result::kPass && !input.spf_domain.empty()) {
-    std::optional<bool> a =
-        co_await session.Aligned(NormalizeDomain(input.spf_domain), author, record.spf_alignment);
+    spf_domain = NormalizedView(input.spf_domain, spf_storage);
+    std::optional<bool> a;
+    if (session.AlignmentNeedsDns(record.spf_alignment)) {
+      a = co_await session.AlignedByTreeWalk(std::string(spf_domain), author);
+    } else {
+      a = session.AlignedWithoutDns(spf_domain, author, ev.organizational_domain,
+                                    record.spf_alignment);
+    }
     if (!a) {
-      co_return finish(session.FailureResult(), "DNS failure while aligning SPF domain " +
-                                                 input.spf_domain + session.FailureDetail());
+      co_return finish(session.FailureResult(),
+                       absl::StrCat("DNS failure while aligning SPF domain ", input.spf_domain,
+                                    session.FailureDetail()));
     }
     ev.spf_aligned = *a;
   }
   for (const DkimIdentifier& d : input.dkim) {
     if (d.result != dkim::DkimResult::kPass || d.domain.empty()) continue;
-    std::optional<bool> a =
-        co_await session.Aligned(NormalizeDomain(d.domain), author, record.dkim_alignment);
+    std::string storage;
+    std::string_view domain = NormalizedView(d.domain, storage);
+    std::optional<bool> a;
+    if (session.AlignmentNeedsDns(record.dkim_alignment)) {
+      a = co_await session.AlignedByTreeWalk(std::string(domain), author);
+    } else {
+      a = session.AlignedWithoutDns(domain, author, ev.organizational_domain,
+                                    record.dkim_alignment);
+    }
     if (!a) {
       co_return finish(session.FailureResult(),
-                    "DNS failure while aligning DKIM domain " + d.domain + session.FailureDetail());
+                       absl::StrCat("DNS failure while aligning DKIM domain ", d.domain,
+                                    session.FailureDetail()));
     }
     if (*a) {
       ev.dkim_aligned = true;
-      ev.aligned_dkim_domain = NormalizeDomain(d.domain);
+      ev.aligned_dkim_domain = std::string(domain);
       break;
     }
   }
 
-  std::string where = "record at _dmarc." + found_at;
+  reason.append("record at _dmarc.").append(found_at);
   if (ev.spf_aligned || ev.dkim_aligned) {
-    co_return finish(DmarcResult::kPass,
-                  where + "; aligned " +
-                      (ev.dkim_aligned ? "DKIM d=" + ev.aligned_dkim_domain
-                                       : "SPF " + NormalizeDomain(input.spf_domain)) +
-                      " passed");
+    reason.append("; aligned ").append(ev.dkim_aligned ? "DKIM d=" : "SPF ");
+    reason.append(ev.dkim_aligned ? std::string_view(ev.aligned_dkim_domain) : spf_domain);
+    reason.append(" passed");
+    co_return finish(DmarcResult::kPass, std::move(reason));
   }
   Policy disposition = requested;
   ev.testing = record.testing;
   // A sample of 100 or more would fall outside even pct=100; clamp it.
   uint32_t sample = input.pct_sample < 100 ? input.pct_sample : 99;
   ev.sampled_out = sample >= static_cast<uint32_t>(record.percent);
-  std::string why;
-  if (ev.sampled_out) why += "; outside pct=" + std::to_string(record.percent);
-  if (ev.testing) why += "; t=y";
   // One step less strict once, whether pct, t=y or both say so: t=y is
   // DMARCbis's spelling of pct=0 (RFC 9989 §4.7), not a second downgrade.
-  if (ev.sampled_out || ev.testing) {
-    disposition = OneStepLessStrict(disposition);
-    why += ", so one step less strict";
-  }
+  if (ev.sampled_out || ev.testing) disposition = OneStepLessStrict(disposition);
   ev.disposition = disposition;
-  co_return finish(DmarcResult::kFail,
-                where + " (" +
-                    std::string(found_at == author ? "p" : (ev.nonexistent_domain ? "np" : "sp")) +
-                    "=" + std::string(PolicyName(requested)) +
-                    "); no aligned SPF or DKIM pass" + why);
+  reason.append(" (").append(found_at == author ? "p" : (ev.nonexistent_domain ? "np" : "sp"));
+  reason.append("=").append(PolicyName(requested)).append("); no aligned SPF or DKIM pass");
+  if (ev.sampled_out) reason.append("; outside pct=").append(std::to_string(record.percent));
+  if (ev.testing) reason.append("; t=y");
+  if (ev.sampled_out || ev.testing) reason.append(", so one step less strict");
+  co_return finish(DmarcResult::kFail, std::move(reason));
 }
 
 const Evaluation& Strictest(const std::vector<Evaluation>& evaluations) {

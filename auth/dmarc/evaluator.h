@@ -197,7 +197,12 @@ class Evaluator {
                                  std::function<void(std::optional<std::string>)> done) const;
 
  private:
-  dns::Task<Evaluation> Run(dns::Resolver& resolver, EvaluationInput input) const;
+  // The one implementation behind Evaluate and EvaluateAsync. It reads
+  // `*borrowed` when set (Evaluate: the caller's input outlives the inline
+  // run, so it is not copied), else `owned` (EvaluateAsync: the input lives
+  // in the coroutine frame across lookups).
+  dns::Task<Evaluation> Run(dns::Resolver& resolver, const EvaluationInput* borrowed,
+                            EvaluationInput owned) const;
 
   Evaluator(dns::Resolver& resolver, EvaluatorOptions options)
       : resolver_(&resolver), options_(std::move(options)) {}

@@ -203,21 +203,16 @@ RecordResult ParseRecord(std::string_view text, const RecordOptions& options) {
     bool present = false;
   };
   Tag p, sp, np, pct, adkim, aspf, rua, ruf, fo, rf, ri, t, psd;
-  auto tag_for = [&](std::string_view name) -> Tag* {
-    std::string n = AsciiLower(name);
-    if (n == "p") return &p;
-    if (n == "sp") return &sp;
-    if (n == "np") return &np;
-    if (n == "pct") return &pct;
-    if (n == "adkim") return &adkim;
-    if (n == "aspf") return &aspf;
-    if (n == "rua") return &rua;
-    if (n == "ruf") return &ruf;
-    if (n == "fo") return &fo;
-    if (n == "rf") return &rf;
-    if (n == "ri") return &ri;
-    if (n == "t") return &t;
-    if (n == "psd") return &psd;
+  // Compared in place, not through a lowercased copy: this runs for every
+  // tag of every record an evaluation fetches.
+  auto tag_for = [&](std::string_view n) -> Tag* {
+    for (auto [name, tag] : {std::pair{"p", &p}, std::pair{"sp", &sp}, std::pair{"np", &np},
+                             std::pair{"pct", &pct}, std::pair{"adkim", &adkim},
+                             std::pair{"aspf", &aspf}, std::pair{"rua", &rua},
+                             std::pair{"ruf", &ruf}, std::pair{"fo", &fo}, std::pair{"rf", &rf},
+                             std::pair{"ri", &ri}, std::pair{"t", &t}, std::pair{"psd", &psd}}) {
+      if (EqualsIgnoreCase(n, name)) return tag;
+    }
     return nullptr;
   };
 
