@@ -129,18 +129,22 @@ class [[nodiscard]] Task {
   std::coroutine_handle<promise_type> handle_;
 };
 
-// Awaits `resolver.Lookup(name, type)`. The name is copied: the awaiting
-// coroutine may pass a view into a temporary.
+// Awaits `resolver.Lookup(name, type)`. A resolver that answers from memory
+// (Resolver::LookupInline) is asked first, with the name as given, and the
+// coroutine does not suspend. Otherwise the name is copied before Lookup is
+// called, so it needs to stay valid only until the co_await starts: a view
+// into a temporary of the co_await's own expression is fine.
 class LookupAwaiter {
  public:
   LookupAwaiter(Resolver& resolver, std::string_view name, RrType type)
-      : resolver_(resolver), name_(name), type_(type) {}
+      : resolver_(resolver), view_(name), type_(type) {}
   LookupAwaiter(const LookupAwaiter&) = delete;
   LookupAwaiter& operator=(const LookupAwaiter&) = delete;
 
-  bool await_ready() noexcept { return false; }
+  bool await_ready() { return resolver_.LookupInline(view_, type_, result_); }
   bool await_suspend(std::coroutine_handle<> awaiting) {
     awaiting_ = awaiting;
+    name_.assign(view_.data(), view_.size());
     resolver_.Lookup(name_, type_, [this](LookupResult result) {
       result_ = std::move(result);
       if (hand_off_.exchange(internal::kCompleted) == internal::kSuspended) {
@@ -156,6 +160,7 @@ class LookupAwaiter {
 
  private:
   Resolver& resolver_;
+  std::string_view view_;  // the caller's; valid until await_suspend copies it
   std::string name_;
   RrType type_;
   LookupResult result_;
@@ -225,6 +230,10 @@ class SyncLookupResolver : public Resolver {
   }
   LookupResult LookupSync(std::string_view name, RrType type) override {
     return inner_.LookupSync(name, type);
+  }
+  bool LookupInline(std::string_view name, RrType type, LookupResult& out) override {
+    out = inner_.LookupSync(name, type);
+    return true;
   }
 
  private:

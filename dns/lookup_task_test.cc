@@ -1,6 +1,8 @@
 #include "dns/lookup_task.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns/static_resolver.h"
@@ -90,6 +92,52 @@ TEST(LookupTask, SyncLookupResolverCompletesInline) {
     EXPECT_TRUE(r.ok());
   });
   EXPECT_TRUE(called);
+}
+
+// Answers from memory through LookupInline only; a Lookup call is a test
+// failure, so awaiting it proves the awaiter takes the inline path.
+class InlineOnlyResolver : public Resolver {
+ public:
+  explicit InlineOnlyResolver(StaticResolver& zone) : zone_(zone) {}
+  void Lookup(std::string_view name, RrType, Callback done) override {
+    ADD_FAILURE() << "Lookup(" << name << ") called on a resolver that answers inline";
+    LookupResult failed;
+    done(std::move(failed));
+  }
+  bool LookupInline(std::string_view name, RrType type, LookupResult& out) override {
+    ++inline_lookups;
+    return zone_.LookupInline(name, type, out);
+  }
+  int inline_lookups = 0;
+
+ private:
+  StaticResolver& zone_;
+};
+
+TEST(LookupTask, AwaiterAnswersFromLookupInlineWithoutCallingLookup) {
+  StaticResolver zone = Zone();
+  InlineOnlyResolver resolver(zone);
+  EXPECT_EQ(RunInline(CountAnswers(resolver, {"a.test", "nx.test", "b.test"})), 2);
+  EXPECT_EQ(resolver.inline_lookups, 3);
+}
+
+Task<bool> LookupOfTemporaryName(Resolver& r, std::string_view prefix) {
+  // The name is a temporary of the co_await expression: the awaiter must copy
+  // it before the resolver queues the lookup and the coroutine suspends.
+  LookupResult result = co_await AwaitLookup(r, std::string(prefix) + ".test", RrType::kA);
+  co_return result.ok();
+}
+
+TEST(LookupTask, DeferredLookupKeepsItsOwnCopyOfATemporaryName) {
+  StaticResolver zone = Zone();
+  testing::DeferredResolver deferred(zone);
+  std::optional<bool> answered;
+  StartTask(LookupOfTemporaryName(deferred, "a"), [&](bool ok) { answered = ok; });
+  ASSERT_EQ(deferred.pending(), 1u);
+  EXPECT_EQ(deferred.queue()[0].name, "a.test");
+  deferred.Complete(0);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_TRUE(*answered);
 }
 
 }  // namespace
