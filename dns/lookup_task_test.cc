@@ -140,5 +140,27 @@ TEST(LookupTask, DeferredLookupKeepsItsOwnCopyOfATemporaryName) {
   EXPECT_TRUE(*answered);
 }
 
+TEST(FrameCache, ReusesAFreedFrameOfTheSameSizeClassAndNotLargeOnes) {
+  using internal::FrameCache;
+  void* a = FrameCache::Allocate(100);
+  FrameCache::Free(a, 100);
+  void* b = FrameCache::Allocate(120);  // same 64-byte class as 100
+#if MXKIT_FRAME_CACHE
+  EXPECT_EQ(a, b);
+#endif
+  FrameCache::Free(b, 120);
+  // A class holds at most kMaxPerClass frames; the rest go back to the heap.
+  std::vector<void*> frames;
+  for (size_t i = 0; i < FrameCache::kMaxPerClass + 4; ++i) frames.push_back(FrameCache::Allocate(100));
+  for (void* f : frames) FrameCache::Free(f, 100);
+  const size_t large = FrameCache::kGranule * FrameCache::kClasses + 1;
+  void* big = FrameCache::Allocate(large);
+  FrameCache::Free(big, large);
+  // Tasks still run over recycled frames.
+  StaticResolver zone = Zone();
+  EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
+  EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
+}
+
 }  // namespace
 }  // namespace mxkit::dns
