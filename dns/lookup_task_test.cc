@@ -1,6 +1,8 @@
 #include "dns/lookup_task.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns/static_resolver.h"
@@ -90,6 +92,74 @@ TEST(LookupTask, SyncLookupResolverCompletesInline) {
     EXPECT_TRUE(r.ok());
   });
   EXPECT_TRUE(called);
+}
+
+// Answers from memory through LookupInline only; a Lookup call is a test
+// failure, so awaiting it proves the awaiter takes the inline path.
+class InlineOnlyResolver : public Resolver {
+ public:
+  explicit InlineOnlyResolver(StaticResolver& zone) : zone_(zone) {}
+  void Lookup(std::string_view name, RrType, Callback done) override {
+    ADD_FAILURE() << "Lookup(" << name << ") called on a resolver that answers inline";
+    LookupResult failed;
+    done(std::move(failed));
+  }
+  bool LookupInline(std::string_view name, RrType type, LookupResult& out) override {
+    ++inline_lookups;
+    return zone_.LookupInline(name, type, out);
+  }
+  int inline_lookups = 0;
+
+ private:
+  StaticResolver& zone_;
+};
+
+TEST(LookupTask, AwaiterAnswersFromLookupInlineWithoutCallingLookup) {
+  StaticResolver zone = Zone();
+  InlineOnlyResolver resolver(zone);
+  EXPECT_EQ(RunInline(CountAnswers(resolver, {"a.test", "nx.test", "b.test"})), 2);
+  EXPECT_EQ(resolver.inline_lookups, 3);
+}
+
+Task<bool> LookupOfTemporaryName(Resolver& r, std::string_view prefix) {
+  // The name is a temporary of the co_await expression: the awaiter must copy
+  // it before the resolver queues the lookup and the coroutine suspends.
+  LookupResult result = co_await AwaitLookup(r, std::string(prefix) + ".test", RrType::kA);
+  co_return result.ok();
+}
+
+TEST(LookupTask, DeferredLookupKeepsItsOwnCopyOfATemporaryName) {
+  StaticResolver zone = Zone();
+  testing::DeferredResolver deferred(zone);
+  std::optional<bool> answered;
+  StartTask(LookupOfTemporaryName(deferred, "a"), [&](bool ok) { answered = ok; });
+  ASSERT_EQ(deferred.pending(), 1u);
+  EXPECT_EQ(deferred.queue()[0].name, "a.test");
+  deferred.Complete(0);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_TRUE(*answered);
+}
+
+TEST(FrameCache, ReusesAFreedFrameOfTheSameSizeClassAndNotLargeOnes) {
+  using internal::FrameCache;
+  void* a = FrameCache::Allocate(100);
+  FrameCache::Free(a, 100);
+  void* b = FrameCache::Allocate(120);  // same 64-byte class as 100
+#if MXKIT_FRAME_CACHE
+  EXPECT_EQ(a, b);
+#endif
+  FrameCache::Free(b, 120);
+  // A class holds at most kMaxPerClass frames; the rest go back to the heap.
+  std::vector<void*> frames;
+  for (size_t i = 0; i < FrameCache::kMaxPerClass + 4; ++i) frames.push_back(FrameCache::Allocate(100));
+  for (void* f : frames) FrameCache::Free(f, 100);
+  const size_t large = FrameCache::kGranule * FrameCache::kClasses + 1;
+  void* big = FrameCache::Allocate(large);
+  FrameCache::Free(big, large);
+  // Tasks still run over recycled frames.
+  StaticResolver zone = Zone();
+  EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
+  EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
 }
 
 }  // namespace

@@ -109,6 +109,16 @@ class Resolver {
   // resolvers whose Lookup completes inline; resolvers that do I/O override it
   // to drive their own event loop.
   virtual LookupResult LookupSync(std::string_view name, RrType type);
+
+  // For resolvers that answer from memory: fills `out` with the result
+  // Lookup would hand its callback and returns true. Returns false, leaving
+  // `out` alone, when the lookup needs I/O (the default); the caller then
+  // uses Lookup. LookupAwaiter (dns/lookup_task.h) asks this first, so a
+  // coroutine over an in-memory zone pays neither a Callback nor a copy of
+  // the name per lookup (the SPF suite benchmark's profile).
+  virtual bool LookupInline(std::string_view /*name*/, RrType /*type*/, LookupResult& /*out*/) {
+    return false;
+  }
 };
 
 }  // namespace mxkit::dns

@@ -158,6 +158,11 @@ LookupResult StaticResolver::LookupSync(std::string_view name, RrType type) {
   return Resolve(name, type);
 }
 
+bool StaticResolver::LookupInline(std::string_view name, RrType type, LookupResult& out) {
+  out = Resolve(name, type);
+  return true;
+}
+
 LookupResult StaticResolver::Resolve(std::string_view name, RrType type) const {
   FoldedKey key;
   if (!key.Assign(name)) {

@@ -58,6 +58,9 @@ class StaticResolver : public Resolver {
   // The same result as Lookup, returned without going through a Callback.
   LookupResult LookupSync(std::string_view name, RrType type) override;
 
+  // Always answers inline: the same result as LookupSync, into `out`.
+  bool LookupInline(std::string_view name, RrType type, LookupResult& out) override;
+
   // Number of records added so far (for tests and diagnostics).
   size_t size() const { return record_count_; }
 

@@ -1,6 +1,7 @@
 #include "dns/static_resolver.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -39,6 +40,20 @@ TEST(StaticResolver, CompletesInline) {
     EXPECT_TRUE(r.ok());
   });
   EXPECT_TRUE(called);
+}
+
+TEST(StaticResolver, LookupInlineAnswersAsLookupSyncDoes) {
+  StaticResolver resolver;
+  resolver.Add(A("a.example", 1));
+  resolver.Add(A("a.example", 2));
+  for (std::string_view name : {"A.Example.", "nx.example", "example", "bad..name"}) {
+    LookupResult sync = resolver.LookupSync(name, RrType::kA);
+    LookupResult out;
+    ASSERT_TRUE(resolver.LookupInline(name, RrType::kA, out)) << name;
+    EXPECT_EQ(out.status, sync.status) << name;
+    EXPECT_EQ(out.records.size(), sync.records.size()) << name;
+    EXPECT_EQ(out.detail, sync.detail) << name;
+  }
 }
 
 TEST(StaticResolver, DistinguishesNxDomainFromNoData) {

@@ -1,14 +1,16 @@
 #include "auth/spf/evaluator.h"
 
-#include "absl/container/inlined_vector.h"
-#include "base/ascii.h"
-#include "dns/idna.h"
-#include "dns/lookup_task.h"
-
 #include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "base/absl_interop.h"
+#include "base/ascii.h"
+#include "dns/idna.h"
+#include "dns/lookup_task.h"
 
 namespace mxkit::auth::spf {
 namespace {
@@ -17,6 +19,7 @@ using dns::LookupResult;
 using dns::LookupStatus;
 using dns::RrType;
 
+using base::Av;
 using base::EqualsIgnoreCase;
 
 // `name` is `suffix` or a subdomain of it (§5.5), ignoring case and one
@@ -118,18 +121,19 @@ class Check {
   dns::Task<Outcome> CheckHost(std::string_view domain) {
     // §4.3: malformed or single-label domains give "none".
     if (!IsQueryableName(domain) || domain.find('.') == std::string::npos || domain[0] == '[') {
-      co_return Make(Result::kNone, "\"" + std::string(domain) + "\" is not a valid multi-label domain name "
-                                 "(RFC 7208 §4.3)");
+      co_return Make(Result::kNone, absl::StrCat("\"", Av(domain),
+                                                 "\" is not a valid multi-label domain name "
+                                                 "(RFC 7208 §4.3)"));
     }
     LookupResult txt = co_await dns::AwaitLookup(resolver_, domain, RrType::kTxt);
     if (txt.status == LookupStatus::kTemporaryFailure ||
         txt.status == LookupStatus::kPermanentFailure) {
-      co_return Make(Result::kTempError,
-                  "TXT lookup for " + std::string(domain) + " failed: " + txt.detail + " (RFC 7208 §4.4)");
+      co_return Make(Result::kTempError, absl::StrCat("TXT lookup for ", Av(domain), " failed: ", txt.detail,
+                                                      " (RFC 7208 §4.4)"));
     }
     if (!txt.ok()) {
       ++pending_void_;
-      co_return Make(Result::kNone, "no TXT records at " + std::string(domain) + " (RFC 7208 §4.4)");
+      co_return Make(Result::kNone, absl::StrCat("no TXT records at ", Av(domain), " (RFC 7208 §4.4)"));
     }
     // §4.5: keep the records starting "v=spf1"; the strings of one TXT record
     // are concatenated without separators (§3.3).
@@ -152,16 +156,17 @@ class Check {
       if (!IsSpfRecord(text)) continue;
       if (++found > 1) {
         co_return Make(Result::kPermError,
-                    "more than one SPF record at " + std::string(domain) + " (RFC 7208 §4.5)");
+                       absl::StrCat("more than one SPF record at ", Av(domain), " (RFC 7208 §4.5)"));
       }
       record_text = text;
     }
     if (found == 0) {
-      co_return Make(Result::kNone, "no \"v=spf1\" record at " + std::string(domain) + " (RFC 7208 §4.5)");
+      co_return Make(Result::kNone, absl::StrCat("no \"v=spf1\" record at ", Av(domain), " (RFC 7208 §4.5)"));
     }
     std::shared_ptr<const ParseResult<Record>> record = evaluator_.ParseCached(record_text);
     if (!record->ok()) {
-      co_return Make(Result::kPermError, "SPF record at " + std::string(domain) + ": " + record->error().message);
+      co_return Make(Result::kPermError,
+                     absl::StrCat("SPF record at ", Av(domain), ": ", record->error().message));
     }
     Outcome outcome = co_await Evaluate(record, domain);
     co_return outcome;
@@ -213,17 +218,17 @@ class Check {
     pending_void_ = 0;
     if (voids_ > options_.max_void_lookups) {
       return Make(Result::kPermError,
-                  "more than " + std::to_string(options_.max_void_lookups) +
-                      " void DNS lookups (RFC 7208 §4.6.4), the last for \"" + std::string(what) + "\"");
+                  absl::StrCat("more than ", options_.max_void_lookups,
+                               " void DNS lookups (RFC 7208 §4.6.4), the last for \"", Av(what), "\""));
     }
     return std::nullopt;
   }
 
   std::optional<Outcome> CountLookup(std::string_view term) {
     if (++lookups_ > kMaxDnsMechanisms) {
-      return Make(Result::kPermError, "more than " + std::to_string(kMaxDnsMechanisms) +
-                                          " DNS-querying terms (RFC 7208 §4.6.4), at \"" +
-                                          std::string(term) + "\"");
+      return Make(Result::kPermError,
+                  absl::StrCat("more than ", kMaxDnsMechanisms,
+                               " DNS-querying terms (RFC 7208 §4.6.4), at \"", Av(term), "\""));
     }
     return std::nullopt;
   }
@@ -372,8 +377,9 @@ class Check {
           if (!TargetNow(m, domain, target)) target = co_await TargetAfterLookups(m, domain);
           Addresses a = co_await LookupAddresses(target, ip_.is_v6);
           if (IsFailure(a.status)) {
-            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
-                                                std::string(target) + " failed: " + a.detail + " (RFC 7208 §5)");
+            co_return Make(Result::kTempError,
+                           absl::StrCat("\"", m.text, "\" in ", Av(domain), ": lookup of ", Av(target),
+                                        " failed: ", a.detail, " (RFC 7208 §5)"));
           }
           if (IsVoid(a.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) co_return *v;
@@ -394,16 +400,17 @@ class Check {
           }
           LookupResult mx = co_await dns::AwaitLookup(resolver_, target, RrType::kMx);
           if (IsFailure(mx.status)) {
-            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": MX lookup of " +
-                                                std::string(target) + " failed: " + mx.detail + " (RFC 7208 §5)");
+            co_return Make(Result::kTempError,
+                           absl::StrCat("\"", m.text, "\" in ", Av(domain), ": MX lookup of ", Av(target),
+                                        " failed: ", mx.detail, " (RFC 7208 §5)"));
           }
           if (IsVoid(mx.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) co_return *v;
           if (mx.records.size() > kMaxMxNames) {
-            co_return Make(Result::kPermError,
-                        "\"" + m.text + "\" in " + std::string(domain) + ": " + std::string(target) + " has " +
-                            std::to_string(mx.records.size()) + " MX records, more than " +
-                            std::to_string(kMaxMxNames) + " (RFC 7208 §4.6.4)");
+            co_return Make(
+                Result::kPermError,
+                absl::StrCat("\"", m.text, "\" in ", Av(domain), ": ", Av(target), " has ", mx.records.size(),
+                             " MX records, more than ", kMaxMxNames, " (RFC 7208 §4.6.4)"));
           }
           for (const dns::ResourceRecord& rr : mx.records) {
             const auto* data = std::get_if<dns::MxData>(&rr.data);
@@ -412,9 +419,9 @@ class Check {
             if (exchange.empty()) continue;  // RFC 7505 null MX: no host
             Addresses a = co_await LookupAddresses(exchange, ip_.is_v6);
             if (IsFailure(a.status)) {
-              co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) +
-                                                  ": address lookup of MX host " + exchange +
-                                                  " failed: " + a.detail + " (RFC 7208 §5)");
+              co_return Make(Result::kTempError,
+                             absl::StrCat("\"", m.text, "\" in ", Av(domain), ": address lookup of MX host ",
+                                          exchange, " failed: ", a.detail, " (RFC 7208 §5)"));
             }
             for (const IpAddress& x : a.list) {
               if (PrefixMatch(ip_, x, ip_.is_v6 ? m.ip6_cidr : m.ip4_cidr)) matched = true;
@@ -442,8 +449,9 @@ class Check {
           // §5.7: always an A query, whatever the client's family.
           Addresses a = co_await LookupAddresses(target, /*v6=*/false);
           if (IsFailure(a.status)) {
-            co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": lookup of " +
-                                                std::string(target) + " failed: " + a.detail + " (RFC 7208 §5.7)");
+            co_return Make(Result::kTempError,
+                           absl::StrCat("\"", m.text, "\" in ", Av(domain), ": lookup of ", Av(target),
+                                        " failed: ", a.detail, " (RFC 7208 §5.7)"));
           }
           if (IsVoid(a.status)) ++pending_void_;
           if (auto v = TakeVoids(m.text)) co_return *v;
@@ -466,13 +474,15 @@ class Check {
               matched = false;
               break;
             case Result::kTempError:
-              co_return Make(Result::kTempError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
+              co_return Make(Result::kTempError,
+                             absl::StrCat("\"", m.text, "\" in ", Av(domain), ": ", inner.reason));
             case Result::kPermError:
-              co_return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) + ": " + inner.reason);
+              co_return Make(Result::kPermError,
+                             absl::StrCat("\"", m.text, "\" in ", Av(domain), ": ", inner.reason));
             case Result::kNone:
-              co_return Make(Result::kPermError, "\"" + m.text + "\" in " + std::string(domain) +
-                                                  ": included domain has no SPF record: " +
-                                                  inner.reason + " (RFC 7208 §5.2)");
+              co_return Make(Result::kPermError, absl::StrCat("\"", m.text, "\" in ", Av(domain),
+                                                              ": included domain has no SPF record: ",
+                                                              inner.reason, " (RFC 7208 §5.2)"));
           }
           break;
         }
@@ -503,8 +513,8 @@ class Check {
       if (auto v = TakeVoids(record.redirect_text)) co_return *v;
       // §6.1: a target without an SPF record (or a malformed one) is a permerror.
       if (inner.result == Result::kNone) {
-        co_return Make(Result::kPermError, "\"" + record.redirect_text + "\" in " + std::string(domain) + ": " +
-                                            inner.reason + " (RFC 7208 §6.1)");
+        co_return Make(Result::kPermError, absl::StrCat("\"", record.redirect_text, "\" in ", Av(domain),
+                                                        ": ", inner.reason, " (RFC 7208 §6.1)"));
       }
       co_return inner;
     }
@@ -601,8 +611,8 @@ dns::Task<CheckResult> Evaluator::Run(dns::Resolver& resolver, IpAddress ip, std
     if (!converted.ok()) {
       CheckResult out;
       out.domain = std::string(name);
-      out.reason = "\"" + out.domain + "\" is not a valid domain name: " + converted.error +
-                   " (RFC 7208 §4.3, RFC 8616 §4)";
+      out.reason = absl::StrCat("\"", out.domain, "\" is not a valid domain name: ", converted.error,
+                                " (RFC 7208 §4.3, RFC 8616 §4)");
       co_return out;
     }
     name_a_labels = std::move(converted.name);
@@ -627,10 +637,11 @@ dns::Task<CheckResult> Evaluator::Run(dns::Resolver& resolver, IpAddress ip, std
   out.domain = std::string(name);
   if (outcome.matched != nullptr) {
     out.mechanism = outcome.matched->text;
-    out.reason = "\"" + outcome.matched->text + "\" matched in the SPF record of " + outcome.domain;
+    out.reason =
+        absl::StrCat("\"", outcome.matched->text, "\" matched in the SPF record of ", outcome.domain);
   } else if (outcome.defaulted) {
-    out.reason = "no mechanism matched in the SPF record of " + outcome.domain +
-                 " and it has no redirect= (RFC 7208 §4.7)";
+    out.reason = absl::StrCat("no mechanism matched in the SPF record of ", outcome.domain,
+                              " and it has no redirect= (RFC 7208 §4.7)");
   } else {
     out.reason = std::move(outcome.reason);
   }

@@ -226,4 +226,8 @@ void SuiteResolver::Lookup(std::string_view name, dns::RrType type, Callback don
   zone_.Lookup(name, type, std::move(done));
 }
 
+dns::LookupResult SuiteResolver::LookupSync(std::string_view name, dns::RrType type) {
+  return zone_.LookupSync(name, type);
+}
+
 }  // namespace mxkit::auth::spf::testing
