@@ -196,14 +196,17 @@ class Session {
     }
     return kNotCached;
   }
+  // The awaiter views the name until the lookup has it (dns::LookupAwaiter),
+  // so the name lives in the session, not in this function: one lookup is
+  // awaited at a time.
   dns::LookupAwaiter Lookup(std::string_view domain) {
     ++queries_;
     // Not absl::StrCat: Debian's build zero-fills through resize first,
     // which showed in the profile of every evaluation.
-    std::string name;
-    name.reserve(sizeof("_dmarc.") - 1 + domain.size());
-    name.append("_dmarc.").append(domain);
-    return dns::AwaitLookup(resolver_, name, dns::RrType::kTxt);
+    lookup_name_.clear();
+    lookup_name_.reserve(sizeof("_dmarc.") - 1 + domain.size());
+    lookup_name_.append("_dmarc.").append(domain);
+    return dns::AwaitLookup(resolver_, lookup_name_, dns::RrType::kTxt);
   }
   std::size_t Store(std::string_view domain, const dns::LookupResult& lr) {
     cache_.push_back(Entry{std::string(domain), InterpretAnswer(lr, domain)});
@@ -298,6 +301,7 @@ class Session {
   const EvaluatorOptions& options_;
   absl::InlinedVector<Entry, 2> cache_;
   std::size_t failure_ = kNotCached;  // index into cache_
+  std::string lookup_name_;  // the name Lookup() awaits
   int queries_ = 0;
 };
 
