@@ -27,7 +27,6 @@
 // machine state; their counters give the throughput ratio ours/OpenDKIM
 // (>1: we are faster). With --benchmark_repetitions the median is reported.
 
-#include <time.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -40,6 +39,7 @@
 #include "auth/dkim/testing/opendkim_peer.h"
 #include "auth/dkim/verifier.h"
 #include "benchmark/benchmark.h"
+#include "testing/cpu_clock.h"
 #include "dns/static_resolver.h"
 
 namespace mxkit::auth::dkim {
@@ -119,12 +119,6 @@ struct Fixture {
 Fixture& Get() {
   static Fixture* f = new Fixture();
   return *f;
-}
-
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 bool MxkitVerifyPasses(const Verifier& verifier, const std::string& message) {
@@ -219,13 +213,13 @@ void BM_DkimVerifyRatio(benchmark::State& state) {
   double ours = 0, ours_uncached = 0, theirs = 0;
   for (auto _ : state) {
     bool ok = true;
-    double t0 = ThreadCpuSeconds();
+    double t0 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kVerifyBatch; ++i) ok &= MxkitVerifyPasses(cached, f.message);
-    double t1 = ThreadCpuSeconds();
+    double t1 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kVerifyBatch; ++i) ok &= MxkitVerifyPasses(uncached, f.message);
-    double t2 = ThreadCpuSeconds();
+    double t2 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kVerifyBatch; ++i) ok &= OpenDkimVerifyPasses(*f.peer, f.message);
-    double t3 = ThreadCpuSeconds();
+    double t3 = mxkit::testing::ThreadCpuSeconds();
     if (!ok) {
       state.SkipWithError("a verification did not pass");
       return;
@@ -254,20 +248,20 @@ void BM_DkimSignRatio(benchmark::State& state) {
   double ours = 0, ours_parse = 0, theirs = 0;
   for (auto _ : state) {
     bool ok = true;
-    double t0 = ThreadCpuSeconds();
+    double t0 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kSignBatch; ++i) {
       ok &= SignMessage(f.unsigned_message, f.key, f.sign_options).ok();
     }
-    double t1 = ThreadCpuSeconds();
+    double t1 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kSignBatch; ++i) {
       absl::StatusOr<SigningKey> key = SigningKey::RsaFromPem(f.pem);
       ok &= key.ok() && SignMessage(f.unsigned_message, *key, f.sign_options).ok();
     }
-    double t2 = ThreadCpuSeconds();
+    double t2 = mxkit::testing::ThreadCpuSeconds();
     for (int i = 0; i < kSignBatch; ++i) {
       ok &= f.peer->Sign(f.unsigned_message, f.pem, f.peer_sign_options).ok();
     }
-    double t3 = ThreadCpuSeconds();
+    double t3 = mxkit::testing::ThreadCpuSeconds();
     if (!ok) {
       state.SkipWithError("a signing failed");
       return;

@@ -22,7 +22,6 @@
 // ratio_vs_opendmarc = OpenDMARC's CPU time per message set / ours (> 1: we
 // are faster). BM_OpenDmarc gives the peer's own figure.
 
-#include <time.h>
 
 #include <map>
 #include <memory>
@@ -35,6 +34,7 @@
 #include "auth/dmarc/record.h"
 #include "auth/dmarc/testing/opendmarc_peer.h"
 #include "benchmark/benchmark.h"
+#include "testing/cpu_clock.h"
 #include "dns/static_resolver.h"
 
 namespace mxkit::auth::dmarc {
@@ -84,12 +84,6 @@ const std::vector<Message>& Messages() {
       {"nodmarc.example.net", spf::Result::kPass, "nodmarc.example.net", {}, 0},
   };
   return *m;
-}
-
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 struct Fixture {
@@ -233,13 +227,13 @@ const Fixture& Get() {
 
 // OpenDMARC's thread CPU seconds per message set, over `sets` sets.
 double PeerSecondsPerSet(const Fixture& f, int64_t sets) {
-  double start = ThreadCpuSeconds();
+  double start = mxkit::testing::ThreadCpuSeconds();
   for (int64_t i = 0; i < sets; ++i) {
     for (const EvaluationInput& in : f.inputs) {
       benchmark::DoNotOptimize(f.peer->Evaluate(in, f.lookup));
     }
   }
-  return (ThreadCpuSeconds() - start) / static_cast<double>(sets);
+  return (mxkit::testing::ThreadCpuSeconds() - start) / static_cast<double>(sets);
 }
 
 template <typename Body>
@@ -250,12 +244,12 @@ void RunOurs(benchmark::State& state, Body body) {
     return;
   }
   int64_t sets = 0;
-  double start = ThreadCpuSeconds();
+  double start = mxkit::testing::ThreadCpuSeconds();
   for (auto _ : state) {
     for (const EvaluationInput& in : f.inputs) body(f, in);
     ++sets;
   }
-  double ours = (ThreadCpuSeconds() - start) / static_cast<double>(sets);
+  double ours = (mxkit::testing::ThreadCpuSeconds() - start) / static_cast<double>(sets);
   // After the loop: the framework's timer has stopped.
   double peer = PeerSecondsPerSet(f, sets);
   state.SetItemsProcessed(sets * static_cast<int64_t>(f.inputs.size()));

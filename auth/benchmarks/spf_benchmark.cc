@@ -27,6 +27,7 @@
 #include "auth/spf/testing/libspf2_peer.h"
 #include "auth/spf/testing/rfc7208_suite.h"
 #include "benchmark/benchmark.h"
+#include "testing/cpu_clock.h"
 
 namespace mxkit::auth::spf {
 namespace {
@@ -50,12 +51,6 @@ constexpr double kMinRecordedCpuSeconds = 0.2;
 std::map<std::string, std::vector<double>>& Rates() {
   static auto* rates = new std::map<std::string, std::vector<double>>;
   return *rates;
-}
-
-double CpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 double Median(std::vector<double> v) {
@@ -141,7 +136,7 @@ void BM_Rfc7208Suite(benchmark::State& state) {
     state.SkipWithError(p.error.c_str());
     return;
   }
-  double cpu = CpuSeconds();
+  double cpu = mxkit::testing::ProcessCpuSeconds();
   for (auto _ : state) {
     for (size_t i = 0; i < p.suite.tests.size(); ++i) {
       const auto& t = p.suite.tests[i];
@@ -149,7 +144,7 @@ void BM_Rfc7208Suite(benchmark::State& state) {
       benchmark::DoNotOptimize(r);
     }
   }
-  cpu = CpuSeconds() - cpu;
+  cpu = mxkit::testing::ProcessCpuSeconds() - cpu;
   if (cpu >= kMinRecordedCpuSeconds) Rates()[state.range(0) ? "mxkit record_cache=1" : "mxkit record_cache=0"].push_back(
       static_cast<double>(state.iterations() * p.suite.tests.size()) / cpu);
   state.SetItemsProcessed(state.iterations() * p.suite.tests.size());
@@ -171,14 +166,14 @@ void BM_Rfc7208SuiteLibspf2(benchmark::State& state) {
     return;
   }
   const auto& peers = p.libspf2[state.range(0)];
-  double cpu = CpuSeconds();
+  double cpu = mxkit::testing::ProcessCpuSeconds();
   for (auto _ : state) {
     for (const auto& t : p.suite.tests) {
       testing::Libspf2Answer r = peers[t.scenario]->Check(t.host, t.mailfrom, t.helo, /*with_detail=*/false);
       benchmark::DoNotOptimize(r);
     }
   }
-  cpu = CpuSeconds() - cpu;
+  cpu = mxkit::testing::ProcessCpuSeconds() - cpu;
   if (cpu >= kMinRecordedCpuSeconds) Rates()[state.range(0) ? "libspf2 dns_cache=1" : "libspf2 dns_cache=0"].push_back(
       static_cast<double>(state.iterations() * p.suite.tests.size()) / cpu);
   state.SetItemsProcessed(state.iterations() * p.suite.tests.size());

@@ -8,13 +8,13 @@
 // "varying seed" runs average over seeds; the fixed-seed runs are what
 // fakemx's default --cert-seed costs.
 
-#include <time.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "testing/cpu_clock.h"
 #include "tls/cert_factory.h"
 
 namespace mxkit::tls {
@@ -32,11 +32,7 @@ std::vector<CertVariant> EcdsaVariants() {
 // with varying seeds that is the seed whose RSA primes lay furthest into
 // its DRBG stream, the number the 1 s target is about. CPU rather than wall
 // time, so other load on the machine does not inflate it.
-double ThreadCpuMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+double ThreadCpuMs() { return mxkit::testing::ThreadCpuSeconds() * 1e3; }
 
 void Run(benchmark::State& state, absl::Span<const CertVariant> variants, bool vary_seed) {
   CertFactoryOptions options;
