@@ -142,5 +142,43 @@ TEST(Base64, AppendBase64KeepsWhatIsThere) {
   EXPECT_EQ(out, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
 }
 
+// The decoder takes sixteen symbols at a time, then four, then one: a fold,
+// a bad byte or padding at every position of inputs longer than one wide
+// step must give what the symbol-at-a-time rules give.
+TEST(Base64, EveryPositionOfLongInputsDecodesAsSymbolBySymbol) {
+  for (std::size_t length = 0; length <= 40; ++length) {
+    std::string bytes(length, '\0');
+    for (std::size_t i = 0; i < length; ++i) bytes[i] = static_cast<char>(i * 37 + length);
+    const std::string encoded = EncodeBase64(bytes);
+    ASSERT_EQ(DecodeBase64(encoded).bytes, bytes) << length;
+    for (std::size_t at = 0; at <= encoded.size(); ++at) {
+      std::string folded = encoded;
+      folded.insert(at, "\r\n\t");
+      Base64Result r = DecodeBase64(folded, kDkim);
+      EXPECT_TRUE(r.ok()) << folded;
+      EXPECT_EQ(r.bytes, bytes) << folded;
+      Base64Result strict = DecodeBase64(folded);
+      EXPECT_EQ(strict.error, E::kInvalidCharacter) << folded;
+      EXPECT_EQ(strict.offset, at) << folded;
+
+      std::string bad = encoded;
+      bad.insert(at, "*");
+      r = DecodeBase64(bad, kDkim);
+      EXPECT_EQ(r.error, E::kInvalidCharacter) << bad;
+      EXPECT_EQ(r.offset, at) << bad;
+    }
+    // Padding is only valid at the end: "=" in front of the last group is
+    // misplaced wherever it falls, and the error names that "=".
+    for (std::size_t at = 0; at + 4 < encoded.size(); at += 4) {
+      std::string early = encoded;
+      early[at + 2] = '=';
+      early[at + 3] = '=';
+      Base64Result r = DecodeBase64(early, kDkim);
+      EXPECT_EQ(r.error, E::kMisplacedPadding) << early;
+      EXPECT_EQ(r.offset, at + 2) << early;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mxkit::base

@@ -344,8 +344,13 @@ struct Verifier::Run {
   std::span<const HeaderField> headers;
   std::string_view body;
   std::vector<SignatureResult> results;
-  std::vector<std::string> key_names;  // per result; empty when already final
-  std::vector<dns::LookupResult> lookups;
+  // Per result, in one vector (one allocation): the key's name, empty when
+  // the result is already final, and the answer to its lookup.
+  struct Pending {
+    std::string key_name;
+    dns::LookupResult lookup;
+  };
+  std::vector<Pending> pending;
   std::atomic<std::size_t> outstanding{0};
   std::function<void(std::vector<SignatureResult>)> done;
 
@@ -353,10 +358,10 @@ struct Verifier::Run {
     std::vector<BodyHash> body_hashes;
     body_hashes.reserve(kMaxSignaturesEvaluated);  // references into it stay valid
     for (std::size_t i = 0; i < run->results.size(); ++i) {
-      if (run->key_names[i].empty()) continue;
+      const Pending& p = run->pending[i];
+      if (p.key_name.empty()) continue;
       run->results[i] = run->verifier->FinishOne(std::move(run->results[i]), run->headers,
-                                                 run->body, run->key_names[i], run->lookups[i],
-                                                 body_hashes);
+                                                 run->body, p.key_name, p.lookup, body_hashes);
     }
     // Moved out first: `done` may destroy what owns the headers and body.
     auto done = std::move(run->done);
@@ -387,18 +392,19 @@ void Verifier::Start(dns::Resolver& resolver, std::span<const HeaderField> heade
       key_name = BeginOne(r, headers, index, now);
     }
     run->results.push_back(std::move(r));
-    run->key_names.push_back(key_name.value_or(""));
+    // Moved, not copied: a key name is longer than std::string's inline
+    // buffer, so a copy is an allocation.
+    run->pending.push_back(Run::Pending{std::move(key_name).value_or(""), {}});
   }
-  run->lookups.resize(run->results.size());
   std::size_t lookups = 0;
-  for (const std::string& name : run->key_names) lookups += name.empty() ? 0 : 1;
+  for (const Run::Pending& p : run->pending) lookups += p.key_name.empty() ? 0 : 1;
   // One extra count held by this loop, so lookups completing inline cannot
   // finish the run before every lookup has been started.
   run->outstanding.store(lookups + 1);
-  for (std::size_t i = 0; i < run->key_names.size(); ++i) {
-    if (run->key_names[i].empty()) continue;
-    resolver.Lookup(run->key_names[i], dns::RrType::kTxt, [run, i](dns::LookupResult result) {
-      run->lookups[i] = std::move(result);
+  for (std::size_t i = 0; i < run->pending.size(); ++i) {
+    if (run->pending[i].key_name.empty()) continue;
+    resolver.Lookup(run->pending[i].key_name, dns::RrType::kTxt, [run, i](dns::LookupResult result) {
+      run->pending[i].lookup = std::move(result);
       if (run->outstanding.fetch_sub(1) == 1) Run::Finish(run);
     });
   }

@@ -5,7 +5,7 @@
 #ifndef MXKIT_AUTH_DKIM_INTERNAL_DIGEST_SINK_H_
 #define MXKIT_AUTH_DKIM_INTERNAL_DIGEST_SINK_H_
 
-#include <openssl/digest.h>
+#include <openssl/sha.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -18,40 +18,53 @@ namespace mxkit::auth::dkim::internal {
 
 enum class DigestAlgorithm { kSha1, kSha256 };
 
-inline const EVP_MD* DigestMd(DigestAlgorithm algorithm) {
-  return algorithm == DigestAlgorithm::kSha1 ? EVP_sha1() : EVP_sha256();
-}
-
 // A BodySink that hashes what it receives.
+//
+// The hash state lives in the sink, not behind an EVP_MD_CTX: EVP_DigestInit_ex
+// allocates its context on the heap and EVP_MD_CTX_cleanup frees it, a
+// malloc/free pair per digest, two per verification (body and header hash).
 class DigestSink : public BodySink {
  public:
-  explicit DigestSink(DigestAlgorithm algorithm) {
-    EVP_MD_CTX_init(&ctx_);
-    EVP_DigestInit_ex(&ctx_, DigestMd(algorithm), nullptr);
+  explicit DigestSink(DigestAlgorithm algorithm) : algorithm_(algorithm) {
+    if (algorithm_ == DigestAlgorithm::kSha1) {
+      SHA1_Init(&state_.sha1);
+    } else {
+      SHA256_Init(&state_.sha256);
+    }
   }
-  ~DigestSink() override { EVP_MD_CTX_cleanup(&ctx_); }
   DigestSink(const DigestSink&) = delete;
   DigestSink& operator=(const DigestSink&) = delete;
 
   void Write(std::string_view bytes) override {
-    EVP_DigestUpdate(&ctx_, bytes.data(), bytes.size());
+    if (algorithm_ == DigestAlgorithm::kSha1) {
+      SHA1_Update(&state_.sha1, bytes.data(), bytes.size());
+    } else {
+      SHA256_Update(&state_.sha256, bytes.data(), bytes.size());
+    }
   }
-  // The digest of everything written into `out` (EVP_MAX_MD_SIZE bytes of
+  // The digest of everything written into `out` (SHA256_DIGEST_LENGTH bytes of
   // room); returns its length. Call once, and not with Digest().
   std::size_t DigestTo(uint8_t* out) {
-    unsigned size = 0;
-    EVP_DigestFinal_ex(&ctx_, out, &size);
-    return size;
+    if (algorithm_ == DigestAlgorithm::kSha1) {
+      SHA1_Final(out, &state_.sha1);
+      return SHA_DIGEST_LENGTH;
+    }
+    SHA256_Final(out, &state_.sha256);
+    return SHA256_DIGEST_LENGTH;
   }
   // The digest of everything written; call once.
   std::string Digest() {
-    std::string out(EVP_MD_CTX_size(&ctx_), '\0');
-    EVP_DigestFinal_ex(&ctx_, reinterpret_cast<uint8_t*>(out.data()), nullptr);
-    return out;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    std::size_t size = DigestTo(digest);
+    return std::string(reinterpret_cast<const char*>(digest), size);
   }
 
  private:
-  EVP_MD_CTX ctx_;
+  DigestAlgorithm algorithm_;
+  union State {
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+  } state_;
 };
 
 inline std::string Digest(DigestAlgorithm algorithm, std::string_view bytes) {
