@@ -23,7 +23,6 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
-#include <time.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -34,6 +33,7 @@
 #include "auth/dkim/signer.h"
 #include "auth/dkim/verifier.h"
 #include "benchmark/benchmark.h"
+#include "testing/cpu_clock.h"
 #include "dns/static_resolver.h"
 
 namespace mxkit::auth::dkim {
@@ -88,14 +88,6 @@ Fixture& Get() {
   return *f;
 }
 
-// CPU time of this thread: the machine is shared, so wall time would charge
-// us for other processes.
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // One RSA-2048 verify plus SHA-256 over `hashed_bytes`: the crypto floor.
 double CryptoBoundSeconds(RSA* rsa, std::size_t hashed_bytes, int iterations) {
   std::string data(hashed_bytes, 'x');
@@ -105,14 +97,14 @@ double CryptoBoundSeconds(RSA* rsa, std::size_t hashed_bytes, int iterations) {
   unsigned sig_len = 0;
   RSA_sign(NID_sha256, digest, sizeof(digest), reinterpret_cast<uint8_t*>(sig.data()), &sig_len,
            rsa);
-  double start = ThreadCpuSeconds();
+  double start = mxkit::testing::ThreadCpuSeconds();
   for (int i = 0; i < iterations; ++i) {
     SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
     int ok = RSA_verify(NID_sha256, digest, sizeof(digest),
                         reinterpret_cast<const uint8_t*>(sig.data()), sig_len, rsa);
     benchmark::DoNotOptimize(ok);
   }
-  return (ThreadCpuSeconds() - start) / iterations;
+  return (mxkit::testing::ThreadCpuSeconds() - start) / iterations;
 }
 
 RSA* RsaFromPem(const std::string& pem) {
@@ -126,7 +118,7 @@ void BM_DkimVerifyRsa2048Relaxed5KiB(benchmark::State& state) {
   Fixture& f = Get();
   Verifier verifier(&f.resolver, /*cache_parsed_keys=*/state.range(0) != 0);
   int64_t iterations = 0;
-  double start = ThreadCpuSeconds();
+  double start = mxkit::testing::ThreadCpuSeconds();
   for (auto _ : state) {
     auto results = verifier.VerifyMessage(f.message, kNow);
     if (!results.ok() || results->size() != 1 || (*results)[0].result != DkimResult::kPass) {
@@ -135,7 +127,7 @@ void BM_DkimVerifyRsa2048Relaxed5KiB(benchmark::State& state) {
     }
     ++iterations;
   }
-  double elapsed = ThreadCpuSeconds() - start;
+  double elapsed = mxkit::testing::ThreadCpuSeconds() - start;
   state.SetItemsProcessed(iterations);
   state.SetBytesProcessed(iterations * static_cast<int64_t>(f.message.size()));
   // The floor: SHA-256 over the canonical body and the header hash input,
