@@ -7,11 +7,8 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "base/ascii.h"
+#include "base/line_scan.h"
 
 namespace mxkit::message {
 namespace {
@@ -59,30 +56,11 @@ bool Splitter::FindLineEnd(std::size_t pos, std::size_t field_start, std::size_t
   // costs no more than the bound.
   const std::size_t limit =
       options_.max_field_bytes < n - field_start ? field_start + options_.max_field_bytes + 1 : n;
-  std::size_t i = pos;
-#if defined(__SSE2__)
-  // Sixteen bytes at a time to the first CR, LF or NUL: header lines run to
-  // tens of bytes (a DKIM-Signature's to hundreds) and this scan is the
-  // splitter's whole cost.
-  const __m128i cr = _mm_set1_epi8('\r');
-  const __m128i lf = _mm_set1_epi8('\n');
-  const __m128i nul = _mm_setzero_si128();
-  while (i + 16 <= limit) {
-    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(m_.data() + i));
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, cr), _mm_cmpeq_epi8(w, lf)),
-                                     _mm_cmpeq_epi8(w, nul));
-    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
-    if (mask != 0) {
-      i += static_cast<std::size_t>(__builtin_ctz(mask));
-      break;
-    }
-    i += 16;
-  }
-#endif
-  for (; i < limit; ++i) {
-    const char c = m_[i];
-    if (c == '\r' || c == '\n' || c == '\0') break;
-  }
+  // To the first CR, LF or NUL, 16 bytes at a time: header lines run to tens
+  // of bytes (a DKIM-Signature's to hundreds) and this scan is the splitter's
+  // whole cost.
+  const std::size_t i =
+      static_cast<std::size_t>(base::FindCrLfOrNul(m_.data() + pos, m_.data() + limit) - m_.data());
   if (i == limit && limit < n) {
     return Fail(HeaderBlockError::kFieldTooLong, field_start + options_.max_field_bytes,
                 "header field longer than " + std::to_string(options_.max_field_bytes) +

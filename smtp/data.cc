@@ -4,9 +4,7 @@
 #include <limits>
 #include <string>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "base/line_scan.h"
 
 namespace mxkit::smtp {
 namespace {
@@ -15,37 +13,10 @@ constexpr char kCarriageReturn = '\r';
 
 // First byte in [p, end) that is CR or LF (or NUL when `nul` is true), or end.
 // This is the decoder's hot loop: ordinary text is skipped 16 bytes at a time
-// and appended later as one run, instead of going through a per-byte state
-// machine.
+// (base/line_scan.h) and appended later as one run, instead of going through a
+// per-byte state machine.
 inline const char* FindSpecial(const char* p, const char* end, bool nul) {
-#if defined(__SSE2__)
-  const __m128i cr = _mm_set1_epi8('\r');
-  const __m128i lf = _mm_set1_epi8('\n');
-  const __m128i zero = _mm_setzero_si128();
-  if (nul) {
-    while (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)),
-                                       _mm_cmpeq_epi8(v, zero));
-      const int mask = _mm_movemask_epi8(hit);
-      if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
-      p += 16;
-    }
-  } else {
-    while (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
-      const int mask = _mm_movemask_epi8(hit);
-      if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
-      p += 16;
-    }
-  }
-#endif
-  for (; p < end; ++p) {
-    const char c = *p;
-    if (c == '\r' || c == '\n' || (nul && c == '\0')) return p;
-  }
-  return end;
+  return nul ? base::FindCrLfOrNul(p, end) : base::FindCrOrLf(p, end);
 }
 
 }  // namespace
