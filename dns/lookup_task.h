@@ -133,8 +133,9 @@ class FrameCache {
     return cache;
   }
 
-  Block* free_[kClasses] = {};
-  std::size_t count_[kClasses] = {};
+  // Unused when MXKIT_FRAME_CACHE is 0 (sanitized builds).
+  [[maybe_unused]] Block* free_[kClasses] = {};
+  [[maybe_unused]] std::size_t count_[kClasses] = {};
 };
 
 }  // namespace internal
