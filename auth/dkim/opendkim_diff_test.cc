@@ -8,6 +8,7 @@
 // memory on both sides; both clocks read kNow.
 
 #include <dlfcn.h>
+#include <openssl/base.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -27,9 +28,9 @@
 #include "auth/dkim/testing/message_cases.h"
 #include "auth/dkim/testing/opendkim_peer.h"
 #include "auth/dkim/verifier.h"
-#include "base/base64.h"
 #include "dns/static_resolver.h"
 #include "gtest/gtest.h"
+#include "tls/key_derivation.h"
 
 namespace mxkit::auth::dkim {
 namespace {
@@ -114,15 +115,14 @@ std::string Describe(const testing::OpenDkimSignatureResult& s) {
          std::to_string(s.bh) + ")";
 }
 
-// An Ed25519 seed as the PKCS#8 PEM OpenDKIM reads (PEM_read_bio_PrivateKey):
-// RFC 8410 §7's OneAsymmetricKey prefix, then the 32-byte seed.
+// An Ed25519 seed as the PKCS#8 PEM OpenDKIM reads (PEM_read_bio_PrivateKey),
+// written by tls/key_derivation's encoder.
 std::string Ed25519Pkcs8Pem(const std::string& seed) {
-  static constexpr unsigned char kPrefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                              0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-  std::string der(reinterpret_cast<const char*>(kPrefix), sizeof kPrefix);
-  der += seed;
-  return "-----BEGIN PRIVATE KEY-----\n" + base::EncodeBase64(der) +
-         "\n-----END PRIVATE KEY-----\n";
+  bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const uint8_t*>(seed.data()), seed.size()));
+  if (!key) return "";
+  absl::StatusOr<std::string> pem = tls::PrivateKeyToPkcs8Pem(key.get());
+  return pem.ok() ? *pem : "";
 }
 
 dns::ResourceRecord TxtRecord(const std::string& name, const std::string& text) {
