@@ -8,12 +8,14 @@
 // Like the socket, a Transport allows one read and one write outstanding at
 // a time; handlers run on the socket's executor.
 //
-// Before TLS a connection holds no read buffer of its own: the driver waits
-// for readability (AsyncWaitReadable) and then reads what is there at once
-// (ReadAvailable) into a buffer the whole server shares, so an idle
-// connection costs no buffer memory (issue 9: 10,000 idle connections within
-// 32 KiB each). Under TLS the stream keeps its own record buffer
-// (tls/asio_stream.h).
+// Before TLS a connection that has not sent anything holds no read buffer of
+// its own: the driver waits for readability (AsyncWaitReadable) and then
+// reads what is there at once (ReadAvailable) into a buffer the whole server
+// shares, so an idle connection costs no buffer memory (issue 9: 10,000 idle
+// connections within 32 KiB each). Once the client has sent something the
+// driver reads into a small buffer of the connection's own (AsyncReadSome),
+// which costs no system call to re-arm (fakemx/server.cc ReadActive). Under
+// TLS the stream keeps its own record buffer (tls/asio_stream.h).
 
 #ifndef MXKIT_FAKEMX_TRANSPORT_H_
 #define MXKIT_FAKEMX_TRANSPORT_H_
