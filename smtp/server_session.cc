@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/ascii.h"
 #include "base/base64.h"
 #include "smtp/address.h"
@@ -159,7 +160,11 @@ struct ServerSession::Impl {
   // large pipelined read quadratic.
   std::string_view input;
   std::string out;
-  std::deque<ServerEvent> events;
+  // A queue: NextEvent takes events[next_event]; once all are taken the
+  // vector is cleared and keeps its memory. A deque of events this large
+  // (an Envelope each) allocated a block every second push.
+  std::vector<ServerEvent> events;
+  size_t next_event = 0;
 
   Phase phase = Phase::kNotStarted;
   bool greeting_refused = false;  // 554 greeting: only QUIT is served (RFC 5321 §3.1)
@@ -265,11 +270,7 @@ struct ServerSession::Impl {
 
   // "class.subject.detail", as FormatEnhancedStatusCode writes it.
   void AppendEnhanced(const EnhancedStatusCode& e) {
-    out += std::to_string(e.klass);
-    out += '.';
-    out += std::to_string(e.subject);
-    out += '.';
-    out += std::to_string(e.detail);
+    absl::StrAppend(&out, e.klass, ".", e.subject, ".", e.detail);
   }
 
   // Writes the reply a decision carries: its `raw` bytes verbatim (not
@@ -603,7 +604,10 @@ struct ServerSession::Impl {
     // Reported before a refusal's CloseRequestedEvent or StalledEvent, so
     // that no event ever follows those.
     const bool accepted = d.action == Decision::Action::kAccept;
-    events.push_back(MessageCompleteEvent{envelope, std::move(message), via_bdat, accepted});
+    // The transaction ends here (ResetTransaction below): its envelope is
+    // moved, not copied.
+    events.push_back(
+        MessageCompleteEvent{std::move(envelope), std::move(message), via_bdat, accepted});
     if (accepted) {
       SendFor(250, "2.0.0", d, TextOr(d, "OK: message accepted"));
     } else {
@@ -1188,9 +1192,13 @@ std::string ServerSession::TakeOutput() { return std::exchange(impl_->out, {}); 
 bool ServerSession::has_output() const { return !impl_->out.empty(); }
 
 std::optional<ServerEvent> ServerSession::NextEvent() {
-  if (impl_->events.empty()) return std::nullopt;
-  ServerEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
+  Impl& s = *impl_;
+  if (s.next_event == s.events.size()) return std::nullopt;
+  std::optional<ServerEvent> e(std::move(s.events[s.next_event]));
+  if (++s.next_event == s.events.size()) {
+    s.events.clear();
+    s.next_event = 0;
+  }
   return e;
 }
 
