@@ -479,7 +479,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
       }
       // For the Maildir's sidecar only: the capture keeps the verdict once,
       // in CapturedMessage::verdict, so without a Maildir it is not copied.
-      if (server_->maildir != nullptr) delivery.verdict = judged;
+      if (server_->maildir != nullptr) {
+        delivery.verdict = std::make_shared<const MessageVerdict>(*judged);
+      }
       pending_verdict_ = std::move(*judged);
     }
     if (pending_raw_) message = *pending_raw_;
