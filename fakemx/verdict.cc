@@ -1,5 +1,6 @@
 #include "fakemx/verdict.h"
 
+#include <cstddef>
 #include <utility>
 #include <vector>
 
@@ -31,29 +32,29 @@ SpfVerdict ToVerdict(spf::CheckResult&& r) {
   return v;
 }
 
-DkimVerdict ToVerdict(const dkim::SignatureResult& r) {
+DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
   DkimVerdict v;
   v.result = std::string(dkim::DkimResultKeyword(r.result));
   if (r.signature) {
-    v.domain = r.signature->domain;
-    v.selector = r.signature->selector;
+    v.domain = std::move(r.signature->domain);
+    v.selector = std::move(r.signature->selector);
     v.algorithm = std::string(dkim::SignatureAlgorithmName(r.signature->algorithm));
   }
   v.key_bits = r.key_bits;
-  v.reason = r.reason;
+  v.reason = std::move(r.reason);
   return v;
 }
 
-DmarcVerdict ToVerdict(const dmarc::Evaluation& e) {
+DmarcVerdict ToVerdict(dmarc::Evaluation&& e) {
   DmarcVerdict v;
   v.result = std::string(dmarc::DmarcResultKeyword(e.result));
   v.disposition = std::string(dmarc::PolicyName(e.disposition));
   if (e.requested_policy) v.requested_policy = std::string(dmarc::PolicyName(*e.requested_policy));
-  v.author_domain = e.author_domain;
-  v.policy_domain = e.policy_domain;
+  v.author_domain = std::move(e.author_domain);
+  v.policy_domain = std::move(e.policy_domain);
   v.spf_aligned = e.spf_aligned;
   v.dkim_aligned = e.dkim_aligned;
-  v.reason = e.reason;
+  v.reason = std::move(e.reason);
   return v;
 }
 
@@ -268,41 +269,44 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
   // authenticated the sender.
   v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
-  v.dkim.reserve(j->signatures.size());
   for (const dkim::SignatureResult& s : j->signatures) {
     if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
-    v.dkim.push_back(ToVerdict(s));
   }
-  const dmarc::Evaluation& decisive = dmarc::Strictest(j->evaluations);
-  v.dmarc = ToVerdict(decisive);
+  // Strictest names one of the judgement's own evaluations.
+  const std::size_t decisive = &dmarc::Strictest(j->evaluations) - j->evaluations.data();
 
-  // RFC 8601: one field with every method's result. What the verdict keeps
-  // too is copied into the field's input, the rest moved (Finish is the
-  // judgement's last step).
+  // RFC 8601: one field with every method's result, written straight from
+  // the results. Finish is the judgement's last step, so what the field
+  // reads is moved into its input and, once written, on into the verdict:
+  // nothing is copied but the authserv-id.
   auth::AuthResInput ar;
   ar.authserv_id = options_.authserv_id;
   ar.spf.reserve(2);
+  ar.spf.push_back({j->mail_from.result, "mailfrom", std::move(j->reverse_path),
+                    std::move(j->mail_from.reason)});
   ar.spf.push_back(
-      {j->mail_from.result, "mailfrom", std::move(j->reverse_path), j->mail_from.reason});
-  ar.spf.push_back({j->helo.result, "helo", std::move(j->helo_name), j->helo.reason});
+      {j->helo.result, "helo", std::move(j->helo_name), std::move(j->helo.reason)});
   ar.dkim = std::move(j->signatures);
-  ar.dmarc = decisive;
-  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
-  v.spf_helo = ToVerdict(std::move(j->helo));
-  absl::StatusOr<std::string> value =
-      auth::FormatAuthenticationResults(auth::BuildAuthenticationResults(ar));
+  ar.dmarc = std::move(j->evaluations[decisive]);
+  absl::StatusOr<std::string> value = auth::FormatBuiltAuthenticationResults(ar);
   if (value.ok()) {
     // The formatter writes the field body with its leading space (the one
     // after the colon); the verdict keeps the value, folding included.
-    std::string_view text = *value;
-    if (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    v.authentication_results = std::string(text);
+    if (!value->empty() && value->front() == ' ') value->erase(0, 1);
+    v.authentication_results = *std::move(value);
   } else {
     // Create checked the authserv-id; what remains is a value from the
     // message itself the grammar cannot carry. Said, not hidden.
     v.authentication_results =
         absl::StrCat(options_.authserv_id, "; none (", value.status().message(), ")");
   }
+  j->mail_from.reason = std::move(ar.spf[0].reason);
+  j->helo.reason = std::move(ar.spf[1].reason);
+  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
+  v.spf_helo = ToVerdict(std::move(j->helo));
+  v.dkim.reserve(ar.dkim->size());
+  for (dkim::SignatureResult& s : *ar.dkim) v.dkim.push_back(ToVerdict(std::move(s)));
+  v.dmarc = ToVerdict(*std::move(ar.dmarc));
 
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   CountVerdict(counts_, v);
