@@ -1,6 +1,8 @@
 #include "fakemx/verdict.h"
 
 #include <cstddef>
+#include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -201,6 +203,24 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
     VerifyDkim(std::move(j));
     return;
   }
+  if (resolver_completes_inline_) {
+    // The memo (verdict.h): one key per check, the second's from the first.
+    key_.clear();
+    KeyPart(v.client_ip);
+    KeyPart(j->helo_name);
+    KeyPart(j->now);
+    const size_t helo_key_size = key_.size();
+    KeyPart(j->reverse_path);
+    j->mail_from = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+      spf_.CheckMailFromAsync(*ip, j->reverse_path, j->helo_name, j->now, std::move(done));
+    });
+    key_.resize(helo_key_size);
+    j->helo = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+      spf_.CheckHeloAsync(*ip, j->helo_name, j->now, std::move(done));
+    });
+    VerifyDkim(std::move(j));
+    return;
+  }
   spf_.CheckMailFromAsync(
       *ip, j->reverse_path, j->helo_name, j->now,
       [this, j, ip = *ip](spf::CheckResult mail_from) {
@@ -210,6 +230,31 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
           VerifyDkim(j);
         });
       });
+}
+
+void VerdictEngine::KeyPart(std::string_view part) {
+  KeyPart(static_cast<int64_t>(part.size()));
+  key_.append(part);
+}
+
+void VerdictEngine::KeyPart(int64_t number) {
+  char bytes[sizeof number];
+  std::memcpy(bytes, &number, sizeof number);
+  key_.append(bytes, sizeof bytes);
+}
+
+template <typename Check>
+spf::CheckResult VerdictEngine::MemoizedSpf(const std::string& key, Check check) {
+  // Both checks in one map: a HELO check's key is the MAIL FROM check's
+  // without its last part, and length-prefixed parts read back one way
+  // only, so no key is both.
+  if (auto it = spf_memo_.find(key); it != spf_memo_.end()) return it->second;
+  std::optional<spf::CheckResult> result;
+  check([&result](spf::CheckResult r) { result = std::move(r); });
+  // The resolver completes inline (the memo's condition), so the check has.
+  if (spf_memo_.size() >= kMaxMemoEntries) spf_memo_.clear();
+  spf_memo_.emplace(key, *result);
+  return *std::move(result);
 }
 
 void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
@@ -258,6 +303,32 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
   }
   dmarc::EvaluationInput in = j->dmarc_input;
   in.author_domain = j->author_domains[next];
+  if (resolver_completes_inline_) {
+    // The memo (verdict.h), keyed by every field of the input.
+    key_.clear();
+    KeyPart(in.author_domain);
+    KeyPart(static_cast<int64_t>(in.spf_result));
+    KeyPart(in.spf_domain);
+    KeyPart(static_cast<int64_t>(in.dkim.size()));
+    for (const dmarc::DkimIdentifier& d : in.dkim) {
+      KeyPart(static_cast<int64_t>(d.result));
+      KeyPart(d.domain);
+    }
+    KeyPart(static_cast<int64_t>(in.pct_sample));
+    if (auto it = dmarc_memo_.find(key_); it != dmarc_memo_.end()) {
+      j->evaluations.push_back(it->second);
+      EvaluateNextAuthor(std::move(j));
+      return;
+    }
+    std::optional<dmarc::Evaluation> evaluation;
+    dmarc_.EvaluateAsync(std::move(in),
+                         [&evaluation](dmarc::Evaluation e) { evaluation = std::move(e); });
+    if (dmarc_memo_.size() >= kMaxMemoEntries) dmarc_memo_.clear();
+    dmarc_memo_.emplace(key_, *evaluation);
+    j->evaluations.push_back(*std::move(evaluation));
+    EvaluateNextAuthor(std::move(j));
+    return;
+  }
   dmarc_.EvaluateAsync(std::move(in), [this, j](dmarc::Evaluation evaluation) {
     j->evaluations.push_back(std::move(evaluation));
     EvaluateNextAuthor(j);

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/evaluator.h"
@@ -109,6 +110,20 @@ class VerdictEngine {
   void EvaluateNextAuthor(std::shared_ptr<Judgement> j);
   void Finish(std::shared_ptr<Judgement> j);
 
+  // The memo of SPF checks and DMARC evaluations (below) holds at most this
+  // many of each, and is emptied when full: the bound of the resolver's own
+  // answer cache (dns::AuthoritativeResolver::kMaxCachedAnswers).
+  static constexpr size_t kMaxMemoEntries = 4096;
+
+  // Appends the key of an SPF check or DMARC evaluation to key_ (each part
+  // length-prefixed, so no two inputs share a key).
+  void KeyPart(std::string_view part);
+  void KeyPart(int64_t number);
+  // The SPF check `check` (called with its completion) starts, from the memo
+  // under `key` when there, else run (inline) and kept.
+  template <typename Check>
+  auth::spf::CheckResult MemoizedSpf(const std::string& key, Check check);
+
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;
   VerdictOptions options_;
@@ -119,6 +134,19 @@ class VerdictEngine {
   // An AuthoritativeResolver answers before Lookup returns (its contract),
   // so a judgement never outlives Evaluate and need not copy the message.
   bool resolver_completes_inline_ = false;
+  // Over an AuthoritativeResolver (only), what an SPF check or a DMARC
+  // evaluation gives depends on its inputs alone: the responder's zones and
+  // faults are fixed for the resolver's life (a scenario switch makes a new
+  // resolver and a new engine), a "timeout" fault is an immediate, fixed
+  // temperror and not a clock running out, and nothing else varies (the
+  // resolver caches its answers on the same grounds). So fakemx, which
+  // judges the same sender again and again, keeps each result by its full
+  // input: for SPF the client address as text, the identity, the HELO name
+  // and the second (%{t}, which an exp= explanation may hold); for DMARC every field of the EvaluationInput. A
+  // resolver doing I/O (timeouts, changing answers) is never memoized.
+  absl::flat_hash_map<std::string, auth::spf::CheckResult> spf_memo_;
+  absl::flat_hash_map<std::string, auth::dmarc::Evaluation> dmarc_memo_;
+  std::string key_;  // the key being built, reused
 };
 
 // The engine `receiver`'s `verdicts:` settings ask for, over `resolver` and

@@ -21,6 +21,7 @@
 #include "fakemx/scenario.h"
 #include "fakemx/scenario_dns.h"
 #include "fakemx/tls_setup.h"
+#include "fakemx/verdict_json.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -204,6 +205,31 @@ TEST(VerdictEngine, JudgesSpfDkimDmarcAndTheSummary) {
       EXPECT_NE(v.authentication_results.find("dkim=none"), std::string::npos);
     } else {
       EXPECT_NE(v.authentication_results.find("dkim=" + row.dkim[0]), std::string::npos);
+    }
+  }
+}
+
+std::string VerdictJson(const MessageVerdict& v) {
+  std::string out;
+  AppendMessageVerdictJson(out, v);
+  return out;
+}
+
+// Over fakemx's own resolver the engine keeps SPF and DMARC results by their
+// inputs: whatever came before, in any order, an engine that has judged
+// every row already gives each row the verdict a fresh engine gives.
+TEST(VerdictEngine, RememberedResultsAreTheOnesAFreshEngineGives) {
+  const std::vector<Row> rows = Rows();
+  std::shared_ptr<VerdictEngine> shared = Engine(HandResolver());
+  for (int pass = 0; pass < 3; ++pass) {
+    for (size_t k = 0; k < rows.size(); ++k) {
+      // Forward, backward, then in strides of five.
+      const size_t i = pass == 0 ? k : pass == 1 ? rows.size() - 1 - k : (5 * k) % rows.size();
+      const Row& row = rows[i];
+      SCOPED_TRACE(row.name + " pass " + std::to_string(pass));
+      const Delivery d = MakeDelivery(row.client, row.mail_from, row.helo);
+      EXPECT_EQ(VerdictJson(Judge(*shared, d, row.raw)),
+                VerdictJson(Judge(*Engine(HandResolver()), d, row.raw)));
     }
   }
 }
