@@ -78,29 +78,78 @@ spf::EvaluatorOptions SpfOptions(const std::string& receiver) {
 
 namespace {
 
-// One more of (check, result); the strings of the key are made only the
-// first time that pair is seen.
-void Bump(VerdictCounts& counts, std::string_view check, std::string_view result) {
-  const std::pair<std::string_view, std::string_view> key(check, result);
-  auto it = counts.find(key);
-  if (it == counts.end()) {
-    it = counts.emplace(std::pair<std::string, std::string>(check, result), 0).first;
+// What ForEach's merge rests on: names in order, every result slot in use
+// before the empty ones.
+constexpr bool SlotsInOrder(const std::string_view (&checks)[VerdictCounts::kChecks],
+                            const std::string_view (&results)[VerdictCounts::kChecks]
+                                                             [VerdictCounts::kMaxResults]) {
+  for (size_t c = 0; c < VerdictCounts::kChecks; ++c) {
+    if (c > 0 && !(checks[c - 1] < checks[c])) return false;
+    for (size_t r = 1; r < VerdictCounts::kMaxResults; ++r) {
+      if (results[c][r].empty()) continue;
+      if (results[c][r - 1].empty() || !(results[c][r - 1] < results[c][r])) return false;
+    }
   }
-  ++it->second;
+  return true;
 }
+
+// Check indices in VerdictCounts' name order.
+enum CheckIndex : size_t {
+  kDisposition, kDkim, kDmarc, kLock, kSender, kSpfHelo, kSpfMailFrom
+};
 
 }  // namespace
 
+void VerdictCounts::AddAt(size_t check, std::string_view result, uint64_t n) {
+  static_assert(SlotsInOrder(kCheckNames, kResultNames));
+  const std::string_view* names = kResultNames[check];
+  for (size_t r = 0; r < kMaxResults && !names[r].empty(); ++r) {
+    if (names[r] == result) {
+      slots_[check][r] += n;
+      return;
+    }
+  }
+  other_[{std::string(kCheckNames[check]), std::string(result)}] += n;
+}
+
+void VerdictCounts::Add(std::string_view check, std::string_view result, uint64_t n) {
+  for (size_t c = 0; c < kChecks; ++c) {
+    if (kCheckNames[c] == check) {
+      AddAt(c, result, n);
+      return;
+    }
+  }
+  other_[{std::string(check), std::string(result)}] += n;
+}
+
+void VerdictCounts::Add(const VerdictCounts& other) {
+  for (size_t c = 0; c < kChecks; ++c) {
+    for (size_t r = 0; r < kMaxResults; ++r) slots_[c][r] += other.slots_[c][r];
+  }
+  for (const auto& [key, n] : other.other_) other_[key] += n;
+}
+
+uint64_t VerdictCounts::at(std::pair<std::string_view, std::string_view> key) const {
+  for (size_t c = 0; c < kChecks; ++c) {
+    if (kCheckNames[c] != key.first) continue;
+    for (size_t r = 0; r < kMaxResults && !kResultNames[c][r].empty(); ++r) {
+      if (kResultNames[c][r] == key.second) return slots_[c][r];
+    }
+  }
+  auto it = other_.find({std::string(key.first), std::string(key.second)});
+  return it == other_.end() ? 0 : it->second;
+}
+
 void CountVerdict(VerdictCounts& counts, const MessageVerdict& v) {
-  Bump(counts, "lock", LockWord(v.summary));
+  counts.AddAt(kLock, LockWord(v.summary), 1);
   if (!v.evaluated) return;
-  Bump(counts, "spf_mail_from", v.spf_mail_from.result);
-  Bump(counts, "spf_helo", v.spf_helo.result);
-  if (v.dkim.empty()) Bump(counts, "dkim", "none");
-  for (const DkimVerdict& d : v.dkim) Bump(counts, "dkim", d.result);
-  Bump(counts, "dmarc", v.dmarc.result);
-  Bump(counts, "disposition", v.summary.dmarc);
-  Bump(counts, "sender", SenderWord(v.summary));
+  counts.AddAt(kSpfMailFrom, v.spf_mail_from.result, 1);
+  counts.AddAt(kSpfHelo, v.spf_helo.result, 1);
+  if (v.dkim.empty()) counts.AddAt(kDkim, "none", 1);
+  for (const DkimVerdict& d : v.dkim) counts.AddAt(kDkim, d.result, 1);
+  counts.AddAt(kDmarc, v.dmarc.result, 1);
+  counts.AddAt(kDisposition, v.summary.dmarc, 1);
+  counts.AddAt(kSender, SenderWord(v.summary), 1);
 }
 
 absl::StatusOr<std::shared_ptr<VerdictEngine>> VerdictEngine::Create(
@@ -270,7 +319,7 @@ void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
   message::HeaderBlockResult block = message::SplitHeaderBlock(j->raw);
   dmarc::FromResult from;
-  if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block);
+  if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block, from_memo_);
   if (!block.ok() || !from.ok()) {
     // RFC 7489 §6.6.1: no single usable author domain; reported as
     // permerror (the usual receiver choice, as mxkit's CLI does).
