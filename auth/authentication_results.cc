@@ -487,8 +487,12 @@ absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empt
   return absl::OkStatus();
 }
 
-// Appends `v` as a token when it is one, else as a quoted-string.
-absl::Status AppendValue(std::string& out, std::string_view v, bool allow_address) {
+// Appends `v` as a token when it is one, else as a quoted-string; with
+// controls_to_spaces (only without allow_address), control characters as
+// spaces. A control character is never a token character, nor is a space,
+// so the choice of form is the one the cleaned value would get.
+absl::Status AppendValue(std::string& out, std::string_view v, bool allow_address,
+                         bool controls_to_spaces = false) {
   if (IsTokenFast(v) || (allow_address && IsAddressPvalue(v))) {
     out.append(v);
     return absl::OkStatus();
@@ -499,8 +503,15 @@ absl::Status AppendValue(std::string& out, std::string_view v, bool allow_addres
   size_t run = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];
-    if (IsCtl(c) && c != '\t') {
-      return absl::InvalidArgumentError("value has a control character no quoted-string can carry");
+    if (IsCtl(c) && (controls_to_spaces || c != '\t')) {
+      if (!controls_to_spaces) {
+        return absl::InvalidArgumentError(
+            "value has a control character no quoted-string can carry");
+      }
+      out.append(v.data() + run, i - run);
+      out.push_back(' ');
+      run = i + 1;
+      continue;
     }
     if (c == '"' || c == '\\') {
       out.append(v.data() + run, i - run);
@@ -567,10 +578,10 @@ void AuthResWriter::Method(std::string_view method, std::optional<uint32_t> meth
   out_ += result;
 }
 
-void AuthResWriter::Reason(std::string_view reason) {
+void AuthResWriter::Reason(std::string_view reason, bool controls_to_spaces) {
   if (!status_.ok()) return;
   out_ += " reason=";
-  status_ = AppendValue(out_, reason, false);
+  status_ = AppendValue(out_, reason, false, controls_to_spaces);
 }
 
 void AuthResWriter::Property(std::string_view ptype, std::string_view property,

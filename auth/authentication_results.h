@@ -147,7 +147,10 @@ class AuthResWriter {
                          std::optional<uint32_t> version = std::nullopt);
   void Method(std::string_view method, std::optional<uint32_t> method_version,
               std::string_view result);
-  void Reason(std::string_view reason);
+  // With controls_to_spaces, each control character (RFC 5234 CTL, tab
+  // included) is written as a space, as if the reason had been cleaned so
+  // first, and the reason cannot fail.
+  void Reason(std::string_view reason, bool controls_to_spaces = false);
   // An empty ptype writes the property alone ("name=value").
   void Property(std::string_view ptype, std::string_view property, std::string_view value);
   absl::StatusOr<std::string> Finish() &&;

@@ -31,7 +31,8 @@ std::string Base64Prefix(std::string_view bytes, std::size_t n) {
 }
 
 // What the field says, in order, for a Sink with Method(method, result),
-// Reason(reason) and Property(ptype, property, value): the one home of the
+// Reason(reason) (to be written with its control characters as spaces, as
+// Sanitized makes them) and Property(ptype, property, value): the one home of the
 // rules of BuildAuthenticationResults, whether it makes a value to keep or
 // is written at once.
 template <typename Sink>
@@ -40,7 +41,7 @@ void Emit(const AuthResInput& input, Sink& sink) {
   for (const SpfReport& spf : input.spf) {
     sink.Method("spf", spf::ResultName(spf.result));
     if (spf.result != spf::Result::kPass && !spf.reason.empty()) {
-      sink.Reason(Sanitized(spf.reason, scratch));
+      sink.Reason(spf.reason);
     }
     if (!spf.value.empty()) {
       sink.Property("smtp", spf.identity == "helo" ? "helo" : "mailfrom",
@@ -52,7 +53,7 @@ void Emit(const AuthResInput& input, Sink& sink) {
     for (const dkim::SignatureResult& sig : *input.dkim) {
       sink.Method("dkim", dkim::DkimResultKeyword(sig.result));
       if (sig.result != dkim::DkimResult::kPass && !sig.reason.empty()) {
-        sink.Reason(Sanitized(sig.reason, scratch));
+        sink.Reason(sig.reason);
       }
       if (sig.signature) {
         const dkim::Signature& s = *sig.signature;
@@ -69,7 +70,7 @@ void Emit(const AuthResInput& input, Sink& sink) {
     const dmarc::Evaluation& ev = *input.dmarc;
     sink.Method("dmarc", dmarc::DmarcResultKeyword(ev.result));
     if (ev.result != dmarc::DmarcResult::kPass && !ev.reason.empty()) {
-      sink.Reason(Sanitized(ev.reason, scratch));
+      sink.Reason(ev.reason);
     }
     if (!ev.author_domain.empty()) sink.Property("header", "from", ev.author_domain);
     if (input.policy_dmarc && ev.record) {
@@ -81,11 +82,14 @@ void Emit(const AuthResInput& input, Sink& sink) {
 // Makes the AuthenticationResults.
 struct ValueSink {
   AuthenticationResults& ar;
+  std::string scratch;
   void Method(std::string_view method, std::string_view result) {
     ar.results.push_back(
         AuthResInfo{std::string(method), std::nullopt, std::string(result), std::nullopt, {}});
   }
-  void Reason(std::string_view reason) { ar.results.back().reason = std::string(reason); }
+  void Reason(std::string_view reason) {
+    ar.results.back().reason = std::string(Sanitized(reason, scratch));
+  }
   void Property(std::string_view ptype, std::string_view property, std::string_view value) {
     ar.results.back().properties.push_back(
         {std::string(ptype), std::string(property), std::string(value)});
@@ -98,7 +102,8 @@ struct WriterSink {
   void Method(std::string_view method, std::string_view result) {
     w.Method(method, std::nullopt, result);
   }
-  void Reason(std::string_view reason) { w.Reason(reason); }
+  // One pass: the writer turns the controls into spaces as it quotes.
+  void Reason(std::string_view reason) { w.Reason(reason, /*controls_to_spaces=*/true); }
   void Property(std::string_view ptype, std::string_view property, std::string_view value) {
     w.Property(ptype, property, value);
   }
@@ -109,7 +114,7 @@ struct WriterSink {
 AuthenticationResults BuildAuthenticationResults(const AuthResInput& input) {
   AuthenticationResults ar;
   ar.authserv_id = input.authserv_id;
-  ValueSink sink{ar};
+  ValueSink sink{ar, {}};
   Emit(input, sink);
   return ar;
 }

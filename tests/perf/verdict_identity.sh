@@ -116,6 +116,7 @@ run() {
   name=$(basename "$scenario" .yaml)
   mkdir -p "$PERF_WORK/$tag.$name.tmp"
   out="$PERF_WORK/$tag.$name.out"
+  : >"$out"  # before fakemx starts: the wait below reads it at once
   TMPDIR="$PERF_WORK/$tag.$name.tmp" "$bin" --scenario="$scenario" --smtp=127.0.0.1:0 --dns=off \
     --api=127.0.0.1:0 >"$out" 2>&1 &
   pid=$!
