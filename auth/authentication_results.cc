@@ -22,7 +22,7 @@ using base::IsAtext;
 using base::IsCtl;
 using base::IsDigit;
 // RFC 2045 §5.1 tspecials.
-bool IsTspecial(char c) {
+constexpr bool IsTspecial(char c) {
   switch (c) {
     case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
     case '\\': case '"': case '/': case '[': case ']': case '?': case '=':
@@ -32,7 +32,7 @@ bool IsTspecial(char c) {
   }
 }
 // RFC 2045 token character: US-ASCII, not SPACE, CTL or tspecial.
-bool IsTokenChar(char c) {
+constexpr bool IsTokenChar(char c) {
   auto u = static_cast<unsigned char>(c);
   return u > 0x20 && u < 0x7f && !IsTspecial(c);
 }
@@ -450,10 +450,36 @@ class Parser {
   std::string message_;
 };
 
+// One bit per byte: the RFC 2045 token characters, and Keyword's (RFC 5321
+// Ldh-str, plus '_' for names like "policy.is_org"). Looked up per
+// character: fakemx formats a field for every message it judges.
+struct CharClasses {
+  bool token[256] = {};
+  bool keyword[256] = {};
+};
+constexpr CharClasses MakeCharClasses() {
+  CharClasses t;
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    t.token[i] = IsTokenChar(c);
+    t.keyword[i] = IsAlnum(c) || c == '-' || c == '_';
+  }
+  return t;
+}
+constexpr CharClasses kCharClasses = MakeCharClasses();
+
+bool IsTokenFast(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!kCharClasses.token[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
 absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empty = false) {
   if (kw.empty() && allow_empty) return absl::OkStatus();
   bool ok = !kw.empty();
-  for (char c : kw) ok = ok && (IsAlnum(c) || c == '-' || c == '_');
+  for (char c : kw) ok = ok && kCharClasses.keyword[static_cast<unsigned char>(c)];
   if (!ok) {
     return absl::InvalidArgumentError(std::string(what) + " \"" + std::string(kw) +
                                       "\" is not a keyword");
@@ -461,19 +487,31 @@ absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empt
   return absl::OkStatus();
 }
 
-// A token when it is one, else a quoted-string.
-absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) {
-  if (IsToken(v) || (allow_address && IsAddressPvalue(v))) return std::string(v);
+// Appends `v` as a token when it is one, else as a quoted-string; with
+// controls_to_spaces (only without allow_address), control characters as
+// spaces. A control character is never a token character, nor is a space,
+// so the choice of form is the one the cleaned value would get.
+absl::Status AppendValue(std::string& out, std::string_view v, bool allow_address,
+                         bool controls_to_spaces = false) {
+  if (IsTokenFast(v) || (allow_address && IsAddressPvalue(v))) {
+    out.append(v);
+    return absl::OkStatus();
+  }
   // Copied in runs between the characters that need a backslash: a reason
   // is a long value and fakemx formats one for every message it judges.
-  std::string out;
-  out.reserve(v.size() + 8);
   out.push_back('"');
   size_t run = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];
-    if (IsCtl(c) && c != '\t') {
-      return absl::InvalidArgumentError("value has a control character no quoted-string can carry");
+    if (IsCtl(c) && (controls_to_spaces || c != '\t')) {
+      if (!controls_to_spaces) {
+        return absl::InvalidArgumentError(
+            "value has a control character no quoted-string can carry");
+      }
+      out.append(v.data() + run, i - run);
+      out.push_back(' ');
+      run = i + 1;
+      continue;
     }
     if (c == '"' || c == '\\') {
       out.append(v.data() + run, i - run);
@@ -483,7 +521,7 @@ absl::StatusOr<std::string> FormatValue(std::string_view v, bool allow_address) 
   }
   out.append(v.data() + run, v.size() - run);
   out.push_back('"');
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -508,46 +546,78 @@ AuthResParseResult ParseAuthenticationResults(std::string_view body, const AuthR
   return Parser(body, options).Run();
 }
 
-absl::StatusOr<std::string> FormatAuthenticationResults(const AuthenticationResults& results) {
-  std::string out = " ";
-  if (!results.authserv_id.empty()) {
-    absl::StatusOr<std::string> id = FormatValue(results.authserv_id, false);
-    if (!id.ok()) return id.status();
-    out += *id;
-    if (results.version) out += " " + std::to_string(*results.version);
-  } else if (results.version) {
-    return absl::InvalidArgumentError("a version needs an authserv-id");
+AuthResWriter::AuthResWriter(std::string_view authserv_id, std::optional<uint32_t> version)
+    : has_authserv_id_(!authserv_id.empty()) {
+  // One allocation for a usual field: fakemx's for a message is 200-400 bytes.
+  out_.reserve(512);
+  out_.push_back(' ');
+  if (!authserv_id.empty()) {
+    status_ = AppendValue(out_, authserv_id, false);
+    if (status_.ok() && version) {
+      out_.push_back(' ');
+      out_ += std::to_string(*version);
+    }
+  } else if (version) {
+    status_ = absl::InvalidArgumentError("a version needs an authserv-id");
   }
-  if (results.results.empty()) {
-    if (results.authserv_id.empty()) {
+}
+
+void AuthResWriter::Method(std::string_view method, std::optional<uint32_t> method_version,
+                           std::string_view result) {
+  if (!status_.ok()) return;
+  if (status_ = CheckKeyword(method, "method"); !status_.ok()) return;
+  if (status_ = CheckKeyword(result, "result"); !status_.ok()) return;
+  if (any_method_ || has_authserv_id_) out_ += ";\r\n\t";
+  any_method_ = true;
+  out_ += method;
+  if (method_version) {
+    out_.push_back('/');
+    out_ += std::to_string(*method_version);
+  }
+  out_.push_back('=');
+  out_ += result;
+}
+
+void AuthResWriter::Reason(std::string_view reason, bool controls_to_spaces) {
+  if (!status_.ok()) return;
+  out_ += " reason=";
+  status_ = AppendValue(out_, reason, false, controls_to_spaces);
+}
+
+void AuthResWriter::Property(std::string_view ptype, std::string_view property,
+                             std::string_view value) {
+  if (!status_.ok()) return;
+  if (status_ = CheckKeyword(ptype, "ptype", /*allow_empty=*/true); !status_.ok()) return;
+  if (status_ = CheckKeyword(property, "property"); !status_.ok()) return;
+  out_.push_back(' ');
+  if (!ptype.empty()) {
+    out_ += ptype;
+    out_.push_back('.');
+  }
+  out_ += property;
+  out_.push_back('=');
+  status_ = AppendValue(out_, value, true);
+}
+
+absl::StatusOr<std::string> AuthResWriter::Finish() && {
+  if (!status_.ok()) return status_;
+  if (!any_method_) {
+    if (!has_authserv_id_) {
       return absl::InvalidArgumentError("the \"none\" form needs an authserv-id");
     }
-    return out + "; none";
+    out_ += "; none";
   }
-  for (std::size_t i = 0; i < results.results.size(); ++i) {
-    const AuthResInfo& r = results.results[i];
-    if (absl::Status s = CheckKeyword(r.method, "method"); !s.ok()) return s;
-    if (absl::Status s = CheckKeyword(r.result, "result"); !s.ok()) return s;
-    if (i > 0 || !results.authserv_id.empty()) out += ";\r\n\t";
-    out += r.method;
-    if (r.method_version) out += "/" + std::to_string(*r.method_version);
-    out += "=" + r.result;
-    if (r.reason) {
-      absl::StatusOr<std::string> reason = FormatValue(*r.reason, false);
-      if (!reason.ok()) return reason.status();
-      out += " reason=" + *reason;
-    }
-    for (const AuthResProperty& p : r.properties) {
-      if (absl::Status s = CheckKeyword(p.ptype, "ptype", /*allow_empty=*/true); !s.ok()) return s;
-      if (absl::Status s = CheckKeyword(p.property, "property"); !s.ok()) return s;
-      absl::StatusOr<std::string> value = FormatValue(p.value, true);
-      if (!value.ok()) return value.status();
-      out += " ";
-      if (!p.ptype.empty()) out += p.ptype + ".";
-      out += p.property + "=" + *value;
-    }
+  return std::move(out_);
+}
+
+absl::StatusOr<std::string> FormatAuthenticationResults(const AuthenticationResults& results) {
+  AuthResWriter w(results.authserv_id, results.version);
+  for (const AuthResInfo& r : results.results) {
+    w.Method(r.method, r.method_version, r.result);
+    if (r.reason) w.Reason(*r.reason);
+    for (const AuthResProperty& p : r.properties) w.Property(p.ptype, p.property, p.value);
   }
-  return out;
+  return std::move(w).Finish();
 }
 
 absl::StatusOr<std::string> FormatAuthenticationResultsField(const AuthenticationResults& results) {

@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "message/cfws.h"
 
@@ -131,6 +132,35 @@ AuthResParseResult ParseAuthenticationResults(std::string_view body,
 // value no quoted-string can carry (CR, LF, NUL, other controls), a keyword
 // outside [A-Za-z0-9_-], or an empty method/result/property.
 absl::StatusOr<std::string> FormatAuthenticationResults(const AuthenticationResults& results);
+
+// Writes a field body exactly as FormatAuthenticationResults does (which is
+// written with it), one piece at a time, for a caller whose results are held
+// in other types (auth/authentication_results_builder.h) and need not become
+// an AuthenticationResults first. Calls follow the order of the body: per
+// resinfo Method, then Reason, then its Properties. The first error (the one
+// FormatAuthenticationResults would return) is kept and later calls do
+// nothing; Finish returns it, or the body.
+class AuthResWriter {
+ public:
+  // Starts " authserv-id" [" version"]; an empty authserv_id writes none.
+  explicit AuthResWriter(std::string_view authserv_id,
+                         std::optional<uint32_t> version = std::nullopt);
+  void Method(std::string_view method, std::optional<uint32_t> method_version,
+              std::string_view result);
+  // With controls_to_spaces, each control character (RFC 5234 CTL, tab
+  // included) is written as a space, as if the reason had been cleaned so
+  // first, and the reason cannot fail.
+  void Reason(std::string_view reason, bool controls_to_spaces = false);
+  // An empty ptype writes the property alone ("name=value").
+  void Property(std::string_view ptype, std::string_view property, std::string_view value);
+  absl::StatusOr<std::string> Finish() &&;
+
+ private:
+  std::string out_;
+  absl::Status status_;
+  bool has_authserv_id_;
+  bool any_method_ = false;
+};
 
 // "Authentication-Results:" + FormatAuthenticationResults + "\r\n".
 absl::StatusOr<std::string> FormatAuthenticationResultsField(const AuthenticationResults& results);

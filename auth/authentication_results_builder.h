@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "auth/authentication_results.h"
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/evaluator.h"
@@ -46,6 +47,11 @@ struct AuthResInput {
 // results go in reason= with control characters replaced by spaces. With no
 // method at all the result is the "none" form.
 AuthenticationResults BuildAuthenticationResults(const AuthResInput& input);
+
+// FormatAuthenticationResults(BuildAuthenticationResults(input)), byte for
+// byte and error for error, written straight from `input` without the
+// intermediate AuthenticationResults (fakemx makes one for every message).
+absl::StatusOr<std::string> FormatBuiltAuthenticationResults(const AuthResInput& input);
 
 }  // namespace mxkit::auth
 

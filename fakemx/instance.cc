@@ -125,7 +125,7 @@ void Add(ServerStats& sum, const ServerStats& s) {
   sum.tls_timed_out += s.tls_timed_out;
   sum.plaintext_discarded_bytes += s.plaintext_discarded_bytes;
   for (const auto& [code, n] : s.replies_by_code) sum.replies_by_code[code] += n;
-  for (const auto& [key, n] : s.verdicts) sum.verdicts[key] += n;
+  sum.verdicts.Add(s.verdicts);
 }
 
 // One caller's wait, shared between its thread and the io thread: whoever
@@ -829,9 +829,9 @@ std::vector<MetricFamily> Instance::Impl::Metrics() const {
   for (MetricFamily& family : out) {
     if (family.name == "fakemx_verdicts_total") {
       // Check and result are fakemx's own words (no quotes or backslashes).
-      for (const auto& [key, n] : s.verdicts) {
-        family.samples.emplace_back(key.first + "=\"" + key.second + "\"", d(n));
-      }
+      s.verdicts.ForEach([&](std::string_view check, std::string_view result, uint64_t n) {
+        family.samples.emplace_back(std::string(check) + "=\"" + std::string(result) + "\"", d(n));
+      });
     } else if (family.name == "fakemx_replies_total") {
       for (const auto& [code, n] : s.replies_by_code) {
         family.samples.emplace_back("code=\"" + std::to_string(code) + "\"", d(n));

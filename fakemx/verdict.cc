@@ -1,5 +1,8 @@
 #include "fakemx/verdict.h"
 
+#include <cstddef>
+#include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -31,29 +34,29 @@ SpfVerdict ToVerdict(spf::CheckResult&& r) {
   return v;
 }
 
-DkimVerdict ToVerdict(const dkim::SignatureResult& r) {
+DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
   DkimVerdict v;
   v.result = std::string(dkim::DkimResultKeyword(r.result));
   if (r.signature) {
-    v.domain = r.signature->domain;
-    v.selector = r.signature->selector;
+    v.domain = std::move(r.signature->domain);
+    v.selector = std::move(r.signature->selector);
     v.algorithm = std::string(dkim::SignatureAlgorithmName(r.signature->algorithm));
   }
   v.key_bits = r.key_bits;
-  v.reason = r.reason;
+  v.reason = std::move(r.reason);
   return v;
 }
 
-DmarcVerdict ToVerdict(const dmarc::Evaluation& e) {
+DmarcVerdict ToVerdict(dmarc::Evaluation&& e) {
   DmarcVerdict v;
   v.result = std::string(dmarc::DmarcResultKeyword(e.result));
   v.disposition = std::string(dmarc::PolicyName(e.disposition));
   if (e.requested_policy) v.requested_policy = std::string(dmarc::PolicyName(*e.requested_policy));
-  v.author_domain = e.author_domain;
-  v.policy_domain = e.policy_domain;
+  v.author_domain = std::move(e.author_domain);
+  v.policy_domain = std::move(e.policy_domain);
   v.spf_aligned = e.spf_aligned;
   v.dkim_aligned = e.dkim_aligned;
-  v.reason = e.reason;
+  v.reason = std::move(e.reason);
   return v;
 }
 
@@ -75,29 +78,78 @@ spf::EvaluatorOptions SpfOptions(const std::string& receiver) {
 
 namespace {
 
-// One more of (check, result); the strings of the key are made only the
-// first time that pair is seen.
-void Bump(VerdictCounts& counts, std::string_view check, std::string_view result) {
-  const std::pair<std::string_view, std::string_view> key(check, result);
-  auto it = counts.find(key);
-  if (it == counts.end()) {
-    it = counts.emplace(std::pair<std::string, std::string>(check, result), 0).first;
+// What ForEach's merge rests on: names in order, every result slot in use
+// before the empty ones.
+constexpr bool SlotsInOrder(const std::string_view (&checks)[VerdictCounts::kChecks],
+                            const std::string_view (&results)[VerdictCounts::kChecks]
+                                                             [VerdictCounts::kMaxResults]) {
+  for (size_t c = 0; c < VerdictCounts::kChecks; ++c) {
+    if (c > 0 && !(checks[c - 1] < checks[c])) return false;
+    for (size_t r = 1; r < VerdictCounts::kMaxResults; ++r) {
+      if (results[c][r].empty()) continue;
+      if (results[c][r - 1].empty() || !(results[c][r - 1] < results[c][r])) return false;
+    }
   }
-  ++it->second;
+  return true;
 }
+
+// Check indices in VerdictCounts' name order.
+enum CheckIndex : size_t {
+  kDisposition, kDkim, kDmarc, kLock, kSender, kSpfHelo, kSpfMailFrom
+};
 
 }  // namespace
 
+void VerdictCounts::AddAt(size_t check, std::string_view result, uint64_t n) {
+  static_assert(SlotsInOrder(kCheckNames, kResultNames));
+  const std::string_view* names = kResultNames[check];
+  for (size_t r = 0; r < kMaxResults && !names[r].empty(); ++r) {
+    if (names[r] == result) {
+      slots_[check][r] += n;
+      return;
+    }
+  }
+  other_[{std::string(kCheckNames[check]), std::string(result)}] += n;
+}
+
+void VerdictCounts::Add(std::string_view check, std::string_view result, uint64_t n) {
+  for (size_t c = 0; c < kChecks; ++c) {
+    if (kCheckNames[c] == check) {
+      AddAt(c, result, n);
+      return;
+    }
+  }
+  other_[{std::string(check), std::string(result)}] += n;
+}
+
+void VerdictCounts::Add(const VerdictCounts& other) {
+  for (size_t c = 0; c < kChecks; ++c) {
+    for (size_t r = 0; r < kMaxResults; ++r) slots_[c][r] += other.slots_[c][r];
+  }
+  for (const auto& [key, n] : other.other_) other_[key] += n;
+}
+
+uint64_t VerdictCounts::at(std::pair<std::string_view, std::string_view> key) const {
+  for (size_t c = 0; c < kChecks; ++c) {
+    if (kCheckNames[c] != key.first) continue;
+    for (size_t r = 0; r < kMaxResults && !kResultNames[c][r].empty(); ++r) {
+      if (kResultNames[c][r] == key.second) return slots_[c][r];
+    }
+  }
+  auto it = other_.find({std::string(key.first), std::string(key.second)});
+  return it == other_.end() ? 0 : it->second;
+}
+
 void CountVerdict(VerdictCounts& counts, const MessageVerdict& v) {
-  Bump(counts, "lock", LockWord(v.summary));
+  counts.AddAt(kLock, LockWord(v.summary), 1);
   if (!v.evaluated) return;
-  Bump(counts, "spf_mail_from", v.spf_mail_from.result);
-  Bump(counts, "spf_helo", v.spf_helo.result);
-  if (v.dkim.empty()) Bump(counts, "dkim", "none");
-  for (const DkimVerdict& d : v.dkim) Bump(counts, "dkim", d.result);
-  Bump(counts, "dmarc", v.dmarc.result);
-  Bump(counts, "disposition", v.summary.dmarc);
-  Bump(counts, "sender", SenderWord(v.summary));
+  counts.AddAt(kSpfMailFrom, v.spf_mail_from.result, 1);
+  counts.AddAt(kSpfHelo, v.spf_helo.result, 1);
+  if (v.dkim.empty()) counts.AddAt(kDkim, "none", 1);
+  for (const DkimVerdict& d : v.dkim) counts.AddAt(kDkim, d.result, 1);
+  counts.AddAt(kDmarc, v.dmarc.result, 1);
+  counts.AddAt(kDisposition, v.summary.dmarc, 1);
+  counts.AddAt(kSender, SenderWord(v.summary), 1);
 }
 
 absl::StatusOr<std::shared_ptr<VerdictEngine>> VerdictEngine::Create(
@@ -200,6 +252,24 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
     VerifyDkim(std::move(j));
     return;
   }
+  if (resolver_completes_inline_) {
+    // The memo (verdict.h): one key per check, the second's from the first.
+    key_.clear();
+    KeyPart(v.client_ip);
+    KeyPart(j->helo_name);
+    KeyPart(j->now);
+    const size_t helo_key_size = key_.size();
+    KeyPart(j->reverse_path);
+    j->mail_from = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+      spf_.CheckMailFromAsync(*ip, j->reverse_path, j->helo_name, j->now, std::move(done));
+    });
+    key_.resize(helo_key_size);
+    j->helo = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+      spf_.CheckHeloAsync(*ip, j->helo_name, j->now, std::move(done));
+    });
+    VerifyDkim(std::move(j));
+    return;
+  }
   spf_.CheckMailFromAsync(
       *ip, j->reverse_path, j->helo_name, j->now,
       [this, j, ip = *ip](spf::CheckResult mail_from) {
@@ -209,6 +279,31 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
           VerifyDkim(j);
         });
       });
+}
+
+void VerdictEngine::KeyPart(std::string_view part) {
+  KeyPart(static_cast<int64_t>(part.size()));
+  key_.append(part);
+}
+
+void VerdictEngine::KeyPart(int64_t number) {
+  char bytes[sizeof number];
+  std::memcpy(bytes, &number, sizeof number);
+  key_.append(bytes, sizeof bytes);
+}
+
+template <typename Check>
+spf::CheckResult VerdictEngine::MemoizedSpf(const std::string& key, Check check) {
+  // Both checks in one map: a HELO check's key is the MAIL FROM check's
+  // without its last part, and length-prefixed parts read back one way
+  // only, so no key is both.
+  if (auto it = spf_memo_.find(key); it != spf_memo_.end()) return it->second;
+  std::optional<spf::CheckResult> result;
+  check([&result](spf::CheckResult r) { result = std::move(r); });
+  // The resolver completes inline (the memo's condition), so the check has.
+  if (spf_memo_.size() >= kMaxMemoEntries) spf_memo_.clear();
+  spf_memo_.emplace(key, *result);
+  return *std::move(result);
 }
 
 void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
@@ -224,7 +319,7 @@ void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
   message::HeaderBlockResult block = message::SplitHeaderBlock(j->raw);
   dmarc::FromResult from;
-  if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block);
+  if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block, from_memo_);
   if (!block.ok() || !from.ok()) {
     // RFC 7489 §6.6.1: no single usable author domain; reported as
     // permerror (the usual receiver choice, as mxkit's CLI does).
@@ -257,6 +352,32 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
   }
   dmarc::EvaluationInput in = j->dmarc_input;
   in.author_domain = j->author_domains[next];
+  if (resolver_completes_inline_) {
+    // The memo (verdict.h), keyed by every field of the input.
+    key_.clear();
+    KeyPart(in.author_domain);
+    KeyPart(static_cast<int64_t>(in.spf_result));
+    KeyPart(in.spf_domain);
+    KeyPart(static_cast<int64_t>(in.dkim.size()));
+    for (const dmarc::DkimIdentifier& d : in.dkim) {
+      KeyPart(static_cast<int64_t>(d.result));
+      KeyPart(d.domain);
+    }
+    KeyPart(static_cast<int64_t>(in.pct_sample));
+    if (auto it = dmarc_memo_.find(key_); it != dmarc_memo_.end()) {
+      j->evaluations.push_back(it->second);
+      EvaluateNextAuthor(std::move(j));
+      return;
+    }
+    std::optional<dmarc::Evaluation> evaluation;
+    dmarc_.EvaluateAsync(std::move(in),
+                         [&evaluation](dmarc::Evaluation e) { evaluation = std::move(e); });
+    if (dmarc_memo_.size() >= kMaxMemoEntries) dmarc_memo_.clear();
+    dmarc_memo_.emplace(key_, *evaluation);
+    j->evaluations.push_back(*std::move(evaluation));
+    EvaluateNextAuthor(std::move(j));
+    return;
+  }
   dmarc_.EvaluateAsync(std::move(in), [this, j](dmarc::Evaluation evaluation) {
     j->evaluations.push_back(std::move(evaluation));
     EvaluateNextAuthor(j);
@@ -268,41 +389,44 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
   // authenticated the sender.
   v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
-  v.dkim.reserve(j->signatures.size());
   for (const dkim::SignatureResult& s : j->signatures) {
     if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
-    v.dkim.push_back(ToVerdict(s));
   }
-  const dmarc::Evaluation& decisive = dmarc::Strictest(j->evaluations);
-  v.dmarc = ToVerdict(decisive);
+  // Strictest names one of the judgement's own evaluations.
+  const std::size_t decisive = &dmarc::Strictest(j->evaluations) - j->evaluations.data();
 
-  // RFC 8601: one field with every method's result. What the verdict keeps
-  // too is copied into the field's input, the rest moved (Finish is the
-  // judgement's last step).
+  // RFC 8601: one field with every method's result, written straight from
+  // the results. Finish is the judgement's last step, so what the field
+  // reads is moved into its input and, once written, on into the verdict:
+  // nothing is copied but the authserv-id.
   auth::AuthResInput ar;
   ar.authserv_id = options_.authserv_id;
   ar.spf.reserve(2);
+  ar.spf.push_back({j->mail_from.result, "mailfrom", std::move(j->reverse_path),
+                    std::move(j->mail_from.reason)});
   ar.spf.push_back(
-      {j->mail_from.result, "mailfrom", std::move(j->reverse_path), j->mail_from.reason});
-  ar.spf.push_back({j->helo.result, "helo", std::move(j->helo_name), j->helo.reason});
+      {j->helo.result, "helo", std::move(j->helo_name), std::move(j->helo.reason)});
   ar.dkim = std::move(j->signatures);
-  ar.dmarc = decisive;
-  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
-  v.spf_helo = ToVerdict(std::move(j->helo));
-  absl::StatusOr<std::string> value =
-      auth::FormatAuthenticationResults(auth::BuildAuthenticationResults(ar));
+  ar.dmarc = std::move(j->evaluations[decisive]);
+  absl::StatusOr<std::string> value = auth::FormatBuiltAuthenticationResults(ar);
   if (value.ok()) {
     // The formatter writes the field body with its leading space (the one
     // after the colon); the verdict keeps the value, folding included.
-    std::string_view text = *value;
-    if (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    v.authentication_results = std::string(text);
+    if (!value->empty() && value->front() == ' ') value->erase(0, 1);
+    v.authentication_results = *std::move(value);
   } else {
     // Create checked the authserv-id; what remains is a value from the
     // message itself the grammar cannot carry. Said, not hidden.
     v.authentication_results =
         absl::StrCat(options_.authserv_id, "; none (", value.status().message(), ")");
   }
+  j->mail_from.reason = std::move(ar.spf[0].reason);
+  j->helo.reason = std::move(ar.spf[1].reason);
+  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
+  v.spf_helo = ToVerdict(std::move(j->helo));
+  v.dkim.reserve(ar.dkim->size());
+  for (dkim::SignatureResult& s : *ar.dkim) v.dkim.push_back(ToVerdict(std::move(s)));
+  v.dmarc = ToVerdict(*std::move(ar.dmarc));
 
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   CountVerdict(counts_, v);

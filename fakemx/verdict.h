@@ -27,9 +27,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/evaluator.h"
+#include "auth/dmarc/from.h"
 #include "auth/spf/evaluator.h"
 #include "dns/authoritative.h"
 #include "dns/resolver.h"
@@ -58,18 +60,71 @@ struct VerdictOptions {
 //   per signature; "none" for a message without one), {"dmarc", "fail"},
 //   {"disposition", "reject"}, {"lock", "red_lock"},
 //   {"sender", "question_mark"}.
-// Ordered as std::less of the pair of strings; transparent, so a count is
-// found by a pair of string_views without making two strings per check
-// (CountVerdict runs twice for every message: engine and server).
-struct VerdictCountLess {
-  using is_transparent = void;
-  template <typename A, typename B>
-  bool operator()(const A& a, const B& b) const {
-    const std::string_view a1 = a.first, a2 = a.second, b1 = b.first, b2 = b.second;
-    return a1 < b1 || (a1 == b1 && a2 < b2);
-  }
+// Listed (ForEach) in the order of the plain pair of strings, what /metrics
+// prints. CountVerdict runs twice for every message (engine and server), so
+// the checks and the results fakemx's verdicts can have are counted in fixed
+// slots, found without a string-keyed lookup; any other pair (a verdict
+// made by hand) in a map beside them.
+class VerdictCounts {
+ public:
+  // One more `n` of (check, result).
+  void Add(std::string_view check, std::string_view result, uint64_t n = 1);
+  // Every count of `other` added to this one.
+  void Add(const VerdictCounts& other);
+  // The count of (check, result); 0 when never counted.
+  uint64_t at(std::pair<std::string_view, std::string_view> key) const;
+  // 1 when (check, result) was counted, else 0 (as a map's count).
+  size_t count(std::pair<std::string_view, std::string_view> key) const { return at(key) > 0; }
+  // f(check, result, n) for every pair counted, in the order above.
+  template <typename F>
+  void ForEach(F&& f) const;
+
+  // The checks, in name order; and the results of each, in name order.
+  static constexpr size_t kChecks = 7;
+  static constexpr size_t kMaxResults = 7;
+
+ private:
+  friend void CountVerdict(VerdictCounts& counts, const MessageVerdict& verdict);
+  static constexpr std::string_view kCheckNames[kChecks] = {
+      "disposition", "dkim", "dmarc", "lock", "sender", "spf_helo", "spf_mail_from"};
+  static constexpr std::string_view kResultNames[kChecks][kMaxResults] = {
+      {"none", "quarantine", "reject"},
+      {"fail", "neutral", "none", "pass", "permerror", "policy", "temperror"},
+      {"fail", "none", "pass", "permerror", "temperror"},
+      {"encrypted", "red_lock"},
+      {"authenticated", "question_mark"},
+      {"fail", "neutral", "none", "pass", "permerror", "softfail", "temperror"},
+      {"fail", "neutral", "none", "pass", "permerror", "softfail", "temperror"},
+  };
+  // The check with this index: one more `n` of `result`.
+  void AddAt(size_t check, std::string_view result, uint64_t n);
+
+  uint64_t slots_[kChecks][kMaxResults] = {};
+  std::map<std::pair<std::string, std::string>, uint64_t> other_;
 };
-using VerdictCounts = std::map<std::pair<std::string, std::string>, uint64_t, VerdictCountLess>;
+
+template <typename F>
+void VerdictCounts::ForEach(F&& f) const {
+  // Merges the slots (in order by construction) with the map (ordered).
+  auto other = other_.begin();
+  auto before = [](std::string_view c1, std::string_view r1, std::string_view c2,
+                   std::string_view r2) { return c1 < c2 || (c1 == c2 && r1 < r2); };
+  for (size_t c = 0; c < kChecks; ++c) {
+    for (size_t r = 0; r < kMaxResults && !kResultNames[c][r].empty(); ++r) {
+      if (slots_[c][r] == 0) continue;
+      while (other != other_.end() &&
+             before(other->first.first, other->first.second, kCheckNames[c], kResultNames[c][r])) {
+        f(std::string_view(other->first.first), std::string_view(other->first.second),
+          other->second);
+        ++other;
+      }
+      f(kCheckNames[c], kResultNames[c][r], slots_[c][r]);
+    }
+  }
+  for (; other != other_.end(); ++other) {
+    f(std::string_view(other->first.first), std::string_view(other->first.second), other->second);
+  }
+}
 
 // Adds `verdict` to `counts` as above (nothing for an unevaluated verdict
 // except its lock).
@@ -109,6 +164,20 @@ class VerdictEngine {
   void EvaluateNextAuthor(std::shared_ptr<Judgement> j);
   void Finish(std::shared_ptr<Judgement> j);
 
+  // The memo of SPF checks and DMARC evaluations (below) holds at most this
+  // many of each, and is emptied when full: the bound of the resolver's own
+  // answer cache (dns::AuthoritativeResolver::kMaxCachedAnswers).
+  static constexpr size_t kMaxMemoEntries = 4096;
+
+  // Appends the key of an SPF check or DMARC evaluation to key_ (each part
+  // length-prefixed, so no two inputs share a key).
+  void KeyPart(std::string_view part);
+  void KeyPart(int64_t number);
+  // The SPF check `check` (called with its completion) starts, from the memo
+  // under `key` when there, else run (inline) and kept.
+  template <typename Check>
+  auth::spf::CheckResult MemoizedSpf(const std::string& key, Check check);
+
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;
   VerdictOptions options_;
@@ -119,6 +188,21 @@ class VerdictEngine {
   // An AuthoritativeResolver answers before Lookup returns (its contract),
   // so a judgement never outlives Evaluate and need not copy the message.
   bool resolver_completes_inline_ = false;
+  // Over an AuthoritativeResolver (only), what an SPF check or a DMARC
+  // evaluation gives depends on its inputs alone: the responder's zones and
+  // faults are fixed for the resolver's life (a scenario switch makes a new
+  // resolver and a new engine), a "timeout" fault is an immediate, fixed
+  // temperror and not a clock running out, and nothing else varies (the
+  // resolver caches its answers on the same grounds). So fakemx, which
+  // judges the same sender again and again, keeps each result by its full
+  // input: for SPF the client address as text, the identity, the HELO name
+  // and the second (%{t}, which an exp= explanation may hold); for DMARC every field of the EvaluationInput. A
+  // resolver doing I/O (timeouts, changing answers) is never memoized.
+  absl::flat_hash_map<std::string, auth::spf::CheckResult> spf_memo_;
+  absl::flat_hash_map<std::string, auth::dmarc::Evaluation> dmarc_memo_;
+  std::string key_;  // the key being built, reused
+  // From values already read (auth/dmarc/from.h: exact for any resolver).
+  auth::dmarc::FromValueMemo from_memo_;
 };
 
 // The engine `receiver`'s `verdicts:` settings ask for, over `resolver` and

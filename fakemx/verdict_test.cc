@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "auth/dkim/signer.h"
@@ -21,6 +22,7 @@
 #include "fakemx/scenario.h"
 #include "fakemx/scenario_dns.h"
 #include "fakemx/tls_setup.h"
+#include "fakemx/verdict_json.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -208,6 +210,31 @@ TEST(VerdictEngine, JudgesSpfDkimDmarcAndTheSummary) {
   }
 }
 
+std::string VerdictJson(const MessageVerdict& v) {
+  std::string out;
+  AppendMessageVerdictJson(out, v);
+  return out;
+}
+
+// Over fakemx's own resolver the engine keeps SPF and DMARC results by their
+// inputs: whatever came before, in any order, an engine that has judged
+// every row already gives each row the verdict a fresh engine gives.
+TEST(VerdictEngine, RememberedResultsAreTheOnesAFreshEngineGives) {
+  const std::vector<Row> rows = Rows();
+  std::shared_ptr<VerdictEngine> shared = Engine(HandResolver());
+  for (int pass = 0; pass < 3; ++pass) {
+    for (size_t k = 0; k < rows.size(); ++k) {
+      // Forward, backward, then in strides of five.
+      const size_t i = pass == 0 ? k : pass == 1 ? rows.size() - 1 - k : (5 * k) % rows.size();
+      const Row& row = rows[i];
+      SCOPED_TRACE(row.name + " pass " + std::to_string(pass));
+      const Delivery d = MakeDelivery(row.client, row.mail_from, row.helo);
+      EXPECT_EQ(VerdictJson(Judge(*shared, d, row.raw)),
+                VerdictJson(Judge(*Engine(HandResolver()), d, row.raw)));
+    }
+  }
+}
+
 // Over a resolver that answers later (as AresResolver does, from its
 // executor), Evaluate returns at once, nothing completes before the lookups
 // are answered, and the verdict, once they are (in any order), is the one
@@ -237,9 +264,7 @@ TEST(VerdictEngine, OverADeferredResolverItWaitsForTheAnswersAndAgrees) {
     EXPECT_EQ(got.dmarc.result, inline_verdict.dmarc.result);
     EXPECT_EQ(got.authentication_results, inline_verdict.authentication_results);
     EXPECT_TRUE(got.summary.authenticated);
-    const auto counted = engine->counts().find({"spf_mail_from", "pass"});
-    ASSERT_NE(counted, engine->counts().end());
-    EXPECT_EQ(counted->second, 1u);
+    EXPECT_EQ(engine->counts().at({"spf_mail_from", "pass"}), 1u);
   }
 }
 
@@ -315,10 +340,7 @@ TEST(VerdictEngine, CountsEveryVerdictByCheckAndResult) {
   Judge(*engine, MakeDelivery("198.51.100.7", "a@pass.test", "mail.pass.test"),
         Message("pass.test"));
   const VerdictCounts& c = engine->counts();
-  auto at = [&](const char* check, const char* result) -> uint64_t {
-    auto it = c.find({check, result});
-    return it == c.end() ? 0 : it->second;
-  };
+  auto at = [&](const char* check, const char* result) { return c.at({check, result}); };
   EXPECT_EQ(at("spf_mail_from", "pass"), 1u);
   EXPECT_EQ(at("spf_mail_from", "fail"), 1u);
   EXPECT_EQ(at("dkim", "pass"), 1u);
@@ -331,36 +353,59 @@ TEST(VerdictEngine, CountsEveryVerdictByCheckAndResult) {
   EXPECT_EQ(at("lock", "red_lock"), 2u);
 }
 
-// The counts iterate in the order of the plain pair of strings (what
-// /metrics lists), whatever order the checks were first seen in.
-TEST(CountVerdict, KeepsPairOfStringsOrder) {
+std::vector<std::tuple<std::string, std::string, uint64_t>> Listed(const VerdictCounts& counts) {
+  std::vector<std::tuple<std::string, std::string, uint64_t>> out;
+  counts.ForEach([&](std::string_view check, std::string_view result, uint64_t n) {
+    out.emplace_back(check, result, n);
+  });
+  return out;
+}
+
+// The counts are listed in the order of the plain pair of strings (what
+// /metrics lists), whatever order the checks were first seen in, results
+// no fakemx verdict has (a hand-made one's) in their place among the rest.
+TEST(CountVerdict, ListsInPairOfStringsOrder) {
   VerdictCounts counts;
   MessageVerdict v;
   v.evaluated = true;
   v.spf_mail_from.result = "pass";
   v.spf_helo.result = "none";
-  v.dkim = {DkimVerdict{}, DkimVerdict{}};
+  v.dkim = {DkimVerdict{}, DkimVerdict{}, DkimVerdict{}};
   v.dkim[0].result = "pass";
   v.dkim[1].result = "fail";
+  v.dkim[2].result = "";  // unset: before every named result
   v.dmarc.result = "pass";
   v.summary.dmarc = "none";
   CountVerdict(counts, v);
   CountVerdict(counts, v);
   MessageVerdict off;  // verdicts off: only the lock
   CountVerdict(counts, off);
-  std::vector<std::pair<std::string, std::string>> keys;
-  for (const auto& [key, n] : counts) keys.push_back(key);
-  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << ::testing::PrintToString(keys);
+  counts.Add("dmarc", "x-odd");  // after every named result
+  counts.Add("aaa", "first");    // a check before every one of fakemx's
+  counts.Add("zzz", "last");
+  counts.Add("lock", "green");   // between encrypted and red_lock
+  using L = std::tuple<std::string, std::string, uint64_t>;
+  const std::vector<L> want = {
+      {"aaa", "first", 1},        {"disposition", "none", 2}, {"dkim", "", 2},
+      {"dkim", "fail", 2},        {"dkim", "pass", 2},        {"dmarc", "pass", 2},
+      {"dmarc", "x-odd", 1},      {"lock", "green", 1},       {"lock", "red_lock", 3},
+      {"sender", "question_mark", 2}, {"spf_helo", "none", 2}, {"spf_mail_from", "pass", 2},
+      {"zzz", "last", 1},
+  };
+  EXPECT_EQ(Listed(counts), want);
+  EXPECT_TRUE(std::is_sorted(want.begin(), want.end()));
   EXPECT_EQ(counts.at({"dkim", "pass"}), 2u);
-  EXPECT_EQ(counts.at({"dkim", "fail"}), 2u);
-  EXPECT_EQ(counts.count({"dkim", "none"}), 0u);
-  EXPECT_EQ(counts.at({"spf_helo", "none"}), 2u);
-  EXPECT_EQ(counts.at({"disposition", "none"}), 2u);
-  uint64_t locks = 0;
-  for (const auto& [key, n] : counts) {
-    if (key.first == "lock") locks += n;
-  }
-  EXPECT_EQ(locks, 3u);
+  EXPECT_EQ(counts.at({"dkim", "none"}), 0u);
+  EXPECT_EQ(counts.at({"dmarc", "x-odd"}), 1u);
+  EXPECT_EQ(counts.at({"nothing", "here"}), 0u);
+
+  // Sums (the /metrics total over every server) keep the order and add up.
+  VerdictCounts sum;
+  sum.Add(counts);
+  sum.Add(counts);
+  std::vector<L> doubled = want;
+  for (L& row : doubled) std::get<2>(row) *= 2;
+  EXPECT_EQ(Listed(sum), doubled);
 }
 
 TEST(VerdictEngine, CreateRefusesWhatNoFieldOrSpfCanCarry) {

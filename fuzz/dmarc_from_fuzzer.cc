@@ -2,7 +2,8 @@
 // errors stay inside the input; author domains are lowercase ASCII (U-labels
 // become A-labels), non-empty and distinct; the mailboxes re-joined as "addr, addr" parse to the same
 // authors; rejecting multiple authors only ever turns a success with several
-// mailboxes into kMultipleMailboxes.
+// mailboxes into kMultipleMailboxes; a FromValueMemo that has seen every
+// earlier input gives what parsing gives.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,11 +17,26 @@ namespace {
 using mxkit::auth::dmarc::FromError;
 using mxkit::auth::dmarc::FromOptions;
 using mxkit::auth::dmarc::FromResult;
+using mxkit::auth::dmarc::FromValueMemo;
 using mxkit::auth::dmarc::MultipleAuthorAction;
 using mxkit::auth::dmarc::ParseFromValue;
 
 void Check(bool property) {
   if (!property) __builtin_trap();
+}
+
+bool Same(const FromResult& a, const FromResult& b) {
+  if (a.error != b.error || a.offset != b.offset || a.message != b.message ||
+      a.domains != b.domains || a.authors.size() != b.authors.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.authors.size(); ++i) {
+    if (a.authors[i].address != b.authors[i].address ||
+        a.authors[i].domain != b.authors[i].domain) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -31,6 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   all.multiple_mailboxes = MultipleAuthorAction::kEvaluateAll;
   FromResult r = ParseFromValue(text, all);
   FromResult strict = ParseFromValue(text);
+  // Kept across inputs, so hits, misses and the emptying when full all occur.
+  static FromValueMemo memo(all);
+  Check(Same(memo.Parse(text), r));
+  Check(Same(memo.Parse(text), r));
   if (!r.ok()) {
     Check(r.offset <= text.size());
     Check(!r.message.empty());

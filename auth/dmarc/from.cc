@@ -140,7 +140,12 @@ FromResult ParseFromValue(std::string_view value, const FromOptions& options) {
   return r;
 }
 
-FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOptions& options) {
+namespace {
+
+// ExtractAuthorDomains over `parse`, which gives ParseFromValue(value,
+// options) for a field's value.
+template <typename Parse>
+FromResult Extract(const message::HeaderBlock& block, const FromOptions& options, Parse&& parse) {
   FromResult r;
   std::vector<const message::HeaderField*> fields = block.FindAll("From");
   if (fields.empty()) {
@@ -158,18 +163,42 @@ FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOpt
     return r;
   }
   for (const message::HeaderField* field : fields) {
-    FromResult one = ParseFromValue(field->raw_value, options);
+    const FromResult& one = parse(field->raw_value);
     std::size_t base =
         field->offset + static_cast<std::size_t>(field->raw_value.data() - field->raw.data());
     if (!one.ok()) {
-      one.offset += base;
-      one.message += " of the From field at offset " + std::to_string(field->offset);
-      return one;
+      FromResult error = one;
+      error.offset += base;
+      error.message += " of the From field at offset " + std::to_string(field->offset);
+      return error;
     }
-    for (Author& a : one.authors) r.authors.push_back(std::move(a));
+    r.authors.insert(r.authors.end(), one.authors.begin(), one.authors.end());
   }
   AddDomains(&r);
   return r;
+}
+
+}  // namespace
+
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOptions& options) {
+  FromResult parsed;
+  return Extract(block, options, [&](std::string_view value) -> const FromResult& {
+    parsed = ParseFromValue(value, options);
+    return parsed;
+  });
+}
+
+const FromResult& FromValueMemo::Parse(std::string_view value) {
+  // Debian's abseil has its own string_view (not std's).
+  auto it = results_.find(absl::string_view(value.data(), value.size()));
+  if (it != results_.end()) return it->second;
+  if (results_.size() >= kMaxRemembered) results_.clear();
+  return results_.emplace(std::string(value), ParseFromValue(value, options_)).first->second;
+}
+
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, FromValueMemo& memo) {
+  return Extract(block, memo.options(),
+                 [&](std::string_view value) -> const FromResult& { return memo.Parse(value); });
 }
 
 }  // namespace mxkit::auth::dmarc

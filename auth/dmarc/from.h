@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "message/cfws.h"
 #include "message/header_block.h"
 
@@ -89,6 +90,30 @@ FromResult ExtractAuthorDomains(const message::HeaderBlock& block, const FromOpt
 // Offsets in the result are relative to `value`. Applies
 // options.multiple_mailboxes; options.multiple_from_fields is not consulted.
 FromResult ParseFromValue(std::string_view value, const FromOptions& options = {});
+
+// ParseFromValue's results kept by value, for a caller that reads the same
+// From again and again (fakemx judges every message a test sends):
+// ParseFromValue is a function of the value and the options alone, so a kept
+// result is the one parsing again would give. At most kMaxRemembered values
+// are kept; the memo is emptied when full. Not thread-safe.
+class FromValueMemo {
+ public:
+  static constexpr std::size_t kMaxRemembered = 4096;
+
+  explicit FromValueMemo(FromOptions options = {}) : options_(options) {}
+  const FromOptions& options() const { return options_; }
+
+  // ParseFromValue(value, options()); valid until the next call.
+  const FromResult& Parse(std::string_view value);
+
+ private:
+  FromOptions options_;
+  absl::flat_hash_map<std::string, FromResult> results_;
+};
+
+// ExtractAuthorDomains(block, memo.options()), each From value parsed
+// through `memo`.
+FromResult ExtractAuthorDomains(const message::HeaderBlock& block, FromValueMemo& memo);
 
 }  // namespace mxkit::auth::dmarc
 

@@ -197,5 +197,48 @@ TEST(AuthorDomains, ErrorOffsetsPointIntoTheMessage) {
   EXPECT_EQ(r.offset, msg.find('['));
 }
 
+void ExpectSame(const FromResult& got, const FromResult& want) {
+  EXPECT_EQ(got.error, want.error);
+  EXPECT_EQ(got.offset, want.offset);
+  EXPECT_EQ(got.message, want.message);
+  ASSERT_EQ(got.authors.size(), want.authors.size());
+  for (size_t i = 0; i < got.authors.size(); ++i) {
+    EXPECT_EQ(got.authors[i].address, want.authors[i].address);
+    EXPECT_EQ(got.authors[i].domain, want.authors[i].domain);
+  }
+  EXPECT_EQ(got.domains, want.domains);
+}
+
+// Through a FromValueMemo, every message gets what ExtractAuthorDomains
+// gives it, the first time and every time after, whatever came between;
+// the same From value at another offset gets that offset in its errors.
+TEST(AuthorDomains, RememberedValuesGiveWhatParsingGives) {
+  const std::vector<std::string> messages = {
+      "From: a@example.com\r\n\r\n",
+      "Subject: x\r\nFrom: a@example.com\r\n\r\n",
+      "From: Joe <joe@EXAMPLE.com> (c)\r\n\r\n",
+      "From: a@example.com, b@example.org\r\n\r\n",
+      "From: Joe <joe@[192.0.2.1]>\r\n\r\n",
+      "Subject: longer\r\nFrom: Joe <joe@[192.0.2.1]>\r\n\r\n",
+      "From: a@example.com\r\nFrom: b@example.org\r\n\r\n",
+      "From: undisclosed:;\r\n\r\n",
+      "From: <<broken@\r\n\r\n",
+      "Subject: no from\r\n\r\n",
+      "From: J\xc3\xb6rg <j@b\xc3\xbc" "cher.example>\r\n\r\n",
+  };
+  for (const FromOptions& options :
+       {FromOptions{}, FromOptions{MultipleAuthorAction::kEvaluateAll,
+                                   MultipleAuthorAction::kEvaluateAll}}) {
+    FromValueMemo memo(options);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const std::string& msg : messages) {
+        SCOPED_TRACE(msg);
+        const message::HeaderBlock block = Split(msg);
+        ExpectSame(ExtractAuthorDomains(block, memo), ExtractAuthorDomains(block, options));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mxkit::auth::dmarc
