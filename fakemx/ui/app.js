@@ -379,7 +379,9 @@ async function renderInbox(route, signal) {
 // The inbox's first page as the server rendered it into the page
 // (fakemx/ui_assets.h RenderUiInbox, the same DOM renderInbox builds):
 // first-view.js has shown and marked it, so it is taken over, not built
-// again. Times are the server's UTC; the user's clock is local.
+// again. Times are the server's UTC; the user's clock is local. Once taken
+// over it is the inbox view (body[data-view]); "fakemx:ready:inbox" marks
+// that moment for the load test.
 function adoptInbox(route) {
   const list = $("#inbox");
   current = { route, controller: new AbortController() };
@@ -393,6 +395,8 @@ function adoptInbox(route) {
   for (const t of list.querySelectorAll("time[data-field]")) t.textContent = formatTime(t.dateTime);
   $("#page-next").addEventListener("click", () => { location.hash = inboxHash("", 2); });
   setTitle("Inbox");
+  document.body.dataset.view = "inbox";
+  performance.mark("fakemx:ready:inbox");
 }
 
 // A `new` event from /api/events: shown at once when the user looks at the
@@ -1016,8 +1020,8 @@ function start() {
   // and the event stream start once it is shown, so their requests and the
   // websocket's set-up do not compete with the first frame.
   const route = parseRoute();
-  const adopt = document.body.dataset.view === "inbox" && route.view === "inbox" &&
-      route.page === 1 && !route.q && $("#inbox")?.dataset.total !== undefined;
+  const adopt = route.view === "inbox" && route.page === 1 && !route.q && !$("#view").hidden &&
+      $("#inbox")?.dataset.total !== undefined;
   if (adopt) adoptInbox(route);
   (adopt ? Promise.resolve() : navigate()).finally(() => setTimeout(() => {
     loadScenario().catch(reportError);
