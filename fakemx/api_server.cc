@@ -25,6 +25,7 @@
 #include "fakemx/http_target.h"
 #include "fakemx/http_types.h"
 #include "fakemx/mailpit_api.h"
+#include "fakemx/ui_assets.h"
 #include "fakemx/server.h"
 
 namespace mxkit::fakemx {
@@ -280,6 +281,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!target.ok()) {
       return Write(JsonError(request.target.size() > kMaxTargetBytes ? 414 : 400,
                              std::string(target.status().message())));
+    }
+    if (IsUiPage(*target) && shared_->mailpit) {
+      // The page carries the inbox's first page (ComposeUiPage), from the
+      // very answer app.js would ask for: one home for the summaries.
+      HttpRequest list;
+      list.method = "GET";
+      list.target = std::string(kUiFirstInboxPageTarget);
+      std::optional<HttpResponse> page;
+      if (absl::StatusOr<HttpTarget> list_target = ParseHttpTarget(list.target); list_target.ok()) {
+        page = shared_->mailpit->Handle(list, *list_target, NowUs());
+      }
+      const bool rendered = page && page->status == 200;
+      return Write(ServeUi(request, *target,
+                           rendered ? std::optional<std::string_view>(page->body) : std::nullopt));
     }
     if (!FakemxApi::Owns(*target)) {
       if (shared_->mailpit) {

@@ -591,10 +591,6 @@ TEST_F(ApiTest, ServesEachUiFileAsCommittedWithItsTypeAndSafetyHeaders) {
     std::string method, target, file, content_type;
   };
   const Row rows[] = {
-      {"GET", "/", "index.html", "text/html; charset=utf-8"},
-      {"GET", "/index.html", "index.html", "text/html; charset=utf-8"},
-      {"GET", "/?v=2", "index.html", "text/html; charset=utf-8"},
-      {"HEAD", "/", "index.html", "text/html; charset=utf-8"},
       {"GET", "/ui/app.css", "app.css", "text/css; charset=utf-8"},
       {"GET", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
       {"HEAD", "/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
@@ -606,11 +602,7 @@ TEST_F(ApiTest, ServesEachUiFileAsCommittedWithItsTypeAndSafetyHeaders) {
     // The handler answers HEAD with the body; the server drops it (and
     // api_server_test checks that on the wire).
     EXPECT_EQ(r.body, ReadFile("fakemx/ui/" + row.file)) << row.target;
-    EXPECT_EQ(Header(r, "Content-Security-Policy"),
-              "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; "
-              "frame-ancestors 'none'")
-        << row.target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"), UiContentSecurityPolicy()) << row.target;
     EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << row.target;
     EXPECT_EQ(Header(r, "Referrer-Policy"), "no-referrer") << row.target;
     EXPECT_EQ(Header(r, "Cache-Control"), "no-cache") << row.target;
@@ -627,7 +619,149 @@ TEST_F(ApiTest, UiEtagsAreQuotedAndDifferPerFile) {
     for (const std::string& e : seen) EXPECT_NE(e, a.etag) << a.name;
     seen.emplace_back(a.etag);
   }
-  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen.size(), 4u);
+}
+
+// The page's policy allows exactly the two inline files, by hash, and no
+// other inline script or style ('unsafe-inline' would allow any).
+TEST_F(ApiTest, UiPolicyAllowsOnlyItsOwnInlineFilesByHash) {
+  const std::string& csp = UiContentSecurityPolicy();
+  EXPECT_EQ(csp, "default-src 'none'; script-src 'self' " + std::string(FindUiAsset("first-view.js")->csp_hash) +
+                     "; style-src 'self' " + std::string(FindUiAsset("app.css")->csp_hash) +
+                     "; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; "
+                     "form-action 'self'; frame-ancestors 'none'");
+  EXPECT_EQ(csp.find("unsafe"), std::string::npos);
+  for (const UiAsset& a : UiAssets()) {
+    // 'sha256-' and the base64 of 32 octets (44 characters with padding).
+    ASSERT_EQ(a.csp_hash.size(), 53u) << a.name << ": " << a.csp_hash;
+    EXPECT_EQ(a.csp_hash.substr(0, 8), "'sha256-") << a.name;
+    EXPECT_EQ(a.csp_hash.substr(51), "='") << a.name;
+  }
+}
+
+// `/` is index.html with app.css and first-view.js inline, every marker
+// filled, and "Loading…" in #view when there is no first inbox page to show
+// (FakemxApi alone has no Mailpit list; the server passes one).
+TEST_F(ApiTest, ServesThePageWithItsCssAndFirstViewScriptInline) {
+  const std::string css(FindUiAsset("app.css")->bytes);
+  const std::string script(FindUiAsset("first-view.js")->bytes);
+  // Neither file may end its inline element early.
+  EXPECT_EQ(css.find("</style"), std::string::npos);
+  EXPECT_EQ(script.find("</script"), std::string::npos);
+  const std::string page = ComposeUiPage(std::nullopt);
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/"}, {"GET", "/index.html"}, {"GET", "/?v=2"}, {"HEAD", "/"}}) {
+    HttpResponse r = Respond(method, target);
+    EXPECT_EQ(r.status, 200u) << target;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << target;
+    EXPECT_EQ(r.body, page) << target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"), UiContentSecurityPolicy()) << target;
+    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << target;
+    EXPECT_EQ(Header(r, "Referrer-Policy"), "no-referrer") << target;
+    // It shows the store as it was: never reused, no validator.
+    EXPECT_EQ(Header(r, "Cache-Control"), "no-store") << target;
+    EXPECT_EQ(Header(r, "ETag"), "(absent)") << target;
+  }
+  EXPECT_NE(page.find("<style>" + css + "</style>"), std::string::npos);
+  EXPECT_NE(page.find("<script>" + script + "</script>"), std::string::npos);
+  EXPECT_NE(page.find("<link rel=\"modulepreload\" href=\"/ui/app.js\">"), std::string::npos);
+  // The only script element is first-view.js (it starts app.js).
+  EXPECT_EQ(page.find("<script"), page.find("<script>" + script));
+  EXPECT_EQ(page.find("<script", page.find("<script") + 1), std::string::npos);
+  EXPECT_NE(page.find("<div id=\"view\"><p>Loading\u2026</p></div>"), std::string::npos);
+  EXPECT_EQ(page.find("<!--fakemx:"), std::string::npos) << "a marker left unfilled";
+  EXPECT_EQ(page.find("<link rel=\"stylesheet\""), std::string::npos);
+  // Each marker is in index.html once, so each is filled once.
+  const std::string_view html = FindUiAsset("index.html")->bytes;
+  for (std::string_view marker : {"<!--fakemx:app.css-->", "<!--fakemx:first-view-->", "<!--fakemx:first-view.js-->"}) {
+    const size_t at = html.find(marker);
+    ASSERT_NE(at, std::string_view::npos) << marker;
+    EXPECT_EQ(html.find(marker, at + 1), std::string_view::npos) << marker;
+  }
+  // An answer that cannot be rendered leaves the page to app.js.
+  EXPECT_EQ(ComposeUiPage("{\"messages\": 3}"), page);
+  const std::string rendered = ComposeUiPage(R"({"total": 1, "messages": [{"ID": "7", "Subject": "hi"}]})");
+  EXPECT_NE(rendered.find("<div id=\"view\"><section id=\"inbox-view\""), std::string::npos) << rendered;
+  EXPECT_EQ(rendered.find("Loading"), std::string::npos);
+}
+
+// The server's render of the inbox's first page: what app.js's renderInbox
+// would build (tests/web_ui_test.js compares the two DOMs in chromium);
+// here, that every value is escaped and each fallback text is used.
+TEST(RenderUiInbox, RendersRowsEscapedWithAppJsFallbacks) {
+  struct Row {
+    std::string json;
+    std::vector<std::string> has, lacks;
+  };
+  const std::string one = R"({"total": 30, "messages": [)";
+  const Row rows[] = {
+      {one + R"({"ID": "42", "Read": false, "From": {"Name": "Al <x>", "Address": "al@example.org"},
+                "To": [{"Name": "", "Address": "b@example.net"}, {"Address": "c@example.net"}],
+                "Subject": "<script>alert(1)</script>", "Snippet": "a & b",
+                "Created": "2026-11-30T00:22:04.415801Z",
+                "FakeMX": {"Receiver": "good", "Lock": "encrypted", "Sender": "authenticated",
+                           "LockReason": "TLS 1.3, \"good\"", "SenderReason": "SPF pass"}}]})",
+       {"<li><a class=\"row unread\" href=\"#/message/42\" data-message-id=\"42\">",
+        "data-lock=\"encrypted\"", "data-sender=\"authenticated\"",
+        "title=\"TLS 1.3, &quot;good&quot;\" aria-label=\"TLS 1.3, &quot;good&quot;\"",
+        "<span class=\"from\" data-field=\"from\">Al &lt;x&gt; &lt;al@example.org&gt;</span>",
+        "<span class=\"to\" data-field=\"to\">b@example.net, c@example.net</span>",
+        "<span class=\"visually-hidden\">Unread: </span>",
+        "<span data-field=\"subject\">&lt;script&gt;alert(1)&lt;/script&gt;</span>",
+        "<span class=\"snippet\"> \u2014 a &amp; b</span>",
+        "<span class=\"receiver\" data-field=\"receiver\">good</span>",
+        "<time data-field=\"time\" datetime=\"2026-11-30T00:22:04.415801Z\" "
+        "title=\"2026-11-30T00:22:04.415801Z\">2026-11-30 00:22:04</time>",
+        "<span id=\"page-info\">1\u20131 of 30</span>",
+        "<button type=\"button\" id=\"page-next\">", "<p id=\"inbox-empty\" class=\"empty\" hidden=\"\">",
+        "data-total=\"30\""},
+       {"<script>"}},
+      // Read, no From, recipients only in Bcc, no subject or snippet, an ID
+      // that needs encoding, no verdict: red lock and the unchecked sender.
+      {one + R"({"ID": "a b&c", "Read": true, "Bcc": [{"Address": "hidden@example.net"}]}]})",
+       {"<li><a class=\"row\" href=\"#/message/a%20b%26c\" data-message-id=\"a b&amp;c\">",
+        "data-lock=\"red_lock\"", "title=\"red_lock\"", "data-sender=\"unchecked\"",
+        ">(no From)</span>", ">hidden@example.net</span>", ">(no subject)</span>",
+        "<time data-field=\"time\" datetime=\"\" title=\"\"></time>"},
+       {"Unread: ", "class=\"snippet\""}},
+      {one + R"({"ID": 5, "Subject": "x", "FakeMX": {"Sender": "question_mark"}}]})",
+       {"data-message-id=\"5\"", "data-sender=\"question_mark\"", ">?</text>", "(no recipient)"}, {}},
+      // An empty store: no rows, "0 of 0", both pager buttons disabled, the
+      // empty note shown.
+      {R"({"total": 0, "messages": []})",
+       {"<span id=\"page-info\">0 of 0</span>",
+        "<button type=\"button\" id=\"page-next\" disabled=\"\">",
+        "<p id=\"inbox-empty\" class=\"empty\">No messages yet."},
+       {"<li>"}},
+  };
+  for (const Row& row : rows) {
+    absl::StatusOr<std::string> html = RenderUiInbox(row.json);
+    ASSERT_TRUE(html.ok()) << html.status() << "\n" << row.json;
+    for (const std::string& want : row.has) {
+      EXPECT_NE(html->find(want), std::string::npos) << want << "\nin " << *html;
+    }
+    for (const std::string& unwanted : row.lacks) {
+      EXPECT_EQ(html->find(unwanted), std::string::npos) << unwanted << "\nin " << *html;
+    }
+  }
+}
+
+TEST(RenderUiInbox, RefusesAnswersOfTheWrongShapeSayingWhat) {
+  const std::pair<std::string, std::string> rows[] = {
+      {"", "not JSON"},
+      {"{\"total\": 1, \"messages\": [", "not JSON"},
+      {"[]", "not a JSON object"},
+      {"{\"total\": 1}", "no array \"messages\""},
+      {"{\"messages\": []}", "no count \"total\""},
+      {"{\"total\": -1, \"messages\": []}", "no count \"total\""},
+      {"{\"total\": 2, \"messages\": [{\"ID\": \"1\"}, 3]}", "messages[1] is not an object"},
+      {"{\"total\": 1, \"messages\": [{\"ID\": null}]}", "messages[0] has no string or integer ID"},
+  };
+  for (const auto& [json, says] : rows) {
+    absl::StatusOr<std::string> html = RenderUiInbox(json);
+    ASSERT_FALSE(html.ok()) << json;
+    EXPECT_NE(std::string(html.status().message()).find(says), std::string::npos) << json << ": " << html.status();
+  }
 }
 
 TEST_F(ApiTest, AnswersUiRevalidationWith304WhenTheEtagMatches) {

@@ -17,15 +17,20 @@ summary is the file's `description:` line, which must be a double-quoted
 string without escapes (the parser reads the same value, and scenario_test
 checks that both agree).
 
-assets: one {name, content_type, etag, bytes} per file (fakemx/ui_assets.h):
+assets: one {name, content_type, etag, csp_hash, bytes} per file
+(fakemx/ui_assets.h):
 the name is the file's base name, the Content-Type follows from its
 extension (only the ones listed in CONTENT_TYPES; another fails the build
 rather than being served as something a browser would guess at), and the
 ETag is a strong validator (RFC 9110 §8.8.3): a quoted prefix of the
-SHA-256 of the bytes, so it changes exactly when the file does.
+SHA-256 of the bytes, so it changes exactly when the file does. The
+csp_hash is the CSP hash-source of the bytes ('sha256-' and the base64 of
+the whole digest, CSP3 §2.3.1), which lets the page carry app.css and
+first-view.js inline without allowing any other inline style or script.
 
 Fails, and so fails the build, on anything it cannot embed faithfully.
 """
+import base64
 import hashlib
 import os
 import re
@@ -112,8 +117,11 @@ def assets(inputs):
         seen.add(name)
         with open(path, "rb") as f:
             data = f.read()
-        etag = '\\"' + hashlib.sha256(data).hexdigest()[:ETAG_HEX_DIGITS] + '\\"'
+        digest = hashlib.sha256(data)
+        etag = '\\"' + digest.hexdigest()[:ETAG_HEX_DIGITS] + '\\"'
+        csp_hash = "'sha256-" + base64.b64encode(digest.digest()).decode("ascii") + "'"
         entries.append(f'    {{{simple(name)}, {simple(CONTENT_TYPES[ext])}, "{etag}",\n'
+                       f"     {simple(csp_hash)},\n"
                        f"     {literal(data)}}},\n")
     return entries
 

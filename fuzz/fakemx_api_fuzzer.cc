@@ -19,9 +19,16 @@
 //     timeout within the longest wait;
 //   - a scenario switch carries a non-empty spec of at most 1 MiB, and its
 //     outcome maps to 200, 400, 409 or 500 with valid JSON;
-//   - a UI answer (/, /index.html, /ui/...): a 200 is an embedded file's
-//     exact bytes with its type and ETag, a 304 has no content and only
-//     when If-None-Match was sent, every answer of a UI file has nosniff;
+//   - a UI answer (/ui/...): a 200 is an embedded file's exact bytes with
+//     its type and ETag, a 304 has no content and only when If-None-Match
+//     was sent, every answer of a UI file has nosniff; the page (/,
+//     /index.html) has no ETag and is composed as the server composes it,
+//     from Mailpit's first page of the store, with no <script> but
+//     first-view.js inline (it starts app.js);
+//   - "INBOX\n" then a body: RenderUiInbox's answer to that body as a
+//     message list: an error, or HTML whose every value was escaped (no
+//     element but the ones the render writes: no <script, <style, <iframe
+//     or <img).
 //   - a 200 message list is in the order asked (ids strictly increasing,
 //     or decreasing with order=newest), across interleaved sessions;
 //   - a 200 message's transcript is its part of the session's: its entries
@@ -151,7 +158,41 @@ std::string Header(const HttpResponse& r, std::string_view name) {
   return "";
 }
 
-void CheckUi(const HttpRequest& request, const HttpResponse& r) {
+size_t Count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The page as api_server.cc serves it: with the first inbox page from
+// Mailpit's handler over the same store.
+void CheckUiPage(const HttpRequest& request, const HttpTarget& target, MailpitApi& mailpit) {
+  HttpRequest list;
+  list.method = "GET";
+  list.target = std::string(kUiFirstInboxPageTarget);
+  absl::StatusOr<HttpTarget> list_target = ParseHttpTarget(list.target);
+  MXKIT_FUZZ_CHECK(list_target.ok());
+  std::optional<HttpResponse> page = mailpit.Handle(list, *list_target, 2);
+  MXKIT_FUZZ_CHECK(page && page->status == 200);
+  MXKIT_FUZZ_CHECK(RenderUiInbox(page->body).ok());
+  const HttpResponse r = ServeUi(request, target, std::string_view(page->body));
+  if (request.method != "GET" && request.method != "HEAD") {
+    MXKIT_FUZZ_CHECK(r.status == 405);
+    return;
+  }
+  MXKIT_FUZZ_CHECK(r.status == 200 && Header(r, "ETag").empty());
+  MXKIT_FUZZ_CHECK(r.body.find("<section id=\"inbox-view\"") != std::string::npos);
+  MXKIT_FUZZ_CHECK(Count(r.body, "<script") == 1);
+  MXKIT_FUZZ_CHECK(Header(r, "Content-Security-Policy") == UiContentSecurityPolicy());
+}
+
+void CheckUi(const HttpRequest& request, const HttpTarget& target, const HttpResponse& r) {
+  if (IsUiPage(target)) {
+    if (r.status == 200) {
+      MXKIT_FUZZ_CHECK(r.body == ComposeUiPage(std::nullopt) && Header(r, "ETag").empty());
+    }
+    return;
+  }
   if (r.status == 304) {
     MXKIT_FUZZ_CHECK(!request.if_none_match.empty() && r.body.empty() && r.content_type.empty());
   }
@@ -239,6 +280,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.body.clear();
   }
 
+  if (line == "INBOX") {
+    absl::StatusOr<std::string> html = RenderUiInbox(body);
+    if (html.ok()) {
+      for (std::string_view tag : {"<script", "<style", "<iframe", "<img", "<link"}) {
+        MXKIT_FUZZ_CHECK(Count(*html, tag) == 0);
+      }
+      MXKIT_FUZZ_CHECK(html->rfind("<section id=\"inbox-view\"", 0) == 0);
+    } else {
+      MXKIT_FUZZ_CHECK(html.status().code() == absl::StatusCode::kInvalidArgument);
+    }
+    return 0;
+  }
   absl::StatusOr<HttpTarget> target = ParseHttpTarget(request.target);
   if (!target.ok()) {
     MXKIT_FUZZ_CHECK(target.status().code() == absl::StatusCode::kInvalidArgument);
@@ -277,7 +330,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ApiOutcome outcome = api.Handle(request, *target);
   if (auto* r = std::get_if<HttpResponse>(&outcome)) {
     CheckResponse(*r);
-    if (IsUiPath(*target)) CheckUi(request, *r);
+    if (IsUiPath(*target)) CheckUi(request, *target, *r);
+    if (IsUiPage(*target)) CheckUiPage(request, *target, *mailpit);
     CheckOrder(request, *target, *r);
     CheckTranscript(request, *target, *r);
   } else if (auto* wait = std::get_if<ApiWait>(&outcome)) {

@@ -93,22 +93,29 @@ expect 200 DELETE /fakemx/v1/messages
 expect 200 DELETE /fakemx/v1/sessions
 echo "curl: every endpoint answered as documented"
 
-# The web UI (fakemx/ui/README.md): the page and its files with their types
+# The web UI (fakemx/ui/README.md): the page, composed per request with
+# app.css and first-view.js inline (allowed by their CSP hashes) and the
+# inbox's first page rendered in, never cached; its files with their types
 # and headers, HEAD, a revalidation answered 304, an unknown file 404.
 HEADERS="$FIXTURE_TMP/headers"
 expect 200 GET / -D "$HEADERS"
 [[ $CONTENT_TYPE == "text/html; charset=utf-8" ]] || fail "/ type $CONTENT_TYPE"
-grep -q '<script type="module" src="/ui/app.js">' "$TMP_BODY" || fail "/ is not the UI page: $(head -c 300 "$TMP_BODY")"
-grep -qi "^content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"$'\r'"\$" "$HEADERS" ||
+grep -q '<link rel="modulepreload" href="/ui/app.js">' "$TMP_BODY" || fail "/ is not the UI page: $(head -c 300 "$TMP_BODY")"
+grep -q '<section id="inbox-view"' "$TMP_BODY" || fail "/ carries no rendered inbox: $(head -c 300 "$TMP_BODY")"
+! grep -q '<!--fakemx:' "$TMP_BODY" || fail "/ has a marker left unfilled"
+HASH="'sha256-[A-Za-z0-9+/]{43}='"
+grep -Eqi "^content-security-policy: default-src 'none'; script-src 'self' $HASH; style-src 'self' $HASH; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"$'\r'"\$" "$HEADERS" ||
   fail "/ CSP: $(cat "$HEADERS")"
 grep -qi $'^x-content-type-options: nosniff\r$' "$HEADERS" || fail "/ nosniff: $(cat "$HEADERS")"
 grep -qi $'^referrer-policy: no-referrer\r$' "$HEADERS" || fail "/ referrer: $(cat "$HEADERS")"
-ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: \("[0-9a-f]*"\)\r$/\1/p' "$HEADERS")
-[[ -n "$ETAG" ]] || fail "/ has no ETag: $(cat "$HEADERS")"
+grep -qi $'^cache-control: no-store\r$' "$HEADERS" || fail "/ cache-control: $(cat "$HEADERS")"
+! grep -qi '^etag:' "$HEADERS" || fail "/ has an ETag, but it shows the store as it was: $(cat "$HEADERS")"
 PAGE_BYTES=$(stat -c %s "$TMP_BODY")
 expect 200 GET /index.html
-expect 200 GET /ui/app.css
+expect 200 GET /ui/app.css -D "$HEADERS"
 [[ $CONTENT_TYPE == "text/css; charset=utf-8" ]] || fail "app.css type $CONTENT_TYPE"
+ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: \("[0-9a-f]*"\)\r$/\1/p' "$HEADERS")
+[[ -n "$ETAG" ]] || fail "/ui/app.css has no ETag: $(cat "$HEADERS")"
 expect 200 GET /ui/app.js
 [[ $CONTENT_TYPE == "text/javascript; charset=utf-8" ]] || fail "app.js type $CONTENT_TYPE"
 # curl --head writes the header block as its output and reads no content.
@@ -116,9 +123,10 @@ expect 200 HEAD / --head
 grep -qi "^content-length: $PAGE_BYTES"$'\r$' "$TMP_BODY" || fail "HEAD / length, want $PAGE_BYTES: $(cat "$TMP_BODY")"
 ! grep -qi '<html' "$TMP_BODY" || fail "HEAD / sent the page"
 rm -f "$TMP_BODY"  # curl creates no output file when nothing arrives
-expect 304 GET / -H "If-None-Match: $ETAG"
+expect 304 GET /ui/app.css -H "If-None-Match: $ETAG"
 [[ ! -s "$TMP_BODY" ]] || fail "304 sent a body: $(head -c 300 "$TMP_BODY")"
-expect 200 GET / -H 'If-None-Match: "stale"'
+expect 200 GET /ui/app.css -H 'If-None-Match: "stale"'
+expect 200 GET / -H "If-None-Match: $ETAG"
 expect 404 GET /ui/nope.js
 grep -q 'no such UI file' "$TMP_BODY" || fail "/ui/nope.js: $(cat "$TMP_BODY")"
 echo "curl: the web UI is served with its headers, HEAD, 304 and 404"

@@ -177,6 +177,42 @@ async function main() {
     });
     const row = (m) => rows.find((r) => r.id === m.ID);
 
+    // fakemx renders the inbox's first page into `/` (fakemx/ui_assets.h
+    // RenderUiInbox) and app.js takes it over; the same page built by
+    // app.js (an empty search: renderInbox) must be the same DOM, so the
+    // two renders cannot drift apart.
+    await check("the inbox the server renders into the page is the one app.js renders", async () => {
+      const html = await (await fetch(`${base}/`)).text();
+      expect(html.includes('<section id="inbox-view"') && html.includes(`data-message-id="${tlsMsg.ID}"`),
+             `/ does not carry the inbox's first page: ${html.slice(0, 300)}`);
+      await open(page, "", "inbox");
+      await page.waitForFunction(() => document.title === "Inbox · fakemx", { timeout: VIEW_TIMEOUT_MS });
+      const served = await page.evaluate(() => document.getElementById("view").innerHTML);
+      const marks = await page.evaluate(() => performance.getEntriesByName("fakemx:rendered:inbox").length);
+      await page.click("#search", { count: 3 });
+      await page.keyboard.press("Enter");
+      await page.waitForFunction((n) => performance.getEntriesByName("fakemx:rendered:inbox").length > n,
+                                 { timeout: VIEW_TIMEOUT_MS }, marks);
+      const built = await page.evaluate(() => document.getElementById("view").innerHTML);
+      if (served !== built) {
+        let i = 0;
+        while (i < served.length && served[i] === built[i]) i++;
+        throw new Error(`they differ at ${i}: served ${JSON.stringify(served.slice(Math.max(0, i - 80), i + 80))}, ` +
+                        `app.js ${JSON.stringify(built.slice(Math.max(0, i - 80), i + 80))}`);
+      }
+    });
+
+    await check("a fresh load of another view shows that view, not the served inbox", async () => {
+      await open(page, "#/sessions", "sessions");
+      const v = await page.evaluate(() => ({
+        hidden: document.getElementById("view").hidden,
+        inbox: !!document.getElementById("inbox-view"),
+        sessions: document.querySelectorAll("#sessions [data-session-id]").length,
+      }));
+      expect(!v.hidden && !v.inbox && v.sessions > 0, `after loading #/sessions: ${JSON.stringify(v)}`);
+    });
+    await open(page, "", "inbox");  // the checks below look at the inbox
+
     await check("each row shows sender, recipients, subject, time and receiver", async () => {
       for (const [m, receiver] of [[tlsMsg, "good"], [plainMsg, "no-starttls"]]) {
         const r = row(m);

@@ -249,6 +249,7 @@ async function navigate() {
   } catch (e) {
     if (controller.signal.aborted) return;
     reportError(e);
+    $("#view").hidden = false;
     document.body.dataset.view = "error";
   }
 }
@@ -256,6 +257,7 @@ async function navigate() {
 function setView(...nodes) {
   const view = $("#view");
   view.replaceChildren(...nodes.flat().filter(Boolean));
+  view.hidden = false;  // first-view.js hides the server's inbox for another route
 }
 
 function setTitle(text) {
@@ -342,7 +344,7 @@ async function renderInbox(route, signal) {
   const start = (route.page - 1) * PAGE_SIZE;
   const path = route.q
     ? `/api/v1/search?query=${encodeURIComponent(route.q)}&start=${start}&limit=${PAGE_SIZE}`
-    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;  // page 1: preloaded by index.html
+    : `/api/v1/messages?start=${start}&limit=${PAGE_SIZE}`;  // page 1: also fakemx/ui_assets.h kUiFirstInboxPageTarget
   const data = await apiJson(path, { signal });
   const messages = data.messages || [];
   const total = route.q ? (data.messages_count ?? data.total) : data.total;
@@ -372,6 +374,29 @@ async function renderInbox(route, signal) {
       el("div", { class: "view-head" }, heading, pages), columns, list, empty));
   heading.id = "inbox-heading";
   rendered("inbox");
+}
+
+// The inbox's first page as the server rendered it into the page
+// (fakemx/ui_assets.h RenderUiInbox, the same DOM renderInbox builds):
+// first-view.js has shown and marked it, so it is taken over, not built
+// again. Times are the server's UTC; the user's clock is local. Once taken
+// over it is the inbox view (body[data-view]); "fakemx:ready:inbox" marks
+// that moment for the load test.
+function adoptInbox(route) {
+  const list = $("#inbox");
+  current = { route, controller: new AbortController() };
+  $("#nav-inbox").toggleAttribute("aria-current", true);
+  $("#nav-sessions").toggleAttribute("aria-current", false);
+  inboxState.total = Number(list.dataset.total);
+  inboxState.page = 1;
+  inboxState.q = "";
+  inboxState.ids = new Set([...list.querySelectorAll("[data-message-id]")].map((a) => a.dataset.messageId));
+  list.removeAttribute("data-total");
+  for (const t of list.querySelectorAll("time[data-field]")) t.textContent = formatTime(t.dateTime);
+  $("#page-next").addEventListener("click", () => { location.hash = inboxHash("", 2); });
+  setTitle("Inbox");
+  document.body.dataset.view = "inbox";
+  performance.mark("fakemx:ready:inbox");
 }
 
 // A `new` event from /api/events: shown at once when the user looks at the
@@ -994,7 +1019,11 @@ function start() {
   // The view's data first: it is what the user waits for. The scenario list
   // and the event stream start once it is shown, so their requests and the
   // websocket's set-up do not compete with the first frame.
-  navigate().finally(() => setTimeout(() => {
+  const route = parseRoute();
+  const adopt = route.view === "inbox" && route.page === 1 && !route.q && !$("#view").hidden &&
+      $("#inbox")?.dataset.total !== undefined;
+  if (adopt) adoptInbox(route);
+  (adopt ? Promise.resolve() : navigate()).finally(() => setTimeout(() => {
     loadScenario().catch(reportError);
     connectEvents();
   }, 0));
