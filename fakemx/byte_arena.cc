@@ -9,6 +9,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 // MADV_POPULATE_WRITE is Linux 5.14; older headers lack the constant, and an
 // older kernel answers EINVAL, after which the pages are touched by hand.
 #ifndef MADV_POPULATE_WRITE
@@ -105,6 +109,38 @@ void Release(ArenaChunk* chunk) {
   Unmap(chunk);
 }
 
+// Copies into a chunk with non-temporal (streaming) stores where the CPU
+// has them. The chunk's bytes are written once and read rarely (when the API
+// or a test asks for the message), and they are fresh: an ordinary store
+// first reads every cache line it writes from memory, and on the project VM
+// that made the copy of a 1 KiB message ~8% of fakemx's CPU per message with
+// smtp-source -d. Streaming stores write whole lines without reading them and
+// leave the cache to the SMTP work.
+void CopyIntoChunk(char* to, const char* from, size_t n) {
+#if defined(__SSE2__)
+  constexpr size_t kVector = 16;
+  size_t head = (kVector - (reinterpret_cast<uintptr_t>(to) & (kVector - 1))) & (kVector - 1);
+  if (n < 2 * kVector + head) {
+    std::memcpy(to, from, n);
+    return;
+  }
+  std::memcpy(to, from, head);
+  to += head;
+  from += head;
+  n -= head;
+  for (; n >= kVector; n -= kVector, to += kVector, from += kVector) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(to),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(from)));
+  }
+  std::memcpy(to, from, n);
+  // Streaming stores are weakly ordered: fence them before the bytes are
+  // published (the store's mutex, another thread reading them).
+  _mm_sfence();
+#else
+  std::memcpy(to, from, n);
+#endif
+}
+
 }  // namespace
 
 ArenaPool::~ArenaPool() {
@@ -180,7 +216,7 @@ std::optional<ArenaBytes> ByteArena::Copy(std::string_view bytes) {
     used_ = 0;
   }
   char* at = current_->bytes() + used_;
-  std::memcpy(at, bytes.data(), bytes.size());
+  internal::CopyIntoChunk(at, bytes.data(), bytes.size());
   used_ += bytes.size();
   internal::Acquire(current_);
   return ArenaBytes(current_, at, bytes.size());
