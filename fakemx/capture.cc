@@ -101,12 +101,12 @@ std::deque<CaptureStore::Entry>::iterator CaptureStore::LowerBound(uint64_t id) 
   // Ids increase along the deque, with gaps where a session was evicted
   // from the middle.
   return std::lower_bound(entries_.begin(), entries_.end(), id,
-                          [](const Entry& e, uint64_t v) { return e.session->id < v; });
+                          [](const Entry& e, uint64_t v) { return e.id < v; });
 }
 
 const CaptureStore::Entry* CaptureStore::FindId(uint64_t id) const {
   const auto it = const_cast<CaptureStore*>(this)->LowerBound(id);
-  if (it == entries_.end() || it->session->id != id) return nullptr;
+  if (it == entries_.end() || it->id != id) return nullptr;
   return &*it;
 }
 
@@ -154,6 +154,7 @@ std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
   }
   auto handle = std::make_shared<CapturedSession>(std::move(session));
   Entry entry{handle, 0, 0, handle->messages.size()};
+  entry.id = handle->id;
   for (const TranscriptEntry& t : handle->transcript) entry.transcript_bytes += t.text.size();
   stats_.sessions_total += 1;
   stats_.sessions += 1;

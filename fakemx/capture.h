@@ -274,6 +274,9 @@ class CaptureStore {
     size_t last_command = 0;
     size_t next_transaction = 0;
     uint64_t final_reply_pending = 0;
+    // session->id, here so that the search by id (LowerBound, several times
+    // per message) reads the entries alone, not a session per probe.
+    uint64_t id = 0;
   };
 
   // The entry of `session` while it is in the store; null once it has been
