@@ -460,12 +460,18 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (engine != nullptr) {
       // Judged before the 250, so a test that sees the message sees its
       // verdict, and the 250 count stays the message count.
-      // Held by the callback too: an engine over a resolver that completes
-      // later (not fakemx's own) must find it alive.
-      auto result = std::make_shared<std::optional<MessageVerdict>>();
+      // The callback writes straight where OnMessageAccepted takes the
+      // verdict from (a move less of two dozen strings per message). It
+      // holds the connection: an engine over a resolver that completes
+      // later (not fakemx's own) must find it alive, and such a late verdict
+      // is dropped (judging_), the message having been refused below.
+      judging_ = true;
       engine->Evaluate(delivery, message, delivery.received_at_us,
-                       [result](MessageVerdict v) { *result = std::move(v); });
-      std::optional<MessageVerdict>& judged = *result;
+                       [self = shared_from_this()](MessageVerdict v) {
+                         if (self->judging_) self->pending_verdict_.emplace(std::move(v));
+                       });
+      judging_ = false;
+      std::optional<MessageVerdict>& judged = pending_verdict_;
       if (!judged) {
         // An engine that completes later would need this reply deferred;
         // VerdictEngine never does (ServerOptions::verdicts). Refused
@@ -482,7 +488,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
       if (server_->maildir != nullptr) {
         delivery.verdict = std::make_shared<const MessageVerdict>(*judged);
       }
-      pending_verdict_ = std::move(*judged);
     }
     if (pending_raw_) message = *pending_raw_;
     if (server_->maildir == nullptr) {
@@ -1591,6 +1596,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   bool reading_inline_ = false;  // inside ReadNow's loop
   bool read_again_ = false;      // a reader asked for more inside it
   bool maybe_more_ = false;      // the last plain read filled its buffer
+  bool judging_ = false;         // inside VerdictEngine::Evaluate (OnMessage)
   // Plain reads once the client has sent something (ReadActive).
   std::unique_ptr<char[]> active_read_buffer_;
   bool close_requested_ = false;
