@@ -6,8 +6,9 @@
 // 4 KiB page for nearly every message: ~1.06 minor page faults per message
 // (smtp-source -d), and on the project VM (a Firecracker guest) both the
 // trap and the TLB misses over a heap of hundreds of MiB are expensive. With
-// the heap in 2 MiB pages the same run took 0.28 faults per message and
-// about a third less CPU (issue 9 "Performance"; BENCHMARKS.md).
+// the heap in 2 MiB pages the same run took 0.31 faults per message (those
+// left are the message bytes' own arena, fakemx/byte_arena.h), and malloc's
+// share of fakemx's CPU fell from ~13% to ~1% (perf; BENCHMARKS.md, issue 9).
 //
 // glibc offers the same for its own heap with GLIBC_TUNABLES=
 // glibc.malloc.hugetlb=1, but a tunable must be in the environment before
