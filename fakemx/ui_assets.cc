@@ -132,37 +132,39 @@ std::string FormatUtcTime(std::string_view iso) {
   return out;
 }
 
-// The icons exactly as app.js's lockIcon and senderIcon make them.
-void AppendLockIcon(std::string& out, bool encrypted, std::string_view reason) {
-  const std::string_view kind = encrypted ? "encrypted" : "red_lock";
+// The icons exactly as app.js's lockIcon and senderIcon make them: a span
+// of class "icon <family>-<kind>" with the reason as title and label, and
+// the opened svg (the caller draws and closes it).
+void AppendIconOpen(std::string& out, std::string_view family, std::string_view kind,
+                    std::string_view reason) {
   const std::string_view text = reason.empty() ? kind : reason;
-  out += "<span class=\"icon lock-";
+  out += "<span class=\"icon ";
+  out += family;
+  out += '-';
   out += kind;
   out += "\" role=\"img\" title=\"";
   AppendHtml(out, text);
   out += "\" aria-label=\"";
   AppendHtml(out, text);
-  out += "\" data-lock=\"";
+  out += "\" data-";
+  out += family;
+  out += "=\"";
   out += kind;
   out += "\"><svg viewBox=\"0 0 24 24\" width=\"18\" height=\"18\" aria-hidden=\"true\" "
-         "focusable=\"false\"><path d=\"";
+         "focusable=\"false\">";
+}
+
+void AppendLockIcon(std::string& out, bool encrypted, std::string_view reason) {
+  AppendIconOpen(out, "lock", encrypted ? "encrypted" : "red_lock", reason);
+  out += "<path d=\"";
   out += encrypted ? "M8 11V7a4 4 0 0 1 8 0v4" : "M8 11V7a4 4 0 0 1 8 0v-1";
   out += "\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.2\" stroke-linecap=\"round\"></path>"
          "<rect x=\"5\" y=\"11\" width=\"14\" height=\"10\" rx=\"2\" fill=\"currentColor\"></rect></svg></span>";
 }
 
 void AppendSenderIcon(std::string& out, std::string_view kind, std::string_view reason) {
-  const std::string_view text = reason.empty() ? kind : reason;
-  out += "<span class=\"icon sender-";
-  out += kind;
-  out += "\" role=\"img\" title=\"";
-  AppendHtml(out, text);
-  out += "\" aria-label=\"";
-  AppendHtml(out, text);
-  out += "\" data-sender=\"";
-  out += kind;
-  out += "\"><svg viewBox=\"0 0 24 24\" width=\"18\" height=\"18\" aria-hidden=\"true\" "
-         "focusable=\"false\"><circle cx=\"12\" cy=\"12\" r=\"9.5\" fill=\"none\" stroke=\"currentColor\" "
+  AppendIconOpen(out, "sender", kind, reason);
+  out += "<circle cx=\"12\" cy=\"12\" r=\"9.5\" fill=\"none\" stroke=\"currentColor\" "
          "stroke-width=\"2\"></circle>";
   if (kind == "authenticated") {
     out += "<path d=\"M7 12.5l3.2 3.2L17 9\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.4\" "
