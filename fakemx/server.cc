@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -778,8 +777,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // ---- Reading ------------------------------------------------------------------
 
-  // Reads into the server's shared buffer and hands the bytes to the
-  // reader `what` names (DispatchRead), which uses them before it returns.
+  // Reads and hands a view of the bytes to the reader `what` names
+  // (DispatchRead), which uses them before it returns. Reads go into the
+  // server's shared buffer, or, once the client has sent something, into
+  // the connection's own (ReadActive).
   // Under TLS through the stream, which copies its plaintext into the
   // buffer right before calling back. Before TLS: a readiness wait, then a
   // non-blocking read of what is there, so an idle connection holds no
@@ -792,7 +793,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (transport_.tls_active()) {
       transport_.AsyncReadSome(server_->read_buffer.get(), kReadBufferSize,
                                [self = shared_from_this()](error_code ec, size_t n) {
-                                 self->DispatchRead(ec, n);
+                                 self->DispatchRead(
+                                     ec, std::string_view(self->server_->read_buffer.get(), n));
                                });
       return;
     }
@@ -829,11 +831,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
         active_read_buffer_.get(), kActiveReadBufferSize,
         [self = shared_from_this()](error_code ec, size_t n) {
           if (self->closed_) return;
-          // The readers take their bytes from the shared buffer (DispatchRead).
-          if (n > 0) std::memcpy(self->server_->read_buffer.get(), self->active_read_buffer_.get(), n);
           self->maybe_more_ = !ec && n == kActiveReadBufferSize;
           if (self->read_cancelled_ && !ec) ec = asio::error::operation_aborted;
-          self->DispatchRead(ec, n);
+          self->DispatchRead(ec, std::string_view(self->active_read_buffer_.get(), n));
         });
   }
 
@@ -843,7 +843,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     transport_.AsyncWaitReadable([self = shared_from_this()](error_code ec) {
       if (self->closed_) return;
       if (ec || self->read_cancelled_) {
-        self->DispatchRead(ec ? ec : asio::error::operation_aborted, 0);
+        self->DispatchRead(ec ? ec : asio::error::operation_aborted, {});
       } else {
         self->ReadNow();
       }
@@ -867,7 +867,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
         return;
       }
       maybe_more_ = !ec && n == kReadBufferSize;
-      DispatchRead(ec, n);
+      DispatchRead(ec, std::string_view(server_->read_buffer.get(), n));
       if (!read_again_ || closed_) break;
       if (!maybe_more_) {
         reading_inline_ = false;
@@ -879,7 +879,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
         asio::post(transport_.socket().get_executor(), [self = shared_from_this()] {
           if (self->closed_) return;
           if (self->read_cancelled_) {
-            self->DispatchRead(asio::error::operation_aborted, 0);
+            self->DispatchRead(asio::error::operation_aborted, {});
           } else {
             self->ReadNow();
           }
@@ -890,10 +890,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
     reading_inline_ = false;
   }
 
-  void DispatchRead(error_code ec, size_t n) {
+  void DispatchRead(error_code ec, std::string_view bytes) {
     switch (read_for_) {
-      case ReadFor::kSession: OnRead(ec, n); return;
-      case ReadFor::kFault: OnFaultRead(ec, n); return;
+      case ReadFor::kSession: OnRead(ec, bytes); return;
+      case ReadFor::kFault: OnFaultRead(ec, bytes); return;
       case ReadFor::kStall: OnStallRead(ec); return;
     }
   }
@@ -912,7 +912,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
     transport_.Cancel();
   }
 
-  void OnRead(error_code ec, size_t n) {
+  void OnRead(error_code ec, std::string_view bytes) {
+    const size_t n = bytes.size();
     op_ = Op::kNone;
     if (closed_) return;
     Stamp();
@@ -951,7 +952,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // Plaintext behind a STARTTLS in this same read is discarded by the
     // session (PlaintextInjectionEvent); none of it is ever handed to the
     // TLS engine, which reads only what the socket delivers after the 220.
-    FeedInput(std::string_view(server_->read_buffer.get(), n));
+    FeedInput(bytes);
     if (closed_) return;
     Pump();
   }
@@ -1257,7 +1258,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     StartSharedRead(ReadFor::kFault);
   }
 
-  void OnFaultRead(error_code ec, size_t n) {
+  void OnFaultRead(error_code ec, std::string_view got) {
     op_ = Op::kNone;
     if (closed_) return;
     if (ec) {
@@ -1268,8 +1269,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       StartFaultRead();
       return;
     }
-    const std::string_view got(server_->read_buffer.get(), n);
-    fault_record_bytes_ += n;
+    fault_record_bytes_ += got.size();
     if (fault_record_header_.size() < kTlsRecordHeader) {
       fault_record_header_ += got.substr(0, kTlsRecordHeader - fault_record_header_.size());
     }
