@@ -37,10 +37,28 @@ constexpr bool IsTokenChar(char c) {
   return u > 0x20 && u < 0x7f && !IsTspecial(c);
 }
 
+// One bit per byte: the RFC 2045 token characters, and Keyword's (RFC 5321
+// Ldh-str, plus '_' for names like "policy.is_org"). Looked up per
+// character: fakemx formats a field for every message it judges.
+struct CharClasses {
+  bool token[256] = {};
+  bool keyword[256] = {};
+};
+constexpr CharClasses MakeCharClasses() {
+  CharClasses t;
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    t.token[i] = IsTokenChar(c);
+    t.keyword[i] = IsAlnum(c) || c == '-' || c == '_';
+  }
+  return t;
+}
+constexpr CharClasses kCharClasses = MakeCharClasses();
+
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!IsTokenChar(c)) return false;
+    if (!kCharClasses.token[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -450,32 +468,6 @@ class Parser {
   std::string message_;
 };
 
-// One bit per byte: the RFC 2045 token characters, and Keyword's (RFC 5321
-// Ldh-str, plus '_' for names like "policy.is_org"). Looked up per
-// character: fakemx formats a field for every message it judges.
-struct CharClasses {
-  bool token[256] = {};
-  bool keyword[256] = {};
-};
-constexpr CharClasses MakeCharClasses() {
-  CharClasses t;
-  for (int i = 0; i < 256; ++i) {
-    const char c = static_cast<char>(i);
-    t.token[i] = IsTokenChar(c);
-    t.keyword[i] = IsAlnum(c) || c == '-' || c == '_';
-  }
-  return t;
-}
-constexpr CharClasses kCharClasses = MakeCharClasses();
-
-bool IsTokenFast(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!kCharClasses.token[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
 absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empty = false) {
   if (kw.empty() && allow_empty) return absl::OkStatus();
   bool ok = !kw.empty();
@@ -493,7 +485,7 @@ absl::Status CheckKeyword(std::string_view kw, const char* what, bool allow_empt
 // so the choice of form is the one the cleaned value would get.
 absl::Status AppendValue(std::string& out, std::string_view v, bool allow_address,
                          bool controls_to_spaces = false) {
-  if (IsTokenFast(v) || (allow_address && IsAddressPvalue(v))) {
+  if (IsToken(v) || (allow_address && IsAddressPvalue(v))) {
     out.append(v);
     return absl::OkStatus();
   }
