@@ -100,26 +100,36 @@ enum CheckIndex : size_t {
 
 }  // namespace
 
-void VerdictCounts::AddAt(size_t check, std::string_view result, uint64_t n) {
+std::optional<size_t> VerdictCounts::FindCheck(std::string_view check) {
+  for (size_t c = 0; c < kChecks; ++c) {
+    if (kCheckNames[c] == check) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<size_t> VerdictCounts::FindResult(size_t check, std::string_view result) {
   static_assert(SlotsInOrder(kCheckNames, kResultNames));
   const std::string_view* names = kResultNames[check];
   for (size_t r = 0; r < kMaxResults && !names[r].empty(); ++r) {
-    if (names[r] == result) {
-      slots_[check][r] += n;
-      return;
-    }
+    if (names[r] == result) return r;
   }
-  other_[{std::string(kCheckNames[check]), std::string(result)}] += n;
+  return std::nullopt;
+}
+
+void VerdictCounts::AddAt(size_t check, std::string_view result, uint64_t n) {
+  if (const std::optional<size_t> r = FindResult(check, result)) {
+    slots_[check][*r] += n;
+  } else {
+    other_[{std::string(kCheckNames[check]), std::string(result)}] += n;
+  }
 }
 
 void VerdictCounts::Add(std::string_view check, std::string_view result, uint64_t n) {
-  for (size_t c = 0; c < kChecks; ++c) {
-    if (kCheckNames[c] == check) {
-      AddAt(c, result, n);
-      return;
-    }
+  if (const std::optional<size_t> c = FindCheck(check)) {
+    AddAt(*c, result, n);
+  } else {
+    other_[{std::string(check), std::string(result)}] += n;
   }
-  other_[{std::string(check), std::string(result)}] += n;
 }
 
 void VerdictCounts::Add(const VerdictCounts& other) {
@@ -130,11 +140,8 @@ void VerdictCounts::Add(const VerdictCounts& other) {
 }
 
 uint64_t VerdictCounts::at(std::pair<std::string_view, std::string_view> key) const {
-  for (size_t c = 0; c < kChecks; ++c) {
-    if (kCheckNames[c] != key.first) continue;
-    for (size_t r = 0; r < kMaxResults && !kResultNames[c][r].empty(); ++r) {
-      if (kResultNames[c][r] == key.second) return slots_[c][r];
-    }
+  if (const std::optional<size_t> c = FindCheck(key.first)) {
+    if (const std::optional<size_t> r = FindResult(*c, key.second)) return slots_[*c][*r];
   }
   auto it = other_.find({std::string(key.first), std::string(key.second)});
   return it == other_.end() ? 0 : it->second;
@@ -260,11 +267,14 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
     KeyPart(j->now);
     const size_t helo_key_size = key_.size();
     KeyPart(j->reverse_path);
-    j->mail_from = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+    // Both checks in one map: a HELO check's key is the MAIL FROM check's
+    // without its last part, and length-prefixed parts read back one way
+    // only, so no key is both.
+    j->mail_from = Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
       spf_.CheckMailFromAsync(*ip, j->reverse_path, j->helo_name, j->now, std::move(done));
     });
     key_.resize(helo_key_size);
-    j->helo = MemoizedSpf(key_, [&](std::function<void(spf::CheckResult)> done) {
+    j->helo = Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
       spf_.CheckHeloAsync(*ip, j->helo_name, j->now, std::move(done));
     });
     VerifyDkim(std::move(j));
@@ -292,17 +302,15 @@ void VerdictEngine::KeyPart(int64_t number) {
   key_.append(bytes, sizeof bytes);
 }
 
-template <typename Check>
-spf::CheckResult VerdictEngine::MemoizedSpf(const std::string& key, Check check) {
-  // Both checks in one map: a HELO check's key is the MAIL FROM check's
-  // without its last part, and length-prefixed parts read back one way
-  // only, so no key is both.
-  if (auto it = spf_memo_.find(key); it != spf_memo_.end()) return it->second;
-  std::optional<spf::CheckResult> result;
-  check([&result](spf::CheckResult r) { result = std::move(r); });
-  // The resolver completes inline (the memo's condition), so the check has.
-  if (spf_memo_.size() >= kMaxMemoEntries) spf_memo_.clear();
-  spf_memo_.emplace(key, *result);
+template <typename Result, typename Start>
+Result VerdictEngine::Memoized(absl::flat_hash_map<std::string, Result>& memo,
+                               const std::string& key, Start start) {
+  if (auto it = memo.find(key); it != memo.end()) return it->second;
+  std::optional<Result> result;
+  start([&result](Result r) { result = std::move(r); });
+  // The resolver completes inline (the memo's condition), so the call has.
+  if (memo.size() >= kMaxMemoEntries) memo.clear();
+  memo.emplace(key, *result);
   return *std::move(result);
 }
 
@@ -364,17 +372,10 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
       KeyPart(d.domain);
     }
     KeyPart(static_cast<int64_t>(in.pct_sample));
-    if (auto it = dmarc_memo_.find(key_); it != dmarc_memo_.end()) {
-      j->evaluations.push_back(it->second);
-      EvaluateNextAuthor(std::move(j));
-      return;
-    }
-    std::optional<dmarc::Evaluation> evaluation;
-    dmarc_.EvaluateAsync(std::move(in),
-                         [&evaluation](dmarc::Evaluation e) { evaluation = std::move(e); });
-    if (dmarc_memo_.size() >= kMaxMemoEntries) dmarc_memo_.clear();
-    dmarc_memo_.emplace(key_, *evaluation);
-    j->evaluations.push_back(*std::move(evaluation));
+    j->evaluations.push_back(
+        Memoized(dmarc_memo_, key_, [&](std::function<void(dmarc::Evaluation)> done) {
+          dmarc_.EvaluateAsync(std::move(in), std::move(done));
+        }));
     EvaluateNextAuthor(std::move(j));
     return;
   }

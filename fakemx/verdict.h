@@ -98,6 +98,10 @@ class VerdictCounts {
   };
   // The check with this index: one more `n` of `result`.
   void AddAt(size_t check, std::string_view result, uint64_t n);
+  // The slot indices of a check name, and of a result of check `check`;
+  // nullopt for a pair counted in other_.
+  static std::optional<size_t> FindCheck(std::string_view check);
+  static std::optional<size_t> FindResult(size_t check, std::string_view result);
 
   uint64_t slots_[kChecks][kMaxResults] = {};
   std::map<std::pair<std::string, std::string>, uint64_t> other_;
@@ -173,10 +177,12 @@ class VerdictEngine {
   // length-prefixed, so no two inputs share a key).
   void KeyPart(std::string_view part);
   void KeyPart(int64_t number);
-  // The SPF check `check` (called with its completion) starts, from the memo
-  // under `key` when there, else run (inline) and kept.
-  template <typename Check>
-  auth::spf::CheckResult MemoizedSpf(const std::string& key, Check check);
+  // What `start` (called with its completion) gives: from `memo` under
+  // `key` when there, else run (inline: the memo's condition) and kept.
+  // Serves the SPF checks and the DMARC evaluations alike.
+  template <typename Result, typename Start>
+  static Result Memoized(absl::flat_hash_map<std::string, Result>& memo, const std::string& key,
+                         Start start);
 
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;
