@@ -1,9 +1,9 @@
 // Inlined by fakemx into the page, after the inbox's first page that the
 // server rendered into #view (fakemx/ui/README.md, "The first load"): the
 // inbox is there and shown without waiting for app.js or a fetch, so it is
-// marked rendered here, and app.js (fetched meanwhile: modulepreload) is
-// started after that first frame, so its evaluation does not hold the frame
-// back; it sets body[data-view] when it has taken the inbox over. For
+// marked rendered here, and app.js is fetched and started after that first
+// frame, so neither its download and compilation nor its evaluation hold the
+// frame back; it sets body[data-view] when it has taken the inbox over. For
 // another route (#/message/7, #/?page=2) that inbox is not what was asked
 // for: it stays hidden and app.js starts at once to render the view the
 // fragment names.
