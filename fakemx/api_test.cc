@@ -731,7 +731,11 @@ TEST(RenderUiInbox, RendersRowsEscapedWithAppJsFallbacks) {
         "<time data-field=\"time\" datetime=\"\" title=\"\"></time>"},
        {"Unread: ", "class=\"snippet\""}},
       {one + R"({"ID": 5, "Subject": "x", "FakeMX": {"Sender": "question_mark"}}]})",
-       {"data-message-id=\"5\"", "data-sender=\"question_mark\"", ">?</text>", "(no recipient)"}, {}},
+       {"data-message-id=\"5\"",
+        "<span class=\"icon sender-question_mark\" role=\"img\" title=\"question_mark\" "
+        "aria-label=\"question_mark\" data-sender=\"question_mark\"></span>",
+        "(no recipient)"},
+       {"<svg"}},
       // An empty store: no rows, "0 of 0", both pager buttons disabled, the
       // empty note shown.
       {R"({"total": 0, "messages": []})",

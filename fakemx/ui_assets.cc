@@ -132,11 +132,11 @@ std::string FormatUtcTime(std::string_view iso) {
   return out;
 }
 
-// The icons exactly as app.js's lockIcon and senderIcon make them: a span
-// of class "icon <family>-<kind>" with the reason as title and label, and
-// the opened svg (the caller draws and closes it).
-void AppendIconOpen(std::string& out, std::string_view family, std::string_view kind,
-                    std::string_view reason) {
+// The icons exactly as app.js's lockIcon and senderIcon make them: an empty
+// span of class "icon <family>-<kind>" with the reason as title and label,
+// drawn by app.css from its data-<family> kind.
+void AppendIcon(std::string& out, std::string_view family, std::string_view kind,
+                std::string_view reason) {
   const std::string_view text = reason.empty() ? kind : reason;
   out += "<span class=\"icon ";
   out += family;
@@ -150,32 +150,15 @@ void AppendIconOpen(std::string& out, std::string_view family, std::string_view 
   out += family;
   out += "=\"";
   out += kind;
-  out += "\"><svg viewBox=\"0 0 24 24\" width=\"18\" height=\"18\" aria-hidden=\"true\" "
-         "focusable=\"false\">";
+  out += "\"></span>";
 }
 
 void AppendLockIcon(std::string& out, bool encrypted, std::string_view reason) {
-  AppendIconOpen(out, "lock", encrypted ? "encrypted" : "red_lock", reason);
-  out += "<path d=\"";
-  out += encrypted ? "M8 11V7a4 4 0 0 1 8 0v4" : "M8 11V7a4 4 0 0 1 8 0v-1";
-  out += "\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.2\" stroke-linecap=\"round\"></path>"
-         "<rect x=\"5\" y=\"11\" width=\"14\" height=\"10\" rx=\"2\" fill=\"currentColor\"></rect></svg></span>";
+  AppendIcon(out, "lock", encrypted ? "encrypted" : "red_lock", reason);
 }
 
 void AppendSenderIcon(std::string& out, std::string_view kind, std::string_view reason) {
-  AppendIconOpen(out, "sender", kind, reason);
-  out += "<circle cx=\"12\" cy=\"12\" r=\"9.5\" fill=\"none\" stroke=\"currentColor\" "
-         "stroke-width=\"2\"></circle>";
-  if (kind == "authenticated") {
-    out += "<path d=\"M7 12.5l3.2 3.2L17 9\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.4\" "
-           "stroke-linecap=\"round\" stroke-linejoin=\"round\"></path>";
-  } else if (kind == "question_mark") {
-    out += "<text x=\"12\" y=\"17\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"700\" "
-           "fill=\"currentColor\">?</text>";
-  } else {
-    out += "<path d=\"M8 12h8\" stroke=\"currentColor\" stroke-width=\"2.4\" stroke-linecap=\"round\"></path>";
-  }
-  out += "</svg></span>";
+  AppendIcon(out, "sender", kind, reason);
 }
 
 // One row, as app.js's inboxRow makes it.

@@ -25,8 +25,6 @@ const SESSION_MESSAGE_LINKS = 200;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30000;
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-
 // ---------- small DOM helpers ----------
 
 function el(tag, attrs, ...children) {
@@ -52,13 +50,6 @@ function append(node, child) {
   // Anything else (a number, an API field of an unexpected shape) is shown
   // as text rather than breaking the view.
   else node.appendChild(document.createTextNode(typeof child === "object" ? JSON.stringify(child) : String(child)));
-}
-
-function svg(tag, attrs, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  for (const c of children) node.appendChild(c);
-  return node;
 }
 
 const $ = (sel) => document.querySelector(sel);
@@ -111,34 +102,20 @@ function formatBytes(n) {
 
 // ---------- the lock and sender icons ----------
 
+// Each icon is an empty span that app.css draws from its data-lock or
+// data-sender kind (no SVG: fakemx/ui/README.md says why); the span carries
+// the reason as its tooltip and accessible name.
 function lockIcon(lock, reason) {
   const kind = lock === "encrypted" ? "encrypted" : "red_lock";
   // The reason is composed by the server (fakemx/verdict_reasons.h).
   const text = reason || kind;
-  // A closed padlock, or Gmail's red open padlock (shackle lifted).
-  const shackle = kind === "encrypted" ? "M8 11V7a4 4 0 0 1 8 0v4" : "M8 11V7a4 4 0 0 1 8 0v-1";
-  const icon = svg("svg", { viewBox: "0 0 24 24", width: "18", height: "18", "aria-hidden": "true", focusable: "false" },
-      svg("path", { d: shackle, fill: "none", stroke: "currentColor", "stroke-width": "2.2", "stroke-linecap": "round" }),
-      svg("rect", { x: "5", y: "11", width: "14", height: "10", rx: "2", fill: "currentColor" }));
-  return el("span", { class: `icon lock-${kind}`, role: "img", title: text, "aria-label": text, "data-lock": kind }, icon);
+  return el("span", { class: `icon lock-${kind}`, role: "img", title: text, "aria-label": text, "data-lock": kind });
 }
 
 function senderIcon(sender, reason) {
   const kind = sender === "authenticated" || sender === "question_mark" ? sender : "unchecked";
   const text = reason || kind;
-  let mark;
-  if (kind === "authenticated") {
-    mark = svg("path", { d: "M7 12.5l3.2 3.2L17 9", fill: "none", stroke: "currentColor", "stroke-width": "2.4", "stroke-linecap": "round", "stroke-linejoin": "round" });
-  } else if (kind === "question_mark") {
-    const t = svg("text", { x: "12", y: "17", "text-anchor": "middle", "font-size": "14", "font-weight": "700", fill: "currentColor" });
-    t.textContent = "?";
-    mark = t;
-  } else {
-    mark = svg("path", { d: "M8 12h8", stroke: "currentColor", "stroke-width": "2.4", "stroke-linecap": "round" });
-  }
-  const icon = svg("svg", { viewBox: "0 0 24 24", width: "18", height: "18", "aria-hidden": "true", focusable: "false" },
-      svg("circle", { cx: "12", cy: "12", r: "9.5", fill: "none", stroke: "currentColor", "stroke-width": "2" }), mark);
-  return el("span", { class: `icon sender-${kind}`, role: "img", title: text, "aria-label": text, "data-sender": kind }, icon);
+  return el("span", { class: `icon sender-${kind}`, role: "img", title: text, "aria-label": text, "data-sender": kind });
 }
 
 // ---------- API access and errors ----------
