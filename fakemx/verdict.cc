@@ -233,6 +233,9 @@ struct VerdictEngine::Judgement {
   MessageVerdict verdict;
   spf::CheckResult mail_from;
   spf::CheckResult helo;
+  // The header block, split once for DKIM and DMARC (views into `raw`).
+  message::HeaderBlockResult header;
+  dkim::DkimMessage dkim_message;  // views into `header`'s fields, for DKIM
   std::vector<dkim::SignatureResult> signatures;
   dmarc::EvaluationInput dmarc_input;
   std::vector<std::string> author_domains;
@@ -329,17 +332,28 @@ Result VerdictEngine::Memoized(absl::flat_hash_map<std::string, Result>& memo,
 }
 
 void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
-  // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order.
-  dkim_.VerifyMessageAsync(
-      j->raw, j->now, [this, j](absl::StatusOr<std::vector<dkim::SignatureResult>> verified) {
-        if (verified.ok()) j->signatures = *std::move(verified);
-        EvaluateDmarc(j);
-      });
+  // One split of the header block serves DKIM and DMARC's From. A message
+  // whose header cannot be split has no signature to verify (dkim none) and
+  // gets DMARC permerror, saying why.
+  j->header = message::SplitHeaderBlock(j->raw);
+  if (!j->header.ok()) {
+    EvaluateDmarc(std::move(j));
+    return;
+  }
+  // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order. The
+  // judgement keeps the views the verification reads until it is done.
+  j->dkim_message = dkim::SplitMessage(j->header.block);
+  const dkim::DkimMessage& m = j->dkim_message;
+  dkim_.VerifyAsync(m.headers, m.body, j->now,
+                    [this, j](std::vector<dkim::SignatureResult> signatures) {
+                      j->signatures = std::move(signatures);
+                      EvaluateDmarc(j);
+                    });
 }
 
 void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
-  message::HeaderBlockResult block = message::SplitHeaderBlock(j->raw);
+  const message::HeaderBlockResult& block = j->header;
   dmarc::FromResult from;
   if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block, from_memo_);
   if (!block.ok() || !from.ok()) {
