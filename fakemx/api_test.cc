@@ -80,7 +80,9 @@ class ApiTest : public ::testing::Test {
       m.verdict.evaluated = true;
       m.verdict.spf_mail_from.result = spec.spf;
       m.verdict.dmarc.result = spec.dmarc.empty() ? "none" : spec.dmarc;
-      if (!spec.dkim.empty()) m.verdict.dkim.push_back({spec.dkim, "sender.test", "s", "", 0, ""});
+      if (!spec.dkim.empty()) {
+        m.verdict.dkim.push_back({spec.dkim, "sender.test", "s", "", 0, "", false, "", ""});
+      }
     }
     const uint64_t id = backend_.store.AddMessage(*session, std::move(m));
     if (close) backend_.store.Close(*session, 1000, "quit");

@@ -23,15 +23,16 @@ size_t TlsBytes(const DeliveryTls& tls) {
 }
 
 size_t SpfBytes(const SpfVerdict& v) {
-  return v.result.size() + v.domain.size() + v.mechanism.size() + v.reason.size();
+  return v.result.size() + v.domain.size() + v.mechanism.size() + v.reason.size() +
+         v.identity.size();
 }
 
 size_t VerdictBytes(const MessageVerdict& v) {
   size_t n = v.client_ip.size() + SpfBytes(v.spf_mail_from) + SpfBytes(v.spf_helo) +
-             v.authentication_results.size() + v.summary.dmarc.size();
+             v.summary.dmarc.size();
   for (const DkimVerdict& d : v.dkim) {
     n += sizeof d + d.result.size() + d.domain.size() + d.selector.size() + d.algorithm.size() +
-         d.reason.size();
+         d.reason.size() + d.identity.size() + d.header_b.size();
   }
   const DmarcVerdict& m = v.dmarc;
   n += m.result.size() + m.disposition.size() + m.requested_policy.size() +

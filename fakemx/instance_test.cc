@@ -11,6 +11,7 @@
 
 #include "dns/ares_resolver.h"
 #include "dns/resolver.h"
+#include "fakemx/verdict_authentication_results.h"
 #include "gtest/gtest.h"
 #include "testing/blocking_client.h"
 
@@ -81,7 +82,7 @@ TEST(Instance, StartsOnEphemeralPortsAndReturnsTheMessageWithItsSession) {
   // Judged by the scenario's verdict engine before the 250, in plaintext.
   EXPECT_TRUE(m->message.verdict.evaluated);
   EXPECT_FALSE(m->message.verdict.summary.encrypted);
-  EXPECT_FALSE(m->message.verdict.authentication_results.empty());
+  EXPECT_FALSE(AuthenticationResultsValue(m->message.verdict).empty());
   EXPECT_TRUE(m->session.messages.empty());
   EXPECT_EQ(fakemx->Messages().size(), 1u);
 }

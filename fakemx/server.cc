@@ -23,6 +23,7 @@
 #include "fakemx/heap_pages.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
+#include "fakemx/verdict_authentication_results.h"
 #include "smtp/command.h"
 #include "smtp/limits.h"
 #include "smtp/reply.h"
@@ -480,7 +481,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
         return smtp::Decision::Reject(451, "4.3.0", "Error: could not judge the message");
       }
       if (engine->options().add_authentication_results) {
-        pending_raw_ = PrependAuthenticationResults(message, judged->authentication_results);
+        pending_raw_ = PrependAuthenticationResults(message, AuthenticationResultsValue(*judged));
       }
       // For the Maildir's sidecar only: the capture keeps the verdict once,
       // in CapturedMessage::verdict, so without a Maildir it is not copied.

@@ -24,6 +24,7 @@
 #include "fakemx/server.h"
 #include "fakemx/testing/running_server.h"
 #include "fakemx/verdict.h"
+#include "fakemx/verdict_authentication_results.h"
 #include "gtest/gtest.h"
 #include "testing/blocking_client.h"
 #include "tls/cert_factory.h"
@@ -213,10 +214,10 @@ TEST(ServerVerdicts, AuthenticationResultsPrependedToCaptureAndMaildirWhenAsked)
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
   const CapturedMessage& m = sessions[0]->messages[0];
   const std::string want =
-      "Authentication-Results: " + m.verdict.authentication_results + "\r\n" + Signed();
+      "Authentication-Results: " + AuthenticationResultsValue(m.verdict) + "\r\n" + Signed();
   EXPECT_EQ(m.raw.view(), want);
   EXPECT_EQ(m.raw.view().rfind("Authentication-Results: mx.test;", 0), 0u);
-  EXPECT_NE(m.verdict.authentication_results.find("dkim=pass"), std::string::npos);
+  EXPECT_NE(AuthenticationResultsValue(m.verdict).find("dkim=pass"), std::string::npos);
   const std::vector<std::string> stored = server.Files("new");
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0], want);

@@ -10,8 +10,10 @@
 #include "auth/authentication_results.h"
 #include "auth/authentication_results_builder.h"
 #include "auth/dkim/signature.h"
+#include "auth/dkim/verifier.h"
 #include "auth/dmarc/from.h"
 #include "base/absl_interop.h"
+#include "base/base64.h"
 #include "dns/authoritative_resolver.h"
 #include "message/header_block.h"
 
@@ -24,13 +26,15 @@ namespace dmarc = auth::dmarc;
 
 constexpr int64_t kMicrosPerSecond = 1000000;
 
-// Takes the result: Finish is its last reader.
-SpfVerdict ToVerdict(spf::CheckResult&& r) {
+// Takes the result: Finish is its last reader. `identity` is what the check
+// was for (the MAIL FROM address or the HELO name), for the field.
+SpfVerdict ToVerdict(spf::CheckResult&& r, std::string&& identity) {
   SpfVerdict v;
   v.result = std::string(spf::ResultName(r.result));
   v.domain = std::move(r.domain);
   v.mechanism = std::move(r.mechanism);
   v.reason = std::move(r.reason);
+  v.identity = std::move(identity);
   return v;
 }
 
@@ -38,9 +42,17 @@ DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
   DkimVerdict v;
   v.result = std::string(dkim::DkimResultKeyword(r.result));
   if (r.signature) {
-    v.domain = std::move(r.signature->domain);
-    v.selector = std::move(r.signature->selector);
-    v.algorithm = std::string(dkim::SignatureAlgorithmName(r.signature->algorithm));
+    dkim::Signature& s = *r.signature;
+    v.parsed = true;
+    v.domain = std::move(s.domain);
+    v.selector = std::move(s.selector);
+    v.algorithm = std::string(dkim::SignatureAlgorithmName(s.algorithm));
+    v.identity = std::move(s.identity);
+    // RFC 6008 header.b: the first characters of the base64 of b=; each 4
+    // come from 3 bytes, so only those bytes are encoded.
+    constexpr size_t kPrefix = auth::kHeaderBPrefixLength;
+    v.header_b = base::EncodeBase64(std::string_view(s.signature).substr(0, (kPrefix + 3) / 4 * 3))
+                     .substr(0, kPrefix);
   }
   v.key_bits = r.key_bits;
   v.reason = std::move(r.reason);
@@ -56,6 +68,7 @@ DmarcVerdict ToVerdict(dmarc::Evaluation&& e) {
   v.policy_domain = std::move(e.policy_domain);
   v.spf_aligned = e.spf_aligned;
   v.dkim_aligned = e.dkim_aligned;
+  v.record_found = e.record.has_value();
   v.reason = std::move(e.reason);
   return v;
 }
@@ -197,6 +210,7 @@ VerdictEngine::VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
     : resolver_(std::move(resolver)),
       psl_(std::move(psl)),
       options_(std::move(options)),
+      authserv_id_(std::make_shared<const std::string>(options_.authserv_id)),
       spf_(*resolver_, SpfOptions(options_.authserv_id)),
       dkim_(resolver_.get()),
       dmarc_(std::move(dmarc)),
@@ -219,6 +233,9 @@ struct VerdictEngine::Judgement {
   MessageVerdict verdict;
   spf::CheckResult mail_from;
   spf::CheckResult helo;
+  // The header block, split once for DKIM and DMARC (views into `raw`).
+  message::HeaderBlockResult header;
+  dkim::DkimMessage dkim_message;  // views into `header`'s fields, for DKIM
   std::vector<dkim::SignatureResult> signatures;
   dmarc::EvaluationInput dmarc_input;
   std::vector<std::string> author_domains;
@@ -315,17 +332,28 @@ Result VerdictEngine::Memoized(absl::flat_hash_map<std::string, Result>& memo,
 }
 
 void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
-  // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order.
-  dkim_.VerifyMessageAsync(
-      j->raw, j->now, [this, j](absl::StatusOr<std::vector<dkim::SignatureResult>> verified) {
-        if (verified.ok()) j->signatures = *std::move(verified);
-        EvaluateDmarc(j);
-      });
+  // One split of the header block serves DKIM and DMARC's From. A message
+  // whose header cannot be split has no signature to verify (dkim none) and
+  // gets DMARC permerror, saying why.
+  j->header = message::SplitHeaderBlock(j->raw);
+  if (!j->header.ok()) {
+    EvaluateDmarc(std::move(j));
+    return;
+  }
+  // DKIM (RFC 6376 §6, RFC 8301): every signature, in message order. The
+  // judgement keeps the views the verification reads until it is done.
+  j->dkim_message = dkim::SplitMessage(j->header.block);
+  const dkim::DkimMessage& m = j->dkim_message;
+  dkim_.VerifyAsync(m.headers, m.body, j->now,
+                    [this, j](std::vector<dkim::SignatureResult> signatures) {
+                      j->signatures = std::move(signatures);
+                      EvaluateDmarc(j);
+                    });
 }
 
 void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // DMARC (RFC 7489 §6.6): each author domain of From, the strictest wins.
-  message::HeaderBlockResult block = message::SplitHeaderBlock(j->raw);
+  const message::HeaderBlockResult& block = j->header;
   dmarc::FromResult from;
   if (block.ok()) from = dmarc::ExtractAuthorDomains(block.block, from_memo_);
   if (!block.ok() || !from.ok()) {
@@ -396,42 +424,15 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   // Strictest names one of the judgement's own evaluations.
   const std::size_t decisive = &dmarc::Strictest(j->evaluations) - j->evaluations.data();
 
-  // RFC 8601: one field with every method's result, written straight from
-  // the results. Finish is the judgement's last step, so what the field
-  // reads is moved into its input and, once written, on into the verdict:
-  // nothing is copied but the authserv-id.
-  auth::AuthResInput ar;
-  ar.authserv_id = options_.authserv_id;
-  ar.spf.reserve(2);
-  ar.spf.push_back({j->mail_from.result, "mailfrom", std::move(j->reverse_path),
-                    std::move(j->mail_from.reason)});
-  ar.spf.push_back(
-      {j->helo.result, "helo", std::move(j->helo_name), std::move(j->helo.reason)});
-  ar.dkim = std::move(j->signatures);
-  ar.dmarc = std::move(j->evaluations[decisive]);
-  absl::StatusOr<std::string> value = auth::FormatBuiltAuthenticationResults(ar);
-  if (value.ok()) {
-    // The formatter writes the field body with its leading space (the one
-    // after the colon); the verdict keeps the value, folding included.
-    // Copied at its length rather than moved: the formatter's buffer is
-    // sized for any usual field (512 bytes), and the verdict is kept for as
-    // long as the message, so a move kept ~250 unused bytes per message.
-    std::string_view text = *value;
-    if (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    v.authentication_results.assign(text.data(), text.size());
-  } else {
-    // Create checked the authserv-id; what remains is a value from the
-    // message itself the grammar cannot carry. Said, not hidden.
-    v.authentication_results =
-        absl::StrCat(options_.authserv_id, "; none (", value.status().message(), ")");
-  }
-  j->mail_from.reason = std::move(ar.spf[0].reason);
-  j->helo.reason = std::move(ar.spf[1].reason);
-  v.spf_mail_from = ToVerdict(std::move(j->mail_from));
-  v.spf_helo = ToVerdict(std::move(j->helo));
-  v.dkim.reserve(ar.dkim->size());
-  for (dkim::SignatureResult& s : *ar.dkim) v.dkim.push_back(ToVerdict(std::move(s)));
-  v.dmarc = ToVerdict(*std::move(ar.dmarc));
+  // RFC 8601: the field is written from the verdict when it is read
+  // (fakemx/verdict_authentication_results.h); the verdict keeps what it
+  // names. Finish is the judgement's last step, so that is moved, not copied.
+  v.authserv_id = authserv_id_;
+  v.spf_mail_from = ToVerdict(std::move(j->mail_from), std::move(j->reverse_path));
+  v.spf_helo = ToVerdict(std::move(j->helo), std::move(j->helo_name));
+  v.dkim.reserve(j->signatures.size());
+  for (dkim::SignatureResult& s : j->signatures) v.dkim.push_back(ToVerdict(std::move(s)));
+  v.dmarc = ToVerdict(std::move(j->evaluations[decisive]));
 
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   CountVerdict(counts_, v);

@@ -187,6 +187,8 @@ class VerdictEngine {
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;
   VerdictOptions options_;
+  // options_.authserv_id, for every verdict to share.
+  std::shared_ptr<const std::string> authserv_id_;
   auth::spf::Evaluator spf_;
   auth::dkim::Verifier dkim_;
   auth::dmarc::Evaluator dmarc_;
@@ -229,8 +231,8 @@ absl::StatusOr<std::vector<std::shared_ptr<VerdictEngine>>> MakeScenarioVerdicts
     std::string_view psl_path = auth::dmarc::kDefaultPublicSuffixListPath);
 
 // The message with "Authentication-Results: <value>" CRLF prepended, as a
-// receiver adds it (RFC 8601 §5), the value folded as it came (the builder
-// writes no line longer than 78 characters).
+// receiver adds it (RFC 8601 §5), the value folded as it came (the writer
+// writes no line longer than 78 characters; AuthenticationResultsValue).
 std::string PrependAuthenticationResults(std::string_view raw, std::string_view value);
 
 // What the driver knows about a session's TLS, for JudgeSession.

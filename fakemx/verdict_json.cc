@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "base/json.h"
+#include "fakemx/verdict_authentication_results.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -129,7 +130,7 @@ void AppendMessageVerdictJson(std::string& out, const MessageVerdict& v,
   }
   AppendKey(out, "authentication_results");
   if (v.evaluated) {
-    AppendJsonString(out, v.authentication_results);
+    AppendJsonString(out, AuthenticationResultsValue(v));
   } else {
     out += "null";
   }

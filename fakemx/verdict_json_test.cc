@@ -1,8 +1,10 @@
 #include "fakemx/verdict_json.h"
 
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
 
+#include "fakemx/verdict_authentication_results.h"
 #include "gtest/gtest.h"
 
 namespace mxkit::fakemx {
@@ -22,10 +24,12 @@ MessageVerdict FullVerdict() {
   MessageVerdict v;
   v.evaluated = true;
   v.client_ip = "192.0.2.1";
-  v.spf_mail_from = {"pass", "example.test", "ip4:192.0.2.0/24", "matched"};
-  v.spf_helo = {"none", "mx.example.test", "", "no SPF record"};
-  v.dkim.push_back({"pass", "example.test", "sel", "rsa-sha256", 2048, ""});
-  v.dkim.push_back({"fail", "other.test", "s2", "ed25519-sha256", 256, "body hash mismatch"});
+  v.spf_mail_from = {"pass", "example.test", "ip4:192.0.2.0/24", "matched", "a@example.test"};
+  v.spf_helo = {"none", "mx.example.test", "", "no SPF record", "mx.example.test"};
+  v.dkim.push_back(
+      {"pass", "example.test", "sel", "rsa-sha256", 2048, "", true, "@example.test", "AbCdEfGh"});
+  v.dkim.push_back({"fail", "other.test", "s2", "ed25519-sha256", 256, "body hash mismatch", true,
+                    "", "12345678"});
   v.dmarc.result = "pass";
   v.dmarc.disposition = "none";
   v.dmarc.requested_policy = "reject";
@@ -33,7 +37,7 @@ MessageVerdict FullVerdict() {
   v.dmarc.policy_domain = "example.test";
   v.dmarc.spf_aligned = true;
   v.dmarc.dkim_aligned = true;
-  v.authentication_results = "mx.test; spf=pass smtp.mailfrom=example.test";
+  v.authserv_id = std::make_shared<const std::string>("mx.test");
   v.summary.encrypted = true;
   v.summary.authenticated = true;
   v.summary.dmarc = "none";
@@ -67,8 +71,11 @@ TEST(MessageVerdictJson, WritesEveryFieldSnakeCase) {
   EXPECT_EQ(dmarc.at("policy_domain"), json::value("example.test"));
   EXPECT_EQ(dmarc.at("spf_aligned"), json::value(true));
   EXPECT_EQ(dmarc.at("dkim_aligned"), json::value(true));
-  EXPECT_EQ(o.at("authentication_results"),
-            json::value("mx.test; spf=pass smtp.mailfrom=example.test"));
+  // Written when read (fakemx/verdict_authentication_results.h).
+  const std::string ar = AuthenticationResultsValue(FullVerdict());
+  EXPECT_EQ(ar.rfind("mx.test;", 0), 0u) << ar;
+  EXPECT_NE(ar.find("spf=pass smtp.mailfrom=a@example.test;"), std::string::npos) << ar;
+  EXPECT_EQ(o.at("authentication_results"), json::value(ar));
   EXPECT_EQ(o.at("summary").at("lock"), json::value("encrypted"));
   EXPECT_EQ(o.at("summary").at("sender"), json::value("authenticated"));
   EXPECT_EQ(o.at("summary").at("dmarc"), json::value("none"));

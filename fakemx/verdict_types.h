@@ -17,6 +17,7 @@
 #define MXKIT_FAKEMX_VERDICT_TYPES_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct SpfVerdict {
   std::string domain;     // the domain check_host() started from
   std::string mechanism;  // the deciding term, "" for the default or an error
   std::string reason;     // for humans
+  // The identity checked, as the Authentication-Results value names it
+  // (smtp.mailfrom, smtp.helo): the MAIL FROM address as sent ("" for the
+  // null reverse-path) or the HELO/EHLO name.
+  std::string identity;
 };
 
 struct DkimVerdict {
@@ -37,6 +42,12 @@ struct DkimVerdict {
   std::string algorithm;  // a=, "rsa-sha256"
   unsigned key_bits = 0;
   std::string reason;
+  // For the Authentication-Results value (RFC 6008): whether the field
+  // parsed (then it has header.d/i/s/a/b), its i=, and the first
+  // auth::kHeaderBPrefixLength characters of its b=.
+  bool parsed = false;
+  std::string identity;
+  std::string header_b;
 };
 
 struct DmarcVerdict {
@@ -47,6 +58,9 @@ struct DmarcVerdict {
   std::string policy_domain;     // where the record was found
   bool spf_aligned = false;
   bool dkim_aligned = false;
+  // A record was found (the Authentication-Results value then carries
+  // policy.dmarc=<disposition>).
+  bool record_found = false;
   std::string reason;
 };
 
@@ -73,8 +87,12 @@ struct MessageVerdict {
   SpfVerdict spf_helo;
   std::vector<DkimVerdict> dkim;  // one per DKIM-Signature, message order
   DmarcVerdict dmarc;
-  // The RFC 8601 field value, without the "Authentication-Results:" name.
-  std::string authentication_results;
+  // The authserv-id (RFC 8601 §2.5) of the engine that judged; shared by
+  // every verdict of that engine. The Authentication-Results value is not
+  // kept: AuthenticationResultsValue (fakemx/verdict_authentication_results.h)
+  // writes it from this verdict when it is read (the API, a Maildir sidecar,
+  // the prepended field), which most stored messages never are.
+  std::shared_ptr<const std::string> authserv_id;
   VerdictSummary summary;
 };
 

@@ -119,7 +119,8 @@ void Populate(CaptureStore& store) {
     m.verdict.summary.authenticated = i == 2;
     m.verdict.spf_mail_from.result = "pass";
     m.verdict.dmarc.result = "fail";
-    if (i == 2) m.verdict.dkim.push_back({"pass", "sender.test", "s", "rsa-sha256", 2048, ""});
+    if (i == 2) m.verdict.dkim.push_back(
+        {"pass", "sender.test", "s", "rsa-sha256", 2048, "", true, "@sender.test", "AbCdEfGh"});
     store.AddMessage(*session, std::move(m));
     if (i != 1) store.Close(*session, 5, "quit");
     if (i == 1) kept = session;

@@ -156,15 +156,19 @@ absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
     return absl::InvalidArgumentError(
         Cat("message header, offset ", split.offset, ": ", split.message));
   }
+  return SplitMessage(split.block);
+}
+
+DkimMessage SplitMessage(const message::HeaderBlock& block) {
   DkimMessage out;
-  out.headers.reserve(split.block.fields.size());
-  for (const message::HeaderField& f : split.block.fields) {
+  out.headers.reserve(block.fields.size());
+  for (const message::HeaderField& f : block.fields) {
     std::string_view raw = f.raw;
     if (raw.size() >= 1 && raw.back() == '\n') raw.remove_suffix(1);
     if (raw.size() >= 1 && raw.back() == '\r') raw.remove_suffix(1);
     out.headers.push_back(HeaderField{f.name, raw});
   }
-  out.body = split.block.body;
+  out.body = block.body;
   return out;
 }
 

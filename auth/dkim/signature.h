@@ -48,6 +48,10 @@ struct DkimMessage {
 // the splitter's offset and message.
 absl::StatusOr<DkimMessage> SplitMessage(std::string_view message,
                                          const message::HeaderBlockOptions& options = {});
+// The same for a block SplitHeaderBlock already split without error, viewing
+// what `block` views: a caller that reads the header for more than DKIM (a
+// receiver checking DMARC's From) splits the message once.
+DkimMessage SplitMessage(const message::HeaderBlock& block);
 
 enum class SignatureAlgorithm { kRsaSha256, kEd25519Sha256, kRsaSha1 };
 
