@@ -49,6 +49,17 @@ std::string AsciiUpper(std::string_view s) {
   return out;
 }
 
+std::string_view ControlsToSpaces(std::string_view s, std::string& scratch) {
+  std::size_t i = 0;
+  while (i < s.size() && !IsCtl(s[i])) ++i;
+  if (i == s.size()) return s;
+  scratch.assign(s);
+  for (char& c : scratch) {
+    if (IsCtl(c)) c = ' ';
+  }
+  return scratch;
+}
+
 std::string_view StripOneTrailingDot(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   return name;

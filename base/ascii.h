@@ -33,6 +33,12 @@ constexpr bool IsCtl(char c) {
   return u < 0x20 || u == 0x7F;
 }
 
+// `s` with each CTL (tab included) as a space, for a value from DNS or a
+// message that goes into a header field, where a control character would
+// break the field (RFC 5322 §3.2.5). A view of `s` itself when it has none
+// (the usual case: no copy), else of `scratch`, which it overwrites.
+std::string_view ControlsToSpaces(std::string_view s, std::string& scratch);
+
 // Printable US-ASCII: RFC 5234 B.1 VCHAR (%x21-7E) and SP (%x20).
 constexpr bool IsPrintableAscii(char c) { return c >= 0x20 && c < 0x7F; }
 // Every byte of `s` is printable US-ASCII (true for the empty string).

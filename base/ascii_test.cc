@@ -1,6 +1,7 @@
 #include "base/ascii.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "gtest/gtest.h"
@@ -91,6 +92,20 @@ TEST(QuoteForMessage, EscapesEverythingButPrintableAsciiAndBoundsTheInput) {
             "\"\\x00\\x1b\\x7f\\xc3\\xa9\"");
   EXPECT_EQ(QuoteForMessage("abcdef", 3), "\"abc\"... (6 octets)");
   EXPECT_EQ(QuoteForMessage("", 3), "\"\"");
+}
+
+TEST(ControlsToSpaces, EachControlBecomesASpaceAndACleanValueIsNotCopied) {
+  std::string scratch = "untouched";
+  const std::string_view clean = "no controls here ~";
+  EXPECT_EQ(ControlsToSpaces(clean, scratch).data(), clean.data());
+  EXPECT_EQ(scratch, "untouched");
+  const std::pair<std::string_view, std::string_view> rows[] = {
+      {std::string_view("a\tb\r\nc", 6), "a b  c"},
+      {std::string_view("\0x\x7f", 3), " x "},
+      {"\x1f\x20\x80\xff", "  \x80\xff"},
+      {"", ""},
+  };
+  for (const auto& [in, want] : rows) EXPECT_EQ(ControlsToSpaces(in, scratch), want);
 }
 
 TEST(StripOneTrailingDot, RemovesExactlyOneFinalDot) {
