@@ -4,21 +4,18 @@
 #ifndef MXKIT_AUTH_AUTHENTICATION_RESULTS_BUILDER_H_
 #define MXKIT_AUTH_AUTHENTICATION_RESULTS_BUILDER_H_
 
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "auth/authentication_results.h"
+#include "auth/authentication_results_resinfo.h"  // kHeaderBPrefixLength
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/evaluator.h"
 #include "auth/spf/evaluator.h"
 
 namespace mxkit::auth {
-
-// RFC 6008 §4: header.b carries at least the first 8 characters of b=.
-inline constexpr std::size_t kHeaderBPrefixLength = 8;
 
 // What an SPF check says about one identity.
 struct SpfReport {
@@ -45,7 +42,8 @@ struct AuthResInput {
 // header.a and the first kHeaderBPrefixLength characters of b= in header.b
 // (RFC 6008), dmarc= with header.from (RFC 7489 §11.2). Reasons for non-pass
 // results go in reason= with control characters replaced by spaces. With no
-// method at all the result is the "none" form.
+// method at all the result is the "none" form. The rules are those of
+// auth/authentication_results_resinfo.h.
 AuthenticationResults BuildAuthenticationResults(const AuthResInput& input);
 
 // FormatAuthenticationResults(BuildAuthenticationResults(input)), byte for
