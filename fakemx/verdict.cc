@@ -8,12 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "auth/authentication_results.h"
-#include "auth/authentication_results_builder.h"
+#include "auth/authentication_results_resinfo.h"
 #include "auth/dkim/signature.h"
 #include "auth/dkim/verifier.h"
 #include "auth/dmarc/from.h"
 #include "base/absl_interop.h"
-#include "base/base64.h"
 #include "dns/authoritative_resolver.h"
 #include "message/header_block.h"
 
@@ -48,11 +47,7 @@ DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
     v.selector = std::move(s.selector);
     v.algorithm = std::string(dkim::SignatureAlgorithmName(s.algorithm));
     v.identity = std::move(s.identity);
-    // RFC 6008 header.b: the first characters of the base64 of b=; each 4
-    // come from 3 bytes, so only those bytes are encoded.
-    constexpr size_t kPrefix = auth::kHeaderBPrefixLength;
-    v.header_b = base::EncodeBase64(std::string_view(s.signature).substr(0, (kPrefix + 3) / 4 * 3))
-                     .substr(0, kPrefix);
+    v.header_b = auth::HeaderBPrefix(s.signature);
   }
   v.key_bits = r.key_bits;
   v.reason = std::move(r.reason);

@@ -43,8 +43,8 @@ struct DkimVerdict {
   unsigned key_bits = 0;
   std::string reason;
   // For the Authentication-Results value (RFC 6008): whether the field
-  // parsed (then it has header.d/i/s/a/b), its i=, and the first
-  // auth::kHeaderBPrefixLength characters of its b=.
+  // parsed (then it has header.d/i/s/a/b), its i=, and auth::HeaderBPrefix
+  // of its b=.
   bool parsed = false;
   std::string identity;
   std::string header_b;
