@@ -177,22 +177,22 @@ async function main() {
            ...(BROWSER_DEFAULTS ? [] : [NO_WINDOW_UI_PRELOAD])],
   });
   systemInfo = await browser.target().createCDPSession();
-  // Whether the switch above still does what it says: the omnibox popup
-  // pages among the browser's targets once a context has loaded a page
-  // (with chromium's defaults there are some: printed, not asserted).
-  {
-    const ctx = await browser.createBrowserContext();
-    const page = await ctx.newPage();
-    await page.goto(`${base}/ui/app.css`, { waitUntil: "load", timeout: TIMEOUT_MS });
-    const { targetInfos } = await systemInfo.send("Target.getTargets");
-    const ui = targetInfos.filter((t) => t.url.startsWith("chrome://omnibox-popup"));
-    await ctx.close();
-    if (!BROWSER_DEFAULTS && ui.length) {
-      throw new Error(`${NO_WINDOW_UI_PRELOAD} no longer keeps chromium from preloading ${ui[0].url}`);
-    }
-    console.log(`WINDOW_UI ${ui.length} omnibox popup pages with ${BROWSER_DEFAULTS ? "chromium's defaults" : NO_WINDOW_UI_PRELOAD}`);
-  }
   try {
+    // Whether the switch above still does what it says: the omnibox popup
+    // pages among the browser's targets once a context has loaded a page
+    // (with chromium's defaults there are some: printed, not asserted).
+    {
+      const ctx = await browser.createBrowserContext();
+      const page = await ctx.newPage();
+      await page.goto(`${base}/ui/app.css`, { waitUntil: "load", timeout: TIMEOUT_MS });
+      const { targetInfos } = await systemInfo.send("Target.getTargets");
+      const ui = targetInfos.filter((t) => t.url.startsWith("chrome://omnibox-popup"));
+      await ctx.close();
+      if (!BROWSER_DEFAULTS && ui.length) {
+        throw new Error(`${NO_WINDOW_UI_PRELOAD} no longer keeps chromium from preloading ${ui[0].url}`);
+      }
+      console.log(`WINDOW_UI ${ui.length} omnibox popup pages with ${BROWSER_DEFAULTS ? "chromium's defaults" : NO_WINDOW_UI_PRELOAD}`);
+    }
     // Cold: a new incognito context per load, so nothing is cached. One
     // load first, not timed: the first page a freshly launched chromium
     // loads also pays for starting the browser's own machinery (its first
