@@ -448,6 +448,52 @@ TEST(ServerScenario, StalledConnectionIsClosedAtShutdownWithoutAReply) {
   EXPECT_LT(Clock::now() - start, milliseconds(3000));
 }
 
+// A client that pipelines a great many commands (RFC 2920) and reads
+// nothing for a while fills our send buffer, and our writes then complete
+// in parts: every reply must still arrive, once and in order.
+TEST(ServerScenario, PipelinedCommandsGetEveryReplyWhenTheClientReadsLate) {
+  RunningServer server({.receivers = {Receiver("mx.test", "127.0.0.1")}});
+  Client c(server.endpoint(0));
+  c.LimitReceiveBuffer(16 * 1024);
+  Greet(c);
+  constexpr int kCommands = 100000;
+  std::string commands;
+  // EHLO's reply is several times its command: megabytes of replies that
+  // the client's small receive buffer and our send buffer cannot hold, so
+  // some writes take only part of a reply batch.
+  for (int i = 0; i < kCommands; ++i) commands += (i % 2 == 0) ? "EHLO client.test\r\n" : "NOOP\r\n";
+  commands += "QUIT\r\n";
+  std::thread sender([&] { c.SendRaw(commands); });
+  std::this_thread::sleep_for(milliseconds(1500));
+  const std::string replies = c.ReadRawUntilEof(milliseconds(30000));
+  sender.join();
+  EXPECT_TRUE(c.eof());
+  size_t lines = 0;
+  size_t out_of_order = 0;
+  size_t at = 0;
+  while (at < replies.size()) {
+    const size_t end = replies.find("\r\n", at);
+    ASSERT_NE(end, std::string::npos) << "a reply cut short at byte " << at;
+    if (replies.compare(at, 4, "250-") != 0) {  // a reply's last line
+      ++lines;
+      if (lines <= static_cast<size_t>(kCommands)) {
+        EXPECT_EQ(replies.compare(at, 4, "250 "), 0) << "reply " << lines;
+        // Each EHLO's reply ends with its own last keyword, each NOOP's
+        // with "OK": a reply lost or sent twice shifts the pattern.
+        if ((lines % 2 == 1) != (replies.compare(end - 2, 2, "OK") != 0)) {
+          ++out_of_order;
+        }
+      } else {
+        EXPECT_EQ(replies.compare(at, 4, "221 "), 0);
+      }
+    }
+    at = end + 2;
+  }
+  EXPECT_EQ(lines, static_cast<size_t>(kCommands) + 1);
+  EXPECT_EQ(out_of_order, 0u);
+  server.Stop();
+}
+
 TEST(ServerScenario, ResetDecisionResetsTheConnection) {
   Script script;
   script.on_command = [](const smtp::CommandRequest& r) {

@@ -36,6 +36,10 @@ BlockingClient::~BlockingClient() {
   if (fd_ >= 0) close(fd_);
 }
 
+void BlockingClient::LimitReceiveBuffer(int bytes) {
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
 void BlockingClient::SendRaw(std::string_view bytes) {
   while (!bytes.empty()) {
     // MSG_NOSIGNAL: a server that already closed must fail the test, not

@@ -42,6 +42,10 @@ class BlockingClient {
   int reads() const { return reads_; }
 
   // --- The socket itself, below any TLS ---
+  // Caps the socket's receive buffer (SO_RCVBUF, which also stops Linux
+  // growing it), so a client that reads late makes the server's writes
+  // block after a few hundred KB rather than many MB.
+  void LimitReceiveBuffer(int bytes);
   void SendRaw(std::string_view bytes);
   // What one read returns within `timeout`: "" on timeout, EOF or error.
   std::string ReadRawSome(milliseconds timeout);
