@@ -5,12 +5,10 @@ namespace mxkit::base {
 std::string DescribeOctet(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
   if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
-  static constexpr char kHex[] = "0123456789abcdef";
-  return std::string("0x") + kHex[u >> 4] + kHex[u & 0xF];
+  return std::string("0x") + LowerHexDigit(u >> 4) + LowerHexDigit(u);
 }
 
 std::string QuoteForMessage(std::string_view s, std::size_t max_octets) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const std::string_view shown = s.substr(0, max_octets);
   std::string out = "\"";
   for (const char c : shown) {
@@ -28,13 +26,27 @@ std::string QuoteForMessage(std::string_view s, std::size_t max_octets) {
       out += c;
     } else {
       out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xF];
+      out += LowerHexDigit(u >> 4);
+      out += LowerHexDigit(u);
     }
   }
   out += '"';
   if (s.size() > shown.size()) out += "... (" + std::to_string(s.size()) + " octets)";
   return out;
+}
+
+void AppendPercentEncoded(std::string& out, std::string_view text,
+                          std::string_view unreserved_marks) {
+  for (const char c : text) {
+    if (IsAlnum(c) || unreserved_marks.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += UpperHexDigit(u >> 4);
+      out += UpperHexDigit(u);
+    }
+  }
 }
 
 std::string AsciiLower(std::string_view s) {

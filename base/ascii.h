@@ -26,6 +26,19 @@ constexpr int HexDigitValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+// The hex digit for the low four bits of `v`, the inverse of HexDigitValue.
+// Upper case where the protocol says so: percent-encoding (RFC 3986 §2.1),
+// xtext (RFC 3461 §4), SPF's IPv6 nibbles (RFC 7208 §7.3, as its test suite
+// writes them); lower case in JSON's \u escapes and our own messages.
+constexpr char UpperHexDigit(unsigned v) { return "0123456789ABCDEF"[v & 15]; }
+constexpr char LowerHexDigit(unsigned v) { return "0123456789abcdef"[v & 15]; }
+
+// Appends `text` percent-encoded (RFC 3986 §2.1, upper-case digits): ASCII
+// letters, digits and the octets in `unreserved_marks` as they are, every
+// other octet as "%XX". RFC 3986 §2.3's unreserved marks are "-._~";
+// JavaScript's encodeURIComponent (ECMA-262 §19.2.6.4) also keeps "!*'()".
+void AppendPercentEncoded(std::string& out, std::string_view text,
+                          std::string_view unreserved_marks);
 
 // RFC 5234 B.1 CTL = %x00-1F / %x7F.
 constexpr bool IsCtl(char c) {

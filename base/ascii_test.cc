@@ -28,6 +28,30 @@ TEST(Ascii, ClassesMatchRfc5234CoreRulesForEveryByte) {
   }
 }
 
+TEST(Ascii, HexDigitsAreTheInverseOfHexDigitValue) {
+  for (unsigned v = 0; v < 16; ++v) {
+    EXPECT_EQ(HexDigitValue(UpperHexDigit(v)), static_cast<int>(v)) << v;
+    EXPECT_EQ(HexDigitValue(LowerHexDigit(v)), static_cast<int>(v)) << v;
+    EXPECT_FALSE(IsAlpha(UpperHexDigit(v)) && ToUpperAscii(UpperHexDigit(v)) != UpperHexDigit(v));
+    EXPECT_FALSE(IsAlpha(LowerHexDigit(v)) && ToLowerAscii(LowerHexDigit(v)) != LowerHexDigit(v));
+  }
+  // Only the low four bits count: a whole octet shifted or not.
+  EXPECT_EQ(UpperHexDigit(0xAB), 'B');
+  EXPECT_EQ(LowerHexDigit(0xAB >> 4), 'a');
+}
+
+TEST(Ascii, PercentEncodingKeepsAlphanumericsAndTheMarksGiven) {
+  std::string out = "x=";
+  AppendPercentEncoded(out, std::string_view("a b/~-._!*'()\xff\0Z9", 17), "-._~");
+  EXPECT_EQ(out, "x=a%20b%2F~-._%21%2A%27%28%29%FF%00Z9");
+  out.clear();
+  AppendPercentEncoded(out, "a b/~-._!*'()", "-_.!~*'()");  // encodeURIComponent's
+  EXPECT_EQ(out, "a%20b%2F~-._!*'()");
+  out.clear();
+  AppendPercentEncoded(out, "", "-._~");
+  EXPECT_EQ(out, "");
+}
+
 TEST(Ascii, PrintableAsciiStringsHoldOnlySpAndVchar) {
   EXPECT_TRUE(IsPrintableAscii(std::string_view("")));
   EXPECT_TRUE(IsPrintableAscii(std::string_view("250 OK ~!")));

@@ -1,12 +1,12 @@
 #include "base/json.h"
 
+#include "base/ascii.h"
 #include "base/utf8.h"
 
 namespace mxkit::base {
 namespace {
 
 void AppendEscapedUtf8(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   for (char ch : text) {
     const unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
@@ -18,8 +18,8 @@ void AppendEscapedUtf8(std::string& out, std::string_view text) {
       default:
         if (c < 0x20 || c == 0x7F) {
           out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
+          out += LowerHexDigit(c >> 4);
+          out += LowerHexDigit(c);
         } else {
           out += ch;
         }

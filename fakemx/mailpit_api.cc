@@ -13,6 +13,7 @@
 
 #include <boost/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "base/ascii.h"
 #include "base/json.h"
 #include "base/utf8.h"
@@ -329,14 +330,10 @@ void AppendSummary(std::string& out, const CapturedSession& s, const CapturedMes
   out += '}';
 }
 
-std::string Hex(const uint8_t* digest, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+// A digest in lower-case hex, as Mailpit writes its checksums.
+template <size_t N>
+std::string Hex(const uint8_t (&digest)[N]) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), N));
 }
 
 void AppendAttachments(std::string& out, const std::vector<message::MimeAttachment>& list) {
@@ -360,8 +357,8 @@ void AppendAttachments(std::string& out, const std::vector<message::MimeAttachme
     MD5(data, a.content.size(), md5);
     SHA1(data, a.content.size(), sha1);
     SHA256(data, a.content.size(), sha256);
-    out += ",\"Checksums\":{\"MD5\":\"" + Hex(md5, sizeof md5) + "\",\"SHA1\":\"" +
-           Hex(sha1, sizeof sha1) + "\",\"SHA256\":\"" + Hex(sha256, sizeof sha256) + "\"}}";
+    out += ",\"Checksums\":{\"MD5\":\"" + Hex(md5) + "\",\"SHA1\":\"" + Hex(sha1) +
+           "\",\"SHA256\":\"" + Hex(sha256) + "\"}}";
   }
   out += ']';
 }

@@ -75,17 +75,7 @@ void AppendHtml(std::string& out, std::string_view text) {
 // JavaScript's encodeURIComponent (ECMA-262 §19.2.6.4): every octet but
 // the unreserved marks percent-encoded, as app.js makes a row's link.
 void AppendUriComponent(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (base::IsAlnum(c) || std::string_view("-_.!~*'()").find(c) != std::string_view::npos) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xF];
-    }
-  }
+  base::AppendPercentEncoded(out, text, "-_.!~*'()");
 }
 
 // A string member, or "" when it is missing, null or not a string (app.js

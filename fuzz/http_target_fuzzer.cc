@@ -39,17 +39,7 @@ using mxkit::fakemx::PercentDecode;
 // RFC 3986 §2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"; all
 // else is written as %XX, so no octet of a value can act as a delimiter.
 void AppendEncoded(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : text) {
-    if (mxkit::base::IsAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      const unsigned char u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
+  mxkit::base::AppendPercentEncoded(out, text, "-._~");
 }
 
 std::string Format(const HttpTarget& t) {

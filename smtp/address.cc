@@ -97,11 +97,6 @@ std::size_t PunycodeLength(std::string_view label) {
   return out;
 }
 
-std::string Hex(unsigned char c) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  return std::string{'0', 'x', kDigits[c >> 4], kDigits[c & 15]};
-}
-
 // A parse position over one input, and the first error seen.
 class Parser {
  public:
@@ -129,7 +124,7 @@ class Parser {
   bool ConsumeUtf8(std::string_view where) {
     if (!options_.allow_utf8) {
       return Fail(AddressErrorKind::kUtf8NotAllowed, pos_,
-                  "non-ASCII octet " + Hex(peek()) + " in " + std::string(where) +
+                  "non-ASCII octet " + base::DescribeOctet(peek()) + " in " + std::string(where) +
                       " requires SMTPUTF8 (RFC 6531 §3.3)");
     }
     const std::size_t n = Utf8SequenceLength(s_, pos_);
@@ -177,7 +172,7 @@ class Parser {
           if (!ConsumeUtf8("a quoted local part")) return false;
         } else {
           return Fail(AddressErrorKind::kInvalidLocalPart, pos_,
-                      "byte " + Hex(c) +
+                      "byte " + base::DescribeOctet(c) +
                           " is not allowed in a Quoted-string (qtextSMTP, RFC 5321 §4.1.2)");
         }
       }
@@ -202,7 +197,7 @@ class Parser {
                         "expected an Atom of the local part (RFC 5321 §4.1.2)");
           }
           return Fail(AddressErrorKind::kInvalidLocalPart, pos_,
-                      "byte " + Hex(peek()) +
+                      "byte " + base::DescribeOctet(peek()) +
                           " cannot start an Atom of a Dot-string (RFC 5321 §4.1.2)");
         }
         if (!at_end() && peek() == '.') {
@@ -246,7 +241,7 @@ class Parser {
                       "expected a domain label (RFC 5321 §4.1.2)");
         }
         return Fail(AddressErrorKind::kInvalidDomain, pos_,
-                    "byte " + Hex(peek()) +
+                    "byte " + base::DescribeOctet(peek()) +
                         " cannot start a domain label (Let-dig, RFC 5321 §4.1.2)");
       }
       if (s_[label] == '-') {
@@ -391,7 +386,7 @@ class Parser {
       const unsigned char c = static_cast<unsigned char>(s_[close]);
       if (!IsDcontent(c)) {
         return Fail(AddressErrorKind::kInvalidAddressLiteral, close,
-                    "byte " + Hex(c) +
+                    "byte " + base::DescribeOctet(c) +
                         " is not allowed in an address literal (dcontent, RFC 5321 §4.1.3)");
       }
       if (c == ':' && colon == std::string_view::npos) colon = close;
@@ -427,7 +422,7 @@ class Parser {
         const unsigned char c = static_cast<unsigned char>(s_[i]);
         if (!IsLetDig(c) && c != '-') {
           return Fail(AddressErrorKind::kInvalidAddressLiteral, i,
-                      "byte " + Hex(c) +
+                      "byte " + base::DescribeOctet(c) +
                           " is not allowed in an address literal tag (Ldh-str, RFC 5321 §4.1.3)");
         }
       }
@@ -509,7 +504,7 @@ class Parser {
         path.mailbox.local_part.assign(s_.substr(0, pos_));
       } else if (MailboxAt(&path.mailbox) && !at_end() && peek() != ' ') {
         Fail(AddressErrorKind::kTrailingCharacters, pos_,
-             "unexpected byte " + Hex(peek()) + " after a path without brackets");
+             "unexpected byte " + base::DescribeOctet(peek()) + " after a path without brackets");
       }
       // The limit counts the brackets the path should have had.
       if (!failed() && pos_ + 2 > kMaxPath) {
@@ -666,7 +661,7 @@ HostResult ParseHost(std::string_view input, bool allow_literal,
     parser.Fail(AddressErrorKind::kEmpty, 0, "expected a domain (RFC 5321 §4.1.2)");
   } else if (parser.Host(allow_literal, &result.kind) && !parser.at_end()) {
     parser.Fail(AddressErrorKind::kTrailingCharacters, parser.pos(),
-                "unexpected byte " + Hex(parser.peek()) + " after the domain");
+                "unexpected byte " + base::DescribeOctet(parser.peek()) + " after the domain");
   }
   if (parser.failed()) {
     result.error = std::move(parser.error());

@@ -980,13 +980,12 @@ std::size_t DecodeXtext(std::string_view input, std::string* out) {
 }
 
 void AppendXtext(std::string_view input, std::string* out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   for (char ch : input) {
     const unsigned char c = static_cast<unsigned char>(ch);
     if (c < '!' || c > '~' || c == '+' || c == '=') {
       out->push_back('+');
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 15]);
+      out->push_back(base::UpperHexDigit(c >> 4));
+      out->push_back(base::UpperHexDigit(c));
     } else {
       out->push_back(ch);
     }

@@ -57,13 +57,6 @@ inline bool SameName(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string Printable(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  if (u >= 0x21 && u <= 0x7e) return Cat("'", std::string(1, c), "'");
-  static const char kHex[] = "0123456789ABCDEF";
-  return Cat("0x", std::string(1, kHex[u >> 4]), std::string(1, kHex[u & 15]));
-}
-
 class Parser {
  public:
   Parser(std::string_view in, const TagListOptions& options) : in_(in), options_(options) {}
@@ -144,7 +137,7 @@ class Parser {
     if (!IsAlpha(in_[pos_])) {
       Fail(TagListError::kExpectedTagName, pos_,
            Cat("expected a tag-name (ALPHA *ALNUMPUNC, RFC 6376 §3.2) at offset ",
-                        pos_, ", found ", Printable(in_[pos_])));
+                        pos_, ", found ", base::DescribeOctet(in_[pos_])));
       return false;
     }
     ++pos_;
@@ -155,7 +148,7 @@ class Parser {
       Fail(TagListError::kExpectedEquals, pos_,
            Cat("expected \"=\" after tag-name \"", tag.name, "\" at offset ", pos_,
                         pos_ == in_.size() ? ", found the end"
-                                           : Cat(", found ", Printable(in_[pos_]))));
+                                           : Cat(", found ", base::DescribeOctet(in_[pos_]))));
       return false;
     }
     ++pos_;
@@ -173,7 +166,7 @@ class Parser {
         if (!SkipFws()) return false;
       } else {
         Fail(TagListError::kInvalidValueChar, pos_,
-             Cat("byte ", Printable(c), " at offset ", pos_, " in the value of tag \"",
+             Cat("byte ", base::DescribeOctet(c), " at offset ", pos_, " in the value of tag \"",
                           tag.name, "\" is not a VALCHAR (RFC 6376 §3.2)"));
         return false;
       }

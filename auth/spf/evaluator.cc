@@ -238,11 +238,10 @@ class Check {
       // §7.3: "i" for IPv6 is the dot-format nibbles. Upper-case hex, as the
       // RFC 7208 suite's v-macro-ip6 explanation and pyspf expect (DNS
       // ignores the case; only explanation text shows it).
-      static constexpr char kHex[] = "0123456789ABCDEF";
       char nibbles[63];
       for (size_t k = 0; k < 16; ++k) {
-        nibbles[4 * k] = kHex[ip_.bytes[k] >> 4];
-        nibbles[4 * k + 2] = kHex[ip_.bytes[k] & 15];
+        nibbles[4 * k] = base::UpperHexDigit(ip_.bytes[k] >> 4);
+        nibbles[4 * k + 2] = base::UpperHexDigit(ip_.bytes[k]);
         nibbles[4 * k + 1] = '.';
         if (k < 15) nibbles[4 * k + 3] = '.';
       }

@@ -23,13 +23,6 @@ bool IsLiteral(char c, MacroContext context) {
   return u >= 0x21 && u <= 0x7e && u != '%';
 }
 
-std::string Printable(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  if (u >= 0x21 && u <= 0x7e) return std::string("'") + c + "'";
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 15];
-}
-
 SyntaxError Error(SyntaxErrorCode code, size_t offset, std::string message) {
   return SyntaxError{code, offset, std::move(message) + " at offset " + std::to_string(offset)};
 }
@@ -75,8 +68,9 @@ ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext co
     if (c != '%') {
       if (!IsLiteral(c, context)) {
         return Error(SyntaxErrorCode::kBadCharacter, i,
-                     Printable(c) + " is not allowed in a macro-string (RFC 7208 §7.1: visible "
-                     "ASCII only" + std::string(context == MacroContext::kExplainString
+                     base::DescribeOctet(c) +
+                         " is not allowed in a macro-string (RFC 7208 §7.1: visible "
+                         "ASCII only" + std::string(context == MacroContext::kExplainString
                                                     ? " and SP)" : ")"));
       }
       size_t start = i;
@@ -99,7 +93,7 @@ ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext co
     }
     if (next != '{') {
       return Error(SyntaxErrorCode::kBadPercent, i,
-                   "'%' followed by " + Printable(next) +
+                   "'%' followed by " + base::DescribeOctet(next) +
                    "; only '{', '%', '_' or '-' may follow it (RFC 7208 §7.1)");
     }
     size_t open = i;
@@ -112,7 +106,7 @@ ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext co
     if (std::string_view("slodiphcrtv").find(letter) == std::string_view::npos ||
         !IsAlpha(text[i])) {
       return Error(SyntaxErrorCode::kUnknownMacroLetter, i,
-                   Printable(text[i]) + " is not a macro letter; RFC 7208 §7.1 defines "
+                   base::DescribeOctet(text[i]) + " is not a macro letter; RFC 7208 §7.1 defines "
                    "s l o d i p h c r t v");
     }
     if ((letter == 'c' || letter == 'r' || letter == 't') &&
@@ -148,8 +142,9 @@ ParseResult<MacroString> ParseMacroString(std::string_view text, MacroContext co
     }
     if (text[i] != '}') {
       return Error(SyntaxErrorCode::kBadTransformer, i,
-                   Printable(text[i]) + " inside \"%{...}\"; RFC 7208 §7.1 allows a letter, "
-                   "digits, 'r' and delimiters .-+,/_= only");
+                   base::DescribeOctet(text[i]) +
+                       " inside \"%{...}\"; RFC 7208 §7.1 allows a letter, "
+                       "digits, 'r' and delimiters .-+,/_= only");
     }
     ++i;
     MacroToken token;
@@ -187,19 +182,9 @@ ParseResult<MacroString> ParseDomainSpec(std::string_view text) {
 }
 
 std::string UrlEscape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    if (IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      unsigned char u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    }
-  }
+  base::AppendPercentEncoded(out, text, "-._~");  // RFC 3986 §2.3 unreserved
   return out;
 }
 
@@ -240,7 +225,7 @@ void ExpandOne(const MacroExpand& m, std::string_view value, std::string& out) {
     if (i > first) joined.push_back('.');
     joined.append(parts[i]);
   }
-  if (m.url_escape) out.append(UrlEscape(joined));
+  if (m.url_escape) base::AppendPercentEncoded(out, joined, "-._~");
   else out.append(joined);
 }
 

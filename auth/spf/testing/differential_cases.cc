@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "auth/spf/record.h"
+#include "base/ascii.h"
 
 namespace mxkit::auth::spf::testing {
 
@@ -67,14 +68,14 @@ std::string CheckedDomain(const std::string& mailfrom, const std::string& helo) 
 }
 
 std::string Escape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (char c : s) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '\\') out += "\\\\";
     else if (c == '\t') out += "\\t";
     else if (c == '\n') out += "\\n";
-    else if (u < 0x20 || u > 0x7e) out += std::string("\\x") + kHex[u >> 4] + kHex[u & 15];
+    else if (u < 0x20 || u > 0x7e)
+      out += std::string("\\x") + base::UpperHexDigit(u >> 4) + base::UpperHexDigit(u);
     else out.push_back(c);
   }
   return out;
