@@ -6,17 +6,23 @@
 // (a session without a message) and an HTML message to `no-starttls` that
 // tries to run script and to reach BEACON.
 //
-//   node web_ui_test.js NODE_MODULES CHROMIUM BASE_URL SWITCH_BASE_URL BEACON_URL BEACON_LOG OUT_DIR
+//   node web_ui_test.js NODE_MODULES CHROMIUM BASE_URL SWITCH_BASE_URL BEACON_URL BEACON_LOG OUT_DIR PLAIN_SMTP
+//
+// PLAIN_SMTP (HOST:PORT, the `no-starttls` receiver) is where the live
+// inbox checks send their mail, with swaks, while the page is open.
 //
 // Every check runs even when an earlier one failed (a broken view should not
 // hide what works), and prints "ok - NAME" or "not ok - NAME: why"; the exit
 // status is 1 when any failed.
 "use strict";
 
+const { execFile } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { promisify } = require("node:util");
 
-const [nodeModules, chromium, base, switchBase, beaconURL, beaconLog, outDir] = process.argv.slice(2);
+const [nodeModules, chromium, base, switchBase, beaconURL, beaconLog, outDir, plainSmtp] =
+    process.argv.slice(2);
 const puppeteer = require(path.join(nodeModules, "puppeteer-core"));
 const axeSource = fs.readFileSync(path.join(nodeModules, "axe-core", "axe.min.js"), "utf8");
 
@@ -89,6 +95,28 @@ async function waitView(page, view) {
     throw new Error(`view "${view}" not rendered within ${VIEW_TIMEOUT_MS} ms ` +
                     `(body[data-view]=${JSON.stringify(seen.view)}, hash ${seen.hash}, #error ${JSON.stringify(seen.error)})`);
   }
+}
+
+// Sends one plain message with SUBJECT to the no-starttls receiver (swaks,
+// as web_ui_test.sh does), and waits until the API lists it.
+async function sendPlain(subject) {
+  try {
+    await promisify(execFile)("swaks", [
+      "--server", plainSmtp, "--helo", "client.test", "--from", "alice@example.org",
+      "--to", "bob@example.net", "--timeout", "30", "--header", `Subject: ${subject}`,
+      "--body", "Sent while the web UI was open."], { timeout: 60000 });
+  } catch (e) {
+    throw new Error(`swaks to ${plainSmtp}: ${e.message} ${e.stdout || ""}`);
+  }
+  const listed = await api(`${base}/api/v1/search?query=${encodeURIComponent(`subject:"${subject}"`)}`);
+  expect(listed.messages.length === 1, `the API lists ${listed.messages.length} messages with subject "${subject}"`);
+}
+
+async function waitRowWithSubject(page, subject) {
+  await page.waitForFunction((s) => [...document.querySelectorAll('#inbox [data-field="subject"]')]
+                                       .some((e) => e.textContent.trim() === s),
+                             { timeout: VIEW_TIMEOUT_MS }, subject)
+      .catch(() => { throw new Error(`no inbox row with subject "${subject}" within ${VIEW_TIMEOUT_MS} ms`); });
 }
 
 // The inbox rows as the page shows them.
@@ -469,6 +497,55 @@ async function main() {
              `after apply the API runs ${after.name} generation ${after.generation} (was ${before.generation})`);
       const now = await page.$eval("#scenario-name", (e) => e.textContent).catch(() => null);
       expect(now && now.includes("no-starttls"), `#scenario-name still ${JSON.stringify(now)} after the switch`);
+    });
+
+    await check("live: a message sent while the inbox is open appears at its top without a reload", async () => {
+      await open(page, "", "inbox");
+      await page.waitForSelector('#live-status[data-state="live"]', { timeout: VIEW_TIMEOUT_MS });
+      const marks = await page.evaluate(() => performance.getEntriesByName("fakemx:rendered:inbox").length);
+      const subject = "web-ui live: sent while the inbox is open";
+      await sendPlain(subject);
+      await waitRowWithSubject(page, subject);
+      const top = (await inboxRows(page))[0];
+      expect(top && top.subject === subject, `the top row is ${JSON.stringify(top)}`);
+      const after = await page.evaluate(() => performance.getEntriesByName("fakemx:rendered:inbox").length);
+      expect(after === marks, `the inbox was rendered again (${marks} -> ${after} marks), not updated in place`);
+    });
+
+    await check("live: a message captured after the page loaded but before the event stream connected appears", async () => {
+      // The event stream's websocket is held back (a stand-in WebSocket that
+      // opens the real one only when told) so that the mail certainly
+      // arrives in that gap; no event is ever sent for it.
+      const gated = await browser.newPage();
+      watch(gated);
+      try {
+        await gated.evaluateOnNewDocument(() => {
+          const Real = window.WebSocket;
+          let release;
+          const gate = new Promise((resolve) => { release = resolve; });
+          window.__releaseEvents = release;
+          window.WebSocket = class extends EventTarget {
+            constructor(url) {
+              super();
+              gate.then(() => {
+                const ws = new Real(url);
+                for (const type of ["open", "close", "error"]) {
+                  ws.addEventListener(type, () => this.dispatchEvent(new Event(type)));
+                }
+                ws.addEventListener("message", (e) => this.dispatchEvent(new MessageEvent("message", { data: e.data })));
+              });
+            }
+          };
+        });
+        await open(gated, "", "inbox");
+        const subject = "web-ui live: sent before the event stream connected";
+        await sendPlain(subject);
+        await gated.evaluate(() => window.__releaseEvents());
+        await gated.waitForSelector('#live-status[data-state="live"]', { timeout: VIEW_TIMEOUT_MS });
+        await waitRowWithSubject(gated, subject);
+      } finally {
+        await gated.close();
+      }
     });
 
     await check("delete all empties the inbox", async () => {

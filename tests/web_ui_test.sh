@@ -178,7 +178,8 @@ SWITCH_API_PORT=$(fakemx_api_port "$FAKEMX_OUT")
 
 set +e
 timeout 300 node "$TEST_JS" "$MXKIT_NODE_MODULES" "$CHROMIUM" "http://127.0.0.1:$API_PORT" \
-  "http://127.0.0.1:$SWITCH_API_PORT" "http://127.0.0.1:$BEACON_PORT/" "$BEACON_LOG" "$OUT_DIR"
+  "http://127.0.0.1:$SWITCH_API_PORT" "http://127.0.0.1:$BEACON_PORT/" "$BEACON_LOG" "$OUT_DIR" \
+  "$PLAIN"
 RC=$?
 set -e
 FAKEMX_OUT="$MAIN_OUT"

@@ -943,6 +943,18 @@ function setLive(state, text) {
 
 let eventsConnectedBefore = false;
 
+// Reloads the unfiltered inbox when the store holds another number of
+// messages than the inbox counts (inboxState.total, which `new` events keep
+// up to date once the socket is open). A search gets no live updates, so
+// it is left alone.
+async function reloadInboxIfBehind() {
+  const route = current.route;
+  if (!route || route.view !== "inbox" || route.q) return;
+  const data = await apiJson("/api/v1/messages?start=0&limit=1");
+  if (!data || current.route !== route || document.body.dataset.view !== "inbox") return;
+  if (data.total !== inboxState.total) navigate();
+}
+
 function connectEvents(delay = RECONNECT_MIN_MS) {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/events`;
   let ws;
@@ -958,8 +970,15 @@ function connectEvents(delay = RECONNECT_MIN_MS) {
     opened = true;
     setLive("live", "Live");
     // Mail that arrived while the socket was down sent no event: reload the
-    // inbox once instead of showing a list with holes.
-    if (eventsConnectedBefore && current.route && current.route.view === "inbox") navigate();
+    // inbox once instead of showing a list with holes. Before the first
+    // open there was no socket either: mail captured after the inbox's data
+    // (the page the server rendered, or renderInbox's fetch) and before now
+    // is caught by comparing the store's count with the one shown.
+    if (eventsConnectedBefore) {
+      if (current.route && current.route.view === "inbox") navigate();
+    } else {
+      reloadInboxIfBehind().catch(reportError);
+    }
     eventsConnectedBefore = true;
   });
   ws.addEventListener("message", (ev) => {
