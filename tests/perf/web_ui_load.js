@@ -43,6 +43,8 @@ function median(xs) {
 function report(name, times, busy) {
   console.log(`RESULT ${name} ${median(times).toFixed(1)} ${Math.max(...times).toFixed(1)} ` +
               `${median(busy).toFixed(1)} ${times.length}`);
+  // Every load in the order made: whether a max is one outlier or a trend.
+  console.log(`SAMPLES ${name} ${times.map((t) => t.toFixed(0)).join(" ")}`);
 }
 let systemInfo;  // a browser-level CDP session
 async function taskMs() {

@@ -105,6 +105,9 @@ measure() {
   fi
   perf_alive "$FAKEMX_PID" fakemx
   grep '^WINDOW_UI ' "$out" | sed "s/^WINDOW_UI /$PERF_NAME: $count messages: /"
+  # The cold loads one by one (ms, in load order), so that a max can be told
+  # from a trend.
+  grep '^SAMPLES shown_cold ' "$out" | sed "s/^SAMPLES shown_cold /$PERF_NAME: $count messages$ref: shown, cold, each load: /"
   local name med max busy n
   while read -r _ name med max busy n; do
     case "$name" in
