@@ -671,7 +671,10 @@ TEST_F(ApiTest, ServesThePageWithItsCssAndFirstViewScriptInline) {
   const size_t expect = page.find("<link rel=\"expect\" href=\"#first-view-end\" blocking=\"render\">");
   EXPECT_NE(expect, std::string::npos);
   EXPECT_LT(expect, page.find("</head>"));
-  EXPECT_GT(page.find("<span id=\"first-view-end\" hidden></span>"), page.find("<div id=\"view\">"));
+  // ... and first-view.js has run (it writes the times in local time).
+  EXPECT_GT(page.find("<span id=\"first-view-end\" hidden></span>"),
+            page.find("<script>" + script + "</script>"));
+  EXPECT_GT(page.find("<script>" + script + "</script>"), page.find("<div id=\"view\">"));
   EXPECT_EQ(page.find("modulepreload"), std::string::npos);
   // The only script element is first-view.js (it starts app.js).
   EXPECT_EQ(page.find("<script"), page.find("<script>" + script));

@@ -230,6 +230,41 @@ async function main() {
       }
     });
 
+    await check("the served inbox shows its times in the user's time zone from the first frame", async () => {
+      // UTC+05:30: no user's zone agrees with the server's UTC there by
+      // accident. The times are read when first-view.js marks the inbox
+      // rendered; no frame comes before that (api_test checks the page's
+      // order), so this is what the first frame shows.
+      const zoned = await browser.newPage();
+      watch(zoned);
+      try {
+        await zoned.emulateTimezone("Asia/Kolkata");
+        await zoned.evaluateOnNewDocument(() => {
+          new PerformanceObserver((list, obs) => {
+            if (!list.getEntries().some((e) => e.name === "fakemx:rendered:inbox")) return;
+            obs.disconnect();
+            window.__timesAtMark = [...document.querySelectorAll("#inbox time[data-field]")]
+                .map((t) => ({ iso: t.dateTime, text: t.textContent }));
+          }).observe({ type: "mark" });
+        });
+        await open(zoned, "", "inbox");
+        const seen = await zoned.evaluate(() => window.__timesAtMark);
+        expect(seen && seen.length > 0, `no times captured at the rendered mark: ${JSON.stringify(seen)}`);
+        const want = await zoned.evaluate((times) => times.map(({ iso }) => {
+          const d = new Date(iso);
+          const p = (n) => String(n).padStart(2, "0");
+          return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+        }), seen);
+        seen.forEach((t, i) => expect(t.text === want[i], `time ${t.iso} shown as ${JSON.stringify(t.text)}, want ${JSON.stringify(want[i])} (Asia/Kolkata)`));
+        const html = await (await fetch(`${base}/`)).text();
+        const served = html.match(/<time data-field="time" datetime="[^"]*" title="[^"]*">([^<]*)<\/time>/);
+        expect(served && served[1] !== seen[0].text,
+               `the server's text ${JSON.stringify(served && served[1])} is what the page showed: the zone made no difference`);
+      } finally {
+        await zoned.close();
+      }
+    });
+
     await check("a fresh load of another view shows that view, not the served inbox", async () => {
       await open(page, "#/sessions", "sessions");
       const v = await page.evaluate(() => ({

@@ -56,18 +56,11 @@ const $ = (sel) => document.querySelector(sel);
 
 // ---------- formatting ----------
 
-function pad(n, w = 2) {
-  return String(n).padStart(w, "0");
-}
-
-// Local time as YYYY-MM-DD HH:MM:SS: sortable, and the same width in every row.
-function formatTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+// Local time as YYYY-MM-DD HH:MM:SS: sortable, and the same width in every
+// row. first-view.js's (inlined into the page, run before app.js is
+// fetched): one home for the time format, so the inbox the server rendered
+// and the views app.js builds show times alike.
+const formatTime = globalThis.fakemxLocalTime;
 
 function timeEl(iso, field) {
   return el("time", { datetime: iso || "", title: iso || "", "data-field": field, text: formatTime(iso) });
@@ -356,7 +349,7 @@ async function renderInbox(route, signal) {
 // The inbox's first page as the server rendered it into the page
 // (fakemx/ui_assets.h RenderUiInbox, the same DOM renderInbox builds):
 // first-view.js has shown and marked it, so it is taken over, not built
-// again. Times are the server's UTC; the user's clock is local. Once taken
+// again (first-view.js wrote its times in local time). Once taken
 // over it is the inbox view (body[data-view]); "fakemx:ready:inbox" marks
 // that moment for the load test.
 function adoptInbox(route) {
@@ -369,7 +362,6 @@ function adoptInbox(route) {
   inboxState.q = "";
   inboxState.ids = new Set([...list.querySelectorAll("[data-message-id]")].map((a) => a.dataset.messageId));
   list.removeAttribute("data-total");
-  for (const t of list.querySelectorAll("time[data-field]")) t.textContent = formatTime(t.dateTime);
   $("#page-next").addEventListener("click", () => { location.hash = inboxHash("", 2); });
   setTitle("Inbox");
   document.body.dataset.view = "inbox";
