@@ -73,8 +73,11 @@ enum HandOff : int { kStarting = 0, kSuspended = 1, kCompleted = 2 };
 // freed, in size classes of kGranule bytes up to kMaxBytes, at most
 // kMaxPerClass per class, and hands them out again; larger frames and the
 // overflow go to the global allocator. A frame freed on another thread than
-// the one that allocated it simply joins that thread's cache. Off under
-// AddressSanitizer, so it still sees every frame's lifetime.
+// the one that allocated it simply joins that thread's cache. Once a
+// thread's cache is destroyed (at its exit, before objects of static storage
+// and thread-locals made before it), frames go straight to the global
+// allocator: a frame freed that late must not join a cache that is gone.
+// Off under AddressSanitizer, so it still sees every frame's lifetime.
 class FrameCache {
  public:
   static constexpr std::size_t kGranule = 64;
@@ -85,6 +88,7 @@ class FrameCache {
   FrameCache(const FrameCache&) = delete;
   FrameCache& operator=(const FrameCache&) = delete;
   ~FrameCache() {
+    destroyed_ = true;
     for (Block*& head : free_) {
       while (head != nullptr) ::operator delete(std::exchange(head, head->next));
     }
@@ -93,7 +97,7 @@ class FrameCache {
   static void* Allocate(std::size_t size) {
 #if MXKIT_FRAME_CACHE
     std::size_t c = Class(size);
-    if (c < kClasses) {
+    if (c < kClasses && !destroyed_) {
       FrameCache& cache = Local();
       if (Block* block = cache.free_[c]) {
         cache.free_[c] = block->next;
@@ -109,7 +113,7 @@ class FrameCache {
   static void Free(void* frame, std::size_t size) {
 #if MXKIT_FRAME_CACHE
     std::size_t c = Class(size);
-    if (c < kClasses) {
+    if (c < kClasses && !destroyed_) {
       FrameCache& cache = Local();
       if (cache.count_[c] < kMaxPerClass) {
         cache.free_[c] = new (frame) Block{cache.free_[c]};
@@ -127,6 +131,8 @@ class FrameCache {
   struct Block {
     Block* next;
   };
+  // Trivially destructible, so readable for the whole of the thread's exit.
+  static inline thread_local bool destroyed_ = false;
   static std::size_t Class(std::size_t size) { return size == 0 ? 0 : (size - 1) / kGranule; }
   static FrameCache& Local() {
     thread_local FrameCache cache;

@@ -1,13 +1,30 @@
 #include "dns/lookup_task.h"
 
+#include <cstdlib>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "dns/static_resolver.h"
 #include "dns/testing/deferred_resolver.h"
 #include "gtest/gtest.h"
+
+// Counts global deletes on a thread while t_deletes >= 0
+// (AFrameFreedAfterTheThreadsCacheIsGoneGoesBackToTheHeap).
+thread_local int t_deletes = -1;
+
+void* operator new(std::size_t n) {
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  if (p != nullptr && t_deletes >= 0) ++t_deletes;
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 
 namespace mxkit::dns {
 namespace {
@@ -160,6 +177,33 @@ TEST(FrameCache, ReusesAFreedFrameOfTheSameSizeClassAndNotLargeOnes) {
   StaticResolver zone = Zone();
   EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
   EXPECT_EQ(RunInline(SumOfNested(zone, 10)), 5);
+}
+
+// A frame freed at thread exit after the thread's cache is gone (say, by a
+// thread-local made before the cache that owns a task) goes back to the
+// heap, not into the destroyed cache: the global operator delete (replaced
+// below to count) sees it.
+TEST(FrameCache, AFrameFreedAfterTheThreadsCacheIsGoneGoesBackToTheHeap) {
+  using internal::FrameCache;
+  struct FreesAtExit {
+    void* frame = nullptr;
+    int* deletes = nullptr;
+    ~FreesAtExit() {
+      t_deletes = 0;
+      FrameCache::Free(frame, 100);
+      *deletes = t_deletes;
+      t_deletes = -1;
+    }
+  };
+  int deletes = -1;
+  std::thread thread([&] {
+    // Made before the cache (its first use is below), so destroyed after it.
+    thread_local FreesAtExit holder;
+    holder.deletes = &deletes;
+    holder.frame = FrameCache::Allocate(100);
+  });
+  thread.join();
+  EXPECT_EQ(deletes, 1);
 }
 
 }  // namespace
