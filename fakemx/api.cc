@@ -200,40 +200,35 @@ struct Page {
   uint64_t limit = kDefaultPageSize;
 };
 
-std::optional<HttpResponse> ParsePage(const Query& q, Page* page) {
-  if (auto v = q.Get("start")) {
+// ?START_NAME=N&LIMIT_NAME=M: a page from N, M long, M from 1 to max_limit.
+std::optional<HttpResponse> ParseStartAndLimit(const Query& q, std::string_view start_name,
+                                               std::string_view limit_name, uint64_t max_limit,
+                                               uint64_t* start, uint64_t* limit) {
+  if (auto v = q.Get(start_name)) {
     std::optional<uint64_t> n = ParseDecimal(*v);
-    if (!n) return BadParam("start", *v, "not a decimal number");
-    page->start = *n;
+    if (!n) return BadParam(start_name, *v, "not a decimal number");
+    *start = *n;
   }
-  if (auto v = q.Get("limit")) {
+  if (auto v = q.Get(limit_name)) {
     std::optional<uint64_t> n = ParseDecimal(*v);
-    if (!n || *n == 0 || *n > kMaxPageSize) {
-      return BadParam("limit", *v, "not a number from 1 to " + std::to_string(kMaxPageSize));
+    if (!n || *n == 0 || *n > max_limit) {
+      return BadParam(limit_name, *v, "not a number from 1 to " + std::to_string(max_limit));
     }
-    page->limit = *n;
+    *limit = *n;
   }
   return std::nullopt;
+}
+
+std::optional<HttpResponse> ParsePage(const Query& q, Page* page) {
+  return ParseStartAndLimit(q, "start", "limit", kMaxPageSize, &page->start, &page->limit);
 }
 
 // A session's ?transcript_start=N&transcript_limit=M: a page of a
 // transcript that a reused connection can grow to 40,000 entries (the UI
 // shows 500 at a time). Without them, the whole transcript.
 std::optional<HttpResponse> ParseTranscriptPage(const Query& q, TranscriptPage* page) {
-  if (auto v = q.Get("transcript_start")) {
-    std::optional<uint64_t> n = ParseDecimal(*v);
-    if (!n) return BadParam("transcript_start", *v, "not a decimal number");
-    page->start = *n;
-  }
-  if (auto v = q.Get("transcript_limit")) {
-    std::optional<uint64_t> n = ParseDecimal(*v);
-    if (!n || *n == 0 || *n > kMaxTranscriptPage) {
-      return BadParam("transcript_limit", *v,
-                      "not a number from 1 to " + std::to_string(kMaxTranscriptPage));
-    }
-    page->limit = *n;
-  }
-  return std::nullopt;
+  return ParseStartAndLimit(q, "transcript_start", "transcript_limit", kMaxTranscriptPage,
+                            &page->start, &page->limit);
 }
 
 // ?order=oldest|newest of a list (default oldest).
