@@ -467,7 +467,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       // is dropped (judging_), the message having been refused below.
       judging_ = true;
       engine->Evaluate(delivery, message, delivery.received_at_us,
-                       [self = shared_from_this()](MessageVerdict v) {
+                       [self = shared_from_this()](MessageVerdict&& v) {
                          if (self->judging_) self->pending_verdict_.emplace(std::move(v));
                        });
       judging_ = false;

@@ -25,21 +25,25 @@ namespace dmarc = auth::dmarc;
 
 constexpr int64_t kMicrosPerSecond = 1000000;
 
-// Takes the result: Finish is its last reader. `identity` is what the check
-// was for (the MAIL FROM address or the HELO name), for the field.
-SpfVerdict ToVerdict(spf::CheckResult&& r, std::string&& identity) {
-  SpfVerdict v;
-  v.result = std::string(spf::ResultName(r.result));
+// What an SPF check found, into `v` (whose identity the caller set): copied
+// from a memoized result, moved from one of the caller's own.
+void SetSpf(SpfVerdict& v, const spf::CheckResult& r) {
+  v.result = spf::ResultName(r.result);
+  v.domain = r.domain;
+  v.mechanism = r.mechanism;
+  v.reason = r.reason;
+}
+void SetSpf(SpfVerdict& v, spf::CheckResult&& r) {
+  v.result = spf::ResultName(r.result);
   v.domain = std::move(r.domain);
   v.mechanism = std::move(r.mechanism);
   v.reason = std::move(r.reason);
-  v.identity = std::move(identity);
-  return v;
 }
 
-DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
-  DkimVerdict v;
-  v.result = std::string(dkim::DkimResultKeyword(r.result));
+// Finish is the last reader of `r` and `e`: their strings are moved into
+// the verdict, which is written in place.
+void SetDkim(DkimVerdict& v, dkim::SignatureResult&& r) {
+  v.result = dkim::DkimResultKeyword(r.result);
   if (r.signature) {
     dkim::Signature& s = *r.signature;
     v.parsed = true;
@@ -51,21 +55,18 @@ DkimVerdict ToVerdict(dkim::SignatureResult&& r) {
   }
   v.key_bits = r.key_bits;
   v.reason = std::move(r.reason);
-  return v;
 }
 
-DmarcVerdict ToVerdict(dmarc::Evaluation&& e) {
-  DmarcVerdict v;
-  v.result = std::string(dmarc::DmarcResultKeyword(e.result));
-  v.disposition = std::string(dmarc::PolicyName(e.disposition));
-  if (e.requested_policy) v.requested_policy = std::string(dmarc::PolicyName(*e.requested_policy));
+void SetDmarc(DmarcVerdict& v, dmarc::Evaluation&& e) {
+  v.result = dmarc::DmarcResultKeyword(e.result);
+  v.disposition = dmarc::PolicyName(e.disposition);
+  if (e.requested_policy) v.requested_policy = dmarc::PolicyName(*e.requested_policy);
   v.author_domain = std::move(e.author_domain);
   v.policy_domain = std::move(e.policy_domain);
   v.spf_aligned = e.spf_aligned;
   v.dkim_aligned = e.dkim_aligned;
   v.record_found = e.record.has_value();
   v.reason = std::move(e.reason);
-  return v;
 }
 
 // An address as a connection reports it may be IPv4-mapped IPv6
@@ -218,16 +219,19 @@ VerdictEngine::VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
 // the caller's buffer may be gone, and DKIM reads the message until it is
 // done); over fakemx's own resolver every step ends inside Evaluate, so
 // `raw` views the caller's bytes and a message is not copied to be judged.
+//
+// The verdict is written where it is kept, as each step finds its part: the
+// SPF identities are the checks' inputs (verdict.spf_*.identity), and a
+// result is copied once out of the memo, not copied then moved twice.
 struct VerdictEngine::Judgement {
-  std::string reverse_path;
-  std::string helo_name;
   std::string_view raw;
   std::string raw_copy;  // what `raw` views when the resolver may not complete inline
   int64_t now = 0;  // Unix seconds
-  std::function<void(MessageVerdict)> done;
+  std::function<void(MessageVerdict&&)> done;
   MessageVerdict verdict;
-  spf::CheckResult mail_from;
-  spf::CheckResult helo;
+  // The MAIL FROM check's result (its text is in verdict.spf_mail_from),
+  // for DMARC and the summary.
+  spf::Result mail_from = spf::Result::kNone;
   // The header block, split once for DKIM and DMARC (views into `raw`).
   message::HeaderBlockResult header;
   dkim::DkimMessage dkim_message;  // views into `header`'s fields, for DKIM
@@ -243,10 +247,13 @@ struct VerdictEngine::Judgement {
 // completes inline; over a resolver doing I/O, each continues from the
 // resolver's executor, and the server thread never waits.
 void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
-                             std::function<void(MessageVerdict)> done) {
+                             std::function<void(MessageVerdict&&)> done) {
   auto j = std::make_shared<Judgement>();
-  j->reverse_path = delivery.reverse_path;
-  j->helo_name = delivery.helo;
+  MessageVerdict& v = j->verdict;
+  // The identities checked, as the field names them (smtp.mailfrom,
+  // smtp.helo), and the checks' inputs.
+  const std::string& reverse_path = v.spf_mail_from.identity = delivery.reverse_path;
+  const std::string& helo_name = v.spf_helo.identity = delivery.helo;
   if (resolver_completes_inline_) {
     j->raw = raw;
   } else {
@@ -255,7 +262,6 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
   }
   j->now = now_us / kMicrosPerSecond;
   j->done = std::move(done);
-  MessageVerdict& v = j->verdict;
   v.evaluated = true;
   v.summary.encrypted = delivery.tls.used;
   v.client_ip = options_.client_ip.value_or(delivery.client_address);
@@ -266,8 +272,11 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
   if (!ip) {
     // Only a connection with an address SPF cannot read gets here (a Unix
     // socket, say); RFC 7208 §4.3 has no result for it, so none, saying why.
-    j->mail_from.reason = j->helo.reason =
+    spf::CheckResult none;
+    none.reason =
         absl::StrCat("client address \"", base::Av(v.client_ip), "\" is not an IP address");
+    SetSpf(v.spf_mail_from, none);
+    SetSpf(v.spf_helo, std::move(none));
     VerifyDkim(std::move(j));
     return;
   }
@@ -275,29 +284,34 @@ void VerdictEngine::Evaluate(const Delivery& delivery, std::string_view raw, int
     // The memo (verdict.h): one key per check, the second's from the first.
     key_.clear();
     KeyPart(v.client_ip);
-    KeyPart(j->helo_name);
+    KeyPart(helo_name);
     KeyPart(j->now);
     const size_t helo_key_size = key_.size();
-    KeyPart(j->reverse_path);
+    KeyPart(reverse_path);
     // Both checks in one map: a HELO check's key is the MAIL FROM check's
     // without its last part, and length-prefixed parts read back one way
     // only, so no key is both.
-    j->mail_from = Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
-      spf_.CheckMailFromAsync(*ip, j->reverse_path, j->helo_name, j->now, std::move(done));
-    });
+    const spf::CheckResult& mail_from =
+        Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
+          spf_.CheckMailFromAsync(*ip, reverse_path, helo_name, j->now, std::move(done));
+        });
+    j->mail_from = mail_from.result;
+    SetSpf(v.spf_mail_from, mail_from);  // before the next Memoized may empty the memo
     key_.resize(helo_key_size);
-    j->helo = Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
-      spf_.CheckHeloAsync(*ip, j->helo_name, j->now, std::move(done));
-    });
+    SetSpf(v.spf_helo, Memoized(spf_memo_, key_, [&](std::function<void(spf::CheckResult)> done) {
+             spf_.CheckHeloAsync(*ip, helo_name, j->now, std::move(done));
+           }));
     VerifyDkim(std::move(j));
     return;
   }
   spf_.CheckMailFromAsync(
-      *ip, j->reverse_path, j->helo_name, j->now,
+      *ip, reverse_path, helo_name, j->now,
       [this, j, ip = *ip](spf::CheckResult mail_from) {
-        j->mail_from = std::move(mail_from);
-        spf_.CheckHeloAsync(ip, j->helo_name, j->now, [this, j](spf::CheckResult helo) {
-          j->helo = std::move(helo);
+        j->mail_from = mail_from.result;
+        SetSpf(j->verdict.spf_mail_from, std::move(mail_from));
+        spf_.CheckHeloAsync(ip, j->verdict.spf_helo.identity, j->now,
+                            [this, j](spf::CheckResult helo) {
+          SetSpf(j->verdict.spf_helo, std::move(helo));
           VerifyDkim(j);
         });
       });
@@ -315,15 +329,14 @@ void VerdictEngine::KeyPart(int64_t number) {
 }
 
 template <typename Result, typename Start>
-Result VerdictEngine::Memoized(absl::flat_hash_map<std::string, Result>& memo,
-                               const std::string& key, Start start) {
+const Result& VerdictEngine::Memoized(absl::flat_hash_map<std::string, Result>& memo,
+                                      const std::string& key, Start start) {
   if (auto it = memo.find(key); it != memo.end()) return it->second;
   std::optional<Result> result;
   start([&result](Result r) { result = std::move(r); });
   // The resolver completes inline (the memo's condition), so the call has.
   if (memo.size() >= kMaxMemoEntries) memo.clear();
-  memo.emplace(key, *result);
-  return *std::move(result);
+  return memo.emplace(key, *std::move(result)).first->second;
 }
 
 void VerdictEngine::VerifyDkim(std::shared_ptr<Judgement> j) {
@@ -363,8 +376,8 @@ void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
     return;
   }
   dmarc::EvaluationInput& in = j->dmarc_input;
-  in.spf_result = j->mail_from.result;
-  in.spf_domain = j->mail_from.domain;
+  in.spf_result = j->mail_from;
+  in.spf_domain = j->verdict.spf_mail_from.domain;
   for (const dkim::SignatureResult& s : j->signatures) {
     if (s.signature) in.dkim.push_back({s.result, s.signature->domain});
   }
@@ -372,6 +385,7 @@ void VerdictEngine::EvaluateDmarc(std::shared_ptr<Judgement> j) {
   // any pct above 0, so a verdict is reproducible.
   in.pct_sample = 0;
   j->author_domains = std::move(from.domains);
+  j->evaluations.reserve(j->author_domains.size());
   EvaluateNextAuthor(std::move(j));
 }
 
@@ -381,10 +395,11 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
     Finish(std::move(j));
     return;
   }
-  dmarc::EvaluationInput in = j->dmarc_input;
-  in.author_domain = j->author_domains[next];
   if (resolver_completes_inline_) {
-    // The memo (verdict.h), keyed by every field of the input.
+    // The memo (verdict.h), keyed by every field of the input; the input is
+    // copied for the evaluator only when the memo does not have it.
+    dmarc::EvaluationInput& in = j->dmarc_input;
+    in.author_domain = j->author_domains[next];
     key_.clear();
     KeyPart(in.author_domain);
     KeyPart(static_cast<int64_t>(in.spf_result));
@@ -397,11 +412,13 @@ void VerdictEngine::EvaluateNextAuthor(std::shared_ptr<Judgement> j) {
     KeyPart(static_cast<int64_t>(in.pct_sample));
     j->evaluations.push_back(
         Memoized(dmarc_memo_, key_, [&](std::function<void(dmarc::Evaluation)> done) {
-          dmarc_.EvaluateAsync(std::move(in), std::move(done));
+          dmarc_.EvaluateAsync(in, std::move(done));
         }));
     EvaluateNextAuthor(std::move(j));
     return;
   }
+  dmarc::EvaluationInput in = j->dmarc_input;
+  in.author_domain = j->author_domains[next];
   dmarc_.EvaluateAsync(std::move(in), [this, j](dmarc::Evaluation evaluation) {
     j->evaluations.push_back(std::move(evaluation));
     EvaluateNextAuthor(j);
@@ -412,7 +429,7 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   MessageVerdict& v = j->verdict;
   // The summary (docs/verdicts.md): Gmail's "?" when neither SPF nor DKIM
   // authenticated the sender.
-  v.summary.authenticated = j->mail_from.result == spf::Result::kPass;
+  v.summary.authenticated = j->mail_from == spf::Result::kPass;
   for (const dkim::SignatureResult& s : j->signatures) {
     if (s.result == dkim::DkimResult::kPass) v.summary.authenticated = true;
   }
@@ -423,15 +440,15 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   // (fakemx/verdict_authentication_results.h); the verdict keeps what it
   // names. Finish is the judgement's last step, so that is moved, not copied.
   v.authserv_id = authserv_id_;
-  v.spf_mail_from = ToVerdict(std::move(j->mail_from), std::move(j->reverse_path));
-  v.spf_helo = ToVerdict(std::move(j->helo), std::move(j->helo_name));
-  v.dkim.reserve(j->signatures.size());
-  for (dkim::SignatureResult& s : j->signatures) v.dkim.push_back(ToVerdict(std::move(s)));
-  v.dmarc = ToVerdict(std::move(j->evaluations[decisive]));
+  v.dkim.resize(j->signatures.size());
+  for (size_t i = 0; i < j->signatures.size(); ++i) {
+    SetDkim(v.dkim[i], std::move(j->signatures[i]));
+  }
+  SetDmarc(v.dmarc, std::move(j->evaluations[decisive]));
 
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
   CountVerdict(counts_, v);
-  std::function<void(MessageVerdict)> done = std::move(j->done);
+  std::function<void(MessageVerdict&&)> done = std::move(j->done);
   done(std::move(v));
 }
 

@@ -149,10 +149,12 @@ class VerdictEngine {
   // epoch) for SPF's %{t} and DKIM's x=. `done` runs exactly once, with
   // `evaluated` set: before Evaluate returns when the resolver completes
   // inline (fakemx's own), else from the resolver's executor (what it
-  // reads of `delivery` and `raw` is copied). The engine must outlive it. Never fails: a message whose
+  // reads of `delivery` and `raw` is copied). The engine must outlive it.
+  // The verdict is handed over as an rvalue: `done` moves it where it is
+  // kept, and no copy is made on the way. Never fails: a message whose
   // header cannot be split gets dkim none and dmarc permerror, saying why.
   void Evaluate(const Delivery& delivery, std::string_view raw, int64_t now_us,
-                std::function<void(MessageVerdict)> done);
+                std::function<void(MessageVerdict&&)> done);
 
   const VerdictOptions& options() const { return options_; }
   // Every verdict this engine produced, counted by CountVerdict.
@@ -180,9 +182,10 @@ class VerdictEngine {
   // What `start` (called with its completion) gives: from `memo` under
   // `key` when there, else run (inline: the memo's condition) and kept.
   // Serves the SPF checks and the DMARC evaluations alike.
+  // The result is the memo's own: valid until the next Memoized call.
   template <typename Result, typename Start>
-  static Result Memoized(absl::flat_hash_map<std::string, Result>& memo, const std::string& key,
-                         Start start);
+  static const Result& Memoized(absl::flat_hash_map<std::string, Result>& memo,
+                                const std::string& key, Start start);
 
   std::shared_ptr<dns::Resolver> resolver_;
   std::shared_ptr<const auth::dmarc::PublicSuffixList> psl_;

@@ -323,6 +323,25 @@ TEST(VerdictEngine, ClientIpReplacesTheConnectingAddressForSpf) {
   EXPECT_EQ(u.spf_mail_from.result, "fail");
 }
 
+// RFC 7208 §4.3 has no result for an address SPF cannot read (a Unix
+// socket's): both checks say none, and why, and still name their identities.
+TEST(VerdictEngine, ClientAddressThatIsNoIpGetsSpfNoneSayingWhy) {
+  std::shared_ptr<VerdictEngine> engine = Engine(HandResolver());
+  MessageVerdict v = Judge(
+      *engine, MakeDelivery("/run/fakemx.sock", "a@pass.test", "mail.pass.test"),
+      Message("pass.test"));
+  for (const SpfVerdict* spf : {&v.spf_mail_from, &v.spf_helo}) {
+    EXPECT_EQ(spf->result, "none");
+    EXPECT_EQ(spf->reason, "client address \"/run/fakemx.sock\" is not an IP address");
+    EXPECT_EQ(spf->domain, "");
+    EXPECT_EQ(spf->mechanism, "");
+  }
+  EXPECT_EQ(v.spf_mail_from.identity, "a@pass.test");
+  EXPECT_EQ(v.spf_helo.identity, "mail.pass.test");
+  EXPECT_EQ(v.dmarc.result, "fail");
+  EXPECT_FALSE(v.summary.authenticated);
+}
+
 TEST(VerdictEngine, EncryptedFollowsTheHop) {
   std::shared_ptr<VerdictEngine> engine = Engine(HandResolver());
   Delivery d = MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test");
