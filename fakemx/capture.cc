@@ -206,7 +206,7 @@ void CaptureStore::StartTransaction(CapturedSession& session) {
   entry->next_transaction = std::max(entry->next_transaction, entry->last_command);
 }
 
-uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage message) {
+uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage&& message) {
   message.id = next_message_id_++;
   stats_.messages_total += 1;
   Entry* entry = Find(session);

@@ -226,8 +226,9 @@ class CaptureStore {
   // The message's transcript slice begins where the previous message's
   // ended (or at the opening's end); it ends with the next reply appended
   // after this call, which the server records after the message's event:
-  // the final reply to its data.
-  uint64_t AddMessage(CapturedSession& session, CapturedMessage message);
+  // the final reply to its data. Takes the message as an rvalue: it is
+  // moved into the store once (two dozen strings of its verdict).
+  uint64_t AddMessage(CapturedSession& session, CapturedMessage&& message);
   // A transaction started (an accepted MAIL FROM; its command has been
   // appended): the first one ends the session's opening at that command.
   void StartTransaction(CapturedSession& session);

@@ -446,9 +446,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // on disk (the stop line's count equals new/).
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
     smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
-    pending_delivery_.reset();
+    pending_message_.reset();
     pending_raw_.reset();
-    pending_verdict_.reset();
     unstored_.reset();
     if (verdict.action != smtp::Decision::Action::kAccept) return verdict;
     VerdictEngine* engine = receiver_->options.verdicts.get();
@@ -457,44 +456,46 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // take instead of copying.
     if (server_->maildir == nullptr && engine == nullptr) return verdict;
     Delivery delivery = MakeDelivery(envelope);
+    CapturedMessage& pending = pending_message_.emplace();
     if (engine != nullptr) {
       // Judged before the 250, so a test that sees the message sees its
       // verdict, and the 250 count stays the message count.
-      // The callback writes straight where OnMessageAccepted takes the
-      // verdict from (a move less of two dozen strings per message). It
+      // The callback writes straight into the message the capture will
+      // keep (a move less of two dozen strings per message). It
       // holds the connection: an engine over a resolver that completes
       // later (not fakemx's own) must find it alive, and such a late verdict
       // is dropped (judging_), the message having been refused below.
       judging_ = true;
       engine->Evaluate(delivery, message, delivery.received_at_us,
                        [self = shared_from_this()](MessageVerdict&& v) {
-                         if (self->judging_) self->pending_verdict_.emplace(std::move(v));
+                         if (self->judging_) self->pending_message_->verdict = std::move(v);
                        });
       judging_ = false;
-      std::optional<MessageVerdict>& judged = pending_verdict_;
-      if (!judged) {
+      const MessageVerdict& judged = pending.verdict;
+      if (!judged.evaluated) {
         // An engine that completes later would need this reply deferred;
         // VerdictEngine never does (ServerOptions::verdicts). Refused
         // visibly rather than answered 250 without a verdict.
         std::fprintf(stderr, "fakemx: the verdict engine did not complete inline; refusing\n");
+        pending_message_.reset();
         // RFC 3463 §3.4: X.3.0 "other or undefined mail system status".
         return smtp::Decision::Reject(451, "4.3.0", "Error: could not judge the message");
       }
       if (engine->options().add_authentication_results) {
-        pending_raw_ = PrependAuthenticationResults(message, AuthenticationResultsValue(*judged));
+        pending_raw_ = PrependAuthenticationResults(message, AuthenticationResultsValue(judged));
       }
       // For the Maildir's sidecar only: the capture keeps the verdict once,
       // in CapturedMessage::verdict, so without a Maildir it is not copied.
       if (server_->maildir != nullptr) {
-        delivery.verdict = std::make_shared<const MessageVerdict>(*judged);
+        delivery.verdict = std::make_shared<const MessageVerdict>(judged);
       }
     }
     if (pending_raw_) message = *pending_raw_;
     if (server_->maildir == nullptr) {
-      pending_delivery_ = std::move(delivery);
+      pending.delivery = std::move(delivery);
       return verdict;
     }
-    if (capture_ != nullptr) pending_delivery_ = delivery;
+    if (capture_ != nullptr) pending.delivery = delivery;
     const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
     accepted_verdict_ = std::move(verdict);
     if (delay.count() > 0) {
@@ -591,25 +592,21 @@ class Connection : public std::enable_shared_from_this<Connection>,
     AdviseHeapGrowth();
     ++server_->stats.messages_stored;
     ++messages_accepted_;
-    // The verdict goes straight where the capture keeps it (one move less
-    // of a MessageVerdict, two dozen strings, per message).
-    CapturedMessage m;
-    if (pending_verdict_) {
-      m.verdict = std::move(*pending_verdict_);
-      pending_verdict_.reset();
-    } else {
+    // OnMessage made the message (its delivery and verdict) where the
+    // capture takes it from, when it made a Delivery at all.
+    const bool delivery_made = pending_message_.has_value();
+    CapturedMessage& m = delivery_made ? *pending_message_ : pending_message_.emplace();
+    if (!m.verdict.evaluated) {
       // No engine: the lock needs no DNS (fakemx/verdict_types.h).
       m.verdict.summary.encrypted = transport_.tls_active();
     }
     CountVerdict(server_->stats.verdicts, m.verdict);
     if (capture_ == nullptr) {
-      pending_delivery_.reset();
+      pending_message_.reset();
       pending_raw_.reset();
       return;
     }
-    if (pending_delivery_) {
-      m.delivery = std::move(*pending_delivery_);
-      pending_delivery_.reset();
+    if (delivery_made) {
       // The capture keeps it once, in CapturedMessage::verdict.
       m.delivery.verdict.reset();
     } else {
@@ -624,6 +621,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     m.maildir_name = std::move(stored_name_);
     stored_name_.clear();
     server_->options.capture->AddMessage(*capture_, std::move(m));
+    pending_message_.reset();
   }
 
   // ---- The driver loop --------------------------------------------------------
@@ -1558,11 +1556,13 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::string command_line_;
   uint64_t bdat_remaining_ = 0;
   std::optional<smtp::HelloRequest> hello_;
-  std::optional<Delivery> pending_delivery_;  // the message being answered
+  // The message being answered, as the capture will keep it: its delivery
+  // (with a capture) and its verdict (with an engine), set by OnMessage
+  // when it makes a Delivery (a Maildir or an engine), for OnMessageAccepted.
+  std::optional<CapturedMessage> pending_message_;
   // Its stored copy when that differs from what was received (the
   // Authentication-Results field prepended).
   std::optional<std::string> pending_raw_;
-  std::optional<MessageVerdict> pending_verdict_;  // its verdict, for OnMessageAccepted
   uint64_t messages_accepted_ = 0;  // answered 2xx in this connection
   bool starttls_offered_ = false;   // STARTTLS in the EHLO reply (the session's config)
   SessionTlsFacts tls_facts_;       // for UpdateSessionVerdict
