@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -455,8 +456,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // capture's Delivery from the session's event, whose envelope it may
     // take instead of copying.
     if (server_->maildir == nullptr && engine == nullptr) return verdict;
-    Delivery delivery = MakeDelivery(envelope);
+    // Made where the capture keeps it, straight from the session's envelope.
     CapturedMessage& pending = pending_message_.emplace();
+    Delivery& delivery = pending.delivery;
+    FillDelivery(envelope, delivery);
     if (engine != nullptr) {
       // Judged before the 250, so a test that sees the message sees its
       // verdict, and the 250 count stays the message count.
@@ -491,19 +494,17 @@ class Connection : public std::enable_shared_from_this<Connection>,
       }
     }
     if (pending_raw_) message = *pending_raw_;
-    if (server_->maildir == nullptr) {
-      pending.delivery = std::move(delivery);
-      return verdict;
-    }
-    if (capture_ != nullptr) pending.delivery = delivery;
+    if (server_->maildir == nullptr) return verdict;
+    // The Maildir takes a copy when the capture keeps this one.
+    Delivery stored = capture_ != nullptr ? delivery : std::move(delivery);
     const std::chrono::milliseconds delay = std::exchange(verdict.delay, {});
     accepted_verdict_ = std::move(verdict);
     if (delay.count() > 0) {
-      unstored_ = Unstored{std::move(delivery), std::string(message)};
+      unstored_ = Unstored{std::move(stored), std::string(message)};
       delay_until_ = std::chrono::steady_clock::now() + delay;
       return smtp::Decision::Defer();  // Pump starts the delay; OnDelayOver stores
     }
-    return Store(std::move(delivery), message);
+    return Store(std::move(stored), message);
   }
 
   // Writes the message into the Maildir: on this thread (the final reply
@@ -519,9 +520,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
     return smtp::Decision::Defer();
   }
 
-  // Takes `envelope` by value: a caller done with it moves it in.
-  Delivery MakeDelivery(smtp::Envelope envelope) const {
-    Delivery delivery;
+  // Fills `delivery` from the connection and `envelope`: moved from when
+  // the caller is done with it (an rvalue), else copied, and never copied
+  // whole first.
+  template <typename EnvelopeRef>
+  void FillDelivery(EnvelopeRef&& envelope, Delivery& delivery) const {
+    constexpr bool kTakes = !std::is_lvalue_reference_v<EnvelopeRef>;
     delivery.received_at_us = NowMicros();
     delivery.client_address = info_.client_address;
     delivery.client_port = info_.client_port;
@@ -531,16 +535,19 @@ class Connection : public std::enable_shared_from_this<Connection>,
       delivery.helo = hello_->domain;
     }
     delivery.tls = TlsFacts();
-    delivery.reverse_path = std::move(envelope.reverse_path);
-    delivery.mail_params = std::move(envelope.mail_params);
+    delivery.reverse_path = std::forward<EnvelopeRef>(envelope).reverse_path;
+    delivery.mail_params = std::forward<EnvelopeRef>(envelope).mail_params;
     delivery.recipients.reserve(envelope.recipients.size());
-    for (smtp::Recipient& r : envelope.recipients) {
-      delivery.recipients.push_back({std::move(r.forward_path), std::move(r.params)});
+    for (auto& r : envelope.recipients) {
+      if constexpr (kTakes) {
+        delivery.recipients.push_back({std::move(r.forward_path), std::move(r.params)});
+      } else {
+        delivery.recipients.push_back({r.forward_path, r.params});
+      }
     }
     delivery.body = BodyName(envelope.body);
     delivery.smtputf8 = envelope.smtputf8;
     delivery.via_bdat = envelope.via_bdat;
-    return delivery;
   }
 
   DeliveryTls TlsFacts() const {
@@ -610,7 +617,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       // The capture keeps it once, in CapturedMessage::verdict.
       m.delivery.verdict.reset();
     } else {
-      m.delivery = MakeDelivery(std::move(event.envelope));
+      FillDelivery(std::move(event.envelope), m.delivery);
     }
     if (pending_raw_) {
       m.raw = std::move(*pending_raw_);
