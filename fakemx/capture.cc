@@ -1,6 +1,7 @@
 #include "fakemx/capture.h"
 
 #include <algorithm>
+#include <iterator>
 #include <ostream>
 #include <utility>
 
@@ -99,6 +100,12 @@ CaptureStore::Entry* CaptureStore::Find(const CapturedSession& session) {
 }
 
 std::deque<CaptureStore::Entry>::iterator CaptureStore::LowerBound(uint64_t id) {
+  // The newest session is the one looked for most (a reused connection's
+  // every command, reply and message), and a search over a deque's
+  // iterators cost more than its transcript entry: the last entry first.
+  if (!entries_.empty() && entries_.back().id <= id) {
+    return entries_.back().id == id ? std::prev(entries_.end()) : entries_.end();
+  }
   // Ids increase along the deque, with gaps where a session was evicted
   // from the middle.
   return std::lower_bound(entries_.begin(), entries_.end(), id,

@@ -90,6 +90,32 @@ TEST(CaptureStore, RecordsTranscriptMessagesAndEnd) {
   EXPECT_EQ(store.stats().messages_total, 2u);
 }
 
+// The newest session is looked up first (LowerBound's fast path); an older
+// one, and an id above the newest, must be found (or not) all the same.
+TEST(CaptureStore, WritesReachTheNewestAndOlderSessionsAlike) {
+  CaptureStore store;
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> c = store.Open(NewSession());
+  store.Append(*c, Kind::kCommand, 1, "EHLO c.test");
+  store.Append(*a, Kind::kCommand, 2, "EHLO a.test");
+  store.Append(*b, Kind::kCommand, 3, "EHLO b.test");
+  store.AddMessage(*a, NewMessage(1));
+  store.AddMessage(*c, NewMessage(2));
+  const std::pair<const std::shared_ptr<CapturedSession>*, std::string> want[] = {
+      {&a, "EHLO a.test"}, {&b, "EHLO b.test"}, {&c, "EHLO c.test"}};
+  for (const auto& [session, text] : want) {
+    std::shared_ptr<const CapturedSession> seen = store.Session((*session)->id);
+    ASSERT_EQ(seen.get(), session->get());
+    ASSERT_EQ(seen->transcript.size(), 1u);
+    EXPECT_EQ(seen->transcript[0].text, text);
+  }
+  EXPECT_EQ(a->messages.size(), 1u);
+  EXPECT_EQ(b->messages.size(), 0u);
+  EXPECT_EQ(c->messages.size(), 1u);
+  EXPECT_EQ(store.Session(c->id + 1), nullptr);
+}
+
 TEST(CaptureStore, MessageIdsAreUniqueAcrossSessions) {
   CaptureStore store;
   std::shared_ptr<CapturedSession> a = store.Open(NewSession());
