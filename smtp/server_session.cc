@@ -44,11 +44,16 @@ std::string Xtext(std::string_view s) {
   return out;
 }
 
-// "<a@b>" -> "a@b"; the null path -> "".
+// "<a@b>" -> "a@b"; the null path -> "". The brackets are cut in place,
+// not by a substr's second string: this runs for every MAIL and RCPT.
 std::string PathText(const MailPath& path) {
   if (path.is_null) return "";
-  std::string s = FormatPath(path);
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  std::string s;
+  AppendPath(path, &s);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') {
+    s.pop_back();
+    s.erase(0, 1);
+  }
   return s;
 }
 
