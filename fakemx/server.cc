@@ -398,37 +398,45 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // Nothing would call Decide() for a behaviour's own deferral (it has no
   // handle on the session), so a deferral becomes a temporary failure
   // rather than a silent hang until the session timeout.
-  static smtp::Decision Immediate(smtp::Decision d) {
-    if (d.action != smtp::Decision::Action::kDefer) return d;
-    return smtp::Decision::Reject(451, "4.3.0", "Error: behaviour deferred a decision");
+  //
+  // Takes the behaviour's call, not its answer: the answer is made in the
+  // returned Decision itself, where a by-value parameter would be moved out
+  // again (a dozen strings, at every step of every message).
+  template <typename Ask>
+  static smtp::Decision Immediate(Ask ask) {
+    smtp::Decision d = ask();
+    if (d.action == smtp::Decision::Action::kDefer) {
+      d = smtp::Decision::Reject(451, "4.3.0", "Error: behaviour deferred a decision");
+    }
+    return d;
   }
 
-  smtp::Decision OnConnect() override { return Immediate(behaviour_->OnConnect()); }
+  smtp::Decision OnConnect() override { return Immediate([&] { return behaviour_->OnConnect(); }); }
 
   smtp::Decision OnHello(const smtp::HelloRequest& hello) override {
-    smtp::Decision d = Immediate(behaviour_->OnHello(hello));
+    smtp::Decision d = Immediate([&] { return behaviour_->OnHello(hello); });
     if (d.action == smtp::Decision::Action::kAccept) hello_ = hello;
     return d;
   }
 
   smtp::Decision OnMailFrom(const smtp::Envelope& envelope) override {
-    return Immediate(behaviour_->OnMailFrom(envelope));
+    return Immediate([&] { return behaviour_->OnMailFrom(envelope); });
   }
   smtp::Decision OnRcptTo(const smtp::Envelope& envelope, const smtp::Recipient& r) override {
-    return Immediate(behaviour_->OnRcptTo(envelope, r));
+    return Immediate([&] { return behaviour_->OnRcptTo(envelope, r); });
   }
   smtp::Decision OnDataStart(const smtp::Envelope& envelope) override {
-    return Immediate(behaviour_->OnDataStart(envelope));
+    return Immediate([&] { return behaviour_->OnDataStart(envelope); });
   }
   smtp::Decision OnAuth(const smtp::AuthRequest& request) override {
-    return Immediate(behaviour_->OnAuth(request));
+    return Immediate([&] { return behaviour_->OnAuth(request); });
   }
   smtp::Decision OnStartTls() override {
     starttls_command_ = true;  // for the session verdict: asked, whatever the answer
-    return Immediate(behaviour_->OnStartTls());
+    return Immediate([&] { return behaviour_->OnStartTls(); });
   }
   smtp::Decision OnCommand(const smtp::CommandRequest& request) override {
-    return Immediate(behaviour_->OnCommand(request));
+    return Immediate([&] { return behaviour_->OnCommand(request); });
   }
   std::optional<smtp::ServerExtensions> Extensions(bool tls_active) override {
     return behaviour_->Extensions(tls_active);
@@ -446,7 +454,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // client's retry cannot make a duplicate, and every 250 stays a message
   // on disk (the stop line's count equals new/).
   smtp::Decision OnMessage(const smtp::Envelope& envelope, std::string_view message) override {
-    smtp::Decision verdict = Immediate(behaviour_->OnMessage(envelope, message));
+    smtp::Decision verdict = Immediate([&] { return behaviour_->OnMessage(envelope, message); });
     pending_message_.reset();
     pending_raw_.reset();
     unstored_.reset();

@@ -237,6 +237,31 @@ uint16_t FreePort(const char* address) {
   return ntohs(addr.sin_port);
 }
 
+// A behaviour has no handle on the session to Decide() later, so its own
+// deferral is answered at once with a temporary failure, not left hanging;
+// an accepting answer passes through as it was given.
+TEST(ServerScenario, ABehavioursOwnDeferralIsAnswered451AndAcceptancePassesThrough) {
+  Script deferring;
+  deferring.on_rcpt = [](const smtp::Recipient& r) {
+    if (r.forward_path == "later@example.test") return smtp::Decision::Defer();
+    smtp::Decision d = smtp::Decision::Accept();
+    d.text = "Recipient fine";
+    return d;
+  };
+  RunningServer server({.receivers = {Receiver("a.test", "127.0.0.2", deferring)}});
+  Client c(server.endpoint(0));
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.ReadReply().substr(0, 11), "220 a.test ");
+  EXPECT_EQ(Code(c.Command("EHLO client.test\r\n")), "250-");
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<x@client.test>\r\n")), "250 ");
+  EXPECT_EQ(c.Command("RCPT TO:<later@example.test>\r\n"),
+            "451 4.3.0 Error: behaviour deferred a decision\r\n");
+  const std::string accepted = c.Command("RCPT TO:<now@example.test>\r\n");
+  EXPECT_EQ(Code(accepted), "250 ");
+  EXPECT_NE(accepted.find("Recipient fine"), std::string::npos) << accepted;
+  c.Command("QUIT\r\n");
+}
+
 TEST(ServerScenario, ListenBindsEveryListenerOrNoneAndNamesTheFailingOne) {
   // Occupy 127.0.0.3:P so the second receiver cannot bind it.
   const int busy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
