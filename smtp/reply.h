@@ -47,6 +47,9 @@ std::optional<EnhancedStatusCode> ParseEnhancedStatusCode(std::string_view text)
 
 // "5.7.1". Precondition: the code is valid (see EnhancedStatusCode).
 std::string FormatEnhancedStatusCode(const EnhancedStatusCode& code);
+// The same appended to `out`, with no string of its own: a server writes
+// one on most replies it sends.
+void AppendEnhancedStatusCode(const EnhancedStatusCode& code, std::string* out);
 
 // A reply line's text with the enhanced status code split off its front.
 struct EnhancedText {

@@ -484,6 +484,9 @@ TEST(EnhancedStatusCode, FormatsAndParsesBack) {
     EXPECT_EQ(ParseEnhancedStatusCode(text), code) << text;
   }
   EXPECT_EQ(FormatEnhancedStatusCode({5, 7, 1}), "5.7.1");
+  std::string out = "550 ";
+  AppendEnhancedStatusCode({5, 1, 10}, &out);
+  EXPECT_EQ(out, "550 5.1.10");
 }
 
 TEST(EnhancedStatusCode, SplitsTheCodeOffTheFrontOfLineText) {

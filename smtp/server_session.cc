@@ -1,7 +1,6 @@
 #include "smtp/server_session.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 #include <utility>
 
@@ -273,20 +272,7 @@ struct ServerSession::Impl {
     out += "\r\n";
   }
 
-  // "class.subject.detail", as FormatEnhancedStatusCode writes it. Written
-  // with std::to_chars into one buffer and appended once: absl::StrAppend
-  // of five pieces cost about 400 instructions, on most replies a session
-  // sends.
-  void AppendEnhanced(const EnhancedStatusCode& e) {
-    constexpr size_t kMaxInt = 11;  // "-2147483648"
-    char buffer[3 * kMaxInt + 2];
-    char* p = std::to_chars(buffer, buffer + kMaxInt, e.klass).ptr;
-    *p++ = '.';
-    p = std::to_chars(p, p + kMaxInt, e.subject).ptr;
-    *p++ = '.';
-    p = std::to_chars(p, p + kMaxInt, e.detail).ptr;
-    out.append(buffer, p);
-  }
+  void AppendEnhanced(const EnhancedStatusCode& e) { AppendEnhancedStatusCode(e, &out); }
 
   // Writes the reply a decision carries: its `raw` bytes verbatim (not
   // sanitized, no CRLF added: a test of the client's parser), else its
