@@ -26,18 +26,13 @@ namespace dmarc = auth::dmarc;
 constexpr int64_t kMicrosPerSecond = 1000000;
 
 // What an SPF check found, into `v` (whose identity the caller set): copied
-// from a memoized result, moved from one of the caller's own.
-void SetSpf(SpfVerdict& v, const spf::CheckResult& r) {
+// from a memoized result (an lvalue), moved from one of the caller's own.
+template <typename CheckResultRef>
+void SetSpf(SpfVerdict& v, CheckResultRef&& r) {
   v.result = spf::ResultName(r.result);
-  v.domain = r.domain;
-  v.mechanism = r.mechanism;
-  v.reason = r.reason;
-}
-void SetSpf(SpfVerdict& v, spf::CheckResult&& r) {
-  v.result = spf::ResultName(r.result);
-  v.domain = std::move(r.domain);
-  v.mechanism = std::move(r.mechanism);
-  v.reason = std::move(r.reason);
+  v.domain = std::forward<CheckResultRef>(r).domain;
+  v.mechanism = std::forward<CheckResultRef>(r).mechanism;
+  v.reason = std::forward<CheckResultRef>(r).reason;
 }
 
 // Finish is the last reader of `r` and `e`: their strings are moved into
