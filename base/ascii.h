@@ -33,9 +33,12 @@ constexpr int HexDigitValue(char c) {
 constexpr char UpperHexDigit(unsigned v) { return "0123456789ABCDEF"[v & 15]; }
 constexpr char LowerHexDigit(unsigned v) { return "0123456789abcdef"[v & 15]; }
 
+// RFC 3986 §2.3: the unreserved characters besides ALPHA and DIGIT.
+inline constexpr std::string_view kUriUnreservedMarks = "-._~";
+
 // Appends `text` percent-encoded (RFC 3986 §2.1, upper-case digits): ASCII
 // letters, digits and the octets in `unreserved_marks` as they are, every
-// other octet as "%XX". RFC 3986 §2.3's unreserved marks are "-._~";
+// other octet as "%XX". RFC 3986 §2.3's are kUriUnreservedMarks;
 // JavaScript's encodeURIComponent (ECMA-262 §19.2.6.4) also keeps "!*'()".
 void AppendPercentEncoded(std::string& out, std::string_view text,
                           std::string_view unreserved_marks);

@@ -39,7 +39,7 @@ using mxkit::fakemx::PercentDecode;
 // RFC 3986 §2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"; all
 // else is written as %XX, so no octet of a value can act as a delimiter.
 void AppendEncoded(std::string_view text, std::string& out) {
-  mxkit::base::AppendPercentEncoded(out, text, "-._~");
+  mxkit::base::AppendPercentEncoded(out, text, mxkit::base::kUriUnreservedMarks);
 }
 
 std::string Format(const HttpTarget& t) {

@@ -184,7 +184,7 @@ ParseResult<MacroString> ParseDomainSpec(std::string_view text) {
 std::string UrlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  base::AppendPercentEncoded(out, text, "-._~");  // RFC 3986 §2.3 unreserved
+  base::AppendPercentEncoded(out, text, base::kUriUnreservedMarks);
   return out;
 }
 
@@ -225,7 +225,7 @@ void ExpandOne(const MacroExpand& m, std::string_view value, std::string& out) {
     if (i > first) joined.push_back('.');
     joined.append(parts[i]);
   }
-  if (m.url_escape) base::AppendPercentEncoded(out, joined, "-._~");
+  if (m.url_escape) base::AppendPercentEncoded(out, joined, base::kUriUnreservedMarks);
   else out.append(joined);
 }
 
