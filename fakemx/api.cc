@@ -283,7 +283,7 @@ bool Matches(const MessageFilter& f, const CapturedSession& session,
   if (f.sender && !EqualsIgnoreCase(message.delivery.reverse_path, *f.sender)) return false;
   if (f.recipient && !AnyRecipient(message.delivery, *f.recipient)) return false;
   if (f.receiver && !EqualsIgnoreCase(session.receiver, *f.receiver)) return false;
-  const MessageVerdict& v = message.verdict;
+  const MessageVerdict& v = *message.verdict;
   if (f.encrypted && v.summary.encrypted != *f.encrypted) return false;
   if (f.authenticated && v.summary.authenticated != *f.authenticated) return false;
   if (f.disposition && v.summary.dmarc != *f.disposition) return false;

@@ -99,10 +99,10 @@ void AppendMessageJson(std::string& out, const CapturedSession& session,
   out += delivery;
   out += ",\"verdict\":";
   const std::string lock_reason = MessageLockReason(
-      message.verdict.summary.encrypted, message.delivery.tls, session.verdict, session.receiver);
-  const std::string sender_reason = SenderReason(message.verdict);
+      message.verdict->summary.encrypted, message.delivery.tls, session.verdict, session.receiver);
+  const std::string sender_reason = SenderReason(*message.verdict);
   const VerdictReasonTexts reasons{lock_reason, sender_reason};
-  AppendMessageVerdictJson(out, message.verdict, &reasons);
+  AppendMessageVerdictJson(out, *message.verdict, &reasons);
   if (detail) {
     out += ",\"headers\":[";
     for (size_t i = 0; i < headers.block.fields.size(); ++i) {

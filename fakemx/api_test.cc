@@ -73,17 +73,19 @@ class ApiTest : public ::testing::Test {
     for (const std::string& to : spec.to) m.delivery.recipients.push_back({to, {}});
     m.delivery.tls.used = spec.encrypted;
     m.raw = spec.raw;
-    m.verdict.summary.encrypted = spec.encrypted;
-    m.verdict.summary.authenticated = spec.authenticated;
-    m.verdict.summary.dmarc = spec.disposition;
+    MessageVerdict v;
+    v.summary.encrypted = spec.encrypted;
+    v.summary.authenticated = spec.authenticated;
+    v.summary.dmarc = spec.disposition;
     if (!spec.spf.empty()) {
-      m.verdict.evaluated = true;
-      m.verdict.spf_mail_from.result = spec.spf;
-      m.verdict.dmarc.result = spec.dmarc.empty() ? "none" : spec.dmarc;
+      v.evaluated = true;
+      v.spf_mail_from.result = spec.spf;
+      v.dmarc.result = spec.dmarc.empty() ? "none" : spec.dmarc;
       if (!spec.dkim.empty()) {
-        m.verdict.dkim.push_back({spec.dkim, "sender.test", "s", "", 0, "", false, "", ""});
+        v.dkim.push_back({spec.dkim, "sender.test", "s", "", 0, "", false, "", ""});
       }
     }
+    m.verdict = std::make_shared<const MessageVerdict>(std::move(v));
     const uint64_t id = backend_.store.AddMessage(*session, std::move(m));
     if (close) backend_.store.Close(*session, 1000, "quit");
     return id;

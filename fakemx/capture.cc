@@ -41,9 +41,12 @@ size_t VerdictBytes(const MessageVerdict& v) {
   return n;
 }
 
+// A verdict shared by several messages (CapturedMessage::verdict) is counted
+// with each of them: the bound errs on the safe side, and deleting or
+// evicting a message takes off exactly what adding it put on.
 size_t MessageBytes(const CapturedMessage& m) {
   const Delivery& d = m.delivery;
-  size_t n = sizeof m + m.raw.size() + m.maildir_name.size() + VerdictBytes(m.verdict) +
+  size_t n = sizeof m + m.raw.size() + m.maildir_name.size() + VerdictBytes(*m.verdict) +
              d.client_address.size() +
              d.server_hostname.size() + d.helo.size() + TlsBytes(d.tls) + d.reverse_path.size() +
              ParamsBytes(d.mail_params) + d.body.size();

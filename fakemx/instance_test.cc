@@ -80,9 +80,9 @@ TEST(Instance, StartsOnEphemeralPortsAndReturnsTheMessageWithItsSession) {
   EXPECT_EQ(m->session.scenario, "good");
   EXPECT_FALSE(m->message.delivery.tls.used);
   // Judged by the scenario's verdict engine before the 250, in plaintext.
-  EXPECT_TRUE(m->message.verdict.evaluated);
-  EXPECT_FALSE(m->message.verdict.summary.encrypted);
-  EXPECT_FALSE(AuthenticationResultsValue(m->message.verdict).empty());
+  EXPECT_TRUE(m->message.verdict->evaluated);
+  EXPECT_FALSE(m->message.verdict->summary.encrypted);
+  EXPECT_FALSE(AuthenticationResultsValue(*m->message.verdict).empty());
   EXPECT_TRUE(m->session.messages.empty());
   EXPECT_EQ(fakemx->Messages().size(), 1u);
 }

@@ -257,16 +257,16 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
   out += ",\"Scenario\":";
   AppendJsonString(out, s.scenario);
   out += ",\"Lock\":";
-  AppendJsonString(out, LockWord(m.verdict.summary));
+  AppendJsonString(out, LockWord(m.verdict->summary));
   out += ",\"Sender\":";
-  AppendJsonString(out, m.verdict.evaluated ? SenderWord(m.verdict.summary) : "");
+  AppendJsonString(out, m.verdict->evaluated ? SenderWord(m.verdict->summary) : "");
   out += ",\"DMARC\":";
-  AppendJsonString(out, m.verdict.evaluated ? m.verdict.summary.dmarc : "");
+  AppendJsonString(out, m.verdict->evaluated ? m.verdict->summary.dmarc : "");
   // The icons' tooltips (fakemx/verdict_reasons.h), in the list too: the
   // UI's inbox shows them without fetching each message.
   const std::string lock_reason =
-      MessageLockReason(m.verdict.summary.encrypted, m.delivery.tls, s.verdict, s.receiver);
-  const std::string sender_reason = SenderReason(m.verdict);
+      MessageLockReason(m.verdict->summary.encrypted, m.delivery.tls, s.verdict, s.receiver);
+  const std::string sender_reason = SenderReason(*m.verdict);
   out += ",\"LockReason\":";
   AppendJsonString(out, lock_reason);
   out += ",\"SenderReason\":";
@@ -274,7 +274,7 @@ void AppendFakeMx(std::string& out, const CapturedSession& s, const CapturedMess
   if (parsed != nullptr) {
     out += ",\"Verdict\":";
     const VerdictReasonTexts reasons{lock_reason, sender_reason};
-    AppendMessageVerdictJson(out, m.verdict, &reasons);
+    AppendMessageVerdictJson(out, *m.verdict, &reasons);
     out += ",\"SessionVerdict\":";
     const std::string session_lock_reason = SessionLockReason(s.verdict, s.tls, s.receiver);
     AppendSessionVerdictJson(out, s.verdict, &session_lock_reason);

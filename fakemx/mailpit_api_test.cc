@@ -58,7 +58,9 @@ class MailpitApiTest : public ::testing::Test {
     m.delivery.reverse_path = "bounce@example.test";
     for (std::string& r : rcpts) m.delivery.recipients.push_back({std::move(r), {}});
     m.delivery.tls.used = encrypted;
-    m.verdict.summary.encrypted = encrypted;
+    MessageVerdict v;
+    v.summary.encrypted = encrypted;
+    m.verdict = std::make_shared<const MessageVerdict>(std::move(v));
     m.raw = std::move(raw);
     const uint64_t id = store_.AddMessage(*s, std::move(m));
     sessions_.push_back(s);

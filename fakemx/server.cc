@@ -479,10 +479,10 @@ class Connection : public std::enable_shared_from_this<Connection>,
       judging_ = true;
       engine->Evaluate(delivery, message, delivery.received_at_us,
                        [self = shared_from_this()](MessageVerdict&& v) {
-                         if (self->judging_) self->pending_message_->verdict = std::move(v);
+                         if (self->judging_) self->ShareVerdict(std::move(v));
                        });
       judging_ = false;
-      const MessageVerdict& judged = pending.verdict;
+      const MessageVerdict& judged = *pending.verdict;
       if (!judged.evaluated) {
         // An engine that completes later would need this reply deferred;
         // VerdictEngine never does (ServerOptions::verdicts). Refused
@@ -495,11 +495,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
       if (engine->options().add_authentication_results) {
         pending_raw_ = PrependAuthenticationResults(message, AuthenticationResultsValue(judged));
       }
-      // For the Maildir's sidecar only: the capture keeps the verdict once,
-      // in CapturedMessage::verdict, so without a Maildir it is not copied.
-      if (server_->maildir != nullptr) {
-        delivery.verdict = std::make_shared<const MessageVerdict>(judged);
-      }
+      // For the Maildir's sidecar: the same shared verdict the capture keeps.
+      if (server_->maildir != nullptr) delivery.verdict = pending.verdict;
     }
     if (pending_raw_) message = *pending_raw_;
     if (server_->maildir == nullptr) return verdict;
@@ -600,6 +597,16 @@ class Connection : public std::enable_shared_from_this<Connection>,
     return smtp::Decision::Reject(451, "4.3.0", "Error: could not store the message");
   }
 
+  // Makes `v` the pending message's verdict: the one this connection's
+  // previous message has when they are equal (CapturedMessage::verdict),
+  // else a new shared one.
+  void ShareVerdict(MessageVerdict&& v) {
+    if (last_verdict_ == nullptr || !(*last_verdict_ == v)) {
+      last_verdict_ = std::make_shared<const MessageVerdict>(std::move(v));
+    }
+    pending_message_->verdict = last_verdict_;
+  }
+
   // The session answered a message 2xx (exactly once per message: the
   // event is). It is counted and captured here, with its Maildir name.
   void OnMessageAccepted(smtp::MessageCompleteEvent& event) {
@@ -611,18 +618,20 @@ class Connection : public std::enable_shared_from_this<Connection>,
     // capture takes it from, when it made a Delivery at all.
     const bool delivery_made = pending_message_.has_value();
     CapturedMessage& m = delivery_made ? *pending_message_ : pending_message_.emplace();
-    if (!m.verdict.evaluated) {
+    if (!m.verdict->evaluated && transport_.tls_active()) {
       // No engine: the lock needs no DNS (fakemx/verdict_types.h).
-      m.verdict.summary.encrypted = transport_.tls_active();
+      MessageVerdict encrypted;
+      encrypted.summary.encrypted = true;
+      ShareVerdict(std::move(encrypted));
     }
-    CountVerdict(server_->stats.verdicts, m.verdict);
+    CountVerdict(server_->stats.verdicts, *m.verdict);
     if (capture_ == nullptr) {
       pending_message_.reset();
       pending_raw_.reset();
       return;
     }
     if (delivery_made) {
-      // The capture keeps it once, in CapturedMessage::verdict.
+      // The capture keeps it in CapturedMessage::verdict.
       m.delivery.verdict.reset();
     } else {
       FillDelivery(std::move(event.envelope), m.delivery);
@@ -1586,6 +1595,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // The behaviour's accepting verdict on the message being stored, for
   // its final reply (Stored).
   smtp::Decision accepted_verdict_ = smtp::Decision::Accept();
+  // The verdict given to this connection's latest message (ShareVerdict).
+  std::shared_ptr<const MessageVerdict> last_verdict_;
   // A message whose tarpit delay runs before it is stored (OnMessage).
   struct Unstored {
     Delivery delivery;

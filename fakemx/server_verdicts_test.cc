@@ -5,6 +5,7 @@
 // sans-IO TLS client (//testing:blocking_client).
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -138,7 +139,7 @@ TEST(ServerVerdicts, SignedPlaintextMessageIsJudgedBeforeIts250) {
   const auto sessions = server.capture().Sessions();
   ASSERT_EQ(sessions.size(), 1u);
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
-  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  const MessageVerdict& v = *sessions[0]->messages[0].verdict;
   EXPECT_TRUE(v.evaluated);
   EXPECT_EQ(v.client_ip, "127.0.0.1");
   EXPECT_EQ(v.spf_mail_from.result, "pass") << v.spf_mail_from.reason;
@@ -193,7 +194,7 @@ TEST(ServerVerdicts, UnsignedMailFromElsewhereFailsDmarcWithoutAMaildir) {
   const auto sessions = server.capture().Sessions();
   ASSERT_EQ(sessions.size(), 1u);
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
-  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  const MessageVerdict& v = *sessions[0]->messages[0].verdict;
   EXPECT_TRUE(v.dkim.empty());
   EXPECT_EQ(v.dmarc.result, "fail");
   EXPECT_EQ(v.summary.dmarc, "reject");
@@ -214,10 +215,10 @@ TEST(ServerVerdicts, AuthenticationResultsPrependedToCaptureAndMaildirWhenAsked)
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
   const CapturedMessage& m = sessions[0]->messages[0];
   const std::string want =
-      "Authentication-Results: " + AuthenticationResultsValue(m.verdict) + "\r\n" + Signed();
+      "Authentication-Results: " + AuthenticationResultsValue(*m.verdict) + "\r\n" + Signed();
   EXPECT_EQ(m.raw.view(), want);
   EXPECT_EQ(m.raw.view().rfind("Authentication-Results: mx.test;", 0), 0u);
-  EXPECT_NE(AuthenticationResultsValue(m.verdict).find("dkim=pass"), std::string::npos);
+  EXPECT_NE(AuthenticationResultsValue(*m.verdict).find("dkim=pass"), std::string::npos);
   const std::vector<std::string> stored = server.Files("new");
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0], want);
@@ -238,7 +239,7 @@ TEST(ServerVerdicts, StarttlsMakesMessageAndSessionEncrypted) {
   server.Stop();
   const auto sessions = server.capture().Sessions();
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
-  EXPECT_TRUE(sessions[0]->messages[0].verdict.summary.encrypted);
+  EXPECT_TRUE(sessions[0]->messages[0].verdict->summary.encrypted);
   EXPECT_TRUE(sessions[0]->verdict.encrypted);
   EXPECT_EQ(sessions[0]->verdict.tls_outcome, "");
   EXPECT_EQ(server.stats().tls_established, 1u);
@@ -295,7 +296,7 @@ TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
   server.Stop();
   const auto sessions = server.capture().Sessions();
   ASSERT_EQ(sessions[0]->messages.size(), 1u);
-  const MessageVerdict& v = sessions[0]->messages[0].verdict;
+  const MessageVerdict& v = *sessions[0]->messages[0].verdict;
   EXPECT_FALSE(v.evaluated);
   EXPECT_FALSE(v.summary.encrypted);
   EXPECT_EQ(sessions[0]->messages[0].raw.view(), Signed());
@@ -304,6 +305,65 @@ TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
   EXPECT_EQ(sidecars[0].find("\"verdict\""), std::string::npos) << sidecars[0];
   EXPECT_EQ(server.stats().verdicts.at({"lock", "red_lock"}), 1u);
   EXPECT_EQ(server.stats().verdicts.count({"sender", "question_mark"}), 0u);
+}
+
+// A connection's messages with equal verdicts share one (capture.h,
+// CapturedMessage::verdict); a message judged differently gets its own, and
+// sharing never hands a message its neighbour's verdict.
+TEST(ServerVerdicts, EqualVerdictsOnAConnectionAreSharedOthersAreNot) {
+  RunningServer server({.maildir = false});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "bounce@elsewhere.test", kMessage);
+  Send(c, "bounce@elsewhere.test", kMessage);
+  Send(c, "a@sender.test", kMessage);  // SPF pass: another verdict
+  Send(c, "bounce@elsewhere.test", kMessage);
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  const std::deque<CapturedMessage>& m = sessions[0]->messages;
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0].verdict.get(), m[1].verdict.get());
+  EXPECT_NE(m[1].verdict.get(), m[2].verdict.get());
+  EXPECT_NE(m[2].verdict.get(), m[3].verdict.get());
+  EXPECT_EQ(m[1].verdict->spf_mail_from.result, "temperror") << m[1].verdict->spf_mail_from.reason;
+  EXPECT_EQ(m[1].verdict->spf_mail_from.identity, "bounce@elsewhere.test");
+  EXPECT_EQ(m[2].verdict->spf_mail_from.result, "pass") << m[2].verdict->spf_mail_from.reason;
+  EXPECT_EQ(m[2].verdict->spf_mail_from.identity, "a@sender.test");
+  EXPECT_EQ(*m[3].verdict, *m[0].verdict);
+  EXPECT_EQ(server.stats().verdicts.at({"sender", "question_mark"}), 3u);
+  EXPECT_EQ(server.stats().verdicts.at({"sender", "authenticated"}), 1u);
+}
+
+// Without an engine the lock still follows TLS, message by message.
+TEST(ServerVerdicts, WithoutAnEngineAMessageOverStarttlsIsEncrypted) {
+  RunningServer server({.verdicts = false, .maildir = false});
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", kMessage);
+  EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
+  const std::optional<tls::EngineError> error = Handshake(c);
+  ASSERT_FALSE(error.has_value()) << error->ToString();
+  c.Command("EHLO client.test\r\n");
+  Send(c, "a@sender.test", kMessage);
+  Send(c, "a@sender.test", kMessage);
+  c.Command("QUIT\r\n");
+  server.Stop();
+  const auto sessions = server.capture().Sessions();
+  const std::deque<CapturedMessage>& m = sessions[0]->messages;
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_FALSE(m[0].verdict->evaluated);
+  EXPECT_FALSE(m[0].verdict->summary.encrypted);
+  EXPECT_FALSE(m[1].verdict->evaluated);
+  EXPECT_TRUE(m[1].verdict->summary.encrypted);
+  EXPECT_EQ(m[1].verdict.get(), m[2].verdict.get());
+  EXPECT_EQ(server.stats().verdicts.at({"lock", "red_lock"}), 1u);
+  EXPECT_EQ(server.stats().verdicts.at({"lock", "encrypted"}), 2u);
 }
 
 TEST(ServerVerdicts, PlainSessionWithoutStarttlsCommandSaysSo) {

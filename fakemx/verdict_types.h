@@ -33,6 +33,8 @@ struct SpfVerdict {
   // (smtp.mailfrom, smtp.helo): the MAIL FROM address as sent ("" for the
   // null reverse-path) or the HELO/EHLO name.
   std::string identity;
+
+  friend bool operator==(const SpfVerdict&, const SpfVerdict&) = default;
 };
 
 struct DkimVerdict {
@@ -48,6 +50,8 @@ struct DkimVerdict {
   bool parsed = false;
   std::string identity;
   std::string header_b;
+
+  friend bool operator==(const DkimVerdict&, const DkimVerdict&) = default;
 };
 
 struct DmarcVerdict {
@@ -62,12 +66,16 @@ struct DmarcVerdict {
   // policy.dmarc=<disposition>).
   bool record_found = false;
   std::string reason;
+
+  friend bool operator==(const DmarcVerdict&, const DmarcVerdict&) = default;
 };
 
 struct VerdictSummary {
   bool encrypted = false;      // "encrypted" / "red_lock"
   bool authenticated = false;  // "authenticated" / "question_mark"
   std::string dmarc = "none";  // the disposition
+
+  friend bool operator==(const VerdictSummary&, const VerdictSummary&) = default;
 };
 
 // "encrypted" or "red_lock"; "authenticated" or "question_mark".
@@ -94,7 +102,19 @@ struct MessageVerdict {
   // the prepended field), which most stored messages never are.
   std::shared_ptr<const std::string> authserv_id;
   VerdictSummary summary;
+
+  // Field by field; authserv_id by pointer (one engine shares one).
+  friend bool operator==(const MessageVerdict&, const MessageVerdict&) = default;
 };
+
+// The verdict of a message no engine judged (`evaluated` false, the lock
+// red): one shared instance, the default of CapturedMessage::verdict. Never
+// destroyed, so a message outliving static destruction still has it.
+inline const std::shared_ptr<const MessageVerdict>& NotEvaluatedVerdict() {
+  static const auto* const kVerdict =
+      new std::shared_ptr<const MessageVerdict>(std::make_shared<const MessageVerdict>());
+  return *kVerdict;
+}
 
 // A session's own verdict: kept also for sessions that never delivered.
 struct SessionVerdict {

@@ -114,13 +114,15 @@ void Populate(CaptureStore& store) {
     m.delivery.recipients.push_back({"b@example.test", {{"NOTIFY", "NEVER"}}});
     m.raw = std::string(i == 1 ? "Subject: \xc3\xa9\r\n x\r\nBad line\r\n\r\nbody"
                                : "Subject: s\r\nFrom: a@sender.test\r\n\r\nbody\r\n");
-    m.verdict.evaluated = i != 0;
-    m.verdict.summary.encrypted = i == 1;
-    m.verdict.summary.authenticated = i == 2;
-    m.verdict.spf_mail_from.result = "pass";
-    m.verdict.dmarc.result = "fail";
-    if (i == 2) m.verdict.dkim.push_back(
+    MessageVerdict v;
+    v.evaluated = i != 0;
+    v.summary.encrypted = i == 1;
+    v.summary.authenticated = i == 2;
+    v.spf_mail_from.result = "pass";
+    v.dmarc.result = "fail";
+    if (i == 2) v.dkim.push_back(
         {"pass", "sender.test", "s", "rsa-sha256", 2048, "", true, "@sender.test", "AbCdEfGh"});
+    m.verdict = std::make_shared<const MessageVerdict>(std::move(v));
     store.AddMessage(*session, std::move(m));
     if (i != 1) store.Close(*session, 5, "quit");
     if (i == 1) kept = session;

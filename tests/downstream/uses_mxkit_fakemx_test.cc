@@ -78,6 +78,8 @@ TEST_F(WelcomeMailTest, ArrivesAtTheReceiverInPlaintext) {
   // Our sender never uses STARTTLS: the hop is unencrypted.
   EXPECT_FALSE(m.message.delivery.tls.used);
   EXPECT_FALSE(m.session.verdict.encrypted);
+  // The message's verdict, as fakemx/README.md's example reads it.
+  EXPECT_EQ(mxkit::fakemx::LockWord(m.message.verdict->summary), std::string("red_lock"));
 }
 
 class RecipientRejectedTest : public mxkit::fakemx::testing::FakemxTest {
