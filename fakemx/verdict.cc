@@ -442,7 +442,6 @@ void VerdictEngine::Finish(std::shared_ptr<Judgement> j) {
   SetDmarc(v.dmarc, std::move(j->evaluations[decisive]));
 
   v.summary.dmarc = v.dmarc.disposition.empty() ? "none" : v.dmarc.disposition;
-  CountVerdict(counts_, v);
   std::function<void(MessageVerdict&&)> done = std::move(j->done);
   done(std::move(v));
 }

@@ -61,7 +61,7 @@ struct VerdictOptions {
 //   {"disposition", "reject"}, {"lock", "red_lock"},
 //   {"sender", "question_mark"}.
 // Listed (ForEach) in the order of the plain pair of strings, what /metrics
-// prints. CountVerdict runs twice for every message (engine and server), so
+// prints. CountVerdict runs for every stored message (fakemx/server.cc), so
 // the checks and the results fakemx's verdicts can have are counted in fixed
 // slots, found without a string-keyed lookup; any other pair (a verdict
 // made by hand) in a map beside them.
@@ -157,8 +157,6 @@ class VerdictEngine {
                 std::function<void(MessageVerdict&&)> done);
 
   const VerdictOptions& options() const { return options_; }
-  // Every verdict this engine produced, counted by CountVerdict.
-  const VerdictCounts& counts() const { return counts_; }
 
  private:
   VerdictEngine(std::shared_ptr<dns::Resolver> resolver,
@@ -195,7 +193,6 @@ class VerdictEngine {
   auth::spf::Evaluator spf_;
   auth::dkim::Verifier dkim_;
   auth::dmarc::Evaluator dmarc_;
-  VerdictCounts counts_;
   // An AuthoritativeResolver answers before Lookup returns (its contract),
   // so a judgement never outlives Evaluate and need not copy the message.
   bool resolver_completes_inline_ = false;

@@ -263,7 +263,6 @@ TEST(VerdictEngine, OverADeferredResolverItWaitsForTheAnswersAndAgrees) {
     EXPECT_EQ(got.dmarc.result, inline_verdict.dmarc.result);
     EXPECT_EQ(AuthenticationResultsValue(got), AuthenticationResultsValue(inline_verdict));
     EXPECT_TRUE(got.summary.authenticated);
-    EXPECT_EQ(engine->counts().at({"spf_mail_from", "pass"}), 1u);
   }
 }
 
@@ -351,13 +350,13 @@ TEST(VerdictEngine, EncryptedFollowsTheHop) {
   EXPECT_FALSE(Judge(*engine, d, Message("pass.test")).summary.encrypted);
 }
 
-TEST(VerdictEngine, CountsEveryVerdictByCheckAndResult) {
+TEST(VerdictEngine, CountVerdictCountsEveryCheckAndResult) {
   std::shared_ptr<VerdictEngine> engine = Engine(HandResolver());
-  Judge(*engine, MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test"),
-        Sign(Message("pass.test"), HandKey(), "pass.test", "sel"));
-  Judge(*engine, MakeDelivery("198.51.100.7", "a@pass.test", "mail.pass.test"),
-        Message("pass.test"));
-  const VerdictCounts& c = engine->counts();
+  VerdictCounts c;
+  CountVerdict(c, Judge(*engine, MakeDelivery("192.0.2.1", "a@pass.test", "mail.pass.test"),
+                        Sign(Message("pass.test"), HandKey(), "pass.test", "sel")));
+  CountVerdict(c, Judge(*engine, MakeDelivery("198.51.100.7", "a@pass.test", "mail.pass.test"),
+                        Message("pass.test")));
   auto at = [&](const char* check, const char* result) { return c.at({check, result}); };
   EXPECT_EQ(at("spf_mail_from", "pass"), 1u);
   EXPECT_EQ(at("spf_mail_from", "fail"), 1u);
