@@ -126,6 +126,14 @@ void Send(Client& c, const std::string& mail_from, const std::string& message) {
   testing_helpers::SendMessage(c, mail_from, message);
 }
 
+// Takes the greeting and says EHLO; a fatal failure if the client did not
+// connect (callers wrap it in ASSERT_NO_FATAL_FAILURE).
+void Greet(Client& c) {
+  ASSERT_TRUE(c.connected());
+  c.ReadReply();
+  c.Command("EHLO client.test\r\n");
+}
+
 TEST(ServerVerdicts, SignedPlaintextMessageIsJudgedBeforeIts250) {
   RunningServer server({});
   Client c(server.port());
@@ -183,9 +191,7 @@ TEST(ServerVerdicts, SignedPlaintextMessageIsJudgedBeforeIts250) {
 TEST(ServerVerdicts, UnsignedMailFromElsewhereFailsDmarcWithoutAMaildir) {
   RunningServer server({.maildir = false});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   // SPF checks the MAIL FROM domain: one without a record gives none, so
   // DMARC for the From domain (p=reject) has nothing aligned that passed.
   Send(c, "bounce@elsewhere.test", kMessage);
@@ -205,9 +211,7 @@ TEST(ServerVerdicts, UnsignedMailFromElsewhereFailsDmarcWithoutAMaildir) {
 TEST(ServerVerdicts, AuthenticationResultsPrependedToCaptureAndMaildirWhenAsked) {
   RunningServer server({.add_authentication_results = true});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   Send(c, "a@sender.test", Signed());
   c.Command("QUIT\r\n");
   server.Stop();
@@ -227,9 +231,7 @@ TEST(ServerVerdicts, AuthenticationResultsPrependedToCaptureAndMaildirWhenAsked)
 TEST(ServerVerdicts, StarttlsMakesMessageAndSessionEncrypted) {
   RunningServer server({});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
   const std::optional<tls::EngineError> error = Handshake(c);
   ASSERT_FALSE(error.has_value()) << error->ToString();
@@ -249,9 +251,7 @@ TEST(ServerVerdicts, StarttlsMakesMessageAndSessionEncrypted) {
 TEST(ServerVerdicts, FailedHandshakeKeepsASessionVerdictWithoutMessages) {
   RunningServer server({});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
   // Not a TLS record: the server's handshake fails at once.
   c.SendRaw("GET / HTTP/1.0\r\n\r\n");
@@ -270,9 +270,7 @@ TEST(ServerVerdicts, FailedHandshakeKeepsASessionVerdictWithoutMessages) {
 TEST(ServerVerdicts, HandshakeTimeoutIsCountedAndSaidApart) {
   RunningServer server({.idle_timeout = std::chrono::seconds(1)});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
   // No ClientHello: the handshake waits for the idle timeout.
   c.ReadRawUntilEof(kReplyTimeout);
@@ -288,9 +286,7 @@ TEST(ServerVerdicts, HandshakeTimeoutIsCountedAndSaidApart) {
 TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
   RunningServer server({.verdicts = false});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   Send(c, "a@sender.test", Signed());
   c.Command("QUIT\r\n");
   server.Stop();
@@ -313,9 +309,7 @@ TEST(ServerVerdicts, WithoutAnEngineOnlyTheLockIsSetAndTheSidecarIsAsBefore) {
 TEST(ServerVerdicts, EqualVerdictsOnAConnectionAreSharedOthersAreNot) {
   RunningServer server({.maildir = false});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   Send(c, "bounce@elsewhere.test", kMessage);
   Send(c, "bounce@elsewhere.test", kMessage);
   Send(c, "a@sender.test", kMessage);  // SPF pass: another verdict
@@ -342,9 +336,7 @@ TEST(ServerVerdicts, EqualVerdictsOnAConnectionAreSharedOthersAreNot) {
 TEST(ServerVerdicts, WithoutAnEngineAMessageOverStarttlsIsEncrypted) {
   RunningServer server({.verdicts = false, .maildir = false});
   Client c(server.port());
-  ASSERT_TRUE(c.connected());
-  c.ReadReply();
-  c.Command("EHLO client.test\r\n");
+  ASSERT_NO_FATAL_FAILURE(Greet(c));
   Send(c, "a@sender.test", kMessage);
   EXPECT_EQ(c.Command("STARTTLS\r\n").substr(0, 4), "220 ");
   const std::optional<tls::EngineError> error = Handshake(c);
