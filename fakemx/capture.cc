@@ -161,6 +161,7 @@ std::shared_ptr<CapturedSession> CaptureStore::Open(CapturedSession session) {
   // ours does); they get ids like any other, and are accounted.
   for (CapturedMessage& m : session.messages) {
     m.id = next_message_id_++;
+    if (m.verdict == nullptr) m.verdict = NotEvaluatedVerdict();  // as AddMessage
     m.raw.MoveInto(arena_);
   }
   auto handle = std::make_shared<CapturedSession>(std::move(session));
@@ -225,6 +226,9 @@ uint64_t CaptureStore::AddMessage(CapturedSession& session, CapturedMessage&& me
     return message.id;
   }
   const uint64_t id = message.id;
+  // Readers take the verdict as never null; a caller that cleared it gets
+  // the not-evaluated one rather than a crash later.
+  if (message.verdict == nullptr) message.verdict = NotEvaluatedVerdict();
   const size_t bytes = MessageBytes(message);
   message.raw.MoveInto(arena_);
   message.transcript_begin = std::min(entry->next_transaction, session.transcript.size());

@@ -87,7 +87,8 @@ struct CapturedMessage {
   CapturedBytes raw;     // the message as received (dot-unstuffed, CRLF line ends)
   std::string maildir_name;  // with --maildir: the name in new/; else empty
   // SPF, DKIM, DMARC and the summary (fakemx/verdict.h), set before the
-  // message is added; `evaluated` false when verdicts are off. Never null.
+  // message is added; `evaluated` false when verdicts are off. Never null in
+  // the store (a null one is replaced by NotEvaluatedVerdict()).
   // Shared, and immutable once shared: a connection's messages whose
   // verdicts are equal (the same client sending the same sender's unsigned
   // mail, as a test or a load generator does) point to one verdict

@@ -126,6 +126,25 @@ TEST(CaptureStore, MessageIdsAreUniqueAcrossSessions) {
   EXPECT_LT(ids[1], ids[2]);
 }
 
+// CapturedMessage::verdict is never null in the store, also when a caller
+// cleared it: readers (the API, the UI) dereference it.
+TEST(CaptureStore, AClearedVerdictIsStoredAsNotEvaluated) {
+  CaptureStore store;
+  CapturedSession with_message = NewSession();
+  with_message.messages.push_back(NewMessage(1));
+  with_message.messages.back().verdict = nullptr;
+  std::shared_ptr<CapturedSession> a = store.Open(std::move(with_message));
+  CapturedMessage m = NewMessage(1);
+  m.verdict = nullptr;
+  store.AddMessage(*a, std::move(m));
+  ASSERT_EQ(a->messages.size(), 2u);
+  for (const CapturedMessage& stored : a->messages) {
+    ASSERT_NE(stored.verdict, nullptr);
+    EXPECT_FALSE(stored.verdict->evaluated);
+    EXPECT_EQ(stored.verdict, NotEvaluatedVerdict());
+  }
+}
+
 TEST(CaptureStore, EvictsOldestBeyondMaxSessionsAndCountsIt) {
   CaptureStore store({.max_sessions = 2});
   std::shared_ptr<CapturedSession> a = store.Open(NewSession());
