@@ -21,7 +21,6 @@
 #include "base/version.h"
 #include "fakemx/dns_listener.h"
 #include "fakemx/flags.h"
-#include "fakemx/heap_pages.h"
 #include "fakemx/instance.h"
 #include "fakemx/scenario.h"
 #include "fakemx/server.h"
@@ -165,8 +164,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags->list_scenarios) return ListScenarios();
-  // Before the store allocates: the server stores every message on this
-  // thread's heap (fakemx/heap_pages.h).
-  fakemx::EnableHeapHugePages();
   return Run(*flags);
 }

@@ -21,7 +21,6 @@
 #include "base/absl_interop.h"
 #include "base/ascii.h"
 #include "fakemx/delivery.h"
-#include "fakemx/heap_pages.h"
 #include "fakemx/storage_queue.h"
 #include "fakemx/transport.h"
 #include "fakemx/verdict_authentication_results.h"
@@ -610,8 +609,6 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // The session answered a message 2xx (exactly once per message: the
   // event is). It is counted and captured here, with its Maildir name.
   void OnMessageAccepted(smtp::MessageCompleteEvent& event) {
-    // The store is about to grow by this message (fakemx/heap_pages.h).
-    AdviseHeapGrowth();
     ++server_->stats.messages_stored;
     ++messages_accepted_;
     // OnMessage made the message (its delivery and verdict) where the
