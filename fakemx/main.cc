@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <malloc.h>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -164,5 +165,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags->list_scenarios) return ListScenarios();
+  // The heap grows (and is trimmed) in 64 MiB steps, not glibc's 128 KiB:
+  // the store frees whole sessions as it evicts, and memory handed back to
+  // the kernel costs ~13 µs per 4 KiB to fault in again on the project VM
+  // (tests/perf/page_first_touch.c). Without it, 1,000 slow clients took
+  // fakemx to 0.52 and 0.76 of its per-connection throughput, with it 0.92
+  // (tests/perf/slow_clients.sh; BENCHMARKS.md, issue 9, s17).
+  mallopt(M_TOP_PAD, 64 << 20);
   return Run(*flags);
 }
