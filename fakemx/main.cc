@@ -2,12 +2,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>  // mallopt
+#endif
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <malloc.h>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +29,10 @@
 #include "fakemx/server.h"
 
 namespace {
+
+// How far ahead of its needs the heap grows, and how much it keeps when
+// trimmed (see main).
+constexpr int kHeapTopPadBytes = 64 << 20;
 
 namespace asio = boost::asio;
 namespace fakemx = mxkit::fakemx;
@@ -165,12 +171,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags->list_scenarios) return ListScenarios();
-  // The heap grows (and is trimmed) in 64 MiB steps, not glibc's 128 KiB:
-  // the store frees whole sessions as it evicts, and memory handed back to
-  // the kernel costs ~13 µs per 4 KiB to fault in again on the project VM
-  // (tests/perf/page_first_touch.c). Without it, 1,000 slow clients took
-  // fakemx to 0.52 and 0.76 of its per-connection throughput, with it 0.92
-  // (tests/perf/slow_clients.sh; BENCHMARKS.md, issue 9, s17).
-  mallopt(M_TOP_PAD, 64 << 20);
+#if defined(__GLIBC__)
+  // The heap grows (and is trimmed) in kHeapTopPadBytes steps, not glibc's
+  // 128 KiB: the store frees whole sessions as it evicts, and memory handed
+  // back to the kernel costs ~13 µs per 4 KiB to fault in again on the
+  // project VM (tests/perf/page_first_touch.c). Without it, 1,000 slow
+  // clients took fakemx to 0.52 and 0.76 of its per-connection throughput,
+  // with it 0.92 (tests/perf/slow_clients.sh; BENCHMARKS.md, issue 9, s17).
+  // Advice to the allocator: where it is refused nothing else changes.
+  mallopt(M_TOP_PAD, kHeapTopPadBytes);
+#endif
   return Run(*flags);
 }
