@@ -600,7 +600,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
   // previous message has when they are equal (CapturedMessage::verdict),
   // else a new shared one.
   void ShareVerdict(MessageVerdict&& v) {
-    if (last_verdict_ == nullptr || !(*last_verdict_ == v)) {
+    if (last_verdict_ == nullptr || *last_verdict_ != v) {
       last_verdict_ = std::make_shared<const MessageVerdict>(std::move(v));
     }
     pending_message_->verdict = last_verdict_;
