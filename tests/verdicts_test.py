@@ -3,7 +3,8 @@
 Run by tests/verdicts_test.sh with FAKEMX_PORT, FAKEMX_MAILDIR, DKIM_DOMAIN,
 DKIM_SELECTOR, DKIM_KEY (fakemx's exported PKCS#8 Ed25519 key) and WORK.
 Each case sends one message, waits for its sidecar and checks the verdict
-there and in the Authentication-Results field prepended to the stored copy.
+there and in the Authentication-Results field prepended to the stored copy;
+then five messages, signed and spoofed in turn, go over one connection.
 """
 
 import base64
@@ -177,7 +178,38 @@ for (case, send, signed, mail_from, starttls, spf, dkim_results, dmarc, disposit
     sidecar, stored = wait_new(before)
     expect(case, sidecar, stored, spf, dkim_results, dmarc, disposition, sender, lock)
 
+# Several messages on one connection: fakemx lets a message share the
+# previous one's verdict when the two are equal (fakemx/server.cc,
+# ShareVerdict), so a signed message after a spoofed one, and a spoofed one
+# after a signed one, must each still get their own.
+ONE_CONNECTION = [
+    # subject, signed, MAIL FROM, spf, dkim, dmarc, disposition, sender word
+    ("one-connection-1-signed", True, "alice@" + DOMAIN,
+     "pass", ["pass"], "pass", "none", "authenticated"),
+    ("one-connection-2-spoofed", False, "bounce@elsewhere.test",
+     "temperror", [], "fail", "reject", "question_mark"),
+    ("one-connection-3-signed", True, "alice@" + DOMAIN,
+     "pass", ["pass"], "pass", "none", "authenticated"),
+    ("one-connection-4-signed", True, "alice@" + DOMAIN,
+     "pass", ["pass"], "pass", "none", "authenticated"),
+    ("one-connection-5-spoofed", False, "bounce@elsewhere.test",
+     "temperror", [], "fail", "reject", "question_mark"),
+]
+with smtplib.SMTP("127.0.0.1", PORT, timeout=20) as s:
+    s.ehlo("client.example.test")
+    for (subject, signed, mail_from, spf, dkim_results, dmarc, disposition,
+         sender) in ONE_CONNECTION:
+        before = names()
+        # With --maildir the sidecar is written before the 250 that ends
+        # sendmail(), so it is there to be read before the next message.
+        s.sendmail(mail_from, ["bob@" + DOMAIN], message(subject, sign=signed))
+        sidecar, stored = wait_new(before)
+        check(subject + " subject", b"Subject: " + subject.encode() in stored, True)
+        expect("smtplib " + subject, sidecar, stored, spf, dkim_results, dmarc,
+               disposition, sender, "red_lock")
+
 if failures:
     print("\n".join("FAIL: " + f for f in failures), file=sys.stderr)
     sys.exit(1)
-print("verdicts_test.py: %d cases passed" % len(CASES))
+print("verdicts_test.py: %d cases and %d messages on one connection passed"
+      % (len(CASES), len(ONE_CONNECTION)))
