@@ -51,6 +51,17 @@ constexpr std::chrono::milliseconds kLingerTime{2000};
 // side never waits for it).
 constexpr size_t kMaxQueuedEvents = 1024;
 
+// The largest message an /api/events client may send. Mailpit's clients
+// send none (control frames, at most 125 octets, do not count); Beast's
+// default would buffer 16 MiB per client.
+constexpr uint64_t kMaxEventsClientMessage = 4096;
+
+// After a failed accept (EMFILE, ENFILE, ENOBUFS) the connection stays in the
+// backlog and the acceptor readable: accepting again at once would spin the
+// io thread every SMTP session shares. The SMTP, DNS and MTA-STS listeners
+// wait too.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
 class Connection;
 class EventStream;
 
@@ -68,7 +79,8 @@ struct Shared : CaptureObserver {
         backend(backend),
         options(options),
         api(backend, ApiOptions{options.max_wait, options.default_wait}),
-        acceptor(io) {}
+        acceptor(io),
+        accept_retry(io) {}
 
   void OnSessionOpened(const CapturedSession& session) override;
   void OnMessageAdded(const CapturedSession& session, const CapturedMessage& message) override;
@@ -79,6 +91,7 @@ struct Shared : CaptureObserver {
   ApiServerOptions options;
   FakemxApi api;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
   bool stopped = false;
   // Mailpit's endpoints (/api/v1/, /view/); it observes the store, so it is
   // made and dropped on the io thread with the server.
@@ -103,7 +116,13 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   ~EventStream() { shared_->event_streams.erase(this); }
 
   void Accept(http::request<http::string_body> request) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(boost::beast::role_type::server));
+    auto timeout = websocket::stream_base::timeout::suggested(boost::beast::role_type::server);
+    // A client gone without a FIN (a suspended laptop) answers no ping and
+    // is closed after the idle timeout, as an idle HTTP connection is.
+    timeout.idle_timeout = shared_->options.idle_timeout;
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.read_message_max(kMaxEventsClientMessage);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& r) { r.set(http::field::server, "fakemx"); }));
     ws_.async_accept(request, [self = shared_from_this()](error_code ec) {
@@ -440,6 +459,7 @@ class ApiServerImpl : public ApiServer {
     shared_->backend.capture().RemoveObserver(shared_.get());
     error_code ignored;
     shared_->acceptor.close(ignored);
+    shared_->accept_retry.cancel();
     for (Connection* c : std::vector<Connection*>(shared_->connections.begin(),
                                                   shared_->connections.end())) {
       c->Close();
@@ -461,14 +481,22 @@ class ApiServerImpl : public ApiServer {
 
 void ApiServerImpl::AcceptNext(const std::shared_ptr<Shared>& shared) {
   shared->acceptor.async_accept([shared](error_code ec, tcp::socket socket) {
-    if (shared->stopped) return;
-    if (!ec) {
-      if (shared->connections.size() >= shared->options.max_connections) {
-        error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::make_shared<Connection>(shared, std::move(socket))->Start();
-      }
+    if (shared->stopped || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      shared->accept_retry.expires_after(kAcceptRetryDelay);
+      shared->accept_retry.async_wait([shared](error_code wait_ec) {
+        if (!wait_ec && !shared->stopped) AcceptNext(shared);
+      });
+      return;
+    }
+    // An /api/events websocket is a connection too: uncounted, any number
+    // could be opened and held (it has no request to time out).
+    if (shared->connections.size() + shared->event_streams.size() >=
+        shared->options.max_connections) {
+      error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Connection>(shared, std::move(socket))->Start();
     }
     AcceptNext(shared);
   });

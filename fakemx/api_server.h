@@ -30,10 +30,13 @@ struct ApiServerOptions {
   // The longest wait a long-poll may ask for (?timeout=), and its default.
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
   std::chrono::milliseconds default_wait{std::chrono::seconds(30)};
-  // A connection idle this long (no request begun) is closed.
+  // A connection idle this long (no request begun) is closed; an /api/events
+  // websocket, when it answers no ping sent after half of it.
   std::chrono::seconds idle_timeout{60};
   size_t max_body_bytes = 1 << 20;     // a request body beyond this is 413
-  size_t max_connections = 1024;       // beyond this, new connections are closed at once
+  // Beyond this many open connections (/api/events websockets included), new
+  // ones are closed at once.
+  size_t max_connections = 1024;
   bool verbose = false;                // one stderr line per request
 };
 

@@ -19,6 +19,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
@@ -119,6 +121,19 @@ class ApiServerTest : public ::testing::Test {
     http::response<http::string_body> response;
     http::read(socket, buffer, response);
     return response;
+  }
+
+  // Whether the server has closed `socket` by now: reads what already
+  // arrived (a ping, a close frame) without waiting for more.
+  static bool HasClosed(tcp::socket& socket) {
+    socket.non_blocking(true);
+    char buffer[4096];
+    for (;;) {
+      boost::system::error_code ec;
+      socket.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block) return false;
+      if (ec) return ec == asio::error::eof || ec == asio::error::connection_reset;
+    }
   }
 
   // Whether the server closed `socket` (a read sees EOF or a reset).
@@ -328,6 +343,111 @@ TEST_F(ApiServerTest, AWebsocketElsewhereIsRefused) {
   ws.handshake(response, "127.0.0.1", "/fakemx/v1/messages", ec);
   EXPECT_TRUE(ec);
   EXPECT_EQ(response.result_int(), 404);
+}
+
+// EMFILE leaves the connection in the backlog and the acceptor readable:
+// the API must pause, as the SMTP, DNS and MTA-STS listeners do, not spin
+// the io thread that every SMTP session shares, and serve the connection
+// once descriptors free up. The test thread sleeps meanwhile, so the
+// process's CPU time is the io thread's.
+TEST_F(ApiServerTest, PausesAfterAnAcceptErrorInsteadOfSpinning) {
+  StartServer();
+  tcp::socket socket(client_io_);
+  socket.open(tcp::v4());
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // The lowest free descriptor becomes the limit: the next accept fails.
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit lowered = saved;
+  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  boost::system::error_code ec;
+  socket.connect(endpoint_, ec);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_FALSE(ec) << ec.message();
+  auto cpu_us = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000 + r.ru_utime.tv_usec +
+           r.ru_stime.tv_usec;
+  };
+  EXPECT_LT(cpu_us(after) - cpu_us(before), 100000) << "accept retried without pause";
+  EXPECT_EQ(Send(socket, http::verb::get, "/healthz").result_int(), 200);
+}
+
+// An /api/events websocket is an API connection: it counts toward the cap,
+// or any number of them could be opened and held (they have no request to
+// time out).
+TEST_F(ApiServerTest, EventStreamsCountTowardTheConnectionCap) {
+  ApiServerOptions options;
+  options.max_connections = 1;
+  StartServer(options);
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  tcp::socket second = Connect();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(HasClosed(second));
+  ws.close(boost::beast::websocket::close_code::normal);
+}
+
+// Mailpit's event clients send nothing; a client that sends a large message
+// is closed (1009, too big) rather than buffered (Beast's default would keep
+// 16 MiB per client).
+TEST_F(ApiServerTest, AnEventsClientSendingALargeMessageIsClosed) {
+  StartServer();
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  // The header of a masked binary frame of 1 MiB (RFC 6455 §5.2); the
+  // server need not wait for the payload to refuse it.
+  const std::string header("\x82\xff\x00\x00\x00\x00\x00\x10\x00\x00"
+                           "\x01\x02\x03\x04",
+                           14);
+  asio::write(ws.next_layer(), asio::buffer(header));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  tcp::socket& socket = ws.next_layer();
+  socket.non_blocking(true);
+  std::string got(64, '\0');
+  boost::system::error_code ec;
+  got.resize(socket.read_some(asio::buffer(got), ec));
+  // A close frame with status 1009, "message too big" (RFC 6455 §7.4.1).
+  EXPECT_EQ(got, std::string("\x88\x02\x03\xf1", 4)) << ec.message();
+}
+
+// A client gone without a FIN (a suspended laptop, a dropped VPN) does not
+// answer the pings sent when it is quiet, and is closed after the idle
+// timeout, as an idle HTTP connection is.
+TEST_F(ApiServerTest, AnEventsClientThatAnswersNoPingIsClosed) {
+  ApiServerOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  StartServer(options);
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  // Not reading: Beast's client answers a ping only from inside a read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_TRUE(HasClosed(ws.next_layer()));
+}
+
+// ... while one that reads (and so answers the pings) stays past it.
+TEST_F(ApiServerTest, AnEventsClientThatAnswersPingsStaysOpen) {
+  ApiServerOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  StartServer(options);
+  boost::beast::websocket::stream<tcp::socket> ws(Connect());
+  ws.handshake("127.0.0.1", "/api/events");
+  std::future<std::string> frame = std::async(std::launch::async, [&] {
+    boost::beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    ws.read(buffer, ec);
+    return ec ? ec.message() : boost::beast::buffers_to_string(buffer.data());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  AddMessage("later@example.test");
+  ASSERT_EQ(frame.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_NE(frame.get().find("later@example.test"), std::string::npos);
 }
 
 TEST_F(ApiServerTest, StopClosesAParkedPoll) {
