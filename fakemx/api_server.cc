@@ -42,6 +42,13 @@ using asio::ip::tcp;
 // a client sends (Host, User-Agent, Accept, cookies of a browser).
 constexpr uint32_t kMaxRequestHeaderBytes = kMaxTargetBytes + 8192;
 
+// What a request may leave buffered unparsed: its header (above), or a
+// chunk-size line or trailer section, which parse only when whole (RFC 9112
+// §7.1). Beast's flat_buffer is unbounded by default: a chunk extension
+// without end grew fakemx by 736 MiB in 10 s. Twice the header bound, so
+// the header's own limit (431) is met first.
+constexpr size_t kMaxRequestBufferBytes = 2 * kMaxRequestHeaderBytes;
+
 // How long a connection we close after an error still reads what the client
 // sends, so that it sees our answer (see LingeringClose).
 constexpr std::chrono::milliseconds kLingerTime{2000};
@@ -260,6 +267,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return Write(JsonError(431, "request header over " +
                                         std::to_string(kMaxRequestHeaderBytes) + " octets"));
       }
+      if (ec == http::error::buffer_overflow) {
+        return Write(JsonError(400, "request chunk-size line or trailer over " +
+                                        std::to_string(kMaxRequestBufferBytes) +
+                                        " octets (RFC 9112 section 7.1)"));
+      }
       if (!socket_.is_open()) return Close();
       return Write(JsonError(400, "bad HTTP request: " + ec.message()));
     }
@@ -403,7 +415,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::shared_ptr<Shared> shared_;
   tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::flat_buffer buffer_{kMaxRequestBufferBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   asio::steady_timer deadline_;
