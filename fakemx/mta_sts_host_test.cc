@@ -423,6 +423,12 @@ TEST_F(MtaStsHostTest, MalformedRequestsGetTheirStatusAndAClose) {
        "GET /.well-known/mta-sts.txt HTTP/1.1\r\n" + host_field + "Content-Length: 5000\r\n\r\n" +
            std::string(5000, 'b'),
        "HTTP/1.1 413 Payload Too Large\r\n"},
+      // A chunk-size line parses only when whole; one without end was
+      // buffered without bound (515 MiB in 8 s).
+      {"chunk-size line over 32 KiB",
+       "POST /.well-known/mta-sts.txt HTTP/1.1\r\n" + host_field +
+           "Transfer-Encoding: chunked\r\n\r\n1;" + std::string(40000, 'x'),
+       "HTTP/1.1 400 Bad Request\r\n"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
