@@ -181,6 +181,8 @@ void AppendSessionJson(std::string& out, const CapturedSession& session, bool de
   AppendStringOrNull(out, session.end_reason);
   out += ",\"evicted\":";
   out += Bool(session.evicted);
+  out += ",\"messages_evicted\":";
+  out += std::to_string(session.messages_evicted);
   out += ",\"transcript_dropped\":";
   out += std::to_string(session.transcript_dropped);
   out += ",\"message_ids\":[";

@@ -36,7 +36,7 @@ void AppendMessageJson(std::string& out, const CapturedSession& session,
 //   {"id":3,"receiver":..,"scenario":..,"started_at":"RFC 3339","ended_at":..|null,
 //    "open":true,"client":{"address":..,"port":..},"local":{...},
 //    "implicit_tls":false,"tls":{...as the sidecar's...},"tls_error":..|null,
-//    "end_reason":..|null,"evicted":false,"transcript_dropped":0,
+//    "end_reason":..|null,"evicted":false,"messages_evicted":0,"transcript_dropped":0,
 //    "message_ids":[7,8],"verdict":{...fakemx/verdict_json.h...}}
 // With `detail`, also "transcript": [{"offset_us":..,"kind":"command"|"reply"|
 // "note","text":..}], entries [transcript_start, transcript_start +

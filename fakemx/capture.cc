@@ -129,11 +129,40 @@ void CaptureStore::Account(Entry& entry, size_t bytes) {
 void CaptureStore::EvictAsNeeded() {
   while (!entries_.empty() &&
          (entries_.size() > limits_.max_sessions || stats_.bytes > limits_.max_bytes)) {
-    // The oldest closed session, else the oldest.
-    auto victim = entries_.begin();
-    if (!closed_ids_.empty()) victim = LowerBound(*closed_ids_.begin());
-    Evict(victim);
+    // The oldest closed session.
+    if (!closed_ids_.empty()) {
+      Evict(LowerBound(*closed_ids_.begin()));
+      continue;
+    }
+    // Only open sessions left and only the bytes over: their oldest message
+    // goes, not a whole session, so a long connection's newest mail is kept.
+    if (entries_.size() <= limits_.max_sessions && EvictOldestOpenMessage()) continue;
+    // The oldest open session.
+    Evict(entries_.begin());
   }
+}
+
+bool CaptureStore::EvictOldestOpenMessage() {
+  // The session whose first message is the oldest; Entry::messages skips
+  // the idle ones (most of 10,000 open connections) without reading them.
+  Entry* oldest = nullptr;
+  for (Entry& e : entries_) {
+    if (e.messages == 0 || e.session->messages.empty()) continue;
+    if (oldest == nullptr || e.session->messages.front().id < oldest->session->messages.front().id) {
+      oldest = &e;
+    }
+  }
+  if (oldest == nullptr) return false;
+  CapturedSession& s = *oldest->session;
+  const size_t bytes = std::min(MessageBytes(s.messages.front()), oldest->bytes);
+  s.messages.pop_front();
+  s.messages_evicted += 1;
+  oldest->bytes -= bytes;
+  stats_.bytes -= bytes;
+  oldest->messages -= 1;
+  stats_.messages -= 1;
+  stats_.messages_evicted += 1;
+  return true;
 }
 
 void CaptureStore::Evict(std::deque<Entry>::iterator it) {

@@ -5,14 +5,20 @@
 // max_bytes sessions are evicted (and counted), so a long run cannot exhaust
 // memory. The HTTP API (issue 11) serves this store.
 //
-// Eviction policy: closed sessions go first, oldest first; only when none is
-// left is the oldest open session evicted. An open session's connection
-// still holds its handle, so evicting it frees its messages and transcript
-// through the handle (cleared, capacity released) and marks it `evicted`;
-// what its connection sends afterwards is no longer kept (see Append and
-// AddMessage). A closed session is only dropped from the store: a reader
-// that still holds it keeps what it read. Either way the store's accounting
-// (stats().bytes) falls by what that session had added.
+// Eviction policy: closed sessions go first, oldest first. When none is
+// left and the store is over max_bytes, the oldest message of the open
+// sessions goes, one at a time: a connection that stays (a reused
+// connection sending thousands of messages) keeps its newest mail, as
+// "oldest evicted" promises, rather than losing all of it with its session.
+// The session counts them (CapturedSession::messages_evicted). Only beyond
+// max_sessions, or when the open sessions hold no message, is the oldest
+// open session evicted whole: its connection still holds its handle, so
+// evicting it frees its messages and transcript through the handle
+// (cleared, capacity released) and marks it `evicted`; what its connection
+// sends afterwards is no longer kept (see Append and AddMessage). A closed
+// session is only dropped from the store: a reader that still holds it
+// keeps what it read. Either way the store's accounting (stats().bytes)
+// falls by what was evicted.
 //
 // Single-threaded: the store and everything in it are used on the server's
 // io_context thread only (the HTTP API runs on the same io_context). A
@@ -144,6 +150,9 @@ struct CapturedSession {
   // Set when the store evicted it; an open session's messages and
   // transcript are then emptied (see the eviction policy above).
   bool evicted = false;
+  // Its oldest messages the store evicted while it was open and the store
+  // over max_bytes; `messages` holds the newer ones.
+  uint64_t messages_evicted = 0;
   // Encrypted or not and why, kept also when no message was delivered; set
   // by the server as the session goes (TLS established, failed) and at close.
   SessionVerdict verdict;
@@ -203,7 +212,7 @@ struct CaptureStats {
   uint64_t sessions_total = 0;     // ever opened
   uint64_t messages_total = 0;     // ever added
   uint64_t sessions_evicted = 0;
-  uint64_t messages_evicted = 0;   // with their sessions
+  uint64_t messages_evicted = 0;   // with their sessions, or alone from open ones
   uint64_t messages_deleted = 0;   // by DeleteMessage (not Clear)
 };
 
@@ -228,8 +237,9 @@ class CaptureStore {
   // Adds a message (assigns its id) and returns the id. Counted in
   // messages_total either way; on a session no longer in the store the
   // message is not kept and is counted in messages_evicted. A message that
-  // takes the store over max_bytes evicts sessions (closed ones first), and
-  // so possibly its own (a single session larger than max_bytes is not kept).
+  // takes the store over max_bytes evicts closed sessions, then the oldest
+  // messages of open ones, and so possibly itself (a message larger than
+  // max_bytes is not kept; its session is).
   // The message's transcript slice begins where the previous message's
   // ended (or at the opening's end); it ends with the next reply appended
   // after this call, which the server records after the message's event:
@@ -296,10 +306,11 @@ class CaptureStore {
   // The entry and index of message `id`, or {nullptr, 0}.
   std::pair<Entry*, size_t> FindMessageEntry(uint64_t id);
   void Account(Entry& entry, size_t bytes);
-  // Evicts sessions (closed ones first, oldest first) until both limits
-  // hold again.
+  // Evicts by the policy above until both limits hold again.
   void EvictAsNeeded();
   void Evict(std::deque<Entry>::iterator it);
+  // Drops the oldest message any open session holds; false when none holds one.
+  bool EvictOldestOpenMessage();
 
   CaptureLimits limits_;
   // Message bytes. Declared before entries_, so it outlives them (chunks

@@ -167,9 +167,10 @@ TEST(CaptureStore, EvictsOldestBeyondMaxSessionsAndCountsIt) {
   EXPECT_EQ(stats.messages_total, 2u);
 }
 
-TEST(CaptureStore, EvictsOldestBeyondMaxBytes) {
+TEST(CaptureStore, EvictsOldestClosedSessionBeyondMaxBytes) {
   const uint64_t one = BytesOf([](CaptureStore& store, CapturedSession& s) {
     store.AddMessage(s, NewMessage(1000));
+    store.Close(s, 1, "quit");
   });
   // Room for two such sessions, not three.
   CaptureStore store({.max_bytes = static_cast<size_t>(2 * one + one / 2)});
@@ -177,6 +178,7 @@ TEST(CaptureStore, EvictsOldestBeyondMaxBytes) {
   for (int i = 0; i < 3; ++i) {
     handles.push_back(store.Open(NewSession()));
     store.AddMessage(*handles.back(), NewMessage(1000));
+    store.Close(*handles.back(), 1, "quit");
   }
   EXPECT_EQ(store.Session(handles[0]->id), nullptr);
   EXPECT_NE(store.Session(handles[1]->id), nullptr);
@@ -186,15 +188,95 @@ TEST(CaptureStore, EvictsOldestBeyondMaxBytes) {
   EXPECT_EQ(store.stats().messages_evicted, 1u);
 }
 
-TEST(CaptureStore, ASessionLargerThanMaxBytesEvictsItself) {
+TEST(CaptureStore, AMessageLargerThanMaxBytesEvictsItselfNotItsSession) {
   CaptureStore store({.max_bytes = 4096});
   std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  const uint64_t empty = store.stats().bytes;
   store.AddMessage(*s, NewMessage(10000));
-  EXPECT_EQ(store.Session(s->id), nullptr);
-  EXPECT_EQ(store.stats().bytes, 0u);
-  EXPECT_EQ(store.stats().sessions, 0u);
+  EXPECT_EQ(store.Session(s->id).get(), s.get());
+  EXPECT_FALSE(s->evicted);
+  EXPECT_TRUE(s->messages.empty());
+  EXPECT_EQ(s->messages_evicted, 1u);
+  EXPECT_EQ(store.stats().bytes, empty);
+  EXPECT_EQ(store.stats().sessions, 1u);
   EXPECT_EQ(store.stats().messages, 0u);
   EXPECT_EQ(store.stats().messages_evicted, 1u);
+  EXPECT_EQ(store.stats().sessions_evicted, 0u);
+  // The session still records what follows.
+  store.AddMessage(*s, NewMessage(100));
+  EXPECT_EQ(s->messages.size(), 1u);
+}
+
+// One connection that stays, sending more than the store holds (a sender
+// reusing its connection, or a test's long smtp-source -d run): the store
+// keeps its newest messages, evicting the oldest one at a time, rather than
+// evicting the session and with it every message that follows.
+TEST(CaptureStore, ALongOpenSessionKeepsItsNewestMessages) {
+  const uint64_t one = BytesOf([](CaptureStore& store, CapturedSession& s) {
+    store.AddMessage(s, NewMessage(1000));
+  });
+  const uint64_t empty = BytesOf([](CaptureStore&, CapturedSession&) {});
+  const uint64_t per_message = one - empty;
+  CaptureStore store({.max_bytes = static_cast<size_t>(empty + 10 * per_message)});
+  std::shared_ptr<CapturedSession> s = store.Open(NewSession());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(store.AddMessage(*s, NewMessage(1000)));
+
+  EXPECT_FALSE(s->evicted);
+  ASSERT_EQ(s->messages.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(s->messages[i].id, ids[90 + i]);
+  EXPECT_EQ(s->messages_evicted, 90u);
+  const CaptureStats stats = store.stats();
+  EXPECT_EQ(stats.messages, 10u);
+  EXPECT_EQ(stats.messages_total, 100u);
+  EXPECT_EQ(stats.messages_evicted, 90u);
+  EXPECT_EQ(stats.sessions_evicted, 0u);
+  EXPECT_EQ(stats.bytes, empty + 10 * per_message);
+  EXPECT_FALSE(store.FindMessage(ids[89]).has_value());
+  EXPECT_TRUE(store.FindMessage(ids[90]).has_value());
+}
+
+// With several open sessions, the oldest message goes first, whichever
+// session holds it; closed sessions go before any open session's message.
+TEST(CaptureStore, EvictsClosedSessionsThenTheOldestOpenMessage) {
+  const uint64_t one = BytesOf([](CaptureStore& store, CapturedSession& s) {
+    store.AddMessage(s, NewMessage(4000));
+  });
+  const uint64_t empty = BytesOf([](CaptureStore&, CapturedSession&) {});
+  const uint64_t per_message = one - empty;
+  // Three sessions, four messages and one close reason ("quit"): a fifth
+  // message is over. A message is far larger than a session without one.
+  ASSERT_GT(per_message, 2 * empty);
+  CaptureStore store({.max_bytes = static_cast<size_t>(3 * empty + 4 * per_message + 4)});
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> closed = store.Open(NewSession());
+  const uint64_t b1 = store.AddMessage(*b, NewMessage(4000));
+  const uint64_t a1 = store.AddMessage(*a, NewMessage(4000));
+  const uint64_t c1 = store.AddMessage(*closed, NewMessage(4000));
+  store.Close(*closed, 1, "quit");
+  const uint64_t a2 = store.AddMessage(*a, NewMessage(4000));
+  EXPECT_EQ(store.stats().sessions_evicted, 0u);
+  // Over the bound: the closed session goes, although b1 and a1 are older.
+  const uint64_t b2 = store.AddMessage(*b, NewMessage(4000));
+  EXPECT_EQ(store.Session(closed->id), nullptr);
+  EXPECT_FALSE(store.FindMessage(c1).has_value());
+  EXPECT_TRUE(store.FindMessage(b1).has_value());
+  // Over again, nothing closed: b1, the oldest message, in the newer session.
+  const uint64_t a3 = store.AddMessage(*a, NewMessage(4000));
+  EXPECT_FALSE(store.FindMessage(b1).has_value());
+  for (uint64_t id : {a1, a2, b2, a3}) EXPECT_TRUE(store.FindMessage(id).has_value()) << id;
+  // Then a1, in the older one.
+  store.AddMessage(*b, NewMessage(4000));
+  EXPECT_FALSE(store.FindMessage(a1).has_value());
+  EXPECT_TRUE(store.FindMessage(a2).has_value());
+  EXPECT_EQ(a->messages_evicted, 1u);
+  EXPECT_EQ(b->messages_evicted, 1u);
+  EXPECT_FALSE(a->evicted);
+  EXPECT_FALSE(b->evicted);
+  EXPECT_EQ(store.stats().sessions_evicted, 1u);
+  EXPECT_EQ(store.stats().messages_evicted, 3u);
+  EXPECT_EQ(store.stats().messages, 4u);
 }
 
 TEST(CaptureStore, MaxSessionsZeroKeepsNothingButCounts) {
@@ -391,7 +473,25 @@ TEST(CaptureStore, OpenSessionsHoldNoMoreThanMaxBytesThroughTheirHandles) {
   }
   EXPECT_LE(held, max_bytes);
   EXPECT_LE(store.stats().bytes, max_bytes);
-  EXPECT_GT(store.stats().sessions_evicted, 0u);
+  // Their oldest messages went, not the sessions.
+  EXPECT_GT(store.stats().messages_evicted, 0u);
+  EXPECT_EQ(store.stats().sessions_evicted, 0u);
+  EXPECT_FALSE(open.back()->messages.empty());  // the newest message is kept
+}
+
+// Idle open sessions (no messages) over max_bytes: no message to evict, so
+// the oldest session goes whole, as before.
+TEST(CaptureStore, OpenSessionsWithoutMessagesAreEvictedWhole) {
+  const uint64_t empty = BytesOf([](CaptureStore&, CapturedSession&) {});
+  CaptureStore store({.max_bytes = static_cast<size_t>(2 * empty + empty / 2)});
+  std::shared_ptr<CapturedSession> a = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> b = store.Open(NewSession());
+  std::shared_ptr<CapturedSession> c = store.Open(NewSession());
+  EXPECT_TRUE(a->evicted);
+  EXPECT_EQ(store.Session(a->id), nullptr);
+  EXPECT_NE(store.Session(b->id), nullptr);
+  EXPECT_NE(store.Session(c->id), nullptr);
+  EXPECT_EQ(store.stats().sessions_evicted, 1u);
 }
 
 TEST(CaptureStore, FindsMessagesByIdAcrossInterleavedSessions) {
@@ -470,8 +570,8 @@ TEST(CaptureStore, ObserversHearEveryChangeInOrder) {
 }
 
 TEST(CaptureStore, AMessageIsAnnouncedBeforeTheEvictionItCauses) {
-  // A single message larger than max_bytes evicts its own session; the
-  // observer still hears of it while the reference is valid.
+  // A single message larger than max_bytes evicts itself; the observer
+  // still hears of it while the reference is valid.
   CaptureStore store({.max_sessions = 10, .max_bytes = 1000});
   RecordingObserver observer;
   store.AddObserver(&observer);
@@ -479,7 +579,8 @@ TEST(CaptureStore, AMessageIsAnnouncedBeforeTheEvictionItCauses) {
   store.AddMessage(*s, NewMessage(5000));
   ASSERT_EQ(observer.events.size(), 2u);
   EXPECT_EQ(observer.events[1], "message 1/1 5000");
-  EXPECT_TRUE(s->evicted);
+  EXPECT_TRUE(s->messages.empty());
+  EXPECT_EQ(s->messages_evicted, 1u);
   EXPECT_FALSE(store.FindMessage(1).has_value());
 }
 

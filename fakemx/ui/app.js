@@ -844,7 +844,8 @@ async function renderSession(route, signal) {
                   ["Started", timeEl(s.started_at, "started")],
                   ["Ended", s.ended_at ? timeEl(s.ended_at, "ended") : "still open"],
                   ["End", s.end_reason || (s.open ? "open" : "")],
-                  ["Evicted", s.evicted ? "yes: the capture bound dropped its messages" : ""],
+                  ["Evicted", s.evicted ? "yes: the capture bound dropped its messages"
+                      : s.messages_evicted ? `its ${s.messages_evicted} oldest messages, over the capture bound` : ""],
                   ["Transcript dropped", s.transcript_dropped ? `${s.transcript_dropped} entries over the capture bound` : ""],
                 ])),
             el("section", { "aria-labelledby": "session-tls-heading" },
