@@ -277,6 +277,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     http::request<http::string_body> beast_request = parser_->release();
     keep_alive_ = beast_request.keep_alive();
+    std::string transfer_encoding;
+    for (const auto& field : beast_request) {
+      if (field.name() != http::field::transfer_encoding) continue;
+      if (!transfer_encoding.empty()) transfer_encoding += ',';
+      transfer_encoding += field.value();
+    }
+    if (auto refusal = CheckRequestTransferEncoding(transfer_encoding)) {
+      keep_alive_ = false;  // what follows cannot be told from this body
+      return Write(JsonError(refusal->status, refusal->reason));
+    }
     if (websocket::is_upgrade(beast_request)) {
       if (beast_request.target() != "/api/events") {
         keep_alive_ = false;

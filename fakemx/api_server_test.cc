@@ -305,6 +305,42 @@ TEST_F(ApiServerTest, AnswersGarbageWith400AndCloses) {
   EXPECT_TRUE(SeesClose(socket));
 }
 
+// RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked
+// has a body of unknown length. Beast reads it as a request without a body,
+// so the bytes after it would run as a second request (the "smuggled" one);
+// fakemx answers 400 and closes instead, and never runs it. A coding before
+// chunked that fakemx does not implement gets 501 (RFC 9112 §6.1).
+TEST_F(ApiServerTest, RefusesTransferCodingsItCannotFrameAndClosesBeforeWhatFollows) {
+  StartServer();
+  struct Row {
+    const char* transfer_encoding;
+    unsigned status;
+  };
+  for (const Row& row : {Row{"gzip", 400}, Row{"chunked, gzip", 400}, Row{"chunked, chunked", 400},
+                         Row{"gzip, chunked", 501}}) {
+    SCOPED_TRACE(row.transfer_encoding);
+    tcp::socket socket = Connect();
+    const std::string smuggled = "DELETE /fakemx/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    asio::write(socket, asio::buffer("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " +
+                                     std::string(row.transfer_encoding) + "\r\n\r\n" +
+                                     (row.status == 501 ? "0\r\n\r\n" : "") + smuggled));
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    EXPECT_EQ(response.result_int(), row.status) << response.body();
+    EXPECT_NE(response.body().find("RFC 9112"), std::string::npos) << response.body();
+    EXPECT_TRUE(SeesClose(socket));
+  }
+  // Chunked alone is served.
+  tcp::socket socket = Connect();
+  asio::write(socket, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                               "Transfer-Encoding: Chunked\r\n\r\n0\r\n\r\n")));
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 200) << response.body();
+}
+
 TEST_F(ApiServerTest, ClosesAnIdleConnection) {
   ApiServerOptions options;
   options.idle_timeout = std::chrono::seconds(1);

@@ -12,6 +12,41 @@ namespace {
 
 using Query = std::vector<std::pair<std::string, std::string>>;
 
+TEST(CheckRequestTransferEncoding, AcceptsNoneOrChunkedAlone) {
+  for (const char* value : {"", "chunked", "Chunked", " chunked ", "chunked,", ", ,chunked", " , "}) {
+    EXPECT_FALSE(CheckRequestTransferEncoding(value).has_value()) << value;
+  }
+}
+
+TEST(CheckRequestTransferEncoding, RefusesWhatItCannotFrameWith400) {
+  // RFC 9112 §6.3: chunked not the final coding (or not there at all).
+  for (const char* value : {"gzip", "chunked, gzip", "chunked;x=1", "identity", "chunkedx",
+                            "chunked, chunked", "x\x01y"}) {
+    std::optional<TransferEncodingRefusal> r = CheckRequestTransferEncoding(value);
+    ASSERT_TRUE(r.has_value()) << value;
+    EXPECT_EQ(r->status, 400u) << value;
+    EXPECT_NE(r->reason.find("RFC 9112 section 6.3"), std::string::npos) << r->reason;
+  }
+  EXPECT_NE(CheckRequestTransferEncoding("chunked, chunked")->reason.find("more than once"),
+            std::string::npos);
+  // Quoted, shortened: a hostile value is not echoed whole.
+  const std::string long_value(10000, 'g');
+  EXPECT_LT(CheckRequestTransferEncoding(long_value)->reason.size(), 200u);
+}
+
+TEST(CheckRequestTransferEncoding, RefusesAnUnknownCodingBeforeChunkedWith501) {
+  // RFC 9112 §6.1.
+  for (const char* value : {"gzip, chunked", "GZIP,chunked", "deflate ;q=1, chunked"}) {
+    std::optional<TransferEncodingRefusal> r = CheckRequestTransferEncoding(value);
+    ASSERT_TRUE(r.has_value()) << value;
+    EXPECT_EQ(r->status, 501u) << value;
+    EXPECT_NE(r->reason.find("section 6.1"), std::string::npos) << r->reason;
+  }
+  EXPECT_NE(CheckRequestTransferEncoding("gzip, chunked")->reason.find("\"gzip\""),
+            std::string::npos)
+      << CheckRequestTransferEncoding("gzip, chunked")->reason;
+}
+
 TEST(ParseHttpTarget, SplitsPathIntoDecodedSegments) {
   absl::StatusOr<HttpTarget> t = ParseHttpTarget("/api/v1/message/latest");
   ASSERT_TRUE(t.ok()) << t.status();

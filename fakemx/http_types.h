@@ -6,6 +6,7 @@
 #ifndef MXKIT_FAKEMX_HTTP_TYPES_H_
 #define MXKIT_FAKEMX_HTTP_TYPES_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,25 @@ HttpResponse PlainError(unsigned status, std::string_view text);
 // 405 as a JsonError naming the refused method, with the `Allow` field
 // RFC 9110 §15.5.6 requires: fakemx's own endpoints and the web UI.
 HttpResponse JsonMethodNotAllowed(std::string_view method, std::string_view allow);
+
+// Why a request with this Transfer-Encoding cannot be served, for a server
+// that knows the chunked coding only (Beast's parser): `value` is the
+// request's Transfer-Encoding field values joined with ","; empty when it
+// has none. nullopt when it is absent or "chunked" alone.
+//   - chunked not the final coding, or applied twice: 400, as RFC 9112
+//     §6.3 (item 4) demands ("MUST respond with the 400 ... and then close
+//     the connection"), since the body's length cannot be known. Beast
+//     takes such a request as one without a body and would run what follows
+//     as the next request: the desync request smuggling is made of.
+//   - a coding before chunked that it does not know (gzip, ...): 501, as
+//     RFC 9112 §6.1 advises.
+// The connection is to be closed after either. Bounded: the value is read
+// once; the reason quotes at most one coding, shortened.
+struct TransferEncodingRefusal {
+  unsigned status = 400;
+  std::string reason;
+};
+std::optional<TransferEncodingRefusal> CheckRequestTransferEncoding(std::string_view value);
 
 }  // namespace mxkit::fakemx
 

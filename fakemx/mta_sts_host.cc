@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "base/absl_interop.h"
 #include "base/ascii.h"
+#include "fakemx/http_types.h"
 #include "fakemx/server.h"
 #include "fakemx/transport.h"
 #include "tls/cert_factory.h"
@@ -307,11 +308,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     size_t host_fields = 0;
     std::string_view host_field;
+    std::string transfer_encoding;
     for (const auto& field : request) {
       if (field.name() == http::field::host) {
         ++host_fields;
         host_field = std::string_view(field.value().data(), field.value().size());
+      } else if (field.name() == http::field::transfer_encoding) {
+        if (!transfer_encoding.empty()) transfer_encoding += ',';
+        transfer_encoding += field.value();
       }
+    }
+    // What follows a body of unknown length cannot be read as a request.
+    if (auto refusal = CheckRequestTransferEncoding(transfer_encoding)) {
+      return Answer(Plain(refusal->status, "bad request: " + refusal->reason, true), head);
     }
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
     // code to any HTTP/1.1 request message that lacks a Host header field and

@@ -429,6 +429,16 @@ TEST_F(MtaStsHostTest, MalformedRequestsGetTheirStatusAndAClose) {
        "POST /.well-known/mta-sts.txt HTTP/1.1\r\n" + host_field +
            "Transfer-Encoding: chunked\r\n\r\n1;" + std::string(40000, 'x'),
        "HTTP/1.1 400 Bad Request\r\n"},
+      // RFC 9112 §6.3: chunked not last, the body's length is unknown.
+      {"Transfer-Encoding gzip",
+       "GET /.well-known/mta-sts.txt HTTP/1.1\r\n" + host_field +
+           "Transfer-Encoding: gzip\r\n\r\nGET /x HTTP/1.1\r\n" + host_field + "\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      // RFC 9112 §6.1: a coding the host does not implement.
+      {"Transfer-Encoding gzip, chunked",
+       "GET /.well-known/mta-sts.txt HTTP/1.1\r\n" + host_field +
+           "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented\r\n"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
