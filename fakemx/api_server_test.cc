@@ -19,11 +19,11 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "fakemx/ui_assets.h"
 #include "gtest/gtest.h"
+#include "testing/cpu_clock.h"
+#include "testing/descriptor_limit.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -411,28 +411,16 @@ TEST_F(ApiServerTest, PausesAfterAnAcceptErrorInsteadOfSpinning) {
   StartServer();
   tcp::socket socket(client_io_);
   socket.open(tcp::v4());
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-  // The lowest free descriptor becomes the limit: the next accept fails.
-  const int lowest_free = dup(0);
-  ASSERT_GE(lowest_free, 0);
-  close(lowest_free);
-  rlimit lowered = saved;
-  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  testing::ScopedDescriptorExhaustion exhausted;
+  ASSERT_TRUE(exhausted.ok());
   boost::system::error_code ec;
   socket.connect(endpoint_, ec);
-  rusage before{}, after{};
-  getrusage(RUSAGE_SELF, &before);
+  const double before = testing::ProcessCpuSeconds();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  getrusage(RUSAGE_SELF, &after);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  const double cpu_seconds = testing::ProcessCpuSeconds() - before;
+  ASSERT_TRUE(exhausted.Restore());
   ASSERT_FALSE(ec) << ec.message();
-  auto cpu_us = [](const rusage& r) {
-    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000 + r.ru_utime.tv_usec +
-           r.ru_stime.tv_usec;
-  };
-  EXPECT_LT(cpu_us(after) - cpu_us(before), 100000) << "accept retried without pause";
+  EXPECT_LT(cpu_seconds, 0.1) << "accept retried without pause";
   EXPECT_EQ(Send(socket, http::verb::get, "/healthz").result_int(), 200);
 }
 

@@ -1,8 +1,6 @@
 #include "fakemx/dns_listener.h"
 
 #include <poll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +19,7 @@
 #include "dns/authoritative.h"
 #include "dns/message.h"
 #include "gtest/gtest.h"
+#include "testing/descriptor_limit.h"
 
 namespace mxkit::fakemx {
 namespace {
@@ -125,7 +124,7 @@ struct AresRow {
   size_t records;
 };
 
-class AresTable : public testing::TestWithParam<AresRow> {};
+class AresTable : public ::testing::TestWithParam<AresRow> {};
 
 TEST_P(AresTable, OurResolverGetsTheRecordsAndFaultsOverUdpAndTcp) {
   Served served;
@@ -139,7 +138,7 @@ TEST_P(AresTable, OurResolverGetsTheRecordsAndFaultsOverUdpAndTcp) {
 
 INSTANTIATE_TEST_SUITE_P(
     Listener, AresTable,
-    testing::Values(AresRow{"example.test", RrType::kMx, LookupStatus::kAnswer, 1},
+    ::testing::Values(AresRow{"example.test", RrType::kMx, LookupStatus::kAnswer, 1},
                     AresRow{"MX.Example.Test", RrType::kA, LookupStatus::kAnswer, 1},
                     AresRow{"www.example.test", RrType::kA, LookupStatus::kAnswer, 1},
                     AresRow{"mx.example.test", RrType::kAaaa, LookupStatus::kNoData, 0},
@@ -346,20 +345,13 @@ TEST(DnsListener, PausesAfterAnAcceptErrorInsteadOfSpinning) {
   asio::io_context io;
   tcp::socket socket(io);
   socket.open(tcp::v4());
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-  // The lowest free descriptor becomes the limit: the next accept fails.
-  const int lowest_free = dup(0);
-  ASSERT_GE(lowest_free, 0);
-  close(lowest_free);
-  rlimit lowered = saved;
-  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  testing::ScopedDescriptorExhaustion exhausted;
+  ASSERT_TRUE(exhausted.ok());
   boost::system::error_code ec;
   socket.connect(served.listener().tcp_endpoint(), ec);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const uint64_t errors = served.stats().tcp_accept_errors;
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(exhausted.Restore());
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_GE(errors, 1u);
   EXPECT_LE(errors, 20u) << "accept retried without pause";
