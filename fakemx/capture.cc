@@ -153,16 +153,20 @@ bool CaptureStore::EvictOldestOpenMessage() {
     }
   }
   if (oldest == nullptr) return false;
-  CapturedSession& s = *oldest->session;
-  const size_t bytes = std::min(MessageBytes(s.messages.front()), oldest->bytes);
-  s.messages.pop_front();
-  s.messages_evicted += 1;
-  oldest->bytes -= bytes;
-  stats_.bytes -= bytes;
-  oldest->messages -= 1;
-  stats_.messages -= 1;
+  RemoveMessage(*oldest, 0);
+  oldest->session->messages_evicted += 1;
   stats_.messages_evicted += 1;
   return true;
+}
+
+void CaptureStore::RemoveMessage(Entry& entry, size_t index) {
+  std::deque<CapturedMessage>& messages = entry.session->messages;
+  const size_t bytes = std::min(MessageBytes(messages[index]), entry.bytes);
+  messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(index));
+  entry.bytes -= bytes;
+  stats_.bytes -= bytes;
+  entry.messages -= 1;
+  stats_.messages -= 1;
 }
 
 void CaptureStore::Evict(std::deque<Entry>::iterator it) {
@@ -336,13 +340,7 @@ bool CaptureStore::SetRead(uint64_t message_id, bool read) {
 bool CaptureStore::DeleteMessage(uint64_t message_id) {
   const auto [entry, index] = FindMessageEntry(message_id);
   if (entry == nullptr) return false;
-  std::deque<CapturedMessage>& messages = entry->session->messages;
-  const size_t bytes = std::min(MessageBytes(messages[index]), entry->bytes);
-  messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(index));
-  entry->bytes -= bytes;
-  stats_.bytes -= bytes;
-  entry->messages -= 1;
-  stats_.messages -= 1;
+  RemoveMessage(*entry, index);
   stats_.messages_deleted += 1;
   for (CaptureObserver* o : observers_) o->OnMessagesDeleted();
   return true;

@@ -311,6 +311,10 @@ class CaptureStore {
   void Evict(std::deque<Entry>::iterator it);
   // Drops the oldest message any open session holds; false when none holds one.
   bool EvictOldestOpenMessage();
+  // Takes message `index` out of `entry`'s session and its bytes and count
+  // out of the accounting (DeleteMessage, EvictOldestOpenMessage; each
+  // counts why).
+  void RemoveMessage(Entry& entry, size_t index);
 
   CaptureLimits limits_;
   // Message bytes. Declared before entries_, so it outlives them (chunks
