@@ -68,11 +68,11 @@ sys.exit(1 if problems else 0)
 PY
 
 API="http://127.0.0.1:$API_PORT"
-N=$(curl -s --max-time 20 "$API/fakemx/v1/messages?limit=1" |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') || fail "list"
-# The newest message's bytes, as sent.
-NEWEST=$(curl -s --max-time 20 "$API/fakemx/v1/messages?order=newest&limit=1" |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"][0]["id"])') || fail "list"
+# How many are held, and the newest one's bytes, as sent.
+read -r N NEWEST < <(curl -s --max-time 20 "$API/fakemx/v1/messages?order=newest&limit=1" |
+  /usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["total"], v["messages"][0]["id"])') ||
+  fail "list"
+[[ -n "$N" && -n "$NEWEST" ]] || fail "list: no total or newest id"
 curl -s --max-time 20 -o "$FIXTURE_TMP/newest.eml" "$API/fakemx/v1/messages/$NEWEST/raw" || fail "raw"
 [[ "$(head -c 13 "$FIXTURE_TMP/newest.eml")" == $'Subject: m39\r' ]] ||
   fail "the newest held message starts $(head -c 40 "$FIXTURE_TMP/newest.eml" | od -c | head -2)"
